@@ -1,0 +1,55 @@
+# ketenzicht — entry points. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := contracts/python libs/common services/intake services/investigation \
+            services/prosecution services/residence services/monitor tools/chainsim
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find contracts/proto -name '*.proto')
+GENERATED := contracts/python/src/ketenzicht/.generated
+
+.PHONY: run test check lint typecheck schemas gen bench clean setup postgres
+
+setup: $(STAMP) $(GENERATED)
+
+$(STAMP): requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+# Python code for the gRPC contracts is generated, never edited by hand.
+$(GENERATED): $(STAMP) $(PROTOS)
+	rm -rf contracts/python/src/ketenzicht
+	mkdir -p contracts/python/src/ketenzicht
+	$(BIN)/python -m grpc_tools.protoc -Icontracts/proto \
+	  --python_out=contracts/python/src --grpc_python_out=contracts/python/src \
+	  --pyi_out=contracts/python/src $(PROTOS)
+	touch $@
+
+gen: $(GENERATED)
+
+schemas: setup
+	$(BIN)/python -m ketenzicht_contracts.schemas write
+
+run: setup
+	$(BIN)/ketenzicht-stack run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy libs/common/src contracts/python/src/ketenzicht_contracts services/*/src tools/*/src
+
+check: lint typecheck test
+
+bench: setup
+	$(BIN)/python -m ketenzicht_bench
+
+clean:
+	rm -rf $(VENV) var contracts/python/src/ketenzicht

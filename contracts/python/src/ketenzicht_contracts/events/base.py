@@ -1,0 +1,58 @@
+"""The base of every event payload, and the registry that maps (service, type, version) to it.
+
+A payload holds facts as categories, dates and pseudonymous ids only: never a name, a date of
+birth, an address, a BSN or a V-number, and no free text about a person (domain.md §2).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+Pseudonym = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"),
+]
+"""An opaque pseudonymous id (victim, suspect, case): letters, digits and ``_.:-``, at most 64."""
+
+
+class EventPayload(BaseModel):
+    """The JSON body of an event on the bus. The envelope travels in the message headers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    SERVICE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    occurred_on: date
+    """The business date the source system states; it may lie in the past."""
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def schema_name(cls) -> str:
+        return f"{cls.SERVICE}/{cls.__name__}.v{cls.VERSION}"
+
+
+_REGISTRY: dict[tuple[str, str, int], type[EventPayload]] = {}
+
+
+def register(*models: type[EventPayload]) -> None:
+    for model in models:
+        key = (model.SERVICE, model.event_type(), model.VERSION)
+        if key in _REGISTRY and _REGISTRY[key] is not model:
+            raise ValueError(f"two payload models for {key}")
+        _REGISTRY[key] = model
+
+
+def payload_model(service: str, event_type: str, version: int) -> type[EventPayload]:
+    """The payload model of an event, or KeyError when the contract does not know it."""
+    return _REGISTRY[(service, event_type, version)]
+
+
+def all_payload_models() -> list[type[EventPayload]]:
+    return sorted(_REGISTRY.values(), key=lambda m: (m.SERVICE, m.__name__, m.VERSION))

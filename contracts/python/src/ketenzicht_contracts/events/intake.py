@@ -1,0 +1,106 @@
+"""Events of the intake service: the victim's side of the case (police, KMar, Labour Inspectorate)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import EventPayload, Pseudonym, register
+from .categories import (
+    ExploitationForm,
+    NationalityGroup,
+    PoliceRegion,
+    ProtectionMeasure,
+    ResidencePosition,
+    SourceOrganisation,
+)
+
+
+class IntakeEvent(EventPayload):
+    SERVICE = "intake"
+    victim_id: Pseudonym
+
+
+class SignalRegistered(IntakeEvent):
+    """A possible victim comes into view (melding/signaal)."""
+
+    signal_id: Pseudonym
+    source_organisation: SourceOrganisation
+    form: ExploitationForm
+    minor: bool
+    nationality_group: NationalityGroup
+    residence_position: ResidencePosition
+    region: PoliceRegion
+
+
+class InformativeInterviewHeld(IntakeEvent):
+    """Informatief gesprek before a report."""
+
+
+class ReflectionPeriodOffered(IntakeEvent):
+    """B8 bedenktijd offered by police or KMar."""
+
+
+class ReflectionPeriodDeclined(IntakeEvent):
+    """The victim declined the B8 bedenktijd."""
+
+
+class ReportFiled(IntakeEvent):
+    """Aangifte by the victim in a case, optionally under number (aangifte onder nummer)."""
+
+    case_id: Pseudonym
+    under_number: bool = False
+
+
+class CooperationDeclared(IntakeEvent):
+    """The victim cooperates with the investigation otherwise than by a report."""
+
+    case_id: Pseudonym
+
+
+class ReportWithdrawn(IntakeEvent):
+    case_id: Pseudonym
+
+
+class VictimOutOfSight(IntakeEvent):
+    """Slachtoffer uit zicht: contact with the victim is lost."""
+
+
+class IndividualAssessmentCompleted(IntakeEvent):
+    """Individuele Beoordeling of protection needs; categories of measures only."""
+
+    measures: list[ProtectionMeasure] = Field(default_factory=list)
+
+
+class PilotEnrolled(IntakeEvent):
+    """Enrolled in the reporting-readiness pilot (pilot aangiftebereidheid)."""
+
+    cohort: Pseudonym
+
+
+class PolicePsychologistDeployed(IntakeEvent):
+    """Pilot intervention: a police psychologist supports the victim."""
+
+
+class SafetyCoordinatorAssigned(IntakeEvent):
+    """Pilot intervention: a safety coordinator (veiligheidscoördinator) is assigned."""
+
+
+class PeerSupportAssigned(IntakeEvent):
+    """Pilot intervention: peer support (ervaringsdeskundige) is assigned."""
+
+
+register(
+    SignalRegistered,
+    InformativeInterviewHeld,
+    ReflectionPeriodOffered,
+    ReflectionPeriodDeclined,
+    ReportFiled,
+    CooperationDeclared,
+    ReportWithdrawn,
+    VictimOutOfSight,
+    IndividualAssessmentCompleted,
+    PilotEnrolled,
+    PolicePsychologistDeployed,
+    SafetyCoordinatorAssigned,
+    PeerSupportAssigned,
+)

@@ -1,0 +1,148 @@
+"""Events of the residence service: the IND's decisions, and the triggers the rules raise for it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from .base import EventPayload, Pseudonym, register
+from .categories import NonTemporaryGround, ReflectionEndReason
+
+
+class ResidenceEvent(EventPayload):
+    SERVICE = "residence"
+    victim_id: Pseudonym
+
+
+# Facts reported by the IND.
+
+
+class ReflectionPeriodGranted(ResidenceEvent):
+    """B8 bedenktijd granted by the IND: lawful stay, departure suspended."""
+
+
+class ReflectionPeriodEnded(ResidenceEvent):
+    reason: ReflectionEndReason
+
+
+class TemporaryPermitGranted(ResidenceEvent):
+    """Verblijfsvergunning tijdelijk humanitair (B8/3), from ``valid_from`` to ``valid_until``."""
+
+    case_id: Pseudonym
+    valid_from: date
+    valid_until: date
+
+
+class TemporaryPermitRefused(ResidenceEvent):
+    case_id: Pseudonym
+
+
+class TemporaryPermitExtended(ResidenceEvent):
+    case_id: Pseudonym
+    valid_until: date
+
+
+class TemporaryPermitEnded(ResidenceEvent):
+    """The permit ends on ``end_date``, which may lie in the past (retroactive withdrawal)."""
+
+    case_id: Pseudonym
+    end_date: date
+
+
+class NonTemporaryPermitGranted(ResidenceEvent):
+    """Verblijfsvergunning niet-tijdelijk humanitair (B9/12)."""
+
+
+class NonTemporaryPermitRefused(ResidenceEvent):
+    pass
+
+
+class DublinTransferResumed(ResidenceEvent):
+    pass
+
+
+# Triggers raised by the residence rules for the IND (the IND decides).
+
+
+class Trigger(ResidenceEvent):
+    """A trigger names the rule, the rule-set version and the events it rests on."""
+
+    trigger_id: Pseudonym
+    case_id: Pseudonym | None = None
+    rule: str
+    rule_version: str
+    based_on: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class ReflectionPeriodOfferRequired(Trigger):
+    """R1: the reflection period must be offered."""
+
+
+class TemporaryPermitApplicationIndicated(Trigger):
+    """R5/R7: the report counts as the application for the temporary permit."""
+
+    application_date: date
+
+
+class ReflectionPeriodExpiryDue(Trigger):
+    """R6: the reflection period expired (or was declined) without a report."""
+
+    expired_on: date
+
+
+class TemporaryPermitExtensionDue(Trigger):
+    """R9: the permit ends within 30 days while the case still runs."""
+
+    permit_valid_until: date
+
+
+class TemporaryPermitBasisEnded(Trigger):
+    """R10: the basis of the temporary permit ended on ``basis_ended_on``."""
+
+    basis_ended_on: date
+
+
+class NonTemporaryPermitIndicated(Trigger):
+    """R11–R13: a ground for the non-temporary permit is reached."""
+
+    ground: NonTemporaryGround
+
+
+class NonTemporaryAssessmentRequired(Trigger):
+    """R14: individual assessment (B9/12) after dismissal or acquittal with no ground reached."""
+
+
+class DublinAssessmentOverdue(Trigger):
+    """R8: the OM's presence assessment is past its 20-working-day target."""
+
+    target_date: date
+
+
+class TriggerRetracted(Trigger):
+    """A trigger already sent no longer holds because a late fact removed its basis."""
+
+    retracted_trigger_id: Pseudonym
+
+
+register(
+    ReflectionPeriodGranted,
+    ReflectionPeriodEnded,
+    TemporaryPermitGranted,
+    TemporaryPermitRefused,
+    TemporaryPermitExtended,
+    TemporaryPermitEnded,
+    NonTemporaryPermitGranted,
+    NonTemporaryPermitRefused,
+    DublinTransferResumed,
+    ReflectionPeriodOfferRequired,
+    TemporaryPermitApplicationIndicated,
+    ReflectionPeriodExpiryDue,
+    TemporaryPermitExtensionDue,
+    TemporaryPermitBasisEnded,
+    NonTemporaryPermitIndicated,
+    NonTemporaryAssessmentRequired,
+    DublinAssessmentOverdue,
+    TriggerRetracted,
+)

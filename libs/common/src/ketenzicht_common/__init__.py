@@ -1,0 +1,1 @@
+"""Plumbing every ketenzicht service shares, written once."""

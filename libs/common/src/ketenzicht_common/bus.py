@@ -1,0 +1,230 @@
+"""The command bus: one writer thread per service that applies commands and stores their events.
+
+Commands that arrive together are applied one after another and stored in one transaction
+(group commit), and each caller is answered only after that transaction is durable. A single
+writer also means the aggregate cache is never stale and SQLite never sees two writers.
+
+Handlers follow one contract: they check every precondition before they trigger an event, so a
+refused command leaves nothing behind in the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from pydantic import BaseModel
+
+from .domain import ChainAggregate, Provenance, event_id_of
+from .errors import AlreadyExists, CommandRejected
+from .store import ChainApplication, CommandLog, fingerprint
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=ChainAggregate)
+
+
+class UnitOfWork:
+    """The aggregates one batch works on, loaded once and saved together."""
+
+    def __init__(self, app: ChainApplication) -> None:
+        self.app = app
+        self._aggregates: dict[UUID, ChainAggregate] = {}
+        self._missing: set[UUID] = set()
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        found = self._aggregates.get(aggregate_id)
+        if found is None and aggregate_id not in self._missing:
+            try:
+                found = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self._missing.add(aggregate_id)
+                return None
+            self._aggregates[aggregate_id] = found
+        if found is not None and not isinstance(found, kind):
+            raise TypeError(f"aggregate {aggregate_id} is a {type(found).__name__}")
+        return found
+
+    def add(self, aggregate: ChainAggregate) -> None:
+        self._missing.discard(aggregate.id)
+        self._aggregates[aggregate.id] = aggregate
+
+    def pending_counts(self) -> dict[UUID, int]:
+        return {i: len(a.pending_events) for i, a in self._aggregates.items()}
+
+    def new_events_since(self, counts: dict[UUID, int]) -> list[ChainAggregate.Event]:
+        events: list[ChainAggregate.Event] = []
+        for aggregate_id, aggregate in self._aggregates.items():
+            events.extend(aggregate.pending_events[counts.get(aggregate_id, 0):])
+        return events
+
+    def dirty(self) -> list[ChainAggregate]:
+        return [a for a in self._aggregates.values() if a.pending_events]
+
+
+Handler = Callable[[UnitOfWork], dict[str, Any]]
+"""Applies one command inside a unit of work and returns what the caller is told."""
+
+
+@dataclass
+class _Pending:
+    command: BaseModel
+    provenance: Provenance
+    handler: Handler
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[dict[str, Any]]
+    outcome: dict[str, Any] | BaseException | None = field(default=None)
+
+
+class CommandBus:
+    def __init__(
+        self,
+        app: ChainApplication,
+        *,
+        max_batch: int = 500,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.max_batch = max_batch
+        self._on_stored = on_stored
+        self._public_topics = frozenset(app.public_topics())
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"{app.name}-writer", daemon=True)
+        self._thread.start()
+
+    async def execute(
+        self, command: BaseModel, provenance: Provenance, handler: Handler
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._queue.put(_Pending(command, provenance, handler, loop, future))
+        return await future
+
+    def execute_now(
+        self, command: BaseModel, provenance: Provenance, handler: Handler
+    ) -> dict[str, Any]:
+        """Run one command synchronously on the caller's thread (scripts and unit tests)."""
+        item = _Pending(command, provenance, handler, None, None)  # type: ignore[arg-type]
+        self._apply_batch([item])
+        if isinstance(item.outcome, BaseException):
+            raise item.outcome
+        assert item.outcome is not None
+        return item.outcome
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._apply_batch(batch)
+            for item in batch:
+                self._answer(item)
+            if stop:
+                return
+
+    def _apply_batch(self, batch: list[_Pending]) -> None:
+        try:
+            self._try_batch(batch)
+        except IntegrityError:
+            # Another writer (a second instance on PostgreSQL) got there first: re-read and
+            # apply one command at a time so that only the conflicting command fails.
+            log.warning("store conflict in a batch of %d; retrying one by one", len(batch))
+            self.app.repository.cache = None  # type: ignore[assignment]
+            for item in batch:
+                try:
+                    self._try_batch([item])
+                except IntegrityError as error:
+                    item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
+        except Exception as error:  # noqa: BLE001 — every caller must get an answer
+            log.exception("batch failed")
+            for item in batch:
+                if item.outcome is None or isinstance(item.outcome, dict):
+                    item.outcome = error
+        if self._on_stored is not None:
+            self._on_stored()
+
+    def _try_batch(self, batch: list[_Pending]) -> None:
+        uow = UnitOfWork(self.app)
+        for item in batch:
+            item.outcome = self._apply_one(uow, item)
+        dirty = uow.dirty()
+        if dirty:
+            self.app.save(*dirty)
+
+    def _apply_one(self, uow: UnitOfWork, item: _Pending) -> dict[str, Any] | BaseException:
+        organisation = item.provenance.organisation
+        log_id = CommandLog.id_for(organisation, item.provenance.command_id)
+        digest = fingerprint(item.command)
+        seen = uow.get(log_id, CommandLog)
+        if seen is not None:
+            if seen.fingerprint != digest:
+                return AlreadyExists(
+                    "command_id was already used for a different command; use a new command_id"
+                )
+            return dict(seen.result) | {"replayed": True}
+        before = uow.pending_counts()
+        try:
+            result = item.handler(uow)
+        except CommandRejected as rejected:
+            if uow.new_events_since(before):
+                raise RuntimeError(
+                    f"{type(item.command).__name__} triggered events before it was refused"
+                ) from rejected
+            return rejected
+        new_events = uow.new_events_since(before)
+        result = dict(result)
+        result["event_ids"] = [
+            str(event_id_of(e.originator_id, e.originator_version))
+            for e in new_events
+            if type(e).TOPIC in self._public_topics
+        ]
+        occurred_on = new_events[0].occurred_on if new_events else None
+        if occurred_on is not None:
+            uow.add(
+                CommandLog.start(
+                    log_id,
+                    CommandLog.Handled,
+                    item.provenance,
+                    occurred_on,
+                    fingerprint=digest,
+                    result=result,
+                )
+            )
+        return result
+
+    @staticmethod
+    def _answer(item: _Pending) -> None:
+        outcome = item.outcome
+
+        def settle() -> None:
+            if item.future.done():
+                return
+            if isinstance(outcome, BaseException):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome or {})
+
+        item.loop.call_soon_threadsafe(settle)

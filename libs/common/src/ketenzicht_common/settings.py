@@ -1,0 +1,37 @@
+"""One settings object per service process, from ``KETENZICHT_*`` environment variables.
+
+Nested settings use a double underscore: ``KETENZICHT_STORE__BACKEND=postgres``,
+``KETENZICHT_STORE__POSTGRES_DSN=postgresql://…``. Tests construct the object directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .grpc_server import TlsFiles
+from .store import StoreSettings
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KETENZICHT_", env_nested_delimiter="__")
+
+    grpc_address: str = "127.0.0.1:50051"
+    nats_url: str = "nats://127.0.0.1:4222"
+    data_dir: Path = Path("var")
+    identities_file: Path = Path("deploy/local/identities.toml")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    tls_client_ca: Path | None = None
+    relay_enabled: bool = True
+    command_batch_size: int = 500
+
+    def tls(self) -> TlsFiles | None:
+        if self.tls_certificate is None:
+            return None
+        if self.tls_private_key is None or self.tls_client_ca is None:
+            raise ValueError("TLS needs a certificate, a private key and a client CA")
+        return TlsFiles(self.tls_certificate, self.tls_private_key, self.tls_client_ca)

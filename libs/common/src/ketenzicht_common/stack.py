@@ -1,0 +1,98 @@
+"""``make run``: starts nats-server and every service of a profile, and stops them on Ctrl-C.
+
+    ketenzicht-stack run [--profile deploy/local/stack.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .processes import NatsServer, ServiceProcess
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    grpc_address: str
+    data_dir: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    nats_config: Path
+    nats_url: str
+    services: list[ServiceSpec]
+
+    @classmethod
+    def load(cls, path: Path) -> Profile:
+        data = tomllib.loads(path.read_text())
+        return cls(
+            nats_config=Path(data["nats"]["config"]),
+            nats_url=data["nats"]["url"],
+            services=[ServiceSpec(s["name"], s["grpc_address"], s["data_dir"])
+                      for s in data["service"]],
+        )
+
+
+class Stack:
+    def __init__(self, profile: Profile, log_dir: Path = Path("var/log")) -> None:
+        self.profile = profile
+        self.log_dir = log_dir
+        port = urlparse(profile.nats_url).port or 4222
+        self.nats = NatsServer(Path("var/nats"), port=port, config=profile.nats_config)
+        self.services: list[ServiceProcess] = []
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.nats.start()
+        print(f"nats-server (JetStream, data in var/nats) on {self.profile.nats_url}")
+        for spec in self.profile.services:
+            process = ServiceProcess(
+                spec.name,
+                {
+                    "KETENZICHT_GRPC_ADDRESS": spec.grpc_address,
+                    "KETENZICHT_DATA_DIR": spec.data_dir,
+                    "KETENZICHT_NATS_URL": self.profile.nats_url,
+                },
+                log_file=self.log_dir / f"{spec.name}.log",
+            ).start()
+            self.services.append(process)
+            print(f"{spec.name:<14} gRPC on {process.address:<18} events in "
+                  f"{spec.data_dir}/events.sqlite, log in {self.log_dir}/{spec.name}.log")
+
+    def stop(self) -> None:
+        for process in reversed(self.services):
+            process.stop()
+        self.services.clear()
+        self.nats.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ketenzicht-stack")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--profile", type=Path, default=Path("deploy/local/stack.toml"))
+    args = parser.parse_args(argv)
+    stack = Stack(Profile.load(args.profile))
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stack.start()
+        print("ketenzicht is up. Ctrl-C stops it.", flush=True)
+        stopped.wait()
+    finally:
+        print("stopping …", flush=True)
+        stack.stop()
+        print("stopped.")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Event store set-up: one eventsourcing Application per service, SQLite or PostgreSQL by config.
+
+Persistence is chosen by configuration, never by code: ``StoreSettings`` turns into the
+library's environment variables, prefixed with the application's name so that two
+applications never share settings (or a SQLite file) by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from pydantic import BaseModel
+
+from .domain import ChainAggregate, ChainCreated, event_topic, stable_id
+
+
+class DateAsISO(Transcoding):
+    """Stores ``datetime.date`` (business dates) as ISO strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class StoreSettings(BaseModel):
+    """Where a service keeps its events. SQLite is the embedded default."""
+
+    backend: Literal["sqlite", "postgres", "memory"] = "sqlite"
+    sqlite_path: str = ""
+    """Empty: ``events.sqlite`` in the service's data directory."""
+    postgres_dsn: str = ""
+    """``postgresql://user:password@host:port/dbname`` (keyword form also accepted)."""
+    postgres_schema: str = ""
+    aggregate_cache_size: int = 10_000
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        env: dict[str, str] = {
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+            # Only the service's single writer thread saves, so the cache is never stale.
+            "AGGREGATE_CACHE_FASTFORWARD": "n",
+        }
+        if self.backend == "memory":
+            env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        elif self.backend == "sqlite":
+            env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+            env["SQLITE_DBNAME"] = self.sqlite_path
+            env["SQLITE_LOCK_TIMEOUT"] = "10"
+        else:
+            from psycopg.conninfo import conninfo_to_dict
+
+            info = conninfo_to_dict(self.postgres_dsn)
+            env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
+            env["POSTGRES_DBNAME"] = str(info.get("dbname", "postgres"))
+            env["POSTGRES_HOST"] = str(info.get("host", "127.0.0.1"))
+            env["POSTGRES_PORT"] = str(info.get("port", "5432"))
+            env["POSTGRES_USER"] = str(info.get("user", "postgres"))
+            env["POSTGRES_PASSWORD"] = str(info.get("password", ""))
+            env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+            if self.postgres_schema:
+                env["POSTGRES_SCHEMA"] = self.postgres_schema
+        return env
+
+
+class CommandLog(ChainAggregate):
+    """The first result of every client command id, so that a retry stores nothing new.
+
+    Private to the service: its events never leave the store.
+    """
+
+    TOPIC = "ketenzicht:CommandLog"
+
+    class Handled(ChainCreated):
+        TOPIC = "ketenzicht:CommandLog.Handled.v1"
+        fingerprint: str
+        result: dict[str, Any]
+
+        def apply(self, aggregate: CommandLog) -> None:
+            aggregate.fingerprint = self.fingerprint
+            aggregate.result = self.result
+
+    def __init__(self) -> None:
+        self.fingerprint = ""
+        self.result: dict[str, Any] = {}
+
+    @staticmethod
+    def id_for(organisation: str, command_id: str) -> UUID:
+        return stable_id("command", organisation, command_id)
+
+
+PRIVATE_TOPICS = frozenset({CommandLog.TOPIC, CommandLog.Handled.TOPIC})
+
+
+def fingerprint(command: BaseModel) -> str:
+    """A digest of a command's content, to tell a retry from a reused command id."""
+    body = json.dumps(
+        {"type": type(command).__name__, **command.model_dump(mode="json")}, sort_keys=True
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class ChainApplication(Application[UUID]):
+    """Base of every service's application. Subclasses set ``name`` and ``service``."""
+
+    service: str = ""
+    log_section_size = 1000
+
+    def __init__(self, store: StoreSettings) -> None:
+        super().__init__(env={f"{self.name.upper()}_{k}": v for k, v in
+                              store.eventsourcing_env().items()} | store.eventsourcing_env())
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def public_topics(self) -> list[str]:
+        """Topics of the events the relay publishes: every recorded topic but the private ones."""
+        return sorted(t for t in self.event_topics() if t not in PRIVATE_TOPICS)
+
+    def event_topics(self) -> set[str]:
+        raise NotImplementedError
+
+    def max_notification_id(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+
+def topics_of(*aggregates: type[ChainAggregate]) -> set[str]:
+    """The explicit topics of every event class nested in the given aggregate classes."""
+    topics: set[str] = set()
+    for aggregate in aggregates:
+        for value in vars(aggregate).values():
+            if isinstance(value, type) and issubclass(value, ChainAggregate.Event):
+                topic = getattr(value, "TOPIC", "")
+                if topic:
+                    topics.add(topic)
+    return topics
+
+
+__all__ = [
+    "ChainApplication",
+    "CommandLog",
+    "DateAsISO",
+    "StoreSettings",
+    "event_topic",
+    "fingerprint",
+    "topics_of",
+]

@@ -1,0 +1,37 @@
+"""JetStream streams: their configuration lives here, once, for every producer and consumer."""
+
+from __future__ import annotations
+
+import nats.js.errors
+from ketenzicht_contracts.envelope import stream_for
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+
+DUPLICATE_WINDOW_SECONDS = 3600.0
+"""How long JetStream remembers a ``Nats-Msg-Id``. Longer than any relay outage we expect to
+recover from by re-publishing; past it, consumers drop duplicates by event id themselves."""
+
+
+def stream_config(name: str, subjects: list[str]) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        subjects=subjects,
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def service_stream(service: str) -> StreamConfig:
+    return stream_config(stream_for(service), [f"ketenzicht.{service}.>"])
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    assert config.name is not None
+    try:
+        await js.stream_info(config.name)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)

@@ -1,0 +1,74 @@
+"""From protobuf requests to validated commands, with errors that name the offending field.
+
+Proto3 cannot tell an empty field from a missing one, so empty strings and the UNSPECIFIED
+value of an enum count as missing. Enum values on the wire carry their enum's name as a prefix
+(``EXPLOITATION_FORM_SEXUAL``); the command sees the bare category (``SEXUAL``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+from pydantic import BaseModel, ValidationError
+
+from .errors import FieldViolation, InvalidCommand
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def _enum_prefix(enum: EnumDescriptor) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+def _value(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        name = field.enum_type.values_by_number[value].name
+        prefix = _enum_prefix(field.enum_type)
+        bare = name[len(prefix):] if name.startswith(prefix) else name
+        return None if bare == "UNSPECIFIED" else bare
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return message_to_dict(value)
+    return value
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            converted = [_value(field, v) for v in value]
+            result[field.name] = [v for v in converted if v is not None]
+            continue
+        if field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
+            continue
+        if field.has_presence and field.type != FieldDescriptor.TYPE_MESSAGE \
+                and not message.HasField(field.name):
+            continue
+        converted = _value(field, value)
+        if converted is None or converted == "":
+            continue
+        result[field.name] = converted
+    return result
+
+
+def violations_of(error: ValidationError) -> list[FieldViolation]:
+    violations = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"]) or "request"
+        violations.append(FieldViolation(location, problem["msg"]))
+    return violations
+
+
+def command_from(request: Message, command_type: type[C], **extra: Any) -> tuple[C, str]:
+    """The validated command and the client's command id (``command_id`` on every request)."""
+    fields = message_to_dict(request)
+    command_id = str(fields.pop("command_id", ""))
+    if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
+        raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
+    try:
+        return command_type.model_validate(fields | extra), command_id
+    except ValidationError as error:
+        raise InvalidCommand(violations_of(error)) from None

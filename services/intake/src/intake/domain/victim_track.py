@@ -1,0 +1,262 @@
+"""Everything intake knows of one possible victim, from the first signal on. Pure: no I/O.
+
+One aggregate per victim pseudonym: the victim's facts are decided together (a report needs
+a signal, a second report in the same case is refused), while facts about other victims and
+about the case itself live elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+
+PILOT_INTERVENTION_EVENTS = {
+    "POLICE_PSYCHOLOGIST": "PolicePsychologistDeployed",
+    "SAFETY_COORDINATOR": "SafetyCoordinatorAssigned",
+    "PEER_SUPPORT": "PeerSupportAssigned",
+}
+
+
+class VictimTrack(ChainAggregate):
+    """The victim's track in intake (police, KMar, Labour Inspectorate)."""
+
+    TOPIC = "intake:VictimTrack"
+
+    class Opened(ChainCreated):
+        """The pseudonym was issued. Private to intake: it carries no fact about the case."""
+
+        TOPIC = "intake:VictimTrack.Opened.v1"
+        victim_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.victim_id = self.victim_id
+
+    class SignalRegistered(ChainAggregate.Event):
+        """Melding/signaal: a possible victim comes into view."""
+
+        TOPIC = "intake:SignalRegistered.v1"
+        victim_id: str
+        signal_id: str
+        source_organisation: str
+        form: str
+        minor: bool
+        nationality_group: str
+        residence_position: str
+        region: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.signals.append(self.occurred_on)
+            track.out_of_sight = False
+            track.reflection_offered = False
+            track.reflection_declined = False
+
+    class InformativeInterviewHeld(ChainAggregate.Event):
+        """Informatief gesprek."""
+
+        TOPIC = "intake:InformativeInterviewHeld.v1"
+        victim_id: str
+
+    class ReflectionPeriodOffered(ChainAggregate.Event):
+        """B8 bedenktijd offered."""
+
+        TOPIC = "intake:ReflectionPeriodOffered.v1"
+        victim_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.reflection_offered = True
+
+    class ReflectionPeriodDeclined(ChainAggregate.Event):
+        TOPIC = "intake:ReflectionPeriodDeclined.v1"
+        victim_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.reflection_declined = True
+
+    class ReportFiled(ChainAggregate.Event):
+        """Aangifte, optionally under number."""
+
+        TOPIC = "intake:ReportFiled.v1"
+        victim_id: str
+        case_id: str
+        under_number: bool
+
+        def apply(self, track: VictimTrack) -> None:
+            track.reports[self.case_id] = self.occurred_on
+
+    class CooperationDeclared(ChainAggregate.Event):
+        TOPIC = "intake:CooperationDeclared.v1"
+        victim_id: str
+        case_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.cooperations[self.case_id] = self.occurred_on
+
+    class ReportWithdrawn(ChainAggregate.Event):
+        TOPIC = "intake:ReportWithdrawn.v1"
+        victim_id: str
+        case_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.withdrawn.add(self.case_id)
+
+    class VictimOutOfSight(ChainAggregate.Event):
+        """Slachtoffer uit zicht."""
+
+        TOPIC = "intake:VictimOutOfSight.v1"
+        victim_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.out_of_sight = True
+
+    class IndividualAssessmentCompleted(ChainAggregate.Event):
+        """Individuele Beoordeling."""
+
+        TOPIC = "intake:IndividualAssessmentCompleted.v1"
+        victim_id: str
+        measures: list[str]
+
+    class PilotEnrolled(ChainAggregate.Event):
+        """Pilot aangiftebereidheid."""
+
+        TOPIC = "intake:PilotEnrolled.v1"
+        victim_id: str
+        cohort: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.pilot_cohort = self.cohort
+
+    class PolicePsychologistDeployed(ChainAggregate.Event):
+        TOPIC = "intake:PolicePsychologistDeployed.v1"
+        victim_id: str
+
+    class SafetyCoordinatorAssigned(ChainAggregate.Event):
+        TOPIC = "intake:SafetyCoordinatorAssigned.v1"
+        victim_id: str
+
+    class PeerSupportAssigned(ChainAggregate.Event):
+        TOPIC = "intake:PeerSupportAssigned.v1"
+        victim_id: str
+
+    def __init__(self) -> None:
+        self.victim_id = ""
+        self.signals: list[date] = []
+        self.reflection_offered = False
+        self.reflection_declined = False
+        self.reports: dict[str, date] = {}
+        self.cooperations: dict[str, date] = {}
+        self.withdrawn: set[str] = set()
+        self.out_of_sight = False
+        self.pilot_cohort = ""
+
+    @staticmethod
+    def id_for(victim_id: str) -> UUID:
+        return stable_id("intake", "victim", victim_id)
+
+    @classmethod
+    def open(cls, victim_id: str, provenance: Provenance, occurred_on: date) -> VictimTrack:
+        track: VictimTrack = cls.start(cls.id_for(victim_id), cls.Opened, provenance,
+                                       occurred_on, victim_id=victim_id)
+        return track
+
+    @property
+    def first_signal_on(self) -> date:
+        return min(self.signals)
+
+    def _check_after_signal(self, occurred_on: date, what: str) -> None:
+        # Late registrations are normal, but a fact cannot precede the victim coming into view.
+        if occurred_on < self.first_signal_on:
+            raise PreconditionFailed(
+                "DATE_BEFORE_SIGNAL",
+                f"{what} cannot be dated before the victim's first signal "
+                f"({self.first_signal_on.isoformat()})",
+                subject=self.victim_id,
+            )
+
+    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
+                occurred_on: date, **facts: Any) -> None:
+        self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **facts)
+
+    def register_signal(self, provenance: Provenance, occurred_on: date, signal_id: str,
+                        **categories: Any) -> None:
+        self._record(self.SignalRegistered, provenance, occurred_on, signal_id=signal_id,
+                     **categories)
+
+    def hold_informative_interview(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_after_signal(occurred_on, "an informative interview")
+        self._record(self.InformativeInterviewHeld, provenance, occurred_on)
+
+    def offer_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_after_signal(occurred_on, "a reflection period offer")
+        if self.reflection_offered:
+            raise AlreadyExists("the reflection period was already offered after this signal")
+        self._record(self.ReflectionPeriodOffered, provenance, occurred_on)
+
+    def decline_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_after_signal(occurred_on, "declining the reflection period")
+        if not self.reflection_offered:
+            raise PreconditionFailed("REFLECTION_PERIOD_NOT_OFFERED",
+                                     "the reflection period was not offered",
+                                     subject=self.victim_id)
+        if self.reflection_declined:
+            raise AlreadyExists("the reflection period was already declined")
+        self._record(self.ReflectionPeriodDeclined, provenance, occurred_on)
+
+    def file_report(self, provenance: Provenance, occurred_on: date, case_id: str,
+                    under_number: bool) -> None:
+        self._check_after_signal(occurred_on, "a report")
+        if case_id in self.reports:
+            raise AlreadyExists(f"the victim already reported in case {case_id}")
+        self._record(self.ReportFiled, provenance, occurred_on, case_id=case_id,
+                     under_number=under_number)
+
+    def declare_cooperation(self, provenance: Provenance, occurred_on: date,
+                            case_id: str) -> None:
+        self._check_after_signal(occurred_on, "cooperation")
+        if case_id in self.cooperations:
+            raise AlreadyExists(f"cooperation in case {case_id} was already declared")
+        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id)
+
+    def withdraw_report(self, provenance: Provenance, occurred_on: date, case_id: str) -> None:
+        reported_on = self.reports.get(case_id)
+        if reported_on is None:
+            raise PreconditionFailed("NO_REPORT", f"the victim filed no report in case {case_id}",
+                                     subject=case_id)
+        if case_id in self.withdrawn:
+            raise AlreadyExists(f"the report in case {case_id} was already withdrawn")
+        if occurred_on < reported_on:
+            raise PreconditionFailed("DATE_BEFORE_REPORT",
+                                     "a withdrawal cannot be dated before the report",
+                                     subject=case_id)
+        self._record(self.ReportWithdrawn, provenance, occurred_on, case_id=case_id)
+
+    def mark_out_of_sight(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_after_signal(occurred_on, "losing contact")
+        if self.out_of_sight:
+            raise AlreadyExists("the victim is already out of sight")
+        self._record(self.VictimOutOfSight, provenance, occurred_on)
+
+    def complete_individual_assessment(self, provenance: Provenance, occurred_on: date,
+                                       measures: list[str]) -> None:
+        self._check_after_signal(occurred_on, "an individual assessment")
+        self._record(self.IndividualAssessmentCompleted, provenance, occurred_on,
+                     measures=sorted(set(measures)))
+
+    def enrol_in_pilot(self, provenance: Provenance, occurred_on: date, cohort: str) -> None:
+        self._check_after_signal(occurred_on, "pilot enrolment")
+        if self.pilot_cohort:
+            raise AlreadyExists(f"the victim is already enrolled in pilot cohort "
+                                f"{self.pilot_cohort}")
+        self._record(self.PilotEnrolled, provenance, occurred_on, cohort=cohort)
+
+    def record_pilot_intervention(self, provenance: Provenance, occurred_on: date,
+                                  intervention: str) -> None:
+        self._check_after_signal(occurred_on, "a pilot intervention")
+        if not self.pilot_cohort:
+            raise PreconditionFailed("NOT_IN_PILOT", "the victim is not enrolled in the pilot",
+                                     subject=self.victim_id)
+        event_class = getattr(self, PILOT_INTERVENTION_EVENTS[intervention])
+        self._record(event_class, provenance, occurred_on)

@@ -1,0 +1,1 @@
+"""Prosecution service."""

@@ -1,0 +1,1 @@
+"""Residence service."""
