@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find contracts/proto -name '*.proto')
 GENERATED := contracts/python/src/ketenzicht/.generated
 
-.PHONY: run test check lint typecheck schemas gen bench clean setup postgres
+
+.PHONY: run test lint typecheck schemas gen bench clean setup postgres
 
 setup: $(STAMP) $(GENERATED)
 
@@ -37,8 +38,15 @@ schemas: setup
 run: setup
 	$(BIN)/ketenzicht-stack run
 
-test: setup
+test: setup postgres lint typecheck
 	$(BIN)/python -m pytest -q
+
+# The store tests also run on a real PostgreSQL: Debian's package, started by the tests on a
+# private loopback port. Installed here when missing (CI machines start without it).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check .
@@ -46,7 +54,6 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy libs/common/src contracts/python/src/ketenzicht_contracts services/*/src tools/*/src
 
-check: lint typecheck test
 
 bench: setup
 	$(BIN)/python -m ketenzicht_bench

@@ -16,7 +16,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -63,7 +63,8 @@ class UnitOfWork:
     def new_events_since(self, counts: dict[UUID, int]) -> list[ChainAggregate.Event]:
         events: list[ChainAggregate.Event] = []
         for aggregate_id, aggregate in self._aggregates.items():
-            events.extend(aggregate.pending_events[counts.get(aggregate_id, 0):])
+            pending = aggregate.pending_events[counts.get(aggregate_id, 0):]
+            events.extend(cast(list[ChainAggregate.Event], pending))
         return events
 
     def dirty(self) -> list[ChainAggregate]:
@@ -158,7 +159,7 @@ class CommandBus:
                     self._try_batch([item])
                 except IntegrityError as error:
                     item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
-        except Exception as error:  # noqa: BLE001 — every caller must get an answer
+        except Exception as error:
             log.exception("batch failed")
             for item in batch:
                 if item.outcome is None or isinstance(item.outcome, dict):
@@ -199,7 +200,7 @@ class CommandBus:
         result["event_ids"] = [
             str(event_id_of(e.originator_id, e.originator_version))
             for e in new_events
-            if type(e).TOPIC in self._public_topics
+            if getattr(type(e), "TOPIC", "") in self._public_topics
         ]
         occurred_on = new_events[0].occurred_on if new_events else None
         if occurred_on is not None:

@@ -76,7 +76,7 @@ def subscribe(
     for service in services:
         stream = stream_for(service)
 
-        async def on_message(body: bytes, message: NatsMessage) -> None:
+        async def on_message(body: Any, message: NatsMessage) -> None:
             await handler(received(message))
 
         broker.subscriber(

@@ -24,7 +24,7 @@ async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> 
                 reconnect_time_wait=0.5,
                 connect_timeout=2,
             )
-        except Exception as error:  # noqa: BLE001 — any failure means: try again later
+        except Exception as error:
             log.info("NATS at %s not reachable (%s); retrying in %.1fs", url, error, delay)
             if stop is not None and stop.is_set():
                 raise

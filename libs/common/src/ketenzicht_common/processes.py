@@ -100,9 +100,11 @@ class ServiceProcess:
         ready = threading.Event()
         self.output = []
 
+        stdout = self.process.stdout
+        assert stdout is not None
+
         def read() -> None:
-            assert self.process is not None and self.process.stdout is not None
-            for line in self.process.stdout:
+            for line in stdout:
                 self.output.append(line.rstrip("\n"))
                 if line.startswith(f"READY {self.name} "):
                     self.address = line.split("grpc=", 1)[1].strip()

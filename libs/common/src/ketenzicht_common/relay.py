@@ -13,6 +13,7 @@ Commands are accepted while NATS is down; the relay waits and catches up when it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -94,7 +95,7 @@ class Relay:
                     await self._follow(js)
                 except asyncio.CancelledError:
                     raise
-                except Exception as error:  # noqa: BLE001 — the relay must outlive outages
+                except Exception as error:
                     log.warning("relay %s paused: %s", self.service, error)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 2.0)
@@ -131,10 +132,8 @@ class Relay:
                 self.topics,
             )
             if not notifications:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                except TimeoutError:
-                    pass
                 continue
             acks = []
             for notification in notifications:

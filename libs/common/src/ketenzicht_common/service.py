@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ class ServiceParts:
 
     servicers: list[tuple[Callable[[Any, Any], None], object, Any]]
     """(add_XServicer_to_server, servicer with (request, caller) methods, ServiceDescriptor)."""
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: Callable[[], None] | None = None
 
 
@@ -86,7 +86,7 @@ async def serve(
     await server.start()
     await mark_serving(health, [d.full_name for _, _, d in registrations])
     host = settings.grpc_address.rsplit(":", 1)[0]
-    tasks = [asyncio.create_task(task()) for task in parts.background]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
         tasks.append(asyncio.create_task(relay.run()))
     # The stack launcher and the tests wait for this line.

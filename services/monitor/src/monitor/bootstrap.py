@@ -31,5 +31,7 @@ def create_application(settings: ServiceSettings) -> MonitorApplication:
 
 def build(wiring: Wiring) -> ServiceParts:
     return ServiceParts(
-        servicers=[(monitor_pb2_grpc.add_MonitorServiceServicer_to_server, MonitorApi(), DESCRIPTOR)]
+        servicers=[
+            (monitor_pb2_grpc.add_MonitorServiceServicer_to_server, MonitorApi(), DESCRIPTOR)
+        ]
     )

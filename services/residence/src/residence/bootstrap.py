@@ -31,5 +31,7 @@ def create_application(settings: ServiceSettings) -> ResidenceApplication:
 
 def build(wiring: Wiring) -> ServiceParts:
     return ServiceParts(
-        servicers=[(residence_pb2_grpc.add_ResidenceServiceServicer_to_server, ResidenceApi(), DESCRIPTOR)]
+        servicers=[
+            (residence_pb2_grpc.add_ResidenceServiceServicer_to_server, ResidenceApi(), DESCRIPTOR)
+        ]
     )

@@ -7,9 +7,9 @@ __all__ = [
     "EventPayload",
     "Pseudonym",
     "all_payload_models",
-    "payload_model",
     "intake",
     "investigation",
+    "payload_model",
     "prosecution",
     "residence",
 ]

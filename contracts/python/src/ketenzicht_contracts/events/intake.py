@@ -1,4 +1,5 @@
-"""Events of the intake service: the victim's side of the case (police, KMar, Labour Inspectorate)."""
+"""Events of the intake service: the victim's side of the case (police, KMar, Labour
+Inspectorate)."""
 
 from __future__ import annotations
 

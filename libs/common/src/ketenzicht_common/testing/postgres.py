@@ -31,7 +31,7 @@ class PostgresServer:
         # PostgreSQL refuses to run as root; Debian's package creates the postgres user.
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str | Path) -> None:
         command = [str(a) for a in args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", self.user, "--", *command]

@@ -26,7 +26,7 @@ class IntakeApi:
         self.app = app
         self.commands = commands
 
-    async def RegisterSignal(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def RegisterSignal(self, request: Any, caller: Caller) -> Any:
         command, command_id = command_from(request, c.RegisterSignal)
         result = await self.commands.register_signal(command, caller.provenance(command_id))
         return intake_pb2.RegisterSignalResponse(
@@ -38,38 +38,38 @@ class IntakeApi:
         command, command_id = command_from(request, kind)
         return _ack(await self.commands.execute(command, caller.provenance(command_id)))
 
-    async def HoldInformativeInterview(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def HoldInformativeInterview(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.HoldInformativeInterview)
 
-    async def OfferReflectionPeriod(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def OfferReflectionPeriod(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.OfferReflectionPeriod)
 
-    async def DeclineReflectionPeriod(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def DeclineReflectionPeriod(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.DeclineReflectionPeriod)
 
-    async def FileReport(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def FileReport(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.FileReport)
 
-    async def DeclareCooperation(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def DeclareCooperation(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.DeclareCooperation)
 
-    async def WithdrawReport(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def WithdrawReport(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.WithdrawReport)
 
-    async def MarkVictimOutOfSight(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def MarkVictimOutOfSight(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.MarkVictimOutOfSight)
 
-    async def CompleteIndividualAssessment(self, request: Any,  # noqa: N802
+    async def CompleteIndividualAssessment(self, request: Any,
                                            caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.CompleteIndividualAssessment)
 
-    async def EnrolInPilot(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def EnrolInPilot(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.EnrolInPilot)
 
-    async def RecordPilotIntervention(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def RecordPilotIntervention(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.RecordPilotIntervention)
 
-    async def GetVictim(self, request: Any, caller: Caller) -> Any:  # noqa: N802
+    async def GetVictim(self, request: Any, caller: Caller) -> Any:
         track = await asyncio.to_thread(self.app.victim, request.victim_id)
         return intake_pb2.VictimSummary(
             victim_id=track.victim_id,

@@ -27,7 +27,7 @@ class IntakeApplication(ChainApplication):
         from eventsourcing.application import AggregateNotFoundError
 
         try:
-            track = self.repository.get(VictimTrack.id_for(victim_id))
+            track: object = self.repository.get(VictimTrack.id_for(victim_id))
         except AggregateNotFoundError:
             raise NotFound(f"no victim {victim_id}") from None
         assert isinstance(track, VictimTrack)

@@ -1,0 +1,518 @@
+"""The monitor's read model of the whole chain (ketenbeeld), rebuilt from every service's events.
+
+`ChainProjection.apply` only stores a compact record of the fact, keyed by `event_id`: that makes
+a redelivered event a no-op, makes the state independent of delivery order, and keeps apply at a
+dictionary insert (well above 30k events/s). Everything else — milestones, lead times, figures —
+is derived at query time from the records visible at an `AsOf` cut-off, so any figure can be
+reproduced for a past date and a late fact never needs a repair of derived state.
+
+Decisions where domain.md is silent (the tests pin them down):
+
+- Case and victim are linked by ReportFiled, CooperationDeclared, ReportWithdrawn, VictimHeard,
+  ExaminingMagistrateHearingHeld and PresenceAssessed. Residence facts do not link: they follow a
+  report in the same case anyway.
+- The signal of a (case, victim) pair (T0, and the victim attributes form, minor, nationality
+  group, residence position and region) is the victim's *latest* signal on or before the pair's
+  anchor: its report (T2), or without a report its first linking event. A victim who comes back
+  in view years later is then measured from the new signal, not the first one ever. Without any
+  signal on or before the anchor, T0 stays empty and the attributes come from the earliest later
+  signal.
+- A signal (date) that is the T0 of no pair is a report-less episode: a unit without a case, open
+  for T0→T2 until the victim's next signal, out of sight, or the as-of date.
+- T1 is the first informative interview between T0 and T2 (either end open when absent).
+- Case-level milestones (T3, T5–T8) hold for every victim of the case; T2 and T4 are per victim.
+  T6 and T7 count first-instance hearings and verdicts only; T8 is the first suspect's CaseFinal
+  (domain.md §6: each milestone is the first occurrence of its event).
+- A pilot intervention is with the victim when its intake event is known; a VictimHeard with the
+  police psychologist counts as the POLICE_PSYCHOLOGIST intervention for that case. The cohort is
+  the one of the victim's earliest PilotEnrolled.
+- A chain that stops without reaching a milestone is "ended" for it, at the stop date (see
+  `CaseVictimUnit.ended`): the police stop (NoInvestigationDecided; InvestigationClosed without
+  submission) while no OM registration exists; the OM stops (dismissal or other disposal) while
+  no suspect is summoned; the case becomes final; the victim withdraws the report (for T4 only);
+  or, before a report, the victim's next signal starts a new episode.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, NamedTuple
+
+from .facts import AsOf, ChainFact, Milestone, to_micros
+
+SNAPSHOT_FORMAT = 1
+
+AttrValue = str | bool | int
+"""Only categories, flags and pseudonymous ids are kept from a payload — never free text."""
+
+# The payload fields each event type contributes to the figures; everything else is dropped.
+# Trigger.reason is free text and deliberately absent.
+_KEPT_FIELDS: dict[str, tuple[str, ...]] = {
+    "SignalRegistered": (
+        "signal_id",
+        "source_organisation",
+        "form",
+        "minor",
+        "nationality_group",
+        "residence_position",
+        "region",
+    ),
+    "ReportFiled": ("under_number",),
+    "PilotEnrolled": ("cohort",),
+    "VictimHeard": ("with_police_psychologist",),
+    "InvestigationClosed": ("reason",),
+    "ReflectionPeriodEnded": ("reason",),
+    "CaseDismissed": ("kind", "code"),
+    "OtherDisposalDecided": ("kind",),
+    "PresenceAssessed": ("presence_necessary",),
+    "CourtHearingHeld": ("instance",),
+    "VerdictDelivered": ("instance", "outcome"),
+    "NonTemporaryPermitIndicated": ("trigger_id", "ground"),
+    "TriggerRetracted": ("trigger_id", "retracted_trigger_id"),
+}
+
+_LINKING = frozenset(
+    {
+        "ReportFiled",
+        "CooperationDeclared",
+        "ReportWithdrawn",
+        "VictimHeard",
+        "ExaminingMagistrateHearingHeld",
+        "PresenceAssessed",
+    }
+)
+
+_INTERVENTION_EVENTS = {
+    "PolicePsychologistDeployed": "POLICE_PSYCHOLOGIST",
+    "SafetyCoordinatorAssigned": "SAFETY_COORDINATOR",
+    "PeerSupportAssigned": "PEER_SUPPORT",
+}
+
+FIRST_INSTANCE = "FIRST_INSTANCE"
+
+
+class FactRecord(NamedTuple):
+    """The part of a `ChainFact` the monitor keeps. Dates as ordinals, instants as epoch µs."""
+
+    event_id: str
+    service: str
+    event_type: str
+    occurred: int
+    recorded: int
+    case_id: str | None
+    victim_id: str | None
+    suspect_id: str | None
+    attrs: Mapping[str, AttrValue] | None
+
+    @property
+    def occurred_on(self) -> date:
+        return date.fromordinal(self.occurred)
+
+    def attr(self, name: str) -> AttrValue | None:
+        return None if self.attrs is None else self.attrs.get(name)
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def to_record(fact: ChainFact) -> FactRecord:
+    payload = fact.payload
+    kept = _KEPT_FIELDS.get(fact.event_type)
+    attrs: dict[str, AttrValue] | None = None
+    if kept:
+        attrs = {
+            name: payload[name] for name in kept if isinstance(payload.get(name), str | bool | int)
+        }
+    return FactRecord(
+        event_id=fact.event_id,
+        service=fact.service,
+        event_type=fact.event_type,
+        occurred=fact.occurred_on.toordinal(),
+        recorded=to_micros(fact.recorded_at),
+        case_id=_optional_str(payload.get("case_id")),
+        victim_id=_optional_str(payload.get("victim_id")),
+        suspect_id=_optional_str(payload.get("suspect_id")),
+        attrs=attrs,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VictimProfile:
+    """Victim attributes from the signal that counts for a unit (domain.md §3); None = unknown."""
+
+    form: str | None = None
+    minor: bool | None = None
+    nationality_group: str | None = None
+    residence_position: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseVictimUnit:
+    """Milestones of one victim in one case (mijlpalen per zaak en slachtoffer).
+
+    `case_id` is None for a signal that has not (yet) led to a report in any case. `ended` maps
+    a milestone the chain will no longer reach to the date it stopped (see the module docstring);
+    `out_of_sight` lists the dates contact with the victim was lost (slachtoffer uit zicht).
+    """
+
+    case_id: str | None
+    victim_id: str
+    milestones: Mapping[Milestone, date]
+    profile: VictimProfile
+    cohort: str | None = None
+    interventions: frozenset[str] = frozenset()
+    summoned_on: date | None = None
+    ended: Mapping[Milestone, date] = field(default_factory=dict)
+    out_of_sight: tuple[date, ...] = ()
+
+    def at(self, milestone: Milestone) -> date | None:
+        return self.milestones.get(milestone)
+
+    @property
+    def report_year(self) -> int | None:
+        reported = self.milestones.get(Milestone.T2)
+        return None if reported is None else reported.year
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.case_id or "", self.victim_id)
+
+
+class ChainProjection:
+    """All facts of the chain, kept compactly; idempotent by event_id and order-independent."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, FactRecord] = {}
+        self._cached_view: tuple[AsOf, int, ChainView] | None = None
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def apply(self, fact: ChainFact) -> bool:
+        """Take one fact in; False when its event_id was seen before (a redelivery)."""
+        if fact.event_id in self._records:
+            return False
+        self._records[fact.event_id] = to_record(fact)
+        return True
+
+    def apply_all(self, facts: Iterable[ChainFact]) -> int:
+        """Apply a stream of facts; returns how many were new."""
+        return sum(1 for fact in facts if self.apply(fact))
+
+    def view(self, as_of: AsOf | date) -> ChainView:
+        """The chain as it stood at the cut-off: only facts that had occurred and were known."""
+        cut = as_of if isinstance(as_of, AsOf) else AsOf.of(as_of)
+        cached = self._cached_view
+        if cached is not None and cached[0] == cut and cached[1] == len(self._records):
+            return cached[2]
+        on, known_by = cut.on_ordinal, cut.known_by_micros
+        visible = [r for r in self._records.values() if r.occurred <= on and r.recorded <= known_by]
+        view = ChainView(cut, visible)
+        self._cached_view = (cut, len(self._records), view)
+        return view
+
+    # Persistence: one JSON-able document, so the adapter can store it in a single write.
+
+    def snapshot(self) -> dict[str, Any]:
+        rows = [
+            [
+                r.event_id,
+                r.service,
+                r.event_type,
+                r.occurred,
+                r.recorded,
+                r.case_id,
+                r.victim_id,
+                r.suspect_id,
+                dict(r.attrs) if r.attrs is not None else None,
+            ]
+            for r in sorted(self._records.values(), key=lambda r: r.event_id)
+        ]
+        return {"format": SNAPSHOT_FORMAT, "records": rows}
+
+    @classmethod
+    def restore(cls, document: Mapping[str, Any]) -> ChainProjection:
+        if document.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"unknown snapshot format {document.get('format')!r}")
+        projection = cls()
+        for row in document["records"]:
+            record = FactRecord(*row)
+            projection._records[record.event_id] = record
+        return projection
+
+
+class _Case:
+    __slots__ = (
+        "dismissed",
+        "final",
+        "hearing",
+        "other_disposal",
+        "police_end",
+        "registered",
+        "summoned",
+        "verdict",
+    )
+
+    def __init__(self) -> None:
+        self.registered: int | None = None
+        self.summoned: int | None = None
+        self.dismissed: int | None = None
+        self.other_disposal: int | None = None
+        self.hearing: int | None = None
+        self.verdict: int | None = None
+        self.final: int | None = None
+        self.police_end: int | None = None
+
+
+class _Pair:
+    __slots__ = ("examined", "linked", "psychologist", "reported", "withdrawn")
+
+    def __init__(self) -> None:
+        self.linked: int | None = None
+        self.reported: int | None = None
+        self.examined: int | None = None
+        self.withdrawn: int | None = None
+        self.psychologist = False
+
+
+class _Victim:
+    __slots__ = ("cohort", "interventions", "interviews", "out_of_sight", "signals")
+
+    def __init__(self) -> None:
+        self.signals: list[tuple[int, str, Mapping[str, AttrValue]]] = []
+        self.interviews: list[int] = []
+        self.out_of_sight: list[int] = []
+        self.cohort: tuple[int, str, str] | None = None
+        self.interventions: set[str] = set()
+
+
+def _earliest(current: int | None, candidate: int) -> int:
+    return candidate if current is None or candidate < current else current
+
+
+def _min_of(*values: int | None) -> int | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+class ChainView:
+    """The chain as of one cut-off. Units are derived once, on first use."""
+
+    def __init__(self, as_of: AsOf, records: Sequence[FactRecord]) -> None:
+        self.as_of = as_of
+        # A stable order makes every derived table independent of delivery order.
+        self.records: tuple[FactRecord, ...] = tuple(
+            sorted(records, key=lambda r: (r.occurred, r.recorded, r.event_id))
+        )
+        self._units: tuple[CaseVictimUnit, ...] | None = None
+        self._by_key: dict[tuple[str | None, str], CaseVictimUnit] | None = None
+
+    @property
+    def units(self) -> tuple[CaseVictimUnit, ...]:
+        """Every (case, victim) pair sorted by case and victim, then report-less episodes."""
+        if self._units is None:
+            self._units = _build_units(self.records)
+        return self._units
+
+    def unit(self, case_id: str | None, victim_id: str) -> CaseVictimUnit | None:
+        """One victim in one case; with case_id None, the victim's latest report-less episode."""
+        if self._by_key is None:
+            self._by_key = {(u.case_id, u.victim_id): u for u in self.units}
+        return self._by_key.get((case_id, victim_id))
+
+
+def _collect(
+    records: Sequence[FactRecord],
+) -> tuple[dict[str, _Case], dict[tuple[str, str], _Pair], dict[str, _Victim]]:
+    cases: dict[str, _Case] = defaultdict(_Case)
+    pairs: dict[tuple[str, str], _Pair] = defaultdict(_Pair)
+    victims: dict[str, _Victim] = defaultdict(_Victim)
+    for r in records:
+        kind, day, case_id, victim_id = r.event_type, r.occurred, r.case_id, r.victim_id
+        if case_id is not None and victim_id is not None and kind in _LINKING:
+            pair = pairs[(case_id, victim_id)]
+            pair.linked = _earliest(pair.linked, day)
+            if kind in ("ReportFiled", "CooperationDeclared"):
+                pair.reported = _earliest(pair.reported, day)
+            elif kind == "ExaminingMagistrateHearingHeld":
+                pair.examined = _earliest(pair.examined, day)
+            elif kind == "ReportWithdrawn":
+                pair.withdrawn = _earliest(pair.withdrawn, day)
+            elif kind == "VictimHeard" and r.attr("with_police_psychologist") is True:
+                pair.psychologist = True
+        elif case_id is not None and r.service in ("prosecution", "investigation"):
+            case = cases[case_id]
+            if kind == "CaseRegistered":
+                case.registered = _earliest(case.registered, day)
+            elif kind == "SuspectSummoned":
+                case.summoned = _earliest(case.summoned, day)
+            elif kind == "CaseDismissed":
+                case.dismissed = _earliest(case.dismissed, day)
+            elif kind == "OtherDisposalDecided":
+                case.other_disposal = _earliest(case.other_disposal, day)
+            elif kind == "CourtHearingHeld" and r.attr("instance") == FIRST_INSTANCE:
+                case.hearing = _earliest(case.hearing, day)
+            elif kind == "VerdictDelivered" and r.attr("instance") == FIRST_INSTANCE:
+                case.verdict = _earliest(case.verdict, day)
+            elif kind == "CaseFinal":
+                case.final = _earliest(case.final, day)
+            elif kind == "NoInvestigationDecided" or (
+                kind == "InvestigationClosed" and r.attr("reason") != "SUBMITTED"
+            ):
+                case.police_end = _earliest(case.police_end, day)
+        elif victim_id is not None and r.service == "intake":
+            victim = victims[victim_id]
+            if kind == "SignalRegistered":
+                victim.signals.append((day, r.event_id, r.attrs or {}))
+            elif kind == "InformativeInterviewHeld":
+                victim.interviews.append(day)
+            elif kind == "VictimOutOfSight":
+                victim.out_of_sight.append(day)
+            elif kind == "PilotEnrolled":
+                cohort = r.attr("cohort")
+                if isinstance(cohort, str):
+                    candidate = (day, r.event_id, cohort)
+                    if victim.cohort is None or candidate < victim.cohort:
+                        victim.cohort = candidate
+            elif kind in _INTERVENTION_EVENTS:
+                victim.interventions.add(_INTERVENTION_EVENTS[kind])
+    for victim in victims.values():
+        victim.signals.sort(key=lambda s: (s[0], s[1]))
+        victim.interviews.sort()
+        victim.out_of_sight.sort()
+    return cases, pairs, victims
+
+
+def _profile(attrs: Mapping[str, AttrValue] | None) -> VictimProfile:
+    if not attrs:
+        return VictimProfile()
+
+    def text(name: str) -> str | None:
+        value = attrs.get(name)
+        return value if isinstance(value, str) else None
+
+    minor = attrs.get("minor")
+    return VictimProfile(
+        form=text("form"),
+        minor=minor if isinstance(minor, bool) else None,
+        nationality_group=text("nationality_group"),
+        residence_position=text("residence_position"),
+        region=text("region"),
+    )
+
+
+def _first_between(days: Sequence[int], low: int | None, high: int | None) -> int | None:
+    start = 0 if low is None else bisect_left(days, low)
+    if start < len(days) and (high is None or days[start] <= high):
+        return days[start]
+    return None
+
+
+def _next_after(days: Sequence[int], day: int) -> int | None:
+    index = bisect_right(days, day)
+    return days[index] if index < len(days) else None
+
+
+def _dates(values: Mapping[Milestone, int | None]) -> dict[Milestone, date]:
+    return {m: date.fromordinal(v) for m, v in values.items() if v is not None}
+
+
+def _build_units(records: Sequence[FactRecord]) -> tuple[CaseVictimUnit, ...]:
+    cases, pairs, victims = _collect(records)
+    units: list[CaseVictimUnit] = []
+    used_signal_days: dict[str, set[int]] = defaultdict(set)
+    empty_victim = _Victim()
+    empty_case = _Case()
+
+    for (case_id, victim_id), pair in sorted(pairs.items()):
+        victim = victims.get(victim_id, empty_victim)
+        case = cases.get(case_id, empty_case)
+        anchor = pair.reported if pair.reported is not None else pair.linked
+        assert anchor is not None  # a pair exists only because a linking event was seen
+        signal_days = [s[0] for s in victim.signals]
+        index = bisect_right(signal_days, anchor)
+        t0: int | None = None
+        attrs: Mapping[str, AttrValue] | None = None
+        if index > 0:
+            t0, _, attrs = victim.signals[index - 1]
+            used_signal_days[victim_id].add(t0)
+        elif victim.signals:
+            attrs = victim.signals[0][2]
+            used_signal_days[victim_id].add(victim.signals[0][0])
+
+        decided = _min_of(case.summoned, case.dismissed)
+        police_end = case.police_end if case.registered is None else None
+        om_end = _min_of(case.dismissed, case.other_disposal) if case.summoned is None else None
+        next_signal = _next_after(signal_days, t0) if t0 is not None else None
+        ended = {
+            Milestone.T2: _min_of(next_signal, police_end, om_end, case.final),
+            Milestone.T3: police_end,
+            Milestone.T4: _min_of(police_end, om_end, case.final, pair.withdrawn),
+            Milestone.T5: _min_of(police_end, case.other_disposal),
+            Milestone.T6: _min_of(police_end, om_end, case.final),
+            Milestone.T7: _min_of(police_end, om_end, case.final),
+            Milestone.T8: _min_of(police_end, om_end),
+        }
+        milestones = {
+            Milestone.T0: t0,
+            Milestone.T1: _first_between(victim.interviews, t0, pair.reported),
+            Milestone.T2: pair.reported,
+            Milestone.T3: case.registered,
+            Milestone.T4: pair.examined,
+            Milestone.T5: decided,
+            Milestone.T6: case.hearing,
+            Milestone.T7: case.verdict,
+            Milestone.T8: case.final,
+        }
+        interventions = set(victim.interventions)
+        if pair.psychologist:
+            interventions.add("POLICE_PSYCHOLOGIST")
+        units.append(
+            CaseVictimUnit(
+                case_id=case_id,
+                victim_id=victim_id,
+                milestones=_dates(milestones),
+                profile=_profile(attrs),
+                cohort=victim.cohort[2] if victim.cohort else None,
+                interventions=frozenset(interventions),
+                summoned_on=date.fromordinal(case.summoned) if case.summoned else None,
+                ended=_dates(ended),
+                out_of_sight=tuple(date.fromordinal(d) for d in victim.out_of_sight),
+            )
+        )
+
+    # Signals that led to no pair: a report-less episode of the victim (ongoing or superseded).
+    for victim_id in sorted(victims):
+        victim = victims[victim_id]
+        signal_days = [s[0] for s in victim.signals]
+        seen_days: set[int] = set()
+        for day, _, attrs in victim.signals:
+            if day in seen_days or day in used_signal_days[victim_id]:
+                continue
+            seen_days.add(day)
+            next_signal = _next_after(signal_days, day)
+            next_minus_one = next_signal - 1 if next_signal is not None else None
+            units.append(
+                CaseVictimUnit(
+                    case_id=None,
+                    victim_id=victim_id,
+                    milestones=_dates(
+                        {
+                            Milestone.T0: day,
+                            Milestone.T1: _first_between(victim.interviews, day, next_minus_one),
+                        }
+                    ),
+                    profile=_profile(attrs),
+                    cohort=victim.cohort[2] if victim.cohort else None,
+                    interventions=frozenset(victim.interventions),
+                    ended=_dates({Milestone.T2: next_signal}),
+                    out_of_sight=tuple(date.fromordinal(d) for d in victim.out_of_sight),
+                )
+            )
+    return tuple(units)
