@@ -8,9 +8,11 @@ PACKAGES := contracts/python libs/common services/intake services/investigation 
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find contracts/proto -name '*.proto')
 GENERATED := contracts/python/src/ketenzicht/.generated
+# google/rpc/status.proto ships with googleapis-common-protos (a dependency of grpcio-status).
+GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test lint typecheck schemas gen bench clean setup postgres
+.PHONY: run test lint typecheck schemas gen bench clean setup postgres chromium
 
 setup: $(STAMP) $(GENERATED)
 
@@ -25,7 +27,7 @@ $(STAMP): requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyp
 $(GENERATED): $(STAMP) $(PROTOS)
 	rm -rf contracts/python/src/ketenzicht
 	mkdir -p contracts/python/src/ketenzicht
-	$(BIN)/python -m grpc_tools.protoc -Icontracts/proto \
+	$(BIN)/python -m grpc_tools.protoc -Icontracts/proto -I$(GOOGLE_PROTOS) \
 	  --python_out=contracts/python/src --grpc_python_out=contracts/python/src \
 	  --pyi_out=contracts/python/src $(PROTOS)
 	touch $@
@@ -38,7 +40,7 @@ schemas: setup
 run: setup
 	$(BIN)/ketenzicht-stack run
 
-test: setup postgres lint typecheck
+test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q
 
 # The store tests also run on a real PostgreSQL: Debian's package, started by the tests on a
@@ -54,6 +56,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy libs/common/src contracts/python/src/ketenzicht_contracts services/*/src tools/*/src
 
+
+# The monitor's dashboard is tested in a real headless browser: Debian's chromium.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: setup
 	$(BIN)/python -m ketenzicht_bench

@@ -18,12 +18,11 @@ import grpc
 from opentelemetry import propagate
 
 
-class _CallerMetadata(grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-                      grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+class _CallerMetadata:
     def __init__(self, token: str | None) -> None:
         self.token = token
 
-    def _details(self, details: Any) -> Any:
+    def details(self, details: Any) -> Any:
         metadata = list(details.metadata or [])
         if self.token:
             metadata.append(("authorization", f"Bearer {self.token}"))
@@ -32,12 +31,17 @@ class _CallerMetadata(grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc
         metadata.extend(carrier.items())
         return details._replace(metadata=metadata)
 
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
 
+# grpc.aio files an interceptor under one call kind only, hence one class per kind.
+class _UnaryMetadata(_CallerMetadata, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self.details(details), request)
+
+
+class _StreamMetadata(_CallerMetadata, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_stream(self, continuation: Any, details: Any,
                                       request_iterator: Any) -> Any:
-        return await continuation(self._details(details), request_iterator)
+        return await continuation(self.details(details), request_iterator)
 
 
 @asynccontextmanager
@@ -50,7 +54,7 @@ async def connect(
     server_ca: Path | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """A channel to a ketenzicht service, authenticated by token or client certificate."""
-    interceptors = [_CallerMetadata(token)]
+    interceptors = [_UnaryMetadata(token), _StreamMetadata(token)]
     if server_ca is not None:
         credentials = grpc.ssl_channel_credentials(
             root_certificates=server_ca.read_bytes(),

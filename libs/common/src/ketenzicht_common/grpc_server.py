@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ def status_for(error: Exception) -> status_pb2.Status:
 
 
 Method = Callable[[Any, Caller], Awaitable[Any]]
+StreamMethod = Callable[[AsyncIterator[Any], Caller], AsyncIterator[Any]]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,40 @@ class Guard:
     service: str
     registry: IdentityRegistry
     allowed: frozenset[Role]
+
+    def _caller(self, context: grpc.aio.ServicerContext,
+                metadata: list[tuple[str, Any]]) -> Caller:
+        incoming = {k: v for k, v in metadata if isinstance(v, str)}
+        auth = context.auth_context() or {}
+        common_names = [v.decode() for v in auth.get("x509_common_name", [])]
+        identity = authenticate(self.registry, metadata, common_names)
+        authorise(identity, self.allowed, self.service)
+        return Caller(identity, trace_headers(incoming))
+
+    def wrap_stream(self, rpc_service: str, name: str,
+                    method: StreamMethod) -> Callable[..., AsyncIterator[Any]]:
+        """A streaming RPC: the caller is checked once, when the stream opens."""
+        full_name = f"{rpc_service}/{name}"
+
+        async def handler(requests: AsyncIterator[Any],
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
+            incoming = {k: v for k, v in metadata if isinstance(v, str)}
+            with tracer.start_as_current_span(
+                full_name, context=propagate.extract(incoming), kind=trace.SpanKind.SERVER,
+                attributes={"rpc.system": "grpc", "rpc.service": rpc_service,
+                            "rpc.method": name},
+            ):
+                try:
+                    caller = self._caller(context, metadata)
+                except (Unauthenticated, PermissionDenied) as refused:
+                    await context.abort_with_status(rpc_status.to_status(status_for(refused)))
+                    return
+                async for response in method(requests, caller):
+                    yield response
+
+        handler.__name__ = name
+        return handler
 
     def wrap(self, rpc_service: str, name: str, method: Method) -> Callable[..., Awaitable[Any]]:
         full_name = f"{rpc_service}/{name}"
@@ -120,12 +155,8 @@ class Guard:
                             "rpc.method": name},
             ) as span:
                 try:
-                    auth = context.auth_context() or {}
-                    common_names = [v.decode() for v in auth.get("x509_common_name", [])]
-                    identity = authenticate(self.registry, metadata, common_names)
-                    authorise(identity, self.allowed, self.service)
-                    span.set_attribute("ketenzicht.organisation", identity.organisation)
-                    caller = Caller(identity, trace_headers(incoming))
+                    caller = self._caller(context, metadata)
+                    span.set_attribute("ketenzicht.organisation", caller.identity.organisation)
                     return await method(request, caller)
                 except (CommandRejected, Unauthenticated, PermissionDenied) as refused:
                     span.set_attribute("ketenzicht.refused", type(refused).__name__)
@@ -145,7 +176,11 @@ class Guard:
 def guarded(servicer: object, descriptor: Any, guard: Guard) -> object:
     """An object with one grpc-style method per RPC of ``descriptor`` (a ServiceDescriptor)."""
     methods = {
-        m.name: staticmethod(guard.wrap(descriptor.full_name, m.name, getattr(servicer, m.name)))
+        m.name: staticmethod(
+            (guard.wrap_stream if m.client_streaming else guard.wrap)(
+                descriptor.full_name, m.name, getattr(servicer, m.name)
+            )
+        )
         for m in descriptor.methods
     }
     return type(f"Guarded{descriptor.name}", (), methods)()
