@@ -45,6 +45,8 @@ class Envelope(BaseModel):
     tracestate: str = ""
     position: int = 0
     """The event's place in its service's notification log (the relay's tracking position)."""
+    message_id: str = ""
+    """``Nats-Msg-Id`` when it is not the event id: a trigger goes out under its own stable id."""
 
     @property
     def subject(self) -> str:
@@ -52,7 +54,7 @@ class Envelope(BaseModel):
 
     def to_headers(self) -> dict[str, str]:
         headers = {
-            NATS_MSG_ID: str(self.event_id),
+            NATS_MSG_ID: self.message_id or str(self.event_id),
             "ce-specversion": SPEC_VERSION,
             "ce-id": str(self.event_id),
             "ce-type": f"{TYPE_PREFIX}{self.service}.{self.event_type}",
@@ -97,4 +99,6 @@ class Envelope(BaseModel):
             traceparent=headers.get("traceparent", ""),
             tracestate=headers.get("tracestate", ""),
             position=int(headers.get("ce-position", "0")),
+            message_id=(headers.get(NATS_MSG_ID, "")
+                        if headers.get(NATS_MSG_ID, "") != headers["ce-id"] else ""),
         )

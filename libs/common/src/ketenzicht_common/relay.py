@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 from .domain import ChainAggregate, event_facts, event_id_of, parse_event_topic
 from .nats_connection import connect
 from .store import ChainApplication
-from .streams import ensure_stream, service_stream
+from .streams import ensure_stream
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         traceparent=provenance.get("traceparent", ""),
         tracestate=provenance.get("tracestate", ""),
         position=notification.id,
+        message_id=app.message_id(event),
     )
-    return envelope.subject, body.model_dump_json().encode(), envelope
+    return app.subject_for(event_type), body.model_dump_json().encode(), envelope
 
 
 class Relay:
@@ -109,7 +110,8 @@ class Relay:
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name=f"{self.service}-relay")
         js = self._nc.jetstream(timeout=5)
-        await ensure_stream(js, service_stream(self.service))
+        for config in self.app.streams():
+            await ensure_stream(js, config)
         return js
 
     async def _published_position(self, js: JetStreamContext) -> int:
@@ -139,9 +141,7 @@ class Relay:
             for notification in notifications:
                 subject, body, envelope = to_message(self.app, notification)
                 acks.append(
-                    await js.publish_async(
-                        subject, body, headers=envelope.to_headers(), stream=self.stream
-                    )
+                    await js.publish_async(subject, body, headers=envelope.to_headers())
                 )
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             await asyncio.wait_for(asyncio.gather(*acks), timeout=10)

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+from ketenzicht_contracts.envelope import subject_for
+from nats.js.api import StreamConfig
 from pydantic import BaseModel
 
 from .domain import ChainAggregate, ChainCreated, event_topic, stable_id
@@ -129,6 +131,20 @@ class ChainApplication(Application[UUID]):
 
     def event_topics(self) -> set[str]:
         raise NotImplementedError
+
+    def subject_for(self, event_type: str) -> str:
+        """Where the relay publishes an event type; a service may route some elsewhere."""
+        return subject_for(self.service, event_type)
+
+    def message_id(self, event: ChainAggregate.Event) -> str:
+        """``Nats-Msg-Id`` for an event; empty means its event id."""
+        return ""
+
+    def streams(self) -> list[StreamConfig]:
+        """The JetStream streams the relay makes sure exist before it publishes."""
+        from .streams import service_stream
+
+        return [service_stream(self.service)]
 
     def max_notification_id(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
