@@ -33,12 +33,27 @@ A = TypeVar("A", bound=ChainAggregate)
 
 
 class UnitOfWork:
-    """The aggregates one batch works on, loaded once and saved together."""
+    """The aggregates one batch works on, loaded once and saved together.
+
+    It also notes which aggregates the current command touched, and how many pending events
+    each had before, so the events of one command can be told apart from the batch's.
+    """
 
     def __init__(self, app: ChainApplication) -> None:
         self.app = app
         self._aggregates: dict[UUID, ChainAggregate] = {}
         self._missing: set[UUID] = set()
+        self._touched: dict[UUID, int] = {}
+
+    def known_absent(self, ids: list[UUID]) -> None:
+        """Ids the store was asked about in bulk and does not hold: no query per id later."""
+        self._missing.update(ids)
+
+    def begin_command(self) -> None:
+        self._touched = {}
+
+    def _touch(self, aggregate: ChainAggregate, before: int) -> None:
+        self._touched.setdefault(aggregate.id, before)
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         found = self._aggregates.get(aggregate_id)
@@ -49,21 +64,23 @@ class UnitOfWork:
                 self._missing.add(aggregate_id)
                 return None
             self._aggregates[aggregate_id] = found
-        if found is not None and not isinstance(found, kind):
+        if found is None:
+            return None
+        if not isinstance(found, kind):
             raise TypeError(f"aggregate {aggregate_id} is a {type(found).__name__}")
+        self._touch(found, len(found.pending_events))
         return found
 
     def add(self, aggregate: ChainAggregate) -> None:
         self._missing.discard(aggregate.id)
         self._aggregates[aggregate.id] = aggregate
+        self._touch(aggregate, 0)
 
-    def pending_counts(self) -> dict[UUID, int]:
-        return {i: len(a.pending_events) for i, a in self._aggregates.items()}
-
-    def new_events_since(self, counts: dict[UUID, int]) -> list[ChainAggregate.Event]:
+    def command_events(self) -> list[ChainAggregate.Event]:
+        """The events the current command triggered so far."""
         events: list[ChainAggregate.Event] = []
-        for aggregate_id, aggregate in self._aggregates.items():
-            pending = aggregate.pending_events[counts.get(aggregate_id, 0):]
+        for aggregate_id, before in self._touched.items():
+            pending = self._aggregates[aggregate_id].pending_events[before:]
             events.extend(cast(list[ChainAggregate.Event], pending))
         return events
 
@@ -146,18 +163,24 @@ class CommandBus:
             if stop:
                 return
 
+    def _forget_unsaved_state(self) -> None:
+        # Cached aggregates were changed in place by a batch that did not save.
+        if self.app.repository.cache is not None:
+            self.app.repository.cache.clear()
+
     def _apply_batch(self, batch: list[_Pending]) -> None:
         try:
             self._try_batch(batch)
         except IntegrityError:
+            self._forget_unsaved_state()
             # Another writer (a second instance on PostgreSQL) got there first: re-read and
             # apply one command at a time so that only the conflicting command fails.
             log.warning("store conflict in a batch of %d; retrying one by one", len(batch))
-            self.app.repository.cache = None  # type: ignore[assignment]
             for item in batch:
                 try:
                     self._try_batch([item])
                 except IntegrityError as error:
+                    self._forget_unsaved_state()
                     item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
         except Exception as error:
             log.exception("batch failed")
@@ -169,6 +192,11 @@ class CommandBus:
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)
+        # Retries are rare: ask the store once which command ids of the batch it has seen.
+        log_ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id)
+                   for i in batch]
+        seen = self.app.stored_aggregates(log_ids)
+        uow.known_absent([i for i in log_ids if i not in seen])
         for item in batch:
             item.outcome = self._apply_one(uow, item)
         dirty = uow.dirty()
@@ -179,6 +207,7 @@ class CommandBus:
         organisation = item.provenance.organisation
         log_id = CommandLog.id_for(organisation, item.provenance.command_id)
         digest = fingerprint(item.command)
+        uow.begin_command()
         seen = uow.get(log_id, CommandLog)
         if seen is not None:
             if seen.fingerprint != digest:
@@ -186,16 +215,15 @@ class CommandBus:
                     "command_id was already used for a different command; use a new command_id"
                 )
             return dict(seen.result) | {"replayed": True}
-        before = uow.pending_counts()
         try:
             result = item.handler(uow)
         except CommandRejected as rejected:
-            if uow.new_events_since(before):
+            if uow.command_events():
                 raise RuntimeError(
                     f"{type(item.command).__name__} triggered events before it was refused"
                 ) from rejected
             return rejected
-        new_events = uow.new_events_since(before)
+        new_events = uow.command_events()
         result = dict(result)
         result["event_ids"] = [
             str(event_id_of(e.originator_id, e.originator_version))

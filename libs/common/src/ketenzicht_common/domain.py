@@ -7,7 +7,7 @@ the trace context of the call. The library's own ``timestamp`` is the recording 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid5
@@ -44,7 +44,14 @@ class Provenance:
     tracestate: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies, and this runs for every event.
+        return {
+            "organisation": self.organisation,
+            "system": self.system,
+            "command_id": self.command_id,
+            "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
+        }
 
 
 class ChainAggregate(BaseAggregate[UUID]):

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from ketenzicht_contracts.envelope import subject_for
 from nats.js.api import StreamConfig
 from pydantic import BaseModel
@@ -49,8 +51,11 @@ class StoreSettings(BaseModel):
     def eventsourcing_env(self) -> dict[str, str]:
         env: dict[str, str] = {
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
-            # Only the service's single writer thread saves, so the cache is never stale.
+            # Only the service's single writer thread saves, so the cache is never stale; and
+            # it hands out the cached object itself (no deep copy per command), which is safe
+            # because the bus clears the cache whenever a batch fails to save.
             "AGGREGATE_CACHE_FASTFORWARD": "n",
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         }
         if self.backend == "memory":
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
@@ -145,6 +150,33 @@ class ChainApplication(Application[UUID]):
         from .streams import service_stream
 
         return [service_stream(self.service)]
+
+    def stored_aggregates(self, ids: list[UUID]) -> set[UUID]:
+        """Which of ``ids`` have events in the store: one query, not one per id."""
+        if not ids:
+            return set()
+        recorder = self.recorder
+        table = getattr(recorder, "events_table_name", "")
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            placeholders = ",".join("?" * len(ids))
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {table} "
+                    f"WHERE originator_id IN ({placeholders})",
+                    [i.hex for i in ids],
+                )
+                return {UUID(row[0]) for row in cursor.fetchall()}
+        if isinstance(recorder, PostgresApplicationRecorder):
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL(
+                "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+            ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(table))
+            with recorder.datastore.get_connection() as connection, \
+                    connection.cursor() as cursor:
+                cursor.execute(statement, [ids])
+                return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
+        return {i for i in ids if recorder.select_events(i, limit=1)}
 
     def max_notification_id(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
