@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel
 
@@ -165,8 +165,11 @@ class CommandBus:
 
     def _forget_unsaved_state(self) -> None:
         # Cached aggregates were changed in place by a batch that did not save.
-        if self.app.repository.cache is not None:
-            self.app.repository.cache.clear()
+        cache = self.app.repository.cache
+        if isinstance(cache, LRUCache):
+            cache.clear()
+        elif cache is not None:
+            self.app.repository.cache = type(cache)()
 
     def _apply_batch(self, batch: list[_Pending]) -> None:
         try:
