@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := contracts/python libs/common services/intake services/investigation \
-            services/prosecution services/residence services/monitor tools/chainsim
+            services/prosecution services/residence services/monitor tools/chainsim tools/bench
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find contracts/proto -name '*.proto')
 GENERATED := contracts/python/src/ketenzicht/.generated

@@ -1,0 +1,100 @@
+"""The raw limits of ketenzicht's parts on this machine, measured with the same libraries."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from ketenzicht_common.processes import NatsServer
+from ketenzicht_common.streams import ensure_stream, stream_config
+
+
+@dataclass(frozen=True)
+class Rate:
+    name: str
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+BODY = (b'{"occurred_on":"2022-01-10","victim_id":"V-0123456789abcdef0123","case_id":'
+        b'"case-2022-000123","under_number":false}')
+
+
+async def jetstream_publish(server: NatsServer, count: int) -> Rate:
+    """Pipelined publishes with a unique ``Nats-Msg-Id`` each, acks gathered: the relay's
+    pattern without the store."""
+    nc = await nats.connect(server.url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, stream_config("RAW_BENCH", ["raw.bench.>"]))
+        started = time.perf_counter()
+        pending = []
+        for n in range(count):
+            pending.append(await js.publish_async(
+                "raw.bench.ReportFiled", BODY, headers={"Nats-Msg-Id": f"raw-{n}"}))
+            if len(pending) >= 1000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        return Rate("JetStream publish (nats-py, dedup ids, pipelined)", count,
+                    time.perf_counter() - started)
+    finally:
+        await nc.close()
+
+
+def sqlite_batched_insert(count: int, batch: int = 500) -> Rate:
+    with tempfile.TemporaryDirectory() as directory:
+        db = sqlite3.connect(Path(directory) / "raw.sqlite")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE events (id TEXT PRIMARY KEY, version INTEGER, topic TEXT,"
+                   " state BLOB)")
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            rows = [(uuid.uuid4().hex, 1, "intake:ReportFiled.v1", BODY)
+                    for _ in range(min(batch, count - start))]
+            with db:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", rows)
+        elapsed = time.perf_counter() - started
+        db.close()
+    return Rate(f"SQLite batched insert ({batch} rows a transaction)", count, elapsed)
+
+
+class _Report(Aggregate):
+    @event("Filed")
+    def __init__(self, case_id: str, occurred_on: str) -> None:
+        self.case_id = case_id
+
+    @event("Noted")
+    def note(self, n: int) -> None:
+        self.n = n
+
+
+def eventsourcing_saves(count: int, events_per_save: int) -> Rate:
+    with tempfile.TemporaryDirectory() as directory:
+        app: Application[uuid.UUID] = Application(env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(Path(directory) / "es.sqlite"),
+        })
+        saves = count // events_per_save
+        started = time.perf_counter()
+        for n in range(saves):
+            aggregate = _Report(case_id=f"case-{n}", occurred_on="2022-01-10")
+            for k in range(events_per_save - 1):
+                aggregate.note(k)
+            app.save(aggregate)
+        elapsed = time.perf_counter() - started
+        app.close()
+    return Rate(f"eventsourcing on SQLite, {events_per_save} event(s) a save",
+                saves * events_per_save, elapsed)

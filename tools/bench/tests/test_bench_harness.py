@@ -1,0 +1,28 @@
+"""The bench harness runs in a tiny mode here, so that `make bench` cannot rot. It asserts that
+figures are produced, never how fast anything is."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from ketenzicht_common.testing.fixtures import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
+    result = subprocess.run([sys.executable, "-m", "ketenzicht_bench", "--tiny"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout
+    ingest = re.search(r"end-to-end ingest.*?([\d,]+)/s\s+([\d,]+)/s\s+([\d.]+)", output)
+    assert ingest, output
+    assert float(ingest.group(3)) > 0
+    for raw_limit in ("JetStream publish", "SQLite batched insert",
+                      "eventsourcing on SQLite, 1 event(s) a save",
+                      "eventsourcing on SQLite, 10 event(s) a save"):
+        assert raw_limit in output
+    assert re.search(r"intake\s+[\d,]+ MiB", output)
