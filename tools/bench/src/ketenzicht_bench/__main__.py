@@ -43,7 +43,8 @@ async def run(tiny: bool) -> list[str]:
             one_per_save = raw.eventsourcing_saves(200 * scale, 1)
             ten_per_save = raw.eventsourcing_saves(1000 * scale, 10)
             ingest = await intake_bulk(server, intake, 200 * scale, TOKENS["POLICE"])
-            assert intake.process is not None and server.process is not None
+            assert intake.process is not None
+            assert server.process is not None
             memory = {"intake": peak_rss_mib(intake.process.pid),
                       "nats-server": peak_rss_mib(server.process.pid)}
         finally:
