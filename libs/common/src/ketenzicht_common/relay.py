@@ -66,6 +66,7 @@ class Relay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        stream_replicas: int = 1,
     ) -> None:
         self.app = app
         self.service = app.service
@@ -73,6 +74,7 @@ class Relay:
         self.nats_url = nats_url
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.stream_replicas = stream_replicas
         self.topics: Sequence[str] = app.public_topics()
         self.position = 0
         """Notification id of the last event JetStream has acknowledged."""
@@ -110,7 +112,7 @@ class Relay:
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name=f"{self.service}-relay")
         js = self._nc.jetstream(timeout=5)
-        for config in self.app.streams():
+        for config in self.app.streams(self.stream_replicas):
             await ensure_stream(js, config)
         return js
 

@@ -70,7 +70,8 @@ async def serve(
     if settings.store.backend == "sqlite" and not settings.store.sqlite_path:
         settings.store.sqlite_path = str(settings.data_dir / "events.sqlite")
     app = application(settings)
-    relay = Relay(app, settings.nats_url) if settings.relay_enabled else None
+    relay = (Relay(app, settings.nats_url, stream_replicas=settings.stream_replicas)
+             if settings.relay_enabled else None)
     bus = CommandBus(app, max_batch=settings.command_batch_size,
                      on_stored=relay.wake if relay else None)
     parts = build(Wiring(settings, app, bus, clock or SystemClock()))

@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     tls_private_key: Path | None = None
     tls_client_ca: Path | None = None
     relay_enabled: bool = True
+    stream_replicas: int = 1
+    """JetStream replicas of the streams this service creates (3 on a three-node cluster)."""
     command_batch_size: int = 500
 
     def tls(self) -> TlsFiles | None:

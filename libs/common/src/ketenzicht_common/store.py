@@ -145,11 +145,11 @@ class ChainApplication(Application[UUID]):
         """``Nats-Msg-Id`` for an event; empty means its event id."""
         return ""
 
-    def streams(self) -> list[StreamConfig]:
+    def streams(self, replicas: int = 1) -> list[StreamConfig]:
         """The JetStream streams the relay makes sure exist before it publishes."""
         from .streams import service_stream
 
-        return [service_stream(self.service)]
+        return [service_stream(self.service, replicas)]
 
     def stored_aggregates(self, ids: list[UUID]) -> set[UUID]:
         """Which of ``ids`` have events in the store: one query, not one per id."""

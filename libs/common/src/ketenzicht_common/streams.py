@@ -12,18 +12,19 @@ DUPLICATE_WINDOW_SECONDS = 3600.0
 recover from by re-publishing; past it, consumers drop duplicates by event id themselves."""
 
 
-def stream_config(name: str, subjects: list[str]) -> StreamConfig:
+def stream_config(name: str, subjects: list[str], replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=name,
         subjects=subjects,
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-def service_stream(service: str) -> StreamConfig:
-    return stream_config(stream_for(service), [f"ketenzicht.{service}.>"])
+def service_stream(service: str, replicas: int = 1) -> StreamConfig:
+    return stream_config(stream_for(service), [f"ketenzicht.{service}.>"], replicas)
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
