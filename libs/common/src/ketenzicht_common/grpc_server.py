@@ -175,6 +175,9 @@ class Guard:
 
 def guarded(servicer: object, descriptor: Any, guard: Guard) -> object:
     """An object with one grpc-style method per RPC of ``descriptor`` (a ServiceDescriptor)."""
+    missing = [m.name for m in descriptor.methods if not hasattr(servicer, m.name)]
+    if missing:
+        raise TypeError(f"{type(servicer).__name__} lacks {', '.join(missing)}")
     methods = {
         m.name: staticmethod(
             (guard.wrap_stream if m.client_streaming else guard.wrap)(
