@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing.fixtures import REPO_ROOT, ServiceFactory
 

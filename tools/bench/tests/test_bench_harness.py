@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from ketenzicht_common.testing.fixtures import REPO_ROOT
 
 pytestmark = pytest.mark.integration

@@ -20,10 +20,11 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from ketenzicht_contracts.envelope import Envelope, stream_for
-from ketenzicht_contracts.events import EventPayload, payload_model
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from ketenzicht_contracts.envelope import Envelope, stream_for
+from ketenzicht_contracts.events import EventPayload, payload_model
 
 
 @dataclass(frozen=True)

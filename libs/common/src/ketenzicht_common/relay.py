@@ -18,10 +18,11 @@ import logging
 from collections.abc import Sequence
 
 from eventsourcing.persistence import Notification
-from ketenzicht_contracts.envelope import Envelope, stream_for
-from ketenzicht_contracts.events import payload_model
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+
+from ketenzicht_contracts.envelope import Envelope, stream_for
+from ketenzicht_contracts.events import payload_model
 
 from .domain import ChainAggregate, event_facts, event_id_of, parse_event_topic
 from .nats_connection import connect

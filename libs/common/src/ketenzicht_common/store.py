@@ -17,9 +17,10 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from ketenzicht_contracts.envelope import subject_for
 from nats.js.api import StreamConfig
 from pydantic import BaseModel
+
+from ketenzicht_contracts.envelope import subject_for
 
 from .domain import ChainAggregate, ChainCreated, event_topic, stable_id
 

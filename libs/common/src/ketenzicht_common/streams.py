@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import nats.js.errors
-from ketenzicht_contracts.envelope import stream_for
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+
+from ketenzicht_contracts.envelope import stream_for
 
 DUPLICATE_WINDOW_SECONDS = 3600.0
 """How long JetStream remembers a ``Nats-Msg-Id``. Longer than any relay outage we expect to

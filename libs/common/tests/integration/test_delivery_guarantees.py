@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
+
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub

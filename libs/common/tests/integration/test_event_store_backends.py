@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from intake.application import commands as c
 from intake.application.intake import IntakeApplication, IntakeCommands
 from ketenzicht_common.bus import CommandBus

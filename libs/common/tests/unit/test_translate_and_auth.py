@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from intake.application.commands import CompleteIndividualAssessment, FileReport
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht_common.auth import SERVICE_ROLES, IdentityRegistry, Role, authenticate, authorise

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from intake.adapters.grpc_api import DESCRIPTOR, IntakeApi
+from intake.application.intake import IntakeApplication, IntakeCommands
 from ketenzicht.intake.v1 import intake_pb2_grpc
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-
-from intake.adapters.grpc_api import DESCRIPTOR, IntakeApi
-from intake.application.intake import IntakeApplication, IntakeCommands
 
 
 def create_application(settings: ServiceSettings) -> IntakeApplication:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from google.rpc import code_pb2
+
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub

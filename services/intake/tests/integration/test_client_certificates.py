@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub

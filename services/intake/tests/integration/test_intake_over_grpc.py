@@ -14,6 +14,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed

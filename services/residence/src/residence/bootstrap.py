@@ -1,37 +1,54 @@
-"""The one place that wires the residence service's concrete parts together.
-
-Skeleton: the service runs, answers gRPC health checks and reflection; its API comes later.
-"""
+"""The one place that wires the residence service's concrete parts together."""
 
 from __future__ import annotations
 
-from ketenzicht.residence.v1 import residence_pb2, residence_pb2_grpc
+import asyncio
+from datetime import date
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ketenzicht.residence.v1 import residence_pb2_grpc
+from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-from ketenzicht_common.store import ChainApplication
-
-DESCRIPTOR = residence_pb2.DESCRIPTOR.services_by_name["ResidenceService"]
-
-
-class ResidenceApplication(ChainApplication):
-    name = "residence"
-    service = "residence"
-
-    def event_topics(self) -> set[str]:
-        return set()
+from residence.adapters.consumer import consume, run_deadlines
+from residence.adapters.grpc_api import DESCRIPTOR, ResidenceApi
+from residence.application.residence import ResidenceApplication, ResidenceCommands
+from residence.domain import DEFAULT_SETTINGS, RuleSettings
 
 
-class ResidenceApi:
-    """No RPCs yet."""
+class ResidenceSettings(BaseSettings):
+    """``KETENZICHT_RESIDENCE_*``: what may differ between deployments of the rules."""
+
+    model_config = SettingsConfigDict(env_prefix="KETENZICHT_RESIDENCE_")
+
+    prosecution_ground_from: date = DEFAULT_SETTINGS.prosecution_ground_from
+    """From when R11 (prosecution as a ground for the non-temporary permit) applies."""
+    deadline_tick_seconds: float = 30.0
 
 
 def create_application(settings: ServiceSettings) -> ResidenceApplication:
     return ResidenceApplication(settings.store)
 
 
-def build(wiring: Wiring) -> ServiceParts:
+def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> ServiceParts:
+    assert isinstance(wiring.app, ResidenceApplication)
+    residence = residence or ResidenceSettings()
+    rules = RuleSettings(prosecution_ground_from=residence.prosecution_ground_from)
+    commands = ResidenceCommands(wiring.app, CommandGateway(wiring.bus, wiring.clock), rules)
+    stop = asyncio.Event()
+
+    async def consumer() -> None:
+        try:
+            await consume(commands, wiring.settings.nats_url, stop)
+        finally:
+            stop.set()
+
+    async def deadlines() -> None:
+        await run_deadlines(commands, wiring.clock, stop, residence.deadline_tick_seconds)
+
     return ServiceParts(
-        servicers=[
-            (residence_pb2_grpc.add_ResidenceServiceServicer_to_server, ResidenceApi(), DESCRIPTOR)
-        ]
+        servicers=[(residence_pb2_grpc.add_ResidenceServiceServicer_to_server,
+                    ResidenceApi(commands), DESCRIPTOR)],
+        background=[consumer, deadlines],
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import nats
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, stream_config
 

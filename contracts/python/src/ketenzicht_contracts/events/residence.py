@@ -66,9 +66,15 @@ class DublinTransferResumed(ResidenceEvent):
 
 
 class Trigger(ResidenceEvent):
-    """A trigger names the rule, the rule-set version and the events it rests on."""
+    """A trigger names the rule, the rule-set version and the events it rests on.
+
+    ``trigger_id`` is stable (the same facts give the same id, used as ``Nats-Msg-Id``);
+    ``trigger_key`` names what the trigger says, so a trigger retracted and raised again later
+    is recognisable under its new id. ``occurred_on`` is the day the trigger fires.
+    """
 
     trigger_id: Pseudonym
+    trigger_key: str
     case_id: Pseudonym | None = None
     rule: str
     rule_version: str

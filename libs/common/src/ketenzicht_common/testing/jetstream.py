@@ -44,3 +44,32 @@ async def stream_count(url: str, stream: str) -> int:
             return 0
     finally:
         await nc.close()
+
+
+async def publish_event(url: str, payload: object, *, event_id: str | None = None,
+                        organisation: str = "test-source", position: int = 0) -> str:
+    """Publish a contract payload the way a service's relay would (for tests of consumers)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from ketenzicht_common.streams import ensure_stream, service_stream
+    from ketenzicht_contracts.envelope import Envelope, subject_for
+    from ketenzicht_contracts.events import EventPayload
+
+    assert isinstance(payload, EventPayload)
+    envelope = Envelope(
+        event_id=uuid.UUID(event_id) if event_id else uuid.uuid4(), service=payload.SERVICE,
+        event_type=payload.event_type(), version=payload.VERSION,
+        occurred_on=payload.occurred_on, recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(), aggregate_version=1, organisation=organisation,
+        system="test", position=position,
+    )
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream(payload.SERVICE))
+        await js.publish(subject_for(payload.SERVICE, payload.event_type()),
+                         payload.model_dump_json().encode(), headers=envelope.to_headers())
+    finally:
+        await nc.close()
+    return str(envelope.event_id)

@@ -6,15 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from intake.application import commands as c
+from intake.application.intake import IntakeApplication, IntakeCommands
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import ingest
 from ketenzicht_common.translate import command_from
-
-from intake.application import commands as c
-from intake.application.intake import IntakeApplication, IntakeCommands
 
 DESCRIPTOR = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]
 

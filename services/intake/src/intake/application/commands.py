@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import (
@@ -13,7 +15,6 @@ from ketenzicht_contracts.events.categories import (
     ResidencePosition,
     SourceOrganisation,
 )
-from pydantic import Field
 
 
 class RegisterSignal(Command):

@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from intake.application import commands as c
+from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
-
-from intake.application import commands as c
-from intake.domain.victim_track import VictimTrack
 
 
 class IntakeApplication(ChainApplication):

@@ -1,0 +1,63 @@
+"""Residence's inputs off the bus, and the clock that makes deadlines fire by themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from faststream.nats import NatsBroker
+
+from ketenzicht_common.clock import Clock
+from ketenzicht_common.consumer import ReceivedEvent, subscribe
+from ketenzicht_common.nats_connection import connect
+from ketenzicht_common.streams import ensure_stream, service_stream
+from residence.application.residence import ResidenceCommands
+
+log = logging.getLogger(__name__)
+
+UPSTREAM = ("intake", "investigation", "prosecution")
+
+
+async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event) -> None:
+    """Durable consumers on the upstream streams; each event applied once (command id = event
+    id), acknowledged only after the transaction that applied it."""
+    # The upstream streams may not exist yet (their services not started): create them as
+    # their relays would, so that nothing published later is missed.
+    nc = await connect(nats_url, name="residence-setup")
+    try:
+        js = nc.jetstream()
+        for service in UPSTREAM:
+            await ensure_stream(js, service_stream(service))
+    finally:
+        await nc.close()
+
+    async def handle(event: ReceivedEvent) -> None:
+        await commands.note(event)
+
+    broker = NatsBroker(nats_url, logger=None)
+    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle)
+    await broker.start()
+    try:
+        await stop.wait()
+    finally:
+        await broker.stop()
+
+
+async def run_deadlines(commands: ResidenceCommands, clock: Clock, stop: asyncio.Event,
+                        tick_seconds: float) -> None:
+    """At start, apply the rules to every victim (deadlines that passed while the service was
+    down fire now, once); then wake every tick and apply them to victims whose next deadline
+    has come."""
+    today = clock.today()
+    victims = await asyncio.to_thread(commands.app.victim_ids)
+    for victim_id in victims:
+        await commands.reevaluate(victim_id, today)
+    log.info("deadlines checked for %d victims as of %s", len(victims), today)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), tick_seconds)
+        today = clock.today()
+        due = [v for v, day in list(commands.deadlines.items()) if day <= today]
+        for victim_id in due:
+            await commands.reevaluate(victim_id, today)

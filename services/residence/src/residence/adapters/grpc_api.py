@@ -1,0 +1,123 @@
+"""The IND's gRPC API: a translator from protobuf to commands and back, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from ketenzicht.common.v1 import common_pb2
+from ketenzicht.residence.v1 import residence_pb2 as pb
+from ketenzicht_common.errors import InvalidCommand
+from ketenzicht_common.grpc_server import Caller
+from ketenzicht_common.ingest import ingest
+from ketenzicht_common.translate import command_from
+from residence.application import commands as c
+from residence.application.residence import ResidenceCommands
+
+DESCRIPTOR = pb.DESCRIPTOR.services_by_name["ResidenceService"]
+
+
+def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
+    return common_pb2.CommandAck(event_ids=result["event_ids"],
+                                 replayed=bool(result.get("replayed")))
+
+
+class ResidenceApi:
+    def __init__(self, commands: ResidenceCommands) -> None:
+        self.commands = commands
+
+    async def _decide(self, request: Any, caller: Caller,
+                      kind: type[c.VictimDecision]) -> common_pb2.CommandAck:
+        command, command_id = command_from(request, kind)
+        return _ack(await self.commands.decide(command, caller.provenance(command_id)))
+
+    async def GrantReflectionPeriod(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.GrantReflectionPeriod)
+
+    async def EndReflectionPeriod(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.EndReflectionPeriod)
+
+    async def GrantTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.GrantTemporaryPermit)
+
+    async def RefuseTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.RefuseTemporaryPermit)
+
+    async def ExtendTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.ExtendTemporaryPermit)
+
+    async def EndTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.EndTemporaryPermit)
+
+    async def GrantNonTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.GrantNonTemporaryPermit)
+
+    async def RefuseNonTemporaryPermit(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.RefuseNonTemporaryPermit)
+
+    async def ResumeDublinTransfer(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.ResumeDublinTransfer)
+
+    async def Submit(self, requests: AsyncIterator[Any],
+                     caller: Caller) -> AsyncIterator[Any]:
+        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
+            "grant_reflection_period": self.GrantReflectionPeriod,
+            "end_reflection_period": self.EndReflectionPeriod,
+            "grant_temporary_permit": self.GrantTemporaryPermit,
+            "refuse_temporary_permit": self.RefuseTemporaryPermit,
+            "extend_temporary_permit": self.ExtendTemporaryPermit,
+            "end_temporary_permit": self.EndTemporaryPermit,
+            "grant_non_temporary_permit": self.GrantNonTemporaryPermit,
+            "refuse_non_temporary_permit": self.RefuseNonTemporaryPermit,
+            "resume_dublin_transfer": self.ResumeDublinTransfer,
+        }
+
+        async def dispatch(command: Any, caller: Caller) -> Any:
+            kind = command.WhichOneof("command")
+            if kind is None:
+                raise InvalidCommand.of("command", "no command in this message")
+            return await unary[kind](getattr(command, kind), caller)
+
+        def result(sequence: int, response: Any, error: Any) -> Any:
+            if error is not None:
+                return pb.ResidenceCommandResult(sequence=sequence, error=error)
+            return pb.ResidenceCommandResult(sequence=sequence, ack=response)
+
+        async for outcome in ingest(requests, caller, dispatch, result):
+            yield outcome
+
+    async def GetResidencePosition(self, request: Any, caller: Caller) -> Any:
+        if not request.victim_id:
+            raise InvalidCommand.of("victim_id", "Field required")
+        try:
+            as_of = (date.fromisoformat(request.as_of) if request.as_of
+                     else self.commands.gateway.clock.today())
+        except ValueError:
+            raise InvalidCommand.of("as_of", "not a date (YYYY-MM-DD)") from None
+        view, file = await asyncio.to_thread(self.commands.position, request.victim_id, as_of)
+        if file is None:
+            from ketenzicht_common.errors import NotFound
+
+            raise NotFound(f"residence knows no victim {request.victim_id}")
+        retracted = {s.decision.trigger_id for s in file.emitted if s.retracted}
+        return pb.ResidencePosition(
+            victim_id=view.victim_id,
+            position=view.position.standing.value,
+            since=view.position.since.isoformat() if view.position.since else "",
+            until=view.position.until.isoformat() if view.position.until else "",
+            grounds=[pb.GroundReached(ground=g.ground.value, reached_on=g.reached_on.isoformat(),
+                                      rule=g.rule, rule_version=g.rule_version,
+                                      case_id=g.case_id or "")
+                     for g in view.grounds],
+            deadlines=[pb.PendingDeadline(kind=d.kind.value, due_on=d.due_on.isoformat(),
+                                          rule=d.rule, case_id=d.case_id or "")
+                       for d in view.pending],
+            triggers=[pb.TriggerSummary(trigger_id=s.decision.trigger_id,
+                                        kind=s.decision.kind.value, rule=s.decision.rule,
+                                        fires_on=s.decision.fires_on.isoformat(),
+                                        retracted=s.decision.trigger_id in retracted,
+                                        reason=s.decision.reason)
+                      for s in file.emitted],
+        )

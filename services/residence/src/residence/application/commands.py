@@ -1,0 +1,78 @@
+"""The IND's decisions, as commands; and the two commands residence gives itself."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import model_validator
+
+from ketenzicht_common.commands import Command
+from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.categories import ReflectionEndReason
+
+
+class VictimDecision(Command):
+    victim_id: Pseudonym
+
+
+class GrantReflectionPeriod(VictimDecision):
+    pass
+
+
+class EndReflectionPeriod(VictimDecision):
+    reason: ReflectionEndReason
+
+
+class CaseDecision(VictimDecision):
+    case_id: Pseudonym
+
+
+class GrantTemporaryPermit(CaseDecision):
+    valid_from: date
+    valid_until: date
+
+    @model_validator(mode="after")
+    def _runs_forward(self) -> GrantTemporaryPermit:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must lie after valid_from")
+        return self
+
+
+class RefuseTemporaryPermit(CaseDecision):
+    pass
+
+
+class ExtendTemporaryPermit(CaseDecision):
+    valid_until: date
+
+
+class EndTemporaryPermit(CaseDecision):
+    end_date: date
+
+
+class GrantNonTemporaryPermit(VictimDecision):
+    pass
+
+
+class RefuseNonTemporaryPermit(VictimDecision):
+    pass
+
+
+class ResumeDublinTransfer(VictimDecision):
+    pass
+
+
+class NoteFact(Command):
+    """An event off the bus that the rules read (its event id is the command id)."""
+
+    event_id: str
+    service: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+class Reevaluate(Command):
+    """Apply the rules to a victim's facts again, as of ``occurred_on`` (a deadline passed)."""
+
+    victim_id: str

@@ -1,0 +1,101 @@
+"""Evaluate the residence rules: which triggers hold on a day, and when the next may fire.
+
+`evaluate` is a pure function of the facts and a date: no clock is read. Every rule judges the
+facts by their business dates, so the full list of decisions does not depend on the day of
+evaluation; the day only says which of them have fired by then. Hence:
+
+* the same set of facts gives the same decisions whatever order they arrived in (the facts
+  are sorted by business date and event id before anything is read);
+* a deadline fires when the clock passes it, with no new event (`next_deadline` tells a
+  scheduler when to evaluate again);
+* facts that arrive late take effect as if they had arrived on time — a backdated report whose
+  three years already passed fires at once, because its mark is on or before the day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from residence.domain.grounds import GroundReached
+from residence.domain.history import VictimHistory, build_histories
+from residence.domain.holding import holdings
+from residence.domain.model import Fact
+from residence.domain.rules.r01_reflection_offer import reflection_offer_triggers
+from residence.domain.rules.r06_reflection_expiry import reflection_expiry_triggers
+from residence.domain.rules.r07_temporary_permit_application import (
+    application_triggers,
+    applications,
+)
+from residence.domain.rules.r08_dublin_assessment import dublin_assessment_triggers
+from residence.domain.rules.r09_permit_extension import extension_triggers
+from residence.domain.rules.r10_permit_basis_ended import basis_ended_triggers
+from residence.domain.rules.r11_prosecution_ground import prosecution_grounds
+from residence.domain.rules.r12_conviction_ground import conviction_grounds
+from residence.domain.rules.r13_three_years import three_year_grounds
+from residence.domain.rules.r14_individual_assessment import assessment_triggers
+from residence.domain.rules.r15_ground_stays_reached import non_temporary_triggers
+from residence.domain.rulesets import DEFAULT_SETTINGS, RuleSettings
+from residence.domain.triggers import TriggerDecision
+
+
+def decision_order(decision: TriggerDecision) -> tuple[date, str, str]:
+    return (decision.fires_on, decision.kind.value, decision.key)
+
+
+def grounds_of(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
+    """Every ground R11–R13 find for the victim (all of them, not only the first)."""
+    held = holdings(history, applications(history, settings))
+    found = [
+        *prosecution_grounds(history, settings),
+        *conviction_grounds(history, settings),
+        *three_year_grounds(history, held, settings),
+    ]
+    return sorted(found, key=lambda g: g.order)
+
+
+def victim_decisions(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
+    """Every trigger the rules raise for one victim, past and future, in firing order."""
+    held = holdings(history, applications(history, settings))
+    grounds = grounds_of(history, settings)
+    decisions = [
+        *reflection_offer_triggers(history, settings),
+        *reflection_expiry_triggers(history, settings),
+        *application_triggers(history, settings),
+        *dublin_assessment_triggers(history, settings),
+        *extension_triggers(history, settings),
+        *basis_ended_triggers(history, held, settings),
+        *non_temporary_triggers(history, grounds),
+        *assessment_triggers(history, grounds, settings),
+    ]
+    unique = {decision.key: decision for decision in sorted(decisions, key=decision_order)}
+    return sorted(unique.values(), key=decision_order)
+
+
+def all_decisions(
+    facts: Iterable[Fact], *, settings: RuleSettings = DEFAULT_SETTINGS
+) -> list[TriggerDecision]:
+    """Every decision the facts lead to, whatever day it fires on."""
+    decisions: list[TriggerDecision] = []
+    for history in build_histories(facts).values():
+        decisions += victim_decisions(history, settings)
+    return sorted(decisions, key=decision_order)
+
+
+def evaluate(
+    facts: Iterable[Fact], as_of: date, *, settings: RuleSettings = DEFAULT_SETTINGS
+) -> list[TriggerDecision]:
+    """The triggers that hold on the facts and have fired by ``as_of`` (fires_on <= as_of).
+
+    ``facts`` may hold the facts of several victims, with the steps of their cases; a case
+    step names no victim and is read for every victim who reported or cooperated in its case.
+    """
+    return [d for d in all_decisions(facts, settings=settings) if d.fires_on <= as_of]
+
+
+def next_deadline(
+    facts: Iterable[Fact], as_of: date, *, settings: RuleSettings = DEFAULT_SETTINGS
+) -> date | None:
+    """The first day after ``as_of`` on which `evaluate` gives more without a new fact."""
+    later = [d.fires_on for d in all_decisions(facts, settings=settings) if d.fires_on > as_of]
+    return min(later, default=None)

@@ -1,0 +1,235 @@
+"""From a decoded bus event to the residence domain's fact (vertaling). Pure: no I/O.
+
+The input is what a consumer has after decoding an event: its id, the emitting service, the
+event type, the business date from the envelope and the payload as the JSON dict of the contract
+model (dates as ISO strings or `date`s, categories as their string values). Events the rules do
+not read — and the residence service's own triggers, which are outputs, not facts — give None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, TypeVar
+
+from residence.domain.categories import (
+    CourtInstance,
+    InvestigationCloseReason,
+    NationalityGroup,
+    OtherDisposalKind,
+    ReflectionEndReason,
+    ResidencePosition,
+    VerdictOutcome,
+)
+from residence.domain.model import (
+    CaseFact,
+    CaseStep,
+    CooperationDeclared,
+    DublinTransferResumed,
+    Fact,
+    NonTemporaryPermitGranted,
+    NonTemporaryPermitRefused,
+    PresenceAssessed,
+    ReflectionPeriodDeclined,
+    ReflectionPeriodEnded,
+    ReflectionPeriodGranted,
+    ReportFiled,
+    ReportWithdrawn,
+    SignalRegistered,
+    TemporaryPermitEnded,
+    TemporaryPermitExtended,
+    TemporaryPermitGranted,
+    TemporaryPermitRefused,
+)
+
+E = TypeVar("E")
+
+
+class FactError(ValueError):
+    """The payload lacks a field the rules need, or holds a value the domain does not know."""
+
+
+class _Payload:
+    """Typed reads of the payload, each failing with a `FactError` that names the field."""
+
+    def __init__(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        self._event_type = event_type
+        self._payload = payload
+
+    def _get(self, name: str) -> Any:
+        if name not in self._payload or self._payload[name] is None:
+            raise FactError(f"{self._event_type} lacks {name}")
+        return self._payload[name]
+
+    def text(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str):
+            raise FactError(f"{self._event_type}.{name} is not a string")
+        return value
+
+    def day(self, name: str) -> date:
+        value = self._get(name)
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as error:
+            raise FactError(f"{self._event_type}.{name} is not a date") from error
+
+    def flag(self, name: str) -> bool:
+        value = self._get(name)
+        if not isinstance(value, bool):
+            raise FactError(f"{self._event_type}.{name} is not a boolean")
+        return value
+
+    def ids(self, name: str) -> tuple[str, ...]:
+        value = self._payload.get(name) or []
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise FactError(f"{self._event_type}.{name} is not a list of ids")
+        return tuple(value)
+
+    def category(self, name: str, kind: Callable[[str], E]) -> E:
+        try:
+            return kind(self.text(name))
+        except ValueError as error:
+            raise FactError(f"{self._event_type}.{name} is not a known category") from error
+
+
+_Builder = Callable[[str, date, _Payload], Fact]
+
+
+def _case_step(
+    step: CaseStep, *, suspect: bool = False, **reads: Callable[[_Payload], Any]
+) -> _Builder:
+    def build(event_id: str, occurred_on: date, p: _Payload) -> Fact:
+        return CaseFact(
+            event_id=event_id,
+            occurred_on=occurred_on,
+            case_id=p.text("case_id"),
+            step=step,
+            suspect_id=p.text("suspect_id") if suspect else None,
+            **{name: read(p) for name, read in reads.items()},
+        )
+
+    return build
+
+
+_BUILDERS: dict[tuple[str, str], _Builder] = {
+    ("intake", "SignalRegistered"): lambda i, d, p: SignalRegistered(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        nationality_group=p.category("nationality_group", NationalityGroup),
+        residence_position=p.category("residence_position", ResidencePosition),
+    ),
+    ("intake", "ReflectionPeriodDeclined"): lambda i, d, p: ReflectionPeriodDeclined(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+    ("intake", "ReportFiled"): lambda i, d, p: ReportFiled(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+    ),
+    ("intake", "CooperationDeclared"): lambda i, d, p: CooperationDeclared(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+    ),
+    ("intake", "ReportWithdrawn"): lambda i, d, p: ReportWithdrawn(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+    ),
+    ("investigation", "InvestigationOpened"): _case_step(CaseStep.INVESTIGATION_OPENED),
+    ("investigation", "InvestigationResumed"): _case_step(CaseStep.INVESTIGATION_OPENED),
+    ("investigation", "CaseSubmittedToProsecution"): _case_step(
+        CaseStep.CASE_SUBMITTED, suspect_ids=lambda p: p.ids("suspect_ids")
+    ),
+    ("investigation", "InvestigationClosed"): _case_step(
+        CaseStep.INVESTIGATION_CLOSED,
+        close_reason=lambda p: p.category("reason", InvestigationCloseReason),
+    ),
+    ("investigation", "NoInvestigationDecided"): _case_step(CaseStep.NO_INVESTIGATION),
+    ("prosecution", "CaseRegistered"): _case_step(CaseStep.CASE_REGISTERED, suspect=True),
+    ("prosecution", "SuspectSummoned"): _case_step(CaseStep.SUSPECT_SUMMONED, suspect=True),
+    ("prosecution", "CaseDismissed"): _case_step(CaseStep.CASE_DISMISSED, suspect=True),
+    ("prosecution", "OtherDisposalDecided"): _case_step(
+        CaseStep.OTHER_DISPOSAL,
+        suspect=True,
+        disposal_kind=lambda p: p.category("kind", OtherDisposalKind),
+    ),
+    ("prosecution", "CaseReopened"): _case_step(CaseStep.CASE_REOPENED, suspect=True),
+    ("prosecution", "VerdictDelivered"): _case_step(
+        CaseStep.VERDICT_DELIVERED,
+        suspect=True,
+        instance=lambda p: p.category("instance", CourtInstance),
+        outcome=lambda p: p.category("outcome", VerdictOutcome),
+    ),
+    ("prosecution", "AppealLodged"): _case_step(CaseStep.APPEAL_LODGED, suspect=True),
+    ("prosecution", "CaseFinal"): _case_step(CaseStep.CASE_FINAL, suspect=True),
+    ("prosecution", "PresenceAssessed"): lambda i, d, p: PresenceAssessed(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        presence_necessary=p.flag("presence_necessary"),
+    ),
+    ("residence", "ReflectionPeriodGranted"): lambda i, d, p: ReflectionPeriodGranted(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+    ("residence", "ReflectionPeriodEnded"): lambda i, d, p: ReflectionPeriodEnded(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        reason=p.category("reason", ReflectionEndReason),
+    ),
+    ("residence", "TemporaryPermitGranted"): lambda i, d, p: TemporaryPermitGranted(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        valid_from=p.day("valid_from"),
+        valid_until=p.day("valid_until"),
+    ),
+    ("residence", "TemporaryPermitRefused"): lambda i, d, p: TemporaryPermitRefused(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+    ),
+    ("residence", "TemporaryPermitExtended"): lambda i, d, p: TemporaryPermitExtended(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        valid_until=p.day("valid_until"),
+    ),
+    ("residence", "TemporaryPermitEnded"): lambda i, d, p: TemporaryPermitEnded(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        end_date=p.day("end_date"),
+    ),
+    ("residence", "NonTemporaryPermitGranted"): lambda i, d, p: NonTemporaryPermitGranted(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+    ("residence", "NonTemporaryPermitRefused"): lambda i, d, p: NonTemporaryPermitRefused(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+    ("residence", "DublinTransferResumed"): lambda i, d, p: DublinTransferResumed(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+}
+
+RELEVANT_EVENTS = frozenset(_BUILDERS)
+"""The (service, event type) pairs the residence rules read; everything else is ignored."""
+
+
+def fact_from_event(
+    event_id: str,
+    service: str,
+    event_type: str,
+    occurred_on: date,
+    payload: Mapping[str, Any],
+) -> Fact | None:
+    """The domain fact of a decoded bus event, or None when the rules do not read it.
+
+    ``occurred_on`` comes from the envelope (the payload repeats it); the business date is what
+    every rule reads. Raises `FactError` when a relevant event lacks a field the rules need.
+    """
+    builder = _BUILDERS.get((service, event_type))
+    if builder is None:
+        return None
+    return builder(event_id, occurred_on, _Payload(event_type, payload))

@@ -1,0 +1,181 @@
+"""The facts the residence rules judge (feiten): one frozen value per event of the chain.
+
+A fact holds only what the rules read — pseudonymous ids, categories and dates, never text
+about a person (domain.md §2). `occurred_on` is the business date the source states; every
+rule reads it, never the moment ketenzicht learned of the fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from residence.domain.categories import (
+    CourtInstance,
+    InvestigationCloseReason,
+    NationalityGroup,
+    OtherDisposalKind,
+    ReflectionEndReason,
+    ResidencePosition,
+    VerdictOutcome,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fact:
+    event_id: str
+    occurred_on: date
+
+    @property
+    def order(self) -> tuple[date, str]:
+        """The order every rule reads facts in: business date, then event id (a fixed tie)."""
+        return (self.occurred_on, self.event_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VictimFact(Fact):
+    """A fact about one victim (intake facts, the IND's facts, the OM's presence assessment)."""
+
+    victim_id: str
+
+
+# --- intake (police, KMar, Labour Inspectorate) ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalRegistered(VictimFact):
+    """Melding/signaal: a possible victim comes into view, with nationality and position."""
+
+    nationality_group: NationalityGroup
+    residence_position: ResidencePosition
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReflectionPeriodDeclined(VictimFact):
+    """The victim declined the B8 bedenktijd offered by police or KMar."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportFiled(VictimFact):
+    """Aangifte in a case; under R5 it is the application for the temporary permit."""
+
+    case_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CooperationDeclared(VictimFact):
+    """Medewerking otherwise than by a report; R5 treats it as a report."""
+
+    case_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportWithdrawn(VictimFact):
+    """The victim withdraws the report (intrekking aangifte) in a case."""
+
+    case_id: str
+
+
+# --- the IND's facts ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReflectionPeriodGranted(VictimFact):
+    """B8 bedenktijd granted by the IND; it starts on ``occurred_on``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReflectionPeriodEnded(VictimFact):
+    reason: ReflectionEndReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemporaryPermitGranted(VictimFact):
+    """Verblijfsvergunning tijdelijk humanitair (B8/3), ``valid_from`` to ``valid_until``."""
+
+    case_id: str
+    valid_from: date
+    valid_until: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemporaryPermitRefused(VictimFact):
+    case_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemporaryPermitExtended(VictimFact):
+    case_id: str
+    valid_until: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemporaryPermitEnded(VictimFact):
+    """The permit ends on ``end_date``, which may lie before ``occurred_on`` (retroactive)."""
+
+    case_id: str
+    end_date: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NonTemporaryPermitGranted(VictimFact):
+    """Verblijfsvergunning niet-tijdelijk humanitair (B9/12)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NonTemporaryPermitRefused(VictimFact):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DublinTransferResumed(VictimFact):
+    pass
+
+
+# --- the OM's assessment for a Dublin claimant (a prosecution event that names the victim) ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceAssessed(VictimFact):
+    """R8: the OM judged whether the Dublin claimant's presence is necessary for the case."""
+
+    case_id: str
+    presence_necessary: bool
+
+
+# --- the case (investigation and prosecution); these name no victim ---
+
+
+class CaseStep(StrEnum):
+    """A step of the criminal case as the residence rules need it."""
+
+    INVESTIGATION_OPENED = "INVESTIGATION_OPENED"
+    CASE_SUBMITTED = "CASE_SUBMITTED"
+    INVESTIGATION_CLOSED = "INVESTIGATION_CLOSED"
+    NO_INVESTIGATION = "NO_INVESTIGATION"
+    CASE_REGISTERED = "CASE_REGISTERED"
+    SUSPECT_SUMMONED = "SUSPECT_SUMMONED"
+    VERDICT_DELIVERED = "VERDICT_DELIVERED"
+    APPEAL_LODGED = "APPEAL_LODGED"
+    CASE_DISMISSED = "CASE_DISMISSED"
+    OTHER_DISPOSAL = "OTHER_DISPOSAL"
+    CASE_FINAL = "CASE_FINAL"
+    CASE_REOPENED = "CASE_REOPENED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseFact(Fact):
+    """One step of a criminal case (strafzaak). Suspect steps carry ``suspect_id``."""
+
+    case_id: str
+    step: CaseStep
+    suspect_id: str | None = None
+    suspect_ids: tuple[str, ...] = ()
+    close_reason: InvestigationCloseReason | None = None
+    disposal_kind: OtherDisposalKind | None = None
+    instance: CourtInstance | None = None
+    outcome: VerdictOutcome | None = None
+
+
+Cooperation = ReportFiled | CooperationDeclared

@@ -1,0 +1,59 @@
+"""R9 — the temporary permit nears its end while the case runs (TemporaryPermitExtensionDue).
+
+Source: Vc 2000 B8/3 (extension by one year while the criminal proceedings run). All
+versions: due 30 days before the permit's valid-until, if the case still runs that day.
+
+Read for every valid-until a permit has had: the trigger for a valid-until fires 30 days
+before it — or, when the IND reported that valid-until later than that (late facts), on the day
+it did, as long as the permit has not expired by then. It is not due when the IND extended the
+permit on or before that day, when the permit was ended by then, when the victim withdrew, or
+when the non-temporary permit was granted. Only permits the IND reported count: an application
+the IND has not decided yet has no valid-until to extend.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from residence.domain.history import VictimHistory
+from residence.domain.rulesets import RuleSettings, ruleset_for
+from residence.domain.triggers import TriggerDecision, TriggerKind, decide
+
+
+def extension_triggers(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
+    decisions: dict[str, TriggerDecision] = {}
+    for permit in history.permits:
+        victim_case = history.victim_case(permit.case_id)
+        timeline = history.timelines.get(permit.case_id)
+        for index, (set_on, valid_until, event_id) in enumerate(permit.untils):
+            notice = ruleset_for(valid_until, settings).extension_notice_days
+            due = max(valid_until - timedelta(days=notice), set_on)
+            ruleset = ruleset_for(due, settings)
+            if due > valid_until:
+                continue
+            if index + 1 < len(permit.untils) and permit.untils[index + 1][0] <= due:
+                continue
+            if permit.ended_on is not None and permit.ended_on <= due:
+                continue
+            if victim_case is None or timeline is None or not victim_case.active_on(due):
+                continue
+            if not timeline.runs_on(due) or history.non_temporary_granted_by(due):
+                continue
+            decision = decide(
+                TriggerKind.TEMPORARY_PERMIT_EXTENSION_DUE,
+                victim_id=history.victim_id,
+                case_id=permit.case_id,
+                discriminator=valid_until.isoformat(),
+                rule="R9",
+                rule_version=ruleset.version,
+                based_on=[permit.grant_event_id, event_id, victim_case.event_id],
+                reason=(
+                    f"The temporary permit is valid until {valid_until.isoformat()} and the "
+                    f"criminal case still runs on {due.isoformat()}; an extension by one year "
+                    "is due (Vc B8/3)."
+                ),
+                fires_on=due,
+                permit_valid_until=valid_until,
+            )
+            decisions.setdefault(decision.key, decision)
+    return list(decisions.values())

@@ -1,0 +1,42 @@
+"""R12 — a conviction in the victim's case: ground CONVICTION.
+
+Source: Vc 2000 B9/12. All versions. A conviction for trafficking, or for another offence
+where trafficking was charged, in any instance. Reached on the later of the verdict and the
+victim's report in that case, provided the victim has not withdrawn by then.
+"""
+
+from __future__ import annotations
+
+from residence.domain.case_timeline import is_conviction
+from residence.domain.categories import NonTemporaryGround
+from residence.domain.grounds import GroundReached
+from residence.domain.history import VictimHistory
+from residence.domain.rulesets import RuleSettings, ruleset_for
+
+
+def conviction_grounds(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
+    grounds = []
+    for victim_case in history.cases:
+        for fact in history.timeline(victim_case.case_id).facts:
+            if not is_conviction(fact):
+                continue
+            reached_on = max(fact.occurred_on, victim_case.since)
+            if not victim_case.active_on(reached_on):
+                continue
+            ruleset = ruleset_for(reached_on, settings)
+            grounds.append(
+                GroundReached(
+                    NonTemporaryGround.CONVICTION,
+                    reached_on,
+                    victim_case.case_id,
+                    "R12",
+                    ruleset.version,
+                    (victim_case.event_id, fact.event_id),
+                    (
+                        f"A court convicted on {fact.occurred_on.isoformat()} in the case the "
+                        f"victim reported in on {victim_case.since.isoformat()}: ground "
+                        "CONVICTION for the non-temporary permit (Vc B9/12)."
+                    ),
+                )
+            )
+    return grounds

@@ -1,0 +1,94 @@
+"""Deadlines fire when the clock passes them, with no new event — also across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ketenzicht_common.clock import FixedClock
+from ketenzicht_common.processes import NatsServer, free_port
+from ketenzicht_common.service import serve
+from ketenzicht_common.settings import ServiceSettings
+from ketenzicht_common.testing.fixtures import REPO_ROOT
+from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_contracts.events import intake
+from residence.bootstrap import build, create_application
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.asynccontextmanager
+async def residence_running(nats_url: str, data_dir: Path,
+                            clock: FixedClock) -> AsyncIterator[None]:
+    settings = ServiceSettings(
+        grpc_address=f"127.0.0.1:{free_port()}", nats_url=nats_url, data_dir=data_dir,
+        identities_file=REPO_ROOT / "deploy/local/identities.toml")
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve("residence", create_application, build, settings, stop,
+                                     clock))
+    try:
+        await asyncio.sleep(1.0)
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def triggers_on_feed(url: str, expected: int) -> list[dict[str, object]]:
+    messages = await stream_messages(url, "KETENZICHT_RESIDENCE", at_least=expected, timeout=5)
+    return [json.loads(m.data) | {"_subject": m.subject} for m in messages
+            if ".triggers." in m.subject]
+
+
+async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_after_start(
+        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+    clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
+    await publish_event(nats_server.url, intake.SignalRegistered(
+        occurred_on=date(2020, 2, 20), victim_id="victim-restart", signal_id="signal-1",
+        source_organisation="POLICE", form="SEXUAL", minor=False,
+        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="ROTTERDAM"))
+    await publish_event(nats_server.url, intake.ReportFiled(
+        occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        before = await triggers_on_feed(nats_server.url, 2)
+    assert not [t for t in before if t.get("ground") == "THREE_YEARS"]
+
+    clock.set(datetime(2023, 3, 6, 9, tzinfo=UTC))  # the mark (2023-03-01) passes while down
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        after = await triggers_on_feed(nats_server.url, len(before) + 1)
+    three_years = [t for t in after if t.get("ground") == "THREE_YEARS"]
+    assert [t["occurred_on"] for t in three_years] == ["2023-03-01"]
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        await asyncio.sleep(0.5)
+        again = await triggers_on_feed(nats_server.url, len(after))
+    assert len(again) == len(after)
+
+
+async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
+        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+    clock = FixedClock(datetime(2024, 6, 10, 9, tzinfo=UTC))
+    await publish_event(nats_server.url, intake.SignalRegistered(
+        occurred_on=date(2021, 6, 1), victim_id="victim-tick", signal_id="signal-2",
+        source_organisation="KMAR", form="LABOUR", minor=False,
+        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
+    await publish_event(nats_server.url, intake.ReportFiled(
+        occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        first = await triggers_on_feed(nats_server.url, 2)
+        assert not [t for t in first if t.get("ground") == "THREE_YEARS"]
+        clock.advance(timedelta(days=5))  # 2024-06-15: three years since the report
+        await asyncio.sleep(1.0)
+        later = await triggers_on_feed(nats_server.url, len(first) + 1)
+    assert [t["occurred_on"] for t in later if t.get("ground") == "THREE_YEARS"] == [
+        "2024-06-15"]
