@@ -10,6 +10,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from residence_story import DUBLIN, IRREGULAR, Story
+
 from ketenzicht_contracts.events import categories as cat
 from ketenzicht_contracts.events import intake, investigation, prosecution, residence
 from ketenzicht_contracts.events.base import EventPayload
@@ -39,7 +41,6 @@ from residence.domain.model import (
     TemporaryPermitEnded,
     TemporaryPermitGranted,
 )
-from residence_story import DUBLIN, IRREGULAR, Story
 
 DAY = date(2022, 3, 4)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from residence_story import K, Story, d, day_before
+
 from residence.domain import NonTemporaryGround, RuleSettings
 from residence.domain.categories import CourtInstance, OtherDisposalKind, VerdictOutcome
 from residence.domain.model import CaseStep
-from residence_story import K, Story, d, day_before
 
 # --- R11 ---
 

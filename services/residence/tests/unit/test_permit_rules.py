@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from residence.domain.categories import InvestigationCloseReason, VerdictOutcome
 from residence_story import DUBLIN, IRREGULAR, K, Story, d, day_after, day_before
+
+from residence.domain.categories import InvestigationCloseReason, VerdictOutcome
 
 # --- R5/R7 ---
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from residence_story import K, Story
+
 from residence.domain import (
     EmittedTrigger,
     NonTemporaryGround,
@@ -12,7 +14,6 @@ from residence.domain import (
 )
 from residence.domain.categories import VerdictOutcome
 from residence.domain.triggers import trigger_id_for
-from residence_story import K, Story
 
 
 def _send(

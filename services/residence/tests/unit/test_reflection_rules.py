@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from residence_story import ASYLUM, DUBLIN, IRREGULAR, LAWFUL, K, Story, d, day_before
+
 from residence.domain import check_reflection_grant
 from residence.domain.categories import NationalityGroup, ReflectionEndReason, ResidencePosition
-from residence_story import ASYLUM, DUBLIN, IRREGULAR, LAWFUL, K, Story, d, day_before
 
 # --- R1 ---
 

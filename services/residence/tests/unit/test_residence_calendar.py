@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from residence.domain.dates import add_months, add_working_days, add_years, is_working_day
 from residence_story import d
+
+from residence.domain.dates import add_months, add_working_days, add_years, is_working_day
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from residence_story import DUBLIN, K, Story, d
+
 from residence.domain import NonTemporaryGround
 from residence.domain.categories import VerdictOutcome
-from residence_story import DUBLIN, K, Story, d
 
 
 def test_report_with_investigation_still_open_indicates_three_years_on_the_anniversary() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from residence_story import DUBLIN, K, Story, d
+
 from residence.domain import NonTemporaryGround, Standing, residence_file
 from residence.domain.categories import ResidencePosition
-from residence_story import DUBLIN, K, Story, d
 
 
 def test_an_unknown_victim_has_an_empty_file() -> None:

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from residence_story import Story
+
 from residence.domain import (
     EmittedTrigger,
     Retraction,
@@ -29,7 +31,6 @@ from residence.domain.categories import (
     VerdictOutcome,
 )
 from residence.domain.model import Fact
-from residence_story import Story
 
 START = date(2018, 1, 1)
 END = date(2027, 12, 31)
@@ -117,7 +118,7 @@ def _add(story: Story, piece: str, on: str, draw: st.DrawFn) -> None:
     simple[piece]()
 
 
-FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

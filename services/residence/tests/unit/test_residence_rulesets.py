@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from residence.domain import RuleSettings, rulebook, ruleset_for
 from residence_story import d
+
+from residence.domain import RuleSettings, rulebook, ruleset_for
 
 
 def test_the_default_rulebook_has_four_versions_in_date_order() -> None:

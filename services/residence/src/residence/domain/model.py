@@ -177,5 +177,3 @@ class CaseFact(Fact):
     instance: CourtInstance | None = None
     outcome: VerdictOutcome | None = None
 
-
-Cooperation = ReportFiled | CooperationDeclared
