@@ -14,7 +14,7 @@ from ketenzicht_contracts import schemas
 from ketenzicht_contracts.events import payload_model
 
 # Every service that records events; each joins this list when its domain lands.
-SERVICES = ["intake", "residence"]
+SERVICES = ["intake", "investigation", "prosecution", "residence"]
 
 
 def test_checked_in_json_schemas_match_the_payload_models() -> None:

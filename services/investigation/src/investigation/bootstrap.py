@@ -1,28 +1,16 @@
-"""The one place that wires the investigation service's concrete parts together.
-
-Skeleton: the service runs, answers gRPC health checks and reflection; its API comes later.
-"""
+"""The one place that wires the investigation service's concrete parts together."""
 
 from __future__ import annotations
 
-from ketenzicht.investigation.v1 import investigation_pb2, investigation_pb2_grpc
+from investigation.adapters.grpc_api import DESCRIPTOR, InvestigationApi
+from investigation.application.investigation import (
+    InvestigationApplication,
+    InvestigationCommands,
+)
+from ketenzicht.investigation.v1 import investigation_pb2_grpc
+from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-from ketenzicht_common.store import ChainApplication
-
-DESCRIPTOR = investigation_pb2.DESCRIPTOR.services_by_name["InvestigationService"]
-
-
-class InvestigationApplication(ChainApplication):
-    name = "investigation"
-    service = "investigation"
-
-    def event_topics(self) -> set[str]:
-        return set()
-
-
-class InvestigationApi:
-    """No RPCs yet."""
 
 
 def create_application(settings: ServiceSettings) -> InvestigationApplication:
@@ -30,6 +18,10 @@ def create_application(settings: ServiceSettings) -> InvestigationApplication:
 
 
 def build(wiring: Wiring) -> ServiceParts:
+    assert isinstance(wiring.app, InvestigationApplication)
+    commands = InvestigationCommands(CommandGateway(wiring.bus, wiring.clock))
+    api = InvestigationApi(wiring.app, commands)
     return ServiceParts(
-        servicers=[(investigation_pb2_grpc.add_InvestigationServiceServicer_to_server, InvestigationApi(), DESCRIPTOR)]
+        servicers=[(investigation_pb2_grpc.add_InvestigationServiceServicer_to_server, api,
+                    DESCRIPTOR)]
     )

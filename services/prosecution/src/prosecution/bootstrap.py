@@ -1,28 +1,13 @@
-"""The one place that wires the prosecution service's concrete parts together.
-
-Skeleton: the service runs, answers gRPC health checks and reflection; its API comes later.
-"""
+"""The one place that wires the prosecution service's concrete parts together."""
 
 from __future__ import annotations
 
-from ketenzicht.prosecution.v1 import prosecution_pb2, prosecution_pb2_grpc
+from ketenzicht.prosecution.v1 import prosecution_pb2_grpc
+from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-from ketenzicht_common.store import ChainApplication
-
-DESCRIPTOR = prosecution_pb2.DESCRIPTOR.services_by_name["ProsecutionService"]
-
-
-class ProsecutionApplication(ChainApplication):
-    name = "prosecution"
-    service = "prosecution"
-
-    def event_topics(self) -> set[str]:
-        return set()
-
-
-class ProsecutionApi:
-    """No RPCs yet."""
+from prosecution.adapters.grpc_api import DESCRIPTOR, ProsecutionApi
+from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 
 
 def create_application(settings: ServiceSettings) -> ProsecutionApplication:
@@ -30,6 +15,10 @@ def create_application(settings: ServiceSettings) -> ProsecutionApplication:
 
 
 def build(wiring: Wiring) -> ServiceParts:
+    assert isinstance(wiring.app, ProsecutionApplication)
+    commands = ProsecutionCommands(CommandGateway(wiring.bus, wiring.clock))
+    api = ProsecutionApi(wiring.app, commands)
     return ServiceParts(
-        servicers=[(prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, ProsecutionApi(), DESCRIPTOR)]
+        servicers=[(prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, api,
+                    DESCRIPTOR)]
     )

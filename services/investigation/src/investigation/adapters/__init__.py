@@ -1,0 +1,1 @@
+"""The investigation's adapters: the gRPC API."""

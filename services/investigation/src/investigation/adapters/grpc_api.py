@@ -1,0 +1,108 @@
+"""The gRPC API of the investigation service: a translator from protobuf to commands and back."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from investigation.application import commands as c
+from investigation.application.investigation import (
+    InvestigationApplication,
+    InvestigationCommands,
+)
+from investigation.domain.case_investigation import CaseInvestigation
+from ketenzicht.common.v1 import common_pb2
+from ketenzicht.investigation.v1 import investigation_pb2 as pb
+from ketenzicht_common.errors import InvalidCommand
+from ketenzicht_common.grpc_server import Caller
+from ketenzicht_common.translate import command_from
+from ketenzicht_contracts.events.base import Pseudonym
+
+DESCRIPTOR = pb.DESCRIPTOR.services_by_name["InvestigationService"]
+
+_PSEUDONYM = TypeAdapter(Pseudonym)
+_REGISTRATION_NUMBER = re.compile(c.REGISTRATION_NUMBER_PATTERN)
+
+
+def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
+    return common_pb2.CommandAck(event_ids=result["event_ids"],
+                                 replayed=bool(result.get("replayed")))
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def summary_of(case: CaseInvestigation) -> pb.InvestigationSummary:
+    last = case.periods[-1] if case.periods else None
+    closed = last is not None and last.closed_on is not None
+    return pb.InvestigationSummary(
+        case_id=case.case_id,
+        status=pb.InvestigationStatus.Value(f"INVESTIGATION_STATUS_{case.status}"),
+        first_opened_on=_day(case.first_opened_on),
+        suspect_ids=sorted(case.suspects),
+        heard_victim_ids=sorted(case.heard_victims),
+        submitted_suspect_ids=sorted(case.submitted),
+        first_submitted_on=_day(min(case.submitted.values(), default=None)),
+        close_reason=pb.InvestigationCloseReason.Value(
+            f"INVESTIGATION_CLOSE_REASON_{last.close_reason if closed and last else 'UNSPECIFIED'}"
+        ),
+        closed_on=_day(last.closed_on if last else None),
+        no_investigation_decided_on=_day(case.no_investigation_on),
+        police_registration_number=case.police_registration_number,
+    )
+
+
+class InvestigationApi:
+    def __init__(self, app: InvestigationApplication, commands: InvestigationCommands) -> None:
+        self.app = app
+        self.commands = commands
+
+    async def _case_command(self, request: Any, caller: Caller,
+                            kind: type[c.CaseCommand]) -> common_pb2.CommandAck:
+        command, command_id = command_from(request, kind)
+        return _ack(await self.commands.execute(command, caller.provenance(command_id)))
+
+    async def OpenInvestigation(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.OpenInvestigation)
+
+    async def IdentifySuspect(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.IdentifySuspect)
+
+    async def HearVictim(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.HearVictim)
+
+    async def SuspendInvestigation(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.SuspendInvestigation)
+
+    async def ResumeInvestigation(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.ResumeInvestigation)
+
+    async def SubmitToProsecution(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.SubmitToProsecution)
+
+    async def CloseInvestigation(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.CloseInvestigation)
+
+    async def DecideNoInvestigation(self, request: Any, caller: Caller) -> Any:
+        return await self._case_command(request, caller, c.DecideNoInvestigation)
+
+    async def GetInvestigation(self, request: Any, caller: Caller) -> Any:
+        try:
+            case_id = _PSEUDONYM.validate_python(request.case_id)
+        except ValidationError:
+            raise InvalidCommand.of("case_id", "a pseudonym is required") from None
+        case = await asyncio.to_thread(self.app.investigation, case_id)
+        return summary_of(case)
+
+    async def FindInvestigation(self, request: Any, caller: Caller) -> Any:
+        number = request.police_registration_number
+        if not _REGISTRATION_NUMBER.fullmatch(number):
+            raise InvalidCommand.of("police_registration_number",
+                                    "use 4-32 capitals, digits or '-'")
+        case = await asyncio.to_thread(self.app.by_registration_number, number)
+        return summary_of(case)

@@ -1,0 +1,1 @@
+"""The investigation application: commands, and the methods that apply them."""

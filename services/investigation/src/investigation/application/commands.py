@@ -1,0 +1,54 @@
+"""The commands police, KMar and Labour Inspectorate systems give the investigation service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from ketenzicht_common.commands import Command
+from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.categories import InvestigationCloseReason
+
+REGISTRATION_NUMBER_PATTERN = r"^[A-Z0-9-]{4,32}$"
+PoliceRegistrationNumber = Annotated[str, StringConstraints(pattern=REGISTRATION_NUMBER_PATTERN)]
+"""The police's own registration number of a case (capitals, digits and '-', 4 to 32).
+A source identifier: kept by this service, never on the bus."""
+
+
+class CaseCommand(Command):
+    case_id: Pseudonym
+
+
+class OpenInvestigation(CaseCommand):
+    police_registration_number: PoliceRegistrationNumber | None = None
+
+
+class IdentifySuspect(CaseCommand):
+    suspect_id: Pseudonym
+
+
+class HearVictim(CaseCommand):
+    victim_id: Pseudonym
+    with_police_psychologist: bool = False
+
+
+class SuspendInvestigation(CaseCommand):
+    pass
+
+
+class ResumeInvestigation(CaseCommand):
+    pass
+
+
+class SubmitToProsecution(CaseCommand):
+    suspect_ids: list[Pseudonym] = Field(default_factory=list)
+    """Empty: every suspect identified so far."""
+
+
+class CloseInvestigation(CaseCommand):
+    reason: InvestigationCloseReason
+
+
+class DecideNoInvestigation(CaseCommand):
+    pass

@@ -1,0 +1,1 @@
+"""The investigation's domain: aggregates and their events, without any I/O."""

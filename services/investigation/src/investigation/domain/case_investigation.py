@@ -1,0 +1,409 @@
+"""Everything the police's investigation (opsporing) knows of one case. Pure: no I/O.
+
+One aggregate per case pseudonym: the facts of one investigation are decided together (a
+suspect is submitted only once identified, nothing is dated before the opening), while the
+victim's own track lives in intake and the OM's part in prosecution.
+
+Late registrations are normal: the order in which facts arrive is not the order of the facts.
+So the rules compare business dates (``occurred_on``), not arrival: a police interview dated
+while the investigation was open is accepted even when it arrives after the close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+
+SUBMITTED = "SUBMITTED"
+
+
+@dataclass
+class Period:
+    """One stretch of investigation, from an opening to its close (if any)."""
+
+    opened_on: date
+    closed_on: date | None = None
+    close_reason: str = ""
+
+    def covers(self, day: date) -> bool:
+        return self.opened_on <= day and (self.closed_on is None or day <= self.closed_on)
+
+
+@dataclass
+class Suspension:
+    """Schorsing: the investigation stands still from ``start`` until ``end`` (exclusive)."""
+
+    start: date
+    end: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+class CaseInvestigation(ChainAggregate):
+    """The investigation of one case by police, KMar or the Labour Inspectorate."""
+
+    TOPIC = "investigation:CaseInvestigation"
+
+    class Opened(ChainCreated):
+        """The case became known to the investigation service. Private: no fact about it."""
+
+        TOPIC = "investigation:CaseInvestigation.Opened.v1"
+        case_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.case_id = self.case_id
+
+    class PoliceRegistrationNumberRecorded(ChainAggregate.Event):
+        """The police's own registration number of the case. Private: never on the bus."""
+
+        TOPIC = "investigation:Private.PoliceRegistrationNumberRecorded.v1"
+        police_registration_number: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.police_registration_number = self.police_registration_number
+
+    class InvestigationOpened(ChainAggregate.Event):
+        """Start (or restart) of the opsporingsonderzoek."""
+
+        TOPIC = "investigation:InvestigationOpened.v1"
+        case_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.periods.append(Period(self.occurred_on))
+            case.not_investigated = False
+            case.last_fact_on = None
+
+    class SuspectIdentified(ChainAggregate.Event):
+        """A verdachte is identified (pseudonymous id)."""
+
+        TOPIC = "investigation:SuspectIdentified.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.suspects[self.suspect_id] = self.occurred_on
+            case.note(self.occurred_on)
+
+    class VictimHeard(ChainAggregate.Event):
+        """Verhoor of the victim by the police, with or without the police psychologist."""
+
+        TOPIC = "investigation:VictimHeard.v1"
+        case_id: str
+        victim_id: str
+        with_police_psychologist: bool
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.heard_victims.setdefault(self.victim_id, []).append(self.occurred_on)
+            case.note(self.occurred_on)
+
+    class InvestigationSuspended(ChainAggregate.Event):
+        """Schorsing of the investigation (e.g. no capacity, waiting for a legal request)."""
+
+        TOPIC = "investigation:InvestigationSuspended.v1"
+        case_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            # A late suspension dated within a period that is already closed ended with it.
+            period = next(p for p in reversed(case.periods) if p.covers(self.occurred_on))
+            case.suspensions.append(Suspension(self.occurred_on, period.closed_on))
+            case.note(self.occurred_on)
+
+    class InvestigationResumed(ChainAggregate.Event):
+        TOPIC = "investigation:InvestigationResumed.v1"
+        case_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            open_suspension = case.open_suspension
+            assert open_suspension is not None
+            open_suspension.end = self.occurred_on
+            case.note(self.occurred_on)
+
+    class CaseSubmittedToProsecution(ChainAggregate.Event):
+        """Inzending van het proces-verbaal aan het OM, for the listed suspects."""
+
+        TOPIC = "investigation:CaseSubmittedToProsecution.v1"
+        case_id: str
+        suspect_ids: list[str]
+
+        def apply(self, case: CaseInvestigation) -> None:
+            for suspect_id in self.suspect_ids:
+                case.submitted.setdefault(suspect_id, self.occurred_on)
+            case.note(self.occurred_on)
+
+    class InvestigationClosed(ChainAggregate.Event):
+        """The investigation ends: no leads, no jurisdiction, or submitted to the OM."""
+
+        TOPIC = "investigation:InvestigationClosed.v1"
+        case_id: str
+        reason: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            period = case.periods[-1]
+            period.closed_on = self.occurred_on
+            period.close_reason = self.reason
+            # Closing ends a suspension that is still running.
+            open_suspension = case.open_suspension
+            if open_suspension is not None:
+                open_suspension.end = self.occurred_on
+
+    class NoInvestigationDecided(ChainAggregate.Event):
+        """Besluit om niet op te sporen: the police or OM decide not to investigate a report."""
+
+        TOPIC = "investigation:NoInvestigationDecided.v1"
+        case_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.no_investigation_on = self.occurred_on
+            case.not_investigated = True
+
+    def __init__(self) -> None:
+        self.case_id = ""
+        self.police_registration_number = ""
+        self.periods: list[Period] = []
+        self.suspects: dict[str, date] = {}
+        self.heard_victims: dict[str, list[date]] = {}
+        self.suspensions: list[Suspension] = []
+        self.submitted: dict[str, date] = {}
+        self.no_investigation_on: date | None = None
+        self.not_investigated = False
+        self.last_fact_on: date | None = None
+        """The latest business date of a fact in the current period, for the close."""
+
+    # -- identity and state -------------------------------------------------------------------
+
+    @staticmethod
+    def id_for(case_id: str) -> UUID:
+        return stable_id("investigation", "case", case_id)
+
+    @classmethod
+    def create(cls, case_id: str, provenance: Provenance, occurred_on: date) -> CaseInvestigation:
+        case: CaseInvestigation = cls.start(cls.id_for(case_id), cls.Opened, provenance,
+                                            occurred_on, case_id=case_id)
+        return case
+
+    def note(self, day: date) -> None:
+        if self.last_fact_on is None or day > self.last_fact_on:
+            self.last_fact_on = day
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.periods) and self.periods[-1].closed_on is None
+
+    @property
+    def open_suspension(self) -> Suspension | None:
+        return next((s for s in self.suspensions if s.end is None), None)
+
+    @property
+    def status(self) -> str:
+        """OPEN, SUSPENDED, CLOSED or NOT_INVESTIGATED (as the proto's InvestigationStatus)."""
+        if self.is_open:
+            return "SUSPENDED" if self.open_suspension is not None else "OPEN"
+        return "NOT_INVESTIGATED" if self.not_investigated else "CLOSED"
+
+    @property
+    def first_opened_on(self) -> date | None:
+        return self.periods[0].opened_on if self.periods else None
+
+    def suspended_on(self, day: date) -> bool:
+        return any(s.covers(day) for s in self.suspensions)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _refuse(self, reason: str, message: str) -> PreconditionFailed:
+        return PreconditionFailed(reason, message, subject=self.case_id)
+
+    def _check_under_investigation(self, day: date, what: str) -> None:
+        """A fact of the investigation needs an investigation that ran on its date."""
+        if not self.periods:
+            raise self._refuse("INVESTIGATION_NOT_OPENED",
+                               f"{what} needs an opened investigation in case {self.case_id}")
+        first = self.periods[0].opened_on
+        if day < first:
+            raise self._refuse("DATE_BEFORE_OPENING",
+                               f"{what} cannot be dated before the investigation was opened "
+                               f"({first.isoformat()})")
+        if not any(p.covers(day) for p in self.periods):
+            raise self._refuse("INVESTIGATION_CLOSED",
+                               f"the investigation of case {self.case_id} was closed on that "
+                               "date")
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
+                occurred_on: date, **facts: Any) -> None:
+        self.record(event_class, provenance, occurred_on, case_id=self.case_id, **facts)
+
+    def check_open(self, occurred_on: date, police_registration_number: str = "") -> None:
+        """Whether the investigation may be opened on that date (and with that number)."""
+        if self.is_open:
+            raise AlreadyExists(f"the investigation of case {self.case_id} is already open")
+        if self.periods:
+            closed_on = self.periods[-1].closed_on
+            assert closed_on is not None
+            if occurred_on < closed_on:
+                raise self._refuse("DATE_BEFORE_CLOSE",
+                                   "a re-opening cannot be dated before the investigation was "
+                                   f"closed ({closed_on.isoformat()})")
+        if self.no_investigation_on is not None and occurred_on < self.no_investigation_on:
+            raise self._refuse("NO_INVESTIGATION_DECIDED",
+                               "an investigation cannot be opened before the decision not to "
+                               f"investigate ({self.no_investigation_on.isoformat()})")
+        number = police_registration_number
+        if number and self.police_registration_number not in ("", number):
+            # The number itself stays out of the message: it is a source identifier.
+            raise self._refuse("REGISTRATION_NUMBER_MISMATCH",
+                               f"case {self.case_id} already has another police registration "
+                               "number")
+
+    def open_investigation(self, provenance: Provenance, occurred_on: date,
+                           police_registration_number: str = "") -> None:
+        """Open, or re-open after a close. The victim's report belongs to intake, which this
+        service never reads, and may still be on its way over the bus: it is not required."""
+        self.check_open(occurred_on, police_registration_number)
+        number = police_registration_number
+        self._record(self.InvestigationOpened, provenance, occurred_on)
+        if number and not self.police_registration_number:
+            self.record(self.PoliceRegistrationNumberRecorded, provenance, occurred_on,
+                        police_registration_number=number)
+
+    def identify_suspect(self, provenance: Provenance, occurred_on: date,
+                         suspect_id: str) -> None:
+        self._check_under_investigation(occurred_on, "identifying a suspect")
+        if suspect_id in self.suspects:
+            raise AlreadyExists(f"suspect {suspect_id} is already identified in case "
+                                f"{self.case_id}")
+        self._record(self.SuspectIdentified, provenance, occurred_on, suspect_id=suspect_id)
+
+    def hear_victim(self, provenance: Provenance, occurred_on: date, victim_id: str,
+                    with_police_psychologist: bool) -> None:
+        # A victim may be heard more than once; a retry is caught by its command id instead.
+        self._check_under_investigation(occurred_on, "a police interview")
+        self._record(self.VictimHeard, provenance, occurred_on, victim_id=victim_id,
+                     with_police_psychologist=with_police_psychologist)
+
+    def suspend(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_under_investigation(occurred_on, "a suspension")
+        # One open suspension at a time, so that a resumption knows which one it ends.
+        if self.open_suspension is not None or self.suspended_on(occurred_on):
+            raise AlreadyExists(f"the investigation of case {self.case_id} is already "
+                                "suspended")
+        self._record(self.InvestigationSuspended, provenance, occurred_on)
+
+    def resume(self, provenance: Provenance, occurred_on: date) -> None:
+        suspension = self.open_suspension
+        if suspension is None:
+            raise self._refuse("NOT_SUSPENDED",
+                               f"the investigation of case {self.case_id} is not suspended")
+        if occurred_on < suspension.start:
+            raise self._refuse("DATE_BEFORE_SUSPENSION",
+                               "a resumption cannot be dated before its suspension "
+                               f"({suspension.start.isoformat()})")
+        self._record(self.InvestigationResumed, provenance, occurred_on)
+
+    def submit_to_prosecution(self, provenance: Provenance, occurred_on: date,
+                              suspect_ids: list[str]) -> None:
+        """Send the proces-verbaal to the OM. No suspects named: every identified one."""
+        self._check_under_investigation(occurred_on, "a submission to the OM")
+        if self.suspended_on(occurred_on):
+            raise self._refuse("INVESTIGATION_SUSPENDED",
+                               f"the investigation of case {self.case_id} is suspended on that "
+                               "date")
+        named = sorted(set(suspect_ids)) if suspect_ids else sorted(self.suspects)
+        if not named:
+            raise self._refuse("NO_SUSPECT",
+                               f"no suspect is identified in case {self.case_id}")
+        unknown = [s for s in named if s not in self.suspects]
+        if unknown:
+            raise self._refuse("SUSPECT_NOT_IDENTIFIED",
+                               f"suspect {unknown[0]} is not identified in case {self.case_id}")
+        too_early = [s for s in named if occurred_on < self.suspects[s]]
+        if too_early:
+            raise self._refuse("DATE_BEFORE_IDENTIFICATION",
+                               f"suspect {too_early[0]} was identified after that date")
+        if all(s in self.submitted for s in named):
+            raise AlreadyExists(f"every named suspect of case {self.case_id} is already "
+                                "submitted")
+        self._record(self.CaseSubmittedToProsecution, provenance, occurred_on,
+                     suspect_ids=named)
+
+    def close(self, provenance: Provenance, occurred_on: date, reason: str) -> None:
+        if not self.periods:
+            raise self._refuse("INVESTIGATION_NOT_OPENED",
+                               f"no investigation was opened in case {self.case_id}")
+        if not self.is_open:
+            raise self._refuse("INVESTIGATION_CLOSED",
+                               f"the investigation of case {self.case_id} is already closed")
+        period = self.periods[-1]
+        if occurred_on < period.opened_on:
+            raise self._refuse("DATE_BEFORE_OPENING",
+                               "a close cannot be dated before the investigation was opened "
+                               f"({period.opened_on.isoformat()})")
+        if self.last_fact_on is not None and occurred_on < self.last_fact_on:
+            raise self._refuse("DATE_BEFORE_LAST_FACT",
+                               "a close cannot be dated before a fact already recorded in this "
+                               f"investigation ({self.last_fact_on.isoformat()})")
+        if reason == SUBMITTED and not any(d <= occurred_on for d in self.submitted.values()):
+            raise self._refuse("NOT_SUBMITTED",
+                               f"case {self.case_id} was not submitted to the OM by that date")
+        self._record(self.InvestigationClosed, provenance, occurred_on, reason=reason)
+
+    def decide_no_investigation(self, provenance: Provenance, occurred_on: date) -> None:
+        if self.is_open:
+            raise self._refuse("INVESTIGATION_OPEN",
+                               f"an investigation of case {self.case_id} is open")
+        if self.not_investigated:
+            raise AlreadyExists(f"not investigating case {self.case_id} was already decided")
+        if self.periods:
+            closed_on = self.periods[-1].closed_on
+            assert closed_on is not None
+            if occurred_on < closed_on:
+                raise self._refuse("DATE_BEFORE_CLOSE",
+                                   "the decision cannot be dated before the investigation was "
+                                   f"closed ({closed_on.isoformat()})")
+        self._record(self.NoInvestigationDecided, provenance, occurred_on)
+
+
+class PoliceRegistration(ChainAggregate):
+    """Which case a police registration number belongs to. Private: never on the bus.
+
+    The number is the police's own source identifier (domain.md §2); keeping the mapping in
+    its own aggregate makes a number belong to one case only, and lets police systems look a
+    case up by the number they know.
+    """
+
+    TOPIC = "investigation:PoliceRegistration"
+
+    class Opened(ChainCreated):
+        TOPIC = "investigation:PoliceRegistration.Opened.v1"
+        case_id: str
+
+        def apply(self, registration: PoliceRegistration) -> None:
+            registration.case_id = self.case_id
+
+    def __init__(self) -> None:
+        self.case_id = ""
+
+    @staticmethod
+    def id_for(number: str) -> UUID:
+        return stable_id("investigation", "police-registration-number", number)
+
+    @classmethod
+    def link(cls, number: str, case_id: str, provenance: Provenance,
+             occurred_on: date) -> PoliceRegistration:
+        registration: PoliceRegistration = cls.start(cls.id_for(number), cls.Opened,
+                                                     provenance, occurred_on, case_id=case_id)
+        return registration
+
+
+PRIVATE_TOPICS = frozenset({
+    CaseInvestigation.Opened.TOPIC,
+    CaseInvestigation.PoliceRegistrationNumberRecorded.TOPIC,
+    PoliceRegistration.Opened.TOPIC,
+})
+"""Topics that stay in the investigation store: they hold no chain fact or a source id."""

@@ -1,0 +1,259 @@
+"""The investigation service as a police system meets it: a real process, gRPC over loopback,
+a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from ketenzicht.investigation.v1 import investigation_pb2 as pb
+from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServiceStub
+from ketenzicht_common.client import connect
+from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
+from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.fixtures import REPO_ROOT
+from ketenzicht_common.testing.jetstream import stream_count, stream_messages
+from ketenzicht_contracts.envelope import stream_for
+
+pytestmark = pytest.mark.integration
+
+STREAM = stream_for("investigation")
+
+
+class Running:
+    def __init__(self, nats: NatsServer, service: ServiceProcess, store: Path) -> None:
+        self.nats, self.service, self.store = nats, service, store
+
+    def stored(self) -> int:
+        with sqlite3.connect(self.store) as db:
+            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+
+    async def published(self) -> int:
+        return await stream_count(self.nats.url, STREAM)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root = tmp_path_factory.mktemp("investigation")
+    server = NatsServer(root / "nats").start()
+    service = ServiceProcess(
+        "investigation",
+        {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+         "KETENZICHT_DATA_DIR": str(root / "investigation"),
+         "KETENZICHT_NATS_URL": server.url,
+         "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml")},
+        cwd=REPO_ROOT, log_file=root / "investigation.log",
+    ).start()
+    yield Running(server, service, root / "investigation" / "events.sqlite")
+    service.stop()
+    server.stop()
+
+
+@pytest.fixture
+async def police(running: Running) -> AsyncIterator[InvestigationServiceStub]:
+    async with connect(running.service.address, token=TOKENS["POLICE"]) as channel:
+        yield InvestigationServiceStub(channel)
+
+
+async def published_ids(running: Running, event_ids: list[str],
+                        timeout: float = 5.0) -> dict[str, Any]:
+    """The messages carrying ``event_ids`` (by Nats-Msg-Id), waiting for the relay."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = await stream_messages(running.nats.url, STREAM, timeout=0)
+        found = {(m.headers or {}).get("Nats-Msg-Id", ""): m for m in messages}
+        if all(i in found for i in event_ids) or time.monotonic() > deadline:
+            return {i: found[i] for i in event_ids if i in found}
+        await asyncio.sleep(0.05)
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status else []:
+        failure = error_details_pb2.PreconditionFailure()
+        if detail.Unpack(failure):
+            return str(failure.violations[0].type)
+    return ""
+
+
+async def rpc_error(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value
+
+
+async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
+        running: Running, police: InvestigationServiceStub) -> None:
+    case = "case-int-001"
+    acks = [
+        await police.OpenInvestigation(pb.OpenInvestigationRequest(
+            command_id="open-001", case_id=case, occurred_on="2022-02-01",
+            police_registration_number="PL0100-2022-0001")),
+        await police.IdentifySuspect(pb.IdentifySuspectRequest(
+            case_id=case, suspect_id="suspect-a", occurred_on="2022-02-10")),
+        await police.HearVictim(pb.HearVictimRequest(
+            case_id=case, victim_id="victim-a", occurred_on="2022-02-12",
+            with_police_psychologist=True)),
+        await police.SuspendInvestigation(pb.CaseFactRequest(case_id=case,
+                                                             occurred_on="2022-03-01")),
+        await police.ResumeInvestigation(pb.CaseFactRequest(case_id=case,
+                                                            occurred_on="2022-04-01")),
+        await police.SubmitToProsecution(pb.SubmitToProsecutionRequest(
+            case_id=case, occurred_on="2022-05-01")),
+        await police.CloseInvestigation(pb.CloseInvestigationRequest(
+            case_id=case, occurred_on="2022-05-02",
+            reason=pb.INVESTIGATION_CLOSE_REASON_SUBMITTED)),
+    ]
+    # One public event per command: the registration number's private event is not counted.
+    assert [len(a.event_ids) for a in acks] == [1] * 7
+    ids = [a.event_ids[0] for a in acks]
+    messages = await published_ids(running, ids)
+    subjects = [messages[i].subject for i in ids]
+    assert subjects == [f"ketenzicht.investigation.{t}" for t in (
+        "InvestigationOpened", "SuspectIdentified", "VictimHeard", "InvestigationSuspended",
+        "InvestigationResumed", "CaseSubmittedToProsecution", "InvestigationClosed")]
+    assert json.loads(messages[ids[2]].data) == {
+        "occurred_on": "2022-02-12", "case_id": case, "victim_id": "victim-a",
+        "with_police_psychologist": True}
+    assert json.loads(messages[ids[5]].data)["suspect_ids"] == ["suspect-a"]
+    assert json.loads(messages[ids[6]].data)["reason"] == "SUBMITTED"
+    assert (messages[ids[0]].headers or {})["ce-organisation"] == "politie"
+
+    summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
+    assert summary.status == pb.INVESTIGATION_STATUS_CLOSED
+    assert summary.police_registration_number == "PL0100-2022-0001"
+    assert list(summary.submitted_suspect_ids) == ["suspect-a"]
+    assert summary.close_reason == pb.INVESTIGATION_CLOSE_REASON_SUBMITTED
+    found = await police.FindInvestigation(pb.FindInvestigationRequest(
+        police_registration_number="PL0100-2022-0001"))
+    assert found.case_id == case
+
+
+async def test_the_police_registration_number_never_goes_on_the_bus(
+        running: Running, police: InvestigationServiceStub) -> None:
+    await police.OpenInvestigation(pb.OpenInvestigationRequest(
+        case_id="case-int-private", occurred_on="2022-02-01",
+        police_registration_number="PL0100-2022-7777"))
+    await police.DecideNoInvestigation(pb.CaseFactRequest(case_id="case-int-nothing",
+                                                          occurred_on="2022-02-01"))
+    await asyncio.sleep(0.6)
+    for message in await stream_messages(running.nats.url, STREAM):
+        assert b"PL0100" not in message.data
+        assert not any("PL0100" in v for v in (message.headers or {}).values())
+        assert "Private" not in message.subject
+        assert "Opened." not in message.subject
+
+
+async def test_a_decision_not_to_investigate_without_a_report_in_view(
+        police: InvestigationServiceStub) -> None:
+    # Intake's report may still be in flight: the police's decision is accepted anyway.
+    ack = await police.DecideNoInvestigation(pb.CaseFactRequest(case_id="case-int-none",
+                                                                occurred_on="2021-11-01"))
+    assert len(ack.event_ids) == 1
+    summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id="case-int-none"))
+    assert summary.status == pb.INVESTIGATION_STATUS_NOT_INVESTIGATED
+    assert summary.no_investigation_decided_on == "2021-11-01"
+
+
+async def test_every_refusal_names_its_reason_and_changes_nothing(
+        running: Running, police: InvestigationServiceStub) -> None:
+    case = "case-int-refusals"
+    await police.OpenInvestigation(pb.OpenInvestigationRequest(
+        case_id=case, occurred_on="2022-02-01", police_registration_number="PL0100-2022-0002"))
+    await police.IdentifySuspect(pb.IdentifySuspectRequest(
+        case_id=case, suspect_id="suspect-r", occurred_on="2022-02-10"))
+    await police.SuspendInvestigation(pb.CaseFactRequest(case_id=case,
+                                                         occurred_on="2022-03-01"))
+    await asyncio.sleep(0.6)
+    stored, published = running.stored(), await running.published()
+
+    fail = grpc.StatusCode.FAILED_PRECONDITION
+    cases: list[tuple[Any, grpc.StatusCode, str]] = [
+        (police.IdentifySuspect(pb.IdentifySuspectRequest(
+            case_id="case-int-unknown", suspect_id="suspect-r", occurred_on="2022-02-10")),
+         fail, "INVESTIGATION_NOT_OPENED"),
+        (police.HearVictim(pb.HearVictimRequest(case_id=case, victim_id="victim-r",
+                                                occurred_on="2022-01-31")),
+         fail, "DATE_BEFORE_OPENING"),
+        (police.ResumeInvestigation(pb.CaseFactRequest(case_id=case,
+                                                       occurred_on="2022-02-28")),
+         fail, "DATE_BEFORE_SUSPENSION"),
+        (police.SubmitToProsecution(pb.SubmitToProsecutionRequest(case_id=case,
+                                                                  occurred_on="2022-03-05")),
+         fail, "INVESTIGATION_SUSPENDED"),
+        (police.SubmitToProsecution(pb.SubmitToProsecutionRequest(
+            case_id=case, occurred_on="2022-02-20", suspect_ids=["suspect-x"])),
+         fail, "SUSPECT_NOT_IDENTIFIED"),
+        (police.CloseInvestigation(pb.CloseInvestigationRequest(
+            case_id=case, occurred_on="2022-04-01",
+            reason=pb.INVESTIGATION_CLOSE_REASON_SUBMITTED)),
+         fail, "NOT_SUBMITTED"),
+        (police.DecideNoInvestigation(pb.CaseFactRequest(case_id=case,
+                                                         occurred_on="2022-04-01")),
+         fail, "INVESTIGATION_OPEN"),
+        (police.OpenInvestigation(pb.OpenInvestigationRequest(
+            case_id="case-int-other", occurred_on="2022-02-01",
+            police_registration_number="PL0100-2022-0002")),
+         fail, "REGISTRATION_NUMBER_IN_USE"),
+        (police.OpenInvestigation(pb.OpenInvestigationRequest(case_id=case,
+                                                              occurred_on="2022-02-01")),
+         grpc.StatusCode.ALREADY_EXISTS, ""),
+        (police.IdentifySuspect(pb.IdentifySuspectRequest(
+            case_id=case, suspect_id="suspect-r", occurred_on="2022-02-11")),
+         grpc.StatusCode.ALREADY_EXISTS, ""),
+        (police.OpenInvestigation(pb.OpenInvestigationRequest(
+            case_id="case-int-bad", occurred_on="2022-02-01",
+            police_registration_number="pl 0100/22")),
+         grpc.StatusCode.INVALID_ARGUMENT, ""),
+        (police.CloseInvestigation(pb.CloseInvestigationRequest(case_id=case,
+                                                                occurred_on="2022-04-01")),
+         grpc.StatusCode.INVALID_ARGUMENT, ""),
+        (police.GetInvestigation(pb.GetInvestigationRequest(case_id="case-int-unknown")),
+         grpc.StatusCode.NOT_FOUND, ""),
+        (police.FindInvestigation(pb.FindInvestigationRequest(
+            police_registration_number="PL9999-0000")),
+         grpc.StatusCode.NOT_FOUND, ""),
+    ]
+    for call, code, reason in cases:
+        error = await rpc_error(call)
+        assert (error.code(), reason_of(error)) == (code, reason), error.details()
+        assert "PL0100" not in (error.details() or "")
+
+    await asyncio.sleep(0.6)
+    assert running.stored() == stored
+    assert await running.published() == published
+
+
+async def test_a_retry_answers_the_first_result_and_stores_nothing_new(
+        running: Running, police: InvestigationServiceStub) -> None:
+    request = pb.OpenInvestigationRequest(command_id="open-retry", case_id="case-int-retry",
+                                          occurred_on="2022-02-01")
+    first = await police.OpenInvestigation(request)
+    stored = running.stored()
+    again = await police.OpenInvestigation(request)
+    assert again.replayed
+    assert list(again.event_ids) == list(first.event_ids)
+    assert running.stored() == stored
+
+
+async def test_only_investigating_organisations_may_call(running: Running) -> None:
+    request = pb.OpenInvestigationRequest(case_id="case-int-auth", occurred_on="2022-02-01")
+    for token, code in [(None, grpc.StatusCode.UNAUTHENTICATED),
+                        (TOKENS["OM"], grpc.StatusCode.PERMISSION_DENIED),
+                        (TOKENS["IND"], grpc.StatusCode.PERMISSION_DENIED)]:
+        async with connect(running.service.address, token=token) as channel:
+            error = await rpc_error(InvestigationServiceStub(channel).OpenInvestigation(request))
+            assert error.code() == code
+    async with connect(running.service.address, token=TOKENS["KMAR"]) as channel:
+        ack = await InvestigationServiceStub(channel).OpenInvestigation(request)
+        assert len(ack.event_ids) == 1

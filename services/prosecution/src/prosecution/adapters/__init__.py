@@ -1,0 +1,1 @@
+"""The prosecution's adapters: the gRPC API."""

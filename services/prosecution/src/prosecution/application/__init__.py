@@ -1,0 +1,1 @@
+"""The prosecution application: commands, and the methods that apply them."""

@@ -1,0 +1,78 @@
+"""The commands OM systems give the prosecution service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from ketenzicht_common.commands import Command
+from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.categories import (
+    CourtInstance,
+    DismissalKind,
+    OtherDisposalKind,
+    VerdictOutcome,
+)
+from ketenzicht_contracts.events.prosecution import DismissalCode
+
+PARKETNUMMER_PATTERN = r"^[0-9]{2}/[0-9]{6}-[0-9]{2}$"
+ParketnummerText = Annotated[str, StringConstraints(pattern=PARKETNUMMER_PATTERN)]
+"""The OM's parketnummer, 'NN/NNNNNN-NN' (arrondissement, serial number, year). A source
+identifier: kept by this service, never on the bus."""
+
+
+class SuspectCommand(Command):
+    case_id: Pseudonym
+    suspect_id: Pseudonym
+
+
+class RegisterCase(SuspectCommand):
+    parketnummer: ParketnummerText | None = None
+
+
+class SummonSuspect(SuspectCommand):
+    pass
+
+
+class DismissCase(SuspectCommand):
+    kind: DismissalKind
+    code: DismissalCode
+
+
+class DecideOtherDisposal(SuspectCommand):
+    kind: OtherDisposalKind
+
+
+class ReopenCase(SuspectCommand):
+    pass
+
+
+class HoldCourtHearing(SuspectCommand):
+    instance: CourtInstance
+
+
+class DeliverVerdict(SuspectCommand):
+    instance: CourtInstance
+    outcome: VerdictOutcome
+
+
+class LodgeAppeal(SuspectCommand):
+    pass
+
+
+class MarkCaseFinal(SuspectCommand):
+    pass
+
+
+class VictimCommand(Command):
+    case_id: Pseudonym
+    victim_id: Pseudonym
+
+
+class HoldExaminingMagistrateHearing(VictimCommand):
+    pass
+
+
+class AssessPresence(VictimCommand):
+    presence: Literal["NECESSARY", "NOT_NECESSARY"]

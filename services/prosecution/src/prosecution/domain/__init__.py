@@ -1,0 +1,1 @@
+"""The prosecution's domain: aggregates and their events, without any I/O."""

@@ -1,0 +1,103 @@
+"""What the OM knows of a case as a whole: its suspects, and the facts about its victims.
+Pure: no I/O.
+
+The examining magistrate's hearing of a victim (verhoor door de rechter-commissaris) and the
+presence assessment of a Dublin claimant concern a victim in the case, not one suspect, so
+they live in one aggregate per case. Neither needs a suspect registered first: the OM's
+systems may enter a hearing before the registration, and arrival order is not fact order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.errors import AlreadyExists
+
+
+class ProsecutionCase(ChainAggregate):
+    """The OM's view of one case pseudonym."""
+
+    TOPIC = "prosecution:ProsecutionCase"
+
+    class Opened(ChainCreated):
+        """The case became known to the OM's service. Private: no fact about it."""
+
+        TOPIC = "prosecution:ProsecutionCase.Opened.v1"
+        case_id: str
+
+        def apply(self, case: ProsecutionCase) -> None:
+            case.case_id = self.case_id
+
+    class SuspectAdded(ChainAggregate.Event):
+        """A suspect was registered in the case. Private: the public fact is CaseRegistered on
+        the suspect's proceedings; this only lets the case list its suspects."""
+
+        TOPIC = "prosecution:Private.SuspectAdded.v1"
+        suspect_id: str
+
+        def apply(self, case: ProsecutionCase) -> None:
+            case.suspects[self.suspect_id] = self.occurred_on
+
+    class ExaminingMagistrateHearingHeld(ChainAggregate.Event):
+        """Verhoor van het slachtoffer door de rechter-commissaris."""
+
+        TOPIC = "prosecution:ExaminingMagistrateHearingHeld.v1"
+        case_id: str
+        victim_id: str
+
+        def apply(self, case: ProsecutionCase) -> None:
+            case.hearings.setdefault(self.victim_id, []).append(self.occurred_on)
+
+    class PresenceAssessed(ChainAggregate.Event):
+        """For a Dublin claimant: is the victim's presence necessary for the case?"""
+
+        TOPIC = "prosecution:PresenceAssessed.v1"
+        case_id: str
+        victim_id: str
+        presence_necessary: bool
+
+        def apply(self, case: ProsecutionCase) -> None:
+            case.presence[self.victim_id] = (self.presence_necessary, self.occurred_on)
+
+    def __init__(self) -> None:
+        self.case_id = ""
+        self.suspects: dict[str, date] = {}
+        self.hearings: dict[str, list[date]] = {}
+        self.presence: dict[str, tuple[bool, date]] = {}
+
+    @staticmethod
+    def id_for(case_id: str) -> UUID:
+        return stable_id("prosecution", "case", case_id)
+
+    @classmethod
+    def create(cls, case_id: str, provenance: Provenance, occurred_on: date) -> ProsecutionCase:
+        case: ProsecutionCase = cls.start(cls.id_for(case_id), cls.Opened, provenance,
+                                          occurred_on, case_id=case_id)
+        return case
+
+    def add_suspect(self, provenance: Provenance, occurred_on: date, suspect_id: str) -> None:
+        if suspect_id not in self.suspects:
+            self.record(self.SuspectAdded, provenance, occurred_on, suspect_id=suspect_id)
+
+    def hold_examining_magistrate_hearing(self, provenance: Provenance, occurred_on: date,
+                                          victim_id: str) -> None:
+        # A victim may be heard more than once; a retry is caught by its command id instead.
+        self.record(self.ExaminingMagistrateHearingHeld, provenance, occurred_on,
+                    case_id=self.case_id, victim_id=victim_id)
+
+    def assess_presence(self, provenance: Provenance, occurred_on: date, victim_id: str,
+                        necessary: bool) -> None:
+        # One assessment per victim and case: the IND's Dublin track (R8) rests on it.
+        if victim_id in self.presence:
+            raise AlreadyExists(f"the presence of victim {victim_id} in case {self.case_id} "
+                                "was already assessed")
+        self.record(self.PresenceAssessed, provenance, occurred_on, case_id=self.case_id,
+                    victim_id=victim_id, presence_necessary=necessary)
+
+
+PRIVATE_TOPICS = frozenset({
+    ProsecutionCase.Opened.TOPIC,
+    ProsecutionCase.SuspectAdded.TOPIC,
+})

@@ -1,0 +1,387 @@
+"""The OM's proceedings against one suspect in one case, up to the final verdict. Pure: no I/O.
+
+The OM registers a case per suspect (inschrijving), so the aggregate is one (case, suspect):
+the decisions about a suspect are decided together (a verdict needs a summons, a summons and a
+dismissal exclude each other), while another suspect in the same case has proceedings of
+their own.
+
+Late registrations are normal: the order in which facts arrive is not the order of the facts.
+The rules compare business dates (``occurred_on``) of facts that depend on each other (a
+verdict cannot be dated before the summons it follows); they never compare arrival order.
+Facts the police own (the submission of the case) are not required: the OM may register a case
+before the police's submission has reached the bus.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+
+FIRST_INSTANCE = "FIRST_INSTANCE"
+APPEAL = "APPEAL"
+SUMMONED = "SUMMONED"
+DISMISSED = "DISMISSED"
+OTHER_DISPOSAL = "OTHER_DISPOSAL"
+
+
+class SuspectProceedings(ChainAggregate):
+    """Everything the OM (and the court, as the OM registers it) decides about one suspect."""
+
+    TOPIC = "prosecution:SuspectProceedings"
+
+    class CaseRegistered(ChainCreated):
+        """Instroom/inschrijving of the case against the suspect at the OM."""
+
+        TOPIC = "prosecution:CaseRegistered.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.case_id = self.case_id
+            proceedings.suspect_id = self.suspect_id
+            proceedings.registered_on = self.occurred_on
+            proceedings.note(self.occurred_on)
+
+    class ParketnummerRecorded(ChainAggregate.Event):
+        """The OM's own parketnummer of the proceedings. Private: never on the bus."""
+
+        TOPIC = "prosecution:Private.ParketnummerRecorded.v1"
+        parketnummer: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.parketnummer = self.parketnummer
+
+    class SuspectSummoned(ChainAggregate.Event):
+        """Dagvaarding: the OM prosecutes."""
+
+        TOPIC = "prosecution:SuspectSummoned.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.decide(SUMMONED, self.occurred_on)
+            proceedings.summoned_on = self.occurred_on
+
+    class CaseDismissed(ChainAggregate.Event):
+        """Sepot: technical or policy, with the OM's code."""
+
+        TOPIC = "prosecution:CaseDismissed.v1"
+        case_id: str
+        suspect_id: str
+        kind: str
+        code: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.decide(DISMISSED, self.occurred_on)
+            proceedings.dismissal = (self.kind, self.code)
+
+    class OtherDisposalDecided(ChainAggregate.Event):
+        """Transaction, joinder (voeging) or transfer (overdracht)."""
+
+        TOPIC = "prosecution:OtherDisposalDecided.v1"
+        case_id: str
+        suspect_id: str
+        kind: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.decide(OTHER_DISPOSAL, self.occurred_on)
+            proceedings.disposal_kind = self.kind
+
+    class CaseReopened(ChainAggregate.Event):
+        """A dismissed or otherwise disposed case against the suspect is taken up again."""
+
+        TOPIC = "prosecution:CaseReopened.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.decision = ""
+            proceedings.dismissal = None
+            proceedings.disposal_kind = ""
+            proceedings.reopenings.append(self.occurred_on)
+            proceedings.note(self.occurred_on)
+
+    class CourtHearingHeld(ChainAggregate.Event):
+        """Terechtzitting, in first instance or on appeal."""
+
+        TOPIC = "prosecution:CourtHearingHeld.v1"
+        case_id: str
+        suspect_id: str
+        instance: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.hearings.append((self.instance, self.occurred_on))
+            proceedings.note(self.occurred_on)
+
+    class VerdictDelivered(ChainAggregate.Event):
+        """Vonnis (first instance) or arrest (appeal)."""
+
+        TOPIC = "prosecution:VerdictDelivered.v1"
+        case_id: str
+        suspect_id: str
+        instance: str
+        outcome: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.verdicts[self.instance] = (self.outcome, self.occurred_on)
+            proceedings.note(self.occurred_on)
+
+    class AppealLodged(ChainAggregate.Event):
+        """Hoger beroep against the first-instance verdict."""
+
+        TOPIC = "prosecution:AppealLodged.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.appeal_lodged_on = self.occurred_on
+            proceedings.note(self.occurred_on)
+
+    class CaseFinal(ChainAggregate.Event):
+        """Onherroepelijk: the case against the suspect is final."""
+
+        TOPIC = "prosecution:CaseFinal.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.final_on = self.occurred_on
+            proceedings.note(self.occurred_on)
+
+    def __init__(self) -> None:
+        self.case_id = ""
+        self.suspect_id = ""
+        self.parketnummer = ""
+        self.registered_on = date.min
+        self.decision = ""
+        """The standing decision: SUMMONED, DISMISSED, OTHER_DISPOSAL or none yet."""
+        self.decided_on: date | None = None
+        self.dismissal: tuple[str, str] | None = None
+        self.disposal_kind = ""
+        self.reopenings: list[date] = []
+        self.summoned_on: date | None = None
+        self.hearings: list[tuple[str, date]] = []
+        self.verdicts: dict[str, tuple[str, date]] = {}
+        self.appeal_lodged_on: date | None = None
+        self.final_on: date | None = None
+        self.last_fact_on = date.min
+
+    # -- identity and state -------------------------------------------------------------------
+
+    @staticmethod
+    def id_for(case_id: str, suspect_id: str) -> UUID:
+        return stable_id("prosecution", "case", case_id, "suspect", suspect_id)
+
+    @classmethod
+    def register(cls, case_id: str, suspect_id: str, provenance: Provenance,
+                 occurred_on: date, parketnummer: str = "") -> SuspectProceedings:
+        """Register the case against a suspect, whether or not the police's submission of it
+        has reached this service: events on the bus can arrive late."""
+        proceedings: SuspectProceedings = cls.start(
+            cls.id_for(case_id, suspect_id), cls.CaseRegistered, provenance, occurred_on,
+            case_id=case_id, suspect_id=suspect_id,
+        )
+        if parketnummer:
+            proceedings.record(cls.ParketnummerRecorded, provenance, occurred_on,
+                               parketnummer=parketnummer)
+        return proceedings
+
+    def note(self, day: date) -> None:
+        self.last_fact_on = max(self.last_fact_on, day)
+
+    def decide(self, decision: str, day: date) -> None:
+        self.decision = decision
+        self.decided_on = day
+        self.note(day)
+
+    @property
+    def reopened_on(self) -> date | None:
+        return max(self.reopenings, default=None)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _refuse(self, reason: str, message: str) -> PreconditionFailed:
+        return PreconditionFailed(reason, message, subject=f"{self.case_id}/{self.suspect_id}")
+
+    def _check_fact(self, day: date, what: str) -> None:
+        """What every fact after the registration needs: a case that is not final, and a date
+        not before the registration."""
+        if self.final_on is not None:
+            raise self._refuse("CASE_FINAL",
+                               f"the case against suspect {self.suspect_id} is final "
+                               f"({self.final_on.isoformat()}): no {what} after that")
+        if day < self.registered_on:
+            raise self._refuse("DATE_BEFORE_REGISTRATION",
+                               f"{what} cannot be dated before the OM registered the case "
+                               f"({self.registered_on.isoformat()})")
+
+    def _check_open_for_decision(self, day: date, what: str, same: str) -> None:
+        """A summons, a dismissal and another disposal exclude each other until a re-opening."""
+        self._check_fact(day, what)
+        if self.decision == same:
+            raise AlreadyExists(f"{what} is already recorded for suspect {self.suspect_id}")
+        if self.decision == SUMMONED:
+            raise self._refuse("SUSPECT_SUMMONED",
+                               f"suspect {self.suspect_id} is summoned: no {what}")
+        if self.decision == DISMISSED:
+            raise self._refuse("CASE_DISMISSED",
+                               f"the case against suspect {self.suspect_id} is dismissed: "
+                               f"re-open it before a {what}")
+        if self.decision == OTHER_DISPOSAL:
+            raise self._refuse("CASE_DISPOSED_OF",
+                               f"the case against suspect {self.suspect_id} is disposed of "
+                               f"otherwise: re-open it before a {what}")
+        reopened_on = self.reopened_on
+        if reopened_on is not None and day < reopened_on:
+            raise self._refuse("DATE_BEFORE_REOPENING",
+                               f"a {what} cannot be dated before the case was re-opened "
+                               f"({reopened_on.isoformat()})")
+
+    def _check_summoned(self, day: date, what: str) -> date:
+        if self.summoned_on is None:
+            raise self._refuse("NOT_SUMMONED",
+                               f"suspect {self.suspect_id} was not summoned: no {what}")
+        if day < self.summoned_on:
+            raise self._refuse("DATE_BEFORE_SUMMONS",
+                               f"a {what} cannot be dated before the summons it follows "
+                               f"({self.summoned_on.isoformat()})")
+        return self.summoned_on
+
+    def _check_appeal(self, day: date, what: str) -> None:
+        if FIRST_INSTANCE not in self.verdicts:
+            raise self._refuse("NO_FIRST_INSTANCE_VERDICT",
+                               f"no first-instance verdict for suspect {self.suspect_id}: no "
+                               f"{what}")
+        if self.appeal_lodged_on is None:
+            raise self._refuse("APPEAL_NOT_LODGED",
+                               f"no appeal was lodged for suspect {self.suspect_id}: no {what}")
+        if day < self.appeal_lodged_on:
+            raise self._refuse("DATE_BEFORE_APPEAL",
+                               f"a {what} cannot be dated before the appeal was lodged "
+                               f"({self.appeal_lodged_on.isoformat()})")
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
+                occurred_on: date, **facts: Any) -> None:
+        self.record(event_class, provenance, occurred_on, case_id=self.case_id,
+                    suspect_id=self.suspect_id, **facts)
+
+    def summon(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_open_for_decision(occurred_on, "summons", SUMMONED)
+        self._record(self.SuspectSummoned, provenance, occurred_on)
+
+    def dismiss(self, provenance: Provenance, occurred_on: date, kind: str, code: str) -> None:
+        self._check_open_for_decision(occurred_on, "dismissal", DISMISSED)
+        self._record(self.CaseDismissed, provenance, occurred_on, kind=kind, code=code)
+
+    def dispose_otherwise(self, provenance: Provenance, occurred_on: date, kind: str) -> None:
+        self._check_open_for_decision(occurred_on, "other disposal", OTHER_DISPOSAL)
+        self._record(self.OtherDisposalDecided, provenance, occurred_on, kind=kind)
+
+    def reopen(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_fact(occurred_on, "re-opening")
+        if self.decision not in (DISMISSED, OTHER_DISPOSAL):
+            raise self._refuse("NOT_DISPOSED_OF",
+                               f"the case against suspect {self.suspect_id} is neither "
+                               "dismissed nor disposed of: nothing to re-open")
+        assert self.decided_on is not None
+        if occurred_on < self.decided_on:
+            raise self._refuse("DATE_BEFORE_DECISION",
+                               "a re-opening cannot be dated before the decision it undoes "
+                               f"({self.decided_on.isoformat()})")
+        self._record(self.CaseReopened, provenance, occurred_on)
+
+    def hold_court_hearing(self, provenance: Provenance, occurred_on: date,
+                           instance: str) -> None:
+        # A hearing that took place before the case became final may be registered late; it
+        # changes nothing about how the case ended.
+        if self.final_on is None or occurred_on > self.final_on:
+            self._check_fact(occurred_on, "court hearing")
+        self._check_summoned(occurred_on, "court hearing")
+        if instance == APPEAL:
+            self._check_appeal(occurred_on, "appeal hearing")
+        self._record(self.CourtHearingHeld, provenance, occurred_on, instance=instance)
+
+    def deliver_verdict(self, provenance: Provenance, occurred_on: date, instance: str,
+                        outcome: str) -> None:
+        self._check_fact(occurred_on, "verdict")
+        self._check_summoned(occurred_on, "verdict")
+        if instance == APPEAL:
+            self._check_appeal(occurred_on, "appeal verdict")
+        if instance in self.verdicts:
+            raise AlreadyExists(f"the {instance.lower().replace('_', '-')} verdict for suspect "
+                                f"{self.suspect_id} is already recorded")
+        self._record(self.VerdictDelivered, provenance, occurred_on, instance=instance,
+                     outcome=outcome)
+
+    def lodge_appeal(self, provenance: Provenance, occurred_on: date) -> None:
+        self._check_fact(occurred_on, "appeal")
+        first = self.verdicts.get(FIRST_INSTANCE)
+        if first is None:
+            raise self._refuse("NO_FIRST_INSTANCE_VERDICT",
+                               f"no first-instance verdict for suspect {self.suspect_id}: an "
+                               "appeal needs one")
+        if occurred_on < first[1]:
+            raise self._refuse("DATE_BEFORE_VERDICT",
+                               "an appeal cannot be dated before the first-instance verdict "
+                               f"({first[1].isoformat()})")
+        if self.appeal_lodged_on is not None:
+            raise AlreadyExists(f"an appeal is already lodged for suspect {self.suspect_id}")
+        self._record(self.AppealLodged, provenance, occurred_on)
+
+    def mark_final(self, provenance: Provenance, occurred_on: date) -> None:
+        if self.final_on is not None:
+            raise AlreadyExists(f"the case against suspect {self.suspect_id} is already final")
+        self._check_fact(occurred_on, "finality")
+        if not self.verdicts:
+            raise self._refuse("NO_VERDICT",
+                               f"no verdict for suspect {self.suspect_id}: nothing can become "
+                               "final")
+        if self.appeal_lodged_on is not None and APPEAL not in self.verdicts:
+            raise self._refuse("APPEAL_PENDING",
+                               f"the appeal of suspect {self.suspect_id} awaits its verdict")
+        if occurred_on < self.last_fact_on:
+            raise self._refuse("DATE_BEFORE_LAST_FACT",
+                               "finality cannot be dated before a fact already recorded "
+                               f"({self.last_fact_on.isoformat()})")
+        self._record(self.CaseFinal, provenance, occurred_on)
+
+
+class Parketnummer(ChainAggregate):
+    """Which proceedings an OM parketnummer belongs to. Private: never on the bus.
+
+    The parketnummer is the OM's own source identifier (domain.md §2); keeping the mapping in
+    its own aggregate makes a number belong to one (case, suspect) only, and lets OM systems
+    look proceedings up by the number they know.
+    """
+
+    TOPIC = "prosecution:Parketnummer"
+
+    class Opened(ChainCreated):
+        TOPIC = "prosecution:Parketnummer.Opened.v1"
+        case_id: str
+        suspect_id: str
+
+        def apply(self, number: Parketnummer) -> None:
+            number.case_id = self.case_id
+            number.suspect_id = self.suspect_id
+
+    def __init__(self) -> None:
+        self.case_id = ""
+        self.suspect_id = ""
+
+    @staticmethod
+    def id_for(parketnummer: str) -> UUID:
+        return stable_id("prosecution", "parketnummer", parketnummer)
+
+    @classmethod
+    def link(cls, parketnummer: str, case_id: str, suspect_id: str, provenance: Provenance,
+             occurred_on: date) -> Parketnummer:
+        number: Parketnummer = cls.start(cls.id_for(parketnummer), cls.Opened, provenance,
+                                         occurred_on, case_id=case_id, suspect_id=suspect_id)
+        return number
