@@ -45,6 +45,8 @@ class Envelope(BaseModel):
     tracestate: str = ""
     position: int = 0
     """The event's place in its service's notification log (the relay's tracking position)."""
+    store: str = ""
+    """The identity of the store the event was published from (the relay's bookkeeping)."""
     message_id: str = ""
     """``Nats-Msg-Id`` when it is not the event id: a trigger goes out under its own stable id."""
 
@@ -70,6 +72,8 @@ class Envelope(BaseModel):
             "ce-system": self.system,
             "ce-position": str(self.position),
         }
+        if self.store:
+            headers["ce-store"] = self.store
         if self.command_id:
             headers["ce-commandid"] = self.command_id
         if self.traceparent:
@@ -99,6 +103,7 @@ class Envelope(BaseModel):
             traceparent=headers.get("traceparent", ""),
             tracestate=headers.get("tracestate", ""),
             position=int(headers.get("ce-position", "0")),
+            store=headers.get("ce-store", ""),
             message_id=(headers.get(NATS_MSG_ID, "")
                         if headers.get(NATS_MSG_ID, "") != headers["ce-id"] else ""),
         )

@@ -92,6 +92,18 @@ Handler = Callable[[UnitOfWork], dict[str, Any]]
 """Applies one command inside a unit of work and returns what the caller is told."""
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class _Query:
+    """A read run on the writer thread between batches: it sees stored state only."""
+
+    read: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
 @dataclass
 class _Pending:
     command: BaseModel
@@ -114,7 +126,7 @@ class CommandBus:
         self.max_batch = max_batch
         self._on_stored = on_stored
         self._public_topics = frozenset(app.public_topics())
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Query | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"{app.name}-writer", daemon=True)
         self._thread.start()
 
@@ -124,6 +136,18 @@ class CommandBus:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._queue.put(_Pending(command, provenance, handler, loop, future))
+        return await future
+
+    async def query(self, read: Callable[[], T]) -> T:
+        """Run ``read`` on the writer thread, between batches.
+
+        The writer changes cached aggregates in place, so a read from another thread could
+        see a batch that is not (or never will be) stored. ``read`` must return values that
+        stay valid afterwards (a summary, not a live aggregate).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Query(read, loop, future))
         return await future
 
     def execute_now(
@@ -142,10 +166,15 @@ class CommandBus:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        waiting: _Pending | _Query | None = None
         while True:
-            first = self._queue.get()
+            first = waiting if waiting is not None else self._queue.get()
+            waiting = None
             if first is None:
                 return
+            if isinstance(first, _Query):
+                self._read(first)
+                continue
             batch = [first]
             stop = False
             while len(batch) < self.max_batch:
@@ -156,12 +185,35 @@ class CommandBus:
                 if item is None:
                     stop = True
                     break
+                if isinstance(item, _Query):
+                    waiting = item  # answered after this batch is stored
+                    break
                 batch.append(item)
             self._apply_batch(batch)
-            for item in batch:
-                self._answer(item)
+            for pending in batch:
+                self._answer(pending)
             if stop:
                 return
+
+    @staticmethod
+    def _read(query: _Query) -> None:
+        try:
+            value = query.read()
+        except BaseException as error:
+            outcome: Any = error
+            failed = True
+        else:
+            outcome, failed = value, False
+
+        def settle() -> None:
+            if query.future.done():
+                return
+            if failed:
+                query.future.set_exception(outcome)
+            else:
+                query.future.set_result(outcome)
+
+        query.loop.call_soon_threadsafe(settle)
 
     def _forget_unsaved_state(self) -> None:
         # Cached aggregates were changed in place by a batch that did not save.

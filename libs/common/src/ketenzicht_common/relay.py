@@ -32,6 +32,10 @@ from .streams import ensure_stream
 log = logging.getLogger(__name__)
 
 
+class StreamAheadOfStore(RuntimeError):
+    """The stream's last event comes from a store other than this one."""
+
+
 def to_message(app: ChainApplication, notification: Notification) -> tuple[str, bytes, Envelope]:
     """The subject, body and envelope of a stored event."""
     event = app.mapper.to_domain_event(notification)
@@ -54,6 +58,7 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         traceparent=provenance.get("traceparent", ""),
         tracestate=provenance.get("tracestate", ""),
         position=notification.id,
+        store=app.store_id(),
         message_id=app.message_id(event),
     )
     return app.subject_for(event_type), body.model_dump_json().encode(), envelope
@@ -123,7 +128,19 @@ class Relay:
         if not last or not info.state.messages:
             return 0
         message = await js.get_msg(self.stream, seq=last)
-        return int((message.headers or {}).get("ce-position", "0"))
+        headers = message.headers or {}
+        position = int(headers.get("ce-position", "0"))
+        stored = await asyncio.to_thread(self.app.max_notification_id)
+        if headers.get("ce-store", "") != self.app.store_id() or position > stored:
+            # The stream's last event comes from another store (or this one was reset):
+            # publishing by position would silently skip events, so stop and say so.
+            raise StreamAheadOfStore(
+                f"stream {self.stream} ends with an event of another store (position "
+                f"{position}); the {self.service} store holds {stored}. The stream belongs to "
+                "another store: point the service at its own store or stream. Nothing is "
+                "published until then."
+            )
+        return position
 
     async def _follow(self, js: JetStreamContext) -> None:
         while True:

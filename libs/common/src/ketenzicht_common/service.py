@@ -70,6 +70,7 @@ async def serve(
     if settings.store.backend == "sqlite" and not settings.store.sqlite_path:
         settings.store.sqlite_path = str(settings.data_dir / "events.sqlite")
     app = application(settings)
+    app.store_id()  # created before the writer thread starts, so only one thread ever saves
     relay = (Relay(app, settings.nats_url, stream_replicas=settings.stream_replicas)
              if settings.relay_enabled else None)
     bus = CommandBus(app, max_batch=settings.command_batch_size,

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from ketenzicht_contracts.envelope import subject_for
 
-from .domain import ChainAggregate, ChainCreated, event_topic, stable_id
+from .domain import ChainAggregate, ChainCreated, Provenance, event_topic, stable_id
 
 
 class DateAsISO(Transcoding):
@@ -106,7 +106,27 @@ class CommandLog(ChainAggregate):
         return stable_id("command", organisation, command_id)
 
 
-PRIVATE_TOPICS = frozenset({CommandLog.TOPIC, CommandLog.Handled.TOPIC})
+class StoreIdentity(ChainAggregate):
+    """A random id given to a store when it is created, stamped on every message the relay
+    publishes (``ce-store``), so a relay never mistakes another store's stream for its own."""
+
+    TOPIC = "ketenzicht:StoreIdentity"
+
+    class Created(ChainCreated):
+        TOPIC = "ketenzicht:StoreIdentity.Created.v1"
+        store_id: str
+
+        def apply(self, aggregate: StoreIdentity) -> None:
+            aggregate.store_id = self.store_id
+
+    def __init__(self) -> None:
+        self.store_id = ""
+
+    ID = stable_id("store-identity")
+
+
+PRIVATE_TOPICS = frozenset({CommandLog.TOPIC, CommandLog.Handled.TOPIC,
+                            StoreIdentity.TOPIC, StoreIdentity.Created.TOPIC})
 
 
 def fingerprint(command: BaseModel) -> str:
@@ -137,6 +157,25 @@ class ChainApplication(Application[UUID]):
 
     def event_topics(self) -> set[str]:
         raise NotImplementedError
+
+    def store_id(self) -> str:
+        """This store's identity, created on first use (call it before the writer starts)."""
+        if not getattr(self, "_store_id", ""):
+            try:
+                identity: object = self.repository.get(StoreIdentity.ID)
+            except AggregateNotFoundError:
+                import uuid
+                from datetime import date
+
+                created: StoreIdentity = StoreIdentity.start(
+                    StoreIdentity.ID, StoreIdentity.Created,
+                    Provenance("ketenzicht", self.service, "store-identity"),
+                    date(1970, 1, 1), store_id=str(uuid.uuid4()))
+                self.save(created)
+                identity = created
+            assert isinstance(identity, StoreIdentity)
+            self._store_id = identity.store_id
+        return self._store_id
 
     def subject_for(self, event_type: str) -> str:
         """Where the relay publishes an event type; a service may route some elsewhere."""

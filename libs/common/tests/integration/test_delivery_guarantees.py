@@ -24,7 +24,7 @@ from ketenzicht_common.consumer import ReceivedEvent, SqliteInbox, subscribe
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import stream_count
+from ketenzicht_common.testing.jetstream import stream_count, stream_messages
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +148,20 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
     assert {format(s.context.trace_id, "032x") for s in consumer_spans} == {trace_id}
     # The service's own server span (console exporter) belongs to the same trace.
     assert any(trace_id in line for line in intake.output), intake.output[-5:]
+
+
+async def test_a_relay_refuses_a_stream_that_belongs_to_another_store(
+        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    first = service_factory("intake", nats_server.url, data_dir=tmp_path / "first-store")
+    await register(first.address, range(3))
+    await stream_messages(nats_server.url, STREAM, at_least=3)
+    first.stop()
+
+    # A fresh, empty store against the same stream: publishing by position would skip its
+    # first three events, so the relay publishes nothing and says why.
+    second = service_factory("intake", nats_server.url, data_dir=tmp_path / "second-store")
+    await register(second.address, range(10, 14))
+    await asyncio.sleep(1.5)
+    assert await stream_count(nats_server.url, STREAM) == 3
+    log = (tmp_path / "intake.log").read_text()
+    assert "belongs to another store" in log

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -104,13 +103,16 @@ class IntakeApi:
             yield outcome
 
     async def GetVictim(self, request: Any, caller: Caller) -> Any:
-        track = await asyncio.to_thread(self.app.victim, request.victim_id)
-        return intake_pb2.VictimSummary(
-            victim_id=track.victim_id,
-            first_signal_on=track.first_signal_on.isoformat(),
-            signals=len(track.signals),
-            reported_case_ids=sorted(track.reports),
-            cooperating_case_ids=sorted(track.cooperations),
-            out_of_sight=track.out_of_sight,
-            in_pilot=bool(track.pilot_cohort),
-        )
+        def summary() -> Any:
+            track = self.app.victim(request.victim_id)
+            return intake_pb2.VictimSummary(
+                victim_id=track.victim_id,
+                first_signal_on=track.first_signal_on.isoformat(),
+                signals=len(track.signals),
+                reported_case_ids=sorted(track.reports),
+                cooperating_case_ids=sorted(track.cooperations),
+                out_of_sight=track.out_of_sight,
+                in_pilot=bool(track.pilot_cohort),
+            )
+
+        return await self.commands.gateway.bus.query(summary)

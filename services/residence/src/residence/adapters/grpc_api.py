@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.residence.v1 import residence_pb2 as pb
-from ketenzicht_common.errors import InvalidCommand
+from ketenzicht_common.errors import InvalidCommand, NotFound
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import ingest
 from ketenzicht_common.translate import command_from
@@ -96,12 +95,14 @@ class ResidenceApi:
                      else self.commands.gateway.clock.today())
         except ValueError:
             raise InvalidCommand.of("as_of", "not a date (YYYY-MM-DD)") from None
-        view, file = await asyncio.to_thread(self.commands.position, request.victim_id, as_of)
-        if file is None:
-            from ketenzicht_common.errors import NotFound
+        def read() -> tuple[Any, list[Any] | None]:
+            view, file = self.commands.position(request.victim_id, as_of)
+            return view, None if file is None else list(file.emitted)
 
+        view, emitted = await self.commands.gateway.bus.query(read)
+        if emitted is None:
             raise NotFound(f"residence knows no victim {request.victim_id}")
-        retracted = {s.decision.trigger_id for s in file.emitted if s.retracted}
+        retracted = {s.decision.trigger_id for s in emitted if s.retracted}
         return pb.ResidencePosition(
             victim_id=view.victim_id,
             position=view.position.standing.value,
@@ -119,5 +120,5 @@ class ResidenceApi:
                                         fires_on=s.decision.fires_on.isoformat(),
                                         retracted=s.decision.trigger_id in retracted,
                                         reason=s.decision.reason)
-                      for s in file.emitted],
+                      for s in emitted],
         )
