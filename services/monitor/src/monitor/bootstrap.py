@@ -1,16 +1,36 @@
-"""The one place that wires the monitor service's concrete parts together.
+"""The one place that wires the monitor's concrete parts together.
 
-Skeleton: the service runs, answers gRPC health checks and reflection; its API comes later.
+The monitor records no events of its own: its application is the shared `ChainApplication` with
+no topics, on the in-memory store (nothing to keep, and no database file to create), and the
+process starts with the relay off (see ``__main__``). What it keeps is its read model, in
+``<data_dir>/projection/`` (adapters.store).
+
+Background work, in one task so that shutdown runs in a fixed order: the durable consumers, the
+periodic snapshot, and the HTTP server. At shutdown the consumers stop first, then ``close``
+writes the last snapshot.
 """
 
 from __future__ import annotations
 
-from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
+import asyncio
+import contextlib
+import importlib
+import logging
+
+from ketenzicht.monitor.v1 import monitor_pb2_grpc
+from ketenzicht_common.auth import IdentityRegistry
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-from ketenzicht_common.store import ChainApplication
+from ketenzicht_common.store import ChainApplication, StoreSettings
+from monitor.adapters.consumer import SERVICES, ChainConsumer
+from monitor.adapters.grpc_api import DESCRIPTOR, MonitorApi
+from monitor.adapters.http_api import HttpApi, server_tls
+from monitor.adapters.settings import MonitorSettings
+from monitor.adapters.store import FileProjectionStore
+from monitor.application.live import LiveProjection
+from monitor.application.queries import MonitorQueries
 
-DESCRIPTOR = monitor_pb2.DESCRIPTOR.services_by_name["MonitorService"]
+log = logging.getLogger(__name__)
 
 
 class MonitorApplication(ChainApplication):
@@ -21,17 +41,62 @@ class MonitorApplication(ChainApplication):
         return set()
 
 
-class MonitorApi:
-    """No RPCs yet."""
+def _prewarm() -> None:
+    # The Kaplan-Meier library (with pandas and scipy) takes seconds to import: pay that at
+    # start, not at an analyst's first query.
+    importlib.import_module("lifelines")
 
 
 def create_application(settings: ServiceSettings) -> MonitorApplication:
-    return MonitorApplication(settings.store)
+    return MonitorApplication(StoreSettings(backend="memory"))
 
 
-def build(wiring: Wiring) -> ServiceParts:
+def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServiceParts:
+    options = monitor or MonitorSettings()
+    store = FileProjectionStore(wiring.settings.data_dir / "projection",
+                                fsync_journal=options.journal_fsync)
+    live = LiveProjection(store, wiring.clock)
+    if live.restored:
+        log.info("projection restored: %d facts", len(live))
+    consumer = ChainConsumer(
+        wiring.settings.nats_url, live, services=SERVICES, durable=options.durable,
+        reset_durables=not live.restored, batch_size=options.consumer_batch_size,
+        stream_replicas=wiring.settings.stream_replicas,
+    )
+    queries = MonitorQueries(live, wiring.clock, min_group_size=options.min_group_size)
+    http: HttpApi | None = None
+    if options.http_enabled:
+        tls_files = wiring.settings.tls()
+        http = HttpApi(
+            queries, live, consumer, IdentityRegistry.from_file(wiring.settings.identities_file),
+            options.http_address,
+            tls=server_tls(str(tls_files.certificate), str(tls_files.private_key))
+            if tls_files else None,
+        )
+        http.bind()  # a taken port fails the start, not a background task later
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(consumer.run(), name="monitor-consumer"),
+                 asyncio.create_task(live.run_snapshots(options.snapshot_interval_seconds),
+                                     name="monitor-snapshots")]
+        if http is not None:
+            tasks.append(asyncio.create_task(http.serve(), name="monitor-http"))
+        if options.prewarm:
+            tasks.append(asyncio.create_task(asyncio.to_thread(_prewarm), name="monitor-prewarm"))
+        try:
+            # One part failing (a port gone, a missing library) must not stop the others.
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.error("monitor background task failed: %r", outcome)
+        finally:
+            for task in tasks:  # the consumer first: no fact arrives after its last snapshot
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
     return ServiceParts(
-        servicers=[
-            (monitor_pb2_grpc.add_MonitorServiceServicer_to_server, MonitorApi(), DESCRIPTOR)
-        ]
+        servicers=[(monitor_pb2_grpc.add_MonitorServiceServicer_to_server,
+                    MonitorApi(queries, live, consumer), DESCRIPTOR)],
+        background=[run],
+        close=live.close,
     )

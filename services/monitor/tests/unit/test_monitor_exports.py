@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from monitor_chain_builders import fixed_chain
+
 from monitor.domain import (
     WHOLE_CHAIN,
     ChainProjection,
@@ -21,7 +23,6 @@ from monitor.domain import (
     lead_times_csv,
     observe,
 )
-from monitor_chain_builders import fixed_chain
 
 AS_OF = date(2021, 12, 31)
 XES = "{http://www.xes-standard.org/}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from monitor.domain import ChainProjection, YearFigures, chain_figures
 from monitor_chain_builders import fixed_chain
+
+from monitor.domain import ChainProjection, YearFigures, chain_figures
 
 
 def figures(as_of: date, min_group_size: int = 1) -> dict[int, YearFigures]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from monitor_chain_builders import ChainLog, fixed_chain
+
 from monitor.domain import (
     COHORT,
     COURT_PHASE,
@@ -28,7 +30,6 @@ from monitor.domain import (
     lead_time_table,
     observe,
 )
-from monitor_chain_builders import ChainLog, fixed_chain
 
 AS_OF = date(2021, 12, 31)
 

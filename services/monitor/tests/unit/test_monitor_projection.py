@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from monitor_chain_builders import ChainLog, day, fixed_chain
+
 from monitor.domain import (
     AsOf,
     ChainFact,
@@ -22,7 +24,6 @@ from monitor.domain import (
     lead_time_table,
 )
 from monitor.domain.leadtimes import quantile
-from monitor_chain_builders import ChainLog, day, fixed_chain
 
 AS_OF = date(2021, 12, 31)
 FACTS = fixed_chain().facts

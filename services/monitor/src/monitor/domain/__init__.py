@@ -5,10 +5,11 @@ Feed every event of every service into a `ChainProjection` as `ChainFact`s; ask 
 and exports from that view.
 """
 
-from .exports import event_log_xes, figures_csv, lead_times_csv, traces
+from .exports import event_log_csv, event_log_xes, figures_csv, lead_times_csv, traces
 from .facts import AsOf, ChainFact, Milestone, add_months, add_years
 from .figures import Share, YearFigures, chain_figures
 from .leadtimes import (
+    AGE_BANDS,
     COHORT,
     COURT_PHASE,
     DEFAULT_MIN_GROUP_SIZE,
@@ -40,9 +41,20 @@ from .leadtimes import (
     observe,
     summarise,
 )
-from .projection import CaseVictimUnit, ChainProjection, ChainView, FactRecord, VictimProfile
+from .projection import (
+    CaseVictimUnit,
+    ChainProjection,
+    ChainView,
+    FactRecord,
+    VictimProfile,
+    record_from_row,
+    record_row,
+    snapshot_of,
+    view_of,
+)
 
 __all__ = [
+    "AGE_BANDS",
     "COHORT",
     "COURT_PHASE",
     "DEFAULT_MIN_GROUP_SIZE",
@@ -81,6 +93,7 @@ __all__ = [
     "add_months",
     "add_years",
     "chain_figures",
+    "event_log_csv",
     "event_log_xes",
     "figures_csv",
     "intervention",
@@ -88,6 +101,10 @@ __all__ = [
     "lead_time_table",
     "lead_times_csv",
     "observe",
+    "record_from_row",
+    "record_row",
+    "snapshot_of",
     "summarise",
     "traces",
+    "view_of",
 ]

@@ -196,10 +196,29 @@ class ChainProjection:
 
     def apply(self, fact: ChainFact) -> bool:
         """Take one fact in; False when its event_id was seen before (a redelivery)."""
+        return self.admit(fact) is not None
+
+    def admit(self, fact: ChainFact) -> FactRecord | None:
+        """Take one fact in and return the compact record kept of it; None on a redelivery.
+
+        The adapter journals the record, so a restart restores exactly what was applied.
+        """
         if fact.event_id in self._records:
+            return None
+        record = to_record(fact)
+        self._records[fact.event_id] = record
+        return record
+
+    def add(self, record: FactRecord) -> bool:
+        """Take in a record kept earlier (from a journal or snapshot); False if already held."""
+        if record.event_id in self._records:
             return False
-        self._records[fact.event_id] = to_record(fact)
+        self._records[record.event_id] = record
         return True
+
+    def records(self) -> tuple[FactRecord, ...]:
+        """Every record held, as an immutable copy a query may read while facts keep arriving."""
+        return tuple(self._records.values())
 
     def apply_all(self, facts: Iterable[ChainFact]) -> int:
         """Apply a stream of facts; returns how many were new."""
@@ -211,30 +230,14 @@ class ChainProjection:
         cached = self._cached_view
         if cached is not None and cached[0] == cut and cached[1] == len(self._records):
             return cached[2]
-        on, known_by = cut.on_ordinal, cut.known_by_micros
-        visible = [r for r in self._records.values() if r.occurred <= on and r.recorded <= known_by]
-        view = ChainView(cut, visible)
+        view = view_of(self._records.values(), cut)
         self._cached_view = (cut, len(self._records), view)
         return view
 
     # Persistence: one JSON-able document, so the adapter can store it in a single write.
 
     def snapshot(self) -> dict[str, Any]:
-        rows = [
-            [
-                r.event_id,
-                r.service,
-                r.event_type,
-                r.occurred,
-                r.recorded,
-                r.case_id,
-                r.victim_id,
-                r.suspect_id,
-                dict(r.attrs) if r.attrs is not None else None,
-            ]
-            for r in sorted(self._records.values(), key=lambda r: r.event_id)
-        ]
-        return {"format": SNAPSHOT_FORMAT, "records": rows}
+        return snapshot_of(self._records.values())
 
     @classmethod
     def restore(cls, document: Mapping[str, Any]) -> ChainProjection:
@@ -242,9 +245,36 @@ class ChainProjection:
             raise ValueError(f"unknown snapshot format {document.get('format')!r}")
         projection = cls()
         for row in document["records"]:
-            record = FactRecord(*row)
+            record = record_from_row(row)
             projection._records[record.event_id] = record
         return projection
+
+
+def record_row(record: FactRecord) -> list[Any]:
+    """A record as a JSON-able row (the snapshot's and the journal's line format)."""
+    r = record
+    attrs = dict(r.attrs) if r.attrs is not None else None
+    return [r.event_id, r.service, r.event_type, r.occurred, r.recorded, r.case_id, r.victim_id,
+            r.suspect_id, attrs]
+
+
+def record_from_row(row: Sequence[Any]) -> FactRecord:
+    if len(row) != len(FactRecord._fields):
+        raise ValueError(f"a record row has {len(FactRecord._fields)} fields, not {len(row)}")
+    return FactRecord(*row)
+
+
+def snapshot_of(records: Iterable[FactRecord]) -> dict[str, Any]:
+    """One JSON-able document of the records, sorted so equal projections give equal documents."""
+    rows = [record_row(r) for r in sorted(records, key=lambda r: r.event_id)]
+    return {"format": SNAPSHOT_FORMAT, "records": rows}
+
+
+def view_of(records: Iterable[FactRecord], as_of: AsOf | date) -> ChainView:
+    """The chain at a cut-off, from any collection of records (e.g. a copy taken for a query)."""
+    cut = as_of if isinstance(as_of, AsOf) else AsOf.of(as_of)
+    on, known_by = cut.on_ordinal, cut.known_by_micros
+    return ChainView(cut, [r for r in records if r.occurred <= on and r.recorded <= known_by])
 
 
 class _Case:

@@ -1,0 +1,1 @@
+"""The monitor's adapters: NATS consumers, projection storage, gRPC and HTTP APIs, settings."""

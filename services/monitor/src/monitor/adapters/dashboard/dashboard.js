@@ -1,0 +1,337 @@
+// The monitor's dashboard: fetches lead times from the monitor's own JSON API and draws them as
+// inline SVG. No libraries and no network beyond the monitor (the page's CSP allows nothing else).
+//
+// The analyst token comes from the URL fragment (#token=..., which never leaves the browser) or
+// from the sign-in form, and is kept in sessionStorage for this tab only. When the page is done,
+// <body data-state> is "ready" (or "error", "login"), which the headless-browser test waits for.
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const TOKEN_KEY = "ketenzicht-monitor-token";
+const LABELS = {
+  "T0-T2": "signal → report",
+  "T2-T3": "report → OM (police phase)",
+  "T2-T4": "report → examining magistrate",
+  "T3-T5": "OM registration → decision",
+  "T2-T5": "report → OM decision",
+  "T5-T7": "OM decision → verdict (court)",
+  "T6-T7": "first hearing → verdict",
+  "T2-T7": "report → verdict",
+  "T0-T8": "signal → final (whole chain)",
+};
+const DEFAULT_COHORT_INTERVAL = "T0-T2";
+const DAYS_PER_MONTH = 30.4375;
+
+class AuthError extends Error {}
+
+function takeTokenFromFragment() {
+  const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+async function request(path) {
+  const response = await fetch(path, {
+    headers: { Authorization: "Bearer " + token() },
+    cache: "no-store",
+  });
+  if (response.status === 401 || response.status === 403) {
+    throw new AuthError((await response.json()).error || "not allowed");
+  }
+  if (!response.ok) {
+    let message = response.statusText;
+    try { message = (await response.json()).error || message; } catch (ignored) { /* text */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+async function api(path) {
+  return (await request(path)).json();
+}
+
+function svgElement(name, attributes, parent) {
+  const element = document.createElementNS(SVG_NS, name);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    element.setAttribute(key, String(value));
+  }
+  if (parent) parent.appendChild(element);
+  return element;
+}
+
+function svgText(content, attributes, parent) {
+  const element = svgElement("text", attributes, parent);
+  element.textContent = content;
+  return element;
+}
+
+function clear(element) {
+  while (element.firstChild) element.removeChild(element.firstChild);
+}
+
+function niceMaximum(value) {
+  if (!(value > 0)) return 30;
+  const power = Math.pow(10, Math.floor(Math.log10(value)));
+  for (const step of [1, 2, 2.5, 5, 10]) {
+    if (step * power >= value) return step * power;
+  }
+  return 10 * power;
+}
+
+function days(value) {
+  return value === null || value === undefined ? "–" : Math.round(value).toString();
+}
+
+// Horizontal box plots, one row per entry: {key, label, row}.
+function drawBoxPlots(svg, entries, idPrefix) {
+  clear(svg);
+  const left = 250, right = 220, top = 28, rowHeight = 34;
+  const width = 1100, plotWidth = width - left - right;
+  const height = top + rowHeight * Math.max(entries.length, 1) + 30;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const values = [];
+  for (const { row } of entries) {
+    for (const v of [row.p90_days, row.q3_days, row.km_median_days]) {
+      if (v !== null && v !== undefined) values.push(v);
+    }
+    if (row.norm_months) values.push(row.norm_months * DAYS_PER_MONTH);
+  }
+  const maximum = niceMaximum(Math.max(0, ...values));
+  const x = (d) => left + (plotWidth * d) / maximum;
+
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 5; i += 1) {
+    const d = (maximum * i) / 5;
+    svgElement("line", { class: "grid", x1: x(d), x2: x(d), y1: top - 6,
+                         y2: height - 24 }, axis);
+    svgText(`${Math.round(d)}`, { x: x(d), y: height - 8, "text-anchor": "middle" }, axis);
+  }
+  svgText("days", { x: left + plotWidth, y: top - 12, "text-anchor": "end" }, axis);
+
+  entries.forEach(({ key, label, row }, index) => {
+    const y = top + index * rowHeight;
+    const middle = y + rowHeight / 2;
+    const group = svgElement("g", { class: "series", id: `${idPrefix}-${key}`,
+                                    "data-key": key }, svg);
+    svgText(label, { x: left - 10, y: middle + 4, "text-anchor": "end" }, group);
+    const counts = `${row.closed} closed · ${row.open} open · ${row.cases} cases`;
+    svgText(counts, { class: "counts", x: left + plotWidth + 10, y: middle + 4 }, group);
+    if (row.norm_months) {
+      const norm = x(row.norm_months * DAYS_PER_MONTH);
+      svgElement("line", { class: "norm", x1: norm, x2: norm, y1: y + 2,
+                           y2: y + rowHeight - 2 }, group);
+    }
+    if (row.q1_days === null || row.q3_days === null || row.median_days === null) {
+      const why = row.small_group ? "withheld: small group" : "withheld: too few closed";
+      svgText(why, { class: "withheld", x: left + 6, y: middle + 4 }, group);
+    } else {
+      svgElement("line", { class: "whisker", x1: x(row.q3_days), x2: x(row.p90_days),
+                           y1: middle, y2: middle }, group);
+      svgElement("line", { class: "whisker", x1: x(row.p90_days), x2: x(row.p90_days),
+                           y1: middle - 7, y2: middle + 7 }, group);
+      const box = svgElement("rect", {
+        class: "box", x: x(row.q1_days), y: y + 6,
+        width: Math.max(1, x(row.q3_days) - x(row.q1_days)), height: rowHeight - 12,
+        "data-median": row.median_days,
+      }, group);
+      svgElement("title", {}, box).textContent =
+        `median ${days(row.median_days)} d, quartiles ${days(row.q1_days)}–` +
+        `${days(row.q3_days)} d, p90 ${days(row.p90_days)} d`;
+      svgElement("line", { class: "median", x1: x(row.median_days), x2: x(row.median_days),
+                           y1: y + 5, y2: y + rowHeight - 5 }, group);
+    }
+    if (row.km_median_days !== null && row.km_median_days !== undefined) {
+      const cx = x(row.km_median_days);
+      svgElement("path", { class: "km-median",
+                           d: `M${cx},${middle - 6} L${cx + 6},${middle} L${cx},${middle + 6} ` +
+                              `L${cx - 6},${middle} Z` }, group);
+    }
+  });
+  if (entries.length === 0) {
+    svgText("no cases yet", { class: "withheld", x: left, y: top + 18 }, svg);
+  }
+}
+
+// Stacked bars of open units per interval, by age band.
+function drawOpenAges(svg, rows) {
+  clear(svg);
+  const bands = ["0-6m", "6-12m", "1-2y", "2-3y", "3y+"];
+  const entries = rows.filter((row) => row.open > 0);
+  const left = 250, top = 34, rowHeight = 28, width = 1100, plotWidth = width - left - 160;
+  const height = top + rowHeight * Math.max(entries.length, 1) + 30;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const legend = svgElement("g", { class: "legend" }, svg);
+  bands.forEach((band, i) => {
+    svgElement("rect", { class: `age-band band-${i}`, x: left + i * 90, y: 6, width: 14,
+                         height: 14 }, legend);
+    svgText(band, { x: left + i * 90 + 20, y: 18 }, legend);
+  });
+  const maximum = niceMaximum(Math.max(0, ...entries.map((row) => row.open)));
+  entries.forEach((row, index) => {
+    const y = top + index * rowHeight;
+    const group = svgElement("g", { class: "series", id: `open-${row.interval}`,
+                                    "data-key": row.interval }, svg);
+    svgText(LABELS[row.interval] || row.interval,
+            { x: left - 10, y: y + rowHeight / 2 + 4, "text-anchor": "end" }, group);
+    if (!row.open_ages) {
+      svgText(`${row.open} open (ages withheld: small group)`,
+              { class: "withheld", x: left + 6, y: y + rowHeight / 2 + 4 }, group);
+      return;
+    }
+    let offset = 0;
+    bands.forEach((band, i) => {
+      const count = row.open_ages.by_band[band] || 0;
+      if (count === 0) return;
+      const w = (plotWidth * count) / maximum;
+      const rect = svgElement("rect", {
+        class: `age-band band-${i}`, x: left + offset, y: y + 4, width: w,
+        height: rowHeight - 8, "data-band": band, "data-count": count,
+      }, group);
+      svgElement("title", {}, rect).textContent = `${band}: ${count} open`;
+      offset += w;
+    });
+    svgText(`${row.open} open, median age ${days(row.open_ages.median_days)} d`,
+            { class: "counts", x: left + offset + 8, y: y + rowHeight / 2 + 4 }, group);
+  });
+  if (entries.length === 0) {
+    svgText("no open cases", { class: "withheld", x: left, y: top + 18 }, svg);
+  }
+}
+
+function drawTable(table, rows) {
+  clear(table);
+  const columns = [
+    ["interval", (r) => `${r.interval} ${LABELS[r.interval] || ""}`],
+    ["cases", (r) => r.cases], ["closed", (r) => r.closed], ["open", (r) => r.open],
+    ["out of sight", (r) => r.out_of_sight], ["ended", (r) => r.ended],
+    ["median", (r) => days(r.median_days)], ["q1", (r) => days(r.q1_days)],
+    ["q3", (r) => days(r.q3_days)], ["p90", (r) => days(r.p90_days)],
+    ["KM median", (r) => days(r.km_median_days)],
+    ["within norm", (r) => (r.share_within_norm === null ? "–"
+      : `${Math.round(100 * r.share_within_norm)}%`)],
+  ];
+  const head = table.createTHead().insertRow();
+  for (const [name] of columns) {
+    const th = document.createElement("th");
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    tr.dataset.interval = row.interval;
+    for (const [, value] of columns) tr.insertCell().textContent = String(value(row));
+  }
+}
+
+function query() {
+  const asOf = document.getElementById("as-of").value;
+  return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
+}
+
+async function render() {
+  document.body.dataset.state = "loading";
+  const status = document.getElementById("status");
+  const select = document.getElementById("cohort-interval");
+  const interval = select.value || DEFAULT_COHORT_INTERVAL;
+  try {
+    const [overall, cohorts] = await Promise.all([
+      api(`/api/lead-times?${query()}`),
+      api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
+    ]);
+    if (select.options.length === 0) {
+      for (const name of overall.intervals) {
+        const option = document.createElement("option");
+        option.value = name;
+        option.textContent = `${name} ${LABELS[name] || ""}`;
+        option.selected = name === interval;
+        select.appendChild(option);
+      }
+    }
+    document.getElementById("cohort-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawBoxPlots(document.getElementById("chart-distribution"),
+                 overall.rows.map((row) => ({ key: row.interval, row,
+                   label: `${row.interval} ${LABELS[row.interval] || ""}` })), "interval");
+    drawBoxPlots(document.getElementById("chart-cohort"),
+                 cohorts.rows.map((row) => ({ key: row.group, row,
+                   label: row.group === "none" ? "not in the pilot" : `cohort ${row.group}` })),
+                 "cohort");
+    drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
+    drawTable(document.getElementById("lead-time-table"), overall.rows);
+    status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +
+      `under ${overall.min_group_size} cases are withheld.`;
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    if (error instanceof AuthError) {
+      showLogin(error.message);
+      return;
+    }
+    status.textContent = `Could not load the figures: ${error.message}`;
+    document.body.dataset.state = "error";
+  }
+}
+
+function showLogin(reason) {
+  document.getElementById("login").hidden = false;
+  document.getElementById("charts").hidden = true;
+  document.getElementById("status").textContent = reason ? `Sign in again: ${reason}` : "";
+  document.body.dataset.state = "login";
+}
+
+async function download(path) {
+  const separator = path.includes("?") ? "&" : "?";
+  const q = query();
+  const response = await request(q ? `${path}${separator}${q}` : path);
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [null, "export"])[1];
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function start() {
+  takeTokenFromFragment();
+  document.getElementById("controls").addEventListener("submit", (event) => {
+    event.preventDefault();
+    render();
+  });
+  document.getElementById("cohort-interval").addEventListener("change", () => render());
+  document.getElementById("sign-out").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin("");
+  });
+  document.getElementById("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, document.getElementById("token-input").value.trim());
+    document.getElementById("token-input").value = "";
+    document.getElementById("login").hidden = true;
+    document.getElementById("charts").hidden = false;
+    render();
+  });
+  for (const button of document.querySelectorAll("button[data-download]")) {
+    button.addEventListener("click", () => download(button.dataset.download).catch((error) => {
+      document.getElementById("status").textContent = `Download failed: ${error.message}`;
+    }));
+  }
+  if (!token()) {
+    showLogin("");
+    return;
+  }
+  render();
+}
+
+start();

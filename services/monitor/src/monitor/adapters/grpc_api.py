@@ -1,0 +1,153 @@
+"""The gRPC API of the monitor: a translator from protobuf to queries and back, nothing more."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Mapping
+from typing import Any
+
+from ketenzicht.monitor.v1 import monitor_pb2 as pb
+from ketenzicht_common.errors import InvalidCommand, PreconditionFailed
+from ketenzicht_common.grpc_server import Caller
+from monitor.adapters.consumer import ChainConsumer
+from monitor.application.live import LiveProjection
+from monitor.application.queries import EventLogFormat, Export, MonitorQueries
+from monitor.domain import AsOf, LeadTimeSummary, Share, YearFigures
+
+DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
+
+_FORMATS = {
+    pb.EVENT_LOG_FORMAT_XES: EventLogFormat.XES,
+    pb.EVENT_LOG_FORMAT_CSV: EventLogFormat.CSV,
+}
+
+
+def _counts(values: Mapping[str, int]) -> list[Any]:
+    return [pb.Count(category=k, count=v) for k, v in values.items()]
+
+
+def _share(share: Share) -> Any:
+    message = pb.Share(numerator=share.numerator, denominator=share.denominator,
+                       small_group=share.small_group)
+    if share.value is not None:
+        message.value = share.value
+    return message
+
+
+def lead_time_row(row: LeadTimeSummary) -> Any:
+    message = pb.LeadTimeRow(
+        interval=row.interval, dimension=row.dimension or "", group=row.group or "",
+        units=row.units, cases=row.cases, closed=row.closed, open=row.open,
+        out_of_sight=row.out_of_sight, ended=row.ended, inverted=row.inverted,
+        small_group=row.small_group, few_closed=row.few_closed,
+    )
+    # Withheld figures stay unset (proto3 optional), so a client can tell them from zero.
+    for name in ("median_days", "q1_days", "q3_days", "p90_days", "mean_days", "norm_months",
+                 "within_norm", "share_within_norm", "km_median_days", "km_share_within_norm"):
+        value = getattr(row, name)
+        if value is not None:
+            setattr(message, name, value)
+    if row.open_ages is not None:
+        ages = row.open_ages
+        message.open_ages.CopyFrom(pb.OpenAges(
+            count=ages.count, median_days=ages.median_days, max_days=ages.max_days,
+            bands=[pb.AgeBand(band=b, count=n) for b, n in ages.by_band.items()],
+        ))
+    return message
+
+
+def year_figures(row: YearFigures) -> Any:
+    return pb.YearFigures(
+        year=row.year,
+        victims_in_view=row.victims_in_view,
+        victims_by_form=_counts(row.victims_by_form),
+        victims_minor=row.victims_minor,
+        victims_by_nationality_group=_counts(row.victims_by_nationality_group),
+        reports=row.reports,
+        cooperations=row.cooperations,
+        om_inflow=row.om_inflow,
+        om_decisions=_counts(row.om_decisions),
+        summons_share=_share(row.summons_share),
+        first_instance_verdicts=row.first_instance_verdicts,
+        verdicts_by_outcome=_counts(row.verdicts_by_outcome),
+        conviction_share=_share(row.conviction_share),
+        reflection_periods_offered=row.reflection_periods_offered,
+        reflection_periods_granted=row.reflection_periods_granted,
+        temporary_permits_granted=row.temporary_permits_granted,
+        temporary_permits_refused=row.temporary_permits_refused,
+        non_temporary_permits_granted=row.non_temporary_permits_granted,
+        non_temporary_permits_refused=row.non_temporary_permits_refused,
+        non_temporary_triggers=_counts(row.non_temporary_triggers),
+        repeat_victimisation=_share(row.repeat_victimisation),
+        repeat_follow_up_complete=row.repeat_follow_up_complete,
+    )
+
+
+def _export(export: Export, compress: bool) -> Any:
+    content = export.content.encode()
+    if compress:
+        content = gzip.compress(content, mtime=0)
+    return pb.ExportFile(media_type=export.media_type, filename=export.filename,
+                         content=content, gzip=compress)
+
+
+class MonitorApi:
+    def __init__(self, queries: MonitorQueries, live: LiveProjection,
+                 consumer: ChainConsumer) -> None:
+        self.queries = queries
+        self.live = live
+        self.consumer = consumer
+
+    def _as_of(self, request: Any) -> AsOf:
+        return self.queries.as_of(request.as_of.on, request.as_of.known_by)
+
+    async def GetLeadTimes(self, request: Any, caller: Caller) -> Any:
+        as_of = self._as_of(request)
+        table = await self.queries.lead_times(as_of, request.by, list(request.intervals))
+        return pb.GetLeadTimesResponse(
+            as_of=as_of.on.isoformat(), known_by=as_of.known_by.isoformat(),
+            min_group_size=table.min_group_size, rows=[lead_time_row(r) for r in table.rows],
+        )
+
+    async def GetChainFigures(self, request: Any, caller: Caller) -> Any:
+        as_of = self._as_of(request)
+        figures = await self.queries.figures(as_of, list(request.years))
+        return pb.GetChainFiguresResponse(
+            as_of=as_of.on.isoformat(), known_by=as_of.known_by.isoformat(),
+            years=[year_figures(y) for y in figures.years],
+        )
+
+    async def ExportLeadTimes(self, request: Any, caller: Caller) -> Any:
+        export = await self.queries.lead_times_export(
+            self._as_of(request), request.by, list(request.intervals))
+        return _export(export, request.gzip)
+
+    async def ExportChainFigures(self, request: Any, caller: Caller) -> Any:
+        export = await self.queries.figures_export(self._as_of(request), list(request.years))
+        return _export(export, request.gzip)
+
+    async def ExportEventLog(self, request: Any, caller: Caller) -> Any:
+        form = _FORMATS.get(request.format)
+        if form is None:
+            raise InvalidCommand.of("format", "EVENT_LOG_FORMAT_XES or EVENT_LOG_FORMAT_CSV")
+        export = await self.queries.event_log(self._as_of(request), form,
+                                              pseudonymise=request.pseudonymise)
+        return _export(export, request.gzip)
+
+    async def GetStatus(self, request: Any, caller: Caller) -> Any:
+        last = self.live.last_snapshot_at
+        return pb.GetStatusResponse(
+            facts=len(self.live), consuming=self.consumer.consuming,
+            rebuilding=self.live.rebuilding,
+            last_snapshot_at=last.isoformat() if last else "",
+            streams=list(self.consumer.services),
+        )
+
+    async def Rebuild(self, request: Any, caller: Caller) -> Any:
+        try:
+            before, after = await self.live.rebuild(self.consumer.replay)
+        except ConnectionError:
+            raise PreconditionFailed(
+                "NATS_UNAVAILABLE", "the monitor is not connected to NATS; try again later"
+            ) from None
+        return pb.RebuildResponse(facts_before=before, facts_after=after)

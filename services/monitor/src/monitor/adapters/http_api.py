@@ -1,0 +1,332 @@
+"""JSON over HTTP for analysts' tools, the CSV/XES downloads, and the dashboard page.
+
+A deliberately small HTTP/1.1 server on asyncio streams (GET only, one request per connection):
+analysts' tools need a handful of read-only endpoints, not a web framework.
+
+Authentication: every ``/api/`` and ``/export/`` request needs ``Authorization: Bearer <token>``
+of an identity with the ANALYST role, checked against the same identity file as gRPC (401
+without valid credentials, 403 for another role). Tokens are accepted only in that header,
+never in a URL, so they do not end up in browser history, proxies or logs.
+
+The dashboard's files (``/``, ``/dashboard.js``, ``/dashboard.css``) hold no data and are served
+without a token. The page takes the token from the URL fragment (``/#token=…``: a fragment never
+leaves the browser) or asks for it in a login form, keeps it in ``sessionStorage`` for the tab,
+and sends it in the header of its own API calls. A strict Content-Security-Policy allows only the
+monitor's own script, style and API.
+
+| path | what |
+|---|---|
+| ``GET /api/lead-times?as_of=&known_by=&by=&interval=`` | lead-time rows (interval: comma list) |
+| ``GET /api/figures?as_of=&known_by=&years=`` | chain figures per year (years: comma list) |
+| ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
+| ``GET /export/lead-times.csv?…`` | the lead-time table as CSV (same parameters) |
+| ``GET /export/figures.csv?…`` | chain figures as CSV |
+| ``GET /export/event-log.xes?as_of=&pseudonymise=`` | the event log as XES (``.csv`` as CSV) |
+| ``GET /healthz`` | ``ok`` (no token) |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ketenzicht_common.auth import SERVICE_ROLES, IdentityRegistry, authenticate, authorise
+from ketenzicht_common.errors import (
+    CommandRejected,
+    InvalidCommand,
+    PermissionDenied,
+    Unauthenticated,
+)
+from monitor.adapters.consumer import ChainConsumer
+from monitor.application.live import LiveProjection
+from monitor.application.queries import (
+    DIMENSION_NAMES,
+    INTERVAL_NAMES,
+    EventLogFormat,
+    Export,
+    MonitorQueries,
+)
+from monitor.domain import AsOf
+
+log = logging.getLogger(__name__)
+
+_MAX_HEADER_LINES = 100
+_READ_TIMEOUT_SECONDS = 15.0
+_STATIC = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+}
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass
+class Response:
+    status: HTTPStatus
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: HTTPStatus, document: object) -> Response:
+    body = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+    return Response(status, body, "application/json")
+
+
+def _error(status: HTTPStatus, message: str, **extra: Any) -> Response:
+    return _json(status, {"error": message, **extra})
+
+
+def _download(export: Export) -> Response:
+    return Response(
+        HTTPStatus.OK, export.content.encode(), f"{export.media_type}; charset=utf-8",
+        {"Content-Disposition": f'attachment; filename="{export.filename}"'},
+    )
+
+
+class Query:
+    """The query string of one request."""
+
+    def __init__(self, raw: str) -> None:
+        self._values = parse_qs(raw, keep_blank_values=True, max_num_fields=50)
+
+    def get(self, name: str) -> str:
+        values = self._values.get(name)
+        return values[-1].strip() if values else ""
+
+    def items(self, name: str) -> list[str]:
+        return [part.strip() for value in self._values.get(name, [])
+                for part in value.split(",") if part.strip()]
+
+    def flag(self, name: str) -> bool:
+        return self.get(name).lower() in ("1", "true", "yes", "on")
+
+    def years(self) -> list[int]:
+        try:
+            return [int(y) for y in self.items("years")]
+        except ValueError:
+            raise InvalidCommand.of("years", "a comma-separated list of years") from None
+
+
+def _as_dict(value: Any) -> Any:
+    return dataclasses.asdict(value)
+
+
+class HttpApi:
+    def __init__(
+        self,
+        queries: MonitorQueries,
+        live: LiveProjection,
+        consumer: ChainConsumer,
+        registry: IdentityRegistry,
+        address: str,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.queries = queries
+        self.live = live
+        self.consumer = consumer
+        self.registry = registry
+        self.address = address
+        self.tls = tls
+        self._socket: socket.socket | None = None
+        self._routes: dict[str, Callable[[Query], Awaitable[Response]]] = {
+            "/api/lead-times": self._lead_times,
+            "/api/figures": self._figures,
+            "/api/status": self._status,
+            "/export/lead-times.csv": self._lead_times_csv,
+            "/export/figures.csv": self._figures_csv,
+            "/export/event-log.xes": self._event_log_xes,
+            "/export/event-log.csv": self._event_log_csv,
+        }
+
+    def bind(self) -> int:
+        """Bind the listening socket now (before the service reports READY); returns the port."""
+        host, _, port = self.address.rpartition(":")
+        family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), int(port)))
+        sock.listen(128)
+        sock.setblocking(False)
+        self._socket = sock
+        bound = int(sock.getsockname()[1])
+        log.info("monitor HTTP (API, exports, dashboard) on %s:%d", host, bound)
+        return bound
+
+    async def serve(self) -> None:
+        if self._socket is None:
+            self.bind()
+        server = await asyncio.start_server(self._connection, sock=self._socket, ssl=self.tls,
+                                            limit=16 * 1024)
+        async with server:
+            await server.serve_forever()
+
+    async def _connection(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                method, target, headers = await asyncio.wait_for(
+                    self._read_request(reader), _READ_TIMEOUT_SECONDS)
+            except (ValueError, asyncio.LimitOverrunError):
+                response = _error(HTTPStatus.BAD_REQUEST, "malformed request")
+                method = "GET"
+            else:
+                response = await self.respond(method, target, headers)
+            await self._write(writer, response, head_only=method == "HEAD")
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]]:
+        request_line = (await reader.readuntil(b"\n")).decode("latin-1").strip()
+        parts = request_line.split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise ValueError("bad request line")
+        headers: dict[str, str] = {}
+        for _ in range(_MAX_HEADER_LINES):
+            line = (await reader.readuntil(b"\n")).decode("latin-1").rstrip("\r\n")
+            if not line:
+                return parts[0], parts[1], headers
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ValueError("bad header line")
+            headers[name.strip().lower()] = value.strip()
+        raise ValueError("too many header lines")
+
+    @staticmethod
+    async def _write(writer: asyncio.StreamWriter, response: Response, *,
+                     head_only: bool = False) -> None:
+        headers = {
+            "Content-Type": response.content_type,
+            "Content-Length": str(len(response.body)),
+            "Cache-Control": "no-store",
+            "Connection": "close",
+            **_SECURITY_HEADERS,
+            **response.headers,
+        }
+        head = f"HTTP/1.1 {response.status.value} {response.status.phrase}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        writer.write(head.encode("latin-1"))
+        if not head_only:
+            writer.write(response.body)
+        await writer.drain()
+
+    async def respond(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+        """The response to one request (the routing and the one error table of HTTP)."""
+        if method not in ("GET", "HEAD"):
+            return Response(HTTPStatus.METHOD_NOT_ALLOWED, b"", "text/plain",
+                            {"Allow": "GET, HEAD"})
+        url = urlsplit(target)
+        path = url.path
+        if path == "/healthz":
+            return Response(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8")
+        if path in _STATIC:
+            name, content_type = _STATIC[path]
+            body = resources.files("monitor.adapters").joinpath("dashboard", name).read_bytes()
+            return Response(HTTPStatus.OK, body, content_type)
+        route = self._routes.get(path)
+        if route is None:
+            return _error(HTTPStatus.NOT_FOUND, "no such resource")
+        try:
+            identity = authenticate(self.registry, [("authorization",
+                                                     headers.get("authorization", ""))])
+            authorise(identity, SERVICE_ROLES["monitor"], "monitor")
+            return await route(Query(url.query))
+        except Unauthenticated as refused:
+            response = _error(HTTPStatus.UNAUTHORIZED, refused.message)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ketenzicht-monitor"'
+            return response
+        except PermissionDenied as refused:
+            return _error(HTTPStatus.FORBIDDEN, refused.message)
+        except InvalidCommand as refused:
+            return _error(HTTPStatus.BAD_REQUEST, refused.message,
+                          fields={v.field: v.description for v in refused.violations})
+        except CommandRejected as refused:
+            return _error(HTTPStatus.CONFLICT, refused.message)
+        except Exception:
+            log.exception("HTTP %s failed", path)
+            return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+
+    # Routes
+
+    def _as_of(self, query: Query) -> AsOf:
+        return self.queries.as_of(query.get("as_of"), query.get("known_by"))
+
+    @staticmethod
+    def _cut(as_of: AsOf) -> dict[str, str]:
+        return {"as_of": as_of.on.isoformat(), "known_by": as_of.known_by.isoformat()}
+
+    async def _lead_times(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        table = await self.queries.lead_times(as_of, query.get("by"), query.items("interval"))
+        return _json(HTTPStatus.OK, {
+            **self._cut(as_of),
+            "min_group_size": table.min_group_size,
+            "dimensions": list(DIMENSION_NAMES),
+            "intervals": list(INTERVAL_NAMES),
+            "rows": [_as_dict(r) for r in table.rows],
+        })
+
+    async def _figures(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        figures = await self.queries.figures(as_of, query.years())
+        return _json(HTTPStatus.OK, {**self._cut(as_of),
+                                     "years": [_as_dict(y) for y in figures.years]})
+
+    async def _status(self, query: Query) -> Response:
+        last = self.live.last_snapshot_at
+        return _json(HTTPStatus.OK, {
+            "facts": len(self.live),
+            "consuming": self.consumer.consuming,
+            "rebuilding": self.live.rebuilding,
+            "last_snapshot_at": last.isoformat() if last else None,
+            "streams": list(self.consumer.services),
+        })
+
+    async def _lead_times_csv(self, query: Query) -> Response:
+        return _download(await self.queries.lead_times_export(
+            self._as_of(query), query.get("by"), query.items("interval")))
+
+    async def _figures_csv(self, query: Query) -> Response:
+        return _download(await self.queries.figures_export(self._as_of(query), query.years()))
+
+    async def _event_log_xes(self, query: Query) -> Response:
+        return _download(await self.queries.event_log(
+            self._as_of(query), EventLogFormat.XES, pseudonymise=query.flag("pseudonymise")))
+
+    async def _event_log_csv(self, query: Query) -> Response:
+        return _download(await self.queries.event_log(
+            self._as_of(query), EventLogFormat.CSV, pseudonymise=query.flag("pseudonymise")))
+
+
+def server_tls(certificate: str, private_key: str) -> ssl.SSLContext:
+    """HTTPS with the service's own certificate; callers authenticate by bearer token."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, private_key)
+    return context

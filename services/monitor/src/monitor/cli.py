@@ -1,0 +1,226 @@
+"""``ketenzicht``: the analysts' command line, talking to a running monitor over gRPC.
+
+    ketenzicht report lead-times [--by cohort] [--interval T0-T2 ...] [--as-of DATE] [--csv]
+    ketenzicht report figures [--years 2022 2023] [--as-of DATE] [--csv]
+    ketenzicht export xes [--as-of DATE] [--pseudonymise] [-o log.xes]     (or: export csv)
+    ketenzicht status
+    ketenzicht rebuild
+
+Where and who: ``--address`` (or ``KETENZICHT_MONITOR_ADDRESS``, default the local profile's
+127.0.0.1:50055) and ``--token`` (or ``KETENZICHT_TOKEN``, default the local analyst token).
+With ``--server-ca`` the connection uses TLS; ``--client-cert``/``--client-key`` add a client
+certificate. Exit status: 0 done, 1 the monitor refused or failed, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import grpc
+
+from ketenzicht.monitor.v1 import monitor_pb2 as pb
+from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from monitor.application.queries import DIMENSION_NAMES, INTERVAL_NAMES
+
+DEFAULT_ADDRESS = "127.0.0.1:50055"
+DEFAULT_TOKEN = "local-analyst-token"  # the local profile's (deploy/local/identities.toml)
+_MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # event logs are large; the server sends them in one
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ketenzicht", description="Lead times, chain figures and event logs from the monitor.")
+    parser.add_argument("--address", default=os.environ.get("KETENZICHT_MONITOR_ADDRESS",
+                                                            DEFAULT_ADDRESS))
+    parser.add_argument("--token", default=os.environ.get("KETENZICHT_TOKEN", DEFAULT_TOKEN))
+    parser.add_argument("--server-ca", type=Path, help="CA of the monitor's certificate (TLS)")
+    parser.add_argument("--client-cert", type=Path)
+    parser.add_argument("--client-key", type=Path)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per call")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def cut(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--as-of", default="", help="cut-off date YYYY-MM-DD (default today)")
+        sub.add_argument("--known-by", default="",
+                         help="only facts recorded by this RFC 3339 instant (reproduce a table)")
+
+    report = commands.add_parser("report", help="print a table").add_subparsers(
+        dest="report", required=True)
+    lead_times = report.add_parser("lead-times", help="lead times (doorlooptijden)")
+    cut(lead_times)
+    lead_times.add_argument("--by", default="", choices=["", *DIMENSION_NAMES],
+                            help="break down by this dimension")
+    lead_times.add_argument("--interval", action="append", default=[], choices=INTERVAL_NAMES,
+                            help="only this interval (repeatable)")
+    lead_times.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    figures = report.add_parser("figures", help="chain figures per year (ketencijfers)")
+    cut(figures)
+    figures.add_argument("--years", type=int, nargs="*", default=[])
+    figures.add_argument("--csv", action="store_true", help="CSV instead of a table")
+
+    export = commands.add_parser("export", help="write the event log for process mining")
+    export.add_argument("format", choices=["xes", "csv"])
+    cut(export)
+    export.add_argument("--pseudonymise", action="store_true",
+                        help="trace numbers instead of case and victim pseudonyms")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+
+    commands.add_parser("status", help="how much the monitor holds")
+    commands.add_parser("rebuild", help="re-read every stream into a fresh read model")
+    return parser
+
+
+def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
+    options = [("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES)]
+    if args.server_ca is None:
+        return grpc.aio.insecure_channel(args.address, options=options)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=args.server_ca.read_bytes(),
+        private_key=args.client_key.read_bytes() if args.client_key else None,
+        certificate_chain=args.client_cert.read_bytes() if args.client_cert else None,
+    )
+    return grpc.aio.secure_channel(args.address, credentials, options=options)
+
+
+def _value(message: Any, name: str, digits: int = 0) -> str:
+    if not message.HasField(name):
+        return "-"
+    value = getattr(message, name)
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _share(message: Any, name: str) -> str:
+    return "-" if not message.HasField(name) else f"{100 * getattr(message, name):.0f}%"
+
+
+def print_table(rows: Sequence[Sequence[str]], out: TextIO, *, left: int = 1) -> None:
+    """Columns padded to their widest cell; the first `left` columns left-aligned."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(w) if c < left else cell.rjust(w)
+                 for c, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def lead_time_lines(response: Any) -> list[list[str]]:
+    grouped = any(row.dimension for row in response.rows)
+    header = ["interval", *(["group"] if grouped else []), "units", "closed", "open",
+              "out of sight", "ended", "median", "q1", "q3", "p90", "norm", "within norm",
+              "KM median", "KM within norm", "open: median age"]
+    lines = [header]
+    for row in response.rows:
+        ages = f"{row.open_ages.median_days:.0f}" if row.HasField("open_ages") else "-"
+        lines.append([
+            row.interval, *([row.group] if grouped else []), str(row.units), str(row.closed),
+            str(row.open), str(row.out_of_sight), str(row.ended), _value(row, "median_days"),
+            _value(row, "q1_days"), _value(row, "q3_days"), _value(row, "p90_days"),
+            f"{row.norm_months}m" if row.HasField("norm_months") else "-",
+            _share(row, "share_within_norm"), _value(row, "km_median_days"),
+            _share(row, "km_share_within_norm"), ages,
+        ])
+    return lines
+
+
+def figure_lines(response: Any) -> list[list[str]]:
+    """Figures down, years across (as the National Rapporteur's tables read)."""
+    years = list(response.years)
+    lines = [["figure", *(str(y.year) for y in years)]]
+    for field in pb.YearFigures.DESCRIPTOR.fields:
+        name = field.name
+        if name == "year":
+            continue
+        if field.message_type is pb.Share.DESCRIPTOR:
+            lines.append([name, *(_share(getattr(y, name), "value") for y in years)])
+        elif field.message_type is pb.Count.DESCRIPTOR:
+            counts = [{c.category: c.count for c in getattr(y, name)} for y in years]
+            for category in sorted({c for per_year in counts for c in per_year}):
+                lines.append([f"{name}: {category}",
+                              *(str(per_year.get(category, 0)) for per_year in counts)])
+        else:
+            lines.append([name, *(str(getattr(y, name)).lower() for y in years)])
+    return lines
+
+
+def _content(export: Any) -> bytes:
+    return gzip.decompress(export.content) if export.gzip else bytes(export.content)
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> None:
+    metadata = [("authorization", f"Bearer {args.token}")] if args.token else []
+    async with _channel(args) as channel:
+        stub = MonitorServiceStub(channel)
+
+        async def call(method: Any, request: Any) -> Any:
+            return await method(request, metadata=metadata, timeout=args.timeout)
+
+        if args.command == "status":
+            status = await call(stub.GetStatus, pb.GetStatusRequest())
+            out.write(f"facts held     {status.facts}\nconsuming      {status.consuming}\n"
+                      f"rebuilding     {status.rebuilding}\n"
+                      f"last snapshot  {status.last_snapshot_at or '-'}\n"
+                      f"streams        {', '.join(status.streams)}\n")
+        elif args.command == "rebuild":
+            done = await call(stub.Rebuild, pb.RebuildRequest())
+            out.write(f"rebuilt: {done.facts_before} facts before, {done.facts_after} after\n")
+        elif args.command == "export":
+            export = await call(stub.ExportEventLog, pb.ExportEventLogRequest(
+                as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                format=pb.EVENT_LOG_FORMAT_XES if args.format == "xes" else pb.EVENT_LOG_FORMAT_CSV,
+                pseudonymise=args.pseudonymise, gzip=True))
+            _write(_content(export), args.output, out)
+        elif args.report == "lead-times":
+            as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
+            if args.csv:
+                export = await call(stub.ExportLeadTimes, pb.ExportLeadTimesRequest(
+                    as_of=as_of, by=args.by, intervals=args.interval, gzip=True))
+                _write(_content(export), None, out)
+                return
+            table = await call(stub.GetLeadTimes, pb.GetLeadTimesRequest(
+                as_of=as_of, by=args.by, intervals=args.interval))
+            out.write(f"Lead times in days as of {table.as_of} (known by {table.known_by})"
+                      f"{', by ' + args.by if args.by else ''}\n\n")
+            print_table(lead_time_lines(table), out, left=2 if args.by else 1)
+            out.write(f"\n- withheld: fewer than {table.min_group_size} cases (or closed "
+                      "cases) in the group. KM: Kaplan-Meier, open cases censored.\n")
+        else:
+            as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
+            if args.csv:
+                export = await call(stub.ExportChainFigures, pb.ExportChainFiguresRequest(
+                    as_of=as_of, years=args.years, gzip=True))
+                _write(_content(export), None, out)
+                return
+            figures = await call(stub.GetChainFigures, pb.GetChainFiguresRequest(
+                as_of=as_of, years=args.years))
+            out.write(f"Chain figures as of {figures.as_of} (known by {figures.known_by})\n\n")
+            if figures.years:
+                print_table(figure_lines(figures), out)
+
+
+def _write(content: bytes, path: Path | None, out: TextIO) -> None:
+    if path is not None:
+        path.write_bytes(content)
+    else:
+        out.write(content.decode())
+        out.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        asyncio.run(run(args, sys.stdout))
+    except grpc.aio.AioRpcError as error:
+        print(f"ketenzicht: {error.code().name}: {error.details()}", file=sys.stderr)
+        sys.exit(1)
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

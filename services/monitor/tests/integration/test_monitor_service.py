@@ -1,0 +1,345 @@
+"""The monitor as a running service: a real nats-server, the monitor process, events published
+onto JetStream the way the relay publishes them, and the monitor's tables read back over gRPC,
+HTTP and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from monitor_bus_events import (
+    AS_OF,
+    chain_events,
+    publish,
+    shuffled_with_duplicates,
+    wait_until_acknowledged,
+)
+
+from ketenzicht.monitor.v1 import monitor_pb2 as pb
+from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.client import connect
+from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
+from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.fixtures import REPO_ROOT, ServiceFactory
+
+pytestmark = pytest.mark.integration
+
+BREAKDOWNS = ("", "cohort", "intervention:SAFETY_COORDINATOR")
+
+
+def start_monitor(service_factory: ServiceFactory, nats_url: str, *,
+                  data_dir: Path | None = None, http_port: int | None = None) -> ServiceProcess:
+    env = {"KETENZICHT_MONITOR_HTTP_ADDRESS": f"127.0.0.1:{http_port or free_port()}"}
+    return service_factory("monitor", nats_url, data_dir=data_dir, env=env)
+
+
+async def tables(address: str) -> dict[str, Any]:
+    """Everything the monitor publishes, as of the test chain's last day."""
+    as_of = pb.AsOf(on=AS_OF)
+    found: dict[str, Any] = {}
+    async with connect(address, token=TOKENS["ANALYST"]) as channel:
+        monitor = MonitorServiceStub(channel)
+        for by in BREAKDOWNS:
+            found[f"lead times by {by or 'nothing'}"] = await monitor.GetLeadTimes(
+                pb.GetLeadTimesRequest(as_of=as_of, by=by))
+        found["figures"] = await monitor.GetChainFigures(pb.GetChainFiguresRequest(as_of=as_of))
+        for form in (pb.EVENT_LOG_FORMAT_XES, pb.EVENT_LOG_FORMAT_CSV):
+            export = await monitor.ExportEventLog(pb.ExportEventLogRequest(as_of=as_of,
+                                                                           format=form))
+            found[f"event log {form}"] = export.content
+    return found
+
+
+async def status(address: str) -> Any:
+    async with connect(address, token=TOKENS["ANALYST"]) as channel:
+        return await MonitorServiceStub(channel).GetStatus(pb.GetStatusRequest())
+
+
+async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_order(
+        nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory) -> None:
+    events = chain_events()
+    in_order_bus, shuffled_bus = nats_factory(), nats_factory()
+
+    # In order, published before the monitor starts: it catches up on a backlog.
+    await publish(in_order_bus.url, events)
+    in_order = start_monitor(service_factory, in_order_bus.url)
+    # Shuffled and partly delivered twice, to a monitor started before any stream existed.
+    shuffled = start_monitor(service_factory, shuffled_bus.url)
+    await publish(shuffled_bus.url, shuffled_with_duplicates(events))
+    await wait_until_acknowledged(in_order_bus.url)
+    await wait_until_acknowledged(shuffled_bus.url)
+
+    expected = await tables(in_order.address)
+    assert expected["lead times by nothing"].rows[0].median_days > 0  # not an empty table
+    assert [r.group for r in expected["lead times by cohort"].rows][:3] == [
+        "none", "pilot-2022-a", "pilot-2022-b"]
+    assert await tables(shuffled.address) == expected
+    assert (await status(shuffled.address)).facts == len(events)
+
+    # Rebuilding from the start of the streams gives the same result again.
+    async with connect(shuffled.address, token=TOKENS["ANALYST"]) as channel:
+        rebuilt = await MonitorServiceStub(channel).Rebuild(pb.RebuildRequest())
+    assert (rebuilt.facts_before, rebuilt.facts_after) == (len(events), len(events))
+    assert await tables(shuffled.address) == expected
+
+
+async def projection_contents(address: str) -> tuple[Any, ...]:
+    """What the projection holds: every fact (the event log lists each one by id), the figures
+    per year and the size; cheaper to compare than every lead-time breakdown."""
+    as_of = pb.AsOf(on=AS_OF)
+    async with connect(address, token=TOKENS["ANALYST"]) as channel:
+        monitor = MonitorServiceStub(channel)
+        log = await monitor.ExportEventLog(pb.ExportEventLogRequest(
+            as_of=as_of, format=pb.EVENT_LOG_FORMAT_CSV))
+        figures = await monitor.GetChainFigures(pb.GetChainFiguresRequest(as_of=as_of))
+        facts = (await monitor.GetStatus(pb.GetStatusRequest())).facts
+    return log.content, figures, facts
+
+
+async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_bus(
+        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    data_dir = tmp_path / "monitor-data"
+    events = chain_events(40, seed=11)
+
+    def monitor() -> ServiceProcess:
+        return service_factory("monitor", nats_server.url, data_dir=data_dir, env={
+            "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
+
+    first = monitor()
+    await publish(nats_server.url, events)
+    await wait_until_acknowledged(nats_server.url)
+    before = await projection_contents(first.address)
+    assert before[2] == len(events)
+
+    # Killed: no final snapshot, so the journal alone must bring back every acknowledged fact.
+    first.kill()
+    nats_server.stop()  # and nothing can be read from the bus any more
+    restarted = monitor()
+    assert await projection_contents(restarted.address) == before
+
+    # Stopped: the last snapshot holds everything, and the journal before it is gone.
+    restarted.stop()
+    assert (data_dir / "projection" / "snapshot.json").exists()
+    assert not list((data_dir / "projection").glob("journal-*.jsonl"))
+    again = monitor()
+    assert await projection_contents(again.address) == before
+
+    # Back on the bus, the durable consumers resume: new facts are added, none twice.
+    nats_server.start()
+    more = chain_events(45, seed=11)[len(events):]
+    assert more, "the bigger chain has events the smaller one lacks"
+    await publish(nats_server.url, more)
+    await wait_until_acknowledged(nats_server.url)
+    assert (await status(again.address)).facts == len(events) + len(more)
+
+
+def http_get(url: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+async def test_the_http_json_api_answers_analysts_only(
+        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
+    http_port = free_port()
+    monitor = start_monitor(service_factory, nats_server.url, http_port=http_port)
+    await publish(nats_server.url, chain_events())
+    await wait_until_acknowledged(nats_server.url)
+    base = f"http://127.0.0.1:{http_port}"
+    lead_times = f"{base}/api/lead-times?as_of={AS_OF}&by=cohort"
+
+    def get(url: str, token: str | None = None) -> Any:
+        return asyncio.to_thread(http_get, url, token)
+
+    code, headers, _ = await get(lead_times)
+    assert code == 401
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert (await get(lead_times, "not-a-token"))[0] == 401
+    assert (await get(lead_times, TOKENS["POLICE"]))[0] == 403
+
+    code, headers, body = await get(lead_times, TOKENS["ANALYST"])
+    assert code == 200
+    assert headers["Content-Type"] == "application/json"
+    document = json.loads(body)
+    over_grpc = (await tables(monitor.address))["lead times by cohort"]
+    assert [(r["interval"], r["group"], r["units"], r["closed"], r["median_days"])
+            for r in document["rows"]] == [
+        (r.interval, r.group, r.units, r.closed,
+         r.median_days if r.HasField("median_days") else None) for r in over_grpc.rows]
+    assert document["as_of"] == AS_OF
+
+    code, _, body = await get(f"{base}/api/figures?as_of={AS_OF}&years=2021,2022",
+                              TOKENS["ANALYST"])
+    assert code == 200
+    assert [y["year"] for y in json.loads(body)["years"]] == [2021, 2022]
+
+    code, headers, body = await get(f"{base}/export/lead-times.csv?as_of={AS_OF}",
+                                    TOKENS["ANALYST"])
+    assert code == 200
+    assert headers["Content-Type"].startswith("text/csv")
+    assert body.decode().splitlines()[0].startswith("interval,dimension,group,units")
+    code, headers, body = await get(f"{base}/export/event-log.xes?as_of={AS_OF}",
+                                    TOKENS["ANALYST"])
+    assert code == 200
+    assert b"<trace>" in body
+    assert "attachment" in headers["Content-Disposition"]
+    assert (await get(f"{base}/export/event-log.xes", None))[0] == 401
+
+    code, _, body = await get(f"{base}/api/lead-times?by=shoe-size", TOKENS["ANALYST"])
+    assert code == 400
+    assert "by" in json.loads(body)["fields"]
+    assert (await get(f"{base}/api/nothing-here", TOKENS["ANALYST"]))[0] == 404
+    # The dashboard's page holds no data, so it needs no token; its data calls do.
+    code, headers, body = await get(f"{base}/")
+    assert code == 200
+    assert b'id="chart-distribution"' in body
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing at /usr/bin/chromium: run `make chromium` "
+                    "(make test installs it); the dashboard must be tested in a real browser")
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}",
+               # Virtual time waits for the page's fetches and scripts before the DOM is dumped.
+               "--virtual-time-budget=15000", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
+
+
+class SvgCollector:
+    """The elements inside each <svg id=...> of a dumped DOM, with their attributes."""
+
+    def __init__(self, html: str) -> None:
+        from html.parser import HTMLParser
+
+        self.elements: list[tuple[str, str, dict[str, str]]] = []
+        self.body: dict[str, str] = {}
+        collector = self
+
+        class Parser(HTMLParser):
+            chart = ""
+
+            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+                attributes = {k: v or "" for k, v in attrs}
+                if tag == "body":
+                    collector.body = attributes
+                if tag == "svg":
+                    self.chart = attributes.get("id", "")
+                elif self.chart:
+                    collector.elements.append((self.chart, tag, attributes))
+
+            def handle_endtag(self, tag: str) -> None:
+                if tag == "svg":
+                    self.chart = ""
+
+        Parser().feed(html)
+
+    def find(self, chart: str, tag: str, css_class: str) -> list[dict[str, str]]:
+        return [a for c, t, a in self.elements
+                if c == chart and t == tag and css_class in a.get("class", "").split()]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+async def test_the_dashboard_draws_its_charts_in_headless_chromium(
+        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    http_port = free_port()
+    start_monitor(service_factory, nats_server.url, http_port=http_port)
+    await publish(nats_server.url, chain_events())
+    await wait_until_acknowledged(nats_server.url)
+    page = f"http://127.0.0.1:{http_port}/#token={TOKENS['ANALYST']}"
+    screenshot = tmp_path / "dashboard.png"
+
+    dumped = await asyncio.to_thread(chromium, tmp_path / "profile", "--dump-dom",
+                                     f"--screenshot={screenshot}", "--window-size=1280,1600",
+                                     page)
+
+    dom = SvgCollector(dumped.stdout)
+    assert dom.body.get("data-state") == "ready", dumped.stdout[:2000]
+    # Distribution per interval: a box, median and 90th-percentile whisker per interval.
+    boxes = dom.find("chart-distribution", "rect", "box")
+    assert len(boxes) >= 5
+    assert dom.find("chart-distribution", "line", "median")
+    assert dom.find("chart-distribution", "line", "whisker")
+    assert dom.find("chart-distribution", "path", "km-median")
+    assert {a["id"] for a in dom.find("chart-distribution", "g", "series")} >= {
+        "interval-T0-T2", "interval-T2-T3", "interval-T0-T8"}
+    # By cohort: the two pilot cohorts and the victims outside the pilot.
+    assert {a["id"] for a in dom.find("chart-cohort", "g", "series")} == {
+        "cohort-none", "cohort-pilot-2022-a", "cohort-pilot-2022-b"}
+    assert len(dom.find("chart-cohort", "rect", "box")) == 3
+    # Open cases by age: stacked bars by age band.
+    ages = dom.find("chart-open-ages", "rect", "age-band")
+    assert {a["data-band"] for a in ages if "data-band" in a} <= {
+        "0-6m", "6-12m", "1-2y", "2-3y", "3y+"}
+    assert any(int(a.get("data-count", "0")) > 0 for a in ages)
+
+    image = screenshot.read_bytes()
+    assert png_size(image) == (1280, 1600)
+    assert len(image) > 20_000, "a blank page compresses to far less"
+
+    # Without a token the page asks for one and shows no figures.
+    dumped = await asyncio.to_thread(chromium, tmp_path / "profile", "--dump-dom",
+                                     f"http://127.0.0.1:{http_port}/")
+    dom = SvgCollector(dumped.stdout)
+    assert dom.body.get("data-state") == "login"
+    assert not dom.find("chart-distribution", "rect", "box")
+
+
+async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
+        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    monitor = start_monitor(service_factory, nats_server.url)
+    await publish(nats_server.url, chain_events())
+    await wait_until_acknowledged(nats_server.url)
+
+    def ketenzicht(*arguments: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "--address", monitor.address, *arguments],
+            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    table = await asyncio.to_thread(ketenzicht, "report", "lead-times", "--by", "cohort",
+                                    "--as-of", AS_OF)
+    assert f"as of {AS_OF}" in table
+    lines = table.splitlines()
+    assert lines[2].split()[:3] == ["interval", "group", "units"]
+    assert any(line.split()[:2] == ["T0-T2", "pilot-2022-a"] for line in lines)
+
+    csv_text = await asyncio.to_thread(ketenzicht, "report", "lead-times", "--csv",
+                                       "--as-of", AS_OF)
+    assert csv_text.splitlines()[0].startswith("interval,dimension,group")
+    figures = await asyncio.to_thread(ketenzicht, "report", "figures", "--as-of", AS_OF)
+    assert figures.splitlines()[2].split()[:2] == ["figure", "2021"]
+
+    log = tmp_path / "log.xes"
+    await asyncio.to_thread(ketenzicht, "export", "xes", "--as-of", AS_OF, "-o", str(log))
+    assert log.read_text().count("<trace>") == 60
+
+    refused = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "monitor.cli", "--address", monitor.address,
+                         "--token", TOKENS["OM"], "status"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 1
+    assert "PERMISSION_DENIED" in refused.stderr
