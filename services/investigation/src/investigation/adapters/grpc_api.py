@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -19,6 +19,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
+from ketenzicht_common.ingest import ingest
 from ketenzicht_common.translate import command_from
 from ketenzicht_contracts.events.base import Pseudonym
 
@@ -91,18 +92,45 @@ class InvestigationApi:
     async def DecideNoInvestigation(self, request: Any, caller: Caller) -> Any:
         return await self._case_command(request, caller, c.DecideNoInvestigation)
 
+    async def Submit(self, requests: AsyncIterator[Any],
+                     caller: Caller) -> AsyncIterator[Any]:
+        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
+            "open_investigation": self.OpenInvestigation,
+            "identify_suspect": self.IdentifySuspect,
+            "hear_victim": self.HearVictim,
+            "suspend_investigation": self.SuspendInvestigation,
+            "resume_investigation": self.ResumeInvestigation,
+            "submit_to_prosecution": self.SubmitToProsecution,
+            "close_investigation": self.CloseInvestigation,
+            "decide_no_investigation": self.DecideNoInvestigation,
+        }
+
+        async def dispatch(command: Any, caller: Caller) -> Any:
+            kind = command.WhichOneof("command")
+            if kind is None:
+                raise InvalidCommand.of("command", "no command in this message")
+            return await unary[kind](getattr(command, kind), caller)
+
+        def result(sequence: int, response: Any, error: Any) -> Any:
+            if error is not None:
+                return pb.InvestigationCommandResult(sequence=sequence, error=error)
+            return pb.InvestigationCommandResult(sequence=sequence, ack=response)
+
+        async for outcome in ingest(requests, caller, dispatch, result):
+            yield outcome
+
     async def GetInvestigation(self, request: Any, caller: Caller) -> Any:
         try:
             case_id = _PSEUDONYM.validate_python(request.case_id)
         except ValidationError:
             raise InvalidCommand.of("case_id", "a pseudonym is required") from None
-        case = await asyncio.to_thread(self.app.investigation, case_id)
-        return summary_of(case)
+        return await self.commands.gateway.bus.query(
+            lambda: summary_of(self.app.investigation(case_id)))
 
     async def FindInvestigation(self, request: Any, caller: Caller) -> Any:
         number = request.police_registration_number
         if not _REGISTRATION_NUMBER.fullmatch(number):
             raise InvalidCommand.of("police_registration_number",
                                     "use 4-32 capitals, digits or '-'")
-        case = await asyncio.to_thread(self.app.by_registration_number, number)
-        return summary_of(case)
+        return await self.commands.gateway.bus.query(
+            lambda: summary_of(self.app.by_registration_number(number)))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -13,6 +13,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
+from ketenzicht_common.ingest import ingest
 from ketenzicht_common.translate import command_from
 from ketenzicht_contracts.events.base import Pseudonym
 from prosecution.application import commands as c
@@ -128,18 +129,50 @@ class ProsecutionApi:
     async def MarkCaseFinal(self, request: Any, caller: Caller) -> Any:
         return await self._command(request, caller, c.MarkCaseFinal)
 
+    async def Submit(self, requests: AsyncIterator[Any],
+                     caller: Caller) -> AsyncIterator[Any]:
+        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
+            "register_case": self.RegisterCase,
+            "hold_examining_magistrate_hearing": self.HoldExaminingMagistrateHearing,
+            "assess_presence": self.AssessPresence,
+            "summon_suspect": self.SummonSuspect,
+            "dismiss_case": self.DismissCase,
+            "decide_other_disposal": self.DecideOtherDisposal,
+            "reopen_case": self.ReopenCase,
+            "hold_court_hearing": self.HoldCourtHearing,
+            "deliver_verdict": self.DeliverVerdict,
+            "lodge_appeal": self.LodgeAppeal,
+            "mark_case_final": self.MarkCaseFinal,
+        }
+
+        async def dispatch(command: Any, caller: Caller) -> Any:
+            kind = command.WhichOneof("command")
+            if kind is None:
+                raise InvalidCommand.of("command", "no command in this message")
+            return await unary[kind](getattr(command, kind), caller)
+
+        def result(sequence: int, response: Any, error: Any) -> Any:
+            if error is not None:
+                return pb.ProsecutionCommandResult(sequence=sequence, error=error)
+            return pb.ProsecutionCommandResult(sequence=sequence, ack=response)
+
+        async for outcome in ingest(requests, caller, dispatch, result):
+            yield outcome
+
     async def GetProsecution(self, request: Any, caller: Caller) -> Any:
         case_id = _pseudonym("case_id", request.case_id)
         suspect_id = _pseudonym("suspect_id", request.suspect_id)
-        proceedings = await asyncio.to_thread(self.app.proceedings, case_id, suspect_id)
-        return summary_of(proceedings)
+        return await self.commands.gateway.bus.query(
+            lambda: summary_of(self.app.proceedings(case_id, suspect_id)))
 
     async def FindProsecution(self, request: Any, caller: Caller) -> Any:
-        if not _PARKETNUMMER.fullmatch(request.parketnummer):
+        parketnummer = request.parketnummer
+        if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
-        proceedings = await asyncio.to_thread(self.app.by_parketnummer, request.parketnummer)
-        return summary_of(proceedings)
+        return await self.commands.gateway.bus.query(
+            lambda: summary_of(self.app.by_parketnummer(parketnummer)))
 
     async def GetProsecutionCase(self, request: Any, caller: Caller) -> Any:
-        case = await asyncio.to_thread(self.app.case, _pseudonym("case_id", request.case_id))
-        return case_summary_of(case)
+        case_id = _pseudonym("case_id", request.case_id)
+        return await self.commands.gateway.bus.query(
+            lambda: case_summary_of(self.app.case(case_id)))
