@@ -37,8 +37,9 @@ gen: $(GENERATED)
 schemas: setup
 	$(BIN)/python -m ketenzicht_contracts.schemas write
 
+# The main job: the whole chain on a realistic scenario (see tools/chainsim/src/chainsim/run.py).
 run: setup
-	$(BIN)/ketenzicht-stack run
+	$(BIN)/python -m chainsim.run
 
 test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q

@@ -22,6 +22,7 @@ class ServiceSpec:
     name: str
     grpc_address: str
     data_dir: str
+    env: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Profile:
         return cls(
             nats_config=Path(data["nats"]["config"]),
             nats_url=data["nats"]["url"],
-            services=[ServiceSpec(s["name"], s["grpc_address"], s["data_dir"])
+            services=[ServiceSpec(s["name"], s["grpc_address"], s["data_dir"],
+                                  {k: str(v) for k, v in s.get("env", {}).items()})
                       for s in data["service"]],
         )
 
@@ -46,13 +48,13 @@ class Stack:
         self.profile = profile
         self.log_dir = log_dir
         port = urlparse(profile.nats_url).port or 4222
-        self.nats = NatsServer(Path("var/nats"), port=port, config=profile.nats_config)
+        self.nats = NatsServer(log_dir.parent / "nats", port=port, config=profile.nats_config)
         self.services: list[ServiceProcess] = []
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.nats.start()
-        print(f"nats-server (JetStream, data in var/nats) on {self.profile.nats_url}")
+        print(f"nats-server (JetStream) on {self.profile.nats_url}", flush=True)
         for spec in self.profile.services:
             process = ServiceProcess(
                 spec.name,
@@ -60,12 +62,16 @@ class Stack:
                     "KETENZICHT_GRPC_ADDRESS": spec.grpc_address,
                     "KETENZICHT_DATA_DIR": spec.data_dir,
                     "KETENZICHT_NATS_URL": self.profile.nats_url,
+                    **spec.env,
                 },
                 log_file=self.log_dir / f"{spec.name}.log",
             ).start()
             self.services.append(process)
-            print(f"{spec.name:<14} gRPC on {process.address:<18} events in "
-                  f"{spec.data_dir}/events.sqlite, log in {self.log_dir}/{spec.name}.log")
+            print(f"{spec.name:<14} gRPC on {process.address:<18} data in {spec.data_dir}, "
+                  f"log in {self.log_dir}/{spec.name}.log", flush=True)
+
+    def address(self, service: str) -> str:
+        return next(p.address for p in self.services if p.name == service)
 
     def stop(self) -> None:
         for process in reversed(self.services):

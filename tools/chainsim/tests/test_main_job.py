@@ -1,0 +1,72 @@
+"""`make run` in miniature: the whole stack on a small scenario, its report, and a second run."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ketenzicht_common.processes import free_port
+from ketenzicht_common.testing.fixtures import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def private_profile(root: Path) -> Path:
+    """deploy/local's profile, on free ports and under ``root``."""
+    nats_port = free_port()
+    (root / "nats.conf").write_text(
+        f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n')
+    services = ["intake", "investigation", "prosecution", "residence", "monitor"]
+    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n']
+    for name in services:
+        lines.append(f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
+                     f'data_dir = "{root / "var" / name}"\n')
+        if name == "monitor":
+            lines.append(f'env = {{ KETENZICHT_MONITOR_HTTP_ADDRESS = '
+                         f'"127.0.0.1:{free_port()}" }}\n')
+    profile = root / "stack.toml"
+    profile.write_text("\n".join(lines))
+    return profile
+
+
+def run_main_job(profile: Path, var: Path) -> str:
+    # Its own process group, so that a hung run takes its whole stack down with it.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainsim.run", "--profile", str(profile), "--var", str(var),
+         "--start", "2021-01-01", "--end", "2022-12-31", "--scale", "0.05", "--no-wait"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return stdout
+
+
+@pytest.mark.timeout(600)
+def test_the_main_job_feeds_a_scenario_reports_it_and_reuses_it_on_a_second_run(
+        tmp_path: Path) -> None:
+    profile = private_profile(tmp_path)
+    first = run_main_job(profile, tmp_path / "var")
+    fed = re.search(r"Fed ([\d,]+) commands: ([\d,]+) accepted", first)
+    assert fed, first[-3000:]
+    assert int(fed.group(2).replace(",", "")) > 0
+    assert "Lead times in days" in first
+    assert "Chain figures" in first
+    triggers = dict(re.findall(r"^  (\w+)\s+([\d,]+)$", first, re.M))
+    assert int(triggers.get("TemporaryPermitApplicationIndicated", "0").replace(",", "")) > 0
+    assert re.search(r"Dashboard: http://127\.0\.0\.1:\d+/#token=", first)
+
+    second = run_main_job(profile, tmp_path / "var")
+    assert "reused" in second
+    assert "feeding skipped" in second
+    assert "Lead times in days" in second
