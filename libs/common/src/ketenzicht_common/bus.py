@@ -32,6 +32,16 @@ log = logging.getLogger(__name__)
 A = TypeVar("A", bound=ChainAggregate)
 
 
+def _cached(cache: Any, aggregate_id: UUID) -> bool:
+    if cache is None:
+        return False
+    try:
+        cache.get(aggregate_id)
+    except KeyError:
+        return False
+    return True
+
+
 class UnitOfWork:
     """The aggregates one batch works on, loaded once and saved together.
 
@@ -111,6 +121,7 @@ class _Pending:
     handler: Handler
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[dict[str, Any]]
+    prefetch: list[UUID] = field(default_factory=list)
     outcome: dict[str, Any] | BaseException | None = field(default=None)
 
 
@@ -131,11 +142,14 @@ class CommandBus:
         self._thread.start()
 
     async def execute(
-        self, command: BaseModel, provenance: Provenance, handler: Handler
+        self, command: BaseModel, provenance: Provenance, handler: Handler,
+        prefetch: list[UUID] | None = None,
     ) -> dict[str, Any]:
+        """Apply ``handler`` and store its events; ``prefetch`` names aggregates it will look
+        up, so that the batch asks the store about all of them in one query."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._queue.put(_Pending(command, provenance, handler, loop, future))
+        self._queue.put(_Pending(command, provenance, handler, loop, future, prefetch or []))
         return await future
 
     async def query(self, read: Callable[[], T]) -> T:
@@ -247,11 +261,15 @@ class CommandBus:
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)
-        # Retries are rare: ask the store once which command ids of the batch it has seen.
-        log_ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id)
-                   for i in batch]
-        seen = self.app.stored_aggregates(log_ids)
-        uow.known_absent([i for i in log_ids if i not in seen])
+        # Retries are rare and new aggregates common: ask the store once which command ids of
+        # the batch it has seen, and which of the aggregates the commands named exist.
+        ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id)
+               for i in batch]
+        cache = self.app.repository.cache
+        for item in batch:
+            ids += [i for i in item.prefetch if not _cached(cache, i)]
+        seen = self.app.stored_aggregates(sorted(set(ids)))
+        uow.known_absent([i for i in ids if i not in seen])
         for item in batch:
             item.outcome = self._apply_one(uow, item)
         dirty = uow.dirty()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsBroker, NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -71,20 +71,27 @@ def subscribe(
     handler: EventHandler,
     max_deliver: int = 50,
     ack_wait_seconds: float = 30.0,
-    batch_size: int = 64,
+    concurrency: int = 1,
 ) -> None:
-    """Subscribe ``handler`` to every event of the given services, one durable per stream."""
+    """Subscribe ``handler`` to every event of the given services, one durable per stream.
+
+    Durable push consumers: the server delivers as soon as an event is stored (a pull
+    consumer's batch fetch waits for its batch to fill or time out, which costs latency), and
+    at most ``max_ack_pending`` unacknowledged events are in flight. With ``concurrency`` > 1
+    several events are handled at once — only for handlers whose result does not depend on
+    the order of events (then the command bus can store them in one transaction).
+    """
     for service in services:
         stream = stream_for(service)
 
         async def on_message(body: Any, message: NatsMessage) -> None:
             await handler(received(message))
 
+        options: dict[str, Any] = {"max_workers": concurrency} if concurrency > 1 else {}
         broker.subscriber(
             f"ketenzicht.{service}.>",
             stream=JStream(stream, declare=False),
             durable=f"{durable}-{service}",
-            pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=ConsumerConfig(
                 durable_name=f"{durable}-{service}",
@@ -92,7 +99,9 @@ def subscribe(
                 ack_policy=JsAckPolicy.EXPLICIT,
                 max_deliver=max_deliver,
                 ack_wait=ack_wait_seconds,
+                max_ack_pending=max(1000, 4 * concurrency),
             ),
+            **options,
         )(on_message)
 
 

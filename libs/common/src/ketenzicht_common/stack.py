@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .processes import NatsServer, ServiceProcess
+from .processes import NatsServer, ServiceProcess, free_port
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,27 @@ class Profile:
                                   {k: str(v) for k, v in s.get("env", {}).items()})
                       for s in data["service"]],
         )
+
+
+SERVICES = ("intake", "investigation", "prosecution", "residence", "monitor")
+
+
+def private_profile(root: Path) -> Path:
+    """The local profile on free loopback ports, with all its data under ``root`` (for tests
+    and benchmarks that must not meet a running ``make run``)."""
+    nats_port = free_port()
+    (root / "nats.conf").write_text(
+        f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n')
+    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n']
+    for name in SERVICES:
+        lines.append(f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
+                     f'data_dir = "{root / "var" / name}"\n')
+        if name == "monitor":
+            lines.append(f'env = {{ KETENZICHT_MONITOR_HTTP_ADDRESS = '
+                         f'"127.0.0.1:{free_port()}" }}\n')
+    profile = root / "stack.toml"
+    profile.write_text("\n".join(lines))
+    return profile
 
 
 class Stack:

@@ -1,4 +1,5 @@
-"""``make bench``: one run on this machine; figures beside the raw limits, with ratios.
+"""``make bench``: one run on this machine; every figure beside the raw limit of its parts,
+measured in the same run with the same libraries, and the ratio.
 
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
@@ -11,61 +12,67 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
-from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.fixtures import REPO_ROOT
+from ketenzicht_common.stack import Profile, Stack, private_profile
 
-from . import raw
-from .ingest import intake_bulk
+from . import chain, raw
 from .memory import peak_rss_mib
 
 
 def _line(name: str, value: str, limit: str = "", ratio: str = "") -> str:
-    return f"{name:<62} {value:>14} {limit:>14} {ratio:>7}"
+    return f"{name:<66} {value:>16} {limit:>16} {ratio:>7}"
+
+
+def _rate(r: raw.Rate) -> str:
+    return f"{r.per_second:,.0f}/s"
 
 
 async def run(tiny: bool) -> list[str]:
-    scale = 1 if tiny else 50
-    lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 100]
+    scale = 0.02 if tiny else 1.0
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        server = NatsServer(root / "nats").start()
-        intake = ServiceProcess(
-            "intake",
-            {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-             "KETENZICHT_DATA_DIR": str(root / "intake"), "KETENZICHT_NATS_URL": server.url,
-             "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml")},
-            cwd=REPO_ROOT, log_file=root / "intake.log",
-        ).start()
+        stack = Stack(Profile.load(private_profile(root)), log_dir=root / "var" / "log")
+        stack.start()
         try:
-            publish = await raw.jetstream_publish(server, 1000 * scale)
-            sqlite_insert = raw.sqlite_batched_insert(1000 * scale)
-            one_per_save = raw.eventsourcing_saves(200 * scale, 1)
-            ten_per_save = raw.eventsourcing_saves(1000 * scale, 10)
-            ingest = await intake_bulk(server, intake, 200 * scale, TOKENS["POLICE"])
-            assert intake.process is not None
-            assert server.process is not None
-            memory = {"intake": peak_rss_mib(intake.process.pid),
-                      "nats-server": peak_rss_mib(server.process.pid)}
+            assert stack.nats.process is not None
+            server = stack.nats
+            publish = await raw.jetstream_publish(server, 2000 if tiny else 50_000)
+            sqlite_insert = raw.sqlite_batched_insert(2000 if tiny else 50_000)
+            one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
+            ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
+            ingest = await chain.ingest(stack, scale)
+            rate = 1000.0
+            latency = await chain.trigger_latency(stack, 40 if tiny else 3000, rate)
+            raw_latency = await chain.raw_latency(server.url, 80 if tiny else 6000, rate)
+            rebuilt = await chain.rebuild(stack)
+            raw_read = await chain.raw_stream_read(server.url)
+            memory = {p.name: peak_rss_mib(p.process.pid) for p in stack.services
+                      if p.process is not None}
+            memory["nats-server"] = peak_rss_mib(stack.nats.process.pid)
         finally:
-            intake.stop()
-            server.stop()
+            stack.stop()
 
-    def rate(r: raw.Rate) -> str:
-        return f"{r.per_second:,.0f}/s"
-
-    lines.append(_line(ingest.name, rate(ingest), rate(publish),
+    lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
+    lines.append(_line(ingest.name, _rate(ingest), _rate(publish),
                        f"{ingest.per_second / publish.per_second:.2f}"))
-    lines.append(_line("  … the same against eventsourcing at one event a save", "",
-                       rate(one_per_save), f"{ingest.per_second / one_per_save.per_second:.2f}"))
-    lines.append(_line("  … and against eventsourcing at ten events a save", "",
-                       rate(ten_per_save), f"{ingest.per_second / ten_per_save.per_second:.2f}"))
-    lines.append("")
-    lines.append("raw limits measured in this run:")
-    for r in (publish, sqlite_insert, one_per_save, ten_per_save):
-        lines.append(_line(f"  {r.name}", rate(r)))
-    lines.append("")
-    lines.append("peak memory (VmHWM):")
+    lines.append(_line("  … against the JetStream limit; against eventsourcing, 1 event a save",
+                       "", _rate(one_per_save), f"{ingest.per_second / one_per_save.per_second:.2f}"))
+    lines.append(_line("  … and against eventsourcing, 10 events a save", "", _rate(ten_per_save),
+                       f"{ingest.per_second / ten_per_save.per_second:.2f}"))
+    lines.append(_line(f"  ({ingest.count:,} commands in {ingest.seconds:.1f} s)", ""))
+    for share in (0.5, 0.99):
+        measured, limit = latency.percentile(share), raw_latency.percentile(share)
+        lines.append(_line(f"{latency.name}, p{int(share * 100)} at {rate:,.0f} events/s",
+                           f"{measured:.1f} ms", f"{limit:.1f} ms",
+                           f"{measured / limit:.1f}" if limit else "-"))
+    lines.append(_line(rebuilt.name, _rate(rebuilt), _rate(raw_read),
+                       f"{rebuilt.per_second / raw_read.per_second:.2f}"
+                       if raw_read.per_second else "-"))
+    lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
+    lines += ["", "raw limits measured in this run:"]
+    for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read):
+        lines.append(_line(f"  {r.name}", _rate(r)))
+    lines.append(_line(f"  {raw_latency.name}", chain.describe(raw_latency)))
+    lines += ["", "peak memory (VmHWM) of each process:"]
     for name, mib in memory.items():
         lines.append(_line(f"  {name}", f"{mib:,.0f} MiB"))
     return lines
@@ -76,7 +83,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the test suite")
     args = parser.parse_args()
     for line in asyncio.run(run(args.tiny)):
-        print(line)
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ class ChainConsumer:
                                     max_reconnect_attempts=-1, reconnect_time_wait=1,
                                     graceful_timeout=5.0)
                 subscribe(broker, durable=self.durable, services=self.services,
-                          handler=self.handle, batch_size=self.batch_size)
+                          handler=self.handle, concurrency=self.batch_size)
                 await broker.start()
                 self.consuming = True
                 log.info("consuming %s as %s", ", ".join(self.services), self.durable)

@@ -36,7 +36,7 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await commands.note(event)
 
     broker = NatsBroker(nats_url, logger=None)
-    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle)
+    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle, concurrency=64)
     await broker.start()
     try:
         await stop.wait()

@@ -37,10 +37,9 @@ from residence.domain import (
     FactError,
     ResidenceFile,
     RuleSettings,
+    all_decisions,
     check_reflection_grant,
-    evaluate,
     fact_from_event,
-    next_deadline,
     reconcile,
     residence_file,
 )
@@ -138,13 +137,14 @@ class ResidenceCommands:
     def _apply_rules(self, uow: UnitOfWork, file: VictimFile, today: date,
                      cause: Provenance) -> dict[str, str]:
         facts = self._facts(uow, file)
-        decisions = [d for d in evaluate(facts, today, settings=self.rules)
+        # One pass of the rules gives both what has fired and the next deadline.
+        decisions = [d for d in all_decisions(facts, settings=self.rules)
                      if d.victim_id == file.victim_id]
         provenance = replace(RULES, command_id=cause.command_id, traceparent=cause.traceparent,
                              tracestate=cause.tracestate)
-        for item in reconcile(file.emitted, decisions):
+        for item in reconcile(file.emitted, [d for d in decisions if d.fires_on <= today]):
             file.send(item, provenance)
-        due = next_deadline(facts, today, settings=self.rules)
+        due = min((d.fires_on for d in decisions if d.fires_on > today), default=None)
         return {file.victim_id: due.isoformat() if due else ""}
 
     def _remember(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +219,10 @@ class ResidenceCommands:
             return {"deadlines": deadlines}
 
         # A fact dated after today (a test clock behind the sources) is still a fact.
-        return self._remember(await self.gateway.bus.execute(command, provenance, handle))
+        prefetch = [VictimFile.id_for(v) for v in [getattr(fact, "victim_id", None)] if v]
+        prefetch += [CaseFile.id_for(c) for c in [getattr(fact, "case_id", None)] if c]
+        return self._remember(await self.gateway.bus.execute(command, provenance, handle,
+                                                             prefetch=prefetch))
 
     # --- the clock ---
 

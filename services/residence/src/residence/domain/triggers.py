@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -40,6 +41,7 @@ class TriggerKind(StrEnum):
 RETRACTION_EVENT_TYPE = "TriggerRetracted"
 
 
+@lru_cache(maxsize=65536)
 def trigger_id_for(key: str, generation: int = 0) -> str:
     """The id of the ``generation``-th trigger sent under ``key``.
 

@@ -1,0 +1,205 @@
+"""Benchmarks of the whole stack: ingest, trigger latency, projection rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import nats
+from nats.js.api import DeliverPolicy
+
+from chainsim.feeder import Endpoints, Feeder
+from chainsim.generator import generate
+from ketenzicht.common.v1 import common_pb2
+from ketenzicht.intake.v1 import intake_pb2 as intake
+from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
+from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
+from ketenzicht_common.client import connect
+from ketenzicht_common.stack import Stack
+from ketenzicht_common.testing.jetstream import stream_count
+
+from .raw import Rate
+
+UPSTREAM_STREAMS = ("KETENZICHT_INTAKE", "KETENZICHT_INVESTIGATION", "KETENZICHT_PROSECUTION")
+ALL_STREAMS = (*UPSTREAM_STREAMS, "KETENZICHT_RESIDENCE")
+ANALYST = "local-analyst-token"
+
+
+@dataclass(frozen=True)
+class Latency:
+    name: str
+    samples: list[float]
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0
+
+
+def endpoints(stack: Stack) -> Endpoints:
+    return Endpoints(stack.address("intake"), stack.address("investigation"),
+                     stack.address("prosecution"), stack.address("residence"),
+                     stack.profile.nats_url)
+
+
+async def _total(url: str, streams: tuple[str, ...]) -> int:
+    return sum([await stream_count(url, s) for s in streams])
+
+
+async def _monitor_facts(stack: Stack) -> int:
+    async with connect(stack.address("monitor"), token=ANALYST) as channel:
+        status = await monitor_pb2_grpc.MonitorServiceStub(channel).GetStatus(
+            monitor_pb2.GetStatusRequest())
+        return int(status.facts)
+
+
+async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
+    """A generated backlog fed over the bulk streams, timed until every event is stored,
+    on JetStream, and applied by the monitor's projection."""
+    url = stack.profile.nats_url
+    before = await _total(url, UPSTREAM_STREAMS)
+    feeder = Feeder(endpoints(stack), today=date.today(), seed=seed)
+    started = time.perf_counter()
+    report = await feeder.feed(generate(seed, date(2018, 1, 1), date(2024, 12, 31), scale))
+    await feeder.close()
+    accepted = report.accepted
+    while await _total(url, ALL_STREAMS) - before < accepted:
+        await asyncio.sleep(0.05)
+    # Applied: the monitor holds every published event (or, should it skip some kinds, its
+    # count has stopped growing); the time is when it last grew.
+    published = await _total(url, ALL_STREAMS)
+    last, changed_at = -1, time.perf_counter()
+    while True:
+        facts = await _monitor_facts(stack)
+        if facts != last:
+            last, changed_at = facts, time.perf_counter()
+        if facts >= published or time.perf_counter() - changed_at > 3:
+            break
+        await asyncio.sleep(0.05)
+    return Rate("end-to-end ingest: gRPC → stored → JetStream → monitor projection",
+                accepted, changed_at - started)
+
+
+async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) -> Latency:
+    """Signal and report of third-country victims at a steady rate; the time from the report's
+    acknowledgement to its TemporaryPermitApplicationIndicated on the IND's stream."""
+    nc = await nats.connect(stack.profile.nats_url)
+    arrived: dict[str, float] = {}
+    acked: dict[str, float] = {}
+
+    async def on_trigger(message: nats.aio.msg.Msg) -> None:
+        import json
+
+        arrived.setdefault(json.loads(message.data)["victim_id"], time.perf_counter())
+
+    js = nc.jetstream()
+    subscription = await js.subscribe(
+        "ketenzicht.residence.triggers.TemporaryPermitApplicationIndicated",
+        stream="KETENZICHT_IND_TRIGGERS", ordered_consumer=True,
+        deliver_policy=DeliverPolicy.NEW, cb=on_trigger)
+    try:
+        async with connect(stack.address("intake"), token="local-police-token") as channel:
+            police = IntakeServiceStub(channel)
+
+            async def one(n: int) -> None:
+                signal = await police.RegisterSignal(intake.RegisterSignalRequest(
+                    occurred_on="2024-05-01", source_organisation=intake.SOURCE_ORGANISATION_POLICE,
+                    form=common_pb2.EXPLOITATION_FORM_LABOUR,
+                    nationality_group=intake.NATIONALITY_GROUP_THIRD_COUNTRY,
+                    residence_position=intake.RESIDENCE_POSITION_IRREGULAR,
+                    region=intake.POLICE_REGION_ROTTERDAM))
+                await police.FileReport(intake.FileReportRequest(
+                    victim_id=signal.victim_id, case_id=f"bench-latency-{n}",
+                    occurred_on="2024-05-02"))
+                acked[signal.victim_id] = time.perf_counter()
+
+            interval = 2 / events_per_second  # two events a pair
+            tasks = []
+            next_at = time.perf_counter()
+            for n in range(pairs):
+                tasks.append(asyncio.create_task(one(n)))
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            await asyncio.gather(*tasks)
+        deadline = time.monotonic() + 30
+        while len(arrived.keys() & acked.keys()) < pairs and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await subscription.unsubscribe()
+        await nc.close()
+    samples = [max(0.0, arrived[v] - acked[v]) for v in acked if v in arrived]
+    return Latency("trigger latency: report acknowledged → trigger on the IND stream", samples)
+
+
+async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
+    """The raw limit for latency: a JetStream publish seen by a push consumer, same rate."""
+    from ketenzicht_common.streams import ensure_stream, stream_config
+
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await ensure_stream(js, stream_config("RAW_LATENCY", ["raw.latency"]))
+    sent: dict[int, float] = {}
+    samples: list[float] = []
+
+    async def on_message(message: nats.aio.msg.Msg) -> None:
+        samples.append(time.perf_counter() - sent[int(message.data)])
+
+    subscription = await js.subscribe("raw.latency", ordered_consumer=True,
+                                      deliver_policy=DeliverPolicy.NEW, cb=on_message)
+    try:
+        next_at = time.perf_counter()
+        for n in range(messages):
+            sent[n] = time.perf_counter()
+            await js.publish("raw.latency", str(n).encode(), headers={"Nats-Msg-Id": f"l{n}"})
+            next_at += 1 / per_second
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        deadline = time.monotonic() + 10
+        while len(samples) < messages and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        await subscription.unsubscribe()
+        await nc.close()
+    return Latency("JetStream publish → push consumer (nats-py)", samples)
+
+
+async def rebuild(stack: Stack) -> Rate:
+    async with connect(stack.address("monitor"), token=ANALYST) as channel:
+        stub = monitor_pb2_grpc.MonitorServiceStub(channel)
+        started = time.perf_counter()
+        result = await stub.Rebuild(monitor_pb2.RebuildRequest(), timeout=600)
+        return Rate("projection rebuild: the monitor re-reads every stream",
+                    int(result.facts_after), time.perf_counter() - started)
+
+
+async def raw_stream_read(url: str) -> Rate:
+    """The raw limit for a rebuild: reading every stream with nats-py, nothing applied."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        total = 0
+        started = time.perf_counter()
+        for stream in ALL_STREAMS:
+            count = await stream_count(url, stream)
+            if not count:
+                continue
+            subscription = await js.pull_subscribe("ketenzicht.>", stream=stream,
+                                                   config=None)
+            read = 0
+            while read < count:
+                batch = await subscription.fetch(min(1000, count - read), timeout=5)
+                read += len(batch)
+            await subscription.unsubscribe()
+            total += read
+        return Rate("reading the streams with nats-py (pull, nothing applied)", total,
+                    time.perf_counter() - started)
+    finally:
+        await nc.close()
+
+
+def describe(latency: Latency) -> str:
+    if not latency.samples:
+        return "no samples"
+    return (f"p50 {latency.percentile(0.5):.1f} ms, p99 {latency.percentile(0.99):.1f} ms "
+            f"({len(latency.samples)} samples, mean {statistics.mean(latency.samples)*1000:.1f})")
