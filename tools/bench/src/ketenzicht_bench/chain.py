@@ -8,8 +8,10 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+import grpc
 import nats
-from nats.js.api import DeliverPolicy
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chainsim.feeder import Endpoints, Feeder
 from chainsim.generator import generate
@@ -32,6 +34,9 @@ ANALYST = "local-analyst-token"
 class Latency:
     name: str
     samples: list[float]
+    offered_per_second: float = 0.0
+    achieved_per_second: float = 0.0
+    failures: int = 0
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.samples)
@@ -89,7 +94,7 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
     arrived: dict[str, float] = {}
     acked: dict[str, float] = {}
 
-    async def on_trigger(message: nats.aio.msg.Msg) -> None:
+    async def on_trigger(message: Msg) -> None:
         import json
 
         arrived.setdefault(json.loads(message.data)["victim_id"], time.perf_counter())
@@ -103,7 +108,18 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
         async with connect(stack.address("intake"), token="local-police-token") as channel:
             police = IntakeServiceStub(channel)
 
+            in_flight = asyncio.Semaphore(256)
+            failures = 0
+
             async def one(n: int) -> None:
+                nonlocal failures
+                async with in_flight:
+                    try:
+                        await pair(n)
+                    except grpc.aio.AioRpcError:
+                        failures += 1
+
+            async def pair(n: int) -> None:
                 signal = await police.RegisterSignal(intake.RegisterSignalRequest(
                     occurred_on="2024-05-01", source_organisation=intake.SOURCE_ORGANISATION_POLICE,
                     form=common_pb2.EXPLOITATION_FORM_LABOUR,
@@ -117,12 +133,13 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
 
             interval = 2 / events_per_second  # two events a pair
             tasks = []
-            next_at = time.perf_counter()
+            started = next_at = time.perf_counter()
             for n in range(pairs):
                 tasks.append(asyncio.create_task(one(n)))
                 next_at += interval
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
             await asyncio.gather(*tasks)
+            achieved = 2 * (pairs - failures) / (time.perf_counter() - started)
         deadline = time.monotonic() + 30
         while len(arrived.keys() & acked.keys()) < pairs and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -130,7 +147,8 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
         await subscription.unsubscribe()
         await nc.close()
     samples = [max(0.0, arrived[v] - acked[v]) for v in acked if v in arrived]
-    return Latency("trigger latency: report acknowledged → trigger on the IND stream", samples)
+    return Latency("trigger latency: report acknowledged → trigger on the IND stream", samples,
+                   events_per_second, achieved, failures)
 
 
 async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
@@ -143,7 +161,7 @@ async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
     sent: dict[int, float] = {}
     samples: list[float] = []
 
-    async def on_message(message: nats.aio.msg.Msg) -> None:
+    async def on_message(message: Msg) -> None:
         samples.append(time.perf_counter() - sent[int(message.data)])
 
     subscription = await js.subscribe("raw.latency", ordered_consumer=True,
