@@ -202,8 +202,10 @@ async def raw_stream_read(url: str) -> Rate:
             count = await stream_count(url, stream)
             if not count:
                 continue
-            subscription = await js.pull_subscribe("ketenzicht.>", stream=stream,
-                                                   config=None)
+            subscription = await js.pull_subscribe(
+                "ketenzicht.>", stream=stream,
+                config=ConsumerConfig(ack_policy=AckPolicy.NONE,
+                                      deliver_policy=DeliverPolicy.ALL))
             read = 0
             while read < count:
                 batch = await subscription.fetch(min(1000, count - read), timeout=5)
