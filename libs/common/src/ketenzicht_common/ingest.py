@@ -14,7 +14,7 @@ from typing import Any
 
 from google.rpc import status_pb2
 
-from .errors import PermissionDenied, Unauthenticated
+from .errors import InvalidCommand, PermissionDenied, Unauthenticated
 from .grpc_server import Caller, status_for
 
 Dispatch = Callable[[Any, Caller], Awaitable[Any]]
@@ -79,3 +79,33 @@ async def ingest(
         await reader
     finally:
         reader.cancel()
+
+
+def _rpc_name(field_name: str) -> str:
+    return "".join(part.capitalize() for part in field_name.split("_"))
+
+
+def bulk_submit(servicer: object, requests: AsyncIterator[Any], caller: Caller,
+                result_type: Any) -> AsyncIterator[Any]:
+    """A service's bulk ``Submit``: each command of the stream goes to the servicer's unary
+    method of the same name (the oneof field ``file_report`` to ``FileReport``), and each
+    result carries the unary response in the result's ``outcome`` field of that type, or the
+    refusal in ``error``."""
+    outcome = result_type.DESCRIPTOR.oneofs_by_name["outcome"]
+    field_for_type = {f.message_type.full_name: f.name for f in outcome.fields
+                      if f.name != "error"}
+
+    async def dispatch(command: Any, caller: Caller) -> Any:
+        kind = command.WhichOneof("command")
+        if kind is None:
+            raise InvalidCommand.of("command", "no command in this message")
+        method: Callable[[Any, Caller], Awaitable[Any]] = getattr(servicer, _rpc_name(kind))
+        return await method(getattr(command, kind), caller)
+
+    def result(sequence: int, response: Any, error: Any) -> Any:
+        if error is not None:
+            return result_type(sequence=sequence, error=error)
+        return result_type(sequence=sequence,
+                           **{field_for_type[response.DESCRIPTOR.full_name]: response})
+
+    return ingest(requests, caller, dispatch, result)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from intake.application import commands as c
 from intake.application.intake import IntakeApplication, IntakeCommands
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2
-from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
-from ketenzicht_common.ingest import ingest
+from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import command_from
 
 DESCRIPTOR = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]
@@ -70,37 +69,8 @@ class IntakeApi:
     async def RecordPilotIntervention(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.RecordPilotIntervention)
 
-    async def Submit(self, requests: AsyncIterator[Any],
-                     caller: Caller) -> AsyncIterator[Any]:
-        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
-            "register_signal": self.RegisterSignal,
-            "hold_informative_interview": self.HoldInformativeInterview,
-            "offer_reflection_period": self.OfferReflectionPeriod,
-            "decline_reflection_period": self.DeclineReflectionPeriod,
-            "file_report": self.FileReport,
-            "declare_cooperation": self.DeclareCooperation,
-            "withdraw_report": self.WithdrawReport,
-            "mark_victim_out_of_sight": self.MarkVictimOutOfSight,
-            "complete_individual_assessment": self.CompleteIndividualAssessment,
-            "enrol_in_pilot": self.EnrolInPilot,
-            "record_pilot_intervention": self.RecordPilotIntervention,
-        }
-
-        async def dispatch(command: Any, caller: Caller) -> Any:
-            kind = command.WhichOneof("command")
-            if kind is None:
-                raise InvalidCommand.of("command", "no command in this message")
-            return await unary[kind](getattr(command, kind), caller)
-
-        def result(sequence: int, response: Any, error: Any) -> Any:
-            if error is not None:
-                return intake_pb2.IntakeCommandResult(sequence=sequence, error=error)
-            if isinstance(response, intake_pb2.RegisterSignalResponse):
-                return intake_pb2.IntakeCommandResult(sequence=sequence, signal=response)
-            return intake_pb2.IntakeCommandResult(sequence=sequence, ack=response)
-
-        async for outcome in ingest(requests, caller, dispatch, result):
-            yield outcome
+    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+        return bulk_submit(self, requests, caller, intake_pb2.IntakeCommandResult)
 
     async def GetVictim(self, request: Any, caller: Caller) -> Any:
         def summary() -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -19,7 +19,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
-from ketenzicht_common.ingest import ingest
+from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import command_from
 from ketenzicht_contracts.events.base import Pseudonym
 
@@ -92,32 +92,8 @@ class InvestigationApi:
     async def DecideNoInvestigation(self, request: Any, caller: Caller) -> Any:
         return await self._case_command(request, caller, c.DecideNoInvestigation)
 
-    async def Submit(self, requests: AsyncIterator[Any],
-                     caller: Caller) -> AsyncIterator[Any]:
-        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
-            "open_investigation": self.OpenInvestigation,
-            "identify_suspect": self.IdentifySuspect,
-            "hear_victim": self.HearVictim,
-            "suspend_investigation": self.SuspendInvestigation,
-            "resume_investigation": self.ResumeInvestigation,
-            "submit_to_prosecution": self.SubmitToProsecution,
-            "close_investigation": self.CloseInvestigation,
-            "decide_no_investigation": self.DecideNoInvestigation,
-        }
-
-        async def dispatch(command: Any, caller: Caller) -> Any:
-            kind = command.WhichOneof("command")
-            if kind is None:
-                raise InvalidCommand.of("command", "no command in this message")
-            return await unary[kind](getattr(command, kind), caller)
-
-        def result(sequence: int, response: Any, error: Any) -> Any:
-            if error is not None:
-                return pb.InvestigationCommandResult(sequence=sequence, error=error)
-            return pb.InvestigationCommandResult(sequence=sequence, ack=response)
-
-        async for outcome in ingest(requests, caller, dispatch, result):
-            yield outcome
+    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+        return bulk_submit(self, requests, caller, pb.InvestigationCommandResult)
 
     async def GetInvestigation(self, request: Any, caller: Caller) -> Any:
         try:

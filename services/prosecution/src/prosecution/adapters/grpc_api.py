@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
-from ketenzicht_common.ingest import ingest
+from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import command_from
 from ketenzicht_contracts.events.base import Pseudonym
 from prosecution.application import commands as c
@@ -129,35 +129,8 @@ class ProsecutionApi:
     async def MarkCaseFinal(self, request: Any, caller: Caller) -> Any:
         return await self._command(request, caller, c.MarkCaseFinal)
 
-    async def Submit(self, requests: AsyncIterator[Any],
-                     caller: Caller) -> AsyncIterator[Any]:
-        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
-            "register_case": self.RegisterCase,
-            "hold_examining_magistrate_hearing": self.HoldExaminingMagistrateHearing,
-            "assess_presence": self.AssessPresence,
-            "summon_suspect": self.SummonSuspect,
-            "dismiss_case": self.DismissCase,
-            "decide_other_disposal": self.DecideOtherDisposal,
-            "reopen_case": self.ReopenCase,
-            "hold_court_hearing": self.HoldCourtHearing,
-            "deliver_verdict": self.DeliverVerdict,
-            "lodge_appeal": self.LodgeAppeal,
-            "mark_case_final": self.MarkCaseFinal,
-        }
-
-        async def dispatch(command: Any, caller: Caller) -> Any:
-            kind = command.WhichOneof("command")
-            if kind is None:
-                raise InvalidCommand.of("command", "no command in this message")
-            return await unary[kind](getattr(command, kind), caller)
-
-        def result(sequence: int, response: Any, error: Any) -> Any:
-            if error is not None:
-                return pb.ProsecutionCommandResult(sequence=sequence, error=error)
-            return pb.ProsecutionCommandResult(sequence=sequence, ack=response)
-
-        async for outcome in ingest(requests, caller, dispatch, result):
-            yield outcome
+    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+        return bulk_submit(self, requests, caller, pb.ProsecutionCommandResult)
 
     async def GetProsecution(self, request: Any, caller: Caller) -> Any:
         case_id = _pseudonym("case_id", request.case_id)

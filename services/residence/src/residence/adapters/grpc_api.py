@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -10,7 +10,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.residence.v1 import residence_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand, NotFound
 from ketenzicht_common.grpc_server import Caller
-from ketenzicht_common.ingest import ingest
+from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import command_from
 from residence.application import commands as c
 from residence.application.residence import ResidenceCommands
@@ -59,33 +59,8 @@ class ResidenceApi:
     async def ResumeDublinTransfer(self, request: Any, caller: Caller) -> Any:
         return await self._decide(request, caller, c.ResumeDublinTransfer)
 
-    async def Submit(self, requests: AsyncIterator[Any],
-                     caller: Caller) -> AsyncIterator[Any]:
-        unary: dict[str, Callable[[Any, Caller], Awaitable[Any]]] = {
-            "grant_reflection_period": self.GrantReflectionPeriod,
-            "end_reflection_period": self.EndReflectionPeriod,
-            "grant_temporary_permit": self.GrantTemporaryPermit,
-            "refuse_temporary_permit": self.RefuseTemporaryPermit,
-            "extend_temporary_permit": self.ExtendTemporaryPermit,
-            "end_temporary_permit": self.EndTemporaryPermit,
-            "grant_non_temporary_permit": self.GrantNonTemporaryPermit,
-            "refuse_non_temporary_permit": self.RefuseNonTemporaryPermit,
-            "resume_dublin_transfer": self.ResumeDublinTransfer,
-        }
-
-        async def dispatch(command: Any, caller: Caller) -> Any:
-            kind = command.WhichOneof("command")
-            if kind is None:
-                raise InvalidCommand.of("command", "no command in this message")
-            return await unary[kind](getattr(command, kind), caller)
-
-        def result(sequence: int, response: Any, error: Any) -> Any:
-            if error is not None:
-                return pb.ResidenceCommandResult(sequence=sequence, error=error)
-            return pb.ResidenceCommandResult(sequence=sequence, ack=response)
-
-        async for outcome in ingest(requests, caller, dispatch, result):
-            yield outcome
+    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+        return bulk_submit(self, requests, caller, pb.ResidenceCommandResult)
 
     async def GetResidencePosition(self, request: Any, caller: Caller) -> Any:
         if not request.victim_id:
