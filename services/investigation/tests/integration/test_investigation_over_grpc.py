@@ -5,91 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.fixtures import REPO_ROOT
-from ketenzicht_common.testing.jetstream import stream_count, stream_messages
-from ketenzicht_contracts.envelope import stream_for
+from ketenzicht_common.testing.jetstream import stream_messages
+from ketenzicht_common.testing.service import (
+    Running,
+    published_ids,
+    reason_of,
+    rpc_error,
+    running_service,
+)
 
 pytestmark = pytest.mark.integration
 
-STREAM = stream_for("investigation")
-
-
-class Running:
-    def __init__(self, nats: NatsServer, service: ServiceProcess, store: Path) -> None:
-        self.nats, self.service, self.store = nats, service, store
-
-    def stored(self) -> int:
-        with sqlite3.connect(self.store) as db:
-            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-
-    async def published(self) -> int:
-        return await stream_count(self.nats.url, STREAM)
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    root = tmp_path_factory.mktemp("investigation")
-    server = NatsServer(root / "nats").start()
-    service = ServiceProcess(
-        "investigation",
-        {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-         "KETENZICHT_DATA_DIR": str(root / "investigation"),
-         "KETENZICHT_NATS_URL": server.url,
-         "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml")},
-        cwd=REPO_ROOT, log_file=root / "investigation.log",
-    ).start()
-    yield Running(server, service, root / "investigation" / "events.sqlite")
-    service.stop()
-    server.stop()
+    with running_service(tmp_path_factory.mktemp("investigation"), "investigation") as service:
+        yield service
 
 
 @pytest.fixture
 async def police(running: Running) -> AsyncIterator[InvestigationServiceStub]:
     async with connect(running.service.address, token=TOKENS["POLICE"]) as channel:
         yield InvestigationServiceStub(channel)
-
-
-async def published_ids(running: Running, event_ids: list[str],
-                        timeout: float = 5.0) -> dict[str, Any]:
-    """The messages carrying ``event_ids`` (by Nats-Msg-Id), waiting for the relay."""
-    deadline = time.monotonic() + timeout
-    while True:
-        messages = await stream_messages(running.nats.url, STREAM, timeout=0)
-        found = {(m.headers or {}).get("Nats-Msg-Id", ""): m for m in messages}
-        if all(i in found for i in event_ids) or time.monotonic() > deadline:
-            return {i: found[i] for i in event_ids if i in found}
-        await asyncio.sleep(0.05)
-
-
-def reason_of(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    for detail in status.details if status else []:
-        failure = error_details_pb2.PreconditionFailure()
-        if detail.Unpack(failure):
-            return str(failure.violations[0].type)
-    return ""
-
-
-async def rpc_error(call: Any) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value
 
 
 async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
@@ -147,7 +95,7 @@ async def test_the_police_registration_number_never_goes_on_the_bus(
     await police.DecideNoInvestigation(pb.CaseFactRequest(case_id="case-int-nothing",
                                                           occurred_on="2022-02-01"))
     await asyncio.sleep(0.6)
-    for message in await stream_messages(running.nats.url, STREAM):
+    for message in await stream_messages(running.nats.url, running.stream):
         assert b"PL0100" not in message.data
         assert not any("PL0100" in v for v in (message.headers or {}).values())
         assert "Private" not in message.subject

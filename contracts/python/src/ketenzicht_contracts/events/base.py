@@ -1,7 +1,7 @@
 """The base of every event payload, and the registry that maps (service, type, version) to it.
 
-A payload holds facts as categories, dates and pseudonymous ids only: never a name, a date of
-birth, an address, a BSN or a V-number, and no free text about a person (domain.md §2).
+A payload holds facts as categories, dates and pseudonymous ids only: nothing that identifies a
+person, and no free text about one (domain.md §2).
 """
 
 from __future__ import annotations
