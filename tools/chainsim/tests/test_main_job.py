@@ -11,28 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ketenzicht_common.processes import free_port
+from ketenzicht_common.stack import private_profile
 from ketenzicht_common.testing.fixtures import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-def private_profile(root: Path) -> Path:
-    """deploy/local's profile, on free ports and under ``root``."""
-    nats_port = free_port()
-    (root / "nats.conf").write_text(
-        f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n')
-    services = ["intake", "investigation", "prosecution", "residence", "monitor"]
-    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n']
-    for name in services:
-        lines.append(f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
-                     f'data_dir = "{root / "var" / name}"\n')
-        if name == "monitor":
-            lines.append(f'env = {{ KETENZICHT_MONITOR_HTTP_ADDRESS = '
-                         f'"127.0.0.1:{free_port()}" }}\n')
-    profile = root / "stack.toml"
-    profile.write_text("\n".join(lines))
-    return profile
 
 
 def run_main_job(profile: Path, var: Path) -> str:

@@ -205,7 +205,10 @@ class CommandBus:
                 batch.append(item)
             self._apply_batch(batch)
             for pending in batch:
-                self._answer(pending)
+                try:
+                    self._answer(pending)
+                except Exception:  # a closed event loop must not kill the writer
+                    log.exception("could not answer a command")
             if stop:
                 return
 
@@ -231,9 +234,11 @@ class CommandBus:
 
     def _forget_unsaved_state(self) -> None:
         # Cached aggregates were changed in place by a batch that did not save.
+        # A new cache rather than cache.clear(): eventsourcing 9.5.6's LRUCache.clear() resets
+        # its recency list but keeps the entries themselves.
         cache = self.app.repository.cache
         if isinstance(cache, LRUCache):
-            cache.clear()
+            self.app.repository.cache = LRUCache(maxsize=cache.maxsize)
         elif cache is not None:
             self.app.repository.cache = type(cache)()
 
@@ -251,13 +256,23 @@ class CommandBus:
                 except IntegrityError as error:
                     self._forget_unsaved_state()
                     item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
+                except Exception as error:
+                    self._forget_unsaved_state()
+                    log.exception("command failed")
+                    item.outcome = error
         except Exception as error:
+            # Whatever failed, nothing of this batch is stored: the cached aggregates changed
+            # in place must be forgotten, or they would carry unsaved events into the next one.
+            self._forget_unsaved_state()
             log.exception("batch failed")
             for item in batch:
                 if item.outcome is None or isinstance(item.outcome, dict):
                     item.outcome = error
         if self._on_stored is not None:
-            self._on_stored()
+            try:
+                self._on_stored()
+            except Exception:
+                log.exception("on_stored failed")
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)

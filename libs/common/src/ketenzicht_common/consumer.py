@@ -1,15 +1,16 @@
 """Consuming the chain's events: durable JetStream consumers through faststream.
 
 Every consumer is durable (it resumes where it left off after a restart), acknowledges only
-after its handler succeeded, and is redelivered on failure (faststream's default would
-terminate a message whose handler raised). Handlers must be idempotent: JetStream delivers at
-least once, so a handler keys what it records on the event id. ``SqliteInbox`` is the simple way
-to do that for handlers that have no store of their own.
+after its handler succeeded, and a failed event is redelivered after a growing delay
+(faststream's default would terminate a message whose handler raised). Handlers must be
+idempotent: JetStream delivers at least once, so a handler keys what it records on the event
+id. ``SqliteInbox`` is the simple way to do that for handlers that have no store of their own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterable
@@ -25,6 +26,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,33 @@ def subscribe(
         stream = stream_for(service)
 
         async def on_message(body: Any, message: NatsMessage) -> None:
-            await handler(received(message))
+            try:
+                event = received(message)
+            except Exception:
+                # Unreadable headers cannot be repaired by redelivery: terminate, loudly.
+                log.exception("terminated an unreadable message on %s",
+                              message.raw_message.subject)
+                await message.reject()
+                return
+            try:
+                await handler(event)
+            except Exception:
+                # Redelivered later, not at once, so a short outage does not use up
+                # max_deliver in seconds.
+                delay = min(30.0, 0.5 * 2 ** (event.delivery_count - 1))
+                log.exception("%s %s failed (delivery %d); redelivery in %.1fs",
+                              event.envelope.event_type, event.envelope.event_id,
+                              event.delivery_count, delay)
+                await message.nack(delay=delay)
+                return
+            await message.ack()
 
         options: dict[str, Any] = {"max_workers": concurrency} if concurrency > 1 else {}
         broker.subscriber(
             f"ketenzicht.{service}.>",
             stream=JStream(stream, declare=False),
             durable=f"{durable}-{service}",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
             config=ConsumerConfig(
                 durable_name=f"{durable}-{service}",
                 deliver_policy=DeliverPolicy.ALL,

@@ -9,13 +9,16 @@ stored, or the refusal with the same status a unary call would get.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from google.rpc import status_pb2
 
-from .errors import InvalidCommand, PermissionDenied, Unauthenticated
+from .errors import CommandRejected, InvalidCommand, PermissionDenied, Unauthenticated
 from .grpc_server import Caller, status_for
+
+log = logging.getLogger(__name__)
 
 Dispatch = Callable[[Any, Caller], Awaitable[Any]]
 """Handles one request from the stream and returns its result message."""
@@ -40,10 +43,11 @@ async def ingest(
     async def handle(sequence: int, request: Any) -> None:
         try:
             response = await dispatch(request, caller)
-        except (Unauthenticated, PermissionDenied) as refused:
+        except (CommandRejected, Unauthenticated, PermissionDenied) as refused:
             await done.put(result(sequence, None, status_for(refused)))
-        except Exception as refused:
-            await done.put(result(sequence, None, status_for(refused)))
+        except Exception as failed:  # each command gets its own answer, and the log says why
+            log.exception("bulk command %d failed", sequence)
+            await done.put(result(sequence, None, status_for(failed)))
         else:
             await done.put(result(sequence, response, None))
         finally:

@@ -84,6 +84,7 @@ class Relay:
         self.topics: Sequence[str] = app.public_topics()
         self.position = 0
         """Notification id of the last event JetStream has acknowledged."""
+        self._resumed = False
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Client | None = None
@@ -100,7 +101,13 @@ class Relay:
             while True:
                 try:
                     js = await self._jetstream()
-                    self.position = await self._published_position(js)
+                    if not self._resumed:
+                        # Once, at start: the stream says how far publishing got. After a
+                        # failure the relay resumes from its last fully acknowledged batch
+                        # instead, because a message lost mid-batch may sit below the stream's
+                        # last one; the re-sent tail is dropped by Nats-Msg-Id.
+                        self.position = await self._published_position(js)
+                        self._resumed = True
                     await self._follow(js)
                 except asyncio.CancelledError:
                     raise

@@ -91,6 +91,18 @@ async def serve(
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
         tasks.append(asyncio.create_task(relay.run()))
+
+    def on_done(task: asyncio.Task[None]) -> None:
+        # A background task that ends on its own has failed: stop the service, loudly, rather
+        # than keep answering health checks while consuming or relaying nothing.
+        if task.cancelled() or stop.is_set():
+            return
+        log.error("%s: background task %s ended (%r); stopping the service", service,
+                  task.get_coro(), task.exception())
+        stop.set()
+
+    for task in tasks:
+        task.add_done_callback(on_done)
     # The stack launcher and the tests wait for this line.
     print(f"READY {service} grpc={host}:{port}", flush=True)
     log.info("%s serving gRPC on %s:%d", service, host, port)

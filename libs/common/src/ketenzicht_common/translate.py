@@ -25,7 +25,10 @@ def _enum_prefix(enum: EnumDescriptor) -> str:
 
 def _value(field: FieldDescriptor, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
-        name = field.enum_type.values_by_number[value].name
+        known = field.enum_type.values_by_number.get(value)
+        if known is None:
+            raise InvalidCommand.of(field.name, f"unknown value {value}")
+        name = known.name
         prefix = _enum_prefix(field.enum_type)
         bare = name[len(prefix):] if name.startswith(prefix) else name
         return None if bare == "UNSPECIFIED" else bare

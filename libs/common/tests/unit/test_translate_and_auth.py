@@ -43,3 +43,13 @@ def test_tokens_identify_organisations_and_roles_decide_access() -> None:
     with pytest.raises(Unauthenticated):
         authenticate(registry, [])
     assert authenticate(registry, [], ["om"]).role == Role.OM
+
+
+def test_an_enum_number_the_contract_does_not_know_is_invalid_input() -> None:
+    request = pb.RecordPilotInterventionRequest(victim_id="victim-001", occurred_on="2022-02-01",
+                                                intervention=99)
+    from intake.application.commands import RecordPilotIntervention
+
+    with pytest.raises(InvalidCommand) as refused:
+        command_from(request, RecordPilotIntervention)
+    assert [v.field for v in refused.value.violations] == ["intervention"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import date
 
 from faststream.nats import NatsBroker
 
@@ -35,7 +36,7 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
     async def handle(event: ReceivedEvent) -> None:
         await commands.note(event)
 
-    broker = NatsBroker(nats_url, logger=None)
+    broker = NatsBroker(nats_url)
     subscribe(broker, durable="residence", services=UPSTREAM, handler=handle, concurrency=64)
     await broker.start()
     try:
@@ -52,7 +53,7 @@ async def run_deadlines(commands: ResidenceCommands, clock: Clock, stop: asyncio
     today = clock.today()
     victims = await asyncio.to_thread(commands.app.victim_ids)
     for victim_id in victims:
-        await commands.reevaluate(victim_id, today)
+        await _reevaluate(commands, victim_id, today)
     log.info("deadlines checked for %d victims as of %s", len(victims), today)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -60,4 +61,12 @@ async def run_deadlines(commands: ResidenceCommands, clock: Clock, stop: asyncio
         today = clock.today()
         due = [v for v, day in list(commands.deadlines.items()) if day <= today]
         for victim_id in due:
-            await commands.reevaluate(victim_id, today)
+            await _reevaluate(commands, victim_id, today)
+
+
+async def _reevaluate(commands: ResidenceCommands, victim_id: str, today: date) -> None:
+    # One victim's failure must not stop the deadlines of all the others.
+    try:
+        await commands.reevaluate(victim_id, today)
+    except Exception:
+        log.exception("re-evaluating victim %s as of %s failed", victim_id, today)

@@ -148,6 +148,9 @@ class ResidenceCommands:
         return {file.victim_id: due.isoformat() if due else ""}
 
     def _remember(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("replayed"):
+            # A redelivery answered from the command log: its deadlines are stale.
+            return result
         for victim_id, due in result.get("deadlines", {}).items():
             if due:
                 self.deadlines[victim_id] = date.fromisoformat(due)
@@ -257,8 +260,15 @@ class ResidenceCommands:
         }[type(command)]
 
         def handle(uow: UnitOfWork) -> dict[str, Any]:
-            file = self._file(uow, command.victim_id, provenance, command.occurred_on)
+            file = uow.get(VictimFile.id_for(command.victim_id), VictimFile)
+            new_file = file is None
+            if file is None:
+                # The IND may report before the signal reaches residence; the file is added
+                # only after the checks, so a refusal leaves nothing behind.
+                file = VictimFile.open(command.victim_id, provenance, command.occurred_on)
             self._check(uow, file, command)
+            if new_file:
+                uow.add(file)
             file.decide(getattr(VictimFile, event_name), provenance, command.occurred_on,
                         **fields)
             return {"deadlines": self._apply_rules(uow, file, today, provenance)}

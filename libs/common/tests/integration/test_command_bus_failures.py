@@ -1,0 +1,74 @@
+"""A batch that fails leaves nothing behind: not in the store, not in the cache, and the writer
+keeps running for the commands after it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.application import commands as c
+from intake.application.intake import IntakeApplication, IntakeCommands, _existing
+from ketenzicht_common.bus import CommandBus, UnitOfWork
+from ketenzicht_common.clock import FixedClock
+from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.domain import Provenance
+from ketenzicht_common.store import StoreSettings
+from ketenzicht_contracts.events.categories import (
+    ExploitationForm,
+    NationalityGroup,
+    PoliceRegion,
+    ResidencePosition,
+    SourceOrganisation,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def police(command_id: str) -> Provenance:
+    return Provenance("politie", "police-registration", command_id)
+
+
+async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
+    app = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
+    app.store_id()
+    bus = CommandBus(app)
+    commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
+    try:
+        signal = await commands.register_signal(c.RegisterSignal(
+            occurred_on=date(2022, 1, 3), source_organisation=SourceOrganisation.POLICE,
+            form=ExploitationForm.SEXUAL, nationality_group=NationalityGroup.DUTCH,
+            residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
+            police("signal"))
+        victim = str(signal["victim_id"])
+        report = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
+        await commands.execute(report, police("report"))
+
+        def broken(uow: UnitOfWork) -> dict[str, Any]:
+            # A programming error after an event was triggered: the whole batch must fail
+            # and its in-memory changes must not survive into the next batch.
+            _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), "case-lost",
+                                               False)
+            raise RuntimeError("bug in a handler")
+
+        lost = c.FileReport(victim_id=victim, case_id="case-lost", occurred_on=date(2022, 3, 1))
+        with pytest.raises(RuntimeError):
+            await bus.execute(lost, police("broken"), broken)
+
+        # The writer is alive, and neither the store nor the cache knows the lost report.
+        later = c.FileReport(victim_id=victim, case_id="case-later", occurred_on=date(2022, 4, 1))
+        await asyncio.wait_for(commands.execute(later, police("later")), timeout=5)
+        cases = await bus.query(lambda: sorted(app.victim(victim).reports))
+        assert cases == ["case-kept", "case-later"]
+    finally:
+        bus.close()
+        app.close()
+
+    reopened = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
+    try:
+        assert sorted(reopened.victim(victim).reports) == ["case-kept", "case-later"]
+    finally:
+        reopened.close()
