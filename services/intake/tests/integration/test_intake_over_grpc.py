@@ -19,10 +19,10 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
+from ketenzicht_common.processes import NatsServer, ServiceProcess
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
+from ketenzicht_common.testing.service import rpc_error, running_service
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +32,8 @@ STREAM = "KETENZICHT_INTAKE"
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NatsServer, ServiceProcess,
                                                                         Path]]:
-    root = tmp_path_factory.mktemp("intake")
-    server = NatsServer(root / "nats").start()
-    service = ServiceProcess(
-        "intake",
-        {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-         "KETENZICHT_DATA_DIR": str(root / "intake"), "KETENZICHT_NATS_URL": server.url},
-        cwd=REPO_ROOT, log_file=root / "intake.log",
-    ).start()
-    yield server, service, root / "intake" / "events.sqlite"
-    service.stop()
-    server.stop()
+    with running_service(tmp_path_factory.mktemp("intake"), "intake") as service:
+        yield service.nats, service.service, service.store
 
 
 @pytest.fixture
@@ -123,12 +114,6 @@ def _field_violations(error: grpc.aio.AioRpcError) -> set[str]:
     return fields
 
 
-async def _rpc_error(call: Any) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value
-
-
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(
         running: tuple[NatsServer, ServiceProcess, Path], police: IntakeServiceStub) -> None:
     nats_server, _, store = running
@@ -170,7 +155,7 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(
          grpc.StatusCode.FAILED_PRECONDITION, set()),
     ]
     for call, code, fields in cases:
-        error = await _rpc_error(call)
+        error = await rpc_error(call)
         assert error.code() == code, error.details()
         assert fields <= _field_violations(error), error.details()
         assert error.details()
@@ -191,7 +176,7 @@ async def test_callers_must_authenticate_and_hold_an_intake_role(
                         (TOKENS["IND"], grpc.StatusCode.PERMISSION_DENIED),
                         (TOKENS["ANALYST"], grpc.StatusCode.PERMISSION_DENIED)]:
         async with connect(service.address, token=token) as channel:
-            error = await _rpc_error(IntakeServiceStub(channel).RegisterSignal(request))
+            error = await rpc_error(IntakeServiceStub(channel).RegisterSignal(request))
             assert error.code() == code
     for role in ("KMAR", "LABOUR_INSPECTORATE"):
         async with connect(service.address, token=TOKENS[role]) as channel:

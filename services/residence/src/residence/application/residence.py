@@ -168,6 +168,16 @@ class ResidenceCommands:
             uow.add(file)
         return file
 
+    @staticmethod
+    def _case(uow: UnitOfWork, case_id: str, provenance: Provenance,
+              occurred_on: date) -> CaseFile:
+        case = uow.get(CaseFile.id_for(case_id), CaseFile)
+        if case is None:
+            # Case steps may arrive before any victim's report names the case.
+            case = CaseFile.open(case_id, provenance, occurred_on)
+            uow.add(case)
+        return case
+
     # --- facts off the bus ---
 
     async def note(self, event: ReceivedEvent) -> dict[str, Any]:
@@ -201,17 +211,11 @@ class ResidenceCommands:
                 affected.append(file)
                 case_id = getattr(fact, "case_id", None)
                 if case_id:
-                    case = uow.get(CaseFile.id_for(case_id), CaseFile)
-                    if case is None:
-                        case = CaseFile.open(case_id, provenance, command.occurred_on)
-                        uow.add(case)
-                    case.link(provenance, command.occurred_on, fact.victim_id)
+                    self._case(uow, case_id, provenance, command.occurred_on).link(
+                        provenance, command.occurred_on, fact.victim_id)
             else:
                 case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
-                case = uow.get(CaseFile.id_for(case_id), CaseFile)
-                if case is None:
-                    case = CaseFile.open(case_id, provenance, command.occurred_on)
-                    uow.add(case)
+                case = self._case(uow, case_id, provenance, command.occurred_on)
                 if not case.note(*args):
                     return {}
                 affected.extend(self._file(uow, v, provenance, command.occurred_on)
