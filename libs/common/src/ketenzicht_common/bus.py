@@ -204,11 +204,7 @@ class CommandBus:
                     break
                 batch.append(item)
             self._apply_batch(batch)
-            for pending in batch:
-                try:
-                    self._answer(pending)
-                except Exception:  # a closed event loop must not kill the writer
-                    log.exception("could not answer a command")
+            self._answer_all(batch)
             if stop:
                 return
 
@@ -333,15 +329,24 @@ class CommandBus:
         return result
 
     @staticmethod
-    def _answer(item: _Pending) -> None:
-        outcome = item.outcome
+    def _answer_all(batch: list[_Pending]) -> None:
+        # One wake-up of each event loop per batch, not one per command: waking a loop from
+        # another thread costs a write to its self-pipe and a lock.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        for item in batch:
+            by_loop.setdefault(item.loop, []).append(item)
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, items)
+            except Exception:  # a closed event loop must not kill the writer
+                log.exception("could not answer %d commands", len(items))
 
-        def settle() -> None:
-            if item.future.done():
-                return
-            if isinstance(outcome, BaseException):
-                item.future.set_exception(outcome)
-            else:
-                item.future.set_result(outcome or {})
 
-        item.loop.call_soon_threadsafe(settle)
+def _settle_all(items: list[_Pending]) -> None:
+    for item in items:
+        if item.future.done():
+            continue
+        if isinstance(item.outcome, BaseException):
+            item.future.set_exception(item.outcome)
+        else:
+            item.future.set_result(item.outcome or {})

@@ -11,10 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
+from opentelemetry.trace import Tracer
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
@@ -34,12 +34,12 @@ STREAM = "KETENZICHT_INTAKE"
 class CountingConsumer:
     """A durable consumer that counts what its handler saw and what its inbox accepted."""
 
-    def __init__(self, url: str, inbox_path: Path, **broker_options: Any) -> None:
+    def __init__(self, url: str, inbox_path: Path, tracer: Tracer | None = None) -> None:
         self.inbox = SqliteInbox(inbox_path)
         self.seen: Counter[str] = Counter()
-        self.broker = NatsBroker(url, **broker_options)
+        self.broker = NatsBroker(url)
         subscribe(self.broker, durable="delivery-test", services=["intake"],
-                  handler=self.handle)
+                  handler=self.handle, tracer=tracer)
 
     async def handle(self, event: ReceivedEvent) -> None:
         self.seen[str(event.envelope.event_id)] += 1
@@ -121,7 +121,6 @@ async def test_a_service_killed_between_storing_and_publishing_publishes_once_af
 
 async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    from faststream.nats.opentelemetry import NatsTelemetryMiddleware
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -138,8 +137,7 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
     trace_id = format(span.get_span_context().trace_id, "032x")
 
     async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite",
-                            middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)]
-                            ) as consumer:
+                                tracer=provider.get_tracer("consumer")) as consumer:
         await consumer.wait_for(1)
         await asyncio.sleep(0.3)
     consumer_spans = [s for s in exporter.get_finished_spans()

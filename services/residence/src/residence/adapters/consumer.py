@@ -7,10 +7,8 @@ import contextlib
 import logging
 from datetime import date
 
-from faststream.nats import NatsBroker
-
 from ketenzicht_common.clock import Clock
-from ketenzicht_common.consumer import ReceivedEvent, subscribe
+from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import ensure_stream, service_stream
 from residence.application.residence import ResidenceCommands
@@ -36,8 +34,8 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
     async def handle(event: ReceivedEvent) -> None:
         await commands.note(event)
 
-    broker = NatsBroker(nats_url)
-    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle, concurrency=64)
+    broker = event_broker(nats_url)
+    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle, concurrency=256)
     await broker.start()
     try:
         await stop.wait()
