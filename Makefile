@@ -12,7 +12,7 @@ GENERATED := contracts/python/src/ketenzicht/.generated
 GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test lint typecheck schemas gen bench clean setup postgres chromium
+.PHONY: run test lint typecheck schemas gen bench bench-scale clean setup postgres chromium
 
 setup: $(STAMP) $(GENERATED)
 
@@ -66,6 +66,10 @@ chromium:
 
 bench: setup
 	$(BIN)/python -m ketenzicht_bench
+
+# A 1M-event scenario end to end, sampling every process's memory (tens of minutes).
+bench-scale: setup
+	$(BIN)/python -m ketenzicht_bench --scale-run --events $(or $(EVENTS),1000000)
 
 clean:
 	rm -rf $(VENV) var contracts/python/src/ketenzicht

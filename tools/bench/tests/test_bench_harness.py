@@ -27,3 +27,18 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
                       "eventsourcing on SQLite, 10 event(s) a save"):
         assert raw_limit in output
     assert re.search(r"intake\s+[\d,]+ MiB", output)
+
+
+def test_the_scale_run_prints_memory_as_events_go_through() -> None:
+    result = subprocess.run([sys.executable, "-m", "ketenzicht_bench", "--scale-run",
+                             "--events", "2000"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout
+    applied = re.search(r"scale run: ([\d,]+) commands fed, ([\d,]+) events applied", output)
+    assert applied, output[-3000:]
+    assert int(applied.group(2).replace(",", "")) >= 1000
+    header = next(line for line in output.splitlines() if line.strip().startswith("events"))
+    for process in ("intake", "residence", "monitor", "nats-server"):
+        assert process in header
+    assert re.search(r"growth /100k(\s+-?[\d,.]+){6}", output), output[-3000:]

@@ -3,6 +3,7 @@ measured in the same run with the same libraries, and the ratio.
 
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
+    python -m ketenzicht_bench --scale-run [--events N]   # memory over a 1M-event scenario
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ketenzicht_common.stack import Profile, Stack, private_profile
 
-from . import chain, raw
+from . import chain, raw, scale
 from .memory import peak_rss_mib
 
 
@@ -90,11 +91,27 @@ async def run(tiny: bool) -> list[str]:
     return lines
 
 
+async def run_scale(events: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        stack = Stack(Profile.load(private_profile(root)), log_dir=root / "var" / "log")
+        stack.start()
+        try:
+            return (await scale.scale_run(stack, events)).lines()
+        finally:
+            stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="ketenzicht_bench")
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the test suite")
+    parser.add_argument("--scale-run", action="store_true",
+                        help="feed a large scenario and sample every process's memory")
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="events in the scale run (default 1M)")
     args = parser.parse_args()
-    for line in asyncio.run(run(args.tiny)):
+    lines = asyncio.run(run_scale(args.events) if args.scale_run else run(args.tiny))
+    for line in lines:
         print(line, flush=True)
 
 

@@ -53,8 +53,9 @@ async def _total(url: str, streams: tuple[str, ...]) -> int:
     return sum([await stream_count(url, s) for s in streams])
 
 
-async def _monitor_facts(stack: Stack) -> int:
-    async with connect(stack.address("monitor"), token=ANALYST) as channel:
+async def monitor_facts(address: str) -> int:
+    """How many facts the monitor has applied (its GetStatus)."""
+    async with connect(address, token=ANALYST) as channel:
         status = await monitor_pb2_grpc.MonitorServiceStub(channel).GetStatus(
             monitor_pb2.GetStatusRequest())
         return int(status.facts)
@@ -77,7 +78,7 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
     published = await _total(url, ALL_STREAMS)
     last, changed_at = -1, time.perf_counter()
     while True:
-        facts = await _monitor_facts(stack)
+        facts = await monitor_facts(stack.address("monitor"))
         if facts != last:
             last, changed_at = facts, time.perf_counter()
         if facts >= published or time.perf_counter() - changed_at > 3:

@@ -1,0 +1,109 @@
+"""The scale run: a scenario of (by default) a million events end to end, with every process's
+resident memory sampled as the events go through, to show whether memory grows with the number
+of events already processed.
+
+    python -m ketenzicht_bench --scale-run               # 1M events (tens of minutes)
+    python -m ketenzicht_bench --scale-run --events 3000 # the test suite's tiny version
+
+The scenario is `make run`'s (seven years of the generated chain, the IND played from its
+trigger feed), scaled to the number of events asked for. Memory is sampled every few seconds
+(VmRSS, what the process holds now, not its high-water mark) beside the number of facts the
+monitor has applied, which is the last step every event goes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from chainsim.generator import estimate_events
+from chainsim.run import feed_scenario, monitor_settled
+from ketenzicht_common.stack import Stack
+
+from .chain import monitor_facts
+from .memory import current_rss_mib, peak_rss_mib
+
+START, END = date(2019, 1, 1), date(2025, 12, 31)
+CHECKPOINTS = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    facts: int
+    rss_mib: dict[str, float]
+
+
+@dataclass
+class ScaleRun:
+    events_asked: int
+    commands_fed: int = 0
+    facts: int = 0
+    seconds: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+    peak_mib: dict[str, float] = field(default_factory=dict)
+
+    def at(self, share: float) -> Sample:
+        """The first sample on or after this share of the final number of facts."""
+        wanted = share * self.facts
+        return next((s for s in self.samples if s.facts >= wanted), self.samples[-1])
+
+    def lines(self) -> list[str]:
+        names = list(self.samples[-1].rss_mib)
+        rows = [f"scale run: {self.commands_fed:,} commands fed, {self.facts:,} events applied "
+                f"by the monitor in {self.seconds:,.0f} s ({self.facts / self.seconds:,.0f}/s)",
+                "", "resident memory (VmRSS, MiB) as the events go through:",
+                f"{'events applied':>16} " + " ".join(f"{n:>13}" for n in names)]
+        for share in CHECKPOINTS:
+            sample = self.at(share)
+            rows.append(f"{sample.facts:>16,} "
+                        + " ".join(f"{sample.rss_mib.get(n, 0):>13,.0f}" for n in names))
+        first, last = self.at(CHECKPOINTS[0]), self.at(1.0)
+        span = max(last.facts - first.facts, 1)
+        rows.append(f"{'growth /100k':>16} " + " ".join(
+            f"{(last.rss_mib.get(n, 0) - first.rss_mib.get(n, 0)) * 100_000 / span:>13,.1f}"
+            for n in names))
+        rows.append(f"{'peak (VmHWM)':>16} "
+                    + " ".join(f"{self.peak_mib.get(n, 0):>13,.0f}" for n in names))
+        rows.append(f"('growth /100k': MiB more per 100k events between {first.facts:,} and "
+                    f"{last.facts:,} events applied; flat memory keeps it near zero)")
+        return rows
+
+
+def _memory(stack: Stack, read: Callable[[int], float]) -> dict[str, float]:
+    found = {p.name: read(p.process.pid) for p in stack.services if p.process is not None}
+    if stack.nats.process is not None:
+        found["nats-server"] = read(stack.nats.process.pid)
+    return found
+
+
+async def scale_run(stack: Stack, events: int, *, seed: int = 11,
+                    sample_seconds: float = 5.0) -> ScaleRun:
+    run = ScaleRun(events_asked=events)
+    scale = events / estimate_events(START, END, 1.0)
+    started = time.monotonic()
+    monitor = stack.address("monitor")
+
+    async def sample() -> None:
+        run.samples.append(Sample(time.monotonic() - started, await monitor_facts(monitor),
+                                  _memory(stack, current_rss_mib)))
+
+    async def sampler() -> None:
+        while True:
+            await asyncio.sleep(sample_seconds)
+            await sample()
+
+    sampling = asyncio.create_task(sampler())
+    try:
+        report = await feed_scenario(stack, seed, START, END, scale, date.today())
+        run.commands_fed = report.sent
+        run.facts = await monitor_settled(monitor, quiet_seconds=3.0, timeout=3600)
+    finally:
+        sampling.cancel()
+    run.seconds = time.monotonic() - started
+    await sample()
+    run.peak_mib = _memory(stack, peak_rss_mib)
+    return run
