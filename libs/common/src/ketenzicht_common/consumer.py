@@ -9,7 +9,6 @@ id. ``SqliteInbox`` is the simple way to do that for handlers that have no store
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -19,10 +18,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from faststream import AckPolicy, Context
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -77,10 +76,11 @@ def event_broker(nats_url: str, **options: Any) -> NatsBroker:
     return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
 
 
-def _bodies_unread(message: Any) -> None:
-    # The handler reads each event from its raw message (headers and body); decoding every body
-    # into the batch's body list as well would parse each JSON twice.
-    return None
+def _raw_message(message: Any) -> Msg:
+    # The handler reads the event from the raw message (headers and body): decoding the body
+    # here as well would parse each JSON twice.
+    raw: Msg = message.raw_message
+    return raw
 
 
 async def _handle_one(raw: Msg, handler: EventHandler, tracer: trace.Tracer) -> None:
@@ -122,53 +122,44 @@ def subscribe(
     max_deliver: int = 50,
     ack_wait_seconds: float = 30.0,
     concurrency: int = 1,
-    batch_size: int = 256,
-    max_wait_seconds: float = 0.01,
     tracer: trace.Tracer | None = None,
 ) -> None:
     """Subscribe ``handler`` to every event of the given services, one durable per stream.
 
-    Durable pull consumers, read in batches (faststream's batch pull subscriber): up to
-    ``batch_size`` events per fetch, and a fetch returns after at most ``max_wait_seconds``
-    with what has arrived, so a lone event waits no longer than that. Per-message dispatch
-    through faststream cost about a millisecond an event; per batch it is amortised.
-
-    Each event is acknowledged on its own, after its handler succeeded; a failed one is
-    redelivered after a growing delay. With ``concurrency`` > 1 the events of a batch are
-    handled that many at a time (the command bus then stores them in one transaction) — only
-    for handlers whose result does not depend on the order of events; otherwise one by one,
-    in stream order. Each event is handled in a consumer span continuing its trace.
+    Durable push consumers: the server delivers as soon as an event is stored, and at most
+    ``max_ack_pending`` unacknowledged events are in flight. (faststream's batch pull
+    subscriber costs less per event, but it holds every batch until it fills or its wait runs
+    out, and here it left some events unacknowledged until their ack wait passed: 30 s late.)
+    Each event is acknowledged after its handler succeeded; a failed one is redelivered after
+    a growing delay. With ``concurrency`` > 1 several events are handled at once — only for
+    handlers whose result does not depend on the order of events (then the command bus can
+    store them in one transaction). Each event is handled in a consumer span continuing its
+    trace.
     """
     event_tracer = tracer or trace.get_tracer("ketenzicht.consumer")
     for service in services:
         stream = stream_for(service)
 
-        async def on_batch(_: Any, message: Annotated[Any, Context("message")]) -> None:
-            raws: list[Msg] = list(message.raw_message)
-            if concurrency <= 1:
-                for raw in raws:
-                    await _handle_one(raw, handler, event_tracer)
-                return
-            for start in range(0, len(raws), concurrency):
-                await asyncio.gather(*(_handle_one(raw, handler, event_tracer)
-                                       for raw in raws[start:start + concurrency]))
+        async def on_message(raw: Any) -> None:
+            await _handle_one(raw, handler, event_tracer)
 
+        options: dict[str, Any] = {"max_workers": concurrency} if concurrency > 1 else {}
         broker.subscriber(
             f"ketenzicht.{service}.>",
             stream=JStream(stream, declare=False),
             durable=f"{durable}-{service}",
-            pull_sub=PullSub(batch_size=batch_size, timeout=max_wait_seconds, batch=True),
             ack_policy=AckPolicy.MANUAL,
-            decoder=_bodies_unread,
+            decoder=_raw_message,
             config=ConsumerConfig(
                 durable_name=f"{durable}-{service}",
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=JsAckPolicy.EXPLICIT,
                 max_deliver=max_deliver,
                 ack_wait=ack_wait_seconds,
-                max_ack_pending=max(1000, 4 * batch_size),
+                max_ack_pending=max(1000, 4 * concurrency),
             ),
-        )(on_batch)
+            **options,
+        )(on_message)
 
 
 class SqliteInbox:

@@ -146,11 +146,8 @@ class ChainConsumer:
                 broker = NatsBroker(self.nats_url, log_level=logging.DEBUG,
                                     max_reconnect_attempts=-1, reconnect_time_wait=1,
                                     graceful_timeout=5.0)
-                # Analysts need no 10 ms freshness: a longer wait for a batch to fill keeps
-                # an idle monitor from polling its four streams a hundred times a second.
                 subscribe(broker, durable=self.durable, services=self.services,
-                          handler=self.handle, concurrency=self.batch_size,
-                          batch_size=self.batch_size, max_wait_seconds=0.1)
+                          handler=self.handle, concurrency=self.batch_size)
                 await broker.start()
                 self.consuming = True
                 log.info("consuming %s as %s", ", ".join(self.services), self.durable)
