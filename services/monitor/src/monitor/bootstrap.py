@@ -2,12 +2,12 @@
 
 The monitor records no events of its own: its application is the shared `ChainApplication` with
 no topics, on the in-memory store (nothing to keep, and no database file to create), and the
-process starts with the relay off (see ``__main__``). What it keeps is its read model, in
-``<data_dir>/projection/`` (adapters.store).
+process starts with the relay off (see ``__main__``). What it keeps is its read model, the
+fact database ``<data_dir>/projection/facts.sqlite3`` (adapters.store).
 
-Background work, in one task so that shutdown runs in a fixed order: the durable consumers, the
-periodic snapshot, and the HTTP server. At shutdown the consumers stop first, then ``close``
-writes the last snapshot.
+Background work, in one task so that shutdown runs in a fixed order: the durable consumers and
+the HTTP server. At shutdown the consumers stop first, then ``close`` finishes the last commit
+and closes the database.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from monitor.adapters.consumer import SERVICES, ChainConsumer
 from monitor.adapters.grpc_api import DESCRIPTOR, MonitorApi
 from monitor.adapters.http_api import HttpApi, server_tls
 from monitor.adapters.settings import MonitorSettings
-from monitor.adapters.store import FileProjectionStore
+from monitor.adapters.store import DATABASE_FILE, SqliteFactStore
 from monitor.application.live import LiveProjection
 from monitor.application.queries import MonitorQueries
 
@@ -53,8 +53,7 @@ def create_application(settings: ServiceSettings) -> MonitorApplication:
 
 def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServiceParts:
     options = monitor or MonitorSettings()
-    store = FileProjectionStore(wiring.settings.data_dir / "projection",
-                                fsync_journal=options.journal_fsync)
+    store = SqliteFactStore(wiring.settings.data_dir / "projection" / DATABASE_FILE)
     live = LiveProjection(store, wiring.clock)
     if live.restored:
         log.info("projection restored: %d facts", len(live))
@@ -76,9 +75,7 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
         http.bind()  # a taken port fails the start, not a background task later
 
     async def run() -> None:
-        tasks = [asyncio.create_task(consumer.run(), name="monitor-consumer"),
-                 asyncio.create_task(live.run_snapshots(options.snapshot_interval_seconds),
-                                     name="monitor-snapshots")]
+        tasks = [asyncio.create_task(consumer.run(), name="monitor-consumer")]
         if http is not None:
             tasks.append(asyncio.create_task(http.serve(), name="monitor-http"))
         if options.prewarm:
@@ -89,7 +86,7 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
                 if isinstance(outcome, Exception):
                     log.error("monitor background task failed: %r", outcome)
         finally:
-            for task in tasks:  # the consumer first: no fact arrives after its last snapshot
+            for task in tasks:  # the consumer first: no fact arrives after the last commit
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
             status = await call(stub.GetStatus, pb.GetStatusRequest())
             out.write(f"facts held     {status.facts}\nconsuming      {status.consuming}\n"
                       f"rebuilding     {status.rebuilding}\n"
-                      f"last snapshot  {status.last_snapshot_at or '-'}\n"
+                      f"last saved     {status.last_snapshot_at or '-'}\n"
                       f"streams        {', '.join(status.streams)}\n")
         elif args.command == "rebuild":
             done = await call(stub.Rebuild, pb.RebuildRequest())

@@ -2,7 +2,8 @@
 
 - Durable consumers (``ketenzicht_common.consumer.subscribe``), one per service stream, named
   ``<durable>-<service>``. Each message becomes a `ChainFact` applied to the live projection;
-  its acknowledgement waits until the fact is journaled (see `application.live`).
+  its acknowledgement waits until the fact is committed to the fact database (see
+  `application.live`).
 - A stream that does not exist yet is created with the shared stream configuration, so the
   monitor can start before the services whose events it reads, and miss nothing they publish
   later. An existing stream is never touched: its owner decides its configuration.
@@ -12,7 +13,8 @@
 - NATS may be down at start or later: the consumer retries, it never takes the process down.
 - `replay` reads each stream from its first message up to the last one present when the replay
   began, through an ephemeral ordered consumer (push, flow-controlled, nothing acknowledged), and
-  hands each fact to a callback: no database round trip, no acknowledgement per message.
+  hands each fact to a callback: no acknowledgement per message, and the callback only buffers
+  (the live projection writes the facts in large chunks).
 """
 
 from __future__ import annotations

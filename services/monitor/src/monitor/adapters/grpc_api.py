@@ -135,10 +135,11 @@ class MonitorApi:
         return _export(export, request.gzip)
 
     async def GetStatus(self, request: Any, caller: Caller) -> Any:
-        last = self.live.last_snapshot_at
+        last = self.live.last_commit_at
         return pb.GetStatusResponse(
             facts=len(self.live), consuming=self.consumer.consuming,
             rebuilding=self.live.rebuilding,
+            # The contract's name predates the fact database: the last commit of facts to it.
             last_snapshot_at=last.isoformat() if last else "",
             streams=list(self.consumer.services),
         )

@@ -299,11 +299,12 @@ class HttpApi:
                                      "years": [_as_dict(y) for y in figures.years]})
 
     async def _status(self, query: Query) -> Response:
-        last = self.live.last_snapshot_at
+        last = self.live.last_commit_at
         return _json(HTTPStatus.OK, {
             "facts": len(self.live),
             "consuming": self.consumer.consuming,
             "rebuilding": self.live.rebuilding,
+            # The name predates the fact database: now the last commit of facts to it.
             "last_snapshot_at": last.isoformat() if last else None,
             "streams": list(self.consumer.services),
         })

@@ -1,60 +1,77 @@
-"""The live read model (actueel ketenbeeld): the projection as events arrive, kept restartable.
+"""The live read model (actueel ketenbeeld): the projection as events arrive, kept on disk.
 
-Facts arrive from the durable consumers on the event loop and are applied to an in-memory
-`ChainProjection` (a dictionary insert). What makes a restart need no replay:
+Facts arrive from the durable consumers on the event loop. Each becomes its compact record and
+goes to the fact store (adapters.store, a SQLite database); the process keeps no record once it
+is stored, so its memory does not grow with the number of facts. What that gives:
 
-- Group commit to a journal. Each newly seen fact's compact record is appended to the journal
-  before its message is acknowledged; all facts that arrive together (a pulled batch is handled
-  concurrently) share one append. A crash therefore never loses an acknowledged fact, and there
-  is no database round trip per event.
-- Periodic snapshots. Every few seconds (and at shutdown) the whole projection is written as one
-  document and the journal before it is discarded. A restart loads the snapshot, then the
-  journal, and the durable consumers resume where they left off; anything they redeliver is a
-  no-op, because the projection is idempotent by event id.
+- Group commit. All facts that arrive together (a pulled batch is handled concurrently) share
+  one transaction, and `apply` returns once it is committed: only then is the message
+  acknowledged, so a crash never loses an acknowledged fact. The commits run one after another
+  in a writer thread; facts that arrive during a commit form the next group.
+- Idempotence. The store is keyed by event id: a redelivered fact changes nothing.
+- Restart without replay. A restart finds the facts in the store and the durable consumers
+  resume where they left off; anything they redeliver is a no-op.
 
-Rebuild (herbouw): a fresh projection is filled from the start of every stream while the durable
-consumers keep delivering to both the old and the fresh one; then the fresh one takes over and
-is snapshotted at once. Queries meanwhile keep answering from the old one.
+Rebuild (herbouw): every stream is replayed from its start into a fresh table while the durable
+consumers keep writing to both the current and the fresh one; then the fresh one takes over in
+one transaction. Queries meanwhile keep answering from the current one.
 
-Queries read an immutable copy of the records, filtered and sorted in a worker thread, so a
-large table never stalls consumption.
+Queries read the rows visible at their cut-off in a worker thread, each with its own database
+connection, so a large table never stalls consumption. The last few views are cached: one view
+of a million facts is large.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
 from ketenzicht_common.clock import Clock
-from monitor.domain import AsOf, ChainFact, ChainProjection, ChainView, FactRecord, view_of
+from monitor.domain import AsOf, ChainFact, ChainView, FactRecord, to_record
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Replay = Callable[[Callable[[ChainFact], object]], Awaitable[int]]
 """Reads every stream from its start, handing each fact to the callback; returns how many."""
 
 
-class ProjectionStore(Protocol):
-    """Where the projection survives a restart (adapters.store has the file-based one)."""
+class FactStore(Protocol):
+    """Where the facts are kept (adapters.store has the SQLite one).
 
-    def load(self) -> ChainProjection | None:
-        """The stored projection, or None when nothing was ever stored."""
+    Writes come from one thread at a time, in the order they are called; `read` may be called
+    from any thread meanwhile.
+    """
+
+    @property
+    def count(self) -> int:
+        """Distinct facts in the current table."""
         ...
 
-    def append(self, records: Sequence[FactRecord]) -> None:
-        """Journal records, durable against a process crash when this returns."""
+    def add(self, records: Sequence[FactRecord], *, fresh_too: bool = False) -> int:
+        """One transaction, durable against a process crash when this returns; how many new."""
         ...
 
-    def rotate(self) -> int:
-        """Start a new journal; returns its generation (records after this go into it)."""
+    def start_fresh(self) -> None: ...
+
+    def add_fresh(self, records: Sequence[FactRecord]) -> None: ...
+
+    def switch_to_fresh(self) -> int:
+        """The fresh table becomes the current one, atomically; returns its count."""
         ...
 
-    def write_snapshot(self, records: Sequence[FactRecord], generation: int) -> None:
-        """Store these records as the projection; journals before `generation` are then void."""
+    def drop_fresh(self) -> None: ...
+
+    def read(self, on: int, known_by: int) -> list[FactRecord]:
+        """The records visible at a cut-off (day ordinal, epoch µs)."""
         ...
 
     def close(self) -> None: ...
@@ -63,140 +80,173 @@ class ProjectionStore(Protocol):
 class LiveProjection:
     """The projection the monitor consumes into and queries from (one per process)."""
 
-    def __init__(self, store: ProjectionStore, clock: Clock, *, view_cache_size: int = 8) -> None:
+    def __init__(self, store: FactStore, clock: Clock, *, view_cache_size: int = 3,
+                 rebuild_chunk: int = 5000) -> None:
         self._store = store
         self._clock = clock
-        loaded = store.load()
-        self.restored = loaded is not None
-        """True when a snapshot or journal was found: the durable consumers can just resume."""
-        self._projection = loaded if loaded is not None else ChainProjection()
-        self._fresh: ChainProjection | None = None
-        self._generation = 0  # bumped when a rebuilt projection takes over
+        self.restored = store.count > 0
+        """True when the store held facts at start: the durable consumers can just resume."""
+        # One thread for every write, so they reach the store in the order they were made.
+        self._writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="monitor-writer")
         self._pending: list[FactRecord] = []
-        self._batch: asyncio.Future[None] | None = None
-        # A restored projection may come from journals: consolidate them at the next snapshot.
-        self._unsaved = 1 if self.restored else 0
+        self._next_commit: asyncio.Future[None] | None = None
+        self._committing = False
+        self._fresh = False  # a rebuild is filling the fresh table: commits go there too
+        self._generation = 0  # bumped when a rebuilt table takes over
         self._views: OrderedDict[tuple[int, int, AsOf], ChainView] = OrderedDict()
         self._view_cache_size = view_cache_size
+        self._rebuild_chunk = rebuild_chunk
         self._rebuild_lock = asyncio.Lock()
-        self.last_snapshot_at: datetime | None = None
+        self.last_commit_at: datetime | None = None
         self.last_rebuild_replayed = 0
 
     def __len__(self) -> int:
-        return len(self._projection)
+        return self._store.count
 
     @property
     def rebuilding(self) -> bool:
-        return self._fresh is not None
+        return self._fresh
+
+    def _write(self, call: Callable[[], T]) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._writer, call)
 
     # Consuming
 
     async def apply(self, fact: ChainFact) -> None:
-        """Apply one fact; returns once it is journaled, so its message may be acknowledged."""
-        record = self._projection.admit(fact)
-        if self._fresh is not None:
-            self._fresh.apply(fact)
-        if record is not None:
-            self._pending.append(record)
-            self._unsaved += 1
-        # A redelivered fact whose first delivery is still unjournaled waits for the same batch.
-        if self._pending:
-            await self._batch_commit()
+        """Apply one fact; returns once it is committed, so its message may be acknowledged."""
+        self._pending.append(to_record(fact))
+        # Shielded: one handler being cancelled must not cancel the commit the others wait for.
+        await asyncio.shield(self._commit_for_pending())
 
-    def _batch_commit(self) -> asyncio.Future[None]:
-        if self._batch is None:
+    def _commit_for_pending(self) -> asyncio.Future[None]:
+        if self._next_commit is None:
             loop = asyncio.get_running_loop()
-            self._batch = loop.create_future()
-            # call_soon runs after every handler that is ready now has applied its fact, so the
-            # facts of one pulled batch share one append.
-            loop.call_soon(self._flush)
-        return self._batch
+            self._next_commit = loop.create_future()
+            if not self._committing:
+                # call_soon runs after every handler that is ready now has added its fact, so
+                # the facts of one pulled batch share one transaction.
+                loop.call_soon(self._commit)
+        return self._next_commit
 
-    def _flush(self) -> None:
-        batch, self._batch = self._batch, None
+    def _commit(self) -> None:
+        done, self._next_commit = self._next_commit, None
         records, self._pending = self._pending, []
-        assert batch is not None
+        assert done is not None
         try:
-            if records:
-                self._store.append(records)
-        except Exception as error:
-            log.exception("journal append failed; the facts stay pending")
-            self._pending[:0] = records  # retried with the next batch
-            batch.set_exception(error)
-            batch.exception()  # every waiter sees it; nobody waiting is fine too
+            written = self._write(partial(self._store.add, records, fresh_too=self._fresh))
+        except RuntimeError as error:  # closed: the writer takes no more work
+            done.set_exception(error)
+            done.exception()
+            return
+        self._committing = True
+        written.add_done_callback(partial(self._committed, done))
+
+    def _committed(self, done: asyncio.Future[None], written: asyncio.Future[int]) -> None:
+        self._committing = False
+        error = None if written.cancelled() else written.exception()
+        if written.cancelled() or error is not None:
+            log.error("committing facts failed; their messages will be redelivered",
+                      exc_info=error)
+            done.set_exception(error or RuntimeError("the commit was cancelled"))
+            done.exception()  # every waiter sees it; nobody waiting is fine too
         else:
-            batch.set_result(None)
+            self.last_commit_at = self._clock.now()
+            done.set_result(None)
+        if self._next_commit is not None:  # facts arrived during this commit
+            asyncio.get_running_loop().call_soon(self._commit)
 
     # Querying
 
     async def view(self, as_of: AsOf) -> ChainView:
-        """The chain at the cut-off, computed off the event loop and cached until facts change."""
-        key = (self._generation, len(self._projection), as_of)
+        """The chain at the cut-off, read off the event loop and cached until facts change."""
+        key = (self._generation, self._store.count, as_of)
         cached = self._views.get(key)
         if cached is not None:
             self._views.move_to_end(key)
             return cached
-        records = self._projection.records()  # a copy: consumption may go on meanwhile
-        view = await asyncio.to_thread(view_of, records, as_of)
+        view = await asyncio.to_thread(self._read_view, as_of)
         self._views[key] = view
         while len(self._views) > self._view_cache_size:
             self._views.popitem(last=False)
         return view
 
-    # Persisting
-
-    async def snapshot(self, *, force: bool = False) -> bool:
-        """Write a snapshot if anything changed since the last one; True when written."""
-        if not force and self._unsaved == 0:
-            return False
-        records, generation = self._cut()
-        await asyncio.to_thread(self._store.write_snapshot, records, generation)
-        self.last_snapshot_at = self._clock.now()
-        return True
-
-    def _cut(self) -> tuple[tuple[FactRecord, ...], int]:
-        # No await between taking the records and rotating: every record in an older journal is
-        # then in this snapshot, and everything applied later lands in the new journal.
-        records = self._projection.records()
-        generation = self._store.rotate()
-        self._unsaved = 0
-        return records, generation
-
-    async def run_snapshots(self, interval_seconds: float) -> None:
-        """Snapshot periodically (a background task of the service)."""
-        while True:
-            await asyncio.sleep(interval_seconds)
-            try:
-                await self.snapshot()
-            except Exception:
-                log.exception("projection snapshot failed; the journal still holds every fact")
+    def _read_view(self, as_of: AsOf) -> ChainView:
+        return ChainView(as_of, self._store.read(as_of.on_ordinal, as_of.known_by_micros))
 
     def close(self) -> None:
-        """At shutdown: one last snapshot (consumers are stopped by then), then close the store."""
+        """At shutdown, once the consumers are stopped: finish the writes, close the store."""
         try:
-            if self._unsaved:
-                records, generation = self._cut()
-                self._store.write_snapshot(records, generation)
+            self._writer.shutdown(wait=True)
         finally:
             self._store.close()
 
     # Rebuilding
 
     async def rebuild(self, replay: Replay) -> tuple[int, int]:
-        """Replay every stream into a fresh projection and switch to it; (before, after) sizes."""
+        """Replay every stream into a fresh table and switch to it; (before, after) counts."""
         async with self._rebuild_lock:
-            before = len(self._projection)
-            fresh = ChainProjection()
-            # From here on the consumers feed the fresh projection too, so facts published
-            # after a stream's replay ends are not missed.
-            self._fresh = fresh
+            before = len(self)
+            # From the moment this write is queued, every commit also goes to the fresh table,
+            # so facts published after a stream's replay ends are not missed.
+            self._fresh = True
             try:
-                self.last_rebuild_replayed = await replay(fresh.apply)
-            finally:
-                self._fresh = None
-            self._projection = fresh
+                await self._write(self._store.start_fresh)
+                self.last_rebuild_replayed = await self._replay_into_fresh(replay)
+            except BaseException:
+                self._fresh = False
+                # Queued after any commit that still writes to the fresh table; not awaited, so
+                # a cancelled rebuild ends at once. A table left over is dropped at the next start.
+                with contextlib.suppress(RuntimeError):  # the writer already shut down
+                    self._writer.submit(self._drop_fresh)
+                raise
+            self._fresh = False
+            after = await self._write(self._store.switch_to_fresh)
             self._generation += 1
             self._views.clear()
-            await self.snapshot(force=True)
-            log.info("projection rebuilt: %d facts before, %d after", before, len(fresh))
-            return before, len(fresh)
+            log.info("projection rebuilt: %d facts before, %d after", before, after)
+            return before, after
+
+    def _drop_fresh(self) -> None:
+        try:
+            self._store.drop_fresh()
+        except Exception:
+            log.exception("dropping the unfinished rebuild's table failed")
+
+    async def _replay_into_fresh(self, replay: Replay) -> int:
+        # The replay hands over facts one at a time and cannot wait: they are gathered and
+        # written in chunks by the writer thread, behind any commit already queued.
+        buffer: list[FactRecord] = []
+        chunks: deque[concurrent.futures.Future[None]] = deque()
+        failures: list[BaseException] = []
+
+        def settle(chunk: concurrent.futures.Future[None]) -> None:
+            error = chunk.exception()
+            if error is not None and not failures:
+                failures.append(error)
+
+        def write_chunk() -> None:
+            nonlocal buffer
+            if not buffer:
+                return
+            records, buffer = buffer, []
+            chunks.append(self._writer.submit(self._store.add_fresh, records))
+            while chunks and chunks[0].done():
+                settle(chunks.popleft())
+            if len(chunks) > 4:
+                # The writer has fallen behind the stream: wait (on the event loop) rather than
+                # hold ever more facts in memory.
+                settle(chunks.popleft())
+
+        def take(fact: ChainFact) -> None:
+            buffer.append(to_record(fact))
+            if len(buffer) >= self._rebuild_chunk:
+                write_chunk()
+
+        replayed = await replay(take)
+        write_chunk()
+        for chunk in chunks:
+            await asyncio.wrap_future(chunk)
+        if failures:
+            raise failures[0]
+        return replayed

@@ -47,9 +47,7 @@ from .projection import (
     ChainView,
     FactRecord,
     VictimProfile,
-    record_from_row,
-    record_row,
-    snapshot_of,
+    to_record,
     view_of,
 )
 
@@ -101,10 +99,8 @@ __all__ = [
     "lead_time_table",
     "lead_times_csv",
     "observe",
-    "record_from_row",
-    "record_row",
-    "snapshot_of",
     "summarise",
+    "to_record",
     "traces",
     "view_of",
 ]

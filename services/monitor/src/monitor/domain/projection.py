@@ -1,10 +1,11 @@
 """The monitor's read model of the whole chain (ketenbeeld), rebuilt from every service's events.
 
-`ChainProjection.apply` only stores a compact record of the fact, keyed by `event_id`: that makes
-a redelivered event a no-op, makes the state independent of delivery order, and keeps apply at a
-dictionary insert (well above 30k events/s). Everything else — milestones, lead times, figures —
-is derived at query time from the records visible at an `AsOf` cut-off, so any figure can be
-reproduced for a past date and a late fact never needs a repair of derived state.
+Of each fact only a compact `FactRecord` is kept (`to_record`), keyed by `event_id`: that makes a
+redelivered event a no-op and the state independent of delivery order. Everything else —
+milestones, lead times, figures — is derived at query time, in a `ChainView`, from the records
+visible at an `AsOf` cut-off, so any figure can be reproduced for a past date and a late fact
+never needs a repair of derived state. The running service keeps the records in a database
+(application.live); `ChainProjection` holds them in memory, for tests and small collections.
 
 Decisions where domain.md is silent (the tests pin them down):
 
@@ -196,24 +197,9 @@ class ChainProjection:
 
     def apply(self, fact: ChainFact) -> bool:
         """Take one fact in; False when its event_id was seen before (a redelivery)."""
-        return self.admit(fact) is not None
-
-    def admit(self, fact: ChainFact) -> FactRecord | None:
-        """Take one fact in and return the compact record kept of it; None on a redelivery.
-
-        The adapter journals the record, so a restart restores exactly what was applied.
-        """
         if fact.event_id in self._records:
-            return None
-        record = to_record(fact)
-        self._records[fact.event_id] = record
-        return record
-
-    def add(self, record: FactRecord) -> bool:
-        """Take in a record kept earlier (from a journal or snapshot); False if already held."""
-        if record.event_id in self._records:
             return False
-        self._records[record.event_id] = record
+        self._records[fact.event_id] = to_record(fact)
         return True
 
     def records(self) -> tuple[FactRecord, ...]:
@@ -234,7 +220,7 @@ class ChainProjection:
         self._cached_view = (cut, len(self._records), view)
         return view
 
-    # Persistence: one JSON-able document, so the adapter can store it in a single write.
+    # One JSON-able document of every record, e.g. to compare two projections.
 
     def snapshot(self) -> dict[str, Any]:
         return snapshot_of(self._records.values())
@@ -251,7 +237,7 @@ class ChainProjection:
 
 
 def record_row(record: FactRecord) -> list[Any]:
-    """A record as a JSON-able row (the snapshot's and the journal's line format)."""
+    """A record as a JSON-able row (the snapshot's format)."""
     r = record
     attrs = dict(r.attrs) if r.attrs is not None else None
     return [r.event_id, r.service, r.event_type, r.occurred, r.recorded, r.case_id, r.victim_id,
