@@ -92,9 +92,15 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
                                   _memory(stack, current_rss_mib)))
 
     async def sampler() -> None:
+        printed = started
         while True:
             await asyncio.sleep(sample_seconds)
             await sample()
+            if time.monotonic() - printed >= 60:  # a long run shows its memory as it goes
+                printed = time.monotonic()
+                last = run.samples[-1]
+                print(f"\n[{last.seconds:,.0f} s] {last.facts:,} events applied; RSS MiB: "
+                      + ", ".join(f"{n} {v:,.0f}" for n, v in last.rss_mib.items()), flush=True)
 
     sampling = asyncio.create_task(sampler())
     try:
