@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ketenzicht_common.stack import Profile, Stack, private_profile
 
 from . import chain, raw, scale
-from .memory import peak_rss_mib
+from .memory import peak_rss_mib, stack_memory
 
 
 def _line(name: str, value: str, limit: str = "", ratio: str = "") -> str:
@@ -27,38 +29,43 @@ def _rate(r: raw.Rate) -> str:
     return f"{r.per_second:,.0f}/s"
 
 
-async def run(tiny: bool) -> list[str]:
-    scale = 0.02 if tiny else 1.0
+@contextmanager
+def private_stack() -> Iterator[Stack]:
+    """The whole stack on free ports, its data in a temporary directory removed afterwards."""
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         stack = Stack(Profile.load(private_profile(root)), log_dir=root / "var" / "log")
         stack.start()
         try:
-            assert stack.nats.process is not None
-            server = stack.nats
-            publish = await raw.jetstream_publish(server, 2000 if tiny else 50_000)
-            sqlite_insert = raw.sqlite_batched_insert(2000 if tiny else 50_000)
-            one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
-            ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
-            ingest = await chain.ingest(stack, scale)
-            print(f"ingest: {ingest.count:,} commands in {ingest.seconds:.1f} s", flush=True)
-            await asyncio.sleep(0 if tiny else 20)  # let residence and monitor drain the backlog
-            rate = 1000.0
-            latency = await chain.trigger_latency(stack, 40 if tiny else 3000, rate)
-            print(f"trigger latency: {chain.describe(latency)}", flush=True)
-            await asyncio.sleep(0 if tiny else 20)  # drain what the 1k/s run queued
-            gentle_rate = 100.0
-            gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
-            print(f"trigger latency at {gentle_rate:.0f}/s: {chain.describe(gentle)}", flush=True)
-            raw_latency = await chain.raw_latency(server.url, 80 if tiny else 6000, rate)
-            rebuilt = await chain.rebuild(stack)
-            print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
-            raw_read = await chain.raw_stream_read(server.url)
-            memory = {p.name: peak_rss_mib(p.process.pid) for p in stack.services
-                      if p.process is not None}
-            memory["nats-server"] = peak_rss_mib(stack.nats.process.pid)
+            yield stack
         finally:
             stack.stop()
+
+
+async def run(tiny: bool) -> list[str]:
+    scale = 0.02 if tiny else 1.0
+    with private_stack() as stack:
+        assert stack.nats.process is not None
+        server = stack.nats
+        publish = await raw.jetstream_publish(server, 2000 if tiny else 50_000)
+        sqlite_insert = raw.sqlite_batched_insert(2000 if tiny else 50_000)
+        one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
+        ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
+        ingest = await chain.ingest(stack, scale)
+        print(f"ingest: {ingest.count:,} commands in {ingest.seconds:.1f} s", flush=True)
+        await asyncio.sleep(0 if tiny else 20)  # let residence and monitor drain the backlog
+        rate = 1000.0
+        latency = await chain.trigger_latency(stack, 40 if tiny else 3000, rate)
+        print(f"trigger latency: {chain.describe(latency)}", flush=True)
+        await asyncio.sleep(0 if tiny else 20)  # drain what the 1k/s run queued
+        gentle_rate = 100.0
+        gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
+        print(f"trigger latency at {gentle_rate:.0f}/s: {chain.describe(gentle)}", flush=True)
+        raw_latency = await chain.raw_latency(server.url, 80 if tiny else 6000, rate)
+        rebuilt = await chain.rebuild(stack)
+        print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
+        raw_read = await chain.raw_stream_read(server.url)
+        memory = stack_memory(stack, peak_rss_mib)
 
     lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
     lines.append(_line(ingest.name, _rate(ingest), _rate(publish),
@@ -92,14 +99,8 @@ async def run(tiny: bool) -> list[str]:
 
 
 async def run_scale(events: int) -> list[str]:
-    with tempfile.TemporaryDirectory() as directory:
-        root = Path(directory)
-        stack = Stack(Profile.load(private_profile(root)), log_dir=root / "var" / "log")
-        stack.start()
-        try:
-            return (await scale.scale_run(stack, events)).lines()
-        finally:
-            stack.stop()
+    with private_stack() as stack:
+        return (await scale.scale_run(stack, events)).lines()
 
 
 def main() -> None:

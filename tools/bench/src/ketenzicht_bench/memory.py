@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+from ketenzicht_common.stack import Stack
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -17,3 +20,11 @@ def current_rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def stack_memory(stack: Stack, read: Callable[[int], float]) -> dict[str, float]:
+    """``read`` (peak or current) for every process of the stack, nats-server included."""
+    found = {p.name: read(p.process.pid) for p in stack.services if p.process is not None}
+    if stack.nats.process is not None:
+        found["nats-server"] = read(stack.nats.process.pid)
+    return found

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,7 +23,7 @@ from chainsim.run import feed_scenario, monitor_settled
 from ketenzicht_common.stack import Stack
 
 from .chain import monitor_facts
-from .memory import current_rss_mib, peak_rss_mib
+from .memory import current_rss_mib, peak_rss_mib, stack_memory
 
 START, END = date(2019, 1, 1), date(2025, 12, 31)
 CHECKPOINTS = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -73,13 +72,6 @@ class ScaleRun:
         return rows
 
 
-def _memory(stack: Stack, read: Callable[[int], float]) -> dict[str, float]:
-    found = {p.name: read(p.process.pid) for p in stack.services if p.process is not None}
-    if stack.nats.process is not None:
-        found["nats-server"] = read(stack.nats.process.pid)
-    return found
-
-
 async def scale_run(stack: Stack, events: int, *, seed: int = 11,
                     sample_seconds: float = 5.0) -> ScaleRun:
     run = ScaleRun(events_asked=events)
@@ -89,7 +81,7 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
 
     async def sample() -> None:
         run.samples.append(Sample(time.monotonic() - started, await monitor_facts(monitor),
-                                  _memory(stack, current_rss_mib)))
+                                  stack_memory(stack, current_rss_mib)))
 
     async def sampler() -> None:
         printed = started
@@ -111,5 +103,5 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
         sampling.cancel()
     run.seconds = time.monotonic() - started
     await sample()
-    run.peak_mib = _memory(stack, peak_rss_mib)
+    run.peak_mib = stack_memory(stack, peak_rss_mib)
     return run

@@ -33,7 +33,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from ketenzicht_common.consumer import ReceivedEvent, subscribe
+from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import service_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
@@ -145,9 +145,8 @@ class ChainConsumer:
                 if self.reset_durables:
                     await self._reset_durables(js)
                     self.reset_durables = False
-                broker = NatsBroker(self.nats_url, log_level=logging.DEBUG,
-                                    max_reconnect_attempts=-1, reconnect_time_wait=1,
-                                    graceful_timeout=5.0)
+                broker = event_broker(self.nats_url, max_reconnect_attempts=-1,
+                                      reconnect_time_wait=1, graceful_timeout=5.0)
                 subscribe(broker, durable=self.durable, services=self.services,
                           handler=self.handle, concurrency=self.batch_size)
                 await broker.start()
