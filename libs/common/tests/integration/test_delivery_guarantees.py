@@ -38,8 +38,8 @@ class CountingConsumer:
         self.inbox = SqliteInbox(inbox_path)
         self.seen: Counter[str] = Counter()
         self.broker = NatsBroker(url)
-        subscribe(self.broker, durable="delivery-test", services=["intake"],
-                  handler=self.handle, tracer=tracer)
+        self.subscription = subscribe(self.broker, durable="delivery-test", services=["intake"],
+                                      handler=self.handle, tracer=tracer)
 
     async def handle(self, event: ReceivedEvent) -> None:
         self.seen[str(event.envelope.event_id)] += 1
@@ -50,9 +50,10 @@ class CountingConsumer:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        await self.subscription.close()
         await self.broker.stop()
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> None:
+    async def wait_for(self, count: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while self.inbox.count() < count and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -33,7 +33,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
+from ketenzicht_common.consumer import ReceivedEvent, Subscription, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import service_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
@@ -138,6 +138,7 @@ class ChainConsumer:
         delay = 0.2
         while True:
             broker: NatsBroker | None = None
+            subscription: Subscription | None = None
             try:
                 self._nc = await connect(self.nats_url, name="monitor")
                 js = self._nc.jetstream(timeout=5)
@@ -147,8 +148,8 @@ class ChainConsumer:
                     self.reset_durables = False
                 broker = event_broker(self.nats_url, max_reconnect_attempts=-1,
                                       reconnect_time_wait=1, graceful_timeout=5.0)
-                subscribe(broker, durable=self.durable, services=self.services,
-                          handler=self.handle, concurrency=self.batch_size)
+                subscription = subscribe(broker, durable=self.durable, services=self.services,
+                                         handler=self.handle, concurrency=self.batch_size)
                 await broker.start()
                 self.consuming = True
                 log.info("consuming %s as %s", ", ".join(self.services), self.durable)
@@ -162,6 +163,9 @@ class ChainConsumer:
                 delay = min(delay * 2, 5.0)
             finally:
                 self.consuming = False
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.close()
                 if broker is not None:
                     with contextlib.suppress(Exception):
                         await broker.stop()

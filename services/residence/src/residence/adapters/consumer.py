@@ -35,11 +35,13 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await commands.note(event)
 
     broker = event_broker(nats_url)
-    subscribe(broker, durable="residence", services=UPSTREAM, handler=handle, concurrency=64)
+    subscription = subscribe(broker, durable="residence", services=UPSTREAM, handler=handle,
+                             concurrency=64)
     await broker.start()
     try:
         await stop.wait()
     finally:
+        await subscription.close()
         await broker.stop()
 
 

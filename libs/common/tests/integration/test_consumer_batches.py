@@ -1,0 +1,164 @@
+"""The shared consumer hands events to its handler in batches: what a downstream service sees.
+
+A burst is handled together (so one transaction can store it), a failing event comes again
+while the rest of its batch is acknowledged once, and a consumer that is closed hands the
+events it had not started back to the server, so the next run gets them at once instead of
+after their ack wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+
+import nats
+import pytest
+
+from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
+from ketenzicht_common.processes import NatsServer
+from ketenzicht_common.streams import ensure_stream, service_stream
+from ketenzicht_contracts.envelope import Envelope
+
+pytestmark = pytest.mark.integration
+
+STREAM = "KETENZICHT_INTAKE"
+
+
+async def publish_events(url: str, count: int) -> list[str]:
+    """``count`` events on the intake stream, published the relay's way; their ids."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream("intake"))
+        ids = []
+        for n in range(count):
+            envelope = Envelope(
+                event_id=uuid.uuid4(), service="intake", event_type="SignalRegistered",
+                version=1, occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC),
+                aggregate_id=uuid.uuid4(), aggregate_version=1, organisation="politie",
+                system="police-registration", position=n + 1)
+            await js.publish("ketenzicht.intake.SignalRegistered", b"{}",
+                             headers=envelope.to_headers())
+            ids.append(str(envelope.event_id))
+        return ids
+    finally:
+        await nc.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def unacknowledged(url: str, durable: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().consumer_info(STREAM, durable)
+        return int(info.num_ack_pending or 0) + int(info.num_pending or 0)
+    finally:
+        await nc.close()
+
+
+async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
+        nats_server: NatsServer) -> None:
+    ids = await publish_events(nats_server.url, 300)
+    failing = ids[123]
+    seen: Counter[str] = Counter()
+    handled: set[str] = set()
+    in_flight = most_in_flight = 0
+
+    async def handle(event: ReceivedEvent) -> None:
+        nonlocal in_flight, most_in_flight
+        event_id = str(event.envelope.event_id)
+        seen[event_id] += 1
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        try:
+            await asyncio.sleep(0.001)  # a store's commit: the rest of the batch runs meanwhile
+            if event_id == failing and seen[event_id] == 1:
+                raise RuntimeError("the store is briefly unavailable")
+            handled.add(event_id)
+        finally:
+            in_flight -= 1
+
+    broker = event_broker(nats_server.url)
+    subscription = subscribe(broker, durable="batches", services=["intake"], handler=handle,
+                             concurrency=64)
+    await broker.start()
+    try:
+        async def all_handled() -> bool:
+            return len(handled) == len(ids)
+        assert await eventually(all_handled), f"{len(handled)} of {len(ids)} handled"
+
+        async def all_acknowledged() -> bool:
+            return await unacknowledged(nats_server.url, "batches-intake") == 0
+        assert await eventually(all_acknowledged)
+    finally:
+        await subscription.close()
+        await broker.stop()
+
+    assert seen[failing] == 2, "the failed event is redelivered"
+    assert all(seen[event_id] == 1 for event_id in ids if event_id != failing), \
+        "the rest of its batch is acknowledged once, not redelivered with it"
+    assert 1 < most_in_flight <= 64, "events that arrive together are handled together"
+
+
+async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsServer) -> None:
+    ids = await publish_events(nats_server.url, 5)
+    release = asyncio.Event()
+    first_run: list[str] = []
+
+    async def slow(event: ReceivedEvent) -> None:
+        first_run.append(str(event.envelope.event_id))
+        await release.wait()
+
+    # An ack wait far longer than the test: an event that is not handed back would not come
+    # again within it.
+    broker = event_broker(nats_server.url)
+    subscription = subscribe(broker, durable="handback", services=["intake"], handler=slow,
+                             ack_wait_seconds=600)
+    await broker.start()
+
+    async def all_delivered() -> bool:
+        nc = await nats.connect(nats_server.url)
+        try:
+            info = await nc.jetstream().consumer_info(STREAM, "handback-intake")
+            return info.num_ack_pending == len(ids)
+        finally:
+            await nc.close()
+    assert await eventually(all_delivered)
+    assert first_run == ids[:1], "one at a time: the others wait in the consumer"
+
+    closing = asyncio.create_task(subscription.close())
+    await asyncio.sleep(0.1)
+    assert not closing.done(), "close waits for the event in hand"
+    release.set()
+    await closing
+    await broker.stop()
+
+    second_run: list[str] = []
+
+    async def record(event: ReceivedEvent) -> None:
+        second_run.append(str(event.envelope.event_id))
+
+    broker = event_broker(nats_server.url)
+    subscription = subscribe(broker, durable="handback", services=["intake"], handler=record,
+                             ack_wait_seconds=600)
+    await broker.start()
+    try:
+        async def rest_delivered() -> bool:
+            return len(second_run) >= len(ids) - 1
+        assert await eventually(rest_delivered), second_run
+    finally:
+        await subscription.close()
+        await broker.stop()
+    assert sorted(second_run) == sorted(ids[1:]), \
+        "the event finished before closing is not delivered again; the others come at once"
