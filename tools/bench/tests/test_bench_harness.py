@@ -27,6 +27,10 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
                       "eventsourcing on SQLite, 10 event(s) a save"):
         assert raw_limit in output
     assert re.search(r"intake\s+[\d,]+ MiB", output)
+    # Where the time goes: every process's CPU per command, and the ceiling that sets.
+    for process in ("intake", "residence", "monitor", "nats-server", "all processes"):
+        assert re.search(rf"{process}\s+\d+\.\d\d ms", output), output
+    assert re.search(r"at most [\d,]+ commands/s on this machine", output)
 
 
 def test_the_scale_run_prints_memory_as_events_go_through() -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 from ketenzicht_common.stack import Profile, Stack, private_profile
 
 from . import chain, raw, scale
-from .memory import peak_rss_mib, stack_memory
+from .memory import cpu_seconds, peak_rss_mib, per_process
 
 
 def _line(name: str, value: str, limit: str = "", ratio: str = "") -> str:
@@ -51,7 +53,11 @@ async def run(tiny: bool) -> list[str]:
         sqlite_insert = raw.sqlite_batched_insert(2000 if tiny else 50_000)
         one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
         ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
+        cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
         ingest = await chain.ingest(stack, scale)
+        cpu = {name: spent - cpu_before.get(name, 0.0)
+               for name, spent in per_process(stack, cpu_seconds).items()}
+        cpu["bench (the feeder)"] = time.process_time() - own_before
         print(f"ingest: {ingest.count:,} commands in {ingest.seconds:.1f} s", flush=True)
         await asyncio.sleep(0 if tiny else 20)  # let residence and monitor drain the backlog
         rate = 1000.0
@@ -65,7 +71,7 @@ async def run(tiny: bool) -> list[str]:
         rebuilt = await chain.rebuild(stack)
         print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
         raw_read = await chain.raw_stream_read(server.url)
-        memory = stack_memory(stack, peak_rss_mib)
+        memory = per_process(stack, peak_rss_mib)
 
     lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
     lines.append(_line(ingest.name, _rate(ingest), _rate(publish),
@@ -88,6 +94,15 @@ async def run(tiny: bool) -> list[str]:
                        f"{rebuilt.per_second / raw_read.per_second:.2f}"
                        if raw_read.per_second else "-"))
     lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
+    lines += ["", f"where the time goes: CPU per command during the ingest ({ingest.count:,} "
+              "commands)"]
+    for name, seconds in cpu.items():
+        lines.append(_line(f"  {name}", f"{1000 * seconds / ingest.count:.2f} ms"))
+    total_ms = 1000 * sum(cpu.values()) / ingest.count
+    cores = os.cpu_count() or 1
+    lines.append(_line("  all processes", f"{total_ms:.2f} ms"))
+    lines.append(_line(f"  → at most {cores * 1000 / total_ms:,.0f} commands/s on this machine's "
+                       f"{cores} cores, whatever the waiting", ""))
     lines += ["", "raw limits measured in this run:"]
     for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read):
         lines.append(_line(f"  {r.name}", _rate(r)))

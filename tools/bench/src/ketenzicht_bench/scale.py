@@ -23,7 +23,7 @@ from chainsim.run import feed_scenario, monitor_settled
 from ketenzicht_common.stack import Stack
 
 from .chain import monitor_facts
-from .memory import current_rss_mib, peak_rss_mib, stack_memory
+from .memory import current_rss_mib, peak_rss_mib, per_process
 
 START, END = date(2019, 1, 1), date(2025, 12, 31)
 CHECKPOINTS = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -81,7 +81,7 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
 
     async def sample() -> None:
         run.samples.append(Sample(time.monotonic() - started, await monitor_facts(monitor),
-                                  stack_memory(stack, current_rss_mib)))
+                                  per_process(stack, current_rss_mib)))
 
     async def sampler() -> None:
         printed = started
@@ -103,5 +103,5 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
         sampling.cancel()
     run.seconds = time.monotonic() - started
     await sample()
-    run.peak_mib = stack_memory(stack, peak_rss_mib)
+    run.peak_mib = per_process(stack, peak_rss_mib)
     return run
