@@ -61,9 +61,21 @@ async def monitor_facts(address: str) -> int:
         return int(status.facts)
 
 
+async def _unconsumed(url: str) -> int:
+    """Events the durable consumers (residence's, the monitor's) have not yet acknowledged."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        return sum([int(c.num_pending or 0) + int(c.num_ack_pending or 0)
+                    for stream in ALL_STREAMS for c in await js.consumers_info(stream)])
+    finally:
+        await nc.close()
+
+
 async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
-    """A generated backlog fed over the bulk streams, timed until every event is stored,
-    on JetStream, and applied by the monitor's projection."""
+    """A generated backlog fed over the bulk streams, timed until every event is stored, on
+    JetStream, and applied by the projections: residence's rules (whose own events follow)
+    and the monitor."""
     url = stack.profile.nats_url
     before = await _total(url, UPSTREAM_STREAMS)
     feeder = Feeder(endpoints(stack), today=date.today(), seed=seed)
@@ -72,6 +84,8 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
     await feeder.close()
     accepted = report.accepted
     while await _total(url, ALL_STREAMS) - before < accepted:
+        await asyncio.sleep(0.05)
+    while await _unconsumed(url):
         await asyncio.sleep(0.05)
     # Applied: the monitor holds every published event (or, should it skip some kinds, its
     # count has stopped growing); the time is when it last grew.
