@@ -72,6 +72,12 @@ async def _unconsumed(url: str) -> int:
         await nc.close()
 
 
+async def consumed(stack: Stack) -> None:
+    """Wait until residence and the monitor have acknowledged every event published."""
+    while await _unconsumed(stack.profile.nats_url):
+        await asyncio.sleep(0.05)
+
+
 async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
     """A generated backlog fed over the bulk streams, timed until every event is stored, on
     JetStream, and applied by the projections: residence's rules (whose own events follow)
@@ -85,8 +91,7 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
     accepted = report.accepted
     while await _total(url, ALL_STREAMS) - before < accepted:
         await asyncio.sleep(0.05)
-    while await _unconsumed(url):
-        await asyncio.sleep(0.05)
+    await consumed(stack)
     # Applied: the monitor holds every published event (or, should it skip some kinds, its
     # count has stopped growing); the time is when it last grew.
     published = await _total(url, ALL_STREAMS)
