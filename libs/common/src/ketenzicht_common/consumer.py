@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import sqlite3
@@ -121,61 +122,87 @@ async def _handle_one(raw: Msg, handler: EventHandler, tracer: trace.Tracer) -> 
 
 
 class Subscription:
-    """The events faststream delivers for one `subscribe` call, handled a batch at a time.
+    """The events faststream delivers for one `subscribe` call, up to ``concurrency`` at once.
 
     faststream's own dispatch only appends each message here, in delivery order; one task
-    hands everything that has arrived meanwhile (up to ``batch_size`` events) to the handler
-    at once, so the events of a burst share a transaction (the command bus's group commit, the
-    monitor's). That replaced faststream's concurrent workers (``max_workers``), whose task per
-    message cost the monitor a tenth of its time. While the handler runs, the next messages
-    wait here; at most ``max_ack_pending`` are unacknowledged in all, so this queue is bounded.
+    starts a handler for each, keeping up to ``concurrency`` running and starting the next as
+    soon as one finishes, so the events of a burst share a transaction (the command bus's group
+    commit, the monitor's) and one slow event holds only its own slot. That replaced
+    faststream's concurrent workers (``max_workers``), whose dispatch per message cost the
+    monitor a tenth of its time. Messages wait here while every slot is taken: at most
+    ``max_ack_pending`` per stream, plus any the server redelivers after their ack wait.
     """
 
-    def __init__(self, handler: EventHandler, tracer: trace.Tracer, batch_size: int) -> None:
+    def __init__(self, handler: EventHandler, tracer: trace.Tracer, concurrency: int,
+                 close_timeout: float = 10.0) -> None:
         self._handler = handler
         self._tracer = tracer
-        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._close_timeout = close_timeout
         self._waiting: deque[Msg] = deque()
-        self._draining: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._dispatching: asyncio.Task[None] | None = None
         self._closed = False
         self.subscribers: list[Any] = []
         """faststream's subscribers feeding this one, stopped first when it closes."""
 
     async def offer(self, message: Any) -> None:
-        """faststream's handler: queue the message, start handling if nothing is running."""
+        """faststream's handler: queue the message, start dispatching if nothing is."""
         if self._closed:
-            await _settle(message.nak())  # back to the server at once, not after its ack wait
+            # Not at once: were this subscription still receiving, it would come straight back.
+            await _settle(message.nak(delay=1.0))
             return
         self._waiting.append(message)
-        if self._draining is None:
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
+        if self._dispatching is None:
+            # A fresh context: the task outlives the faststream message scope it starts in.
+            self._dispatching = asyncio.get_running_loop().create_task(
+                self._dispatch(), context=contextvars.Context())
 
-    async def _drain(self) -> None:
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._waiting and not self._closed:
-                size = min(self._batch_size, len(self._waiting))
-                batch = [self._waiting.popleft() for _ in range(size)]
-                if size == 1:
-                    await _handle_one(batch[0], self._handler, self._tracer)
-                else:
-                    await asyncio.gather(*(_handle_one(raw, self._handler, self._tracer)
-                                           for raw in batch))
+                await self._slots.acquire()
+                if not self._waiting or self._closed:
+                    self._slots.release()
+                    break
+                raw = self._waiting.popleft()
+                task = loop.create_task(_handle_one(raw, self._handler, self._tracer))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
         finally:
-            self._draining = None
+            self._dispatching = None
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an event's handling failed unexpectedly; it will come again",
+                      exc_info=task.exception())
 
     async def close(self) -> None:
-        """Stop receiving, finish the batch in hand (its events are acknowledged) and hand the
-        waiting ones back to the server, so the next run gets them at once rather than after
-        their ack wait; call before the broker stops. (Handed back while still subscribed,
-        they would only come straight back.)"""
-        for subscriber in self.subscribers:
-            await subscriber.stop()
-        self._closed = True
-        if self._draining is not None:
-            await asyncio.shield(self._draining)
-        waiting, self._waiting = list(self._waiting), deque()
-        for message in waiting:
-            await _settle(message.nak())
+        """Stop receiving, let the events in hand finish (they are acknowledged) for up to
+        ``close_timeout`` seconds, and hand the waiting ones back to the server, so the next
+        run gets them at once rather than after their ack wait. Call before the broker stops.
+
+        Messages nats-py had received but not yet passed on when receiving stopped are not
+        seen here: they come again after their ack wait."""
+        try:
+            for subscriber in self.subscribers:
+                try:
+                    await subscriber.stop()
+                except Exception as error:
+                    log.warning("stopping a subscriber failed: %s", error)
+        finally:
+            self._closed = True
+            try:
+                in_hand = set(self._running)
+                if in_hand:
+                    await asyncio.wait(in_hand, timeout=self._close_timeout)
+            finally:
+                waiting, self._waiting = list(self._waiting), deque()
+                for message in waiting:
+                    await _settle(message.nak())
 
 
 async def _settle(outcome: Awaitable[None]) -> None:
@@ -210,7 +237,7 @@ def subscribe(
     Each event is handled in a consumer span continuing its trace.
     """
     subscription = Subscription(handler, tracer or trace.get_tracer("ketenzicht.consumer"),
-                                batch_size=max(1, concurrency))
+                                concurrency=max(1, concurrency))
     for service in services:
         stream = stream_for(service)
         subscriber = broker.subscriber(

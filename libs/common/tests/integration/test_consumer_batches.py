@@ -1,4 +1,5 @@
-"""The shared consumer hands events to its handler in batches: what a downstream service sees.
+"""The shared consumer hands the events that arrive together to its handler at once: what a
+downstream service sees.
 
 A burst is handled together (so one transaction can store it), a failing event comes again
 while the rest of its batch is acknowledged once, and a consumer that is closed hands the
@@ -162,3 +163,33 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
         await broker.stop()
     assert sorted(second_run) == sorted(ids[1:]), \
         "the event finished before closing is not delivered again; the others come at once"
+    assert await unacknowledged(nats_server.url, "handback-intake") == 0, \
+        "every event, the one in hand at closing included, is settled"
+
+
+async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) -> None:
+    ids = await publish_events(nats_server.url, 50)
+    slow = ids[0]
+    others_done = asyncio.Event()
+    handled: set[str] = set()
+
+    async def handle(event: ReceivedEvent) -> None:
+        event_id = str(event.envelope.event_id)
+        if event_id == slow:
+            await others_done.wait()  # a store that hangs for this one event
+        handled.add(event_id)
+        if handled >= set(ids[1:]):
+            others_done.set()
+
+    broker = event_broker(nats_server.url)
+    subscription = subscribe(broker, durable="slow", services=["intake"], handler=handle,
+                             concurrency=4)
+    await broker.start()
+    try:
+        async def all_handled() -> bool:
+            return handled == set(ids)
+        assert await eventually(all_handled), \
+            f"{len(handled)} of {len(ids)} handled while the first event was stuck"
+    finally:
+        await subscription.close()
+        await broker.stop()

@@ -53,7 +53,8 @@ class CountingConsumer:
         await self.subscription.close()
         await self.broker.stop()
 
-    async def wait_for(self, count: int, timeout: float = 60.0) -> None:
+    async def wait_for(self, count: int, timeout: float = 25.0) -> None:
+        # Under the consumer's 30 s ack wait: an event left unacknowledged would not make it.
         deadline = time.monotonic() + timeout
         while self.inbox.count() < count and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

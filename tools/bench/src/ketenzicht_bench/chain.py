@@ -103,7 +103,7 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:
         if facts >= published or time.perf_counter() - changed_at > 3:
             break
         await asyncio.sleep(0.05)
-    return Rate("end-to-end ingest: gRPC → stored → JetStream → monitor projection",
+    return Rate("end-to-end ingest: gRPC → stored → JetStream → residence and monitor",
                 accepted, changed_at - started)
 
 
