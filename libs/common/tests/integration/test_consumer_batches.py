@@ -10,16 +10,24 @@ after their ack wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import nats
 import pytest
 
-from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
+from ketenzicht_common.consumer import (
+    EventHandler,
+    ReceivedEvent,
+    Subscription,
+    event_broker,
+    subscribe,
+)
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_contracts.envelope import Envelope
@@ -59,6 +67,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
     return True
 
 
+@contextlib.asynccontextmanager
+async def consuming(url: str, durable: str, handler: EventHandler,
+                    **options: Any) -> AsyncIterator[Subscription]:
+    """A durable consumer on the intake stream, closed as the services close theirs."""
+    broker = event_broker(url)
+    subscription = subscribe(broker, durable=durable, services=["intake"], handler=handler,
+                             **options)
+    await broker.start()
+    try:
+        yield subscription
+    finally:
+        await subscription.close()
+        await broker.stop()
+
+
 async def unacknowledged(url: str, durable: str) -> int:
     nc = await nats.connect(url)
     try:
@@ -90,21 +113,15 @@ async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
         finally:
             in_flight -= 1
 
-    broker = event_broker(nats_server.url)
-    subscription = subscribe(broker, durable="batches", services=["intake"], handler=handle,
-                             concurrency=64)
-    await broker.start()
-    try:
-        async def all_handled() -> bool:
-            return len(handled) == len(ids)
-        assert await eventually(all_handled), f"{len(handled)} of {len(ids)} handled"
+    async def all_handled() -> bool:
+        return len(handled) == len(ids)
 
-        async def all_acknowledged() -> bool:
-            return await unacknowledged(nats_server.url, "batches-intake") == 0
+    async def all_acknowledged() -> bool:
+        return await unacknowledged(nats_server.url, "batches-intake") == 0
+
+    async with consuming(nats_server.url, "batches", handle, concurrency=64):
+        assert await eventually(all_handled), f"{len(handled)} of {len(ids)} handled"
         assert await eventually(all_acknowledged)
-    finally:
-        await subscription.close()
-        await broker.stop()
 
     assert seen[failing] == 2, "the failed event is redelivered"
     assert all(seen[event_id] == 1 for event_id in ids if event_id != failing), \
@@ -132,7 +149,7 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
         nc = await nats.connect(nats_server.url)
         try:
             info = await nc.jetstream().consumer_info(STREAM, "handback-intake")
-            return info.num_ack_pending == len(ids)
+            return bool(info.num_ack_pending == len(ids))
         finally:
             await nc.close()
     assert await eventually(all_delivered)
@@ -150,17 +167,11 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
     async def record(event: ReceivedEvent) -> None:
         second_run.append(str(event.envelope.event_id))
 
-    broker = event_broker(nats_server.url)
-    subscription = subscribe(broker, durable="handback", services=["intake"], handler=record,
-                             ack_wait_seconds=600)
-    await broker.start()
-    try:
-        async def rest_delivered() -> bool:
-            return len(second_run) >= len(ids) - 1
+    async def rest_delivered() -> bool:
+        return len(second_run) >= len(ids) - 1
+
+    async with consuming(nats_server.url, "handback", record, ack_wait_seconds=600):
         assert await eventually(rest_delivered), second_run
-    finally:
-        await subscription.close()
-        await broker.stop()
     assert sorted(second_run) == sorted(ids[1:]), \
         "the event finished before closing is not delivered again; the others come at once"
     assert await unacknowledged(nats_server.url, "handback-intake") == 0, \
@@ -181,15 +192,9 @@ async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) ->
         if handled >= set(ids[1:]):
             others_done.set()
 
-    broker = event_broker(nats_server.url)
-    subscription = subscribe(broker, durable="slow", services=["intake"], handler=handle,
-                             concurrency=4)
-    await broker.start()
-    try:
-        async def all_handled() -> bool:
-            return handled == set(ids)
+    async def all_handled() -> bool:
+        return handled == set(ids)
+
+    async with consuming(nats_server.url, "slow", handle, concurrency=4):
         assert await eventually(all_handled), \
             f"{len(handled)} of {len(ids)} handled while the first event was stuck"
-    finally:
-        await subscription.close()
-        await broker.stop()
