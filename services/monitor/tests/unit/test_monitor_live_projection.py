@@ -77,7 +77,7 @@ def store_of(live: LiveProjection) -> RecordingStore:
 
 async def apply_together(live: LiveProjection, facts: Sequence[ChainFact],
                          batch: int = 256) -> None:
-    """As the consumer does: the facts of a pulled batch are applied concurrently."""
+    """As the consumer does: the facts that arrive together are applied concurrently."""
     for start in range(0, len(facts), batch):
         await asyncio.gather(*(live.apply(f) for f in facts[start:start + batch]))
 

@@ -61,21 +61,17 @@ async def monitor_facts(address: str) -> int:
         return int(status.facts)
 
 
-async def _unconsumed(url: str) -> int:
-    """Events the durable consumers (residence's, the monitor's) have not yet acknowledged."""
-    nc = await nats.connect(url)
+async def consumed(stack: Stack) -> None:
+    """Wait until the durable consumers (residence's, the monitor's) have acknowledged every
+    event published."""
+    nc = await nats.connect(stack.profile.nats_url)
     try:
         js = nc.jetstream()
-        return sum([int(c.num_pending or 0) + int(c.num_ack_pending or 0)
-                    for stream in ALL_STREAMS for c in await js.consumers_info(stream)])
+        while sum([int(c.num_pending or 0) + int(c.num_ack_pending or 0)
+                   for stream in ALL_STREAMS for c in await js.consumers_info(stream)]):
+            await asyncio.sleep(0.05)
     finally:
         await nc.close()
-
-
-async def consumed(stack: Stack) -> None:
-    """Wait until residence and the monitor have acknowledged every event published."""
-    while await _unconsumed(stack.profile.nats_url):
-        await asyncio.sleep(0.05)
 
 
 async def ingest(stack: Stack, scale: float, seed: int = 7) -> Rate:

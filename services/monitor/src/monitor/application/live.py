@@ -4,7 +4,7 @@ Facts arrive from the durable consumers on the event loop. Each becomes its comp
 goes to the fact store (adapters.store, a SQLite database); the process keeps no record once it
 is stored, so its memory does not grow with the number of facts. What that gives:
 
-- Group commit. All facts that arrive together (a pulled batch is handled concurrently) share
+- Group commit. All facts that arrive together (the consumer handles them concurrently) share
   one transaction, and `apply` returns once it is committed: only then is the message
   acknowledged, so a crash never loses an acknowledged fact. The commits run one after another
   in a writer thread; facts that arrive during a commit form the next group.
@@ -125,7 +125,7 @@ class LiveProjection:
             self._next_commit = loop.create_future()
             if not self._committing:
                 # call_soon runs after every handler that is ready now has added its fact, so
-                # the facts of one pulled batch share one transaction.
+                # the facts that arrived together share one transaction.
                 loop.call_soon(self._commit)
         return self._next_commit
 
