@@ -22,6 +22,11 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     ingest = re.search(r"end-to-end ingest.*?([\d,]+)/s\s+([\d,]+)/s\s+([\d.]+)", output)
     assert ingest, output
     assert float(ingest.group(3)) > 0
+    # The ingest counts events, as the targets do; every command stored at least one.
+    counted = re.search(r"\(([\d,]+) events of ([\d,]+) commands in", output)
+    assert counted, output
+    events, commands = (int(n.replace(",", "")) for n in counted.groups())
+    assert events >= commands > 0
     for raw_limit in ("JetStream publish", "SQLite batched insert",
                       "eventsourcing on SQLite, 1 event(s) a save",
                       "eventsourcing on SQLite, 10 event(s) a save"):

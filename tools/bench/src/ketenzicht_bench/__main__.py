@@ -54,11 +54,13 @@ async def run(tiny: bool) -> list[str]:
         one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
         ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
         cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
-        ingest = await chain.ingest(stack, scale)
+        fed = await chain.ingest(stack, scale)
+        ingest, commands = fed.events, fed.commands
         cpu = {name: spent - cpu_before.get(name, 0.0)
                for name, spent in per_process(stack, cpu_seconds).items()}
         cpu["bench (the feeder)"] = time.process_time() - own_before
-        print(f"ingest: {ingest.count:,} commands in {ingest.seconds:.1f} s", flush=True)
+        print(f"ingest: {ingest.count:,} events of {commands:,} commands in {ingest.seconds:.1f} s",
+              flush=True)
         await chain.consumed(stack)  # residence and the monitor have drained the backlog
         rate = 1000.0
         latency = await chain.trigger_latency(stack, 40 if tiny else 3000, rate)
@@ -80,7 +82,8 @@ async def run(tiny: bool) -> list[str]:
                        f"{ingest.per_second / one_per_save.per_second:.2f}"))
     lines.append(_line("  … and against eventsourcing, 10 events a save", "", _rate(ten_per_save),
                        f"{ingest.per_second / ten_per_save.per_second:.2f}"))
-    lines.append(_line(f"  ({ingest.count:,} commands in {ingest.seconds:.1f} s)", ""))
+    lines.append(_line(f"  ({ingest.count:,} events of {commands:,} commands in "
+                       f"{ingest.seconds:.1f} s: {commands / ingest.seconds:,.0f} commands/s)", ""))
     for run_, offered in ((latency, rate), (gentle, gentle_rate)):
         for share in (0.5, 0.99):
             measured, limit = run_.percentile(share), raw_latency.percentile(share)
@@ -94,11 +97,11 @@ async def run(tiny: bool) -> list[str]:
                        f"{rebuilt.per_second / raw_read.per_second:.2f}"
                        if raw_read.per_second else "-"))
     lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
-    lines += ["", f"where the time goes: CPU per command during the ingest ({ingest.count:,} "
+    lines += ["", f"where the time goes: CPU per command during the ingest ({commands:,} "
               "commands)"]
     for name, seconds in cpu.items():
-        lines.append(_line(f"  {name}", f"{1000 * seconds / ingest.count:.2f} ms"))
-    total_ms = 1000 * sum(cpu.values()) / ingest.count
+        lines.append(_line(f"  {name}", f"{1000 * seconds / commands:.2f} ms"))
+    total_ms = 1000 * sum(cpu.values()) / commands
     cores = os.cpu_count() or 1
     lines.append(_line("  all processes", f"{total_ms:.2f} ms"))
     lines.append(_line(f"  → at most {cores * 1000 / total_ms:,.0f} commands/s on this machine's "
