@@ -5,6 +5,11 @@ after its handler succeeded, and a failed event is redelivered after a growing d
 (faststream's default would terminate a message whose handler raised). Handlers must be
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
 id. ``SqliteInbox`` is the simple way to do that for handlers that have no store of their own.
+
+An event is given up on, and becomes a dead letter (``streams.dead_letter_stream``), when its
+handler has failed on every one of ``max_deliver`` deliveries, when it has no readable envelope,
+or when its handler raises `Unprocessable`: it breaks its contract, and no redelivery can
+repair that.
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ class ReceivedEvent:
 
 
 EventHandler = Callable[[ReceivedEvent], Awaitable[None]]
+
+
+class Unprocessable(Exception):
+    """Raised by a handler for an event that breaks its contract (a missing field, a body that
+    is not JSON): it is terminated at once instead of redelivered, and kept as a dead letter."""
 
 
 def received(message: Msg) -> ReceivedEvent:
@@ -109,6 +119,11 @@ async def _handle_one(raw: Msg, handler: EventHandler, tracer: trace.Tracer) -> 
                             "messaging.destination.name": raw.subject,
                             "messaging.message.id": str(event.envelope.event_id)}):
             await handler(event)
+    except Unprocessable as error:
+        log.error("terminated %s %s: %s", event.envelope.event_type, event.envelope.event_id,
+                  error)
+        await _settle(raw.term())
+        return
     except Exception:
         # Redelivered later, not at once, so a short outage does not use up max_deliver in
         # seconds.

@@ -31,12 +31,40 @@ def service_stream(service: str, replicas: int = 1) -> StreamConfig:
     return stream_config(stream_for(service), [f"ketenzicht.{service}.>"], replicas)
 
 
+DEAD_LETTER_STREAM = "KETENZICHT_DEAD_LETTERS"
+DEAD_LETTER_SUBJECTS = [
+    # A handler failed on every delivery (consumer.subscribe's max_deliver): the server gave up.
+    "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
+    # A consumer terminated a message it cannot read (no ketenzicht envelope).
+    "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>",
+]
+
+
+def dead_letter_stream(replicas: int = 1) -> StreamConfig:
+    """The dead letters: JetStream's own advisories for events a consumer gave up on, kept.
+
+    An advisory names the stream, the consumer and the event's stream sequence, not its
+    content: the event itself stays in its stream (limits retention), so an operator reads it
+    there by sequence and, once the cause is repaired, redelivers it by resetting the
+    consumer. Nothing of the event is copied, so no personal data lands here.
+    """
+    return stream_config(DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, replicas)
+
+
+_STREAM_IN_USE = 10058  # JetStream: a stream of that name already exists
+
+
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     """Create the stream, or bring an existing one to this configuration."""
     assert config.name is not None
     try:
         await js.stream_info(config.name)
     except nats.js.errors.NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
+        try:
+            await js.add_stream(config)
+            return
+        except nats.js.errors.BadRequestError as error:
+            if error.err_code != _STREAM_IN_USE:
+                raise
+            # Another process created it in the meantime: bring it to this configuration.
+    await js.update_stream(config)

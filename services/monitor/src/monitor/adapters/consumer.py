@@ -10,6 +10,8 @@
 - When the monitor starts without any stored projection, its durable consumers are reset (deleted
   and created again) so that they deliver every stream from the start: a durable left over from
   an earlier life would otherwise resume after facts the monitor no longer holds.
+- An event whose handling fails on every delivery ends up among the dead letters
+  (``ketenzicht_common.streams.dead_letter_stream``), as does a message without an envelope.
 - NATS may be down at start or later: the consumer retries, it never takes the process down.
 - `replay` reads each stream from its first message up to the last one present when the replay
   began, through an ephemeral ordered consumer (push, flow-controlled, nothing acknowledged), and
@@ -33,9 +35,15 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from ketenzicht_common.consumer import ReceivedEvent, Subscription, event_broker, subscribe
+from ketenzicht_common.consumer import (
+    ReceivedEvent,
+    Subscription,
+    Unprocessable,
+    event_broker,
+    subscribe,
+)
 from ketenzicht_common.nats_connection import connect
-from ketenzicht_common.streams import service_stream
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact
@@ -126,11 +134,9 @@ class ChainConsumer:
         try:
             fact = fact_of(event.envelope, event.body)
         except UnreadableEvent as error:
-            # Acknowledged and dropped: redelivering a malformed message cannot repair it.
+            # Redelivering a malformed message cannot repair it: skipped, kept as a dead letter.
             self.skipped += 1
-            log.warning("skipping event %s (%s): %s", event.envelope.event_id,
-                        event.envelope.event_type, error)
-            return
+            raise Unprocessable(str(error)) from error
         await self.live.apply(fact)
 
     async def run(self) -> None:
@@ -143,6 +149,7 @@ class ChainConsumer:
                 self._nc = await connect(self.nats_url, name="monitor")
                 js = self._nc.jetstream(timeout=5)
                 await create_missing_streams(js, self.services, self.stream_replicas)
+                await ensure_stream(js, dead_letter_stream(self.stream_replicas))
                 if self.reset_durables:
                     await self._reset_durables(js)
                     self.reset_durables = False

@@ -10,7 +10,7 @@ from datetime import date
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
-from ketenzicht_common.streams import ensure_stream, service_stream
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
 from residence.application.residence import ResidenceCommands
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,8 @@ UPSTREAM = ("intake", "investigation", "prosecution")
 
 async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event) -> None:
     """Durable consumers on the upstream streams; each event applied once (command id = event
-    id), acknowledged only after the transaction that applied it."""
+    id), acknowledged only after the transaction that applied it. An event that fails on
+    every delivery ends up among the dead letters (`dead_letter_stream`)."""
     # The upstream streams may not exist yet (their services not started): create them as
     # their relays would, so that nothing published later is missed.
     nc = await connect(nats_url, name="residence-setup")
@@ -28,6 +29,7 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         js = nc.jetstream()
         for service in UPSTREAM:
             await ensure_stream(js, service_stream(service))
+        await ensure_stream(js, dead_letter_stream())
     finally:
         await nc.close()
 

@@ -8,7 +8,6 @@ what ``reconcile`` says: new triggers, and retractions of triggers that no longe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -19,7 +18,7 @@ from nats.js.api import StreamConfig, StreamSource
 
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway
-from ketenzicht_common.consumer import ReceivedEvent
+from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -45,8 +44,6 @@ from residence.domain import (
 )
 from residence.domain.facts import RELEVANT_EVENTS
 from residence.domain.model import VictimFact
-
-log = logging.getLogger(__name__)
 
 IND_TRIGGER_STREAM = "KETENZICHT_IND_TRIGGERS"
 TRIGGER_SUBJECTS = "ketenzicht.residence.triggers.>"
@@ -187,9 +184,8 @@ class ResidenceCommands:
         try:
             fact = fact_from_event(str(envelope.event_id), envelope.service, envelope.event_type,
                                    envelope.occurred_on, event.data)
-        except FactError as error:
-            log.error("dropped %s %s: %s", envelope.event_type, envelope.event_id, error)
-            return {}
+        except (FactError, ValueError) as error:  # ValueError: the body is not JSON
+            raise Unprocessable(str(error)) from error
         if fact is None:
             return {}
         command = c.NoteFact(occurred_on=envelope.occurred_on, event_id=str(envelope.event_id),
