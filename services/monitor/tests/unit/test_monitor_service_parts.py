@@ -18,7 +18,7 @@ from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht_common.auth import IdentityRegistry
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.errors import InvalidCommand
-from monitor.adapters.consumer import UnreadableEvent, fact_of
+from monitor.adapters.consumer import UnreadableEvent, fact_from_message, fact_of
 from monitor.adapters.grpc_api import lead_time_row
 from monitor.adapters.http_api import HttpApi
 from monitor.adapters.store import SqliteFactStore
@@ -70,6 +70,32 @@ def test_a_message_without_a_json_object_body_is_unreadable() -> None:
         with pytest.raises(UnreadableEvent):
             fact_of(envelope, body)
     assert fact_of(envelope, b'{"victim_id": "victim-001"}').payload == {"victim_id": "victim-001"}
+
+
+def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
+    # A rebuild keys facts by event id, like the live consumers: both must read them alike.
+    from nats.aio.msg import Msg
+
+    from ketenzicht_contracts.envelope import Envelope
+
+    envelope = Envelope(
+        event_id="00000000-0000-4000-8000-00000000000A", service="prosecution",
+        event_type="SuspectSummoned", version=1, occurred_on=date(2022, 9, 1),
+        recorded_at=datetime(2022, 9, 2, 8, 30, tzinfo=UTC),
+        aggregate_id="00000000-0000-4000-8000-000000000002", aggregate_version=3,
+        organisation="om", system="om-registration", command_id="c-1", position=7)
+    body = b'{"case_id": "case-001", "suspect_id": "suspect-001"}'
+    message = Msg(None, subject="ketenzicht.prosecution.SuspectSummoned", data=body,
+                  headers=envelope.to_headers())
+    assert fact_from_message(message) == fact_of(envelope, body)
+    assert fact_from_message(message).event_id == "00000000-0000-4000-8000-00000000000a"
+
+    for broken in ({**envelope.to_headers(), "ce-type": "com.example.prosecution.X"},
+                   {**envelope.to_headers(), "ce-type": "nl.ketenzicht.prosecution"},
+                   {**envelope.to_headers(), "ce-occurredon": "1 September"},
+                   {k: v for k, v in envelope.to_headers().items() if k != "ce-id"}, None):
+        with pytest.raises(UnreadableEvent):
+            fact_from_message(Msg(None, subject="x", data=body, headers=broken))
 
 
 @pytest.fixture
