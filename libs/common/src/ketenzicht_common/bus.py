@@ -179,6 +179,11 @@ class CommandBus:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    @property
+    def stopped(self) -> bool:
+        """Closed, and nothing is being stored any more."""
+        return not self._thread.is_alive()
+
     def _run(self) -> None:
         waiting: _Pending | _Query | None = None
         while True:

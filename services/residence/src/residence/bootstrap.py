@@ -13,6 +13,7 @@ from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
 from residence.adapters.consumer import consume, run_deadlines
 from residence.adapters.grpc_api import DESCRIPTOR, ResidenceApi
+from residence.application import schedule
 from residence.application.residence import ResidenceApplication, ResidenceCommands
 from residence.domain import DEFAULT_SETTINGS, RuleSettings
 
@@ -36,6 +37,9 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
     residence = residence or ResidenceSettings()
     rules = RuleSettings(prosecution_ground_from=residence.prosecution_ground_from)
     commands = ResidenceCommands(wiring.app, CommandGateway(wiring.bus, wiring.clock), rules)
+    # Before the consumer starts: a restored schedule must not overwrite what it applies.
+    schedule_file = wiring.settings.data_dir / schedule.FILE_NAME
+    commands.restore_schedule(schedule_file)
     stop = asyncio.Event()
 
     async def consumer() -> None:
@@ -51,4 +55,6 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
         servicers=[(residence_pb2_grpc.add_ResidenceServiceServicer_to_server,
                     ResidenceApi(commands), DESCRIPTOR)],
         background=[consumer, deadlines],
+        # Called once the background tasks and the bus have stopped.
+        close=lambda: commands.save_schedule(schedule_file, bus_stopped=wiring.bus.stopped),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from ketenzicht_common.settings import ServiceSettings
 from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
 from ketenzicht_contracts.events import intake
+from residence.application import schedule
 from residence.bootstrap import build, create_application
 
 pytestmark = pytest.mark.integration
@@ -92,3 +94,49 @@ async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
         later = await triggers_on_feed(nats_server.url, len(first) + 1)
     assert [t["occurred_on"] for t in later if t.get("ground") == "THREE_YEARS"] == [
         "2024-06-15"]
+
+
+async def report_of(url: str, victim_id: str, reported_on: date) -> None:
+    await publish_event(url, intake.SignalRegistered(
+        occurred_on=reported_on - timedelta(days=10), victim_id=victim_id,
+        signal_id=f"signal-{victim_id}", source_organisation="POLICE", form="LABOUR",
+        minor=False, nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR",
+        region="OOST_NEDERLAND"))
+    await publish_event(url, intake.ReportFiled(occurred_on=reported_on, victim_id=victim_id,
+                                                case_id=f"case-{victim_id}"))
+
+
+async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_does_not(
+        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+    caplog.set_level(logging.INFO, logger="residence")
+    data = tmp_path / "residence"
+    clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
+    await report_of(nats_server.url, "victim-kept", date(2020, 3, 1))  # three years: 2023-03-01
+    async with residence_running(nats_server.url, data, clock):
+        first = await triggers_on_feed(nats_server.url, 2)
+    assert "deadlines checked for" in caplog.text  # a first start: no schedule yet
+    saved_at_the_clean_stop = (data / schedule.FILE_NAME).read_bytes()
+
+    # Nothing stored since, same rules: the start takes the schedule instead of applying the
+    # rules to every victim again.
+    caplog.clear()
+    clock.set(datetime(2023, 2, 28, 9, tzinfo=UTC))
+    async with residence_running(nats_server.url, data, clock):
+        assert "deadline schedule of the clean stop restored" in caplog.text
+        assert "deadlines checked for" not in caplog.text
+        await report_of(nats_server.url, "victim-new", date(2020, 3, 2))  # 2023-03-02
+        second = await triggers_on_feed(nats_server.url, len(first) + 2)
+
+    # As a crash would leave it: the file of the earlier clean stop, while the store has moved
+    # on. It is not taken, and every deadline that passed meanwhile fires once.
+    (data / schedule.FILE_NAME).write_bytes(saved_at_the_clean_stop)
+    caplog.clear()
+    clock.set(datetime(2023, 3, 3, 9, tzinfo=UTC))
+    async with residence_running(nats_server.url, data, clock):
+        assert "deadlines checked for 2 victims" in caplog.text
+        third = await triggers_on_feed(nats_server.url, len(second) + 2)
+    three_years = sorted((t["victim_id"], t["occurred_on"]) for t in third
+                         if t.get("ground") == "THREE_YEARS")
+    assert three_years == [("victim-kept", "2023-03-01"), ("victim-new", "2023-03-02")]

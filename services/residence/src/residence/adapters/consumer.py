@@ -49,21 +49,25 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
 
 async def run_deadlines(commands: ResidenceCommands, clock: Clock, stop: asyncio.Event,
                         tick_seconds: float) -> None:
-    """At start, apply the rules to every victim (deadlines that passed while the service was
-    down fire now, once); then wake every tick and apply them to victims whose next deadline
-    has come."""
-    today = clock.today()
-    victims = await asyncio.to_thread(commands.app.victim_ids)
-    for victim_id in victims:
-        await _reevaluate(commands, victim_id, today)
-    log.info("deadlines checked for %d victims as of %s", len(victims), today)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), tick_seconds)
+    """At start, unless the schedule of a clean stop was restored, apply the rules to every
+    victim; then, at once and at every tick, to the victims whose next deadline has come
+    (deadlines that passed while the service was down fire now, once)."""
+    if not commands.schedule_complete:
+        today = clock.today()
+        victims = await asyncio.to_thread(commands.app.victim_ids)
+        for victim_id in victims:
+            await _reevaluate(commands, victim_id, today)
+        commands.schedule_complete = True
+        log.info("deadlines checked for %d victims as of %s", len(victims), today)
+    while True:
         today = clock.today()
         due = [v for v, day in list(commands.deadlines.items()) if day <= today]
         for victim_id in due:
             await _reevaluate(commands, victim_id, today)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), tick_seconds)
+        if stop.is_set():
+            return
 
 
 async def _reevaluate(commands: ResidenceCommands, victim_id: str, today: date) -> None:
@@ -71,4 +75,6 @@ async def _reevaluate(commands: ResidenceCommands, victim_id: str, today: date) 
     try:
         await commands.reevaluate(victim_id, today)
     except Exception:
-        log.exception("re-evaluating victim %s as of %s failed", victim_id, today)
+        log.exception("re-evaluating victim %s as of %s failed; again at the next tick",
+                      victim_id, today)
+        commands.deadlines[victim_id] = today

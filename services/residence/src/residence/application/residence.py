@@ -8,9 +8,12 @@ what ``reconcile`` says: new triggers, and retractions of triggers that no longe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -24,6 +27,7 @@ from ketenzicht_common.errors import PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.streams import service_stream, stream_config
 from residence.application import commands as c
+from residence.application import schedule
 from residence.application.files import (
     PRIVATE_TOPICS,
     TRIGGER_EVENT_TYPES,
@@ -44,6 +48,8 @@ from residence.domain import (
 )
 from residence.domain.facts import RELEVANT_EVENTS
 from residence.domain.model import VictimFact
+
+log = logging.getLogger(__name__)
 
 IND_TRIGGER_STREAM = "KETENZICHT_IND_TRIGGERS"
 TRIGGER_SUBJECTS = "ketenzicht.residence.triggers.>"
@@ -124,6 +130,10 @@ class ResidenceCommands:
         self.rules = rules
         self.deadlines: dict[str, date] = {}
         """The next day each victim's triggers change by themselves (for the scheduler)."""
+        self.schedule_complete = False
+        """`deadlines` covers every victim in the store: the rules were applied to all of them
+        in this process, or their schedule was restored (see `schedule`)."""
+        self._schedule_unsure = False  # a command was abandoned: the bus may yet store it
 
     # --- the rules, applied inside a unit of work ---
 
@@ -143,6 +153,15 @@ class ResidenceCommands:
             file.send(item, provenance)
         due = min((d.fires_on for d in decisions if d.fires_on > today), default=None)
         return {file.victim_id: due.isoformat() if due else ""}
+
+    async def _remembered(self, execution: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            result = await execution
+        except asyncio.CancelledError:
+            # The bus may still store it, and the schedule would never hear of it.
+            self._schedule_unsure = True
+            raise
+        return self._remember(result)
 
     def _remember(self, result: dict[str, Any]) -> dict[str, Any]:
         if result.get("replayed"):
@@ -224,8 +243,8 @@ class ResidenceCommands:
         # A fact dated after today (a test clock behind the sources) is still a fact.
         prefetch = [VictimFile.id_for(v) for v in [getattr(fact, "victim_id", None)] if v]
         prefetch += [CaseFile.id_for(c) for c in [getattr(fact, "case_id", None)] if c]
-        return self._remember(await self.gateway.bus.execute(command, provenance, handle,
-                                                             prefetch=prefetch))
+        return await self._remembered(
+            self.gateway.bus.execute(command, provenance, handle, prefetch=prefetch))
 
     # --- the clock ---
 
@@ -239,7 +258,7 @@ class ResidenceCommands:
                 return {}
             return {"deadlines": self._apply_rules(uow, file, today, provenance)}
 
-        return self._remember(await self.gateway.bus.execute(command, provenance, handle))
+        return await self._remembered(self.gateway.bus.execute(command, provenance, handle))
 
     # --- the IND's decisions ---
 
@@ -273,7 +292,7 @@ class ResidenceCommands:
                         **fields)
             return {"deadlines": self._apply_rules(uow, file, today, provenance)}
 
-        return self._remember(await self.gateway.submit(command, provenance, handle))
+        return await self._remembered(self.gateway.submit(command, provenance, handle))
 
     def _check(self, uow: UnitOfWork, file: VictimFile, command: c.VictimDecision) -> None:
         """What the IND may not report: refused with a reason, nothing stored."""
@@ -296,6 +315,35 @@ class ResidenceCommands:
             raise PreconditionFailed("ALREADY_NON_TEMPORARY",
                                      "a non-temporary permit was already granted",
                                      subject=file.victim_id)
+
+    # --- the schedule across a clean stop ---
+
+    def _stamp(self) -> schedule.Stamp:
+        return schedule.Stamp(self.app.store_id(), self.app.max_notification_id(),
+                              schedule.rules_fingerprint(self.rules))
+
+    def restore_schedule(self, path: Path) -> bool:
+        """Take the schedule a clean stop saved, if nothing was stored since under these rules;
+        call before anything is consumed."""
+        saved = schedule.load(path, self._stamp())
+        if saved is None:
+            return False
+        self.deadlines = saved
+        self.schedule_complete = True
+        log.info("deadline schedule of the clean stop restored (%d victims with a deadline)",
+                 len(saved))
+        return True
+
+    def save_schedule(self, path: Path, *, bus_stopped: bool) -> None:
+        """At a clean stop, once the bus has stopped: the schedule, for the next start."""
+        if not (self.schedule_complete and bus_stopped) or self._schedule_unsure:
+            # Incomplete, or a command may yet be stored behind its back: the next start
+            # applies the rules to every victim.
+            path.unlink(missing_ok=True)
+            log.info("deadline schedule not saved: the next start applies the rules to all")
+            return
+        schedule.save(path, self._stamp(), self.deadlines)
+        log.info("deadline schedule saved (%d victims with a deadline)", len(self.deadlines))
 
     # --- the IND's query ---
 
