@@ -45,8 +45,7 @@ def dead_letter_stream(replicas: int = 1) -> StreamConfig:
 
     An advisory names the stream, the consumer and the event's stream sequence, not its
     content: the event itself stays in its stream (limits retention), so an operator reads it
-    there by sequence and, once the cause is repaired, redelivers it by resetting the
-    consumer. Nothing of the event is copied, so no personal data lands here.
+    there by sequence. Nothing of the event is copied, so no personal data lands here.
     """
     return stream_config(DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, replicas)
 
