@@ -36,6 +36,11 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     for process in ("intake", "residence", "monitor", "nats-server", "all processes"):
         assert re.search(rf"{process}\s+\d+\.\d\d ms", output), output
     assert re.search(r"at most [\d,]+ commands/s on this machine", output)
+    # … for the latency run, per signal-and-report pair; and the rebuild's reading alone.
+    assert re.search(r"at most [\d,]+ pairs/s on this machine", output), output
+    for reading in ("an event \\(its envelope", "a message with one header",
+                    "the monitor, reading and applying"):
+        assert re.search(rf"{reading}.*\s\d+ µs", output), output
 
 
 def test_the_scale_run_prints_memory_as_events_go_through() -> None:

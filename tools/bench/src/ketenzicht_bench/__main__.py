@@ -63,9 +63,14 @@ async def run(tiny: bool) -> list[str]:
               flush=True)
         await chain.consumed(stack)  # residence and the monitor have drained the backlog
         rate = 1000.0
-        latency = await chain.trigger_latency(stack, 40 if tiny else 3000, rate)
+        pairs = 40 if tiny else 3000
+        pair_cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
+        latency = await chain.trigger_latency(stack, pairs, rate)
         print(f"trigger latency: {chain.describe(latency)}", flush=True)
         await chain.consumed(stack)  # what the 1k/s run queued, so it does not count twice
+        pair_cpu = {name: spent - pair_cpu_before.get(name, 0.0)
+                    for name, spent in per_process(stack, cpu_seconds).items()}
+        pair_cpu["bench (the callers)"] = time.process_time() - own_before
         gentle_rate = 100.0
         gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
         print(f"trigger latency at {gentle_rate:.0f}/s: {chain.describe(gentle)}", flush=True)
@@ -73,6 +78,7 @@ async def run(tiny: bool) -> list[str]:
         rebuilt = await chain.rebuild(stack)
         print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
         raw_read = await chain.raw_stream_read(server.url)
+        bare_read = await chain.raw_bare_read(server.url)
         memory = per_process(stack, peak_rss_mib)
 
     lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
@@ -97,22 +103,37 @@ async def run(tiny: bool) -> list[str]:
                        f"{rebuilt.per_second / raw_read.per_second:.2f}"
                        if raw_read.per_second else "-"))
     lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
+    cores = os.cpu_count() or 1
     lines += ["", f"where the time goes: CPU per command during the ingest ({commands:,} "
               "commands)"]
-    for name, seconds in cpu.items():
-        lines.append(_line(f"  {name}", f"{1000 * seconds / commands:.2f} ms"))
-    total_ms = 1000 * sum(cpu.values()) / commands
-    cores = os.cpu_count() or 1
-    lines.append(_line("  all processes", f"{total_ms:.2f} ms"))
-    lines.append(_line(f"  → at most {cores * 1000 / total_ms:,.0f} commands/s on this machine's "
-                       f"{cores} cores, whatever the waiting", ""))
+    lines += _cpu_lines(cpu, commands, "ms", cores, "commands/s")
+    lines += ["", f"where the time goes at {rate:,.0f} events/s: CPU per signal-and-report pair "
+              f"({pairs:,} pairs, two events each)"]
+    lines += _cpu_lines(pair_cpu, pairs, "ms", cores, "pairs/s")
+    if raw_read.per_second and bare_read.per_second:
+        lines += ["", "where the time goes in the rebuild: nats-py alone, per message read",
+                  _line("  an event (its envelope: 15 to 19 headers)",
+                        f"{1e6 / raw_read.per_second:.0f} µs"),
+                  _line("  a message with one header", f"{1e6 / bare_read.per_second:.0f} µs"),
+                  _line("  the monitor, reading and applying an event",
+                        f"{1e6 / rebuilt.per_second:.0f} µs" if rebuilt.per_second else "-")]
     lines += ["", "raw limits measured in this run:"]
-    for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read):
+    for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read, bare_read):
         lines.append(_line(f"  {r.name}", _rate(r)))
     lines.append(_line(f"  {raw_latency.name}", chain.describe(raw_latency)))
     lines += ["", "peak memory (VmHWM) of each process:"]
     for name, mib in memory.items():
         lines.append(_line(f"  {name}", f"{mib:,.0f} MiB"))
+    return lines
+
+
+def _cpu_lines(cpu: dict[str, float], units: int, unit: str, cores: int, per: str) -> list[str]:
+    lines = [_line(f"  {name}", f"{1000 * seconds / units:.2f} {unit}")
+             for name, seconds in cpu.items()]
+    total_ms = 1000 * sum(cpu.values()) / units
+    lines.append(_line("  all processes", f"{total_ms:.2f} {unit}"))
+    lines.append(_line(f"  → at most {cores * 1000 / total_ms:,.0f} {per} on this machine's "
+                       f"{cores} cores, whatever the waiting", ""))
     return lines
 
 

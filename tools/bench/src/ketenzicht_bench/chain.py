@@ -222,12 +222,25 @@ async def raw_stream_read(url: str) -> Rate:
     """The raw limit for a rebuild: every stream read with nats-py, nothing applied — through
     an ordered push consumer with a callback, the fastest way nats-py reads a stream (a pull
     consumer's fetch is slower), and the way the monitor's replay reads it."""
+    return await _read_streams(
+        url, {stream: "ketenzicht.>" for stream in ALL_STREAMS},
+        "reading the streams with nats-py (ordered push consumer, nothing applied)")
+
+
+async def raw_bare_read(url: str) -> Rate:
+    """The same reading of `raw.jetstream_publish`'s messages, whose only header is the
+    ``Nats-Msg-Id``: beside `raw_stream_read`, what the events' envelope headers cost."""
+    return await _read_streams(url, {"RAW_BENCH": "raw.bench.>"},
+                               "the same, of messages whose only header is Nats-Msg-Id")
+
+
+async def _read_streams(url: str, streams: dict[str, str], name: str) -> Rate:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
         total = 0
         started = time.perf_counter()
-        for stream in ALL_STREAMS:
+        for stream, subjects in streams.items():
             info = await js.stream_info(stream)
             last = info.state.last_seq
             if not info.state.messages or not last:
@@ -242,15 +255,14 @@ async def raw_stream_read(url: str) -> Rate:
                 if message.metadata.sequence.stream >= last:
                     done.set()
 
-            subscription = await js.subscribe("ketenzicht.>", stream=stream, cb=on_message,
+            subscription = await js.subscribe(subjects, stream=stream, cb=on_message,
                                               ordered_consumer=True,
                                               deliver_policy=DeliverPolicy.ALL,
                                               pending_msgs_limit=65536)
             await asyncio.wait_for(done.wait(), 600)
             await subscription.unsubscribe()
             total += read
-        return Rate("reading the streams with nats-py (ordered push consumer, nothing applied)",
-                    total, time.perf_counter() - started)
+        return Rate(name, total, time.perf_counter() - started)
     finally:
         await nc.close()
 
