@@ -88,6 +88,8 @@ class Envelope(BaseModel):
         if not ce_type.startswith(TYPE_PREFIX):
             raise ValueError(f"not a ketenzicht event type: {ce_type}")
         service, _, event_type = ce_type[len(TYPE_PREFIX):].partition(".")
+        if not service or not event_type:
+            raise ValueError(f"not a ketenzicht event type: {ce_type}")
         return cls(
             event_id=UUID(headers["ce-id"]),
             service=service,

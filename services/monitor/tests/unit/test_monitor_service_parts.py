@@ -93,9 +93,13 @@ def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
     for broken in ({**envelope.to_headers(), "ce-type": "com.example.prosecution.X"},
                    {**envelope.to_headers(), "ce-type": "nl.ketenzicht.prosecution"},
                    {**envelope.to_headers(), "ce-occurredon": "1 September"},
+                   {**envelope.to_headers(), "ce-aggregateversion": "third"},
                    {k: v for k, v in envelope.to_headers().items() if k != "ce-id"}, None):
         with pytest.raises(UnreadableEvent):
             fact_from_message(Msg(None, subject="x", data=body, headers=broken))
+        if broken is not None:  # … as the live consumers refuse it
+            with pytest.raises((KeyError, ValueError)):
+                Envelope.from_headers(broken)
 
 
 @pytest.fixture

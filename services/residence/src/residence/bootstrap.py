@@ -44,7 +44,8 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
 
     async def consumer() -> None:
         try:
-            await consume(commands, wiring.settings.nats_url, stop)
+            await consume(commands, wiring.settings.nats_url, stop,
+                          wiring.settings.stream_replicas)
         finally:
             stop.set()
 

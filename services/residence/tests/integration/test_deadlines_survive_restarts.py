@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from ketenzicht.residence.v1 import residence_pb2
+from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
+from ketenzicht_common.client import connect
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.processes import NatsServer, free_port
 from ketenzicht_common.service import serve
 from ketenzicht_common.settings import ServiceSettings
+from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
 from ketenzicht_contracts.events import intake
@@ -27,16 +31,18 @@ pytestmark = pytest.mark.integration
 
 @contextlib.asynccontextmanager
 async def residence_running(nats_url: str, data_dir: Path,
-                            clock: FixedClock) -> AsyncIterator[None]:
+                            clock: FixedClock) -> AsyncIterator[str]:
+    """Residence in this process; yields its gRPC address."""
+    address = f"127.0.0.1:{free_port()}"
     settings = ServiceSettings(
-        grpc_address=f"127.0.0.1:{free_port()}", nats_url=nats_url, data_dir=data_dir,
+        grpc_address=address, nats_url=nats_url, data_dir=data_dir,
         identities_file=REPO_ROOT / "deploy/local/identities.toml")
     stop = asyncio.Event()
     task = asyncio.create_task(serve("residence", create_application, build, settings, stop,
                                      clock))
     try:
         await asyncio.sleep(1.0)
-        yield
+        yield address
     finally:
         stop.set()
         await task
@@ -140,3 +146,42 @@ async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_do
     three_years = sorted((t["victim_id"], t["occurred_on"]) for t in third
                          if t.get("ground") == "THREE_YEARS")
     assert three_years == [("victim-kept", "2023-03-01"), ("victim-new", "2023-03-02")]
+
+
+async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_schedule(
+        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A re-evaluation that fired something is logged under the victim and the day; run again
+    # that day it is answered from the log, and the schedule must still learn what comes next.
+    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+    data = tmp_path / "residence"
+    clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
+    await report_of(nats_server.url, "victim-again", date(2020, 3, 1))
+    async with residence_running(nats_server.url, data, clock) as address:
+        await triggers_on_feed(nats_server.url, 2)
+        async with connect(address, token=TOKENS["IND"]) as channel:
+            ind = ResidenceServiceStub(channel)
+            await ind.GrantTemporaryPermit(residence_pb2.GrantTemporaryPermitRequest(
+                victim_id="victim-again", case_id="case-victim-again", occurred_on="2020-04-01",
+                valid_from="2020-03-01", valid_until="2021-03-01"))
+            for year in (2021, 2022, 2023):
+                await ind.ExtendTemporaryPermit(residence_pb2.ExtendTemporaryPermitRequest(
+                    victim_id="victim-again", case_id="case-victim-again",
+                    occurred_on=f"{year}-02-01", valid_until=f"{year + 1}-03-01"))
+
+    clock.set(datetime(2023, 3, 2, 9, tzinfo=UTC))  # three years held on 2023-03-01
+    async with residence_running(nats_server.url, data, clock):
+        fired = await triggers_on_feed(nats_server.url, 3)
+    assert [t["occurred_on"] for t in fired if t.get("ground") == "THREE_YEARS"] == [
+        "2023-03-01"]
+
+    (data / schedule.FILE_NAME).unlink()  # as a crash leaves it
+    async with residence_running(nats_server.url, data, clock):
+        await asyncio.sleep(0.5)
+
+    # The permit runs until 2024-03-01: its extension is due 30 days before.
+    clock.set(datetime(2024, 2, 1, 9, tzinfo=UTC))
+    async with residence_running(nats_server.url, data, clock):
+        later = await triggers_on_feed(nats_server.url, len(fired) + 1)
+    due = [t["occurred_on"] for t in later
+           if t["_subject"].endswith("TemporaryPermitExtensionDue")]
+    assert "2024-01-31" in due

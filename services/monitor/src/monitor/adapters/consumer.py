@@ -74,12 +74,17 @@ def fact_from_message(message: Msg) -> ChainFact:
     more per event than everything else the replay does with it."""
     headers = message.headers or {}
     try:
-        service, dot, event_type = headers["ce-type"].removeprefix(TYPE_PREFIX).partition(".")
-        if not dot or not headers["ce-type"].startswith(TYPE_PREFIX):
-            raise ValueError(f"not a ketenzicht event type: {headers['ce-type']}")
+        ce_type = headers["ce-type"]
+        service, _, event_type = ce_type.removeprefix(TYPE_PREFIX).partition(".")
+        if not ce_type.startswith(TYPE_PREFIX) or not service or not event_type:
+            raise ValueError(f"not a ketenzicht event type: {ce_type}")
         event_id = str(UUID(headers["ce-id"]))  # the form the live path stores
         occurred_on = date.fromisoformat(headers["ce-occurredon"])
         recorded_at = datetime.fromisoformat(headers["ce-time"])
+        # Not kept, but required of an envelope: what the live consumers refuse, so does this.
+        UUID(headers["ce-subject"])
+        int(headers["ce-schemaversion"])
+        int(headers["ce-aggregateversion"])
     except (KeyError, ValueError) as error:
         raise UnreadableEvent(f"no ketenzicht envelope: {error}") from error
     return _fact(event_id, service, event_type, occurred_on, recorded_at, message.data)

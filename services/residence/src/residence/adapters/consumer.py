@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 UPSTREAM = ("intake", "investigation", "prosecution")
 
 
-async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event) -> None:
+async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
+                  stream_replicas: int = 1) -> None:
     """Durable consumers on the upstream streams; each event applied once (command id = event
     id), acknowledged only after the transaction that applied it. An event that fails on
     every delivery ends up among the dead letters (`dead_letter_stream`)."""
@@ -28,8 +29,8 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
     try:
         js = nc.jetstream()
         for service in UPSTREAM:
-            await ensure_stream(js, service_stream(service))
-        await ensure_stream(js, dead_letter_stream())
+            await ensure_stream(js, service_stream(service, stream_replicas))
+        await ensure_stream(js, dead_letter_stream(stream_replicas))
     finally:
         await nc.close()
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from residence.domain import (
     FactError,
     ResidenceFile,
     RuleSettings,
+    TriggerDecision,
     all_decisions,
     check_reflection_grant,
     fact_from_event,
@@ -120,6 +122,12 @@ class ResidenceApplication(ChainApplication):
         return facts
 
 
+def _first_after(decisions: list[TriggerDecision], today: date) -> str:
+    """The first day after today on which one of the decisions fires ("" for none)."""
+    due = min((d.fires_on for d in decisions if d.fires_on > today), default=None)
+    return due.isoformat() if due else ""
+
+
 class ResidenceCommands:
     """What residence is told (by the bus, the IND and the clock), each applied with the rules."""
 
@@ -134,6 +142,7 @@ class ResidenceCommands:
         """`deadlines` covers every victim in the store: the rules were applied to all of them
         in this process, or their schedule was restored (see `schedule`)."""
         self._schedule_unsure = False  # a command was abandoned: the bus may yet store it
+        self._unanswered = 0  # commands whose deadlines are not in the schedule yet
 
     # --- the rules, applied inside a unit of work ---
 
@@ -151,28 +160,49 @@ class ResidenceCommands:
                              tracestate=cause.tracestate)
         for item in reconcile(file.emitted, [d for d in decisions if d.fires_on <= today]):
             file.send(item, provenance)
-        due = min((d.fires_on for d in decisions if d.fires_on > today), default=None)
-        return {file.victim_id: due.isoformat() if due else ""}
+        return {file.victim_id: _first_after(decisions, today)}
 
     async def _remembered(self, execution: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """The command's result, once its victims' next deadlines are in the schedule."""
+        self._unanswered += 1
         try:
             result = await execution
+            if not result.get("replayed"):
+                self._schedule(result.get("deadlines", {}))
+            elif victims := list(result.get("deadlines", {})):
+                # Answered from the command log: its deadlines are those of the first time.
+                today = self.gateway.clock.today()
+                self._schedule(await self.gateway.bus.query(
+                    partial(self._next_deadlines, victims, today)))
+            return result
         except asyncio.CancelledError:
             # The bus may still store it, and the schedule would never hear of it.
             self._schedule_unsure = True
             raise
-        return self._remember(result)
+        finally:
+            self._unanswered -= 1
 
-    def _remember(self, result: dict[str, Any]) -> dict[str, Any]:
-        if result.get("replayed"):
-            # A redelivery answered from the command log: its deadlines are stale.
-            return result
-        for victim_id, due in result.get("deadlines", {}).items():
+    def _schedule(self, deadlines: dict[str, str]) -> None:
+        for victim_id, due in deadlines.items():
             if due:
                 self.deadlines[victim_id] = date.fromisoformat(due)
             else:
                 self.deadlines.pop(victim_id, None)
-        return result
+
+    def _next_deadlines(self, victim_ids: list[str], today: date) -> dict[str, str]:
+        """Read-only (run by `bus.query`): each victim's next deadline as stored now; today
+        when something is due that has not been sent."""
+        found: dict[str, str] = {}
+        for victim_id in victim_ids:
+            file = self.app.file_of(victim_id)
+            found[victim_id] = ""
+            if file is not None:
+                facts = list(file.facts.values()) + self.app.case_facts(file.case_ids())
+                decisions = [d for d in all_decisions(facts, settings=self.rules)
+                             if d.victim_id == victim_id]
+                unsent = reconcile(file.emitted, [d for d in decisions if d.fires_on <= today])
+                found[victim_id] = today.isoformat() if unsent else _first_after(decisions, today)
+        return found
 
     @staticmethod
     def _file(uow: UnitOfWork, victim_id: str, provenance: Provenance,
@@ -336,9 +366,10 @@ class ResidenceCommands:
 
     def save_schedule(self, path: Path, *, bus_stopped: bool) -> None:
         """At a clean stop, once the bus has stopped: the schedule, for the next start."""
-        if not (self.schedule_complete and bus_stopped) or self._schedule_unsure:
-            # Incomplete, or a command may yet be stored behind its back: the next start
-            # applies the rules to every victim.
+        if (not (self.schedule_complete and bus_stopped) or self._schedule_unsure
+                or self._unanswered):
+            # Incomplete, or a command was stored (or may yet be) whose deadlines it does not
+            # have: the next start applies the rules to every victim.
             path.unlink(missing_ok=True)
             log.info("deadline schedule not saved: the next start applies the rules to all")
             return

@@ -11,6 +11,9 @@ settings and the code of the residence domain). The next start takes it only whe
 still holds, so nothing was stored since and the rules are the same; otherwise (after a crash,
 an upgrade, other settings, a store restored from a backup) it applies the rules to every
 victim as before. The file holds pseudonymous victim ids and dates only.
+
+This assumes what residence is anyway: one instance, the only writer of its store (its
+deadline scheduler and its durable push consumer are not shared between instances).
 """
 
 from __future__ import annotations
