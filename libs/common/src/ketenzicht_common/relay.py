@@ -161,8 +161,11 @@ class Relay:
                 self.topics,
             )
             if not notifications:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                # cancellation that stops the relay (CPython gh-86296), and the service with it.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 continue
             acks = []
             for notification in notifications:
@@ -171,5 +174,6 @@ class Relay:
                     await js.publish_async(subject, body, headers=envelope.to_headers())
                 )
             # Every ack must arrive before the position moves: a failure re-reads the stream.
-            await asyncio.wait_for(asyncio.gather(*acks), timeout=10)
+            async with asyncio.timeout(10):
+                await asyncio.gather(*acks)
             self.position = notifications[-1].id

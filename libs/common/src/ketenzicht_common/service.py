@@ -7,7 +7,6 @@ servicers); this module does the rest, the same way for every service.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -112,9 +111,14 @@ async def serve(
         await server.stop(grace=2)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # Bounded: a task that ignores its cancellation must not keep the service up for ever.
+        stopped, stuck = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
+        for task in stopped:
+            if not task.cancelled():
+                task.exception()  # retrieved: on_done has logged any failure
+        for task in stuck:
+            log.error("%s: background task %s did not stop when asked; stopping without it",
+                      service, task.get_coro())
         bus.close()
         if parts.close is not None:
             parts.close()

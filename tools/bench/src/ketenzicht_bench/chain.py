@@ -259,7 +259,8 @@ async def _read_streams(url: str, streams: dict[str, str], name: str) -> Rate:
                                               ordered_consumer=True,
                                               deliver_policy=DeliverPolicy.ALL,
                                               pending_msgs_limit=65536)
-            await asyncio.wait_for(done.wait(), 600)
+            async with asyncio.timeout(600):
+                await done.wait()
             await subscription.unsubscribe()
             total += read
         return Rate(name, total, time.perf_counter() - started)

@@ -253,7 +253,8 @@ class ChainConsumer:
             while not done.is_set() and received != seen:
                 seen = received
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(done.wait(), self.replay_idle_seconds)
+                    async with asyncio.timeout(self.replay_idle_seconds):  # see Relay._follow
+                        await done.wait()
         finally:
             await subscription.unsubscribe()
         log.info("replayed %d events of %s", count, stream)

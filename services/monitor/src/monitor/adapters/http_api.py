@@ -186,8 +186,8 @@ class HttpApi:
                           writer: asyncio.StreamWriter) -> None:
         try:
             try:
-                method, target, headers = await asyncio.wait_for(
-                    self._read_request(reader), _READ_TIMEOUT_SECONDS)
+                async with asyncio.timeout(_READ_TIMEOUT_SECONDS):  # see Relay._follow
+                    method, target, headers = await self._read_request(reader)
             except (ValueError, asyncio.LimitOverrunError):
                 response = _error(HTTPStatus.BAD_REQUEST, "malformed request")
                 method = "GET"
