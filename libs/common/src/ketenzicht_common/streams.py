@@ -50,7 +50,8 @@ def dead_letter_stream(replicas: int = 1) -> StreamConfig:
     return stream_config(DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, replicas)
 
 
-_STREAM_IN_USE = 10058  # JetStream: a stream of that name already exists
+STREAM_IN_USE = 10058
+"""JetStream's error code when a stream of that name already exists (a creation race)."""
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
@@ -63,7 +64,7 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
             await js.add_stream(config)
             return
         except nats.js.errors.BadRequestError as error:
-            if error.err_code != _STREAM_IN_USE:
+            if error.err_code != STREAM_IN_USE:
                 raise
             # Another process created it in the meantime: bring it to this configuration.
     await js.update_stream(config)

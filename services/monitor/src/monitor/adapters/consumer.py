@@ -45,7 +45,12 @@ from ketenzicht_common.consumer import (
     subscribe,
 )
 from ketenzicht_common.nats_connection import connect
-from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
+from ketenzicht_common.streams import (
+    STREAM_IN_USE,
+    dead_letter_stream,
+    ensure_stream,
+    service_stream,
+)
 from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact
@@ -54,9 +59,6 @@ log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = ("intake", "investigation", "prosecution", "residence")
 """The services whose streams the monitor reads."""
-
-_STREAM_IN_USE = 10058  # JetStream: a stream of that name already exists (a creation race)
-
 
 class UnreadableEvent(ValueError):
     """A message the monitor cannot read; retrying will not help, so it is skipped."""
@@ -114,7 +116,7 @@ async def create_missing_streams(js: JetStreamContext, services: Sequence[str],
                 await js.add_stream(config)
                 log.info("created stream %s (its service has not published yet)", config.name)
             except nats.js.errors.BadRequestError as error:
-                if error.err_code != _STREAM_IN_USE:
+                if error.err_code != STREAM_IN_USE:
                     raise
 
 
