@@ -251,29 +251,37 @@ class CommandBus:
             # Another writer (a second instance on PostgreSQL) got there first: re-read and
             # apply one command at a time so that only the conflicting command fails.
             log.warning("store conflict in a batch of %d; retrying one by one", len(batch))
-            for item in batch:
-                try:
-                    self._try_batch([item])
-                except IntegrityError as error:
-                    self._forget_unsaved_state()
-                    item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
-                except Exception as error:
-                    self._forget_unsaved_state()
-                    log.exception("command failed")
-                    item.outcome = error
+            self._one_by_one(batch)
         except Exception as error:
             # Whatever failed, nothing of this batch is stored: the cached aggregates changed
             # in place must be forgotten, or they would carry unsaved events into the next one.
             self._forget_unsaved_state()
-            log.exception("batch failed")
-            for item in batch:
-                if item.outcome is None or isinstance(item.outcome, dict):
-                    item.outcome = error
+            if len(batch) > 1:
+                # One command's failure must not fail the commands it happened to share a
+                # transaction with (an upstream event redelivered with a poisoned one would
+                # fail again and again, and end up a dead letter).
+                log.warning("a batch of %d failed (%s); retrying one by one", len(batch), error)
+                self._one_by_one(batch)
+            else:
+                log.exception("command failed")
+                batch[0].outcome = error
         if self._on_stored is not None:
             try:
                 self._on_stored()
             except Exception:
                 log.exception("on_stored failed")
+
+    def _one_by_one(self, batch: list[_Pending]) -> None:
+        for item in batch:
+            try:
+                self._try_batch([item])
+            except IntegrityError as error:
+                self._forget_unsaved_state()
+                item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
+            except Exception as error:
+                self._forget_unsaved_state()
+                log.exception("command failed")
+                item.outcome = error
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)

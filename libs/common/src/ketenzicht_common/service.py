@@ -108,22 +108,33 @@ async def serve(
     try:
         await stop.wait()
     finally:
-        await server.stop(grace=2)
-        for task in tasks:
-            task.cancel()
-        # Bounded: a task that ignores its cancellation must not keep the service up for ever.
-        stopped, stuck = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
-        for task in stopped:
-            if not task.cancelled():
-                task.exception()  # retrieved: on_done has logged any failure
-        for task in stuck:
-            log.error("%s: background task %s did not stop when asked; stopping without it",
-                      service, task.get_coro())
-        bus.close()
-        if parts.close is not None:
-            parts.close()
-        app.close()
-        log.info("%s stopped", service)
+        try:
+            await server.stop(grace=2)
+            await _stop_tasks(service, tasks)
+        finally:
+            # Also when this very shutdown is cancelled: the store is closed properly.
+            bus.close()
+            if parts.close is not None:
+                parts.close()
+            app.close()
+            log.info("%s stopped", service)
+
+
+async def _stop_tasks(service: str, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    # Bounded: a task that ignores its cancellation must not keep the service up for ever.
+    stopped, stuck = await asyncio.wait(tasks, timeout=30)
+    for task in stopped:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("%s: background task %s ended with an error", service,
+                      task.get_coro(), exc_info=error)
+    for task in stuck:
+        log.error("%s: background task %s did not stop when asked; stopping without it",
+                  service, task.get_coro())
 
 
 def run(

@@ -4,6 +4,7 @@ keeps running for the commands after it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,42 @@ async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path
         assert sorted(reopened.victim(victim).reports) == ["case-kept", "case-later"]
     finally:
         reopened.close()
+
+
+async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
+        tmp_path: Path) -> None:
+    app = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
+    app.store_id()
+    bus = CommandBus(app)
+    commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
+    try:
+        signal = await commands.register_signal(c.RegisterSignal(
+            occurred_on=date(2022, 1, 3), source_organisation=SourceOrganisation.POLICE,
+            form=ExploitationForm.LABOUR, nationality_group=NationalityGroup.DUTCH,
+            residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
+            police("signal"))
+        victim = str(signal["victim_id"])
+
+        def broken(uow: UnitOfWork) -> dict[str, Any]:
+            _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), "case-lost",
+                                               False)
+            raise RuntimeError("bug in a handler")
+
+        # The writer is kept busy, so that the commands below queue up and share one batch.
+        busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
+        await asyncio.sleep(0.05)
+        reports = [commands.execute(c.FileReport(victim_id=victim, case_id=f"case-{n}",
+                                                 occurred_on=date(2022, 2, n + 1)),
+                                    police(f"report-{n}")) for n in range(4)]
+        lost = c.FileReport(victim_id=victim, case_id="case-lost", occurred_on=date(2022, 3, 1))
+        outcomes = await asyncio.gather(*reports[:2], bus.execute(lost, police("broken"), broken),
+                                        *reports[2:], return_exceptions=True)
+        await busy
+
+        assert isinstance(outcomes[2], RuntimeError)
+        assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [dict] * 4
+        cases = await bus.query(lambda: sorted(app.victim(victim).reports))
+        assert cases == ["case-0", "case-1", "case-2", "case-3"]
+    finally:
+        bus.close()
+        app.close()

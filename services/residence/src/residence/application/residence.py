@@ -136,6 +136,8 @@ class ResidenceCommands:
         self.app = app
         self.gateway = gateway
         self.rules = rules
+        self.rules_fingerprint = schedule.rules_fingerprint(rules)
+        """The rules as applied: their settings and the code of the residence domain."""
         self.deadlines: dict[str, date] = {}
         """The next day each victim's triggers change by themselves (for the scheduler)."""
         self.schedule_complete = False
@@ -280,7 +282,10 @@ class ResidenceCommands:
 
     async def reevaluate(self, victim_id: str, today: date) -> dict[str, Any]:
         command = c.Reevaluate(occurred_on=today, victim_id=victim_id)
-        provenance = replace(RULES, command_id=f"reevaluate:{victim_id}:{today.isoformat()}")
+        # Once per victim, day and rules: other rules (an upgrade, other settings) on the same
+        # day must be applied, not answered from the command log.
+        provenance = replace(RULES, command_id=(f"reevaluate:{victim_id}:{today.isoformat()}:"
+                                                f"{self.rules_fingerprint[:12]}"))
 
         def handle(uow: UnitOfWork) -> dict[str, Any]:
             file = uow.get(VictimFile.id_for(victim_id), VictimFile)
@@ -350,7 +355,7 @@ class ResidenceCommands:
 
     def _stamp(self) -> schedule.Stamp:
         return schedule.Stamp(self.app.store_id(), self.app.max_notification_id(),
-                              schedule.rules_fingerprint(self.rules))
+                              self.rules_fingerprint)
 
     def restore_schedule(self, path: Path) -> bool:
         """Take the schedule a clean stop saved, if nothing was stored since under these rules;
