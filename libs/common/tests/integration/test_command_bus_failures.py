@@ -4,7 +4,9 @@ keeps running for the commands after it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,18 @@ from ketenzicht_contracts.events.categories import (
 pytestmark = pytest.mark.integration
 
 
+LOST = "case-lost"
+"""The case of the report that the broken handler triggers and that must never be stored."""
+
+
 def police(command_id: str) -> Provenance:
     return Provenance("politie", "police-registration", command_id)
 
 
-async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def intake_with_a_victim(
+        tmp_path: Path) -> AsyncIterator[tuple[IntakeApplication, CommandBus, IntakeCommands, str]]:
+    """An intake store on SQLite with its command bus, and one victim signalled."""
     app = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
     app.store_id()
     bus = CommandBus(app)
@@ -44,29 +53,36 @@ async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path
             form=ExploitationForm.SEXUAL, nationality_group=NationalityGroup.DUTCH,
             residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
             police("signal"))
-        victim = str(signal["victim_id"])
+        yield app, bus, commands, str(signal["victim_id"])
+    finally:
+        bus.close()
+        app.close()
+
+
+def broken_report(victim: str) -> Callable[[UnitOfWork], dict[str, Any]]:
+    """A programming error after an event was triggered."""
+    def handle(uow: UnitOfWork) -> dict[str, Any]:
+        _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), LOST, False)
+        raise RuntimeError("bug in a handler")
+    return handle
+
+
+
+async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
+    async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         report = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
         await commands.execute(report, police("report"))
 
-        def broken(uow: UnitOfWork) -> dict[str, Any]:
-            # A programming error after an event was triggered: the whole batch must fail
-            # and its in-memory changes must not survive into the next batch.
-            _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), "case-lost",
-                                               False)
-            raise RuntimeError("bug in a handler")
-
-        lost = c.FileReport(victim_id=victim, case_id="case-lost", occurred_on=date(2022, 3, 1))
+        # The whole batch must fail, and its in-memory changes must not survive into the next.
+        lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         with pytest.raises(RuntimeError):
-            await bus.execute(lost, police("broken"), broken)
+            await bus.execute(lost, police("broken"), broken_report(victim))
 
         # The writer is alive, and neither the store nor the cache knows the lost report.
         later = c.FileReport(victim_id=victim, case_id="case-later", occurred_on=date(2022, 4, 1))
         await asyncio.wait_for(commands.execute(later, police("later")), timeout=5)
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
         assert cases == ["case-kept", "case-later"]
-    finally:
-        bus.close()
-        app.close()
 
     reopened = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
     try:
@@ -77,38 +93,20 @@ async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path
 
 async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
         tmp_path: Path) -> None:
-    app = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
-    app.store_id()
-    bus = CommandBus(app)
-    commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
-    try:
-        signal = await commands.register_signal(c.RegisterSignal(
-            occurred_on=date(2022, 1, 3), source_organisation=SourceOrganisation.POLICE,
-            form=ExploitationForm.LABOUR, nationality_group=NationalityGroup.DUTCH,
-            residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
-            police("signal"))
-        victim = str(signal["victim_id"])
-
-        def broken(uow: UnitOfWork) -> dict[str, Any]:
-            _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), "case-lost",
-                                               False)
-            raise RuntimeError("bug in a handler")
-
+    async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         # The writer is kept busy, so that the commands below queue up and share one batch.
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
         await asyncio.sleep(0.05)
         reports = [commands.execute(c.FileReport(victim_id=victim, case_id=f"case-{n}",
                                                  occurred_on=date(2022, 2, n + 1)),
                                     police(f"report-{n}")) for n in range(4)]
-        lost = c.FileReport(victim_id=victim, case_id="case-lost", occurred_on=date(2022, 3, 1))
-        outcomes = await asyncio.gather(*reports[:2], bus.execute(lost, police("broken"), broken),
-                                        *reports[2:], return_exceptions=True)
+        lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
+        outcomes = await asyncio.gather(
+            *reports[:2], bus.execute(lost, police("broken"), broken_report(victim)),
+            *reports[2:], return_exceptions=True)
         await busy
 
         assert isinstance(outcomes[2], RuntimeError)
         assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [dict] * 4
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
         assert cases == ["case-0", "case-1", "case-2", "case-3"]
-    finally:
-        bus.close()
-        app.close()
