@@ -61,7 +61,7 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         store=app.store_id(),
         message_id=app.message_id(event),
     )
-    return app.subject_for(event_type), body.model_dump_json().encode(), envelope
+    return app.subject_of(event), body.model_dump_json().encode(), envelope
 
 
 class Relay:

@@ -7,6 +7,7 @@ servicers); this module does the rest, the same way for every service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -44,6 +45,8 @@ class ServiceParts:
     """(add_XServicer_to_server, servicer with (request, caller) methods, ServiceDescriptor)."""
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: Callable[[], None] | None = None
+    health: Callable[[], dict[str, str]] | None = None
+    """Named health sub-services of the service and why each is not serving ("" if it is)."""
 
 
 def configure_logging() -> None:
@@ -90,6 +93,8 @@ async def serve(
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
         tasks.append(asyncio.create_task(relay.run()))
+    if parts.health is not None:
+        tasks.append(asyncio.create_task(_report_health(service, health, parts.health, stop)))
 
     def on_done(task: asyncio.Task[None]) -> None:
         # A background task that ends on its own has failed: stop the service, loudly, rather
@@ -118,6 +123,29 @@ async def serve(
                 parts.close()
             app.close()
             log.info("%s stopped", service)
+
+
+async def _report_health(service: str, servicer: Any, check: Callable[[], dict[str, str]],
+                         stop: asyncio.Event, interval: float = 1.0) -> None:
+    """Keep the named health sub-services true: NOT_SERVING, with the reason logged once, while
+    a part of the service cannot make progress; SERVING again when it can."""
+    from grpc_health.v1 import health_pb2
+
+    known: dict[str, str] = {}
+    while not stop.is_set():
+        for name, reason in check().items():
+            if known.get(name) != reason:
+                status = (health_pb2.HealthCheckResponse.NOT_SERVING if reason
+                          else health_pb2.HealthCheckResponse.SERVING)
+                await servicer.set(name, status)
+                if reason:
+                    log.warning("%s: %s not serving: %s", service, name, reason)
+                elif name in known:
+                    log.info("%s: %s serving again", service, name)
+                known[name] = reason
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await stop.wait()
 
 
 async def _stop_tasks(service: str, tasks: list[asyncio.Task[None]]) -> None:

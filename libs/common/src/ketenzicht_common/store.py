@@ -177,9 +177,9 @@ class ChainApplication(Application[UUID]):
             self._store_id = identity.store_id
         return self._store_id
 
-    def subject_for(self, event_type: str) -> str:
-        """Where the relay publishes an event type; a service may route some elsewhere."""
-        return subject_for(self.service, event_type)
+    def subject_of(self, event: ChainAggregate.Event) -> str:
+        """Where the relay publishes an event; a service may route some elsewhere."""
+        return subject_for(self.service, type(event).__name__)
 
     def message_id(self, event: ChainAggregate.Event) -> str:
         """``Nats-Msg-Id`` for an event; empty means its event id."""

@@ -11,10 +11,15 @@ from ketenzicht.residence.v1 import residence_pb2_grpc
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
-from residence.adapters.consumer import consume, run_deadlines
+from residence.adapters.consumer import consume, feed_health, follow_upstreams, run_settling
 from residence.adapters.grpc_api import DESCRIPTOR, ResidenceApi
 from residence.application import schedule
-from residence.application.residence import ResidenceApplication, ResidenceCommands
+from residence.application.residence import (
+    UPSTREAM_STREAMS,
+    ResidenceApplication,
+    ResidenceCommands,
+)
+from residence.application.settling import DEFAULT_GRACE_SECONDS, Settling
 from residence.domain import DEFAULT_SETTINGS, RuleSettings
 
 
@@ -25,7 +30,12 @@ class ResidenceSettings(BaseSettings):
 
     prosecution_ground_from: date = DEFAULT_SETTINGS.prosecution_ground_from
     """From when R11 (prosecution as a ground for the non-temporary permit) applies."""
+    lawful_residents_reflection_from: date = DEFAULT_SETTINGS.lawful_residents_reflection_from
+    """From when lawful residents may have a reflection period (R1/R4; see domain/scope.py)."""
     deadline_tick_seconds: float = 30.0
+    settle_grace_seconds: float = DEFAULT_GRACE_SECONDS
+    """How long after a victim's last change its triggers wait for facts still in flight in
+    the upstream relays (see application/settling.py)."""
 
 
 def create_application(settings: ServiceSettings) -> ResidenceApplication:
@@ -35,8 +45,13 @@ def create_application(settings: ServiceSettings) -> ResidenceApplication:
 def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> ServiceParts:
     assert isinstance(wiring.app, ResidenceApplication)
     residence = residence or ResidenceSettings()
-    rules = RuleSettings(prosecution_ground_from=residence.prosecution_ground_from)
-    commands = ResidenceCommands(wiring.app, CommandGateway(wiring.bus, wiring.clock), rules)
+    rules = RuleSettings(
+        prosecution_ground_from=residence.prosecution_ground_from,
+        lawful_residents_reflection_from=residence.lawful_residents_reflection_from,
+    )
+    commands = ResidenceCommands(
+        wiring.app, CommandGateway(wiring.bus, wiring.clock), rules,
+        settling=Settling(UPSTREAM_STREAMS, residence.settle_grace_seconds))
     # Before the consumer starts: a restored schedule must not overwrite what it applies.
     schedule_file = wiring.settings.data_dir / schedule.FILE_NAME
     commands.restore_schedule(schedule_file)
@@ -49,13 +64,17 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
         finally:
             stop.set()
 
-    async def deadlines() -> None:
-        await run_deadlines(commands, wiring.clock, stop, residence.deadline_tick_seconds)
+    async def watermark() -> None:
+        await follow_upstreams(commands, wiring.settings.nats_url, stop)
+
+    async def settling() -> None:
+        await run_settling(commands, wiring.clock, stop, residence.deadline_tick_seconds)
 
     return ServiceParts(
         servicers=[(residence_pb2_grpc.add_ResidenceServiceServicer_to_server,
                     ResidenceApi(commands), DESCRIPTOR)],
-        background=[consumer, deadlines],
+        background=[consumer, watermark, settling],
         # Called once the background tasks and the bus have stopped.
         close=lambda: commands.save_schedule(schedule_file, bus_stopped=wiring.bus.stopped),
+        health=lambda: feed_health(commands),
     )

@@ -126,10 +126,28 @@ class DublinAssessmentOverdue(Trigger):
     target_date: date
 
 
+class TemporaryPermitWithoutCooperationIndicated(Trigger):
+    """R16: the victim cannot report or cooperate (serious threat, medical or psychological
+    limitation, Vc B8/3); the temporary permit may be granted without cooperation."""
+
+    cooperation_impossible_reason: str
+
+
+class DecisionNotAllowedFound(Trigger):
+    """R4: an IND decision the rules do not allow (a reflection period granted to someone who
+    may not have one); the decision stands as recorded, this tells the IND."""
+
+    decision_event_id: Pseudonym
+
+
 class TriggerRetracted(Trigger):
-    """A trigger already sent no longer holds because a late fact removed its basis."""
+    """A trigger already sent no longer holds as sent: a fact that arrived later removed its
+    basis, or changed what it says (then ``replaced_by_trigger_id`` names the trigger that
+    follows it on the feed). ``caused_by`` names the facts that changed it, where known."""
 
     retracted_trigger_id: Pseudonym
+    caused_by: list[Pseudonym] = Field(default_factory=list)
+    replaced_by_trigger_id: Pseudonym | None = None
 
 
 register(
@@ -150,5 +168,7 @@ register(
     NonTemporaryPermitIndicated,
     NonTemporaryAssessmentRequired,
     DublinAssessmentOverdue,
+    TemporaryPermitWithoutCooperationIndicated,
+    DecisionNotAllowedFound,
     TriggerRetracted,
 )

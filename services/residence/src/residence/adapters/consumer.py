@@ -1,28 +1,44 @@
-"""Residence's inputs off the bus, and the clock that makes deadlines fire by themselves."""
+"""Residence's inputs off the bus, the watermark of its upstream streams, and the clock.
+
+Three background tasks drive the application:
+
+* `consume` — durable consumers on the upstream streams; each fact stored once (command id =
+  event id) and acknowledged only after the transaction that stored it;
+* `follow_upstreams` — observes, a few times a second, how far residence has applied each
+  upstream stream, which moves the settling watermark (see `application.settling`);
+* `run_settling` — applies the rules to the victims that have settled, and hands the victims
+  whose deadline has come (and, at start, every victim unless a clean stop's schedule was
+  restored) to the same gate.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from datetime import date
+
+import nats
+from nats.js import JetStreamContext
 
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
-from residence.application.residence import ResidenceCommands
+from residence.application.residence import UPSTREAM, UPSTREAM_STREAMS, ResidenceCommands
 
 log = logging.getLogger(__name__)
 
-UPSTREAM = ("intake", "investigation", "prosecution")
+DURABLE = "residence"
+SETTLE_AT_ONCE = 64
 
 
 async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
                   stream_replicas: int = 1) -> None:
-    """Durable consumers on the upstream streams; each event applied once (command id = event
-    id), acknowledged only after the transaction that applied it. An event that fails on
-    every delivery ends up among the dead letters (`dead_letter_stream`)."""
+    """Durable consumers on the upstream streams. An event that fails on every delivery ends
+    up among the dead letters (`dead_letter_stream`)."""
     # The upstream streams may not exist yet (their services not started): create them as
     # their relays would, so that nothing published later is missed.
     nc = await connect(nats_url, name="residence-setup")
@@ -38,7 +54,7 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await commands.note(event)
 
     broker = event_broker(nats_url)
-    subscription = subscribe(broker, durable="residence", services=UPSTREAM, handler=handle,
+    subscription = subscribe(broker, durable=DURABLE, services=UPSTREAM, handler=handle,
                              concurrency=64)
     await broker.start()
     try:
@@ -48,41 +64,98 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await broker.stop()
 
 
-async def run_deadlines(commands: ResidenceCommands, clock: Clock, stop: asyncio.Event,
-                        tick_seconds: float) -> None:
-    """At start, unless the schedule of a clean stop was restored, apply the rules to every
-    victim; then, at once and at every tick, to the victims whose next deadline has come
-    (deadlines that passed while the service was down fire now, once)."""
-    if not commands.schedule_complete:
-        today = clock.today()
-        victims = await asyncio.to_thread(commands.app.victim_ids)
-        await _reevaluate_all(commands, victims, today)
-        commands.schedule_complete = True
-        log.info("deadlines checked for %d victims as of %s", len(victims), today)
-    while True:
-        today = clock.today()
-        due = [v for v, day in list(commands.deadlines.items()) if day <= today]
-        await _reevaluate_all(commands, due, today)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(tick_seconds):  # not wait_for: see Relay._follow
-                await stop.wait()
-        if stop.is_set():
-            return
-
-
-async def _reevaluate_all(commands: ResidenceCommands, victims: list[str], today: date,
-                          at_once: int = 64) -> None:
-    # Several at a time, so that the bus stores them in shared transactions.
-    for start in range(0, len(victims), at_once):
-        await asyncio.gather(*(_reevaluate(commands, victim_id, today)
-                               for victim_id in victims[start:start + at_once]))
-
-
-async def _reevaluate(commands: ResidenceCommands, victim_id: str, today: date) -> None:
-    # One victim's failure must not stop the deadlines of all the others.
+async def follow_upstreams(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
+                           interval: float = 0.1,
+                           monotonic: Callable[[], float] = time.monotonic) -> None:
+    """Tell the settling gate, every ``interval``, how far each upstream stream is applied:
+    the stream's last sequence against the sequence up to which residence's durable consumer
+    has acknowledged everything (it acknowledges only what it stored)."""
+    nc = await connect(nats_url, name="residence-watermark")
     try:
-        await commands.reevaluate(victim_id, today)
+        js = nc.jetstream()
+        while not stop.is_set():
+            for stream, service in zip(UPSTREAM_STREAMS, UPSTREAM, strict=True):
+                at = monotonic()
+                observed = await _observe(js, stream, f"{DURABLE}-{service}")
+                if observed is not None:
+                    commands.settling.observed(stream, at=at, last_sequence=observed[0],
+                                               applied=observed[1])
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):  # not wait_for: see Relay._follow
+                    await stop.wait()
+    finally:
+        await nc.close()
+
+
+async def _observe(js: JetStreamContext, stream: str, durable: str) -> tuple[int, int] | None:
+    """(last sequence of the stream, sequence up to which the consumer acknowledged all), or
+    None while the stream or the consumer does not exist yet."""
+    try:
+        info = await js.consumer_info(stream, durable)
+    except (nats.js.errors.NotFoundError, nats.errors.TimeoutError, TimeoutError):
+        return None
+    delivered = info.delivered.stream_seq if info.delivered else 0
+    last = (delivered or 0) + (info.num_pending or 0)
+    applied = info.ack_floor.stream_seq if info.ack_floor else 0
+    return last, applied or 0
+
+
+async def run_settling(commands: ResidenceCommands, clock: Clock, stop: asyncio.Event,
+                       tick_seconds: float, interval: float = 0.05,
+                       monotonic: Callable[[], float] = time.monotonic) -> None:
+    """At start, unless the schedule of a clean stop was restored, every victim is changed;
+    then, continually: victims whose deadline has come (checked every ``tick_seconds``) are
+    changed, and every victim that has settled gets the rules applied and its feed sent."""
+    if not commands.schedule.complete:
+        victims = await asyncio.to_thread(commands.all_victims)
+        commands.settling.changed(victims, monotonic())
+        commands.schedule.complete = True
+        log.info("the rules are applied to all %d victims once upstream has settled",
+                 len(victims))
+    next_tick = monotonic()
+    while not stop.is_set():
+        today = clock.today()
+        if monotonic() >= next_tick:
+            commands.settling.changed(commands.schedule.take_due(today), monotonic())
+            next_tick = monotonic() + tick_seconds
+        ready, covered = commands.settling.ready(limit=SETTLE_AT_ONCE)
+        if ready:
+            await _settle(commands, ready, covered, today)
+            continue
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await stop.wait()
+
+
+async def _settle(commands: ResidenceCommands, victims: list[str], covered: float,
+                  today: date) -> None:
+    try:
+        deadlines = await commands.settle(victims, today)
     except Exception:
-        log.exception("re-evaluating victim %s as of %s failed; again at the next tick",
-                      victim_id, today)
-        commands.deadlines[victim_id] = today
+        # One victim's failure must not stop the others: they are tried again one by one.
+        log.exception("settling %d victims failed; each is tried again", len(victims))
+        for victim_id in victims:
+            try:
+                commands.schedule.set(await commands.settle([victim_id], today))
+                commands.settling.settled([victim_id], covered)
+            except Exception:
+                log.exception("settling victim %s failed; again at the next tick", victim_id)
+                commands.schedule.due_again([victim_id], today)
+                commands.settling.settled([victim_id], covered)
+        return
+    commands.schedule.set(deadlines)
+    commands.settling.settled(victims, covered)
+
+
+def feed_health(commands: ResidenceCommands,
+                monotonic: Callable[[], float] = time.monotonic) -> dict[str, str]:
+    """Named health sub-services and why each is not serving ("" when it is): the feed as a
+    whole, and each upstream stream that holds triggers back."""
+    lagging = commands.settling.holding_back(monotonic())
+    status = {f"residence.upstream.{stream}": "" for stream in UPSTREAM_STREAMS}
+    for lag in lagging:
+        status[f"residence.upstream.{lag.stream}"] = (
+            f"{lag.stream} not applied for {lag.seconds:.0f} s ({lag.behind} events behind): "
+            "triggers wait for it")
+    status["residence.feed"] = "; ".join(r for r in status.values() if r)
+    return status

@@ -63,6 +63,25 @@ class ResumeDublinTransfer(VictimDecision):
     pass
 
 
+class FindNoEuResidenceRight(VictimDecision):
+    """The IND finds that an EU/EEA/Swiss national derives no right of residence from EU law."""
+
+
+EVENT_OF: dict[type[VictimDecision], str] = {
+    GrantReflectionPeriod: "ReflectionPeriodGranted",
+    EndReflectionPeriod: "ReflectionPeriodEnded",
+    GrantTemporaryPermit: "TemporaryPermitGranted",
+    RefuseTemporaryPermit: "TemporaryPermitRefused",
+    ExtendTemporaryPermit: "TemporaryPermitExtended",
+    EndTemporaryPermit: "TemporaryPermitEnded",
+    GrantNonTemporaryPermit: "NonTemporaryPermitGranted",
+    RefuseNonTemporaryPermit: "NonTemporaryPermitRefused",
+    ResumeDublinTransfer: "DublinTransferResumed",
+    FindNoEuResidenceRight: "NoEuResidenceRightFound",
+}
+"""The event each IND decision is recorded as."""
+
+
 class NoteFact(Command):
     """An event off the bus that the rules read (its event id is the command id)."""
 
@@ -72,7 +91,7 @@ class NoteFact(Command):
     payload: dict[str, Any]
 
 
-class Reevaluate(Command):
-    """Apply the rules to a victim's facts again, as of ``occurred_on`` (a deadline passed)."""
+class Settle(Command):
+    """Apply the rules to a settled victim's facts as of ``occurred_on`` and send what changed."""
 
     victim_id: str

@@ -9,7 +9,8 @@ as private events (``FactNoted``); the IND's decisions and the triggers are publ
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +50,7 @@ class _FactNoted(ChainAggregate.Event):
                                self.occurred_on, self.payload)
         if fact is not None:
             file.facts[fact.event_id] = fact
+            file.noted_at[fact.event_id] = self.timestamp
 
 
 class _Decision(ChainAggregate.Event):
@@ -62,8 +64,7 @@ class _Decision(ChainAggregate.Event):
                                _json_ready(event_facts(self)))
         if fact is not None:
             file.facts[fact.event_id] = fact
-        file.decisions.append((type(self).__name__, self.occurred_on,
-                               getattr(self, "case_id", None)))
+            file.noted_at[fact.event_id] = self.timestamp
 
 
 class _Trigger(ChainAggregate.Event):
@@ -81,7 +82,8 @@ class _Trigger(ChainAggregate.Event):
     def decision(self) -> TriggerDecision:
         specific = {name: getattr(self, name) for name in
                     ("application_date", "expired_on", "permit_valid_until",
-                     "basis_ended_on", "target_date") if hasattr(self, name)}
+                     "basis_ended_on", "target_date", "decision_event_id",
+                     "cooperation_impossible_reason") if hasattr(self, name)}
         if hasattr(self, "ground"):
             specific["ground"] = NonTemporaryGround(self.ground)
         return TriggerDecision(
@@ -92,7 +94,7 @@ class _Trigger(ChainAggregate.Event):
         )
 
     def apply(self, file: Any) -> None:
-        file.emitted.append(EmittedTrigger(self.decision()))
+        file.emitted.append(EmittedTrigger(self.decision(), sent_at=self.timestamp))
 
 
 class VictimFile(ChainAggregate):
@@ -154,6 +156,11 @@ class VictimFile(ChainAggregate):
     class DublinTransferResumed(_Decision):
         TOPIC = "residence:DublinTransferResumed.v1"
 
+    class NoEuResidenceRightFound(_Decision):
+        """The IND finds an EU/EEA/Swiss national derives no right of residence from EU law."""
+
+        TOPIC = "residence:NoEuResidenceRightFound.v1"
+
     # Triggers raised by the rules for the IND.
 
     class ReflectionPeriodOfferRequired(_Trigger):
@@ -186,6 +193,14 @@ class VictimFile(ChainAggregate):
         TOPIC = "residence:DublinAssessmentOverdue.v1"
         target_date: date
 
+    class TemporaryPermitWithoutCooperationIndicated(_Trigger):
+        TOPIC = "residence:TemporaryPermitWithoutCooperationIndicated.v1"
+        cooperation_impossible_reason: str
+
+    class DecisionNotAllowedFound(_Trigger):
+        TOPIC = "residence:DecisionNotAllowedFound.v1"
+        decision_event_id: str
+
     class TriggerRetracted(ChainAggregate.Event):
         """A trigger already sent no longer holds; the correction is an event of its own."""
 
@@ -199,10 +214,12 @@ class VictimFile(ChainAggregate):
         based_on: list[str]
         reason: str
         retracted_trigger_id: str
+        caused_by: list[str]
+        replaced_by_trigger_id: str | None
 
         def apply(self, file: VictimFile) -> None:
             file.emitted = [
-                EmittedTrigger(sent.decision, True)
+                replace(sent, retracted=True)
                 if sent.decision.trigger_id == self.retracted_trigger_id else sent
                 for sent in file.emitted
             ]
@@ -211,9 +228,9 @@ class VictimFile(ChainAggregate):
     def __init__(self) -> None:
         self.victim_id = ""
         self.facts: dict[str, Fact] = {}
+        self.noted_at: dict[str, datetime] = {}
         self.emitted: list[EmittedTrigger] = []
         self.retractions: list[str] = []
-        self.decisions: list[tuple[str, date, str | None]] = []
 
     @staticmethod
     def id_for(victim_id: str) -> UUID:
@@ -245,6 +262,7 @@ class VictimFile(ChainAggregate):
         payload = item.payload()
         payload.pop("victim_id")
         if isinstance(item, Retraction):
+            payload.pop("retracted_kind", None)
             self.record(self.TriggerRetracted, provenance, self._retraction_day(item),
                         victim_id=self.victim_id, trigger_key=item.retracted_key, **payload)
             return
@@ -282,6 +300,7 @@ class CaseFile(ChainAggregate):
     def __init__(self) -> None:
         self.case_id = ""
         self.facts: dict[str, Fact] = {}
+        self.noted_at: dict[str, datetime] = {}
         self.victims: set[str] = set()
 
     @staticmethod

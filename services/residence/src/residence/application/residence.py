@@ -1,21 +1,30 @@
 """The residence application: facts in, triggers out, decided by the rules in domain/.
 
-Every change to a victim's facts — an event off the bus, an IND decision over gRPC, or the
-clock passing a deadline — is followed in the same transaction by applying the rules to all the
-victim's facts (with the steps of every case the victim reported or cooperated in) and sending
-what ``reconcile`` says: new triggers, and retractions of triggers that no longer hold.
+Split by job:
+
+* `ResidenceApplication` — the event store: victims' and cases' files;
+* `ResidenceCommands.note` / `.decide` — facts off the bus and the IND's decisions, stored as
+  they come; each marks the victims it concerns as changed (`settling`);
+* `ResidenceCommands.settle` — for victims that have settled, one pass of the rules over all
+  their facts (with the steps of every case they take part in) and what ``reconcile`` says to
+  send: new triggers, retractions, replacements; and each victim's next deadline for the
+  `DeadlineSchedule`;
+* `ResidenceCommands.position` — the IND's query.
+
+The background tasks that drive settling and deadlines live in the adapters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from nats.js.api import StreamConfig, StreamSource
@@ -24,9 +33,9 @@ from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common.errors import PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.streams import service_stream, stream_config
+from ketenzicht_contracts.envelope import stream_for
 from residence.application import commands as c
 from residence.application import schedule
 from residence.application.files import (
@@ -35,16 +44,20 @@ from residence.application.files import (
     CaseFile,
     VictimFile,
 )
+from residence.application.settling import Settling
 from residence.domain import (
     DEFAULT_SETTINGS,
+    Addressee,
+    EmittedTrigger,
     Fact,
     FactError,
     ResidenceFile,
     RuleSettings,
-    TriggerDecision,
+    TriggerKind,
+    addressee_of,
     all_decisions,
-    check_reflection_grant,
     fact_from_event,
+    first_after,
     reconcile,
     residence_file,
 )
@@ -53,17 +66,34 @@ from residence.domain.model import VictimFact
 
 log = logging.getLogger(__name__)
 
-IND_TRIGGER_STREAM = "KETENZICHT_IND_TRIGGERS"
-TRIGGER_SUBJECTS = "ketenzicht.residence.triggers.>"
+UPSTREAM = ("intake", "investigation", "prosecution")
+UPSTREAM_STREAMS = tuple(stream_for(service) for service in UPSTREAM)
+
 RULES = Provenance(organisation="ketenzicht", system="residence-rules", command_id="")
+TRIGGER_STREAMS = {
+    Addressee.IND: "KETENZICHT_IND_TRIGGERS",
+    Addressee.POLICE: "KETENZICHT_POLICE_TRIGGERS",
+    Addressee.OM: "KETENZICHT_OM_TRIGGERS",
+}
+"""Each addressee's feed: a stream of its own, with only the triggers addressed to it."""
+IND_TRIGGER_STREAM = TRIGGER_STREAMS[Addressee.IND]
+
+
+def trigger_subjects(addressee: Addressee) -> str:
+    return f"ketenzicht.residence.triggers.{addressee.value}.>"
+
+
+def trigger_stream(addressee: Addressee, replicas: int = 1) -> StreamConfig:
+    """An addressee's feed, sourced from residence's own stream, its triggers only."""
+    config = stream_config(TRIGGER_STREAMS[addressee], [], replicas)
+    config.subjects = None
+    config.sources = [StreamSource(name="KETENZICHT_RESIDENCE",
+                                   filter_subject=trigger_subjects(addressee))]
+    return config
 
 
 def ind_trigger_stream(replicas: int = 1) -> StreamConfig:
-    """The IND's feed: a stream of its own, sourced from residence's stream, triggers only."""
-    config = stream_config(IND_TRIGGER_STREAM, [], replicas)
-    config.subjects = None
-    config.sources = [StreamSource(name="KETENZICHT_RESIDENCE", filter_subject=TRIGGER_SUBJECTS)]
-    return config
+    return trigger_stream(Addressee.IND, replicas)
 
 
 class ResidenceApplication(ChainApplication):
@@ -73,16 +103,20 @@ class ResidenceApplication(ChainApplication):
     def event_topics(self) -> set[str]:
         return topics_of(VictimFile, CaseFile) - PRIVATE_TOPICS
 
-    def subject_for(self, event_type: str) -> str:
+    def subject_of(self, event: Any) -> str:
+        event_type = type(event).__name__
         if event_type in TRIGGER_EVENT_TYPES:
-            return f"ketenzicht.residence.triggers.{event_type}"
-        return super().subject_for(event_type)
+            kind = TRIGGER_KINDS.get(event_type) or TRIGGER_KINDS[
+                str(getattr(event, "trigger_key", "")).split("|", 1)[0]]
+            return f"ketenzicht.residence.triggers.{addressee_of(kind).value}.{event_type}"
+        return super().subject_of(event)
 
     def message_id(self, event: Any) -> str:
         return str(getattr(event, "trigger_id", ""))
 
     def streams(self, replicas: int = 1) -> list[StreamConfig]:
-        return [service_stream(self.service, replicas), ind_trigger_stream(replicas)]
+        return [service_stream(self.service, replicas),
+                *(trigger_stream(addressee, replicas) for addressee in Addressee)]
 
     def victim_ids(self) -> list[str]:
         """Every victim with a file, read from the notification log."""
@@ -104,107 +138,50 @@ class ResidenceApplication(ChainApplication):
         assert isinstance(found, VictimFile)
         return found
 
-    def case_facts(self, case_ids: set[str],
-                   get: Callable[[str], CaseFile | None] | None = None) -> list[Fact]:
-        def load(case_id: str) -> CaseFile | None:
-            try:
-                found: object = self.repository.get(CaseFile.id_for(case_id))
-            except AggregateNotFoundError:
-                return None
-            assert isinstance(found, CaseFile)
-            return found
-
-        facts: list[Fact] = []
-        for case_id in sorted(case_ids):
-            case = (get or load)(case_id)
-            if case is not None:
-                facts.extend(case.facts.values())
-        return facts
+    def case_file(self, case_id: str) -> CaseFile | None:
+        try:
+            found: object = self.repository.get(CaseFile.id_for(case_id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, CaseFile)
+        return found
 
 
-def _first_after(decisions: list[TriggerDecision], today: date) -> str:
-    """The first day after today on which one of the decisions fires ("" for none)."""
-    due = min((d.fires_on for d in decisions if d.fires_on > today), default=None)
-    return due.isoformat() if due else ""
+TRIGGER_KINDS = {kind.value: kind for kind in TriggerKind}
 
 
 class ResidenceCommands:
-    """What residence is told (by the bus, the IND and the clock), each applied with the rules."""
+    """What residence is told (by the bus, the IND and the clock), and the rules applied to it
+    once it has settled."""
 
     def __init__(self, app: ResidenceApplication, gateway: CommandGateway,
-                 rules: RuleSettings = DEFAULT_SETTINGS) -> None:
+                 rules: RuleSettings = DEFAULT_SETTINGS, *, settling: Settling | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.gateway = gateway
         self.rules = rules
         self.rules_fingerprint = schedule.rules_fingerprint(rules)
         """The rules as applied: their settings and the code of the residence domain."""
-        self.deadlines: dict[str, date] = {}
-        """The next day each victim's triggers change by themselves (for the scheduler)."""
-        self.schedule_complete = False
-        """`deadlines` covers every victim in the store: the rules were applied to all of them
-        in this process, or their schedule was restored (see `schedule`)."""
-        self._schedule_unsure = False  # a command was abandoned: the bus may yet store it
-        self._unanswered = 0  # commands whose deadlines are not in the schedule yet
+        self.schedule = schedule.DeadlineSchedule()
+        self.settling = settling or Settling(UPSTREAM_STREAMS)
+        self.monotonic = monotonic
+        self._unanswered = 0  # commands whose victims are not marked yet
 
-    # --- the rules, applied inside a unit of work ---
+    # --- facts in: stored as they come, the victims marked as changed ---
 
-    def _facts(self, uow: UnitOfWork, file: VictimFile) -> list[Fact]:
-        return list(file.facts.values()) + self.app.case_facts(
-            file.case_ids(), lambda case_id: uow.get(CaseFile.id_for(case_id), CaseFile))
-
-    def _apply_rules(self, uow: UnitOfWork, file: VictimFile, today: date,
-                     cause: Provenance) -> dict[str, str]:
-        facts = self._facts(uow, file)
-        # One pass of the rules gives both what has fired and the next deadline.
-        decisions = [d for d in all_decisions(facts, settings=self.rules)
-                     if d.victim_id == file.victim_id]
-        provenance = replace(RULES, command_id=cause.command_id, traceparent=cause.traceparent,
-                             tracestate=cause.tracestate)
-        for item in reconcile(file.emitted, [d for d in decisions if d.fires_on <= today]):
-            file.send(item, provenance)
-        return {file.victim_id: _first_after(decisions, today)}
-
-    async def _remembered(self, execution: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-        """The command's result, once its victims' next deadlines are in the schedule."""
+    async def _marking(self, execution: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """The command's result, once the victims it changed are marked unsettled."""
         self._unanswered += 1
         try:
             result = await execution
-            if not result.get("replayed"):
-                self._schedule(result.get("deadlines", {}))
-            elif victims := list(result.get("deadlines", {})):
-                # Answered from the command log: its deadlines are those of the first time.
-                today = self.gateway.clock.today()
-                self._schedule(await self.gateway.bus.query(
-                    partial(self._next_deadlines, victims, today)))
+            self.settling.changed(result.get("victims", ()), self.monotonic())
             return result
         except asyncio.CancelledError:
-            # The bus may still store it, and the schedule would never hear of it.
-            self._schedule_unsure = True
+            # The bus may still store it, and nothing would then mark its victims.
+            self.schedule.unsure = True
             raise
         finally:
             self._unanswered -= 1
-
-    def _schedule(self, deadlines: dict[str, str]) -> None:
-        for victim_id, due in deadlines.items():
-            if due:
-                self.deadlines[victim_id] = date.fromisoformat(due)
-            else:
-                self.deadlines.pop(victim_id, None)
-
-    def _next_deadlines(self, victim_ids: list[str], today: date) -> dict[str, str]:
-        """Read-only (run by `bus.query`): each victim's next deadline as stored now; today
-        when something is due that has not been sent."""
-        found: dict[str, str] = {}
-        for victim_id in victim_ids:
-            file = self.app.file_of(victim_id)
-            found[victim_id] = ""
-            if file is not None:
-                facts = list(file.facts.values()) + self.app.case_facts(file.case_ids())
-                decisions = [d for d in all_decisions(facts, settings=self.rules)
-                             if d.victim_id == victim_id]
-                unsent = reconcile(file.emitted, [d for d in decisions if d.fires_on <= today])
-                found[victim_id] = today.isoformat() if unsent else _first_after(decisions, today)
-        return found
 
     @staticmethod
     def _file(uow: UnitOfWork, victim_id: str, provenance: Provenance,
@@ -226,9 +203,8 @@ class ResidenceCommands:
             uow.add(case)
         return case
 
-    # --- facts off the bus ---
-
     async def note(self, event: ReceivedEvent) -> dict[str, Any]:
+        """A fact off the bus: kept in the victim's or the case's file."""
         envelope = event.envelope
         if (envelope.service, envelope.event_type) not in RELEVANT_EVENTS:
             return {}
@@ -245,111 +221,108 @@ class ResidenceCommands:
         provenance = Provenance(envelope.organisation or "unknown", envelope.system or "unknown",
                                 str(envelope.event_id), envelope.traceparent,
                                 envelope.tracestate)
-        today = self.gateway.clock.today()
 
         def handle(uow: UnitOfWork) -> dict[str, Any]:
             args = (provenance, command.occurred_on, command.event_id, command.service,
                     command.event_type, command.payload)
-            affected: list[VictimFile] = []
             if isinstance(fact, VictimFact):
                 file = self._file(uow, fact.victim_id, provenance, command.occurred_on)
                 if not file.note(*args):
                     return {}
-                affected.append(file)
                 case_id = getattr(fact, "case_id", None)
                 if case_id:
                     self._case(uow, case_id, provenance, command.occurred_on).link(
                         provenance, command.occurred_on, fact.victim_id)
-            else:
-                case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
-                case = self._case(uow, case_id, provenance, command.occurred_on)
-                if not case.note(*args):
-                    return {}
-                affected.extend(self._file(uow, v, provenance, command.occurred_on)
-                                for v in sorted(case.victims))
-            deadlines: dict[str, str] = {}
-            for file in affected:
-                deadlines |= self._apply_rules(uow, file, today, provenance)
-            return {"deadlines": deadlines}
+                return {"victims": [fact.victim_id]}
+            case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
+            case = self._case(uow, case_id, provenance, command.occurred_on)
+            if not case.note(*args):
+                return {}
+            for victim_id in sorted(case.victims):
+                self._file(uow, victim_id, provenance, command.occurred_on)
+            return {"victims": sorted(case.victims)}
 
-        # A fact dated after today (a test clock behind the sources) is still a fact.
         prefetch = [VictimFile.id_for(v) for v in [getattr(fact, "victim_id", None)] if v]
         prefetch += [CaseFile.id_for(c) for c in [getattr(fact, "case_id", None)] if c]
-        return await self._remembered(
+        return await self._marking(
             self.gateway.bus.execute(command, provenance, handle, prefetch=prefetch))
 
-    # --- the clock ---
-
-    async def reevaluate(self, victim_id: str, today: date) -> dict[str, Any]:
-        command = c.Reevaluate(occurred_on=today, victim_id=victim_id)
-        # Once per victim, day and rules: other rules (an upgrade, other settings) on the same
-        # day must be applied, not answered from the command log.
-        provenance = replace(RULES, command_id=(f"reevaluate:{victim_id}:{today.isoformat()}:"
-                                                f"{self.rules_fingerprint[:12]}"))
-
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
-            file = uow.get(VictimFile.id_for(victim_id), VictimFile)
-            if file is None:
-                return {}
-            return {"deadlines": self._apply_rules(uow, file, today, provenance)}
-
-        return await self._remembered(self.gateway.bus.execute(command, provenance, handle))
-
-    # --- the IND's decisions ---
-
     async def decide(self, command: c.VictimDecision, provenance: Provenance) -> dict[str, Any]:
-        today = self.gateway.clock.today()
+        """An IND decision: always recorded as the fact it is. Where the rules say it was not
+        allowed, the rules raise a finding for the IND (R4), judged on all the facts once
+        settled — never refused by what happened to have arrived first."""
         fields = command.model_dump(exclude={"occurred_on", "victim_id"})
         fields = {k: v.value if hasattr(v, "value") else v for k, v in fields.items()}
-        event_name = {
-            c.GrantReflectionPeriod: "ReflectionPeriodGranted",
-            c.EndReflectionPeriod: "ReflectionPeriodEnded",
-            c.GrantTemporaryPermit: "TemporaryPermitGranted",
-            c.RefuseTemporaryPermit: "TemporaryPermitRefused",
-            c.ExtendTemporaryPermit: "TemporaryPermitExtended",
-            c.EndTemporaryPermit: "TemporaryPermitEnded",
-            c.GrantNonTemporaryPermit: "NonTemporaryPermitGranted",
-            c.RefuseNonTemporaryPermit: "NonTemporaryPermitRefused",
-            c.ResumeDublinTransfer: "DublinTransferResumed",
-        }[type(command)]
+        event_class = getattr(VictimFile, c.EVENT_OF[type(command)])
 
         def handle(uow: UnitOfWork) -> dict[str, Any]:
-            file = uow.get(VictimFile.id_for(command.victim_id), VictimFile)
-            new_file = file is None
-            if file is None:
-                # The IND may report before the signal reaches residence; the file is added
-                # only after the checks, so a refusal leaves nothing behind.
-                file = VictimFile.open(command.victim_id, provenance, command.occurred_on)
-            self._check(uow, file, command)
-            if new_file:
-                uow.add(file)
-            file.decide(getattr(VictimFile, event_name), provenance, command.occurred_on,
-                        **fields)
-            return {"deadlines": self._apply_rules(uow, file, today, provenance)}
+            file = self._file(uow, command.victim_id, provenance, command.occurred_on)
+            file.decide(event_class, provenance, command.occurred_on, **fields)
+            return {"victims": [command.victim_id]}
 
-        return await self._remembered(self.gateway.submit(command, provenance, handle))
+        return await self._marking(self.gateway.submit(command, provenance, handle))
 
-    def _check(self, uow: UnitOfWork, file: VictimFile, command: c.VictimDecision) -> None:
-        """What the IND may not report: refused with a reason, nothing stored."""
-        if isinstance(command, c.GrantReflectionPeriod):
-            check = check_reflection_grant(self._facts(uow, file), file.victim_id,
-                                           command.occurred_on, settings=self.rules)
-            if not check.allowed:
-                raise PreconditionFailed("REFLECTION_NOT_ALLOWED",
-                                         f"{check.reason} ({check.rule}, rules of "
-                                         f"{check.rule_version})", subject=file.victim_id)
-        if isinstance(command, c.ExtendTemporaryPermit | c.EndTemporaryPermit):
-            granted = [d for d in file.decisions
-                       if d[0] == "TemporaryPermitGranted" and d[2] == command.case_id]
-            if not granted:
-                raise PreconditionFailed("NO_TEMPORARY_PERMIT",
-                                         f"no temporary permit was granted in case "
-                                         f"{command.case_id}", subject=command.case_id)
-        if isinstance(command, c.GrantNonTemporaryPermit) and any(
-                d[0] == "NonTemporaryPermitGranted" for d in file.decisions):
-            raise PreconditionFailed("ALREADY_NON_TEMPORARY",
-                                     "a non-temporary permit was already granted",
-                                     subject=file.victim_id)
+    # --- settled: the rules applied, the feed corrected ---
+
+    def _facts(self, file: VictimFile,
+               get: Callable[[str], CaseFile | None]) -> tuple[list[Fact], list[CaseFile]]:
+        cases = [case for case_id in sorted(file.case_ids()) if (case := get(case_id))]
+        return list(file.facts.values()) + [f for case in cases for f in case.facts.values()], cases
+
+    @staticmethod
+    def _causes(file: VictimFile, cases: list[CaseFile]) -> Callable[[EmittedTrigger],
+                                                                     tuple[str, ...]]:
+        """The facts noted after a trigger was sent; those dated on or before its day first
+        (a fact late in business terms), else all of them."""
+        noted = [(at, fact) for at, fact in
+                 ((file.noted_at.get(i), f) for i, f in file.facts.items()) if at] + [
+            (at, fact) for case in cases for i, fact in case.facts.items()
+            if (at := case.noted_at.get(i))]
+
+        def causes(sent: EmittedTrigger) -> tuple[str, ...]:
+            if sent.sent_at is None:
+                return ()
+            later = sorted((at, f) for at, f in noted if at > sent.sent_at)
+            dated = [f.event_id for _, f in later if f.occurred_on <= sent.decision.fires_on]
+            return tuple(dated or [f.event_id for _, f in later])
+
+        return causes
+
+    def _apply_rules(self, uow: UnitOfWork, file: VictimFile, today: date,
+                     provenance: Provenance) -> date | None:
+        facts, cases = self._facts(file, lambda case_id: uow.get(CaseFile.id_for(case_id),
+                                                                  CaseFile))
+        decisions = [d for d in all_decisions(facts, settings=self.rules)
+                     if d.victim_id == file.victim_id]
+        fired = [d for d in decisions if d.fires_on <= today]
+        for item in reconcile(file.emitted, fired, self._causes(file, cases)):
+            file.send(item, provenance)
+        return first_after(decisions, today)
+
+    async def settle(self, victim_ids: list[str], today: date) -> dict[str, date | None]:
+        """Apply the rules to each victim as of ``today`` and send what changed; returns each
+        victim's next deadline. One command per victim, so that they share a transaction and a
+        failing victim fails alone (the bus retries a failed batch one by one)."""
+
+        async def one(victim_id: str) -> tuple[str, date | None]:
+            command = c.Settle(occurred_on=today, victim_id=victim_id)
+            # A settle is a pure function of the stored facts: it needs no replay protection,
+            # so each gets an id of its own (recorded only when it sends something).
+            provenance = replace(RULES, command_id=f"settle:{victim_id}:{uuid4()}")
+
+            def handle(uow: UnitOfWork) -> dict[str, Any]:
+                file = uow.get(VictimFile.id_for(victim_id), VictimFile)
+                if file is None:
+                    return {"next": ""}
+                due = self._apply_rules(uow, file, today, provenance)
+                return {"next": due.isoformat() if due else ""}
+
+            result = await self.gateway.bus.execute(command, provenance, handle,
+                                                    prefetch=[VictimFile.id_for(victim_id)])
+            due = result.get("next") or ""
+            return victim_id, date.fromisoformat(due) if due else None
+
+        return dict(await asyncio.gather(*(one(v) for v in victim_ids)))
 
     # --- the schedule across a clean stop ---
 
@@ -360,26 +333,16 @@ class ResidenceCommands:
     def restore_schedule(self, path: Path) -> bool:
         """Take the schedule a clean stop saved, if nothing was stored since under these rules;
         call before anything is consumed."""
-        saved = schedule.load(path, self._stamp())
-        if saved is None:
-            return False
-        self.deadlines = saved
-        self.schedule_complete = True
-        log.info("deadline schedule of the clean stop restored (%d victims with a deadline)",
-                 len(saved))
-        return True
+        return self.schedule.restore(path, self._stamp())
 
     def save_schedule(self, path: Path, *, bus_stopped: bool) -> None:
         """At a clean stop, once the bus has stopped: the schedule, for the next start."""
-        if (not (self.schedule_complete and bus_stopped) or self._schedule_unsure
-                or self._unanswered):
-            # Incomplete, or a command was stored (or may yet be) whose deadlines it does not
-            # have: the next start applies the rules to every victim.
-            path.unlink(missing_ok=True)
-            log.info("deadline schedule not saved: the next start applies the rules to all")
-            return
-        schedule.save(path, self._stamp(), self.deadlines)
-        log.info("deadline schedule saved (%d victims with a deadline)", len(self.deadlines))
+        self.schedule.save_at_stop(
+            path, self._stamp(), unsettled=self.settling.unsettled_victims(),
+            today=self.gateway.clock.today(), safe=bus_stopped and not self._unanswered)
+
+    def all_victims(self) -> list[str]:
+        return self.app.victim_ids()
 
     # --- the IND's query ---
 
@@ -387,5 +350,7 @@ class ResidenceCommands:
         file = self.app.file_of(victim_id)
         if file is None:
             return residence_file([], victim_id, as_of, settings=self.rules), None
-        facts = list(file.facts.values()) + self.app.case_facts(file.case_ids())
+        facts, _ = self._facts(file, self.app.case_file)
         return residence_file(facts, victim_id, as_of, settings=self.rules), file
+
+

@@ -5,15 +5,15 @@ Public API:
 * `fact_from_event` (facts.py): a decoded bus event → a domain `Fact` or None.
 * `evaluate(facts, as_of, *, settings)`: the triggers that hold and have fired by ``as_of``.
 * `next_deadline(facts, as_of, *, settings)`: the next day a trigger fires by itself.
-* `reconcile(emitted, decisions)`: what to send now — retractions and new triggers.
-* `check_reflection_grant(facts, victim_id, granted_on, *, settings)`: R4, before accepting
-  the IND's `ReflectionPeriodGranted`.
+* `reconcile(emitted, decisions, causes)`: what to send now — retractions, replacements and
+  new triggers.
+* `check_reflection_grant(facts, victim_id, granted_on, *, settings)`: R4 on one grant.
 * `residence_file(facts, victim_id, as_of, *, settings)`: the IND's view of one victim.
 * `RuleSettings`, `ruleset_for`, `rulebook`: the date-versioned rule sets.
 """
 
 from residence.domain.categories import NonTemporaryGround
-from residence.domain.evaluation import all_decisions, evaluate, next_deadline
+from residence.domain.evaluation import all_decisions, evaluate, first_after, next_deadline
 from residence.domain.facts import FactError, fact_from_event
 from residence.domain.model import Fact
 from residence.domain.reconcile import apply_outcome, reconcile
@@ -25,11 +25,19 @@ from residence.domain.rulesets import (
     rulebook,
     ruleset_for,
 )
-from residence.domain.triggers import EmittedTrigger, Retraction, TriggerDecision, TriggerKind
+from residence.domain.triggers import (
+    Addressee,
+    EmittedTrigger,
+    Retraction,
+    TriggerDecision,
+    TriggerKind,
+    addressee_of,
+)
 from residence.domain.view import CurrentPosition, ResidenceFile, Standing, residence_file
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "Addressee",
     "CurrentPosition",
     "EmittedTrigger",
     "Fact",
@@ -43,11 +51,13 @@ __all__ = [
     "Standing",
     "TriggerDecision",
     "TriggerKind",
+    "addressee_of",
     "all_decisions",
     "apply_outcome",
     "check_reflection_grant",
     "evaluate",
     "fact_from_event",
+    "first_after",
     "next_deadline",
     "reconcile",
     "residence_file",

@@ -66,6 +66,22 @@ class ReflectionEndReason(StrEnum):
     ENDED_EARLY = "ENDED_EARLY"
 
 
+class ReportingCapacity(StrEnum):
+    """In which capacity a report or cooperation is made: the victim's (slachtoffer-aangever)
+    or a witness's (getuige-aangever). Events without the field are the victim's."""
+
+    VICTIM = "VICTIM"
+    WITNESS = "WITNESS"
+
+
+class CooperationImpossibleReason(StrEnum):
+    """Why a victim cannot report or otherwise cooperate (Vc 2000 B8/3): categories only."""
+
+    SERIOUS_THREAT = "SERIOUS_THREAT"
+    MEDICAL = "MEDICAL"
+    PSYCHOLOGICAL = "PSYCHOLOGICAL"
+
+
 class NonTemporaryGround(StrEnum):
     """Grounds for the non-temporary permit (Vc B9/12), in the order a tie on one day is read."""
 

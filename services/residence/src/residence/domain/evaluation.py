@@ -1,6 +1,9 @@
 """Evaluate the residence rules: which triggers hold on a day, and when the next may fire.
 
-`evaluate` is a pure function of the facts and a date: no clock is read. Every rule judges the
+`evaluate` is the reference evaluation: one pass of the rules over a whole set of facts. The
+service must end, whatever order and timing the facts arrived in, with exactly the triggers it
+gives standing on its feed (the property tests hold the service to it). It is a pure function
+of the facts and a date: no clock is read. Every rule judges the
 facts by their business dates, so the full list of decisions does not depend on the day of
 evaluation; the day only says which of them have fired by then. Hence:
 
@@ -22,11 +25,9 @@ from residence.domain.history import VictimHistory, build_histories
 from residence.domain.holding import holdings
 from residence.domain.model import Fact
 from residence.domain.rules.r01_reflection_offer import reflection_offer_triggers
+from residence.domain.rules.r04_reflection_refused import grant_findings
 from residence.domain.rules.r06_reflection_expiry import reflection_expiry_triggers
-from residence.domain.rules.r07_temporary_permit_application import (
-    application_triggers,
-    applications,
-)
+from residence.domain.rules.r07_temporary_permit_application import application_triggers
 from residence.domain.rules.r08_dublin_assessment import dublin_assessment_triggers
 from residence.domain.rules.r09_permit_extension import extension_triggers
 from residence.domain.rules.r10_permit_basis_ended import basis_ended_triggers
@@ -35,8 +36,13 @@ from residence.domain.rules.r12_conviction_ground import conviction_grounds
 from residence.domain.rules.r13_three_years import three_year_grounds
 from residence.domain.rules.r14_individual_assessment import assessment_triggers
 from residence.domain.rules.r15_ground_stays_reached import non_temporary_triggers
+from residence.domain.rules.r16_cooperation_impossible import cooperation_impossible_triggers
 from residence.domain.rulesets import DEFAULT_SETTINGS, RuleSettings
-from residence.domain.triggers import TriggerDecision
+from residence.domain.scope import in_residence_track
+from residence.domain.triggers import TriggerDecision, TriggerKind
+
+_ALWAYS_IN_SCOPE = frozenset({TriggerKind.DECISION_NOT_ALLOWED_FOUND})
+"""A finding on an IND decision concerns anyone the IND decided on, Dutch nationals too."""
 
 
 def decision_order(decision: TriggerDecision) -> tuple[date, str, str]:
@@ -45,7 +51,7 @@ def decision_order(decision: TriggerDecision) -> tuple[date, str, str]:
 
 def grounds_of(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
     """Every ground R11–R13 find for the victim (all of them, not only the first)."""
-    held = holdings(history, applications(history, settings))
+    held = holdings(history)
     found = [
         *prosecution_grounds(history, settings),
         *conviction_grounds(history, settings),
@@ -55,11 +61,18 @@ def grounds_of(history: VictimHistory, settings: RuleSettings) -> list[GroundRea
 
 
 def victim_decisions(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
-    """Every trigger the rules raise for one victim, past and future, in firing order."""
-    held = holdings(history, applications(history, settings))
+    """Every trigger the rules raise for one victim, past and future, in firing order.
+
+    Each rule names whom it applies to (see `scope`); a trigger for a victim outside the
+    residence track on its day (a Dutch national, an EU national without the IND's finding) is
+    not raised, whichever rule would raise it.
+    """
+    held = holdings(history)
     grounds = grounds_of(history, settings)
     decisions = [
         *reflection_offer_triggers(history, settings),
+        *grant_findings(history, settings),
+        *cooperation_impossible_triggers(history, settings),
         *reflection_expiry_triggers(history, settings),
         *application_triggers(history, settings),
         *dublin_assessment_triggers(history, settings),
@@ -68,7 +81,12 @@ def victim_decisions(history: VictimHistory, settings: RuleSettings) -> list[Tri
         *non_temporary_triggers(history, grounds),
         *assessment_triggers(history, grounds, settings),
     ]
-    unique = {decision.key: decision for decision in sorted(decisions, key=decision_order)}
+    in_scope = [
+        d
+        for d in decisions
+        if d.kind in _ALWAYS_IN_SCOPE or in_residence_track(history, d.fires_on)
+    ]
+    unique = {decision.key: decision for decision in sorted(in_scope, key=decision_order)}
     return sorted(unique.values(), key=decision_order)
 
 
@@ -97,5 +115,9 @@ def next_deadline(
     facts: Iterable[Fact], as_of: date, *, settings: RuleSettings = DEFAULT_SETTINGS
 ) -> date | None:
     """The first day after ``as_of`` on which `evaluate` gives more without a new fact."""
-    later = [d.fires_on for d in all_decisions(facts, settings=settings) if d.fires_on > as_of]
-    return min(later, default=None)
+    return first_after(all_decisions(facts, settings=settings), as_of)
+
+
+def first_after(decisions: Iterable[TriggerDecision], as_of: date) -> date | None:
+    """The first day after ``as_of`` on which one of ``decisions`` fires (None for none)."""
+    return min((d.fires_on for d in decisions if d.fires_on > as_of), default=None)

@@ -13,11 +13,13 @@ from datetime import date
 from typing import Any, TypeVar
 
 from residence.domain.categories import (
+    CooperationImpossibleReason,
     CourtInstance,
     InvestigationCloseReason,
     NationalityGroup,
     OtherDisposalKind,
     ReflectionEndReason,
+    ReportingCapacity,
     ResidencePosition,
     VerdictOutcome,
 )
@@ -25,8 +27,10 @@ from residence.domain.model import (
     CaseFact,
     CaseStep,
     CooperationDeclared,
+    CooperationImpossibleRecorded,
     DublinTransferResumed,
     Fact,
+    NoEuResidenceRightFound,
     NonTemporaryPermitGranted,
     NonTemporaryPermitRefused,
     PresenceAssessed,
@@ -88,6 +92,12 @@ class _Payload:
             raise FactError(f"{self._event_type}.{name} is not a list of ids")
         return tuple(value)
 
+    def optional_category(self, name: str, kind: Callable[[str], E], default: E) -> E:
+        """A category added to a contract later: events from before it read as ``default``."""
+        if self._payload.get(name) is None:
+            return default
+        return self.category(name, kind)
+
     def category(self, name: str, kind: Callable[[str], E]) -> E:
         try:
             return kind(self.text(name))
@@ -126,10 +136,24 @@ _BUILDERS: dict[tuple[str, str], _Builder] = {
         event_id=i, occurred_on=d, victim_id=p.text("victim_id")
     ),
     ("intake", "ReportFiled"): lambda i, d, p: ReportFiled(
-        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        capacity=p.optional_category("capacity", ReportingCapacity, ReportingCapacity.VICTIM),
     ),
     ("intake", "CooperationDeclared"): lambda i, d, p: CooperationDeclared(
-        event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        case_id=p.text("case_id"),
+        capacity=p.optional_category("capacity", ReportingCapacity, ReportingCapacity.VICTIM),
+    ),
+    ("intake", "CooperationImpossibleRecorded"): lambda i, d, p: CooperationImpossibleRecorded(
+        event_id=i,
+        occurred_on=d,
+        victim_id=p.text("victim_id"),
+        reason=p.category("reason", CooperationImpossibleReason),
     ),
     ("intake", "ReportWithdrawn"): lambda i, d, p: ReportWithdrawn(
         event_id=i, occurred_on=d, victim_id=p.text("victim_id"), case_id=p.text("case_id")
@@ -209,6 +233,9 @@ _BUILDERS: dict[tuple[str, str], _Builder] = {
         event_id=i, occurred_on=d, victim_id=p.text("victim_id")
     ),
     ("residence", "DublinTransferResumed"): lambda i, d, p: DublinTransferResumed(
+        event_id=i, occurred_on=d, victim_id=p.text("victim_id")
+    ),
+    ("residence", "NoEuResidenceRightFound"): lambda i, d, p: NoEuResidenceRightFound(
         event_id=i, occurred_on=d, victim_id=p.text("victim_id")
     ),
 }

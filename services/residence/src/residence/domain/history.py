@@ -15,12 +15,15 @@ from datetime import date
 from typing import TypeVar
 
 from residence.domain.case_timeline import CaseTimeline
-from residence.domain.categories import ResidencePosition
+from residence.domain.categories import NationalityGroup, ReportingCapacity, ResidencePosition
 from residence.domain.model import (
     CaseFact,
     CooperationDeclared,
+    CooperationImpossibleRecorded,
     Fact,
+    NoEuResidenceRightFound,
     NonTemporaryPermitGranted,
+    NonTemporaryPermitRefused,
     PresenceAssessed,
     ReflectionPeriodDeclined,
     ReflectionPeriodEnded,
@@ -41,7 +44,8 @@ class VictimCase:
     """The victim's part in one case: since the first report or cooperation, until withdrawn.
 
     One application per victim and case: a second report in the same case adds nothing; the
-    first withdrawal after it ends the victim's part.
+    first withdrawal after it ends the victim's part. ``capacity`` is WITNESS only when every
+    report and cooperation in the case is a witness's (getuige-aangever).
     """
 
     case_id: str
@@ -49,6 +53,11 @@ class VictimCase:
     event_id: str
     withdrawn_on: date | None
     withdrawal_event_id: str | None
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
+
+    @property
+    def as_witness(self) -> bool:
+        return self.capacity is ReportingCapacity.WITNESS
 
     def active_on(self, day: date) -> bool:
         return self.since <= day and (self.withdrawn_on is None or day < self.withdrawn_on)
@@ -103,6 +112,32 @@ class VictimHistory:
     permits: tuple[PermitRecord, ...]
     refusals: tuple[TemporaryPermitRefused, ...]
     non_temporary_grants: tuple[NonTemporaryPermitGranted, ...]
+    non_temporary_refusals: tuple[NonTemporaryPermitRefused, ...] = ()
+    cooperation_impossible: tuple[CooperationImpossibleRecorded, ...] = ()
+    eu_right_findings: tuple[NoEuResidenceRightFound, ...] = ()
+
+    def nationality_on(self, day: date) -> NationalityGroup | None:
+        """The nationality group of the latest signal on or before ``day`` (else the first)."""
+        if not self.signals:
+            return None
+        known = [signal for signal in self.signals if signal.occurred_on <= day]
+        return (known[-1] if known else self.signals[0]).nationality_group
+
+    def reports_only_as_witness(self) -> bool:
+        """The victim reported or cooperated, and only ever as a witness (getuige-aangever)."""
+        return bool(self.cases) and all(case.as_witness for case in self.cases)
+
+    def presence_necessary_in(self, case_id: str) -> bool:
+        """The OM judged the person's presence necessary for the case (Dublin, witnesses)."""
+        return any(p.case_id == case_id and p.presence_necessary for p in self.presence)
+
+    def cases_running_on(self, day: date) -> list[VictimCase]:
+        """The victim's cases that run on ``day`` and that the victim still takes part in."""
+        return [
+            case
+            for case in self.cases
+            if case.active_on(day) and self.timeline(case.case_id).runs_on(day)
+        ]
 
     def position_on(self, day: date) -> ResidencePosition | None:
         """The residence position of the latest signal on or before ``day``.
@@ -145,8 +180,11 @@ def _victim_cases(
     withdrawals: Iterable[ReportWithdrawn],
 ) -> tuple[VictimCase, ...]:
     first: dict[str, ReportFiled | CooperationDeclared] = {}
+    as_victim: set[str] = set()
     for cooperation in ordered(cooperations):
         first.setdefault(cooperation.case_id, cooperation)
+        if cooperation.capacity is ReportingCapacity.VICTIM:
+            as_victim.add(cooperation.case_id)
     cases: list[VictimCase] = []
     for case_id, cooperation in first.items():
         withdrawal = next(
@@ -164,6 +202,9 @@ def _victim_cases(
                 event_id=cooperation.event_id,
                 withdrawn_on=None if withdrawal is None else withdrawal.occurred_on,
                 withdrawal_event_id=None if withdrawal is None else withdrawal.event_id,
+                capacity=(
+                    ReportingCapacity.VICTIM if case_id in as_victim else ReportingCapacity.WITNESS
+                ),
             )
         )
     return tuple(sorted(cases, key=lambda c: (c.since, c.event_id)))
@@ -269,4 +310,7 @@ def _history(
         ),
         refusals=ordered(of(TemporaryPermitRefused)),
         non_temporary_grants=ordered(of(NonTemporaryPermitGranted)),
+        non_temporary_refusals=ordered(of(NonTemporaryPermitRefused)),
+        cooperation_impossible=ordered(of(CooperationImpossibleRecorded)),
+        eu_right_findings=ordered(of(NoEuResidenceRightFound)),
     )

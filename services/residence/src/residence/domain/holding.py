@@ -1,15 +1,17 @@
 """Which temporary permit the victim holds, day by day (houderschap verblijfsvergunning).
 
-Two sources, per case:
+Holding is what the IND reports: a permit is held from its ``valid_from`` through its last
+valid-until (after extensions) or through the end date the IND reported (retroactive ends
+included). An application the IND has not decided on is not a permit: R13 counts three years
+of permits the IND granted, so a grant reported late and backdated to the report date counts
+from that date, and fires at once when its three years have passed.
 
-* The permits the IND reported (`TemporaryPermitGranted`, `...Extended`, `...Ended`): held
-  from ``valid_from`` through the last valid-until, or through an end date (retroactive ends
-  included). Once the IND has reported a grant or a refusal in a case, only its facts count
-  there.
-* Until then, an application R7 indicated is taken as a permit held from the report date
-  (domain.md §5: "report 2020-03-01 (permit from that day)"), open-ended, until the basis
-  ends in that case (R10: the case stops running, or the report is withdrawn). The IND
-  decides on the application; the domain does not invent an expiry it was never told of.
+One permit, every case: a victim who reports in two cases holds one temporary permit, and it
+rests on every case the victim takes part in (Vc B8/3 grants it for the duration of the
+criminal proceedings the victim cooperates in; it is not one permit per case). The permit is
+granted in a case (the IND names one), but its basis stands, and its extension is due, while
+any of the victim's cases runs; the basis ends on the day the last of them stops running or
+the victim withdraws from the last one (R10).
 
 Permits follow each other without a gap when the next starts at most one day after the last
 day of the one before (a permit valid until 28 Oct followed by one from 29 Oct is continuous).
@@ -21,20 +23,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from residence.domain.dates import ONE_DAY
-from residence.domain.history import VictimCase, VictimHistory
-from residence.domain.rules.r07_temporary_permit_application import Application
+from residence.domain.history import VictimHistory
 
 
 @dataclass(frozen=True, slots=True)
 class Holding:
+    """One permit the IND reported, as held: ``start`` through ``last_day``."""
+
     case_id: str
     start: date
-    last_day: date | None
+    last_day: date
     event_ids: tuple[str, ...]
-    deemed: bool
 
     def covers(self, day: date) -> bool:
-        return self.start <= day and (self.last_day is None or day <= self.last_day)
+        return self.start <= day <= self.last_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,77 +44,76 @@ class HoldingRun:
     """Continuous holding: permits without a gap between them."""
 
     start: date
-    last_day: date | None
+    last_day: date
     holdings: tuple[Holding, ...]
 
     def covers(self, day: date) -> bool:
-        return self.start <= day and (self.last_day is None or day <= self.last_day)
+        return self.start <= day <= self.last_day
 
 
-def basis_ends(
-    history: VictimHistory, victim_case: VictimCase
-) -> list[tuple[date, tuple[str, ...]]]:
-    """The days the basis of a permit in this case ends, with the facts that end it (R10).
+@dataclass(frozen=True, slots=True)
+class BasisEnd:
+    """The day no case the permit rests on runs any more, the case that stopped last, and the
+    facts that stopped it."""
 
-    The case stops running (dismissal of the last suspect, a decision not to investigate, an
-    investigation closed without submission, the trial final), or the victim withdraws the
-    report — Vc B8/3 ends the permit when the victim no longer cooperates.
-    """
-    ends: list[tuple[date, tuple[str, ...]]] = []
-    for case_day in history.timeline(victim_case.case_id).stops():
-        if case_day.day >= victim_case.since and victim_case.active_on(case_day.day):
-            ends.append((case_day.day, tuple(f.event_id for f in case_day.facts)))
-    if victim_case.withdrawn_on is not None and victim_case.withdrawal_event_id is not None:
-        ends.append((victim_case.withdrawn_on, (victim_case.withdrawal_event_id,)))
-    return sorted(ends)
+    day: date
+    case_id: str
+    event_ids: tuple[str, ...]
 
 
-def holdings(history: VictimHistory, indicated: list[Application]) -> list[Holding]:
-    decided_by_ind = {p.case_id for p in history.permits} | {r.case_id for r in history.refusals}
+def holdings(history: VictimHistory) -> list[Holding]:
+    """The permits the IND reported, each as held (an end before the start is no holding)."""
     held = [
-        Holding(p.case_id, p.valid_from, p.last_day, p.event_ids, deemed=False)
+        Holding(p.case_id, p.valid_from, p.last_day, p.event_ids)
         for p in history.permits
         if p.last_day >= p.valid_from
     ]
-    for application in indicated:
-        if application.case_id in decided_by_ind:
-            continue
-        victim_case = history.victim_case(application.case_id)
-        if victim_case is None:
-            continue
-        ends = basis_ends(history, victim_case)
-        last_day = ends[0][0] if ends else None
-        if last_day is not None and last_day < application.application_date:
-            continue
-        held.append(
-            Holding(
-                application.case_id,
-                application.application_date,
-                last_day,
-                application.based_on,
-                deemed=True,
-            )
-        )
     return sorted(held, key=lambda h: (h.start, h.case_id, h.event_ids))
 
 
 def holding_runs(held: list[Holding]) -> list[HoldingRun]:
     runs: list[HoldingRun] = []
     for holding in sorted(held, key=lambda h: (h.start, h.case_id, h.event_ids)):
-        if runs:
+        if runs and holding.start <= runs[-1].last_day + ONE_DAY:
             run = runs[-1]
-            joins = run.last_day is None or holding.start <= run.last_day + ONE_DAY
-            if joins:
-                last_day = (
-                    None
-                    if run.last_day is None or holding.last_day is None
-                    else max(run.last_day, holding.last_day)
-                )
-                runs[-1] = HoldingRun(run.start, last_day, (*run.holdings, holding))
-                continue
+            runs[-1] = HoldingRun(
+                run.start, max(run.last_day, holding.last_day), (*run.holdings, holding)
+            )
+            continue
         runs.append(HoldingRun(holding.start, holding.last_day, (holding,)))
     return runs
 
 
-def holds_in_case(held: list[Holding], case_id: str, day: date) -> bool:
-    return any(h.case_id == case_id and h.covers(day) for h in held)
+def holds_on(held: list[Holding], day: date) -> bool:
+    return any(h.covers(day) for h in held)
+
+
+def basis_ends(history: VictimHistory) -> list[BasisEnd]:
+    """The days the basis of the victim's temporary permit ends (R10), earliest first.
+
+    A candidate day is one on which one of the victim's cases stops running (a dismissal of
+    its last suspect, a decision not to investigate, an investigation closed without
+    submission, the trial final) or the victim withdraws from a case (Vc B8/3 ends the permit
+    when the victim no longer cooperates). The basis ends there only if, after that day, none
+    of the victim's cases runs while one did the day before.
+    """
+    candidates: dict[date, dict[str, list[str]]] = {}
+    for victim_case in history.cases:
+        for case_day in history.timeline(victim_case.case_id).stops():
+            if victim_case.active_on(case_day.day):
+                ids = [f.event_id for f in case_day.facts]
+                candidates.setdefault(case_day.day, {}).setdefault(
+                    victim_case.case_id, [victim_case.event_id]
+                ).extend(ids)
+        if victim_case.withdrawn_on is not None and victim_case.withdrawal_event_id is not None:
+            candidates.setdefault(victim_case.withdrawn_on, {}).setdefault(
+                victim_case.case_id, [victim_case.event_id]
+            ).append(victim_case.withdrawal_event_id)
+    ends = []
+    for day in sorted(candidates):
+        if history.cases_running_on(day) or not history.cases_running_on(day - ONE_DAY):
+            continue
+        case_id = sorted(candidates[day])[-1]
+        facts = tuple(sorted({i for ids in candidates[day].values() for i in ids}))
+        ends.append(BasisEnd(day, case_id, facts))
+    return ends

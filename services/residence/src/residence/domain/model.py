@@ -12,11 +12,13 @@ from datetime import date
 from enum import StrEnum
 
 from residence.domain.categories import (
+    CooperationImpossibleReason,
     CourtInstance,
     InvestigationCloseReason,
     NationalityGroup,
     OtherDisposalKind,
     ReflectionEndReason,
+    ReportingCapacity,
     ResidencePosition,
     VerdictOutcome,
 )
@@ -61,6 +63,7 @@ class ReportFiled(VictimFact):
     """Aangifte in a case; under R5 it is the application for the temporary permit."""
 
     case_id: str
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +71,7 @@ class CooperationDeclared(VictimFact):
     """Medewerking otherwise than by a report; R5 treats it as a report."""
 
     case_id: str
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +81,21 @@ class ReportWithdrawn(VictimFact):
     case_id: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CooperationImpossibleRecorded(VictimFact):
+    """The police record that the victim cannot report or otherwise cooperate, because of a
+    serious threat or a medical or psychological limitation (Vc 2000 B8/3)."""
+
+    reason: CooperationImpossibleReason
+
+
 # --- the IND's facts ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoEuResidenceRightFound(VictimFact):
+    """The IND finds that an EU/EEA/Swiss national (or family member) derives no right of
+    residence from EU law, so the B8 residence track applies to them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,4 +194,3 @@ class CaseFact(Fact):
     disposal_kind: OtherDisposalKind | None = None
     instance: CourtInstance | None = None
     outcome: VerdictOutcome | None = None
-

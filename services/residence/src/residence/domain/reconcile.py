@@ -1,21 +1,27 @@
-"""What to send now, given what was sent before: new triggers and retractions (rectificatie).
+"""What to send now, given what was sent before: new triggers and corrections (rectificatie).
 
-Triggers already sent are never rewritten. When the facts no longer support a trigger that
-was sent — a late fact removed its basis, e.g. a dismissal dated before the three-year mark —
-a `Retraction` is sent for it, followed by the triggers that hold now. A trigger whose key is
-still held is not sent again, even when its details would now read differently (R15: an
-indication once sent stands). A key that holds again after its trigger was retracted gets a
-fresh id, because an id once sent is never reused.
+Triggers already sent are never rewritten. The feed is corrected by events of its own, so that
+an addressee who applies the feed in order ends where one pass of the rules over all the facts
+ends:
 
-R15 is kept by the evaluation, not here: a ground truly reached stays among the decisions
-forever, so a non-temporary indication is retracted only when the facts show its ground was
-never reached.
+* a sent trigger whose key no longer holds — a late fact removed its basis, e.g. a dismissal
+  dated before the three-year mark — is retracted;
+* a sent trigger whose key still holds but whose substance changed — another date, another
+  ground or case of a non-temporary indication (see `triggers`) — is retracted and the trigger
+  as it now reads is sent after it, under a fresh id (the retraction names it);
+* a key that holds and was not sent (or was retracted before) is sent. An id once sent is never
+  reused, so a key sent again gets the next generation.
+
+A trigger whose substance is unchanged is not sent again, even when its ``based_on`` or
+``reason`` would now read differently. R15 is kept by the evaluation, not here: a ground truly
+reached stays among the decisions for ever, so an indication is retracted only when the facts
+show it was never reached as sent.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from uuid import uuid5
 
@@ -28,49 +34,79 @@ from residence.domain.triggers import (
     trigger_id_for,
 )
 
+Causes = Callable[[EmittedTrigger], tuple[str, ...]]
+"""The facts that changed a sent trigger: the caller knows what arrived after it was sent."""
+
 
 def retraction_id(retracted_trigger_id: str) -> str:
     return str(uuid5(TRIGGER_NAMESPACE, f"retraction:{retracted_trigger_id}"))
 
 
+def _no_causes(_: EmittedTrigger) -> tuple[str, ...]:
+    return ()
+
+
 def reconcile(
-    emitted: Sequence[EmittedTrigger], decisions: Iterable[TriggerDecision]
+    emitted: Sequence[EmittedTrigger],
+    decisions: Iterable[TriggerDecision],
+    causes: Causes = _no_causes,
 ) -> list[Retraction | TriggerDecision]:
-    """Retractions first, then the new triggers in firing order.
+    """Retractions first, each followed by its replacement; then the new triggers, in firing
+    order.
 
     ``emitted`` and ``decisions`` must cover the same victims (e.g. everything for one victim):
     a sent trigger of a victim the decisions do not cover would be taken as no longer holding.
     """
     wanted = {decision.key: decision for decision in decisions}
-    live = {sent.decision.key: sent.decision for sent in emitted if not sent.retracted}
+    live = {sent.decision.key: sent for sent in emitted if not sent.retracted}
     used = Counter(sent.decision.key for sent in emitted)
 
+    def fresh(decision: TriggerDecision) -> TriggerDecision:
+        generation = used[decision.key]
+        used[decision.key] += 1
+        return replace(decision, trigger_id=trigger_id_for(decision.key, generation))
+
     out: list[Retraction | TriggerDecision] = []
-    for key, sent in sorted(live.items(), key=lambda item: decision_order(item[1])):
-        if key in wanted:
+    for key, sent in sorted(live.items(), key=lambda item: decision_order(item[1].decision)):
+        now = wanted.get(key)
+        if now is not None and now.substance == sent.decision.substance:
             continue
-        out.append(
-            Retraction(
-                trigger_id=retraction_id(sent.trigger_id),
-                retracted_trigger_id=sent.trigger_id,
-                retracted_key=key,
-                victim_id=sent.victim_id,
-                case_id=sent.case_id,
-                rule=sent.rule,
-                rule_version=sent.rule_version,
-                based_on=sent.based_on,
-                reason=(
-                    f"The {sent.kind.value} of {sent.fires_on.isoformat()} ({sent.rule}) no "
-                    "longer holds on the facts now known; a fact that arrived late removed "
-                    "its basis."
-                ),
-            )
-        )
+        replacement = None if now is None else fresh(now)
+        out.append(_retraction(sent, causes(sent), replacement))
+        if replacement is not None:
+            out.append(replacement)
     for key, decision in sorted(wanted.items(), key=lambda item: decision_order(item[1])):
-        if key in live:
-            continue
-        out.append(replace(decision, trigger_id=trigger_id_for(key, used[key])))
+        if key not in live:
+            out.append(fresh(decision))
     return out
+
+
+def _retraction(
+    sent: EmittedTrigger, caused_by: tuple[str, ...], replacement: TriggerDecision | None
+) -> Retraction:
+    old = sent.decision
+    what = f"The {old.kind.value} of {old.fires_on.isoformat()} ({old.rule})"
+    if replacement is None:
+        reason = f"{what} no longer holds on the facts now known."
+    else:
+        reason = (
+            f"{what} reads differently on the facts now known; trigger "
+            f"{replacement.trigger_id} of {replacement.fires_on.isoformat()} replaces it."
+        )
+    return Retraction(
+        trigger_id=retraction_id(old.trigger_id),
+        retracted_trigger_id=old.trigger_id,
+        retracted_key=old.key,
+        retracted_kind=old.kind,
+        victim_id=old.victim_id,
+        case_id=old.case_id,
+        rule=old.rule,
+        rule_version=old.rule_version,
+        based_on=old.based_on,
+        reason=reason,
+        caused_by=caused_by,
+        replaced_by_trigger_id=None if replacement is None else replacement.trigger_id,
+    )
 
 
 def apply_outcome(
@@ -81,7 +117,7 @@ def apply_outcome(
     for item in outcome:
         if isinstance(item, Retraction):
             record = [
-                EmittedTrigger(sent.decision, True)
+                replace(sent, retracted=True)
                 if sent.decision.trigger_id == item.retracted_trigger_id
                 else sent
                 for sent in record

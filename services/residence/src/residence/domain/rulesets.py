@@ -18,6 +18,9 @@ The changes, with their sources:
   that day but do not give its first day, so the date is a setting.
 * 2023-05-18 (WBV 2023/11): the reflection period for every third-country national, and 30
   days for a Dublin claimant; until then R4 refused it to Dublin claimants and asylum seekers.
+* lawful residents' reflection period, default 2023-05-18 (WBV 2023/11; the EU Court's
+  judgment of 20 October 2022, C-66/21, read the directive so already): a setting, because
+  the day from which a deployment applies the judgment is a legal choice (see `scope`).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ REFLECTION_FOR_ALL_FROM = date(2023, 5, 18)
 
 @dataclass(frozen=True, slots=True)
 class RuleSettings:
-    """What may differ between deployments. Only R11's start is uncertain in the sources."""
+    """What may differ between deployments: the days the sources leave open."""
 
     prosecution_ground_from: date = PROSECUTION_GROUND_DEFAULT_FROM
+    lawful_residents_reflection_from: date = REFLECTION_FOR_ALL_FROM
 
 
 DEFAULT_SETTINGS = RuleSettings()
@@ -52,8 +56,8 @@ class RuleSet:
     version: str
     effective_from: date
     sources: tuple[str, ...]
-    # R1: offer to every third-country national (True) or only to one without lawful residence.
-    reflection_for_all_third_country: bool = False
+    # R1/R4: may a lawful resident (position LAWFUL) have a reflection period?
+    lawful_resident_reflection: bool = False
     # R2: length of the reflection period in calendar months.
     reflection_months: int = 3
     # R3/R4: days of reflection for a Dublin claimant; None means R4 refuses it.
@@ -101,10 +105,14 @@ def _changes(settings: RuleSettings) -> list[_Change]:
             REFLECTION_FOR_ALL_FROM,
             "WBV 2023/11",
             (
-                ("reflection_for_all_third_country", True),
                 ("dublin_reflection_days", 30),
                 ("asylum_seeker_reflection", True),
             ),
+        ),
+        _Change(
+            settings.lawful_residents_reflection_from,
+            "WBV 2023/11; CJEU C-66/21 (2022-10-20)",
+            (("lawful_resident_reflection", True),),
         ),
     ]
 

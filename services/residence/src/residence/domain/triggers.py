@@ -4,16 +4,24 @@ A `TriggerDecision` is the domain's own value; its `payload()` holds exactly the
 contract's trigger payload of the same name (ketenzicht_contracts.events.residence), so the
 application can build the wire event from it without the domain importing the contract.
 
-Identity: every decision has a `key` — the kind, the victim, the case and what tells two
-triggers of that kind apart (for most kinds the date the trigger states). The `trigger_id` is a
-UUID derived from the key, so the same facts always give the same id, whatever order they
-arrived in and however often they are evaluated.
+Identity: every decision has a `key` — the kind, the victim, the case where it matters and
+what tells two triggers of that kind apart (for most kinds the date the trigger states; for a
+non-temporary indication its ground). The keys are listed in contracts/ind-trigger-feed.md. The
+`trigger_id` is a UUID derived from the key, so the same facts always give the same id,
+whatever order they arrived in and however often they are evaluated.
+
+What a trigger *says* — its `substance`: kind, key, case, date, rule, ground and the date it
+names — is what the feed must get right. Its ``based_on`` and ``reason`` explain it and may grow
+as more facts are known; they alone never make a trigger be sent again.
+
+Each kind has an addressee: R1's offer is a duty of the police and KMar that hold the signal,
+R8's target is the OM's, the rest is for the IND.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -36,6 +44,26 @@ class TriggerKind(StrEnum):
     NON_TEMPORARY_PERMIT_INDICATED = "NonTemporaryPermitIndicated"
     NON_TEMPORARY_ASSESSMENT_REQUIRED = "NonTemporaryAssessmentRequired"
     DUBLIN_ASSESSMENT_OVERDUE = "DublinAssessmentOverdue"
+    TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED = "TemporaryPermitWithoutCooperationIndicated"
+    DECISION_NOT_ALLOWED_FOUND = "DecisionNotAllowedFound"
+
+
+class Addressee(StrEnum):
+    """Who a trigger is for: the organisation whose duty or decision it concerns."""
+
+    IND = "ind"
+    POLICE = "police"
+    OM = "om"
+
+
+_ADDRESSEES = {
+    TriggerKind.REFLECTION_PERIOD_OFFER_REQUIRED: Addressee.POLICE,
+    TriggerKind.DUBLIN_ASSESSMENT_OVERDUE: Addressee.OM,
+}
+
+
+def addressee_of(kind: TriggerKind) -> Addressee:
+    return _ADDRESSEES.get(kind, Addressee.IND)
 
 
 RETRACTION_EVENT_TYPE = "TriggerRetracted"
@@ -76,10 +104,32 @@ class TriggerDecision:
     basis_ended_on: date | None = None
     ground: NonTemporaryGround | None = None
     target_date: date | None = None
+    decision_event_id: str | None = None
+    cooperation_impossible_reason: str | None = None
 
     @property
     def event_type(self) -> str:
         return self.kind.value
+
+    @property
+    def addressee(self) -> Addressee:
+        return addressee_of(self.kind)
+
+    @property
+    def substance(self) -> tuple[object, ...]:
+        """What the trigger says; two decisions with the same substance are the same trigger."""
+        name = _SPECIFIC.get(self.kind)
+        if self.kind is TriggerKind.DECISION_NOT_ALLOWED_FOUND:
+            name = None  # an event id, like based_on: the key's date says which decision
+        return (
+            self.kind,
+            self.key,
+            self.case_id,
+            self.fires_on,
+            self.rule,
+            self.ground,
+            None if name is None else getattr(self, name),
+        )
 
     def payload(self) -> dict[str, Any]:
         """The fields of the contract payload (all but ``occurred_on``, which the sender sets)."""
@@ -92,24 +142,24 @@ class TriggerDecision:
             "based_on": list(self.based_on),
             "reason": self.reason,
         }
-        specific: dict[TriggerKind, tuple[str, object]] = {
-            TriggerKind.TEMPORARY_PERMIT_APPLICATION_INDICATED: (
-                "application_date",
-                self.application_date,
-            ),
-            TriggerKind.REFLECTION_PERIOD_EXPIRY_DUE: ("expired_on", self.expired_on),
-            TriggerKind.TEMPORARY_PERMIT_EXTENSION_DUE: (
-                "permit_valid_until",
-                self.permit_valid_until,
-            ),
-            TriggerKind.TEMPORARY_PERMIT_BASIS_ENDED: ("basis_ended_on", self.basis_ended_on),
-            TriggerKind.NON_TEMPORARY_PERMIT_INDICATED: ("ground", self.ground),
-            TriggerKind.DUBLIN_ASSESSMENT_OVERDUE: ("target_date", self.target_date),
-        }
-        if self.kind in specific:
-            name, value = specific[self.kind]
+        name = _SPECIFIC.get(self.kind)
+        if name is not None:
+            value = getattr(self, name)
             fields[name] = value.value if isinstance(value, StrEnum) else value
         return fields
+
+
+_SPECIFIC: dict[TriggerKind, str] = {
+    TriggerKind.TEMPORARY_PERMIT_APPLICATION_INDICATED: "application_date",
+    TriggerKind.REFLECTION_PERIOD_EXPIRY_DUE: "expired_on",
+    TriggerKind.TEMPORARY_PERMIT_EXTENSION_DUE: "permit_valid_until",
+    TriggerKind.TEMPORARY_PERMIT_BASIS_ENDED: "basis_ended_on",
+    TriggerKind.NON_TEMPORARY_PERMIT_INDICATED: "ground",
+    TriggerKind.DUBLIN_ASSESSMENT_OVERDUE: "target_date",
+    TriggerKind.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED: "cooperation_impossible_reason",
+    TriggerKind.DECISION_NOT_ALLOWED_FOUND: "decision_event_id",
+}
+"""The field of the contract payload that only a trigger of that kind has."""
 
 
 def decide(
@@ -123,14 +173,10 @@ def decide(
     based_on: tuple[str, ...] | list[str],
     reason: str,
     fires_on: date,
-    keyed_by_case: bool = True,
     **specific: Any,
 ) -> TriggerDecision:
-    """A decision with its key and generation-0 id; ``based_on`` is sorted and de-duplicated.
-
-    The key names ``case_id`` unless ``keyed_by_case`` is False (R15 keys by victim only).
-    """
-    key = trigger_key(kind, victim_id, case_id if keyed_by_case else None, discriminator)
+    """A decision with its key and generation-0 id; ``based_on`` is sorted and de-duplicated."""
+    key = trigger_key(kind, victim_id, case_id, discriminator)
     return TriggerDecision(
         kind=kind,
         key=key,
@@ -148,20 +194,30 @@ def decide(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Retraction:
-    """A trigger already sent no longer holds: a late fact removed its basis (TriggerRetracted).
+    """A trigger already sent no longer holds as sent (TriggerRetracted): a fact that arrived
+    later removed its basis or changed what it says (then the new trigger follows it).
 
-    Sent triggers are never rewritten; the correction is an event of its own that the IND sees.
+    Sent triggers are never rewritten; the correction is an event of its own that the
+    addressee sees. ``caused_by`` names the facts, known since the trigger was sent, that
+    changed it (empty when it cannot be told: a rule change, for instance).
     """
 
     trigger_id: str
     retracted_trigger_id: str
     retracted_key: str
+    retracted_kind: TriggerKind
     victim_id: str
     case_id: str | None
     rule: str
     rule_version: str
     based_on: tuple[str, ...]
     reason: str
+    caused_by: tuple[str, ...] = ()
+    replaced_by_trigger_id: str | None = None
+
+    @property
+    def addressee(self) -> Addressee:
+        return addressee_of(self.retracted_kind)
 
     @property
     def event_type(self) -> str:
@@ -177,12 +233,16 @@ class Retraction:
             "based_on": list(self.based_on),
             "reason": self.reason,
             "retracted_trigger_id": self.retracted_trigger_id,
+            "caused_by": list(self.caused_by),
+            "replaced_by_trigger_id": self.replaced_by_trigger_id,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class EmittedTrigger:
-    """A trigger the service has sent, as `reconcile` needs to know it: and whether retracted."""
+    """A trigger the service has sent, as `reconcile` needs to know it: whether it was
+    retracted, and its place among what the service noted (to tell what came after it)."""
 
     decision: TriggerDecision
     retracted: bool = False
+    sent_at: datetime | None = None

@@ -66,17 +66,20 @@ def _position(history: VictimHistory, as_of: date, settings: RuleSettings) -> Cu
     granted = [g for g in history.non_temporary_grants if g.occurred_on <= as_of]
     if granted:
         return CurrentPosition(Standing.NON_TEMPORARY_PERMIT, since=granted[0].occurred_on)
-    indicated = applications(history, settings)
-    held = [h for h in holdings(history, indicated) if h.covers(as_of)]
-    for holding in held:
-        if not holding.deemed:
+    for holding in holdings(history):
+        if holding.covers(as_of):
             return CurrentPosition(
                 Standing.TEMPORARY_PERMIT, holding.start, holding.last_day, holding.case_id
             )
-    for holding in held:
-        if any(a.case_id == holding.case_id and a.indicated_on <= as_of for a in indicated):
+    decided = {p.case_id for p in history.permits} | {r.case_id for r in history.refusals}
+    running = {c.case_id for c in history.cases_running_on(as_of)}
+    for application in applications(history, settings):
+        if application.indicated_on <= as_of and application.case_id not in decided and running:
             return CurrentPosition(
-                Standing.TEMPORARY_PERMIT_APPLIED, holding.start, holding.last_day, holding.case_id
+                Standing.TEMPORARY_PERMIT_APPLIED,
+                application.application_date,
+                None,
+                application.case_id,
             )
     for episode in reflection_episodes(history, settings):
         if episode.start <= as_of < episode.ends_on:

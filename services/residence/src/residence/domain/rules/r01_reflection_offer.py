@@ -1,19 +1,24 @@
 """R1 — the reflection period must be offered (aanbieden bedenktijd).
 
 Source: Vc 2000 B8/3 (bedenktijd); WBV 2023/11 (from 2023-05-18 for every third-country
-national). Versions: base until 2023-05-17 — only a third-country national without lawful
-residence (position IRREGULAR; an asylum seeker or Dublin claimant has lawful stay); from
-2023-05-18 — every third-country national.
+national). Applies to: a foreign national in the residence track (`scope`): a third-country
+national, or an EU/EEA/Swiss national the IND found to have no right of residence under EU
+law; not a Dutch national, not a witness who reports. Versions: until 2023-05-17 only without
+lawful residence (position IRREGULAR; an asylum seeker or Dublin claimant has lawful stay);
+from 2023-05-18 every third-country national, lawful residents from the setting's date
+(default the same day; see `scope`).
 
-Judged at the date of each signal; one trigger per qualifying signal, because a victim who
-comes into view again (repeat victimisation) must be offered the period again.
+Judged at the date of each signal, with the nationality and position that signal states; one
+trigger per qualifying signal, because a victim who comes into view again (repeat
+victimisation) must be offered the period again. Addressed to the police and KMar, whose duty
+the offer is.
 """
 
 from __future__ import annotations
 
-from residence.domain.categories import NationalityGroup, ResidencePosition
 from residence.domain.history import VictimHistory
 from residence.domain.rulesets import RuleSettings, ruleset_for
+from residence.domain.scope import reflection_exclusion
 from residence.domain.triggers import TriggerDecision, TriggerKind, decide
 
 
@@ -22,17 +27,16 @@ def reflection_offer_triggers(
 ) -> list[TriggerDecision]:
     decisions = []
     for signal in history.signals:
-        if signal.nationality_group is not NationalityGroup.THIRD_COUNTRY:
-            continue
         ruleset = ruleset_for(signal.occurred_on, settings)
-        without_lawful_stay = signal.residence_position is ResidencePosition.IRREGULAR
-        if not (ruleset.reflection_for_all_third_country or without_lawful_stay):
-            continue
-        who = (
-            "a third-country national"
-            if ruleset.reflection_for_all_third_country
-            else "a third-country national without lawful residence"
+        excluded = reflection_exclusion(
+            signal.nationality_group,
+            signal.residence_position,
+            eu_right_absent=bool(history.eu_right_findings),
+            witness_only=history.reports_only_as_witness(),
+            ruleset=ruleset,
         )
+        if excluded:
+            continue
         decisions.append(
             decide(
                 TriggerKind.REFLECTION_PERIOD_OFFER_REQUIRED,
@@ -43,8 +47,9 @@ def reflection_offer_triggers(
                 rule_version=ruleset.version,
                 based_on=[signal.event_id],
                 reason=(
-                    f"A signal on {signal.occurred_on.isoformat()} concerns {who}; the "
-                    "reflection period (bedenktijd, Vc B8/3) must be offered."
+                    f"A signal on {signal.occurred_on.isoformat()} concerns a foreign national "
+                    f"({signal.nationality_group.value}, {signal.residence_position.value}) "
+                    "who may have a reflection period (bedenktijd, Vc B8/3): it must be offered."
                 ),
                 fires_on=signal.occurred_on,
             )

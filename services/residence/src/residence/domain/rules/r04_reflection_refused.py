@@ -1,12 +1,19 @@
-"""R4 — no reflection period for a Dublin claimant or asylum seeker before 2023-05-18.
+"""R4 — who may not have a reflection period; a grant against it is a finding for the IND.
 
 Source: Vc 2000 B8/3 as it read until WBV 2023/11; seed 002 note 10 (a Dublin claimant has no
-right to bedenktijd, because it is only for persons without lawful residence). Versions: base
-and 2019-08-01 refuse; from 2023-05-18 allowed (R3 for Dublin claimants, R2 otherwise).
+right to bedenktijd, because it is only for persons without lawful residence); WBV 2023/11.
+Applies to: every grant of a reflection period the IND reports. Versions: until 2023-05-17 only
+a third-country national without lawful residence; from 2023-05-18 every third-country national
+(30 days for a Dublin claimant, R3), lawful residents from the setting's date (see `scope`).
+Never a Dutch national, an EU national with a right of residence under EU law, or a witness who
+reports.
 
-The application calls `check_reflection_grant` before it accepts the IND's
-`ReflectionPeriodGranted`. Where no signal tells the victim's position, the grant is allowed:
-the rule can only refuse on a known position, and the IND holds the file.
+Where the facts are owned, R4 is enforced: intake refuses a police offer the signal does not
+allow. The IND's grant, though, is the IND's own decision and is recorded as the fact it is;
+when the rules say it was not allowed (judged by the facts as a whole, with the position on the
+grant's day), residence raises `DecisionNotAllowedFound` for the IND, and the grant is no
+reflection period for the other rules (no expiry, R6). Whatever order the facts arrive in, the
+finding follows from the full set: a signal that arrives after the grant still raises it.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from residence.domain.categories import ResidencePosition
-from residence.domain.history import build_histories
+from residence.domain.history import VictimHistory, build_histories
 from residence.domain.model import Fact
-from residence.domain.rulesets import DEFAULT_SETTINGS, RuleSet, RuleSettings, ruleset_for
+from residence.domain.rulesets import DEFAULT_SETTINGS, RuleSettings, ruleset_for
+from residence.domain.scope import reflection_exclusion_on
+from residence.domain.triggers import TriggerDecision, TriggerKind, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +39,14 @@ class GrantCheck:
     reason: str
 
 
-def grant_refusal(position: ResidencePosition | None, granted_on: date, ruleset: RuleSet) -> str:
-    """Why R4 refuses a grant on ``granted_on`` to someone in ``position``; "" when it does not."""
-    if position is ResidencePosition.DUBLIN_CLAIMANT and ruleset.dublin_reflection_days is None:
-        who = "a Dublin claimant"
-    elif position is ResidencePosition.ASYLUM_SEEKER and not ruleset.asylum_seeker_reflection:
-        who = "an asylum seeker"
-    else:
+def grant_refusal(history: VictimHistory, granted_on: date, settings: RuleSettings) -> str:
+    """Why R4 does not allow a grant on ``granted_on``; "" when it does."""
+    excluded = reflection_exclusion_on(history, granted_on, ruleset_for(granted_on, settings))
+    if not excluded:
         return ""
     return (
-        f"A reflection period (bedenktijd) cannot be granted to {who} on "
-        f"{granted_on.isoformat()}: before 2023-05-18 it is only for a person without lawful "
-        "residence (Vc B8/3; changed by WBV 2023/11)."
+        f"A reflection period (bedenktijd) cannot be granted to {excluded} on "
+        f"{granted_on.isoformat()} (Vc B8/3; WBV 2023/11)."
     )
 
 
@@ -53,11 +57,10 @@ def check_reflection_grant(
     *,
     settings: RuleSettings = DEFAULT_SETTINGS,
 ) -> GrantCheck:
-    """R4: may the IND's reflection period for ``victim_id`` starting ``granted_on`` stand?"""
+    """R4: may a reflection period for ``victim_id`` starting ``granted_on`` stand?"""
     ruleset = ruleset_for(granted_on, settings)
     history = build_histories(facts).get(victim_id)
-    position = None if history is None else history.position_on(granted_on)
-    refusal = grant_refusal(position, granted_on, ruleset)
+    refusal = "" if history is None else grant_refusal(history, granted_on, settings)
     if refusal:
         return GrantCheck(False, "R4", ruleset.version, refusal)
     return GrantCheck(
@@ -66,3 +69,29 @@ def check_reflection_grant(
         ruleset.version,
         f"A reflection period may be granted on {granted_on.isoformat()}.",
     )
+
+
+def grant_findings(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
+    """One `DecisionNotAllowedFound` per reflection grant that R4 does not allow."""
+    decisions = []
+    for grant in history.reflection_grants:
+        refusal = grant_refusal(history, grant.occurred_on, settings)
+        if not refusal:
+            continue
+        decisions.append(
+            decide(
+                TriggerKind.DECISION_NOT_ALLOWED_FOUND,
+                victim_id=history.victim_id,
+                case_id=None,
+                # The grant's date, not its id: residence numbers the IND's decisions as they
+                # arrive, and a key must not depend on the order of arrival.
+                discriminator=grant.occurred_on.isoformat(),
+                rule="R4",
+                rule_version=ruleset_for(grant.occurred_on, settings).version,
+                based_on=[grant.event_id, *(s.event_id for s in history.signals)],
+                reason=refusal,
+                fires_on=grant.occurred_on,
+                decision_event_id=grant.event_id,
+            )
+        )
+    return decisions

@@ -1,10 +1,16 @@
 """R5 — a report or declared cooperation ends the reflection period and is the application.
 
 Source: Vb 2000 art. 3.48; Vc 2000 B8/3 (the report counts as the application for the
-temporary permit, dated the day of the report). All versions.
+temporary permit, dated the day of the report). Applies to: a victim in the residence track
+(`scope`). All versions.
 
-The domain cannot tell a victim from a witness who reports: intake records reports and
-cooperation of (possible) victims only, so every `ReportFiled` and `CooperationDeclared` counts.
+Witnesses: intake marks a report or cooperation as a witness's (getuige-aangever). Vb 2000
+art. 3.48(1) names, beside the victim who reports or cooperates, the witness who reports; as
+we read it with Vc B8/3 the witness's report is an application only once the OM judges the
+witness's presence in the Netherlands necessary for the investigation or prosecution (the same
+assessment as for a Dublin claimant, `PresenceAssessed`), and a witness has no reflection
+period to end (R1). R7 applies that condition; a case the victim reported in as a victim is
+never a witness's case, whatever else was registered in it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """R6 — the reflection period expires, or is declined, without a report.
 
-Source: Vc 2000 B8/3. All versions: no temporary permit follows; the IND is told on the day
-the period expired (start + R2/R3 term) or the day the victim declined it.
+Source: Vc 2000 B8/3. Applies to: a victim in the residence track (`scope`) whose reflection
+period R4 allows. All versions: no temporary permit follows; the IND is told on the day the
+period expired (start + R2/R3 term) or the day the victim declined it.
 
 A reflection period (episode) starts with a grant that R4 allows and ends at the first of:
 a report or cooperation in any case (R5), the victim declining it (intake), an end the IND
@@ -54,9 +55,9 @@ def reflection_episodes(history: VictimHistory, settings: RuleSettings) -> list[
         day = grant.occurred_on
         ruleset = ruleset_for(day, settings)
         position = history.position_on(day)
-        # A grant R4 refuses may still be in the facts (accepted before the signal that tells
-        # the position arrived); it is not a reflection period, so it has no expiry.
-        if grant_refusal(position, day, ruleset):
+        # A grant R4 does not allow is recorded as the IND's fact, but it is no reflection
+        # period under the rules, so it has no expiry (R4 raises a finding for it instead).
+        if grant_refusal(history, day, settings):
             continue
         if allowed and allowed[-1][1] == day:
             continue
@@ -93,6 +94,10 @@ def reflection_episodes(history: VictimHistory, settings: RuleSettings) -> list[
     return episodes
 
 
+# Keys name the grant by its date, not its event id: residence assigns the ids of the IND's
+# decisions as they arrive, and a key must not depend on the order of arrival.
+
+
 def reflection_expiry_triggers(
     history: VictimHistory, settings: RuleSettings
 ) -> list[TriggerDecision]:
@@ -113,7 +118,7 @@ def reflection_expiry_triggers(
                 TriggerKind.REFLECTION_PERIOD_EXPIRY_DUE,
                 victim_id=history.victim_id,
                 case_id=None,
-                discriminator=f"{episode.grant_event_id}@{episode.ends_on.isoformat()}",
+                discriminator=f"{episode.start.isoformat()}@{episode.ends_on.isoformat()}",
                 rule="R6",
                 rule_version=episode.rule_version,
                 based_on=based_on,

@@ -1,8 +1,11 @@
 """R7 — the report is an application for the temporary permit (TemporaryPermitApplicationIndicated).
 
-Source: Vb 2000 art. 3.48; Vc 2000 B8/3. Versions: base — every victim who reports in a case
-that runs; from 2019-08-01 (WBV 2019/10) a Dublin claimant only once the OM finds presence
-necessary (R8). A permit granted on it runs from the report date for one year.
+Source: Vb 2000 art. 3.48; Vc 2000 B8/3. Applies to: a victim in the residence track
+(`scope`: not a Dutch national; an EU national only after the IND's finding). Versions: base —
+every victim who reports in a case that runs; from 2019-08-01 (WBV 2019/10) a Dublin claimant
+only once the OM finds presence necessary (R8). A witness who reports (getuige-aangever), in
+every version, only once the OM finds the witness's presence necessary (see R5). A permit
+granted on it runs from the report date for one year.
 
 Reading of "the case runs" on the report day: the report itself opens the case, so it runs
 unless a step dated on or before that day already ended it (see `case_timeline`). For a Dublin
@@ -19,6 +22,7 @@ from datetime import date
 from residence.domain.history import VictimHistory
 from residence.domain.rules.r05_report_is_application import application_date
 from residence.domain.rulesets import RuleSettings, ruleset_for
+from residence.domain.scope import in_residence_track
 from residence.domain.triggers import TriggerDecision, TriggerKind, decide
 
 
@@ -32,6 +36,7 @@ class Application:
     based_on: tuple[str, ...]
     rule_version: str
     dublin: bool
+    witness: bool = False
 
 
 def applications(history: VictimHistory, settings: RuleSettings) -> list[Application]:
@@ -39,12 +44,14 @@ def applications(history: VictimHistory, settings: RuleSettings) -> list[Applica
     for victim_case in history.cases:
         applied_on = application_date(victim_case)
         ruleset = ruleset_for(applied_on, settings)
+        if not in_residence_track(history, applied_on):
+            continue
         if not history.timeline(victim_case.case_id).runs_on(applied_on):
             continue
         based_on: tuple[str, ...] = (victim_case.event_id,)
         indicated_on = applied_on
         dublin = history.is_dublin_claimant_on(applied_on) and ruleset.dublin_presence_assessment
-        if dublin:
+        if dublin or victim_case.as_witness:
             necessary = next(
                 (
                     p
@@ -61,7 +68,13 @@ def applications(history: VictimHistory, settings: RuleSettings) -> list[Applica
             continue
         found.append(
             Application(
-                victim_case.case_id, applied_on, indicated_on, based_on, ruleset.version, dublin
+                victim_case.case_id,
+                applied_on,
+                indicated_on,
+                based_on,
+                ruleset.version,
+                dublin,
+                victim_case.as_witness,
             )
         )
     return found
@@ -75,10 +88,10 @@ def application_triggers(history: VictimHistory, settings: RuleSettings) -> list
             f"A report or cooperation on {when} counts as the application for the temporary "
             "permit (Vc B8/3); the criminal case runs."
         )
-        if application.dublin:
+        if application.dublin or application.witness:
             reason += (
                 f" The OM found presence necessary on {application.indicated_on.isoformat()}"
-                " (WBV 2019/10)."
+                + (" (WBV 2019/10)." if application.dublin else " (a witness who reports).")
             )
         decisions.append(
             decide(

@@ -1,13 +1,16 @@
 """R9 — the temporary permit nears its end while the case runs (TemporaryPermitExtensionDue).
 
-Source: Vc 2000 B8/3 (extension by one year while the criminal proceedings run). All
-versions: due 30 days before the permit's valid-until, if the case still runs that day.
+Source: Vc 2000 B8/3 (extension by one year while the criminal proceedings run). Applies to:
+a victim in the residence track who holds a temporary permit the IND reported. All versions:
+due 30 days before the permit's valid-until, if a case the permit rests on still runs that day
+(the permit rests on every case the victim takes part in, see `holding`).
 
 Read for every valid-until a permit has had: the trigger for a valid-until fires 30 days
 before it — or, when the IND reported that valid-until later than that (late facts), on the day
 it did, as long as the permit has not expired by then. It is not due when the IND extended the
 permit on or before that day, when the permit was ended by then, when the victim withdrew, or
-when the non-temporary permit was granted. Only permits the IND reported count: an application
+when the non-temporary permit was granted, or when none of the victim's cases runs that day
+(the victim withdrew from all, or all stopped). Only permits the IND reported count: an application
 the IND has not decided yet has no valid-until to extend.
 """
 
@@ -23,8 +26,6 @@ from residence.domain.triggers import TriggerDecision, TriggerKind, decide
 def extension_triggers(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
     decisions: dict[str, TriggerDecision] = {}
     for permit in history.permits:
-        victim_case = history.victim_case(permit.case_id)
-        timeline = history.timelines.get(permit.case_id)
         for index, (set_on, valid_until, event_id) in enumerate(permit.untils):
             notice = ruleset_for(valid_until, settings).extension_notice_days
             due = max(valid_until - timedelta(days=notice), set_on)
@@ -35,9 +36,8 @@ def extension_triggers(history: VictimHistory, settings: RuleSettings) -> list[T
                 continue
             if permit.ended_on is not None and permit.ended_on <= due:
                 continue
-            if victim_case is None or timeline is None or not victim_case.active_on(due):
-                continue
-            if not timeline.runs_on(due) or history.non_temporary_granted_by(due):
+            running = history.cases_running_on(due)
+            if not running or history.non_temporary_granted_by(due):
                 continue
             decision = decide(
                 TriggerKind.TEMPORARY_PERMIT_EXTENSION_DUE,
@@ -46,11 +46,11 @@ def extension_triggers(history: VictimHistory, settings: RuleSettings) -> list[T
                 discriminator=valid_until.isoformat(),
                 rule="R9",
                 rule_version=ruleset.version,
-                based_on=[permit.grant_event_id, event_id, victim_case.event_id],
+                based_on=[permit.grant_event_id, event_id, *(c.event_id for c in running)],
                 reason=(
-                    f"The temporary permit is valid until {valid_until.isoformat()} and the "
-                    f"criminal case still runs on {due.isoformat()}; an extension by one year "
-                    "is due (Vc B8/3)."
+                    f"The temporary permit is valid until {valid_until.isoformat()} and a "
+                    f"criminal case the victim takes part in still runs on {due.isoformat()}; "
+                    "an extension by one year is due (Vc B8/3)."
                 ),
                 fires_on=due,
                 permit_valid_until=valid_until,

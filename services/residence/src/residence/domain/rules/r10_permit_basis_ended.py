@@ -1,19 +1,21 @@
 """R10 — the basis of the temporary permit ended (TemporaryPermitBasisEnded).
 
 Source: Vc 2000 B8/3 (the permit is withdrawn when the criminal proceedings end or the victim
-no longer cooperates). All versions: dated the decision date — withdrawal may be retroactive —
-and a complaint against non-prosecution (art. 12 Sv) does not suspend it.
+no longer cooperates). Applies to: a victim in the residence track who holds a temporary permit
+the IND reported. All versions: dated the decision date — withdrawal may be retroactive — and a
+complaint against non-prosecution (art. 12 Sv) does not suspend it.
 
-The basis ends on a dismissal (of the last suspect), a decision not to investigate, an
-investigation closed without submission, the trial final, and — read from B8/3 — the victim's
-withdrawal of the report. It is raised only when the victim holds a permit in that case that
-day: one the IND reported, or an application R7 indicated that the IND has not yet decided.
+The permit rests on every case the victim takes part in (see `holding`), so its basis ends on
+the day the last of them stops running — a dismissal of the last suspect, a decision not to
+investigate, an investigation closed without submission, the trial final — or the victim
+withdraws from the last one. Raised only when the victim holds a permit that day; an
+application the IND has not decided on has no permit to withdraw.
 """
 
 from __future__ import annotations
 
 from residence.domain.history import VictimHistory
-from residence.domain.holding import Holding, basis_ends, holds_in_case
+from residence.domain.holding import Holding, basis_ends, holds_on
 from residence.domain.rulesets import RuleSettings, ruleset_for
 from residence.domain.triggers import TriggerDecision, TriggerKind, decide
 
@@ -22,27 +24,26 @@ def basis_ended_triggers(
     history: VictimHistory, held: list[Holding], settings: RuleSettings
 ) -> list[TriggerDecision]:
     decisions = []
-    for victim_case in history.cases:
-        for ended_on, event_ids in basis_ends(history, victim_case):
-            if not holds_in_case(held, victim_case.case_id, ended_on):
-                continue
-            ruleset = ruleset_for(ended_on, settings)
-            decisions.append(
-                decide(
-                    TriggerKind.TEMPORARY_PERMIT_BASIS_ENDED,
-                    victim_id=history.victim_id,
-                    case_id=victim_case.case_id,
-                    discriminator=ended_on.isoformat(),
-                    rule="R10",
-                    rule_version=ruleset.version,
-                    based_on=[victim_case.event_id, *event_ids],
-                    reason=(
-                        f"The basis of the temporary permit ended on {ended_on.isoformat()}: "
-                        "the criminal case no longer runs or the report was withdrawn "
-                        "(Vc B8/3); an objection under art. 12 Sv does not suspend this."
-                    ),
-                    fires_on=ended_on,
-                    basis_ended_on=ended_on,
-                )
+    for end in basis_ends(history):
+        if not holds_on(held, end.day):
+            continue
+        permit_ids = [i for h in held if h.covers(end.day) for i in h.event_ids[:1]]
+        decisions.append(
+            decide(
+                TriggerKind.TEMPORARY_PERMIT_BASIS_ENDED,
+                victim_id=history.victim_id,
+                case_id=end.case_id,
+                discriminator=end.day.isoformat(),
+                rule="R10",
+                rule_version=ruleset_for(end.day, settings).version,
+                based_on=[*permit_ids, *end.event_ids],
+                reason=(
+                    f"The basis of the temporary permit ended on {end.day.isoformat()}: no "
+                    "criminal case the victim takes part in runs any more, or the report was "
+                    "withdrawn (Vc B8/3); an objection under art. 12 Sv does not suspend this."
+                ),
+                fires_on=end.day,
+                basis_ended_on=end.day,
             )
+        )
     return decisions

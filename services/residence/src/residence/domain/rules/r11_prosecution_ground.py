@@ -2,8 +2,11 @@
 
 Source: Vc 2000 B9/12; letter of 14 Sept 2021 (seed 002: "Als het OM overgaat tot vervolging
 van een dader ... kan er overgegaan worden tot verlening van een niet-tijdelijke
-verblijfsvergunning"). Versions: from `RuleSettings.prosecution_ground_from` (default
-2021-09-14, the day the sources confirm it); none before.
+verblijfsvergunning"). Applies to: a victim in the residence track who reported or cooperated
+in the case; a witness who reports only in a case where the OM found the witness's presence
+necessary (R5/R7: there the witness's report was an application). Versions: from
+`RuleSettings.prosecution_ground_from` (default 2021-09-14, the day the sources confirm it);
+none before.
 
 The ground is reached on the later of the summons and the victim's report in that case — a
 victim who reports in a case already prosecuted reaches it on the report day, if the case
@@ -23,6 +26,8 @@ from residence.domain.rulesets import RuleSettings, ruleset_for
 def prosecution_grounds(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
     grounds = []
     for victim_case in history.cases:
+        if victim_case.as_witness and not history.presence_necessary_in(victim_case.case_id):
+            continue
         timeline = history.timeline(victim_case.case_id)
         for fact in timeline.facts:
             if fact.step is not CaseStep.SUSPECT_SUMMONED:

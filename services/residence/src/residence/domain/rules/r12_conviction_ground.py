@@ -1,6 +1,8 @@
 """R12 — a conviction in the victim's case: ground CONVICTION.
 
-Source: Vc 2000 B9/12. All versions. A conviction for trafficking, or for another offence
+Source: Vc 2000 B9/12. Applies to: a victim in the residence track who reported or cooperated
+in the case; a witness who reports only in a case where the OM found the witness's presence
+necessary (as R11). All versions. A conviction for trafficking, or for another offence
 where trafficking was charged, in any instance. Reached on the later of the verdict and the
 victim's report in that case, provided the victim has not withdrawn by then.
 """
@@ -17,6 +19,8 @@ from residence.domain.rulesets import RuleSettings, ruleset_for
 def conviction_grounds(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
     grounds = []
     for victim_case in history.cases:
+        if victim_case.as_witness and not history.presence_necessary_in(victim_case.case_id):
+            continue
         for fact in history.timeline(victim_case.case_id).facts:
             if not is_conviction(fact):
                 continue

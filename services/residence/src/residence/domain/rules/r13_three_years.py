@@ -3,10 +3,16 @@
 Source: Vc 2000 B9/12 (seed 002: "indien een strafrechtelijk onderzoek meer dan drie jaar
 duurt"). All versions: counted from the start of the first permit of an unbroken run (the
 report date); a gap between permits restarts the count; the mark is start + 3 calendar years
-(29 Feb + 3 years = 28 Feb). The ground is reached on the mark if the run still covers that
-day and a case the victim holds a permit in (and has not withdrawn from) still runs that day.
-It fires on the mark by itself; when the facts arrive after it, at once (the mark is in the
-past).
+(29 Feb + 3 years = 28 Feb). Applies to: a victim in the residence track who holds temporary
+permits the IND reported — only those count (see `holding`): an application not yet decided is
+no permit, and a grant reported late and backdated counts from its start. The ground is reached
+on the mark if the run still covers that day and a case the victim takes part in still runs
+that day (the permit rests on every such case). It fires on the mark by itself; when the facts
+arrive after it, at once (the mark is in the past). The ground's case is the case the first
+permit of the run was granted in.
+
+Witnesses who report (getuige-aangever) reach this ground as victims do: B9/12 judges the
+holding of the B8/3 permit, which a witness can hold (R5/R7).
 """
 
 from __future__ import annotations
@@ -29,22 +35,21 @@ def three_year_grounds(
         if not run.covers(mark):
             continue
         ruleset = ruleset_for(mark, settings)
-        for holding in run.holdings:
-            victim_case = history.victim_case(holding.case_id)
-            if not holding.covers(mark) or victim_case is None:
-                continue
-            if not victim_case.active_on(mark):
-                continue
-            if not history.timeline(holding.case_id).runs_on(mark):
-                continue
+        running = history.cases_running_on(mark)
+        if running:
             based_on = tuple(
-                sorted({victim_case.event_id, *(i for h in run.holdings for i in h.event_ids)})
+                sorted(
+                    {
+                        *(c.event_id for c in running),
+                        *(i for h in run.holdings for i in h.event_ids),
+                    }
+                )
             )
             grounds.append(
                 GroundReached(
                     NonTemporaryGround.THREE_YEARS,
                     mark,
-                    holding.case_id,
+                    run.holdings[0].case_id,
                     "R13",
                     ruleset.version,
                     based_on,
@@ -56,5 +61,4 @@ def three_year_grounds(
                     ),
                 )
             )
-            break
     return grounds
