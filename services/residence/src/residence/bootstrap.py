@@ -38,6 +38,13 @@ class ResidenceSettings(BaseSettings):
     the upstream relays (see application/settling.py)."""
 
 
+def rule_settings(residence: ResidenceSettings) -> RuleSettings:
+    return RuleSettings(
+        prosecution_ground_from=residence.prosecution_ground_from,
+        lawful_residents_reflection_from=residence.lawful_residents_reflection_from,
+    )
+
+
 def create_application(settings: ServiceSettings) -> ResidenceApplication:
     return ResidenceApplication(settings.store)
 
@@ -45,10 +52,7 @@ def create_application(settings: ServiceSettings) -> ResidenceApplication:
 def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> ServiceParts:
     assert isinstance(wiring.app, ResidenceApplication)
     residence = residence or ResidenceSettings()
-    rules = RuleSettings(
-        prosecution_ground_from=residence.prosecution_ground_from,
-        lawful_residents_reflection_from=residence.lawful_residents_reflection_from,
-    )
+    rules = rule_settings(residence)
     commands = ResidenceCommands(
         wiring.app, CommandGateway(wiring.bus, wiring.clock), rules,
         settling=Settling(UPSTREAM_STREAMS, residence.settle_grace_seconds))

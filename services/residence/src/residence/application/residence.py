@@ -63,6 +63,7 @@ from residence.domain import (
 )
 from residence.domain.facts import RELEVANT_EVENTS
 from residence.domain.model import VictimFact
+from residence.domain.rule_change import FeedDifference, feed_difference
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +344,22 @@ class ResidenceCommands:
 
     def all_victims(self) -> list[str]:
         return self.app.victim_ids()
+
+    # --- what a rule change would do ---
+
+    def rule_change(self, proposed: RuleSettings, as_of: date) -> list[FeedDifference]:
+        """For every victim, how the standing feed would differ under ``proposed`` settings
+        (read-only: nothing is sent). Victims without a difference are left out."""
+        differences = []
+        for victim_id in self.app.victim_ids():
+            file = self.app.file_of(victim_id)
+            if file is None:
+                continue
+            facts, _ = self._facts(file, self.app.case_file)
+            difference = feed_difference(facts, as_of, self.rules, proposed)
+            if difference:
+                differences.append(difference)
+        return differences
 
     # --- the IND's query ---
 
