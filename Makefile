@@ -12,7 +12,7 @@ GENERATED := contracts/python/src/ketenzicht/.generated
 GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test lint typecheck schemas gen bench bench-scale clean setup postgres chromium
+.PHONY: run test test-feed lint typecheck schemas gen bench bench-scale clean setup postgres chromium
 
 setup: $(STAMP) $(GENERATED)
 
@@ -43,6 +43,11 @@ run: setup
 
 test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q
+
+# The residence feed's full order-independence property (200 victims x 20 interleavings),
+# against the one-pass reference evaluation; make test runs a sample of it.
+test-feed: setup
+	$(BIN)/python -m pytest -q -m slow services/residence/tests/unit/test_feed_follows_the_facts.py
 
 # The store tests also run on a real PostgreSQL: Debian's package, started by the tests on a
 # private loopback port. Installed here when missing (CI machines start without it).

@@ -64,13 +64,21 @@ def scenario_facts(seed: int, victims: int, *, start: date = date(2019, 1, 1),
     """The facts of up to ``victims`` victims of a chainsim plan, with every step of the cases
     they take part in, in the plan's order (the order the sources register them)."""
     plan = list(generate(seed, start, end, scale))
-    chosen: list[str] = []
+    # Victims the rules have most to say about come first (foreign nationals who report),
+    # with one Dutch victim and one who never reports, so that scope is covered too.
+    nationality: dict[str, str] = {}
+    reporting: set[str] = set()
     for command in plan:
-        victim = command.fields.get("victim_id")
-        if command.event_type == "SignalRegistered" and victim not in chosen:
-            chosen.append(str(victim))
-        if len(chosen) == victims:
-            break
+        victim = str(command.fields.get("victim_id") or "")
+        if command.event_type == "SignalRegistered":
+            nationality.setdefault(victim, str(command.fields["nationality_group"]))
+        elif command.event_type in ("ReportFiled", "CooperationDeclared"):
+            reporting.add(victim)
+    foreign = [v for v in nationality if nationality[v] != "DUTCH"]
+    chosen = [v for v in foreign if v in reporting][: max(1, victims - 2)]
+    chosen += [v for v in foreign if v not in reporting][:1]
+    chosen += [v for v in nationality if nationality[v] == "DUTCH"][:1]
+    chosen = chosen[:victims]
     cases = {str(command.fields["case_id"]) for command in plan
              if command.fields.get("victim_id") in chosen and command.fields.get("case_id")}
     fed: list[Fed] = []

@@ -86,3 +86,29 @@ def test_a_feed_settled_fact_by_fact_still_ends_in_the_reference() -> None:
             feed.close()
 
     run(scenario())
+
+
+FULL_SETS = 20
+FULL_VICTIMS = 10
+FULL_INTERLEAVINGS = 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fact_set", range(FULL_SETS))
+def test_the_full_property_over_200_victims_in_20_interleavings_each(fact_set: int) -> None:
+    """20 fact sets of 10 chainsim victims (200 victims), each in 20 random interleavings with
+    random delays: the standing feed always equals the reference evaluation."""
+
+    async def scenario() -> None:
+        facts = scenario_facts(1000 + fact_set, FULL_VICTIMS)
+        for order in range(FULL_INTERLEAVINGS):
+            feed = FeedRun()
+            try:
+                rng = random.Random(order)
+                await feed.play(interleave(facts, rng), rng)
+                assert {e.decision().substance for e in feed.standing().values()} == (
+                    _substance(await feed.reference())), f"fact set {fact_set}, order {order}"
+            finally:
+                feed.close()
+
+    run(scenario())
