@@ -59,8 +59,14 @@ class Fed:
     event_id: str
 
 
-def scenario_facts(seed: int, victims: int, *, start: date = date(2019, 1, 1),
-                   end: date = date(2024, 12, 31), scale: float = 0.02) -> list[Fed]:
+def scenario_facts(
+    seed: int,
+    victims: int,
+    *,
+    start: date = date(2019, 1, 1),
+    end: date = date(2024, 12, 31),
+    scale: float = 0.02,
+) -> list[Fed]:
     """The facts of up to ``victims`` victims of a chainsim plan, with every step of the cases
     they take part in, in the plan's order (the order the sources register them)."""
     plan = list(generate(seed, start, end, scale))
@@ -79,8 +85,11 @@ def scenario_facts(seed: int, victims: int, *, start: date = date(2019, 1, 1),
     chosen += [v for v in foreign if v not in reporting][:1]
     chosen += [v for v in nationality if nationality[v] == "DUTCH"][:1]
     chosen = chosen[:victims]
-    cases = {str(command.fields["case_id"]) for command in plan
-             if command.fields.get("victim_id") in chosen and command.fields.get("case_id")}
+    cases = {
+        str(command.fields["case_id"])
+        for command in plan
+        if command.fields.get("victim_id") in chosen and command.fields.get("case_id")
+    }
     fed: list[Fed] = []
     for index, command in enumerate(plan):
         victim = command.fields.get("victim_id")
@@ -120,9 +129,16 @@ class FeedRun:
         self.bus = CommandBus(self.app)
         self.settling = Settling(UPSTREAM_STREAMS, self.grace)
         self.commands = ResidenceCommands(
-            self.app, CommandGateway(self.bus, FixedClock(datetime(
-                self.today.year, self.today.month, self.today.day, 9, tzinfo=UTC))),
-            settling=self.settling, monotonic=lambda: self.now)
+            self.app,
+            CommandGateway(
+                self.bus,
+                FixedClock(
+                    datetime(self.today.year, self.today.month, self.today.day, 9, tzinfo=UTC)
+                ),
+            ),
+            settling=self.settling,
+            monotonic=lambda: self.now,
+        )
         self.published = dict.fromkeys(UPSTREAM_STREAMS, 0)
         self.applied = dict.fromkeys(UPSTREAM_STREAMS, 0)
         self.in_flight: dict[str, deque[Fed]] = {s: deque() for s in UPSTREAM}
@@ -135,8 +151,12 @@ class FeedRun:
 
     def observe(self) -> None:
         for stream in UPSTREAM_STREAMS:
-            self.settling.observed(stream, at=self.now, last_sequence=self.published[stream],
-                                   applied=self.applied[stream])
+            self.settling.observed(
+                stream,
+                at=self.now,
+                last_sequence=self.published[stream],
+                applied=self.applied[stream],
+            )
 
     async def settle_ready(self) -> None:
         while True:
@@ -161,13 +181,16 @@ class FeedRun:
 
     async def _decide(self, fact: Fed) -> None:
         command_class = COMMAND_OF[fact.command.event_type]
-        fields = {k: v for k, v in fact.command.fields.items()
-                  if k in command_class.model_fields}
+        fields = {k: v for k, v in fact.command.fields.items() if k in command_class.model_fields}
         command = command_class(occurred_on=fact.command.occurred_on, **fields)
         await self.commands.decide(command, Provenance("ind", "ind-residence", fact.event_id))
 
-    async def play(self, order: Iterable[Fed], rng: random.Random,
-                   delays: Sequence[float] = (0.0, 0.01, 0.2, 0.6, 1.5, 4.0)) -> None:
+    async def play(
+        self,
+        order: Iterable[Fed],
+        rng: random.Random,
+        delays: Sequence[float] = (0.0, 0.01, 0.2, 0.6, 1.5, 4.0),
+    ) -> None:
         """Publish the facts in ``order``; between steps, time passes by a random delay, some
         in-flight events are delivered, the streams are observed and settled victims settle."""
         for fact in order:
@@ -247,14 +270,22 @@ def _received(fact: Fed) -> ReceivedEvent:
 
     command = fact.command
     body = {"occurred_on": command.occurred_on.isoformat()} | {
-        k: (v.isoformat() if isinstance(v, date) else v) for k, v in command.fields.items()}
+        k: (v.isoformat() if isinstance(v, date) else v) for k, v in command.fields.items()
+    }
     envelope = Envelope(
-        event_id=UUID(fact.event_id), service=command.service, event_type=command.event_type,
-        version=1, occurred_on=command.occurred_on,
-        recorded_at=datetime(command.known_on.year, command.known_on.month,
-                             command.known_on.day, tzinfo=UTC),
-        aggregate_id=UUID(fact.event_id), aggregate_version=1, organisation="police",
-        system="test")
+        event_id=UUID(fact.event_id),
+        service=command.service,
+        event_type=command.event_type,
+        version=1,
+        occurred_on=command.occurred_on,
+        recorded_at=datetime(
+            command.known_on.year, command.known_on.month, command.known_on.day, tzinfo=UTC
+        ),
+        aggregate_id=UUID(fact.event_id),
+        aggregate_version=1,
+        organisation="police",
+        system="test",
+    )
     return ReceivedEvent(envelope, envelope.subject, json.dumps(body).encode())
 
 

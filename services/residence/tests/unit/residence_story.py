@@ -19,20 +19,26 @@ from residence.domain import (
     residence_file,
 )
 from residence.domain.categories import (
+    CooperationImpossibleReason,
     CourtInstance,
     InvestigationCloseReason,
     NationalityGroup,
     OtherDisposalKind,
     ReflectionEndReason,
+    ReportingCapacity,
     ResidencePosition,
     VerdictOutcome,
 )
+from residence.domain.dates import add_years
 from residence.domain.model import (
     CaseFact,
     CaseStep,
     CooperationDeclared,
+    CooperationImpossibleRecorded,
     Fact,
+    NoEuResidenceRightFound,
     NonTemporaryPermitGranted,
+    NonTemporaryPermitRefused,
     PresenceAssessed,
     ReflectionPeriodDeclined,
     ReflectionPeriodEnded,
@@ -49,10 +55,14 @@ from residence.domain.view import ResidenceFile
 
 K = TriggerKind
 THIRD = NationalityGroup.THIRD_COUNTRY
+DUTCH = NationalityGroup.DUTCH
+OTHER_EU = NationalityGroup.OTHER_EU
 IRREGULAR = ResidencePosition.IRREGULAR
 LAWFUL = ResidencePosition.LAWFUL
 ASYLUM = ResidencePosition.ASYLUM_SEEKER
 DUBLIN = ResidencePosition.DUBLIN_CLAIMANT
+VICTIM = ReportingCapacity.VICTIM
+WITNESS = ReportingCapacity.WITNESS
 
 
 def d(text: str) -> date:
@@ -105,23 +115,38 @@ class Story:
             ReflectionPeriodDeclined(event_id=self._id(), occurred_on=d(on), victim_id=self.victim)
         )
 
-    def report(self, on: str, case: str | None = None) -> str:
+    def report(self, on: str, case: str | None = None, capacity: ReportingCapacity = VICTIM) -> str:
         return self._add(
             ReportFiled(
                 event_id=self._id(),
                 occurred_on=d(on),
                 victim_id=self.victim,
                 case_id=case or self.case,
+                capacity=capacity,
             )
         )
 
-    def cooperation(self, on: str, case: str | None = None) -> str:
+    def cooperation(
+        self, on: str, case: str | None = None, capacity: ReportingCapacity = VICTIM
+    ) -> str:
         return self._add(
             CooperationDeclared(
                 event_id=self._id(),
                 occurred_on=d(on),
                 victim_id=self.victim,
                 case_id=case or self.case,
+                capacity=capacity,
+            )
+        )
+
+    def cooperation_impossible(
+        self,
+        on: str,
+        reason: CooperationImpossibleReason = CooperationImpossibleReason.SERIOUS_THREAT,
+    ) -> str:
+        return self._add(
+            CooperationImpossibleRecorded(
+                event_id=self._id(), occurred_on=d(on), victim_id=self.victim, reason=reason
             )
         )
 
@@ -149,28 +174,48 @@ class Story:
             )
         )
 
-    def permit(self, valid_from: str, valid_until: str, on: str | None = None) -> str:
+    def no_eu_right(self, on: str) -> str:
+        return self._add(
+            NoEuResidenceRightFound(event_id=self._id(), occurred_on=d(on), victim_id=self.victim)
+        )
+
+    def permit(
+        self, valid_from: str, valid_until: str, on: str | None = None, case: str | None = None
+    ) -> str:
         return self._add(
             TemporaryPermitGranted(
                 event_id=self._id(),
                 occurred_on=d(on or valid_from),
                 victim_id=self.victim,
-                case_id=self.case,
+                case_id=case or self.case,
                 valid_from=d(valid_from),
                 valid_until=d(valid_until),
             )
         )
 
-    def extended(self, on: str, valid_until: str) -> str:
+    def extended(self, on: str, valid_until: str, case: str | None = None) -> str:
         return self._add(
             TemporaryPermitExtended(
                 event_id=self._id(),
                 occurred_on=d(on),
                 victim_id=self.victim,
-                case_id=self.case,
+                case_id=case or self.case,
                 valid_until=d(valid_until),
             )
         )
+
+    def permit_held(self, valid_from: str, through: str, case: str | None = None) -> list[str]:
+        """The IND grants the temporary permit from ``valid_from`` for a year, on that day, and
+        extends it by a year at a time — each extension decided 30 days before the permit would
+        end, so no extension falls due in between — until it is valid through ``through``.
+        Returns the grant's and the extensions' event ids."""
+        until = add_years(d(valid_from), 1)
+        ids = [self.permit(valid_from, until.isoformat(), case=case)]
+        while until < d(through):
+            decided_on = until - timedelta(days=30)
+            until = add_years(until, 1)
+            ids.append(self.extended(decided_on.isoformat(), until.isoformat(), case=case))
+        return ids
 
     def permit_ended(self, on: str, end_date: str) -> str:
         return self._add(
@@ -193,6 +238,11 @@ class Story:
     def non_temporary_granted(self, on: str) -> str:
         return self._add(
             NonTemporaryPermitGranted(event_id=self._id(), occurred_on=d(on), victim_id=self.victim)
+        )
+
+    def non_temporary_refused(self, on: str) -> str:
+        return self._add(
+            NonTemporaryPermitRefused(event_id=self._id(), occurred_on=d(on), victim_id=self.victim)
         )
 
     def presence(self, on: str, necessary: bool, case: str | None = None) -> str:

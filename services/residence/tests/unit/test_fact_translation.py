@@ -26,8 +26,10 @@ from residence.domain import (
     reconcile,
 )
 from residence.domain.categories import (
+    CooperationImpossibleReason,
     InvestigationCloseReason,
     NationalityGroup,
+    ReportingCapacity,
     ResidencePosition,
     VerdictOutcome,
 )
@@ -35,6 +37,10 @@ from residence.domain.facts import RELEVANT_EVENTS
 from residence.domain.model import (
     CaseFact,
     CaseStep,
+    CooperationDeclared,
+    CooperationImpossibleRecorded,
+    NoEuResidenceRightFound,
+    NonTemporaryPermitRefused,
     PresenceAssessed,
     ReportFiled,
     SignalRegistered,
@@ -143,6 +149,57 @@ def test_case_steps_carry_suspect_outcome_and_close_reason() -> None:
     assert submitted.suspect_ids == ("suspect-001", "suspect-002")
 
 
+@pytest.mark.parametrize("event_type", ["ReportFiled", "CooperationDeclared"])
+def test_a_report_or_cooperation_keeps_its_capacity_and_is_the_victims_without_one(
+    event_type: str,
+) -> None:
+    payload = {"victim_id": "victim-001", "case_id": "case-007"}
+    witness = {**payload, "capacity": "WITNESS"}
+    as_witness = fact_from_event("ev-1", "intake", event_type, DAY, witness)
+    assert isinstance(as_witness, ReportFiled | CooperationDeclared)
+    assert as_witness.capacity is ReportingCapacity.WITNESS
+    before_the_field = fact_from_event("ev-1", "intake", event_type, DAY, payload)
+    assert isinstance(before_the_field, ReportFiled | CooperationDeclared)
+    assert before_the_field.capacity is ReportingCapacity.VICTIM
+    with pytest.raises(FactError, match="capacity"):
+        fact_from_event("ev-1", "intake", event_type, DAY, {**payload, "capacity": "BYSTANDER"})
+
+
+def test_a_record_that_the_victim_cannot_cooperate_keeps_its_reason_category() -> None:
+    fact = fact_from_event(
+        "ev-1",
+        "intake",
+        "CooperationImpossibleRecorded",
+        DAY,
+        {"victim_id": "victim-001", "reason": "PSYCHOLOGICAL"},
+    )
+    assert fact == CooperationImpossibleRecorded(
+        event_id="ev-1",
+        occurred_on=DAY,
+        victim_id="victim-001",
+        reason=CooperationImpossibleReason.PSYCHOLOGICAL,
+    )
+    with pytest.raises(FactError, match="reason"):
+        fact_from_event(
+            "ev-1", "intake", "CooperationImpossibleRecorded", DAY, {"victim_id": "victim-001"}
+        )
+
+
+def test_the_inds_findings_and_refusals_are_facts_of_the_victim() -> None:
+    found = fact_from_event(
+        "ev-1", "residence", "NoEuResidenceRightFound", DAY, {"victim_id": "victim-001"}
+    )
+    assert found == NoEuResidenceRightFound(
+        event_id="ev-1", occurred_on=DAY, victim_id="victim-001"
+    )
+    refused = fact_from_event(
+        "ev-2", "residence", "NonTemporaryPermitRefused", DAY, {"victim_id": "victim-001"}
+    )
+    assert refused == NonTemporaryPermitRefused(
+        event_id="ev-2", occurred_on=DAY, victim_id="victim-001"
+    )
+
+
 def test_the_presence_assessment_names_the_victim() -> None:
     fact = _translate(
         prosecution.PresenceAssessed(
@@ -220,12 +277,15 @@ def test_a_relevant_event_without_a_needed_field_is_refused() -> None:
 def _every_kind_of_decision() -> list[TriggerDecision]:
     story = Story()
     story.signal("2019-10-01", DUBLIN)
+    story.cooperation_impossible("2019-10-05")
+    story.reflection_granted("2019-12-01")  # a Dublin claimant in 2019: not allowed (R4)
     story.signal("2020-02-01", IRREGULAR)
     story.reflection_granted("2023-06-01")
     story.report("2019-10-09", case="case-002")
+    story.step("2020-11-01", CaseStep.CASE_DISMISSED, case="case-002", suspect_id="suspect-2")
     story.report("2020-03-01")
     story.permit("2020-03-01", "2021-03-01")
-    story.dismissed("2021-02-10")
+    story.dismissed("2020-12-01")
     story.report("2021-01-10", case="case-003")
     story.step("2022-01-01", CaseStep.SUSPECT_SUMMONED, case="case-003", suspect_id="suspect-3")
     return all_decisions(story.facts)

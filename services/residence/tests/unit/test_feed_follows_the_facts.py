@@ -40,12 +40,14 @@ async def _standing_equals_reference(seed: int, order_seed: int) -> None:
         feed.close()
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(min_value=1, max_value=10_000),
-       order_seed=st.integers(min_value=0, max_value=2**32))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=1, max_value=10_000),
+    order_seed=st.integers(min_value=0, max_value=2**32),
+)
 def test_the_standing_feed_equals_one_pass_of_the_rules_whatever_the_order(
-        seed: int, order_seed: int) -> None:
+    seed: int, order_seed: int
+) -> None:
     run(_standing_equals_reference(seed, order_seed))
 
 
@@ -56,9 +58,14 @@ async def _feed_of(seed: int, order_seed: int) -> list[tuple[str, tuple[object, 
         # Every fact within the grace period of the one before: no time passes between them.
         await feed.play(interleave(scenario_facts(seed, VICTIMS), rng), rng, delays=(0.0,))
         return sorted(
-            (type(e).__name__, e.retracted_trigger_id if hasattr(e, "retracted_trigger_id")
-             else e.decision().substance)
-            for e in feed.emitted())
+            (
+                type(e).__name__,
+                e.retracted_trigger_id
+                if hasattr(e, "retracted_trigger_id")
+                else e.decision().substance,
+            )
+            for e in feed.emitted()
+        )
     finally:
         feed.close()
 
@@ -81,7 +88,8 @@ def test_a_feed_settled_fact_by_fact_still_ends_in_the_reference() -> None:
             await feed.play(interleave(facts, rng), rng, delays=(5.0,))
             standing = feed.standing()
             assert {e.decision().substance for e in standing.values()} == _substance(
-                await feed.reference())
+                await feed.reference()
+            )
         finally:
             feed.close()
 
@@ -107,7 +115,8 @@ def test_the_full_property_over_200_victims_in_20_interleavings_each(fact_set: i
                 rng = random.Random(order)
                 await feed.play(interleave(facts, rng), rng)
                 assert {e.decision().substance for e in feed.standing().values()} == (
-                    _substance(await feed.reference())), f"fact set {fact_set}, order {order}"
+                    _substance(await feed.reference())
+                ), f"fact set {fact_set}, order {order}"
             finally:
                 feed.close()
 

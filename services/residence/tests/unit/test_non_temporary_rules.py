@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from residence_story import K, Story, d, day_before
+from residence_story import WITNESS, K, Story, d, day_before
 
 from residence.domain import NonTemporaryGround, RuleSettings
 from residence.domain.categories import CourtInstance, OtherDisposalKind, VerdictOutcome
@@ -120,9 +120,33 @@ def test_a_verdict_of_another_kind_is_no_ground() -> None:
 # --- R13 ---
 
 
+def test_three_years_count_only_permits_the_ind_granted() -> None:
+    story = Story()
+    story.report("2020-03-01")
+    story.investigation_opened("2020-03-02")
+    # The application alone, undecided by the IND, is no permit held.
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    grant, *extensions = story.permit_held("2020-03-01", through="2023-03-01")
+    indication = story.only("2023-03-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.ground is NonTemporaryGround.THREE_YEARS
+    assert indication.fires_on == d("2023-03-01")
+    assert {grant, *extensions} <= set(indication.based_on)
+
+
+def test_a_permit_the_ind_did_not_extend_to_the_mark_reaches_no_three_years() -> None:
+    story = Story()
+    story.report("2020-03-01")
+    story.permit("2020-03-01", "2021-03-01")
+    story.extended("2021-01-30", "2023-02-28")
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    story.extended("2023-01-29", "2024-02-28")
+    assert story.only("2023-03-01", K.NON_TEMPORARY_PERMIT_INDICATED).fires_on == d("2023-03-01")
+
+
 def test_three_years_from_29_february_end_on_28_february() -> None:
     story = Story()
     story.report("2020-02-29")
+    story.permit_held("2020-02-29", through="2023-02-28")
     assert story.fired("2023-02-27", K.NON_TEMPORARY_PERMIT_INDICATED) == []
     assert story.only("2023-02-28", K.NON_TEMPORARY_PERMIT_INDICATED).fires_on == d("2023-02-28")
 
@@ -130,6 +154,8 @@ def test_three_years_from_29_february_end_on_28_february() -> None:
 def test_three_years_from_a_month_end_keep_the_month_end() -> None:
     story = Story()
     story.report("2019-08-31")
+    story.permit_held("2019-08-31", through="2022-08-31")
+    assert story.fired("2022-08-30", K.NON_TEMPORARY_PERMIT_INDICATED) == []
     assert story.only("2022-08-31", K.NON_TEMPORARY_PERMIT_INDICATED).fires_on == d("2022-08-31")
 
 
@@ -147,8 +173,31 @@ def test_the_case_must_still_run_on_the_three_year_mark(
 ) -> None:
     story = Story()
     story.report("2020-03-01")
+    story.permit_held("2020-03-01", through="2024-03-01")
     story.dismissed(dismissed)
     assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == fired
+
+
+def test_three_years_are_reached_while_another_case_of_the_victim_still_runs() -> None:
+    story = Story()
+    story.report("2020-03-01", case="case-001")
+    second = story.report("2021-05-01", case="case-002")
+    story.permit_held("2020-03-01", through="2023-03-01", case="case-001")
+    story.dismissed("2022-06-01")  # case-001 stops; case-002 still runs on the mark
+    indication = story.only("2023-03-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.ground is NonTemporaryGround.THREE_YEARS
+    assert indication.case_id == "case-001"  # the case the permit was granted in
+    assert second in indication.based_on
+
+
+def test_three_years_are_not_reached_once_every_case_of_the_victim_stopped() -> None:
+    story = Story()
+    story.report("2020-03-01", case="case-001")
+    story.report("2021-05-01", case="case-002")
+    story.permit_held("2020-03-01", through="2023-03-01", case="case-001")
+    story.dismissed("2022-06-01")
+    story.withdrawn("2023-01-10", case="case-002")
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
 
 
 def test_permits_that_follow_without_a_gap_count_as_one_holding() -> None:
@@ -183,9 +232,16 @@ def test_a_refused_application_starts_no_count() -> None:
     assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
 
 
-def test_a_backdated_report_whose_three_years_have_passed_fires_at_once() -> None:
+def test_a_grant_reported_late_and_backdated_fires_at_once_when_its_three_years_passed() -> None:
     story = Story()
     story.report("2019-01-10")
+    assert story.fired("2023-06-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    # The IND reports on 2023-06-01 the permit it granted from the report day, and its
+    # extensions: the three years passed on 2022-01-10, so the ground is reached at once.
+    story.permit("2019-01-10", "2020-01-10", on="2023-06-01")
+    story.extended("2023-06-01", "2021-01-10")
+    story.extended("2023-06-01", "2022-01-10")
+    story.extended("2023-06-01", "2024-01-10")
     indication = story.only("2023-06-01", K.NON_TEMPORARY_PERMIT_INDICATED)
     assert indication.fires_on == d("2022-01-10")
     assert indication.ground is NonTemporaryGround.THREE_YEARS
@@ -221,6 +277,7 @@ def test_a_decision_not_to_investigate_requires_it_too() -> None:
 def test_a_dismissal_on_the_day_a_ground_is_reached_requires_no_assessment() -> None:
     story = Story()
     story.report("2020-03-01")
+    story.permit_held("2020-03-01", through="2024-03-01")
     story.dismissed("2023-03-01")
     assert story.fired("2030-01-01", K.NON_TEMPORARY_ASSESSMENT_REQUIRED) == [
         ("NonTemporaryAssessmentRequired", "2023-03-01")
@@ -315,5 +372,118 @@ def test_a_non_temporary_permit_granted_before_any_ground_needs_no_indication() 
 def test_the_day_before_any_ground_the_next_deadline_is_the_three_year_mark() -> None:
     story = Story()
     story.report("2020-03-01")
+    story.permit_held("2020-03-01", through="2024-03-01")
     assert story.next_deadline(day_before("2023-03-01")) == d("2023-03-01")
-    assert story.next_deadline("2023-03-01") is None
+    # After the mark only the permit's last valid-until is ahead (R9, 30 days before it).
+    assert story.next_deadline("2023-03-01") == d("2024-01-31")
+
+
+def test_without_an_ind_permit_no_three_year_mark_is_pending() -> None:
+    story = Story()
+    story.report("2020-03-01")
+    assert story.next_deadline("2020-03-01") is None
+
+
+def test_the_indication_key_names_the_victim_the_case_and_the_ground() -> None:
+    story = Story()
+    story.report("2022-01-10")
+    story.summoned("2022-09-01")
+    indication = story.only("2022-09-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.key == "NonTemporaryPermitIndicated|victim-001|case-001|PROSECUTION"
+
+
+# --- R15 after a refusal of the non-temporary permit ---
+
+
+def test_after_a_refusal_a_ground_reached_later_raises_a_new_indication() -> None:
+    story = Story()
+    story.report("2022-01-10")
+    story.summoned("2022-09-01")
+    story.non_temporary_refused("2022-12-01")
+    story.verdict("2023-03-03", VerdictOutcome.CONVICTION_TRAFFICKING)
+    assert story.fired("2023-03-02", K.NON_TEMPORARY_PERMIT_INDICATED) == [
+        ("NonTemporaryPermitIndicated", "2022-09-01")
+    ]
+    grounds = [
+        (t.ground, t.fires_on)
+        for t in story.on("2030-01-01")
+        if t.kind is K.NON_TEMPORARY_PERMIT_INDICATED
+    ]
+    assert grounds == [
+        (NonTemporaryGround.PROSECUTION, d("2022-09-01")),
+        (NonTemporaryGround.CONVICTION, d("2023-03-03")),
+    ]
+
+
+@pytest.mark.parametrize("convicted", ["2022-11-15", "2022-12-01"])
+def test_a_ground_reached_on_or_before_the_refusal_was_judged_by_it(convicted: str) -> None:
+    story = Story()
+    story.report("2022-01-10")
+    story.summoned("2022-09-01")
+    story.verdict(convicted, VerdictOutcome.CONVICTION_TRAFFICKING)
+    story.non_temporary_refused("2022-12-01")
+    indication = story.only("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.ground is NonTemporaryGround.PROSECUTION
+
+
+def test_after_a_refusal_the_same_ground_in_another_case_raises_a_new_indication() -> None:
+    story = Story()
+    story.report("2022-01-10", case="case-001")
+    story.report("2022-02-10", case="case-002")
+    story.summoned("2022-09-01")
+    story.non_temporary_refused("2022-12-01")
+    story.step("2023-02-01", CaseStep.SUSPECT_SUMMONED, case="case-002", suspect_id="suspect-2")
+    indications = [
+        (t.case_id, t.ground, t.fires_on)
+        for t in story.on("2030-01-01")
+        if t.kind is K.NON_TEMPORARY_PERMIT_INDICATED
+    ]
+    assert indications == [
+        ("case-001", NonTemporaryGround.PROSECUTION, d("2022-09-01")),
+        ("case-002", NonTemporaryGround.PROSECUTION, d("2023-02-01")),
+    ]
+
+
+def test_after_a_refusal_the_judged_ground_reached_again_in_its_case_raises_nothing() -> None:
+    story = Story()
+    story.report("2022-01-10")
+    story.summoned("2022-09-01", "suspect-001")
+    story.non_temporary_refused("2022-12-01")
+    story.summoned("2023-02-01", "suspect-002")
+    indication = story.only("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.fires_on == d("2022-09-01")
+
+
+def test_a_refusal_before_any_ground_judges_nothing_that_comes_after_it() -> None:
+    story = Story()
+    story.report("2022-01-10")
+    story.non_temporary_refused("2022-03-01")
+    story.summoned("2022-09-01")
+    assert story.only("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED).fires_on == d("2022-09-01")
+
+
+# --- witnesses who report (getuige-aangever) ---
+
+
+def test_a_summons_is_a_ground_for_a_witness_only_where_the_om_found_presence_necessary() -> None:
+    story = Story()
+    story.report("2022-01-10", capacity=WITNESS)
+    story.summoned("2022-09-01")
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    story.presence("2022-02-01", necessary=False)
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    story.presence("2022-02-01", necessary=True, case="case-other")
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    story.presence("2022-03-01", necessary=True)
+    indication = story.only("2022-09-01", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.ground is NonTemporaryGround.PROSECUTION
+
+
+def test_a_conviction_is_a_ground_for_a_witness_only_where_presence_was_found_necessary() -> None:
+    story = Story()
+    story.cooperation("2016-01-10", capacity=WITNESS)
+    story.verdict("2017-02-02", VerdictOutcome.CONVICTION_TRAFFICKING)
+    assert story.fired("2030-01-01", K.NON_TEMPORARY_PERMIT_INDICATED) == []
+    story.presence("2016-02-01", necessary=True)
+    indication = story.only("2017-02-02", K.NON_TEMPORARY_PERMIT_INDICATED)
+    assert indication.ground is NonTemporaryGround.CONVICTION

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from residence_story import DUBLIN, IRREGULAR, K, Story, d, day_after, day_before
+from residence_story import DUBLIN, DUTCH, IRREGULAR, WITNESS, K, Story, d, day_after, day_before
 
-from residence.domain.categories import InvestigationCloseReason, VerdictOutcome
+from residence.domain.categories import (
+    CooperationImpossibleReason,
+    InvestigationCloseReason,
+    VerdictOutcome,
+)
+from residence.domain.model import CaseStep
 
 # --- R5/R7 ---
 
@@ -76,6 +81,47 @@ def test_a_dublin_claimant_applies_once_the_om_finds_presence_necessary() -> Non
     assert application.application_date == d("2019-08-01")
     assert application.based_on == tuple(sorted((report, assessment)))
     assert application.rule_version == "2019-08-01"
+
+
+def test_a_witness_report_is_no_application_without_the_oms_presence_assessment() -> None:
+    story = Story()
+    story.report("2022-02-01", capacity=WITNESS)
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED) == []
+    story.presence("2022-02-20", necessary=False)
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED) == []
+    story.presence("2022-02-20", necessary=True, case="case-other")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED) == []
+
+
+def test_a_witness_report_is_an_application_once_the_om_finds_presence_necessary() -> None:
+    story = Story()
+    report = story.report("2022-02-01", capacity=WITNESS)
+    assessment = story.presence("2022-03-01", necessary=True)
+    assert story.fired("2022-02-28", K.TEMPORARY_PERMIT_APPLICATION_INDICATED) == []
+    application = story.only("2022-03-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED)
+    assert application.application_date == d("2022-02-01")
+    assert application.based_on == tuple(sorted((report, assessment)))
+
+
+def test_a_witness_found_necessary_before_reporting_applies_on_the_report_day() -> None:
+    story = Story()
+    story.presence("2022-01-20", necessary=True)
+    story.cooperation("2022-02-01", capacity=WITNESS)
+    application = story.only("2022-02-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED)
+    assert application.fires_on == d("2022-02-01")
+    assert application.application_date == d("2022-02-01")
+
+
+def test_a_witness_who_later_reports_as_a_victim_applies_on_the_victims_report() -> None:
+    story = Story()
+    story.report("2022-01-10", capacity=WITNESS)
+    victim_report = story.report("2022-06-01")
+    # Without a presence assessment the witness's report is no application; the report the
+    # person makes as a victim is, dated its own day.
+    assert story.fired("2022-05-31", K.TEMPORARY_PERMIT_APPLICATION_INDICATED) == []
+    application = story.only("2022-06-01", K.TEMPORARY_PERMIT_APPLICATION_INDICATED)
+    assert application.application_date == d("2022-06-01")
+    assert victim_report in application.based_on
 
 
 # --- R8 ---
@@ -252,13 +298,21 @@ def test_an_investigation_submitted_to_the_om_keeps_the_basis() -> None:
     assert story.fired("2021-02-28", K.TEMPORARY_PERMIT_BASIS_ENDED) == []
 
 
-def test_the_basis_ends_without_an_ind_permit_while_the_application_is_pending() -> None:
+def test_no_basis_ends_while_the_application_is_pending_with_the_ind() -> None:
     story = Story()
     story.report("2020-03-01")
     story.no_investigation("2020-04-15")
-    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == [
-        ("TemporaryPermitBasisEnded", "2020-04-15")
-    ]
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == []
+
+
+def test_the_basis_of_a_permit_the_ind_granted_ends_when_the_case_stops() -> None:
+    story = Story()
+    story.report("2020-03-01")
+    grant = story.permit("2020-03-01", "2021-03-01", on="2020-04-01")
+    stop = story.no_investigation("2020-04-15")
+    ended = story.only("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED)
+    assert ended.basis_ended_on == d("2020-04-15")
+    assert {grant, stop} <= set(ended.based_on)
 
 
 def test_a_withdrawn_report_ends_the_basis() -> None:
@@ -280,3 +334,126 @@ def test_a_refused_application_has_no_basis_to_end() -> None:
     story.permit_refused("2020-05-01")
     story.dismissed("2020-11-02")
     assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == []
+
+
+# --- one permit rests on every case the victim takes part in (R9, R10) ---
+
+
+def _in_two_cases() -> Story:
+    story = Story()
+    story.report("2020-03-01", case="case-001")
+    story.report("2020-04-01", case="case-002")
+    story.permit("2020-03-01", "2021-03-01", case="case-001")
+    return story
+
+
+def test_a_dismissal_in_one_case_while_another_is_prosecuted_leaves_the_basis_standing() -> None:
+    story = _in_two_cases()
+    story.dismissed("2020-09-01")
+    story.step("2020-08-01", CaseStep.SUSPECT_SUMMONED, case="case-002", suspect_id="suspect-2")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == []
+    due = story.only("2021-01-30", K.TEMPORARY_PERMIT_EXTENSION_DUE)
+    assert due.permit_valid_until == d("2021-03-01")
+    assert due.case_id == "case-001"
+
+
+def test_the_basis_ends_when_the_last_case_of_the_victim_stops() -> None:
+    story = _in_two_cases()
+    story.dismissed("2020-09-01")
+    story.step("2020-08-01", CaseStep.SUSPECT_SUMMONED, case="case-002", suspect_id="suspect-2")
+    last = story.step(
+        "2020-11-02", CaseStep.CASE_DISMISSED, case="case-002", suspect_id="suspect-2"
+    )
+    ended = story.only("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED)
+    assert ended.basis_ended_on == d("2020-11-02")
+    assert ended.case_id == "case-002"
+    assert last in ended.based_on
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_EXTENSION_DUE) == []
+
+
+def test_withdrawing_from_one_case_while_another_runs_leaves_the_basis_standing() -> None:
+    story = _in_two_cases()
+    story.withdrawn("2020-07-07", case="case-001")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == []
+    assert story.only("2021-01-30", K.TEMPORARY_PERMIT_EXTENSION_DUE).fires_on == d("2021-01-30")
+
+
+def test_withdrawing_from_the_last_case_ends_the_basis() -> None:
+    story = _in_two_cases()
+    story.dismissed("2020-06-01")
+    withdrawal = story.withdrawn("2020-07-07", case="case-002")
+    ended = story.only("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED)
+    assert ended.basis_ended_on == d("2020-07-07")
+    assert withdrawal in ended.based_on
+
+
+def test_both_cases_stopping_on_one_day_end_the_basis_once() -> None:
+    story = _in_two_cases()
+    story.dismissed("2020-09-01")
+    story.step("2020-09-01", CaseStep.NO_INVESTIGATION, case="case-002")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_BASIS_ENDED) == [
+        ("TemporaryPermitBasisEnded", "2020-09-01")
+    ]
+
+
+# --- R16 ---
+
+
+def test_a_victim_who_cannot_cooperate_may_have_the_permit_without_a_report() -> None:
+    story = Story()
+    story.signal("2022-01-10")
+    record = story.cooperation_impossible("2022-02-01", CooperationImpossibleReason.MEDICAL)
+    assert story.fired("2022-01-31", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED) == []
+    indication = story.only("2022-02-01", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED)
+    assert indication.rule == "R16"
+    assert indication.based_on == (record,)
+    assert indication.cooperation_impossible_reason == "MEDICAL"
+    assert indication.payload()["cooperation_impossible_reason"] == "MEDICAL"
+    assert indication.addressee.value == "ind"
+
+
+@pytest.mark.parametrize("reported", ["2022-01-20", "2022-02-01"])
+def test_no_permit_without_cooperation_is_indicated_after_a_victims_report(reported: str) -> None:
+    story = Story()
+    story.signal("2022-01-10")
+    story.report(reported)
+    story.cooperation_impossible("2022-02-01")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED) == []
+
+
+def test_a_report_after_the_record_changes_nothing_about_the_indication() -> None:
+    story = Story()
+    story.signal("2022-01-10")
+    story.cooperation_impossible("2022-02-01")
+    story.report("2022-05-01")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED) == [
+        ("TemporaryPermitWithoutCooperationIndicated", "2022-02-01")
+    ]
+
+
+def test_a_witness_report_before_the_record_does_not_prevent_the_indication() -> None:
+    story = Story()
+    story.signal("2022-01-10")
+    story.report("2022-01-20", capacity=WITNESS)
+    story.cooperation_impossible("2022-02-01")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED) == [
+        ("TemporaryPermitWithoutCooperationIndicated", "2022-02-01")
+    ]
+
+
+def test_reporting_as_a_victim_only_after_the_record_does_not_prevent_the_indication() -> None:
+    story = Story()
+    story.signal("2022-01-10")
+    story.report("2022-01-20", capacity=WITNESS)
+    story.cooperation_impossible("2022-02-01")
+    story.report("2022-06-01")  # the same case, now as a victim: after the record
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED) == [
+        ("TemporaryPermitWithoutCooperationIndicated", "2022-02-01")
+    ]
+
+
+def test_a_dutch_national_who_cannot_cooperate_gets_no_indication() -> None:
+    story = Story()
+    story.signal("2022-01-10", IRREGULAR, DUTCH)
+    story.cooperation_impossible("2022-02-01")
+    assert story.fired("2030-01-01") == []

@@ -13,13 +13,18 @@ def test_report_with_investigation_still_open_indicates_three_years_on_the_anniv
     story.signal("2020-02-20")
     report = story.report("2020-03-01")
     story.investigation_opened("2020-03-02")
+    # The IND grants the temporary permit from the report day for a year, and extends it.
+    grant = story.permit("2020-03-01", "2021-03-01")
+    story.extended("2021-01-30", "2022-03-01")
+    story.extended("2022-01-30", "2023-03-01")
+    story.extended("2023-01-30", "2024-03-01")
 
     assert story.fired("2023-02-28", K.NON_TEMPORARY_PERMIT_INDICATED) == []
     indication = story.only("2023-03-01", K.NON_TEMPORARY_PERMIT_INDICATED)
     assert indication.ground is NonTemporaryGround.THREE_YEARS
     assert indication.fires_on == d("2023-03-01")
     assert indication.rule == "R13"
-    assert report in indication.based_on
+    assert {report, grant} <= set(indication.based_on)
     assert story.next_deadline("2023-02-28") == d("2023-03-01")
 
 

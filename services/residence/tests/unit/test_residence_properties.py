@@ -1,8 +1,9 @@
 """Properties: arrival order never matters, and reconciling as facts trickle in converges.
 
-The facts are drawn from a pool of scenario pieces for two victims sharing a case (reports,
-reflection, permits, case steps, late dismissals, Dublin assessments) with random dates; the
-same facts are then fed in random orders.
+The facts are drawn from a pool of scenario pieces for two victims sharing a case (reports as
+victims and as witnesses, reflection, permits, case steps, late dismissals, Dublin and
+presence assessments, the IND's findings and refusals, records that a victim cannot
+cooperate) with random dates and nationalities; the same facts are then fed in random orders.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from residence.domain import (
     reconcile,
 )
 from residence.domain.categories import (
+    CooperationImpossibleReason,
     InvestigationCloseReason,
+    NationalityGroup,
     OtherDisposalKind,
     ReflectionEndReason,
+    ReportingCapacity,
     ResidencePosition,
     VerdictOutcome,
 )
@@ -36,7 +40,12 @@ START = date(2018, 1, 1)
 END = date(2027, 12, 31)
 
 offsets = st.integers(min_value=0, max_value=(END - START).days)
+capacities = st.sampled_from([ReportingCapacity.VICTIM] * 3 + [ReportingCapacity.WITNESS])
 positions = st.sampled_from(list(ResidencePosition))
+# Mostly third-country nationals, so that most drawn chains are in the residence track.
+nationalities = st.sampled_from(
+    [NationalityGroup.THIRD_COUNTRY] * 4 + [NationalityGroup.OTHER_EU, NationalityGroup.DUTCH]
+)
 PIECES = [
     "signal",
     "report",
@@ -64,6 +73,11 @@ PIECES = [
     "final",
     "presence",
     "non_temporary",
+    "non_temporary_refused",
+    "witness_report",
+    "witness_cooperation",
+    "cooperation_impossible",
+    "no_eu_right",
 ]
 
 
@@ -77,8 +91,8 @@ def chains(draw: st.DrawFn) -> list[Fact]:
     shared: list[Fact] = []
     for number, prefix in ((1, "a"), (2, "b")):
         story = Story(victim=f"victim-00{number}", case="case-007", facts=shared, prefix=prefix)
-        story.signal(_iso(draw(offsets)), draw(positions))
-        story.report(_iso(draw(offsets)))
+        story.signal(_iso(draw(offsets)), draw(positions), draw(nationalities))
+        story.report(_iso(draw(offsets)), capacity=draw(capacities))
         for piece in draw(st.lists(st.sampled_from(PIECES), max_size=7)):
             _add(story, piece, _iso(draw(offsets)), draw)
     return shared
@@ -113,7 +127,14 @@ def _add(story: Story, piece: str, on: str, draw: st.DrawFn) -> None:
         "final": lambda: story.final(on, suspect),
         "presence": lambda: story.presence(on, draw(st.booleans())),
         "non_temporary": lambda: story.non_temporary_granted(on),
-        "signal": lambda: story.signal(on, draw(positions)),
+        "non_temporary_refused": lambda: story.non_temporary_refused(on),
+        "witness_report": lambda: story.report(on, capacity=ReportingCapacity.WITNESS),
+        "witness_cooperation": lambda: story.cooperation(on, capacity=ReportingCapacity.WITNESS),
+        "cooperation_impossible": lambda: story.cooperation_impossible(
+            on, draw(st.sampled_from(list(CooperationImpossibleReason)))
+        ),
+        "no_eu_right": lambda: story.no_eu_right(on),
+        "signal": lambda: story.signal(on, draw(positions), draw(nationalities)),
     }
     simple[piece]()
 

@@ -41,11 +41,31 @@ def test_changes_on_the_same_day_make_one_version() -> None:
 
 def test_the_2023_change_opens_reflection_to_every_third_country_national() -> None:
     before, after = ruleset_for(d("2023-05-17")), ruleset_for(d("2023-05-18"))
-    assert not before.reflection_for_all_third_country
+    assert not before.asylum_seeker_reflection
+    assert not before.lawful_resident_reflection
     assert before.dublin_reflection_days is None
-    assert after.reflection_for_all_third_country
+    assert after.asylum_seeker_reflection
+    assert after.lawful_resident_reflection
     assert after.dublin_reflection_days == 30
     assert "WBV 2023/11" in after.sources
+
+
+def test_the_lawful_residents_date_is_a_setting_that_changes_nothing_else() -> None:
+    judgment = RuleSettings(lawful_residents_reflection_from=d("2022-10-20"))
+    assert [r.version for r in rulebook(judgment)] == [
+        "2001-04-01",
+        "2019-08-01",
+        "2021-09-14",
+        "2022-10-20",
+        "2023-05-18",
+    ]
+    before, on = ruleset_for(d("2022-10-19"), judgment), ruleset_for(d("2022-10-20"), judgment)
+    assert not before.lawful_resident_reflection
+    assert on.lawful_resident_reflection
+    assert not on.asylum_seeker_reflection
+    assert on.dublin_reflection_days is None
+    assert any("C-66/21" in source for source in on.sources)
+    assert ruleset_for(d("2023-05-18"), judgment).asylum_seeker_reflection
 
 
 def test_facts_older_than_the_aliens_act_are_judged_by_the_base_rules() -> None:

@@ -127,17 +127,27 @@ class VictimHistory:
         """The victim reported or cooperated, and only ever as a witness (getuige-aangever)."""
         return bool(self.cases) and all(case.as_witness for case in self.cases)
 
-    def presence_necessary_in(self, case_id: str) -> bool:
-        """The OM judged the person's presence necessary for the case (Dublin, witnesses)."""
-        return any(p.case_id == case_id and p.presence_necessary for p in self.presence)
+    def presence_necessary_since(self, case_id: str) -> date | None:
+        """The first day the OM judged the person's presence necessary for the case."""
+        return next(
+            (p.occurred_on for p in self.presence if p.case_id == case_id and p.presence_necessary),
+            None,
+        )
 
     def cases_running_on(self, day: date) -> list[VictimCase]:
-        """The victim's cases that run on ``day`` and that the victim still takes part in."""
-        return [
-            case
-            for case in self.cases
-            if case.active_on(day) and self.timeline(case.case_id).runs_on(day)
-        ]
+        """The victim's cases that run on ``day`` and that the victim still takes part in; a
+        witness's case only once the OM found the witness's presence necessary (only then is
+        it a basis for the permit, R5/R7)."""
+        running = []
+        for case in self.cases:
+            if not case.active_on(day) or not self.timeline(case.case_id).runs_on(day):
+                continue
+            if case.as_witness:
+                necessary = self.presence_necessary_since(case.case_id)
+                if necessary is None or necessary > day:
+                    continue
+            running.append(case)
+        return running
 
     def position_on(self, day: date) -> ResidencePosition | None:
         """The residence position of the latest signal on or before ``day``.
@@ -179,12 +189,17 @@ def _victim_cases(
     cooperations: Iterable[ReportFiled | CooperationDeclared],
     withdrawals: Iterable[ReportWithdrawn],
 ) -> tuple[VictimCase, ...]:
+    # The victim's part in a case starts with the first report made as a victim; only where
+    # every report was a witness's does it start with the first of those.
     first: dict[str, ReportFiled | CooperationDeclared] = {}
     as_victim: set[str] = set()
     for cooperation in ordered(cooperations):
-        first.setdefault(cooperation.case_id, cooperation)
         if cooperation.capacity is ReportingCapacity.VICTIM:
+            if cooperation.case_id not in as_victim:
+                first[cooperation.case_id] = cooperation
             as_victim.add(cooperation.case_id)
+        else:
+            first.setdefault(cooperation.case_id, cooperation)
     cases: list[VictimCase] = []
     for case_id, cooperation in first.items():
         withdrawal = next(

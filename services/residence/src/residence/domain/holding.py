@@ -34,6 +34,7 @@ class Holding:
     start: date
     last_day: date
     event_ids: tuple[str, ...]
+    granted_on: date
 
     def covers(self, day: date) -> bool:
         return self.start <= day <= self.last_day
@@ -64,7 +65,7 @@ class BasisEnd:
 def holdings(history: VictimHistory) -> list[Holding]:
     """The permits the IND reported, each as held (an end before the start is no holding)."""
     held = [
-        Holding(p.case_id, p.valid_from, p.last_day, p.event_ids)
+        Holding(p.case_id, p.valid_from, p.last_day, p.event_ids, p.granted_on)
         for p in history.permits
         if p.last_day >= p.valid_from
     ]

@@ -6,9 +6,10 @@ ends:
 
 * a sent trigger whose key no longer holds — a late fact removed its basis, e.g. a dismissal
   dated before the three-year mark — is retracted;
-* a sent trigger whose key still holds but whose substance changed — another date, another
-  ground or case of a non-temporary indication (see `triggers`) — is retracted and the trigger
-  as it now reads is sent after it, under a fresh id (the retraction names it);
+* a sent trigger whose substance changed — its key still holds with another date, or another
+  trigger of its lineage takes its place (a non-temporary indication on an earlier ground, an
+  application dated otherwise) — is retracted and the trigger as it now reads is sent after
+  it, under a fresh id (the retraction names it, `replacements`);
 * a key that holds and was not sent (or was retracted before) is sent. An id once sent is never
   reused, so a key sent again gets the next generation.
 
@@ -31,11 +32,37 @@ from residence.domain.triggers import (
     EmittedTrigger,
     Retraction,
     TriggerDecision,
+    TriggerKind,
     trigger_id_for,
 )
 
 Causes = Callable[[EmittedTrigger], tuple[str, ...]]
 """The facts that changed a sent trigger: the caller knows what arrived after it was sent."""
+
+
+def _lineage(decision: TriggerDecision) -> tuple[object, ...]:
+    """What a trigger and the one that replaces it share: the kind and the victim, and the case
+    unless the kind stands once per victim (a non-temporary indication may move to another
+    case or ground when an earlier one is found)."""
+    if decision.kind is TriggerKind.NON_TEMPORARY_PERMIT_INDICATED:
+        return (decision.kind, decision.victim_id)
+    return (decision.kind, decision.victim_id, decision.case_id)
+
+
+def replacements(
+    gone: Iterable[TriggerDecision], new: Iterable[TriggerDecision]
+) -> dict[str, TriggerDecision]:
+    """Pairs each trigger that no longer holds with the new trigger of its lineage that takes
+    its place (by key of the old), one to one, in firing order."""
+    waiting: dict[tuple[object, ...], list[TriggerDecision]] = {}
+    for decision in sorted(new, key=decision_order):
+        waiting.setdefault(_lineage(decision), []).append(decision)
+    paired: dict[str, TriggerDecision] = {}
+    for old in sorted(gone, key=decision_order):
+        candidates = waiting.get(_lineage(old))
+        if candidates:
+            paired[old.key] = candidates.pop(0)
+    return paired
 
 
 def retraction_id(retracted_trigger_id: str) -> str:
@@ -66,17 +93,22 @@ def reconcile(
         used[decision.key] += 1
         return replace(decision, trigger_id=trigger_id_for(decision.key, generation))
 
+    unsent = [decision for key, decision in wanted.items() if key not in live]
+    taking_over = replacements(
+        [sent.decision for key, sent in live.items() if key not in wanted], unsent
+    )
     out: list[Retraction | TriggerDecision] = []
     for key, sent in sorted(live.items(), key=lambda item: decision_order(item[1].decision)):
-        now = wanted.get(key)
-        if now is not None and now.substance == sent.decision.substance:
+        now = wanted.get(key, taking_over.get(key))
+        if key in wanted and now is not None and now.substance == sent.decision.substance:
             continue
         replacement = None if now is None else fresh(now)
         out.append(_retraction(sent, causes(sent), replacement))
         if replacement is not None:
             out.append(replacement)
-    for key, decision in sorted(wanted.items(), key=lambda item: decision_order(item[1])):
-        if key not in live:
+    replaced = {decision.key for decision in taking_over.values()}
+    for decision in sorted(unsent, key=decision_order):
+        if decision.key not in replaced:
             out.append(fresh(decision))
     return out
 

@@ -15,6 +15,7 @@ from datetime import date
 
 from residence.domain.evaluation import evaluate
 from residence.domain.model import Fact
+from residence.domain.reconcile import replacements
 from residence.domain.rulesets import RuleSettings
 from residence.domain.triggers import TriggerDecision
 
@@ -37,12 +38,19 @@ def feed_difference(
     facts = list(facts)
     before = {d.key: d for d in evaluate(facts, as_of, settings=current)}
     after = {d.key: d for d in evaluate(facts, as_of, settings=proposed)}
+    gone = [before[k] for k in sorted(before.keys() - after.keys())]
+    new = [after[k] for k in sorted(after.keys() - before.keys())]
+    taking_over = replacements(gone, new)
+    replaced = {d.key for d in taking_over.values()}
     return FeedDifference(
-        retracted=tuple(before[k] for k in sorted(before.keys() - after.keys())),
-        raised=tuple(after[k] for k in sorted(after.keys() - before.keys())),
-        changed=tuple(
-            (before[k], after[k])
-            for k in sorted(before.keys() & after.keys())
-            if before[k].substance != after[k].substance
+        retracted=tuple(d for d in gone if d.key not in taking_over),
+        raised=tuple(d for d in new if d.key not in replaced),
+        changed=(
+            *(
+                (before[k], after[k])
+                for k in sorted(before.keys() & after.keys())
+                if before[k].substance != after[k].substance
+            ),
+            *((d, taking_over[d.key]) for d in gone if d.key in taking_over),
         ),
     )

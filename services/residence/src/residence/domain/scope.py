@@ -7,7 +7,9 @@ permit) exists for a foreign national who needs a permit to stay (domain.md §1)
 * **EU/EEA/Swiss nationals and their family members** have a right of residence under EU law
   (Directive 2004/38/EC, Vreemdelingenwet art. 8(e)) and fall outside B8, unless the IND finds
   that they derive no such right (`NoEuResidenceRightFound`). That is the IND's finding, never a
-  guess from the police's signal; from it on they are treated as third-country nationals.
+  guess from the police's signal. The finding says what the person's position is, so once it
+  is known the track applies to them as to a third-country national, for the facts dated
+  before it too (typically the report on which they applied).
   The category OTHER_EU stands for EU, EEA and Swiss nationals alike.
 * **Third-country nationals** are in the track. Whether they may be offered or granted a
   reflection period depends on their residence position and the date (R1/R4, below).

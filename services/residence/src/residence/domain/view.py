@@ -66,12 +66,15 @@ def _position(history: VictimHistory, as_of: date, settings: RuleSettings) -> Cu
     granted = [g for g in history.non_temporary_grants if g.occurred_on <= as_of]
     if granted:
         return CurrentPosition(Standing.NON_TEMPORARY_PERMIT, since=granted[0].occurred_on)
+    # The file as the IND knew it on as_of: its decisions of later days are not known yet.
     for holding in holdings(history):
-        if holding.covers(as_of):
+        if holding.granted_on <= as_of and holding.covers(as_of):
             return CurrentPosition(
                 Standing.TEMPORARY_PERMIT, holding.start, holding.last_day, holding.case_id
             )
-    decided = {p.case_id for p in history.permits} | {r.case_id for r in history.refusals}
+    decided = {p.case_id for p in history.permits if p.granted_on <= as_of} | {
+        r.case_id for r in history.refusals if r.occurred_on <= as_of
+    }
     running = {c.case_id for c in history.cases_running_on(as_of)}
     for application in applications(history, settings):
         if application.indicated_on <= as_of and application.case_id not in decided and running:

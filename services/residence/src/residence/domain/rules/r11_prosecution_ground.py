@@ -26,13 +26,18 @@ from residence.domain.rulesets import RuleSettings, ruleset_for
 def prosecution_grounds(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
     grounds = []
     for victim_case in history.cases:
-        if victim_case.as_witness and not history.presence_necessary_in(victim_case.case_id):
-            continue
+        # A witness's report counts from the day the OM found the witness's presence necessary.
+        since = victim_case.since
+        if victim_case.as_witness:
+            necessary_on = history.presence_necessary_since(victim_case.case_id)
+            if necessary_on is None:
+                continue
+            since = max(since, necessary_on)
         timeline = history.timeline(victim_case.case_id)
         for fact in timeline.facts:
             if fact.step is not CaseStep.SUSPECT_SUMMONED:
                 continue
-            reached_on = max(fact.occurred_on, victim_case.since)
+            reached_on = max(fact.occurred_on, since)
             ruleset = ruleset_for(reached_on, settings)
             if not ruleset.prosecution_ground or not victim_case.active_on(reached_on):
                 continue

@@ -19,12 +19,17 @@ from residence.domain.rulesets import RuleSettings, ruleset_for
 def conviction_grounds(history: VictimHistory, settings: RuleSettings) -> list[GroundReached]:
     grounds = []
     for victim_case in history.cases:
-        if victim_case.as_witness and not history.presence_necessary_in(victim_case.case_id):
-            continue
+        # A witness's report counts from the day the OM found the witness's presence necessary.
+        since = victim_case.since
+        if victim_case.as_witness:
+            necessary_on = history.presence_necessary_since(victim_case.case_id)
+            if necessary_on is None:
+                continue
+            since = max(since, necessary_on)
         for fact in history.timeline(victim_case.case_id).facts:
             if not is_conviction(fact):
                 continue
-            reached_on = max(fact.occurred_on, victim_case.since)
+            reached_on = max(fact.occurred_on, since)
             if not victim_case.active_on(reached_on):
                 continue
             ruleset = ruleset_for(reached_on, settings)
