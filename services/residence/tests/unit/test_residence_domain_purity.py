@@ -9,7 +9,7 @@ import residence.domain
 
 DOMAIN = Path(residence.domain.__file__).parent
 
-# Standard-library modules without I/O, the holiday calendar, and the domain itself.
+# Standard-library modules without I/O, and the domain itself.
 ALLOWED = {
     "__future__",
     "bisect",
@@ -19,7 +19,6 @@ ALLOWED = {
     "datetime",
     "enum",
     "functools",
-    "holidays",
     "itertools",
     "typing",
     "uuid",
