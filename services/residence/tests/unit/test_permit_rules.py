@@ -150,12 +150,12 @@ def test_an_assessment_the_day_after_the_target_leaves_the_overdue_trigger_stand
 @pytest.mark.parametrize(
     ("reported", "target", "holidays"),
     [
-        ("2022-04-20", "2022-05-19", "King's Day"),
-        ("2019-12-10", "2020-01-10", "Christmas, Boxing Day, New Year"),
-        ("2023-04-03", "2023-05-04", "Good Friday, Easter Monday, King's Day"),
+        ("2022-04-20", "2022-05-20", "King's Day, 5 May"),
+        ("2019-12-10", "2020-01-13", "Christmas, Boxing Day, 27 December by decree, New Year"),
+        ("2023-04-03", "2023-05-08", "Good Friday, Easter Monday, King's Day, 28 April, 5 May"),
     ],
 )
-def test_the_dublin_target_skips_dutch_public_holidays(
+def test_the_dublin_target_skips_the_days_of_the_algemene_termijnenwet(
     reported: str, target: str, holidays: str
 ) -> None:
     story = Story()

@@ -1,5 +1,9 @@
 """Calendar arithmetic of the residence rules: calendar months and years, Dutch working days.
 
+Working days (werkdagen, R8) are Monday to Friday except the days of the Algemene termijnenwet
+art. 3, which `residence.domain.holiday_calendar` holds as dated data with their sources, for
+2001–2035; a day outside those years raises `CalendarNotCoveredError` instead of counting.
+
 Named `dates` rather than `calendar` so that it never shadows the standard library module.
 """
 
@@ -7,9 +11,8 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-from functools import lru_cache
 
-import holidays
+from residence.domain.holiday_calendar import ensure_covered, is_general_holiday
 
 ONE_DAY = timedelta(days=1)
 
@@ -30,31 +33,25 @@ def add_years(day: date, years: int) -> date:
     return add_months(day, 12 * years)
 
 
-@lru_cache(maxsize=256)
-def _public_holidays(year: int) -> frozenset[date]:
-    # holidays.Netherlands, reached through the typed factory (the class itself is untyped).
-    # Frozen per year: the library object fills itself lazily, which would make a shared
-    # instance a piece of mutable state behind a pure function.
-    return frozenset(holidays.country_holidays("NL", years=year).keys())
-
-
-def is_public_holiday(day: date) -> bool:
-    """A Dutch public holiday (feestdag) as `holidays.Netherlands` lists it."""
-    return day in _public_holidays(day.year)
-
-
 def is_working_day(day: date) -> bool:
-    """Monday to Friday, not a Dutch public holiday (werkdag)."""
-    return day.weekday() < 5 and not is_public_holiday(day)
+    """Monday to Friday and not an algemeen erkende feestdag of the Atw (werkdag).
+
+    Raises `CalendarNotCoveredError` for a day outside the covered years, a weekend day too, so
+    that a count never runs on past the calendar's end.
+    """
+    ensure_covered(day)
+    return day.weekday() < 5 and not is_general_holiday(day)
 
 
 def add_working_days(day: date, count: int) -> date:
     """The ``count``-th working day after ``day`` (``day`` itself is not counted).
 
     A report on Wednesday 9 Oct 2019 + 20 working days = Wednesday 6 Nov 2019 (four work weeks).
+    Raises `CalendarNotCoveredError` when ``day`` or the count leaves the covered years.
     """
     if count < 0:
         raise ValueError("count must not be negative")
+    ensure_covered(day)
     current = day
     remaining = count
     while remaining:

@@ -3,11 +3,12 @@
 Source: WBV 2019/10; seed 002 note 10 (police and OM handle the report within a target of four
 work weeks). Versions: from 2019-08-01 (judged by the report date); none before.
 
-The target is 20 working days after the report (Mon–Fri, Dutch public holidays excluded; the
-report day itself not counted): report Wed 2019-10-09 → due 2019-11-06. An assessment dated on
-the target day is in time; without one the trigger fires on the day after the target — the
-first day the target has passed. A case that stopped running by the target (e.g. a decision
-not to investigate) has had its decision, and a withdrawn report needs none; neither raises it.
+The target is 20 working days after the report (Mon–Fri, the days of the Algemene termijnenwet
+art. 3 excluded, see residence.domain.holiday_calendar; the report day itself not counted):
+report Wed 2019-10-09 → due 2019-11-06. An assessment dated on the target day is in time;
+without one the trigger fires on the day after the target — the first day the target has
+passed. A case that stopped running by the target (e.g. a decision not to investigate) has had
+its decision, and a withdrawn report needs none; neither raises it.
 """
 
 from __future__ import annotations
