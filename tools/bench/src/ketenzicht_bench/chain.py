@@ -128,7 +128,7 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
 
     js = nc.jetstream()
     subscription = await js.subscribe(
-        "ketenzicht.residence.triggers.TemporaryPermitApplicationIndicated",
+        "ketenzicht.residence.triggers.ind.TemporaryPermitApplicationIndicated",
         stream="KETENZICHT_IND_TRIGGERS", ordered_consumer=True,
         deliver_policy=DeliverPolicy.NEW, cb=on_trigger)
     try:
