@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ketenzicht.residence.v1 import residence_pb2_grpc
@@ -33,7 +34,7 @@ class ResidenceSettings(BaseSettings):
     lawful_residents_reflection_from: date = DEFAULT_SETTINGS.lawful_residents_reflection_from
     """From when lawful residents may have a reflection period (R1/R4; see domain/scope.py)."""
     deadline_tick_seconds: float = 30.0
-    settle_grace_seconds: float = DEFAULT_GRACE_SECONDS
+    settle_grace_seconds: float = Field(default=DEFAULT_GRACE_SECONDS, gt=0)
     """How long after a victim's last change its triggers wait for facts still in flight in
     the upstream relays (see application/settling.py)."""
 

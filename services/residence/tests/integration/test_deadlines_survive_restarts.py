@@ -57,54 +57,6 @@ async def triggers_on_feed(url: str, expected: int) -> list[dict[str, object]]:
             if ".triggers." in m.subject]
 
 
-async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_after_start(
-        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
-    clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
-    await publish_event(nats_server.url, intake.SignalRegistered(
-        occurred_on=date(2020, 2, 20), victim_id="victim-restart", signal_id="signal-1",
-        source_organisation="POLICE", form="SEXUAL", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="ROTTERDAM"))
-    await publish_event(nats_server.url, intake.ReportFiled(
-        occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
-
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
-        before = await triggers_on_feed(nats_server.url, 2)
-    assert not [t for t in before if t.get("ground") == "THREE_YEARS"]
-
-    clock.set(datetime(2023, 3, 6, 9, tzinfo=UTC))  # the mark (2023-03-01) passes while down
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
-        after = await triggers_on_feed(nats_server.url, len(before) + 1)
-    three_years = [t for t in after if t.get("ground") == "THREE_YEARS"]
-    assert [t["occurred_on"] for t in three_years] == ["2023-03-01"]
-
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
-        await asyncio.sleep(0.5)
-        again = await triggers_on_feed(nats_server.url, len(after))
-    assert len(again) == len(after)
-
-
-async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
-        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
-    clock = FixedClock(datetime(2024, 6, 10, 9, tzinfo=UTC))
-    await publish_event(nats_server.url, intake.SignalRegistered(
-        occurred_on=date(2021, 6, 1), victim_id="victim-tick", signal_id="signal-2",
-        source_organisation="KMAR", form="LABOUR", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
-    await publish_event(nats_server.url, intake.ReportFiled(
-        occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
-
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
-        first = await triggers_on_feed(nats_server.url, 2)
-        assert not [t for t in first if t.get("ground") == "THREE_YEARS"]
-        clock.advance(timedelta(days=5))  # 2024-06-15: three years since the report
-        await asyncio.sleep(1.0)
-        later = await triggers_on_feed(nats_server.url, len(first) + 1)
-    assert [t["occurred_on"] for t in later if t.get("ground") == "THREE_YEARS"] == [
-        "2024-06-15"]
-
-
 Triggers = list[dict[str, object]]
 
 
@@ -137,30 +89,108 @@ async def report_of(url: str, victim_id: str, reported_on: date) -> None:
                                                 case_id=f"case-{victim_id}"))
 
 
-async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_does_not(
-        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+async def grant_permit(address: str, victim_id: str, case_id: str, *, granted_on: str,
+                       valid_from: str, valid_until: str) -> None:
+    """What the IND reports: the temporary permit it granted (R13 counts only those)."""
+    async with connect(address, token=TOKENS["IND"]) as channel:
+        await ResidenceServiceStub(channel).GrantTemporaryPermit(
+            residence_pb2.GrantTemporaryPermitRequest(
+                victim_id=victim_id, case_id=case_id, occurred_on=granted_on,
+                valid_from=valid_from, valid_until=valid_until))
+
+
+def indicated(victim_id: str) -> Callable[[Triggers], bool]:
+    """The victim's report has reached the feed as the application it counts as."""
+    return lambda ts: any(t["victim_id"] == victim_id and str(t["_subject"]).endswith(
+        "TemporaryPermitApplicationIndicated") for t in ts)
+
+
+@pytest.fixture(autouse=True)
+def quick_settling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short grace period: these tests are about the clock, not about facts in flight."""
+    monkeypatch.setenv("KETENZICHT_RESIDENCE_SETTLE_GRACE_SECONDS", "0.2")
     monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+
+
+async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_after_start(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
+    await publish_event(nats_server.url, intake.SignalRegistered(
+        occurred_on=date(2020, 2, 20), victim_id="victim-restart", signal_id="signal-1",
+        source_organisation="POLICE", form="SEXUAL", minor=False,
+        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="ROTTERDAM"))
+    await publish_event(nats_server.url, intake.ReportFiled(
+        occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
+        # The IND granted the permit from the report date, valid past the three-year mark
+        # (2023-03-01); its extension, due on 2023-02-18, shows the grant has been judged.
+        await grant_permit(address, "victim-restart", "case-restart", granted_on="2020-04-01",
+                           valid_from="2020-03-01", valid_until="2023-03-20")
+        before = await triggers_until(nats_server.url,
+                                      lambda ts: "2023-02-18" in extensions_due(ts))
+    assert "2023-02-18" in extensions_due(before)
+    assert not three_years(before)
+
+    clock.set(datetime(2023, 3, 6, 9, tzinfo=UTC))  # the mark (2023-03-01) passes while down
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        after = await triggers_until(nats_server.url, three_years)
+    assert three_years(after) == [("victim-restart", "2023-03-01")]
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+        await asyncio.sleep(1.5)  # several grace periods: what a start would send, it has sent
+        again = await triggers_on_feed(nats_server.url, len(after))
+    assert len(again) == len(after)
+
+
+async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2024, 6, 10, 9, tzinfo=UTC))
+    await publish_event(nats_server.url, intake.SignalRegistered(
+        occurred_on=date(2021, 6, 1), victim_id="victim-tick", signal_id="signal-2",
+        source_organisation="KMAR", form="LABOUR", minor=False,
+        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
+    await publish_event(nats_server.url, intake.ReportFiled(
+        occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
+
+    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
+        # Granted from the report date until past the mark (2024-06-15); its extension, due on
+        # 2024-06-01, shows the grant has been judged before the clock moves.
+        await grant_permit(address, "victim-tick", "case-tick", granted_on="2021-07-01",
+                           valid_from="2021-06-15", valid_until="2024-07-01")
+        first = await triggers_until(nats_server.url,
+                                     lambda ts: "2024-06-01" in extensions_due(ts))
+        assert "2024-06-01" in extensions_due(first)
+        assert not three_years(first)
+        clock.advance(timedelta(days=5))  # 2024-06-15: three years since the report
+        later = await triggers_until(nats_server.url, three_years)
+    assert three_years(later) == [("victim-tick", "2024-06-15")]
+
+
+async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_does_not(
+        nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="residence")
     data = tmp_path / "residence"
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
     await report_of(nats_server.url, "victim-kept", date(2020, 3, 1))  # three years: 2023-03-01
-    async with residence_running(nats_server.url, data, clock):
-        await triggers_on_feed(nats_server.url, 2)
-    assert "deadlines checked for" in caplog.text  # a first start: no schedule yet
+    async with residence_running(nats_server.url, data, clock) as address:
+        await grant_permit(address, "victim-kept", "case-victim-kept", granted_on="2020-04-01",
+                           valid_from="2020-03-01", valid_until="2023-06-01")
+        await triggers_until(nats_server.url, indicated("victim-kept"))
+    assert "the rules are applied to all" in caplog.text  # a first start: no schedule yet
     saved_at_the_clean_stop = (data / schedule.FILE_NAME).read_bytes()
 
     # Nothing stored since, same rules: the start takes the schedule instead of applying the
     # rules to every victim again.
     caplog.clear()
     clock.set(datetime(2023, 2, 28, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, data, clock):
+    async with residence_running(nats_server.url, data, clock) as address:
         assert "deadline schedule of the clean stop restored" in caplog.text
-        assert "deadlines checked for" not in caplog.text
+        assert "the rules are applied to all" not in caplog.text
         await report_of(nats_server.url, "victim-new", date(2020, 3, 2))  # 2023-03-02
-        await triggers_until(nats_server.url, lambda ts: any(
-            t["victim_id"] == "victim-new" and str(t["_subject"]).endswith(
-                "TemporaryPermitApplicationIndicated") for t in ts))
+        await grant_permit(address, "victim-new", "case-victim-new", granted_on="2020-04-02",
+                           valid_from="2020-03-02", valid_until="2023-06-02")
+        await triggers_until(nats_server.url, indicated("victim-new"))
 
     # As a crash would leave it: the file of the earlier clean stop, while the store has moved
     # on. It is not taken, and every deadline that passed meanwhile fires once.
@@ -168,22 +198,25 @@ async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_do
     caplog.clear()
     clock.set(datetime(2023, 3, 3, 9, tzinfo=UTC))
     async with residence_running(nats_server.url, data, clock):
-        assert "deadlines checked for 2 victims" in caplog.text
+        assert "the rules are applied to all 2 victims" in caplog.text
         third = await triggers_until(nats_server.url, lambda ts: len(three_years(ts)) >= 2)
     assert three_years(third) == [("victim-kept", "2023-03-01"), ("victim-new", "2023-03-02")]
 
 
+def saved_deadlines(data: Path) -> dict[str, str]:
+    deadlines: dict[str, str] = json.loads((data / schedule.FILE_NAME).read_text())["deadlines"]
+    return deadlines
+
+
 async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_schedule(
-        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    # A re-evaluation that fired something is logged under the victim and the day; run again
-    # that day it is answered from the log, and the schedule must still learn what comes next.
-    monkeypatch.setenv("KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS", "0.2")
+        nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The rules applied again on the day a deadline fired (after a crash) send nothing new,
+    # and the schedule must still learn what comes next.
     data = tmp_path / "residence"
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
     await report_of(nats_server.url, "victim-again", date(2020, 3, 1))
     async with residence_running(nats_server.url, data, clock) as address:
-        await triggers_on_feed(nats_server.url, 2)
+        await triggers_until(nats_server.url, indicated("victim-again"))
         async with connect(address, token=TOKENS["IND"]) as channel:
             ind = ResidenceServiceStub(channel)
             await ind.GrantTemporaryPermit(residence_pb2.GrantTemporaryPermitRequest(
@@ -203,12 +236,15 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
     caplog.set_level(logging.INFO, logger="residence")
     caplog.clear()
     async with residence_running(nats_server.url, data, clock):
-        deadline = time.monotonic() + 15
-        while "deadlines checked for" not in caplog.text and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        assert "the rules are applied to all 1 victims" in caplog.text
+        await asyncio.sleep(2.0)  # ten grace periods: the victim has settled
+        again = await triggers_on_feed(nats_server.url, 0)
     assert "deadline schedule saved" in caplog.text
+    assert len(again) == len(fired)  # nothing sent twice
+    # The permit runs until 2024-03-01: the schedule learned its extension, due 30 days before
+    # (a victim still unsettled at the stop would be saved as due on the day of the stop).
+    assert saved_deadlines(data) == {"victim-again": "2024-01-31"}
 
-    # The permit runs until 2024-03-01: its extension is due 30 days before.
     clock.set(datetime(2024, 2, 1, 9, tzinfo=UTC))
     async with residence_running(nats_server.url, data, clock):
         later = await triggers_until(nats_server.url,

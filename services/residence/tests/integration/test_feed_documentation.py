@@ -26,7 +26,12 @@ async def test_the_documented_ind_consumer_reads_the_triggers(
         occurred_on=date(2022, 4, 4), victim_id="victim-doc", signal_id="signal-doc",
         source_organisation="POLICE", form="CRIMINAL", minor=True,
         nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="DEN_HAAG"))
-    await stream_messages(nats_server.url, "KETENZICHT_IND_TRIGGERS", at_least=1)
+    await publish_event(nats_server.url, intake.ReportFiled(
+        occurred_on=date(2022, 4, 11), victim_id="victim-doc", case_id="case-doc"))
+    # The report reaches the IND's feed; the offer of a reflection period (R1) is the police's.
+    await stream_messages(nats_server.url, "KETENZICHT_IND_TRIGGERS", at_least=1, timeout=20)
+    await stream_messages(nats_server.url, "KETENZICHT_POLICE_TRIGGERS", at_least=1,
+                          timeout=20)
 
     text = (REPO_ROOT / "contracts/ind-trigger-feed.md").read_text()
     example = re.search(r"<!-- ind-feed-example -->\n```python\n(.*?)```", text, re.S)
@@ -36,5 +41,7 @@ async def test_the_documented_ind_consumer_reads_the_triggers(
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             timeout=60, env=os.environ | {"NATS_URL": nats_server.url})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[:4][0] == "ReflectionPeriodOfferRequired"
-    assert "R1" in result.stdout
+    kind, _trigger_id, occurred_on, rule = result.stdout.split()[:4]
+    assert (kind, occurred_on) == ("TemporaryPermitApplicationIndicated", "2022-04-11")
+    assert rule == "R7"
+    assert "ReflectionPeriodOfferRequired" not in result.stdout

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import nats
 import pytest
@@ -25,31 +27,35 @@ pytestmark = pytest.mark.integration
 FEED = "KETENZICHT_IND_TRIGGERS"
 
 
-async def read_feed(url: str, durable: str, at_least: int, timeout: float = 20.0) -> list[
-        nats.aio.msg.Msg]:
-    """What an IND system does: a durable pull consumer on its own stream, acking each."""
+Messages = list[nats.aio.msg.Msg]
+
+
+async def read_feed_until(url: str, durable: str, holds: Callable[[Messages], bool],
+                          timeout: float = 20.0, stream: str = FEED) -> Messages:
+    """What an IND system does: a durable pull consumer on its own stream, acking each; what
+    it gets from now on, once ``holds`` is true of it and nothing more is waiting."""
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
         deadline = time.monotonic() + timeout
         while True:
             try:
-                await js.stream_info(FEED)
+                await js.stream_info(stream)
                 break
             except nats.js.errors.NotFoundError:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
         subscription = await js.pull_subscribe(
-            "ketenzicht.residence.triggers.>", durable=durable, stream=FEED,
+            "ketenzicht.residence.triggers.>", durable=durable, stream=stream,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT,
                                   deliver_policy=DeliverPolicy.ALL))
-        received: list[nats.aio.msg.Msg] = []
+        received: Messages = []
         while time.monotonic() < deadline:
             try:
                 batch = await subscription.fetch(10, timeout=0.5)
             except (nats.errors.TimeoutError, TimeoutError):
-                if len(received) >= at_least:
+                if holds(received):
                     break
                 continue
             for message in batch:
@@ -58,6 +64,19 @@ async def read_feed(url: str, durable: str, at_least: int, timeout: float = 20.0
         return received
     finally:
         await nc.close()
+
+
+async def read_feed(url: str, durable: str, at_least: int, timeout: float = 20.0,
+                    stream: str = FEED) -> Messages:
+    return await read_feed_until(url, durable, lambda ms: len(ms) >= at_least, timeout, stream)
+
+
+def kinds_of(messages: Messages) -> list[str]:
+    return [m.subject.rsplit(".", 1)[1] for m in messages]
+
+
+def of_kind(messages: Messages, kind: str) -> list[dict[str, Any]]:
+    return [json.loads(m.data) for m in messages if m.subject.endswith(f".{kind}")]
 
 
 async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
@@ -77,61 +96,96 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         await police.FileReport(intake.FileReportRequest(
             victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2020-03-01"))
 
-    triggers = await read_feed(nats_server.url, "ind-e2e", at_least=3)
-    kinds = {m.subject.rsplit(".", 1)[1]: m for m in triggers}
-    assert set(kinds) == {"ReflectionPeriodOfferRequired", "TemporaryPermitApplicationIndicated",
-                          "NonTemporaryPermitIndicated"}
-    three_years = json.loads(kinds["NonTemporaryPermitIndicated"].data)
-    assert three_years["ground"] == "THREE_YEARS"
-    assert three_years["occurred_on"] == "2023-03-01"
-    assert three_years["victim_id"] == signal.victim_id
-    assert three_years["rule"] == "R13"
-    assert three_years["reason"]
-    headers = kinds["NonTemporaryPermitIndicated"].headers or {}
-    assert headers["Nats-Msg-Id"] == three_years["trigger_id"]
+    # The report counts as the application; the offer of a reflection period is the police's
+    # (their own feed). An application the IND has not decided is no permit: no three years.
+    triggers = await read_feed(nats_server.url, "ind-e2e", at_least=1)
+    assert kinds_of(triggers) == ["TemporaryPermitApplicationIndicated"]
+    [application] = of_kind(triggers, "TemporaryPermitApplicationIndicated")
+    assert (application["application_date"], application["rule"]) == ("2020-03-01", "R7")
+    police_feed = await read_feed(nats_server.url, "police-e2e", at_least=1,
+                                  stream="KETENZICHT_POLICE_TRIGGERS")
+    assert kinds_of(police_feed) == ["ReflectionPeriodOfferRequired"]
 
-    # The IND grants a one-year permit and nothing more: three continuous years are not held,
-    # so the trigger already sent is retracted by an event of its own, never rewritten.
     async with connect(residence_side.address, token=TOKENS["IND"]) as channel:
         ind = ResidenceServiceStub(channel)
+        # The IND grants a one-year permit from the report date and extends it each year
+        # before it runs out: three continuous years are held on 2023-03-01.
         await ind.GrantTemporaryPermit(residence.GrantTemporaryPermitRequest(
             victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2020-04-15",
             valid_from="2020-03-01", valid_until="2021-03-01"))
-        corrections = await read_feed(nats_server.url, "ind-e2e", at_least=1)
-        retracted = [json.loads(m.data) for m in corrections
-                     if m.subject.endswith(".TriggerRetracted")]
-        assert [r["retracted_trigger_id"] for r in retracted] == [three_years["trigger_id"]]
-
-        # Extensions the IND reports later make the holding continuous again: the ground is
-        # reached after all, under a new trigger id and the same key.
         for year in (1, 2, 3):
             await ind.ExtendTemporaryPermit(residence.ExtendTemporaryPermitRequest(
                 victim_id=signal.victim_id, case_id="case-e2e-1",
-                occurred_on=f"{2020 + year}-02-01", valid_until=f"{2021 + year}-03-01"))
-        raised = [json.loads(m.data) for m in await read_feed(nats_server.url, "ind-e2e",
-                                                              at_least=1)
-                  if m.subject.endswith(".NonTemporaryPermitIndicated")]
-        assert [(r["ground"], r["occurred_on"]) for r in raised] == [("THREE_YEARS",
-                                                                      "2023-03-01")]
-        assert raised[0]["trigger_id"] != three_years["trigger_id"]
-        assert raised[0]["trigger_key"] == three_years["trigger_key"]
+                occurred_on=f"{2020 + year}-01-15", valid_until=f"{2021 + year}-03-01"))
+        raised = await read_feed_until(nats_server.url, "ind-e2e", lambda ms: bool(
+            of_kind(ms, "NonTemporaryPermitIndicated")))
+        triggers += raised
+        [three_years] = of_kind(raised, "NonTemporaryPermitIndicated")
+        assert three_years["ground"] == "THREE_YEARS"
+        assert three_years["occurred_on"] == "2023-03-01"
+        assert three_years["victim_id"] == signal.victim_id
+        assert three_years["rule"] == "R13"
+        assert three_years["reason"]
+        assert three_years["trigger_key"] == (
+            f"NonTemporaryPermitIndicated|{signal.victim_id}|case-e2e-1|THREE_YEARS")
+        [message] = [m for m in raised if m.subject.endswith(".NonTemporaryPermitIndicated")]
+        assert message.subject == "ketenzicht.residence.triggers.ind.NonTemporaryPermitIndicated"
+        assert (message.headers or {})["Nats-Msg-Id"] == three_years["trigger_id"]
+
+        # The IND reports, late, that the permit ended on 2022-06-30: three continuous years
+        # were never held, and the trigger already sent is retracted by an event of its own,
+        # never rewritten; the retraction names the fact that caused it.
+        end = await ind.EndTemporaryPermit(residence.EndTemporaryPermitRequest(
+            victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2022-06-30",
+            end_date="2022-06-30"))
+
+        def retracts_three_years(ms: Messages) -> bool:
+            return any(r["retracted_trigger_id"] == three_years["trigger_id"]
+                       for r in of_kind(ms, "TriggerRetracted"))
+
+        corrections = await read_feed_until(nats_server.url, "ind-e2e", retracts_three_years)
+        triggers += corrections
+        [retraction] = [r for r in of_kind(corrections, "TriggerRetracted")
+                        if r["retracted_trigger_id"] == three_years["trigger_id"]]
+        assert retraction["caused_by"] == list(end.event_ids)
+        assert retraction["replaced_by_trigger_id"] is None
+        assert not of_kind(corrections, "NonTemporaryPermitIndicated")
+
+        # A new permit in the same case from the next day makes the holding continuous again:
+        # the ground is reached after all, under a new trigger id and the same key.
+        await ind.GrantTemporaryPermit(residence.GrantTemporaryPermitRequest(
+            victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2022-07-01",
+            valid_from="2022-07-01", valid_until="2024-03-01"))
+        again = await read_feed_until(nats_server.url, "ind-e2e", lambda ms: bool(
+            of_kind(ms, "NonTemporaryPermitIndicated")))
+        triggers += again
+        reraised = of_kind(again, "NonTemporaryPermitIndicated")
+        assert [(r["ground"], r["occurred_on"]) for r in reraised] == [("THREE_YEARS",
+                                                                        "2023-03-01")]
+        assert reraised[0]["trigger_id"] != three_years["trigger_id"]
+        assert reraised[0]["trigger_key"] == three_years["trigger_key"]
 
         position = await ind.GetResidencePosition(
             residence.GetResidencePositionRequest(victim_id=signal.victim_id))
         assert [g.ground for g in position.grounds] == ["THREE_YEARS"]
-        assert position.position == "NONE"  # the last extension ran out on 2024-03-01
+        assert position.position == "NONE"  # the second permit ran out on 2024-03-01
+        in_2021 = await ind.GetResidencePosition(residence.GetResidencePositionRequest(
+            victim_id=signal.victim_id, as_of="2021-06-01"))
+        assert (in_2021.position, in_2021.since, in_2021.until) == (
+            "TEMPORARY_PERMIT", "2020-03-01", "2022-06-30")
         in_2023 = await ind.GetResidencePosition(residence.GetResidencePositionRequest(
             victim_id=signal.victim_id, as_of="2023-06-01"))
         assert (in_2023.position, in_2023.since, in_2023.until) == (
-            "TEMPORARY_PERMIT", "2020-03-01", "2024-03-01")
-    triggers = await read_feed(nats_server.url, "ind-all", at_least=len(triggers) + 5)
+            "TEMPORARY_PERMIT", "2022-07-01", "2024-03-01")
+    everything = await read_feed(nats_server.url, "ind-all", at_least=len(triggers))
+    assert sorted(kinds_of(everything)) == sorted(kinds_of(triggers))
 
     # A restart sends nothing twice: the durable consumer gets nothing new, a replay gets all.
     residence_side.stop()
     service_factory("residence", nats_server.url, env={"KETENZICHT_DATA_DIR": data})
-    await asyncio.sleep(1.5)
-    again = await read_feed(nats_server.url, "ind-e2e", at_least=0, timeout=2)
-    assert [m.subject for m in again] == []
-    replay = await read_feed(nats_server.url, "ind-replay", at_least=len(triggers))
+    await asyncio.sleep(3.0)  # the start's pass over every victim settles after the grace
+    nothing = await read_feed(nats_server.url, "ind-e2e", at_least=0, timeout=2)
+    assert [m.subject for m in nothing] == []
+    replay = await read_feed(nats_server.url, "ind-replay", at_least=len(everything))
     assert sorted(m.headers["Nats-Msg-Id"] for m in replay) == sorted(  # type: ignore[index]
-        m.headers["Nats-Msg-Id"] for m in triggers)  # type: ignore[index]
+        m.headers["Nats-Msg-Id"] for m in everything)  # type: ignore[index]

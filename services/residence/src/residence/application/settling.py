@@ -105,7 +105,8 @@ class Settling:
             since = upstream.caught_up_at
             if since is None:
                 since = upstream.first_seen
-            if since is not None and now - since > 2 * self.grace:
+            # Twice the grace, and never under a second: an observation takes time of its own.
+            if since is not None and now - since > max(2 * self.grace, 1.0):
                 lagging.append(UpstreamLag(stream, round(now - since, 1), upstream.behind))
         return lagging
 
