@@ -22,7 +22,12 @@ from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer, ServiceProcess
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
-from ketenzicht_common.testing.service import rpc_error, running_service
+from ketenzicht_common.testing.service import (
+    Running,
+    published_ids,
+    rpc_error,
+    running_service,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +35,14 @@ STREAM = "KETENZICHT_INTAKE"
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NatsServer, ServiceProcess,
-                                                                        Path]]:
-    with running_service(tmp_path_factory.mktemp("intake"), "intake") as service:
-        yield service.nats, service.service, service.store
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    with running_service(tmp_path_factory.mktemp("intake"), "intake") as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def running(service: Running) -> tuple[NatsServer, ServiceProcess, Path]:
+    return service.nats, service.service, service.store
 
 
 @pytest.fixture
@@ -84,9 +93,11 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
     assert headers["ce-schemaversion"] == "1"
     assert headers["ce-organisation"] == "politie"
     assert headers["ce-commandid"] == "report-a"
+    # No capacity in the request: a victim's report.
     assert json.loads(report.data) == {"occurred_on": "2022-01-10",
                                        "victim_id": signal.victim_id,
-                                       "case_id": "case-a", "under_number": True}
+                                       "case_id": "case-a", "under_number": True,
+                                       "capacity": "VICTIM"}
 
 
 async def test_a_retried_command_returns_the_first_result_and_stores_nothing_new(
@@ -196,9 +207,9 @@ async def test_the_police_can_read_back_what_intake_knows(
     signal = await police.RegisterSignal(signal_request(command_id="read-back"))
     await police.FileReport(pb.FileReportRequest(victim_id=signal.victim_id, case_id="case-r1",
                                                  occurred_on="2022-01-10"))
-    await police.DeclareCooperation(pb.CaseFactRequest(victim_id=signal.victim_id,
-                                                       case_id="case-r2",
-                                                       occurred_on="2022-02-10"))
+    await police.DeclareCooperation(pb.DeclareCooperationRequest(victim_id=signal.victim_id,
+                                                                 case_id="case-r2",
+                                                                 occurred_on="2022-02-10"))
     summary = await police.GetVictim(pb.GetVictimRequest(victim_id=signal.victim_id))
     assert summary.first_signal_on == "2022-01-03"
     assert list(summary.reported_case_ids) == ["case-r1"]
@@ -219,3 +230,24 @@ async def test_health_and_reflection_answer(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
         names = [s.name async for r in responses for s in r.list_services_response.service]
         assert "ketenzicht.intake.v1.IntakeService" in names
+
+
+async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_stream(
+        service: Running, police: IntakeServiceStub) -> None:
+    signal = await police.RegisterSignal(signal_request(command_id="signal-witness"))
+    report = await police.FileReport(pb.FileReportRequest(
+        command_id="report-witness", victim_id=signal.victim_id, case_id="case-witness-1",
+        occurred_on="2022-01-10", capacity=pb.REPORTING_CAPACITY_WITNESS))
+    cooperation = await police.DeclareCooperation(pb.DeclareCooperationRequest(
+        command_id="cooperation-witness", victim_id=signal.victim_id, case_id="case-witness-2",
+        occurred_on="2022-01-11", capacity=pb.REPORTING_CAPACITY_WITNESS))
+    ids = [report.event_ids[0], cooperation.event_ids[0]]
+    published = await published_ids(service, ids)
+    assert published[ids[0]].subject == "ketenzicht.intake.ReportFiled"
+    assert json.loads(published[ids[0]].data) == {
+        "occurred_on": "2022-01-10", "victim_id": signal.victim_id,
+        "case_id": "case-witness-1", "under_number": False, "capacity": "WITNESS"}
+    assert published[ids[1]].subject == "ketenzicht.intake.CooperationDeclared"
+    assert json.loads(published[ids[1]].data) == {
+        "occurred_on": "2022-01-11", "victim_id": signal.victim_id,
+        "case_id": "case-witness-2", "capacity": "WITNESS"}

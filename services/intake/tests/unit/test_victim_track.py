@@ -106,3 +106,11 @@ def test_the_assessment_keeps_categories_only_once_each() -> None:
                                           "SHIELDED_HEARING"])
     (event,) = track.collect_events()
     assert event.measures == ["SAFETY_MEASURES", "SHIELDED_HEARING"]
+
+
+def test_reports_and_cooperation_are_a_victims_unless_marked_otherwise() -> None:
+    track = signalled()
+    track.file_report(POLICE, date(2022, 1, 10), "case-1", under_number=False)
+    track.declare_cooperation(POLICE, date(2022, 1, 11), "case-2", capacity="WITNESS")
+    report, cooperation = track.collect_events()
+    assert (report.capacity, cooperation.capacity) == ("VICTIM", "WITNESS")

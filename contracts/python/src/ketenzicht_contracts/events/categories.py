@@ -37,6 +37,14 @@ class ResidencePosition(StrEnum):
     DUBLIN_CLAIMANT = "DUBLIN_CLAIMANT"
 
 
+class ReportingCapacity(StrEnum):
+    """In which capacity a person reports (aangifte) or cooperates: as the victim, or as a
+    witness (getuige-aangever). A witness who reports has no reflection period (R1)."""
+
+    VICTIM = "VICTIM"
+    WITNESS = "WITNESS"
+
+
 class PoliceRegion(StrEnum):
     """The ten regional units of the Dutch police and the national unit."""
 

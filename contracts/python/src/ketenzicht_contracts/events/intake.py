@@ -11,6 +11,7 @@ from .categories import (
     NationalityGroup,
     PoliceRegion,
     ProtectionMeasure,
+    ReportingCapacity,
     ResidencePosition,
     SourceOrganisation,
 )
@@ -46,16 +47,25 @@ class ReflectionPeriodDeclined(IntakeEvent):
 
 
 class ReportFiled(IntakeEvent):
-    """Aangifte by the victim in a case, optionally under number (aangifte onder nummer)."""
+    """Aangifte by the victim in a case, optionally under number (aangifte onder nummer).
+
+    ``capacity`` WITNESS marks the report of a witness (getuige-aangever). Added after the first
+    events were published, with a default: a body without it is a victim's report.
+    """
 
     case_id: Pseudonym
     under_number: bool = False
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
 class CooperationDeclared(IntakeEvent):
-    """The victim cooperates with the investigation otherwise than by a report."""
+    """The victim cooperates with the investigation otherwise than by a report.
+
+    ``capacity`` as in `ReportFiled`: WITNESS for a witness's cooperation; absent means VICTIM.
+    """
 
     case_id: Pseudonym
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
 class ReportWithdrawn(IntakeEvent):

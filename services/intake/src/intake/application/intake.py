@@ -90,10 +90,11 @@ class IntakeCommands:
             c.MarkVictimOutOfSight: lambda t: t.mark_out_of_sight(p, d),
         }
         if isinstance(cmd, c.FileReport):
-            return await self.on_victim(
-                cmd, p, lambda t: t.file_report(p, d, cmd.case_id, cmd.under_number))
+            return await self.on_victim(cmd, p, lambda t: t.file_report(
+                p, d, cmd.case_id, cmd.under_number, cmd.capacity.value))
         if isinstance(cmd, c.DeclareCooperation):
-            return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(p, d, cmd.case_id))
+            return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(
+                p, d, cmd.case_id, cmd.capacity.value))
         if isinstance(cmd, c.WithdrawReport):
             return await self.on_victim(cmd, p, lambda t: t.withdraw_report(p, d, cmd.case_id))
         if isinstance(cmd, c.CompleteIndividualAssessment):

@@ -77,20 +77,37 @@ class VictimTrack(ChainAggregate):
             track.reflection_declined = True
 
     class ReportFiled(ChainAggregate.Event):
-        """Aangifte, optionally under number."""
+        """Aangifte, optionally under number, by the victim or a witness (getuige-aangever).
+
+        Class version 2 added ``capacity``; a version 1 event in the store was a victim's."""
 
         TOPIC = "intake:ReportFiled.v1"
+        class_version = 2
         victim_id: str
         case_id: str
         under_number: bool
+        capacity: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["capacity"] = "VICTIM"
 
         def apply(self, track: VictimTrack) -> None:
             track.reports[self.case_id] = self.occurred_on
 
     class CooperationDeclared(ChainAggregate.Event):
+        """Medewerking anders dan door aangifte; ``capacity`` as in `ReportFiled` (class
+        version 2, a version 1 event was a victim's)."""
+
         TOPIC = "intake:CooperationDeclared.v1"
+        class_version = 2
         victim_id: str
         case_id: str
+        capacity: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["capacity"] = "VICTIM"
 
         def apply(self, track: VictimTrack) -> None:
             track.cooperations[self.case_id] = self.occurred_on
@@ -206,19 +223,20 @@ class VictimTrack(ChainAggregate):
         self._record(self.ReflectionPeriodDeclined, provenance, occurred_on)
 
     def file_report(self, provenance: Provenance, occurred_on: date, case_id: str,
-                    under_number: bool) -> None:
+                    under_number: bool, capacity: str = "VICTIM") -> None:
         self._check_after_signal(occurred_on, "a report")
         if case_id in self.reports:
             raise AlreadyExists(f"the victim already reported in case {case_id}")
         self._record(self.ReportFiled, provenance, occurred_on, case_id=case_id,
-                     under_number=under_number)
+                     under_number=under_number, capacity=capacity)
 
     def declare_cooperation(self, provenance: Provenance, occurred_on: date,
-                            case_id: str) -> None:
+                            case_id: str, capacity: str = "VICTIM") -> None:
         self._check_after_signal(occurred_on, "cooperation")
         if case_id in self.cooperations:
             raise AlreadyExists(f"cooperation in case {case_id} was already declared")
-        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id)
+        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id,
+                     capacity=capacity)
 
     def withdraw_report(self, provenance: Provenance, occurred_on: date, case_id: str) -> None:
         reported_on = self.reports.get(case_id)
