@@ -1,5 +1,5 @@
-"""The payloads of a report's or cooperation's capacity (victim or witness): what they
-accept, what they refuse, and that bodies published before it existed still read."""
+"""The payloads of the witness capacity and of cooperation being impossible: what they
+accept, what they refuse, and that older bodies still read."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from ketenzicht_contracts import schemas
-from ketenzicht_contracts.events.categories import ReportingCapacity
-from ketenzicht_contracts.events.intake import CooperationDeclared, ReportFiled
+from ketenzicht_contracts.events import payload_model
+from ketenzicht_contracts.events.categories import CooperationImpossibleReason, ReportingCapacity
+from ketenzicht_contracts.events.intake import (
+    CooperationDeclared,
+    CooperationImpossibleRecorded,
+    ReportFiled,
+)
 
 
 @pytest.mark.parametrize("model", [ReportFiled, CooperationDeclared])
@@ -22,6 +27,23 @@ def test_a_body_published_before_capacity_existed_reads_as_a_victims(
     assert witness.capacity is ReportingCapacity.WITNESS
     with pytest.raises(ValidationError):
         model.model_validate(body | {"capacity": "SUSPECT"})
+
+
+def test_cooperation_impossible_takes_a_reason_category_and_no_free_text() -> None:
+    body = {"occurred_on": "2022-01-20", "victim_id": "V-1", "reason": "SERIOUS_THREAT"}
+    recorded = CooperationImpossibleRecorded.model_validate(body)
+    assert recorded.reason is CooperationImpossibleReason.SERIOUS_THREAT
+    assert {r.value for r in CooperationImpossibleReason} == {
+        "SERIOUS_THREAT", "MEDICAL", "PSYCHOLOGICAL"}
+    for bad in ({"reason": "afraid of her pimp"}, {"explanation": "…"}, {"reason": None}):
+        with pytest.raises(ValidationError):
+            CooperationImpossibleRecorded.model_validate(body | bad)
+    with pytest.raises(ValidationError):
+        CooperationImpossibleRecorded.model_validate(
+            {"occurred_on": "2022-01-20", "victim_id": "V-1"})
+    assert payload_model("intake", "CooperationImpossibleRecorded", 1) is \
+        CooperationImpossibleRecorded
+    assert (schemas.EVENTS_DIR / "intake" / "CooperationImpossibleRecorded.v1.json").exists()
 
 
 def test_the_checked_in_schema_describes_capacity_with_its_default() -> None:

@@ -251,3 +251,52 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
     assert json.loads(published[ids[1]].data) == {
         "occurred_on": "2022-01-11", "victim_id": signal.victim_id,
         "case_id": "case-witness-2", "capacity": "WITNESS"}
+
+
+async def test_cooperation_impossible_is_stored_and_published_unary_and_in_bulk(
+        service: Running, police: IntakeServiceStub) -> None:
+    signal = await police.RegisterSignal(signal_request(command_id="signal-impossible"))
+    unary = await police.RecordCooperationImpossible(pb.RecordCooperationImpossibleRequest(
+        command_id="impossible-1", victim_id=signal.victim_id, occurred_on="2022-01-20",
+        reason=pb.COOPERATION_IMPOSSIBLE_REASON_SERIOUS_THREAT))
+
+    async def bulk():  # type: ignore[no-untyped-def]
+        yield pb.IntakeCommand(record_cooperation_impossible=pb.RecordCooperationImpossibleRequest(
+            command_id="impossible-2", victim_id=signal.victim_id, occurred_on="2022-01-21",
+            reason=pb.COOPERATION_IMPOSSIBLE_REASON_PSYCHOLOGICAL))
+
+    (result,) = [r async for r in police.Submit(bulk())]
+    assert result.HasField("ack"), result
+    ids = [unary.event_ids[0], result.ack.event_ids[0]]
+    published = await published_ids(service, ids)
+    assert {m.subject for m in published.values()} == {
+        "ketenzicht.intake.CooperationImpossibleRecorded"}
+    assert [json.loads(published[i].data) for i in ids] == [
+        {"occurred_on": "2022-01-20", "victim_id": signal.victim_id, "reason": "SERIOUS_THREAT"},
+        {"occurred_on": "2022-01-21", "victim_id": signal.victim_id, "reason": "PSYCHOLOGICAL"}]
+
+    missing = await rpc_error(police.RecordCooperationImpossible(
+        pb.RecordCooperationImpossibleRequest(victim_id=signal.victim_id,
+                                              occurred_on="2022-01-22")))
+    assert missing.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "reason" in _field_violations(missing)
+
+
+async def test_cooperation_impossible_may_be_recorded_by_the_roles_that_file_reports(
+        service: Running) -> None:
+    async with connect(service.service.address, token=TOKENS["KMAR"]) as channel:
+        kmar = IntakeServiceStub(channel)
+        signal = await kmar.RegisterSignal(signal_request(command_id="signal-kmar-impossible"))
+        ack = await kmar.RecordCooperationImpossible(pb.RecordCooperationImpossibleRequest(
+            victim_id=signal.victim_id, occurred_on="2022-01-20",
+            reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL))
+        assert ack.event_ids
+    stored = service.stored()
+    for role in ("OM", "IND", "ANALYST"):
+        async with connect(service.service.address, token=TOKENS[role]) as channel:
+            error = await rpc_error(IntakeServiceStub(channel).RecordCooperationImpossible(
+                pb.RecordCooperationImpossibleRequest(
+                    victim_id=signal.victim_id, occurred_on="2022-01-21",
+                    reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL)))
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert service.stored() == stored

@@ -114,3 +114,22 @@ def test_reports_and_cooperation_are_a_victims_unless_marked_otherwise() -> None
     track.declare_cooperation(POLICE, date(2022, 1, 11), "case-2", capacity="WITNESS")
     report, cooperation = track.collect_events()
     assert (report.capacity, cooperation.capacity) == ("VICTIM", "WITNESS")
+
+
+def test_cooperation_impossible_is_recorded_once_per_reason_after_a_signal() -> None:
+    track = signalled()
+    with pytest.raises(PreconditionFailed):
+        track.record_cooperation_impossible(POLICE, date(2022, 1, 2), "SERIOUS_THREAT")
+    track.record_cooperation_impossible(POLICE, date(2022, 1, 20), "SERIOUS_THREAT")
+    track.record_cooperation_impossible(POLICE, date(2022, 2, 1), "PSYCHOLOGICAL")
+    with pytest.raises(AlreadyExists):
+        track.record_cooperation_impossible(POLICE, date(2022, 2, 2), "SERIOUS_THREAT")
+    events = track.collect_events()
+    assert [(type(e).__name__, e.reason) for e in events] == [
+        ("CooperationImpossibleRecorded", "SERIOUS_THREAT"),
+        ("CooperationImpossibleRecorded", "PSYCHOLOGICAL")]
+    # A new signal is a new episode: the same reason may be recorded again.
+    track.register_signal(POLICE, date(2024, 6, 1), "signal-002", source_organisation="POLICE",
+                          form="SEXUAL", minor=False, nationality_group="THIRD_COUNTRY",
+                          residence_position="IRREGULAR", region="AMSTERDAM")
+    track.record_cooperation_impossible(POLICE, date(2024, 6, 2), "SERIOUS_THREAT")

@@ -45,6 +45,15 @@ class ReportingCapacity(StrEnum):
     WITNESS = "WITNESS"
 
 
+class CooperationImpossibleReason(StrEnum):
+    """Why a victim cannot report or otherwise cooperate (Vc 2000 B8/3: ernstige bedreiging,
+    medische of psychische beperking). A category only, never a description."""
+
+    SERIOUS_THREAT = "SERIOUS_THREAT"
+    MEDICAL = "MEDICAL"
+    PSYCHOLOGICAL = "PSYCHOLOGICAL"
+
+
 class PoliceRegion(StrEnum):
     """The ten regional units of the Dutch police and the national unit."""
 

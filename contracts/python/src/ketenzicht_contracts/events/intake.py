@@ -7,6 +7,7 @@ from pydantic import Field
 
 from .base import EventPayload, Pseudonym, register
 from .categories import (
+    CooperationImpossibleReason,
     ExploitationForm,
     NationalityGroup,
     PoliceRegion,
@@ -68,6 +69,14 @@ class CooperationDeclared(IntakeEvent):
     capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
+class CooperationImpossibleRecorded(IntakeEvent):
+    """The police record that the victim cannot report or otherwise cooperate, because of a
+    serious threat or a medical or psychological limitation (Vc 2000 B8/3: geen aangifte of
+    medewerking mogelijk). The reason is a category; the grounds stay with the police."""
+
+    reason: CooperationImpossibleReason
+
+
 class ReportWithdrawn(IntakeEvent):
     case_id: Pseudonym
 
@@ -107,6 +116,7 @@ register(
     ReflectionPeriodDeclined,
     ReportFiled,
     CooperationDeclared,
+    CooperationImpossibleRecorded,
     ReportWithdrawn,
     VictimOutOfSight,
     IndividualAssessmentCompleted,

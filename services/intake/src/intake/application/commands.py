@@ -9,6 +9,7 @@ from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import (
+    CooperationImpossibleReason,
     ExploitationForm,
     NationalityGroup,
     PilotIntervention,
@@ -69,6 +70,12 @@ class FileReport(_WithCapacity):
 
 class DeclareCooperation(_WithCapacity):
     case_id: Pseudonym
+
+
+class RecordCooperationImpossible(VictimCommand):
+    """Aangifte of medewerking niet mogelijk (Vc 2000 B8/3), with its reason as a category."""
+
+    reason: CooperationImpossibleReason
 
 
 class WithdrawReport(VictimCommand):

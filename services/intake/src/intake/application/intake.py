@@ -95,6 +95,10 @@ class IntakeCommands:
         if isinstance(cmd, c.DeclareCooperation):
             return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(
                 p, d, cmd.case_id, cmd.capacity.value))
+        if isinstance(cmd, c.RecordCooperationImpossible):
+            reason = cmd.reason.value
+            return await self.on_victim(
+                cmd, p, lambda t: t.record_cooperation_impossible(p, d, reason))
         if isinstance(cmd, c.WithdrawReport):
             return await self.on_victim(cmd, p, lambda t: t.withdraw_report(p, d, cmd.case_id))
         if isinstance(cmd, c.CompleteIndividualAssessment):

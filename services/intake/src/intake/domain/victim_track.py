@@ -53,6 +53,7 @@ class VictimTrack(ChainAggregate):
             track.out_of_sight = False
             track.reflection_offered = False
             track.reflection_declined = False
+            track.cooperation_impossible = set()
 
     class InformativeInterviewHeld(ChainAggregate.Event):
         """Informatief gesprek."""
@@ -112,6 +113,17 @@ class VictimTrack(ChainAggregate):
         def apply(self, track: VictimTrack) -> None:
             track.cooperations[self.case_id] = self.occurred_on
 
+    class CooperationImpossibleRecorded(ChainAggregate.Event):
+        """Aangifte of medewerking niet mogelijk (Vc 2000 B8/3): a serious threat, or a medical
+        or psychological limitation. The reason is a category only."""
+
+        TOPIC = "intake:CooperationImpossibleRecorded.v1"
+        victim_id: str
+        reason: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.cooperation_impossible.add(self.reason)
+
     class ReportWithdrawn(ChainAggregate.Event):
         TOPIC = "intake:ReportWithdrawn.v1"
         victim_id: str
@@ -161,6 +173,8 @@ class VictimTrack(ChainAggregate):
     def __init__(self) -> None:
         self.victim_id = ""
         self.signals: list[date] = []
+        self.cooperation_impossible: set[str] = set()
+        """The reasons recorded since the latest signal."""
         self.reflection_offered = False
         self.reflection_declined = False
         self.reports: dict[str, date] = {}
@@ -237,6 +251,16 @@ class VictimTrack(ChainAggregate):
             raise AlreadyExists(f"cooperation in case {case_id} was already declared")
         self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id,
                      capacity=capacity)
+
+    def record_cooperation_impossible(self, provenance: Provenance, occurred_on: date,
+                                      reason: str) -> None:
+        self._check_after_signal(occurred_on, "cooperation being impossible")
+        # Another reason is another fact; the same reason twice after one signal is a repeat.
+        if reason in self.cooperation_impossible:
+            raise AlreadyExists(f"cooperation impossible ({reason}) was already recorded "
+                                "after this signal")
+        self._record(self.CooperationImpossibleRecorded, provenance, occurred_on,
+                     reason=reason)
 
     def withdraw_report(self, provenance: Provenance, occurred_on: date, case_id: str) -> None:
         reported_on = self.reports.get(case_id)
