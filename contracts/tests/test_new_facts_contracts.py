@@ -1,9 +1,10 @@
-"""The payloads of the witness capacity and of cooperation being impossible: what they
-accept, what they refuse, and that older bodies still read."""
+"""The payloads of the witness capacity, of cooperation being impossible and of the IND's finding
+on EU nationals: what they accept, what they refuse, and that older bodies still read."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from ketenzicht_contracts.events.intake import (
     CooperationImpossibleRecorded,
     ReportFiled,
 )
+from ketenzicht_contracts.events.residence import NoEuResidenceRightFound
 
 
 @pytest.mark.parametrize("model", [ReportFiled, CooperationDeclared])
@@ -44,6 +46,17 @@ def test_cooperation_impossible_takes_a_reason_category_and_no_free_text() -> No
     assert payload_model("intake", "CooperationImpossibleRecorded", 1) is \
         CooperationImpossibleRecorded
     assert (schemas.EVENTS_DIR / "intake" / "CooperationImpossibleRecorded.v1.json").exists()
+
+
+def test_the_ind_finding_on_eu_nationals_is_a_residence_event_with_no_other_fields() -> None:
+    assert payload_model("residence", "NoEuResidenceRightFound", 1) is NoEuResidenceRightFound
+    finding = NoEuResidenceRightFound(occurred_on=date(2023, 2, 1), victim_id="V-2")
+    assert json.loads(finding.model_dump_json()) == {"occurred_on": "2023-02-01",
+                                                      "victim_id": "V-2"}
+    with pytest.raises(ValidationError):
+        NoEuResidenceRightFound.model_validate(
+            {"occurred_on": "2023-02-01", "victim_id": "V-2", "nationality": "PL"})
+    assert (schemas.EVENTS_DIR / "residence" / "NoEuResidenceRightFound.v1.json").exists()
 
 
 def test_the_checked_in_schema_describes_capacity_with_its_default() -> None:

@@ -63,6 +63,11 @@ class ResumeDublinTransfer(VictimDecision):
     pass
 
 
+class FindNoEuResidenceRight(VictimDecision):
+    """The IND finds that an EU/EEA/Swiss national (or family member) derives no right of
+    residence from EU law (geen verblijfsrecht op grond van het Unierecht): B8 applies."""
+
+
 class NoteFact(Command):
     """An event off the bus that the rules read (its event id is the command id)."""
 

@@ -154,6 +154,12 @@ class VictimFile(ChainAggregate):
     class DublinTransferResumed(_Decision):
         TOPIC = "residence:DublinTransferResumed.v1"
 
+    class NoEuResidenceRightFound(_Decision):
+        """No right of residence under EU law (geen verblijfsrecht op grond van het Unierecht):
+        the B8 rules apply to this EU/EEA/Swiss national."""
+
+        TOPIC = "residence:NoEuResidenceRightFound.v1"
+
     # Triggers raised by the rules for the IND.
 
     class ReflectionPeriodOfferRequired(_Trigger):
