@@ -59,6 +59,9 @@ def test_old_reports_and_cooperation_are_a_victims_when_replayed_and_published(
         replayed = app.victim("victim-old")
         assert (list(replayed.reports), list(replayed.cooperations)) == (["case-old-1"],
                                                                           ["case-old-2"])
+        assert replayed.capacities == [(date(2021, 3, 8), "VICTIM"), (date(2021, 3, 9), "VICTIM")]
+        # Being a victim's, the old report does not stand in the way of an offer.
+        replayed.offer_reflection_period(POLICE, date(2021, 3, 10))
         notifications = [n for n in app.recorder.select_notifications(1, 100)
                          if n.topic in OLD_TOPICS]
         bodies = [json.loads(to_message(app, n)[1]) for n in notifications]

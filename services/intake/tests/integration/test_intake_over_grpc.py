@@ -21,10 +21,12 @@ from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer, ServiceProcess
 from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
     published_ids,
+    reason_of,
     rpc_error,
     running_service,
 )
@@ -300,3 +302,62 @@ async def test_cooperation_impossible_may_be_recorded_by_the_roles_that_file_rep
                     reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL)))
             assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert service.stored() == stored
+
+
+async def test_an_offer_the_signal_does_not_allow_is_refused_and_stores_nothing(
+        service: Running, police: IntakeServiceStub) -> None:
+    dublin = await police.RegisterSignal(signal_request(
+        command_id="signal-r4-dublin", occurred_on="2023-05-01",
+        residence_position=pb.RESIDENCE_POSITION_DUBLIN_CLAIMANT))
+    dutch = await police.RegisterSignal(signal_request(
+        command_id="signal-r4-dutch", nationality_group=pb.NATIONALITY_GROUP_DUTCH,
+        residence_position=pb.RESIDENCE_POSITION_LAWFUL))
+    eu = await police.RegisterSignal(signal_request(
+        command_id="signal-r4-eu", nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
+        residence_position=pb.RESIDENCE_POSITION_LAWFUL))
+    witness = await police.RegisterSignal(signal_request(command_id="signal-r4-witness"))
+    await police.FileReport(pb.FileReportRequest(
+        victim_id=witness.victim_id, case_id="case-r4-witness", occurred_on="2022-01-05",
+        capacity=pb.REPORTING_CAPACITY_WITNESS))
+    await asyncio.sleep(0.5)
+    stored, published = service.stored(), await service.published()
+
+    refused = [(dublin.victim_id, "2023-05-17", "Dublin claimant"),
+               (dutch.victim_id, "2024-01-10", "Dutch"),
+               (eu.victim_id, "2024-01-10", "EU law"),
+               (witness.victim_id, "2022-01-06", "witness")]
+    for victim_id, day, why in refused:
+        error = await rpc_error(police.OfferReflectionPeriod(pb.VictimFactRequest(
+            command_id=f"offer-r4-{victim_id}", victim_id=victim_id, occurred_on=day)))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
+        assert reason_of(error) == "REFLECTION_NOT_ALLOWED"
+        assert why in (error.details() or "")
+    await asyncio.sleep(0.5)
+    assert service.stored() == stored
+    assert await service.published() == published
+
+    # The first day the rules allow it, the same offer is stored (under a new command id:
+    # the refusal recorded nothing, not even the command id).
+    ack = await police.OfferReflectionPeriod(pb.VictimFactRequest(
+        command_id=f"offer-r4-{dublin.victim_id}", victim_id=dublin.victim_id,
+        occurred_on="2023-05-18"))
+    assert not ack.replayed
+    (offered,) = (await published_ids(service, list(ack.event_ids))).values()
+    assert offered.subject == "ketenzicht.intake.ReflectionPeriodOffered"
+
+
+async def test_the_lawful_residents_date_is_read_from_the_environment(
+        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
+    intake = service_factory("intake", nats_server.url, env={
+        "KETENZICHT_INTAKE_REFLECTION_FOR_LAWFUL_RESIDENTS_FROM": "2022-10-20"})
+    async with connect(intake.address, token=TOKENS["POLICE"]) as channel:
+        police = IntakeServiceStub(channel)
+        lawful = await police.RegisterSignal(signal_request(
+            residence_position=pb.RESIDENCE_POSITION_LAWFUL))
+        error = await rpc_error(police.OfferReflectionPeriod(pb.VictimFactRequest(
+            victim_id=lawful.victim_id, occurred_on="2022-10-19")))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "2022-10-20" in (error.details() or "")
+        ack = await police.OfferReflectionPeriod(pb.VictimFactRequest(
+            victim_id=lawful.victim_id, occurred_on="2022-10-20"))
+        assert ack.event_ids

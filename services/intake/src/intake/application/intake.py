@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from intake.application import commands as c
+from intake.domain.reflection_offer import DEFAULT_OFFER_SETTINGS, ReflectionOfferSettings
 from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway
@@ -45,8 +46,10 @@ def _existing(uow: UnitOfWork, victim_id: str) -> VictimTrack:
 class IntakeCommands:
     """What intake can be told. Every method checks before it records (see bus.py)."""
 
-    def __init__(self, gateway: CommandGateway) -> None:
+    def __init__(self, gateway: CommandGateway,
+                 reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS) -> None:
         self.gateway = gateway
+        self.reflection = reflection
 
     async def register_signal(self, cmd: c.RegisterSignal,
                               provenance: Provenance) -> dict[str, Any]:
@@ -85,7 +88,7 @@ class IntakeCommands:
         p, d = provenance, cmd.occurred_on
         actions: dict[type[c.VictimCommand], Callable[[VictimTrack], None]] = {
             c.HoldInformativeInterview: lambda t: t.hold_informative_interview(p, d),
-            c.OfferReflectionPeriod: lambda t: t.offer_reflection_period(p, d),
+            c.OfferReflectionPeriod: lambda t: t.offer_reflection_period(p, d, self.reflection),
             c.DeclineReflectionPeriod: lambda t: t.decline_reflection_period(p, d),
             c.MarkVictimOutOfSight: lambda t: t.mark_out_of_sight(p, d),
         }

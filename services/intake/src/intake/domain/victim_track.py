@@ -11,6 +11,13 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from intake.domain.reflection_offer import (
+    DEFAULT_OFFER_SETTINGS,
+    REFUSAL_REASON,
+    ReflectionOfferSettings,
+    SignalSituation,
+    reflection_offer_refusal,
+)
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 
@@ -50,6 +57,8 @@ class VictimTrack(ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.signals.append(self.occurred_on)
+            track.situations.append(SignalSituation(self.occurred_on, self.nationality_group,
+                                                    self.residence_position))
             track.out_of_sight = False
             track.reflection_offered = False
             track.reflection_declined = False
@@ -95,6 +104,7 @@ class VictimTrack(ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.reports[self.case_id] = self.occurred_on
+            track.capacities.append((self.occurred_on, self.capacity))
 
     class CooperationDeclared(ChainAggregate.Event):
         """Medewerking anders dan door aangifte; ``capacity`` as in `ReportFiled` (class
@@ -112,6 +122,7 @@ class VictimTrack(ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.cooperations[self.case_id] = self.occurred_on
+            track.capacities.append((self.occurred_on, self.capacity))
 
     class CooperationImpossibleRecorded(ChainAggregate.Event):
         """Aangifte of medewerking niet mogelijk (Vc 2000 B8/3): a serious threat, or a medical
@@ -173,6 +184,10 @@ class VictimTrack(ChainAggregate):
     def __init__(self) -> None:
         self.victim_id = ""
         self.signals: list[date] = []
+        self.situations: list[SignalSituation] = []
+        """The categories of every signal, in the order recorded (R4 reads the one in force)."""
+        self.capacities: list[tuple[date, str]] = []
+        """Date and capacity (VICTIM, WITNESS) of every report and cooperation."""
         self.cooperation_impossible: set[str] = set()
         """The reasons recorded since the latest signal."""
         self.reflection_offered = False
@@ -220,10 +235,23 @@ class VictimTrack(ChainAggregate):
         self._check_after_signal(occurred_on, "an informative interview")
         self._record(self.InformativeInterviewHeld, provenance, occurred_on)
 
-    def offer_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
+    def situation_on(self, day: date) -> SignalSituation:
+        """The latest signal dated on or before ``day`` (signals may be registered late)."""
+        dated = [s for s in self.situations if s.signalled_on <= day]
+        return max(dated, key=lambda s: s.signalled_on)
+
+    def offer_reflection_period(
+        self, provenance: Provenance, occurred_on: date,
+        settings: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS,
+    ) -> None:
         self._check_after_signal(occurred_on, "a reflection period offer")
         if self.reflection_offered:
             raise AlreadyExists("the reflection period was already offered after this signal")
+        refusal = reflection_offer_refusal(
+            self.situation_on(occurred_on), occurred_on,
+            [capacity for on, capacity in self.capacities if on <= occurred_on], settings)
+        if refusal:
+            raise PreconditionFailed(REFUSAL_REASON, refusal, subject=self.victim_id)
         self._record(self.ReflectionPeriodOffered, provenance, occurred_on)
 
     def decline_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
