@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from chainsim import PlannedCommand, Scenario
+from intake.domain.reflection_offer import SignalSituation, reflection_offer_refusal
 
 PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 ID_FIELDS = ("victim_id", "case_id", "suspect_id", "signal_id")
@@ -27,6 +28,9 @@ class _Victim:
     reports: dict[str, date] = field(default_factory=dict)
     cooperations: set[str] = field(default_factory=set)
     withdrawn: set[str] = field(default_factory=set)
+    situations: list[SignalSituation] = field(default_factory=list)
+    capacities: list[tuple[date, str]] = field(default_factory=list)
+    cooperation_impossible: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -111,6 +115,9 @@ class LifecycleChecker:
                 self.fail(c, "a new signal before the previous one")
             v.signal = on
             v.offered = v.declined = v.out_of_sight = False
+            v.cooperation_impossible = set()
+            v.situations.append(SignalSituation(on, str(f["nationality_group"]),
+                                                str(f["residence_position"])))
             return
         if v.signal is None:
             self.fail(c, "intake fact before the victim's signal is known")
@@ -123,6 +130,12 @@ class LifecycleChecker:
             case "ReflectionPeriodOffered":
                 if v.offered:
                     self.fail(c, "reflection period offered twice")
+                # Intake's own rule (R4 where the facts are owned), as intake applies it.
+                situation = max((s for s in v.situations if s.signalled_on <= on),
+                                key=lambda s: s.signalled_on)
+                if reflection_offer_refusal(situation, on,
+                                            [k for d, k in v.capacities if d <= on]):
+                    self.fail(c, "a reflection offer intake refuses")
                 v.offered = True
             case "ReflectionPeriodDeclined":
                 if not v.offered or v.declined:
@@ -130,6 +143,7 @@ class LifecycleChecker:
                 v.declined = True
             case "ReportFiled" | "CooperationDeclared":
                 case_id = str(f["case_id"])
+                v.capacities.append((on, str(f.get("capacity", "VICTIM"))))
                 if c.event_type == "CooperationDeclared":
                     v.cooperations.add(case_id)
                 elif case_id in v.reports:
@@ -143,6 +157,10 @@ class LifecycleChecker:
                 if case_id in v.withdrawn:
                     self.fail(c, "withdrawn twice")
                 v.withdrawn.add(case_id)
+            case "CooperationImpossibleRecorded":
+                if str(f["reason"]) in v.cooperation_impossible:
+                    self.fail(c, "the same reason recorded twice after one signal")
+                v.cooperation_impossible.add(str(f["reason"]))
             case "VictimOutOfSight":
                 v.out_of_sight = True
             case "PilotEnrolled":
@@ -300,6 +318,9 @@ class LifecycleChecker:
                 if not r.permits:
                     self.fail(c, "non-temporary decision without a temporary permit")
                 r.non_temporary = True
+            case "NoEuResidenceRightFound":
+                if not v.situations or v.situations[-1].nationality_group != "OTHER_EU":
+                    self.fail(c, "no EU right of residence found for a victim not from the EU")
 
     def _in_case(self, victim_id: str, case_id: str) -> bool:
         victim = self.victims[victim_id]
@@ -330,6 +351,9 @@ class Milestones:
     latest_signal: dict[str, dict[str, object]] = field(default_factory=dict)
     pilot: dict[str, dict[str, object]] = field(default_factory=dict)  # the enrolling signal
     pilot_interventions: Counter[str] = field(default_factory=Counter)
+    witness_reports: int = 0
+    cooperation_impossible: dict[str, str] = field(default_factory=dict)  # victim → reason
+    no_eu_right_found: set[str] = field(default_factory=set)
     late_registrations: int = 0
     commands: int = 0
 
@@ -350,11 +374,16 @@ class Milestones:
                 victim, case = str(f["victim_id"]), str(f["case_id"])
                 if c.event_type == "ReportFiled":
                     self.first_report.setdefault(victim, c.occurred_on)
+                    self.witness_reports += f.get("capacity") == "WITNESS"
                 self.first_comes_forward.setdefault(victim, c.occurred_on)
                 self.case_report.setdefault(case, c.occurred_on)
                 self.case_victims[case].add(victim)
             case "ReflectionPeriodOffered":
                 self.reflection_offers_by_year[c.occurred_on.year] += 1
+            case "CooperationImpossibleRecorded":
+                self.cooperation_impossible.setdefault(str(f["victim_id"]), str(f["reason"]))
+            case "NoEuResidenceRightFound":
+                self.no_eu_right_found.add(str(f["victim_id"]))
             case "CaseRegistered":
                 suspect, case = str(f["suspect_id"]), str(f["case_id"])
                 self.case_registered.setdefault(case, c.occurred_on)

@@ -178,3 +178,31 @@ def test_registration_is_mostly_prompt_and_sometimes_months_late(
         large_plan: LargePlan) -> None:
     late = large_plan.milestones.late_registrations / large_plan.milestones.commands
     assert 0.02 <= late <= 0.15
+
+
+def test_a_few_reports_are_a_witnesss_and_a_few_foreign_victims_cannot_cooperate(
+        large_plan: LargePlan) -> None:
+    m, scenario = large_plan.milestones, large_plan.scenario
+    # 4% of the reports of victims offered no reflection period: a few percent of all reports.
+    witness_share = m.witness_reports / scenario.count("ReportFiled")
+    assert 0.01 < witness_share < DEFAULT.witness_report_share, witness_share
+    # 3% of the foreign victims who never come forward (fewer: some go out of sight first).
+    silent = [v for v, a in m.attributes.items() if a["nationality_group"] != "DUTCH"
+              and len(m.signals[v]) == 1 and v not in m.first_comes_forward]
+    impossible = sum(1 for v in silent if v in m.cooperation_impossible) / len(silent)
+    assert impossible == pytest.approx(DEFAULT.cooperation_impossible_share, abs=0.01)
+    assert set(m.cooperation_impossible.values()) == {"SERIOUS_THREAT", "MEDICAL",
+                                                      "PSYCHOLOGICAL"}
+    # Within one episode it stands for the report that does not come (a victim who comes
+    # back may report later).
+    once = {v for v, signals in m.signals.items() if len(signals) == 1}
+    assert not set(m.cooperation_impossible) & set(m.first_comes_forward) & once
+
+
+def test_the_ind_finds_no_eu_right_for_about_five_percent_of_the_other_eu_victims(
+        large_plan: LargePlan) -> None:
+    m = large_plan.milestones
+    other_eu = {v for v, a in m.attributes.items() if a["nationality_group"] == "OTHER_EU"}
+    assert m.no_eu_right_found <= other_eu
+    share = len(m.no_eu_right_found) / len(other_eu)
+    assert share == pytest.approx(DEFAULT.no_eu_right_share, abs=0.012)

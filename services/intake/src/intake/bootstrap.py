@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from intake.adapters.grpc_api import DESCRIPTOR, IntakeApi
 from intake.application.intake import IntakeApplication, IntakeCommands
+from intake.domain.reflection_offer import DEFAULT_OFFER_SETTINGS, ReflectionOfferSettings
 from ketenzicht.intake.v1 import intake_pb2_grpc
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
 
 
+class IntakeSettings(BaseSettings):
+    """``KETENZICHT_INTAKE_*``: what may differ between deployments of intake's rules."""
+
+    model_config = SettingsConfigDict(env_prefix="KETENZICHT_INTAKE_")
+
+    reflection_for_lawful_residents_from: date = DEFAULT_OFFER_SETTINGS.lawful_residents_from
+    """From when the police may offer a third-country national with lawful stay the reflection
+    period (C-66/21 of 20 October 2022; default 2023-05-18, WBV 2023/11)."""
+
+    def reflection(self) -> ReflectionOfferSettings:
+        return ReflectionOfferSettings(
+            lawful_residents_from=self.reflection_for_lawful_residents_from)
+
+
 def create_application(settings: ServiceSettings) -> IntakeApplication:
     return IntakeApplication(settings.store)
 
 
-def build(wiring: Wiring) -> ServiceParts:
+def build(wiring: Wiring, intake: IntakeSettings | None = None) -> ServiceParts:
     assert isinstance(wiring.app, IntakeApplication)
-    commands = IntakeCommands(CommandGateway(wiring.bus, wiring.clock))
+    intake = intake or IntakeSettings()
+    commands = IntakeCommands(CommandGateway(wiring.bus, wiring.clock), intake.reflection())
     api = IntakeApi(wiring.app, commands)
     return ServiceParts(
         servicers=[(intake_pb2_grpc.add_IntakeServiceServicer_to_server, api, DESCRIPTOR)]

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from intake.domain.reflection_offer import ReflectionOfferSettings
 from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
@@ -106,3 +107,89 @@ def test_the_assessment_keeps_categories_only_once_each() -> None:
                                           "SHIELDED_HEARING"])
     (event,) = track.collect_events()
     assert event.measures == ["SAFETY_MEASURES", "SHIELDED_HEARING"]
+
+
+def signalled_as(nationality: str, position: str, on: date = date(2022, 1, 3)) -> VictimTrack:
+    track = VictimTrack.open("victim-002", POLICE, on)
+    track.register_signal(POLICE, on, "signal-101", source_organisation="POLICE",
+                          form="LABOUR", minor=False, nationality_group=nationality,
+                          residence_position=position, region="ROTTERDAM")
+    track.collect_events()
+    return track
+
+
+def test_an_offer_the_signal_does_not_allow_is_refused_and_records_nothing() -> None:
+    track = signalled_as("THIRD_COUNTRY", "DUBLIN_CLAIMANT")
+    with pytest.raises(PreconditionFailed) as refused:
+        track.offer_reflection_period(POLICE, date(2023, 5, 17))
+    assert refused.value.reason == "REFLECTION_NOT_ALLOWED"
+    assert refused.value.subject == "victim-002"
+    assert "Dublin claimant" in refused.value.message
+    assert track.collect_events() == []
+    assert not track.reflection_offered
+    track.offer_reflection_period(POLICE, date(2023, 5, 18))
+    (event,) = track.collect_events()
+    assert isinstance(event, VictimTrack.ReflectionPeriodOffered)
+
+
+def test_the_offer_is_judged_by_the_signal_in_force_on_its_date() -> None:
+    track = signalled_as("THIRD_COUNTRY", "IRREGULAR", date(2021, 1, 4))
+    # A later signal (a permit since: lawful stay), registered before a backdated offer.
+    track.register_signal(POLICE, date(2022, 6, 1), "signal-102", source_organisation="POLICE",
+                          form="LABOUR", minor=False, nationality_group="THIRD_COUNTRY",
+                          residence_position="LAWFUL", region="ROTTERDAM")
+    with pytest.raises(PreconditionFailed):
+        track.offer_reflection_period(POLICE, date(2022, 6, 2))
+    track.offer_reflection_period(POLICE, date(2022, 5, 31))
+
+
+def test_the_lawful_residents_date_reaches_the_aggregate_as_a_setting() -> None:
+    track = signalled_as("THIRD_COUNTRY", "LAWFUL")
+    with pytest.raises(PreconditionFailed):
+        track.offer_reflection_period(POLICE, date(2022, 10, 20))
+    track.offer_reflection_period(
+        POLICE, date(2022, 10, 20),
+        ReflectionOfferSettings(lawful_residents_from=date(2022, 10, 20)))
+
+
+def test_a_witness_who_reported_is_refused_an_offer_and_a_victims_report_undoes_that() -> None:
+    track = signalled_as("THIRD_COUNTRY", "IRREGULAR")
+    track.file_report(POLICE, date(2022, 1, 10), "case-w1", under_number=False,
+                      capacity="WITNESS")
+    (report,) = track.collect_events()
+    assert report.capacity == "WITNESS"
+    with pytest.raises(PreconditionFailed) as refused:
+        track.offer_reflection_period(POLICE, date(2022, 1, 11))
+    assert "witness" in refused.value.message
+    # A report dated after the offer does not count for it; a victim's cooperation does.
+    track.declare_cooperation(POLICE, date(2022, 1, 20), "case-w2")
+    with pytest.raises(PreconditionFailed):
+        track.offer_reflection_period(POLICE, date(2022, 1, 19))
+    track.offer_reflection_period(POLICE, date(2022, 1, 20))
+
+
+def test_reports_and_cooperation_are_a_victims_unless_marked_otherwise() -> None:
+    track = signalled()
+    track.file_report(POLICE, date(2022, 1, 10), "case-1", under_number=False)
+    track.declare_cooperation(POLICE, date(2022, 1, 11), "case-2", capacity="WITNESS")
+    report, cooperation = track.collect_events()
+    assert (report.capacity, cooperation.capacity) == ("VICTIM", "WITNESS")
+
+
+def test_cooperation_impossible_is_recorded_once_per_reason_after_a_signal() -> None:
+    track = signalled()
+    with pytest.raises(PreconditionFailed):
+        track.record_cooperation_impossible(POLICE, date(2022, 1, 2), "SERIOUS_THREAT")
+    track.record_cooperation_impossible(POLICE, date(2022, 1, 20), "SERIOUS_THREAT")
+    track.record_cooperation_impossible(POLICE, date(2022, 2, 1), "PSYCHOLOGICAL")
+    with pytest.raises(AlreadyExists):
+        track.record_cooperation_impossible(POLICE, date(2022, 2, 2), "SERIOUS_THREAT")
+    events = track.collect_events()
+    assert [(type(e).__name__, e.reason) for e in events] == [
+        ("CooperationImpossibleRecorded", "SERIOUS_THREAT"),
+        ("CooperationImpossibleRecorded", "PSYCHOLOGICAL")]
+    # A new signal is a new episode: the same reason may be recorded again.
+    track.register_signal(POLICE, date(2024, 6, 1), "signal-002", source_organisation="POLICE",
+                          form="SEXUAL", minor=False, nationality_group="THIRD_COUNTRY",
+                          residence_position="IRREGULAR", region="AMSTERDAM")
+    track.record_cooperation_impossible(POLICE, date(2024, 6, 2), "SERIOUS_THREAT")

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Final, TypeVar
 
 from ketenzicht_contracts.events.categories import (
+    CooperationImpossibleReason,
     ExploitationForm,
     NationalityGroup,
     PoliceRegion,
@@ -129,6 +130,24 @@ class Calibration:
     time_to_report_dutch_adult: Duration = Duration(median=45.0, sigma=1.1)
     time_to_report_dutch_minor: Duration = Duration(median=60.0, sigma=1.1)
     report_withdrawn_share: float = 0.03
+    # Not in §7, and not counted apart in the National Rapporteur's figures: a witness who
+    # reports (getuige-aangever, Vc B8/3) is rare beside the victims, so a small share of the
+    # reports, 4%, is a witness's. Only reports of victims who were not offered the reflection
+    # period in that episode: intake refuses an offer to someone whose reports are all a
+    # witness's (R1), and the plan must not hold what intake refuses.
+    witness_report_share: float = 0.04
+    # Not in §7: a foreign victim who does not report may be unable to (Vc B8/3: a serious
+    # threat, a medical or psychological limitation). The police record it for few of them,
+    # 3%, so the report shares above stay what §7 makes them. Threat is taken as the most
+    # common reason in the chain's practice, then psychological, then medical limitations.
+    cooperation_impossible_share: float = 0.03
+    cooperation_impossible_reasons: MappingProxyType[CooperationImpossibleReason, float] = field(
+        default_factory=lambda: _frozen({
+            CooperationImpossibleReason.SERIOUS_THREAT: 0.50,
+            CooperationImpossibleReason.PSYCHOLOGICAL: 0.35,
+            CooperationImpossibleReason.MEDICAL: 0.15,
+        }))
+    time_to_cooperation_impossible: Duration = Duration(median=21.0, sigma=0.8)
     individual_assessment_share: float = 0.75
     out_of_sight_share: MappingProxyType[NationalityGroup, float] = field(
         default_factory=lambda: _frozen({
@@ -204,6 +223,11 @@ class Calibration:
     assessment_granted_share: float = 0.35
     presence_to_transfer_resumed: Duration = Duration(median=10.0, sigma=0.6)
     out_of_sight_to_permit_ended: Duration = Duration(median=45.0, sigma=0.7)
+    # Not in §7: most EU/EEA/Swiss nationals reside under EU law (free movement), so the IND
+    # finds no EU right of residence — and B8 applies — for a small share of the other-EU
+    # victims, 5%, once per victim, some weeks after the signal.
+    no_eu_right_share: float = 0.05
+    signal_to_no_eu_right_found: Duration = Duration(median=40.0, sigma=0.7)
     # Route B (a non-temporary permit once the OM prosecutes) was confirmed in force on
     # 2021-09-14; the effective date is configurable in the residence rules, so here too.
     prosecution_ground_from: date = date(2021, 9, 14)

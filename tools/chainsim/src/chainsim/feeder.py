@@ -59,6 +59,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "ReflectionPeriodDeclined": ("intake", "decline_reflection_period"),
     "ReportFiled": ("intake", "file_report"),
     "CooperationDeclared": ("intake", "declare_cooperation"),
+    "CooperationImpossibleRecorded": ("intake", "record_cooperation_impossible"),
     "ReportWithdrawn": ("intake", "withdraw_report"),
     "VictimOutOfSight": ("intake", "mark_victim_out_of_sight"),
     "IndividualAssessmentCompleted": ("intake", "complete_individual_assessment"),
@@ -88,6 +89,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "ReflectionPeriodGranted": ("residence", "grant_reflection_period"),
     "ReflectionPeriodEnded": ("residence", "end_reflection_period"),
     "DublinTransferResumed": ("residence", "resume_dublin_transfer"),
+    "NoEuResidenceRightFound": ("residence", "find_no_eu_residence_right"),
 }
 """The plan's permit decisions are not sent: the IND player decides on the triggers instead."""
 

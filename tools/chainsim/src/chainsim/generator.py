@@ -57,6 +57,7 @@ from ketenzicht_contracts.events.categories import (
     PoliceRegion,
     ProtectionMeasure,
     ReflectionEndReason,
+    ReportingCapacity,
     ResidencePosition,
     SourceOrganisation,
     VerdictOutcome,
@@ -117,6 +118,13 @@ class _Person:
     enrolled: bool = False
     permit: bool = False  # holds (or held) a residence permit from an earlier episode
     cases: list[str] = field(default_factory=list)  # a victim reports once in a case
+    capacities: set[ReportingCapacity] = field(default_factory=set)  # of reports so far
+    no_eu_right: bool = False  # the IND found no EU right of residence (once per victim)
+
+    @property
+    def witness_only(self) -> bool:
+        """Every report so far was a witness's: intake refuses a reflection offer (R1)."""
+        return self.capacities == {ReportingCapacity.WITNESS}
 
 
 @dataclass(slots=True)
@@ -176,6 +184,8 @@ class _Simulation:
         self.regions = _Choice(list(cal.region_shares.items()))
         self.third_country_positions = _Choice(list(cal.third_country_positions.items()))
         self.suspect_counts = _Choice(list(cal.suspects_per_case))
+        self.cooperation_impossible_reasons = _Choice(
+            list(cal.cooperation_impossible_reasons.items()))
         sexual_minors = (cal.form_shares[ExploitationForm.SEXUAL]
                          * cal.minor_share_by_form[ExploitationForm.SEXUAL])
         pilot_days = (cal.pilot_until - cal.pilot_from).days + 1
@@ -305,9 +315,13 @@ class _Simulation:
             "residence_position": person.position, "region": person.region})]
         vid = {"victim_id": victim}
 
-        # R1: who must be offered the reflection period, by the rules in force that day.
-        eligible = third_country and (signal_on >= _REFLECTION_RULES_CHANGED
-                                      or person.position is ResidencePosition.IRREGULAR)
+        # R1: who must be offered the reflection period, by the rules in force that day. The
+        # offer lies on or after the signal, so intake's R4 check (by the offer's date, with its
+        # default lawful-residents date 2023-05-18) allows every offer planned here; none to a
+        # victim whose reports so far are all a witness's, which intake refuses.
+        eligible = third_country and not person.witness_only and (
+            signal_on >= _REFLECTION_RULES_CHANGED
+            or person.position is ResidencePosition.IRREGULAR)
         offered = declined = granted = expiry = None
         if eligible and self._chance(cal.reflection_offer_compliance):
             offered = signal_on + self._days(Duration(0.5, 1.2))
@@ -402,10 +416,17 @@ class _Simulation:
             person.cases.append(case.case_id)
             vc = {**vid, "case_id": case.case_id}
             if self._chance(cal.cooperation_share):
+                # A victim's cooperation: intake counts it beside the reports (R1).
+                person.capacities.add(ReportingCapacity.VICTIM)
                 drafts.append((report, 6, "CooperationDeclared", vc))
             else:
+                # Only where no offer was made in this episode (see the calibration).
+                witness = offered is None and self._chance(cal.witness_report_share)
+                capacity = ReportingCapacity.WITNESS if witness else ReportingCapacity.VICTIM
+                person.capacities.add(capacity)
                 drafts.append((report, 6, "ReportFiled", {
-                    **vc, "under_number": self._chance(cal.under_number_share)}))
+                    **vc, "under_number": self._chance(cal.under_number_share),
+                    "capacity": capacity}))
                 if self._chance(cal.report_withdrawn_share):
                     withdrawn = report + self._days(Duration(60.0, 0.8), at_least=1)
                     if before_out_of_sight(withdrawn):
@@ -418,6 +439,12 @@ class _Simulation:
                 if before_out_of_sight(assessed):
                     drafts.append((assessed, 7, "IndividualAssessmentCompleted",
                                    {**vid, "measures": measures}))
+        elif (nationality is not NationalityGroup.DUTCH
+              and self._chance(cal.cooperation_impossible_share)):
+            # No report: the police record that the victim cannot cooperate (Vc B8/3).
+            impossible = signal_on + self._days(cal.time_to_cooperation_impossible)
+            drafts.append((impossible, 6, "CooperationImpossibleRecorded", {
+                **vid, "reason": self.cooperation_impossible_reasons.draw(rng)}))
         if out_of_sight is not None:
             drafts = [d for d in drafts if d[0] < out_of_sight]
             drafts.append((out_of_sight, 9, "VictimOutOfSight", vid))
@@ -431,6 +458,14 @@ class _Simulation:
         report_known = known.get("ReportFiled", known.get("CooperationDeclared", 0))
 
         ind = _Chain()
+        if (nationality is NationalityGroup.OTHER_EU and not person.no_eu_right
+                and self._chance(cal.no_eu_right_share)):
+            # The IND's finding on an EU national: B8 applies (the only IND fact of the
+            # episode, because the reflection period and permits below are third-country).
+            person.no_eu_right = True
+            found = signal_on + self._days(cal.signal_to_no_eu_right_found)
+            self._put(ind, Actor.IND, "NoEuResidenceRightFound", found, vid,
+                      floor=known["SignalRegistered"])
         reflection_known = 0
         permit_granted = transfer = False
         presence: tuple[int, int, bool] | None = None

@@ -41,6 +41,7 @@ _MODELS: Final[tuple[type[EventPayload], ...]] = (
     intake.ReflectionPeriodDeclined,
     intake.ReportFiled,
     intake.CooperationDeclared,
+    intake.CooperationImpossibleRecorded,
     intake.ReportWithdrawn,
     intake.VictimOutOfSight,
     intake.IndividualAssessmentCompleted,
@@ -75,6 +76,7 @@ _MODELS: Final[tuple[type[EventPayload], ...]] = (
     residence.NonTemporaryPermitGranted,
     residence.NonTemporaryPermitRefused,
     residence.DublinTransferResumed,
+    residence.NoEuResidenceRightFound,
 )
 
 MODEL_BY_EVENT_TYPE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(

@@ -37,6 +37,23 @@ class ResidencePosition(StrEnum):
     DUBLIN_CLAIMANT = "DUBLIN_CLAIMANT"
 
 
+class ReportingCapacity(StrEnum):
+    """In which capacity a person reports (aangifte) or cooperates: as the victim, or as a
+    witness (getuige-aangever). A witness who reports has no reflection period (R1)."""
+
+    VICTIM = "VICTIM"
+    WITNESS = "WITNESS"
+
+
+class CooperationImpossibleReason(StrEnum):
+    """Why a victim cannot report or otherwise cooperate (Vc 2000 B8/3: ernstige bedreiging,
+    medische of psychische beperking). A category only, never a description."""
+
+    SERIOUS_THREAT = "SERIOUS_THREAT"
+    MEDICAL = "MEDICAL"
+    PSYCHOLOGICAL = "PSYCHOLOGICAL"
+
+
 class PoliceRegion(StrEnum):
     """The ten regional units of the Dutch police and the national unit."""
 

@@ -7,10 +7,12 @@ from pydantic import Field
 
 from .base import EventPayload, Pseudonym, register
 from .categories import (
+    CooperationImpossibleReason,
     ExploitationForm,
     NationalityGroup,
     PoliceRegion,
     ProtectionMeasure,
+    ReportingCapacity,
     ResidencePosition,
     SourceOrganisation,
 )
@@ -46,16 +48,33 @@ class ReflectionPeriodDeclined(IntakeEvent):
 
 
 class ReportFiled(IntakeEvent):
-    """Aangifte by the victim in a case, optionally under number (aangifte onder nummer)."""
+    """Aangifte by the victim in a case, optionally under number (aangifte onder nummer).
+
+    ``capacity`` WITNESS marks the report of a witness (getuige-aangever). Added after the first
+    events were published, with a default: a body without it is a victim's report.
+    """
 
     case_id: Pseudonym
     under_number: bool = False
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
 
 
 class CooperationDeclared(IntakeEvent):
-    """The victim cooperates with the investigation otherwise than by a report."""
+    """The victim cooperates with the investigation otherwise than by a report.
+
+    ``capacity`` as in `ReportFiled`: WITNESS for a witness's cooperation; absent means VICTIM.
+    """
 
     case_id: Pseudonym
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
+
+
+class CooperationImpossibleRecorded(IntakeEvent):
+    """The police record that the victim cannot report or otherwise cooperate, because of a
+    serious threat or a medical or psychological limitation (Vc 2000 B8/3: geen aangifte of
+    medewerking mogelijk). The reason is a category; the grounds stay with the police."""
+
+    reason: CooperationImpossibleReason
 
 
 class ReportWithdrawn(IntakeEvent):
@@ -97,6 +116,7 @@ register(
     ReflectionPeriodDeclined,
     ReportFiled,
     CooperationDeclared,
+    CooperationImpossibleRecorded,
     ReportWithdrawn,
     VictimOutOfSight,
     IndividualAssessmentCompleted,

@@ -62,6 +62,12 @@ class DublinTransferResumed(ResidenceEvent):
     pass
 
 
+class NoEuResidenceRightFound(ResidenceEvent):
+    """The IND finds that this EU/EEA/Swiss national (or family member) derives no right of
+    residence from EU law (geen verblijfsrecht op grond van het Unierecht), so the B8 rules
+    apply to the victim as to a third-country national."""
+
+
 # Triggers raised by the residence rules for the IND (the IND decides).
 
 
@@ -160,6 +166,7 @@ register(
     NonTemporaryPermitGranted,
     NonTemporaryPermitRefused,
     DublinTransferResumed,
+    NoEuResidenceRightFound,
     ReflectionPeriodOfferRequired,
     TemporaryPermitApplicationIndicated,
     ReflectionPeriodExpiryDue,

@@ -53,6 +53,9 @@ class IntakeApi:
     async def DeclareCooperation(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.DeclareCooperation)
 
+    async def RecordCooperationImpossible(self, request: Any, caller: Caller) -> Any:
+        return await self._victim_command(request, caller, c.RecordCooperationImpossible)
+
     async def WithdrawReport(self, request: Any, caller: Caller) -> Any:
         return await self._victim_command(request, caller, c.WithdrawReport)
 

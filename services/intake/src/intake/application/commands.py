@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import (
+    CooperationImpossibleReason,
     ExploitationForm,
     NationalityGroup,
     PilotIntervention,
     PoliceRegion,
     ProtectionMeasure,
+    ReportingCapacity,
     ResidencePosition,
     SourceOrganisation,
 )
@@ -44,13 +48,34 @@ class DeclineReflectionPeriod(VictimCommand):
     pass
 
 
-class FileReport(VictimCommand):
+class _WithCapacity(VictimCommand):
+    capacity: ReportingCapacity = ReportingCapacity.VICTIM
+    """WITNESS for a witness's report or cooperation (getuige-aangever); absent: a victim's."""
+
+    @model_serializer(mode="wrap")
+    def _as_before_capacity(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A victim's command dumps as it did before `capacity` existed, so that its fingerprint
+        # (the command log's) is unchanged: a client's retry of a command sent before the
+        # upgrade is still answered as a retry, not refused as a reused command id.
+        dumped: dict[str, Any] = handler(self)
+        if self.capacity is ReportingCapacity.VICTIM:
+            dumped.pop("capacity", None)
+        return dumped
+
+
+class FileReport(_WithCapacity):
     case_id: Pseudonym
     under_number: bool = False
 
 
-class DeclareCooperation(VictimCommand):
+class DeclareCooperation(_WithCapacity):
     case_id: Pseudonym
+
+
+class RecordCooperationImpossible(VictimCommand):
+    """Aangifte of medewerking niet mogelijk (Vc 2000 B8/3), with its reason as a category."""
+
+    reason: CooperationImpossibleReason
 
 
 class WithdrawReport(VictimCommand):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from intake.application import commands as c
+from intake.domain.reflection_offer import DEFAULT_OFFER_SETTINGS, ReflectionOfferSettings
 from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway
@@ -45,8 +46,10 @@ def _existing(uow: UnitOfWork, victim_id: str) -> VictimTrack:
 class IntakeCommands:
     """What intake can be told. Every method checks before it records (see bus.py)."""
 
-    def __init__(self, gateway: CommandGateway) -> None:
+    def __init__(self, gateway: CommandGateway,
+                 reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS) -> None:
         self.gateway = gateway
+        self.reflection = reflection
 
     async def register_signal(self, cmd: c.RegisterSignal,
                               provenance: Provenance) -> dict[str, Any]:
@@ -85,15 +88,20 @@ class IntakeCommands:
         p, d = provenance, cmd.occurred_on
         actions: dict[type[c.VictimCommand], Callable[[VictimTrack], None]] = {
             c.HoldInformativeInterview: lambda t: t.hold_informative_interview(p, d),
-            c.OfferReflectionPeriod: lambda t: t.offer_reflection_period(p, d),
+            c.OfferReflectionPeriod: lambda t: t.offer_reflection_period(p, d, self.reflection),
             c.DeclineReflectionPeriod: lambda t: t.decline_reflection_period(p, d),
             c.MarkVictimOutOfSight: lambda t: t.mark_out_of_sight(p, d),
         }
         if isinstance(cmd, c.FileReport):
-            return await self.on_victim(
-                cmd, p, lambda t: t.file_report(p, d, cmd.case_id, cmd.under_number))
+            return await self.on_victim(cmd, p, lambda t: t.file_report(
+                p, d, cmd.case_id, cmd.under_number, cmd.capacity.value))
         if isinstance(cmd, c.DeclareCooperation):
-            return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(p, d, cmd.case_id))
+            return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(
+                p, d, cmd.case_id, cmd.capacity.value))
+        if isinstance(cmd, c.RecordCooperationImpossible):
+            reason = cmd.reason.value
+            return await self.on_victim(
+                cmd, p, lambda t: t.record_cooperation_impossible(p, d, reason))
         if isinstance(cmd, c.WithdrawReport):
             return await self.on_victim(cmd, p, lambda t: t.withdraw_report(p, d, cmd.case_id))
         if isinstance(cmd, c.CompleteIndividualAssessment):

@@ -11,6 +11,13 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from intake.domain.reflection_offer import (
+    DEFAULT_OFFER_SETTINGS,
+    REFUSAL_REASON,
+    ReflectionOfferSettings,
+    SignalSituation,
+    reflection_offer_refusal,
+)
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 
@@ -50,9 +57,12 @@ class VictimTrack(ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.signals.append(self.occurred_on)
+            track.situations.append(SignalSituation(self.occurred_on, self.nationality_group,
+                                                    self.residence_position))
             track.out_of_sight = False
             track.reflection_offered = False
             track.reflection_declined = False
+            track.cooperation_impossible = set()
 
     class InformativeInterviewHeld(ChainAggregate.Event):
         """Informatief gesprek."""
@@ -77,23 +87,53 @@ class VictimTrack(ChainAggregate):
             track.reflection_declined = True
 
     class ReportFiled(ChainAggregate.Event):
-        """Aangifte, optionally under number."""
+        """Aangifte, optionally under number, by the victim or a witness (getuige-aangever).
+
+        Class version 2 added ``capacity``; a version 1 event in the store was a victim's."""
 
         TOPIC = "intake:ReportFiled.v1"
+        class_version = 2
         victim_id: str
         case_id: str
         under_number: bool
+        capacity: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["capacity"] = "VICTIM"
 
         def apply(self, track: VictimTrack) -> None:
             track.reports[self.case_id] = self.occurred_on
+            track.capacities.append((self.occurred_on, self.capacity))
 
     class CooperationDeclared(ChainAggregate.Event):
+        """Medewerking anders dan door aangifte; ``capacity`` as in `ReportFiled` (class
+        version 2, a version 1 event was a victim's)."""
+
         TOPIC = "intake:CooperationDeclared.v1"
+        class_version = 2
         victim_id: str
         case_id: str
+        capacity: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["capacity"] = "VICTIM"
 
         def apply(self, track: VictimTrack) -> None:
             track.cooperations[self.case_id] = self.occurred_on
+            track.capacities.append((self.occurred_on, self.capacity))
+
+    class CooperationImpossibleRecorded(ChainAggregate.Event):
+        """Aangifte of medewerking niet mogelijk (Vc 2000 B8/3): a serious threat, or a medical
+        or psychological limitation. The reason is a category only."""
+
+        TOPIC = "intake:CooperationImpossibleRecorded.v1"
+        victim_id: str
+        reason: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.cooperation_impossible.add(self.reason)
 
     class ReportWithdrawn(ChainAggregate.Event):
         TOPIC = "intake:ReportWithdrawn.v1"
@@ -144,6 +184,12 @@ class VictimTrack(ChainAggregate):
     def __init__(self) -> None:
         self.victim_id = ""
         self.signals: list[date] = []
+        self.situations: list[SignalSituation] = []
+        """The categories of every signal, in the order recorded (R4 reads the one in force)."""
+        self.capacities: list[tuple[date, str]] = []
+        """Date and capacity (VICTIM, WITNESS) of every report and cooperation."""
+        self.cooperation_impossible: set[str] = set()
+        """The reasons recorded since the latest signal."""
         self.reflection_offered = False
         self.reflection_declined = False
         self.reports: dict[str, date] = {}
@@ -189,10 +235,23 @@ class VictimTrack(ChainAggregate):
         self._check_after_signal(occurred_on, "an informative interview")
         self._record(self.InformativeInterviewHeld, provenance, occurred_on)
 
-    def offer_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
+    def situation_on(self, day: date) -> SignalSituation:
+        """The latest signal dated on or before ``day`` (signals may be registered late)."""
+        dated = [s for s in self.situations if s.signalled_on <= day]
+        return max(dated, key=lambda s: s.signalled_on)
+
+    def offer_reflection_period(
+        self, provenance: Provenance, occurred_on: date,
+        settings: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS,
+    ) -> None:
         self._check_after_signal(occurred_on, "a reflection period offer")
         if self.reflection_offered:
             raise AlreadyExists("the reflection period was already offered after this signal")
+        refusal = reflection_offer_refusal(
+            self.situation_on(occurred_on), occurred_on,
+            [capacity for on, capacity in self.capacities if on <= occurred_on], settings)
+        if refusal:
+            raise PreconditionFailed(REFUSAL_REASON, refusal, subject=self.victim_id)
         self._record(self.ReflectionPeriodOffered, provenance, occurred_on)
 
     def decline_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
@@ -206,19 +265,30 @@ class VictimTrack(ChainAggregate):
         self._record(self.ReflectionPeriodDeclined, provenance, occurred_on)
 
     def file_report(self, provenance: Provenance, occurred_on: date, case_id: str,
-                    under_number: bool) -> None:
+                    under_number: bool, capacity: str = "VICTIM") -> None:
         self._check_after_signal(occurred_on, "a report")
         if case_id in self.reports:
             raise AlreadyExists(f"the victim already reported in case {case_id}")
         self._record(self.ReportFiled, provenance, occurred_on, case_id=case_id,
-                     under_number=under_number)
+                     under_number=under_number, capacity=capacity)
 
     def declare_cooperation(self, provenance: Provenance, occurred_on: date,
-                            case_id: str) -> None:
+                            case_id: str, capacity: str = "VICTIM") -> None:
         self._check_after_signal(occurred_on, "cooperation")
         if case_id in self.cooperations:
             raise AlreadyExists(f"cooperation in case {case_id} was already declared")
-        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id)
+        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id,
+                     capacity=capacity)
+
+    def record_cooperation_impossible(self, provenance: Provenance, occurred_on: date,
+                                      reason: str) -> None:
+        self._check_after_signal(occurred_on, "cooperation being impossible")
+        # Another reason is another fact; the same reason twice after one signal is a repeat.
+        if reason in self.cooperation_impossible:
+            raise AlreadyExists(f"cooperation impossible ({reason}) was already recorded "
+                                "after this signal")
+        self._record(self.CooperationImpossibleRecorded, provenance, occurred_on,
+                     reason=reason)
 
     def withdraw_report(self, provenance: Provenance, occurred_on: date, case_id: str) -> None:
         reported_on = self.reports.get(case_id)

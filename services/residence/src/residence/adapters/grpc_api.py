@@ -59,6 +59,9 @@ class ResidenceApi:
     async def ResumeDublinTransfer(self, request: Any, caller: Caller) -> Any:
         return await self._decide(request, caller, c.ResumeDublinTransfer)
 
+    async def FindNoEuResidenceRight(self, request: Any, caller: Caller) -> Any:
+        return await self._decide(request, caller, c.FindNoEuResidenceRight)
+
     def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
         return bulk_submit(self, requests, caller, pb.ResidenceCommandResult)
 

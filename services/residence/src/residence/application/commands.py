@@ -64,7 +64,8 @@ class ResumeDublinTransfer(VictimDecision):
 
 
 class FindNoEuResidenceRight(VictimDecision):
-    """The IND finds that an EU/EEA/Swiss national derives no right of residence from EU law."""
+    """The IND finds that an EU/EEA/Swiss national (or family member) derives no right of
+    residence from EU law (geen verblijfsrecht op grond van het Unierecht): B8 applies."""
 
 
 EVENT_OF: dict[type[VictimDecision], str] = {

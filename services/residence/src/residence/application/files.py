@@ -157,7 +157,8 @@ class VictimFile(ChainAggregate):
         TOPIC = "residence:DublinTransferResumed.v1"
 
     class NoEuResidenceRightFound(_Decision):
-        """The IND finds an EU/EEA/Swiss national derives no right of residence from EU law."""
+        """No right of residence under EU law (geen verblijfsrecht op grond van het Unierecht):
+        the B8 rules apply to this EU/EEA/Swiss national."""
 
         TOPIC = "residence:NoEuResidenceRightFound.v1"
 
