@@ -31,6 +31,14 @@ from ketenzicht_common.consumer import (
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_contracts.envelope import Envelope
+from ketenzicht_contracts.events.categories import (
+    ExploitationForm,
+    NationalityGroup,
+    PoliceRegion,
+    ResidencePosition,
+    SourceOrganisation,
+)
+from ketenzicht_contracts.events.intake import SignalRegistered
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +58,13 @@ async def publish_events(url: str, count: int) -> list[str]:
                 version=1, occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC),
                 aggregate_id=uuid.uuid4(), aggregate_version=1, organisation="politie",
                 system="police-registration", position=n + 1)
-            await js.publish("ketenzicht.intake.SignalRegistered", b"{}",
-                             headers=envelope.to_headers())
+            body = SignalRegistered(
+                occurred_on=date(2024, 3, 1), victim_id=f"victim-{n}", signal_id=f"signal-{n}",
+                source_organisation=SourceOrganisation.POLICE, form=ExploitationForm.LABOUR,
+                minor=False, nationality_group=NationalityGroup.OTHER_EU,
+                residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG)
+            await js.publish("ketenzicht.intake.SignalRegistered",
+                             body.model_dump_json().encode(), headers=envelope.to_headers())
             ids.append(str(envelope.event_id))
         return ids
     finally:
