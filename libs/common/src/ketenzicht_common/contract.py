@@ -54,6 +54,31 @@ REQUIRED_HEADERS = ("ce-type", "ce-id", "ce-schemaversion", "ce-occurredon", "ce
                     "ce-subject", "ce-aggregateversion")
 
 
+class ContractViolation(ValueError):
+    """A service was about to store (or its relay to publish) an event that breaks its contract:
+    a bug in the service, never the caller's fault. The message names the rule and the fields,
+    never their values."""
+
+
+def publishable(service: str, event_type: str, version: int, facts: Mapping[str, Any],
+                subject: str) -> EventPayload:
+    """The payload a relay publishes for an event's facts, on ``subject``; or
+    `ContractViolation`. Lax (python) mode: the domain may hold a category as its plain value."""
+    try:
+        model = contract_of(service, event_type, version)
+    except Unprocessable as error:
+        raise ContractViolation(str(error)) from None
+    try:
+        payload = model.model_validate(dict(facts))
+    except ValidationError as error:
+        raise ContractViolation(f"breaks-contract: {service} {event_type}: "
+                                f"{problems_of(error, model)}") from None
+    if not model.travels_on(subject):
+        raise ContractViolation(f"wrong-subject: {service} {event_type} would be published on "
+                                f"a subject {service} does not publish it on")
+    return payload
+
+
 class Unprocessable(Exception):
     """An event that breaks its contract (or the rules of the bus): terminated at once instead
     of redelivered, and kept as a dead letter. The message is the reason, and must hold no
