@@ -7,26 +7,35 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import grpc
 import nats
 import pytest
 from eventsourcing.application import Application, ProcessingEvent
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from intake.application.intake import IntakeApplication
 from intake.domain.victim_track import VictimTrack
-from ketenzicht_common.dead_letters import read
+from ketenzicht.monitor.v1 import monitor_pb2 as monitor_pb
+from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.client import connect
+from ketenzicht_common.dead_letters import DeadLetter, read
 from ketenzicht_common.domain import Provenance
+from ketenzicht_common.health import health_of
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.relay import Relay
 from ketenzicht_common.store import StoreSettings
+from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import stream_messages
+from ketenzicht_common.testing.jetstream import publish_event, stream_messages
 from ketenzicht_contracts.envelope import Envelope
+from ketenzicht_contracts.events.intake import SignalRegistered
 
 from .test_delivery_guarantees import STREAM, register
 
@@ -154,3 +163,160 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
         assert "Jansen" not in caplog.text
     finally:
         app.close()
+
+
+def envelope_headers(service: str, event_type: str, **extra: str) -> dict[str, str]:
+    headers = Envelope(
+        event_id=uuid.uuid4(), service=service, event_type=event_type, version=1,
+        occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
+        aggregate_version=1, organisation="politie", system="police-registration").to_headers()
+    return headers | extra
+
+
+def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
+    """(subject, body, headers, the rule it breaks): each gets through NATS, none through the
+    contract check."""
+    signal = {"occurred_on": "2024-03-01", "victim_id": "victim-forged",
+              "signal_id": "signal-forged", "source_organisation": "POLICE", "form": "LABOUR",
+              "minor": False, "nationality_group": "THIRD_COUNTRY",
+              "residence_position": "IRREGULAR", "region": "LIMBURG"}
+    summons = {"occurred_on": "2024-03-01", "case_id": "case-forged",
+               "suspect_id": "suspect-forged"}
+    personal = signal | {"victim_id": FREE_TEXT, "name": "Jan Jansen",
+                         "address": "Kerkstraat 1, Utrecht"}
+    return [
+        # A prosecution fact published on an intake subject (it lands in intake's stream).
+        ("ketenzicht.intake.SuspectSummoned", json.dumps(summons).encode(),
+         envelope_headers("prosecution", "SuspectSummoned"), "wrong-stream"),
+        # An intake type on the subject of another intake type.
+        ("ketenzicht.intake.ReportFiled", json.dumps(signal).encode(),
+         envelope_headers("intake", "SignalRegistered"), "wrong-subject"),
+        # Free text as the victim id, and a name and an address besides; free text in the
+        # message id too, which faststream would log if anything logged it.
+        ("ketenzicht.intake.SignalRegistered", json.dumps(personal).encode(),
+         envelope_headers("intake", "SignalRegistered", **{"Nats-Msg-Id": FREE_TEXT}),
+         "breaks-contract"),
+        # A type intake does not publish.
+        ("ketenzicht.intake.VictimAddressRecorded",
+         json.dumps({"occurred_on": "2024-03-01", "address": "Kerkstraat 1"}).encode(),
+         envelope_headers("intake", "VictimAddressRecorded"), "unknown-type"),
+        # Two anonymous bytes.
+        ("ketenzicht.intake.SignalRegistered", b"hi", None, "no-envelope"),
+    ]
+
+
+def holds(directory: Path, text: bytes) -> list[Path]:
+    """The files under ``directory`` whose bytes contain ``text`` (stores, WAL files, logs)."""
+    return [p for p in directory.rglob("*") if p.is_file() and text in p.read_bytes()]
+
+
+async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead_letter(
+        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    quick = {"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "2"}
+    residence = service_factory("residence", nats_server.url, env=quick)
+    monitor = service_factory("monitor", nats_server.url, env=quick | {
+        "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
+    forged = forged_messages()
+    for subject, body, headers, _ in forged:
+        await publish_raw(nats_server.url, subject, body, headers)
+    await publish_event(nats_server.url, SignalRegistered(
+        occurred_on=date(2024, 3, 1), victim_id="victim-valid", signal_id="signal-valid",
+        source_organisation="POLICE", form="LABOUR", minor=False,
+        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
+
+    # The valid victim's trigger still flows.
+    async def offered() -> bool:
+        return any(json.loads(m.data).get("victim_id") == "victim-valid"
+                   and m.subject.endswith(".ReflectionPeriodOfferRequired")
+                   for m in await stream_messages(nats_server.url, "KETENZICHT_RESIDENCE"))
+
+    assert await eventually_async(offered), "no trigger for the valid victim"
+
+    # Every forged message is a dead letter of both consumers, refused for the rule it breaks.
+    async def all_refused() -> list[DeadLetter]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            return await read(nc.jetstream())
+        finally:
+            await nc.close()
+
+    deadline = time.monotonic() + 30
+    while len(letters := await all_refused()) < 2 * len(forged) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert len(letters) == 2 * len(forged)
+    rules = {rule for *_, rule in forged}
+    for consumer in ("residence-intake", "monitor-intake"):
+        mine = [letter for letter in letters if letter.consumer == consumer]
+        assert {letter.reason.split(":")[1].strip() for letter in mine} == rules, mine
+        assert all(letter.reason.startswith("terminated: ") for letter in mine)
+    assert "Jansen" not in repr(letters)
+    assert "Kerkstraat" not in repr(letters)
+
+    # Nothing of them is stored, or logged, by either service.
+    async with connect(monitor.address, token=TOKENS["ANALYST"]) as channel:
+        await MonitorServiceStub(channel).GetStatus(monitor_pb.GetStatusRequest())
+    for text in (b"Jansen", b"Kerkstraat", b"case-forged", b"signal-forged"):
+        assert holds(tmp_path / "residence", text) == []
+        assert holds(tmp_path / "monitor", text) == []
+    for log in ("residence.log", "monitor.log"):
+        logged = (tmp_path / log).read_text()
+        assert "Jansen" not in logged
+        assert "Kerkstraat" not in logged
+        assert "refused a message (KETENZICHT_INTAKE #" in logged
+
+    # Health stays honest: refusing a message is progress, not a stall.
+    for service, process in (("residence", residence), ("monitor", monitor)):
+        found = await health_of(service, process.address)
+        assert found.serving, found
+    async with grpc.aio.insecure_channel(residence.address) as channel:
+        listed = await health_pb2_grpc.HealthStub(channel).List(health_pb2.HealthListRequest())
+    parts = set(listed.statuses)
+    assert {"residence.relay", "residence.consumer.residence-intake", "residence.feed"} <= parts
+
+
+async def eventually_async(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_command_says_so(
+        nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory,
+        tmp_path: Path) -> None:
+    nats_server = nats_factory()
+    intake = service_factory("intake", nats_server.url,
+                             env={"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "1"})
+    assert (await health_of("intake", intake.address)).serving
+
+    nats_server.stop()  # commands are still accepted; nothing can be published
+    stored = await register(intake.address, range(2))
+
+    async def stalled() -> bool:
+        return "intake.relay" in (await health_of("intake", intake.address)).not_serving
+
+    assert await eventually_async(stalled, timeout=20)
+    reason = (await health_of("intake", intake.address)).not_serving["intake.relay"]
+    assert reason.startswith("stored events have waited")
+    assert "KETENZICHT_INTAKE" in reason
+    profile = tmp_path / "stack.toml"
+    profile.write_text(f'[nats]\nconfig = "unused"\nurl = "{nats_server.url}"\n\n[[service]]\n'
+                       f'name = "intake"\ngrpc_address = "{intake.address}"\ndata_dir = "x"\n')
+    status = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ketenzicht_common.health", "--profile", str(profile),
+        stdout=asyncio.subprocess.PIPE)
+    printed = (await status.communicate())[0].decode()
+    assert status.returncode == 1
+    assert "intake         NOT SERVING" in printed
+    assert "intake.relay: stored events have waited" in printed
+
+    nats_server.start()
+
+    async def serving_again() -> bool:
+        return (await health_of("intake", intake.address)).serving
+
+    assert await eventually_async(serving_again, timeout=20)
+    messages = await stream_messages(nats_server.url, STREAM, at_least=2)
+    assert {(m.headers or {})["ce-id"] for m in messages} == stored

@@ -25,6 +25,7 @@ from ketenzicht_common.consumer import (
     EventHandler,
     ReceivedEvent,
     Subscription,
+    consumer_health,
     event_broker,
     subscribe,
 )
@@ -211,3 +212,30 @@ async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) ->
     async with consuming(nats_server.url, "slow", handle, concurrency=4):
         assert await eventually(all_handled), \
             f"{len(handled)} of {len(ids)} handled while the first event was stuck"
+
+
+async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succeeds(
+        nats_server: NatsServer) -> None:
+    ids = await publish_events(nats_server.url, 3)
+    broken = True
+
+    async def handle(event: ReceivedEvent) -> None:
+        if broken and str(event.envelope.event_id) == ids[1]:
+            raise RuntimeError("the store is unavailable")
+
+    async def stalled() -> bool:
+        return bool(consumer_health(after=1.0).get("stuck-intake"))
+
+    async with consuming(nats_server.url, "stuck", handle):
+        assert consumer_health(after=1.0) == {"stuck-intake": ""}
+        assert await eventually(stalled)
+        reason = consumer_health(after=1.0)["stuck-intake"]
+        assert reason.startswith(f"intake SignalRegistered {ids[1]} has failed on ")
+        assert "(RuntimeError)" in reason
+        broken = False
+
+        async def recovered() -> bool:
+            return consumer_health(after=1.0) == {"stuck-intake": ""}
+
+        assert await eventually(recovered)
+    assert "stuck-intake" not in consumer_health(after=1.0), "a closed consumer is not named"
