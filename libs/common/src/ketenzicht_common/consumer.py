@@ -116,7 +116,10 @@ def event_broker(nats_url: str, **options: Any) -> NatsBroker:
     """A faststream broker for the chain's consumers.
 
     faststream logs every message received and processed at INFO; at the chain's volumes that
-    was a tenth of a consumer's time, so those lines go to DEBUG. Failures still log at ERROR.
+    was a tenth of a consumer's time, so those lines go to DEBUG, below its logger's INFO: they
+    are never written. That matters beyond speed: they carry the subject and the start of the
+    ``Nats-Msg-Id``, both chosen by whoever published. faststream's own ERROR lines come from a
+    handler that raised, and the handler it calls (`Subscription.offer`) only queues.
     """
     return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
 

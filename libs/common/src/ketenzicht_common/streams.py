@@ -10,8 +10,8 @@ from ketenzicht_contracts.envelope import stream_for
 
 DUPLICATE_WINDOW_SECONDS = 120.0
 """How long JetStream remembers a ``Nats-Msg-Id`` (NATS's default). A relay resumes after the
-last event the stream holds, so it only re-publishes an event whose acknowledgement it did not
-get, seconds later; consumers drop anything older by event id themselves. nats-server keeps
+last event of its own the stream holds, so it only re-publishes an event whose acknowledgement it
+did not get, seconds later; consumers drop anything older by event id themselves. nats-server keeps
 every id of the window in memory: an hour's window held the id of every event of the 1M-event
 scale run (about 350 MiB), two minutes hold at most two minutes of a bulk load."""
 
