@@ -196,8 +196,10 @@ class Relay:
         stored = await asyncio.to_thread(self.app.max_notification_id)
         foreign = 0
         sequence = last
+        window_size = 1  # the last message is nearly always its own: read more only if not
         while sequence >= first:
-            low = max(first, sequence - SCAN_WINDOW + 1)
+            low = max(first, sequence - window_size + 1)
+            window_size = SCAN_WINDOW
             window = range(sequence, low - 1, -1)
             messages = await asyncio.gather(*(self._message(js, s) for s in window))
             for at, message in zip(window, messages, strict=True):
