@@ -44,3 +44,11 @@ def test_every_event_a_service_publishes_has_a_contract_with_the_same_fields(
             assert domain_fields == set(model.model_fields), topic
     finally:
         app.close()
+
+
+def test_the_contracts_know_every_addressee_of_the_residence_triggers() -> None:
+    # A consumer accepts a trigger only on the feed of an addressee the contracts name.
+    from ketenzicht_contracts.events.residence import TRIGGER_ADDRESSEES
+    from residence.domain import Addressee
+
+    assert {a.value for a in Addressee} == set(TRIGGER_ADDRESSEES)

@@ -6,10 +6,23 @@ after its handler succeeded, and a failed event is redelivered after a growing d
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
 id. ``SqliteInbox`` is the simple way to do that for handlers that have no store of their own.
 
-An event is given up on, and becomes a dead letter (``streams.dead_letter_stream``), when its
-handler has failed on every one of ``max_deliver`` deliveries, when it has no readable envelope,
-or when its handler raises `Unprocessable`: it breaks its contract, and no redelivery can
-repair that.
+Nothing reaches a handler unchecked: every message passes `contract.check` first (a readable
+envelope, a type its service publishes, read from that service's stream on the subject it
+publishes that type on, a body that validates against the contract). A message that fails is
+refused as `Unprocessable`. An event is given up on, and becomes a dead letter
+(``streams.dead_letter_stream``), when its handler has failed on every one of ``max_deliver``
+deliveries, or when it is refused (by the check or by the handler raising `Unprocessable`): it
+breaks its contract, and no redelivery can repair that. A refused message is terminated with
+its reason (``+TERM <reason>``), so the dead letter says why; neither the reason nor any log
+line carries the message's content (see `contract`).
+
+A dead letter can be handed back to its consumer: every subscription also listens on
+``ketenzicht.replay.<consumer>`` (core NATS, request-reply), reads the event named there from
+its own stream, checks and handles it like any delivery, and answers with the outcome
+(``dead_letters replay`` sends those requests).
+
+Health: a subscription knows which events keep failing, and `consumer_health` names a consumer
+that has failed on the same event for longer than a while (``service.serve`` reports it).
 """
 
 from __future__ import annotations
@@ -21,13 +34,16 @@ import json
 import logging
 import sqlite3
 import threading
+import time
+import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import nats.js.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker
 from nats.aio.msg import Msg
@@ -38,7 +54,12 @@ from opentelemetry import propagate, trace
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
 
+from .contract import Unprocessable, check, label
+
 log = logging.getLogger(__name__)
+
+__all__ = ["EventHandler", "ReceivedEvent", "SqliteInbox", "Subscription", "Unprocessable",
+           "checked", "consumer_health", "event_broker", "replay_subject", "subscribe"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,9 @@ class ReceivedEvent:
     envelope: Envelope
     subject: str
     body: bytes
+    stream: str = ""
+    checked_payload: EventPayload | None = field(default=None, compare=False)
+    """The body as the contract check validated it (None for an event built by hand)."""
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -53,6 +77,8 @@ class ReceivedEvent:
         return loaded
 
     def payload(self) -> EventPayload:
+        if self.checked_payload is not None:
+            return self.checked_payload
         model = payload_model(self.envelope.service, self.envelope.event_type,
                               self.envelope.version)
         return model.model_validate_json(self.body)
@@ -61,17 +87,19 @@ class ReceivedEvent:
 EventHandler = Callable[[ReceivedEvent], Awaitable[None]]
 
 
-class Unprocessable(Exception):
-    """Raised by a handler for an event that breaks its contract (a missing field, a body that
-    is not JSON): it is terminated at once instead of redelivered, and kept as a dead letter."""
+def checked(stream: str | None, subject: str, headers: Mapping[str, str] | None,
+            body: bytes) -> ReceivedEvent:
+    """A message as an event a handler may apply, or `Unprocessable` (see `contract.check`)."""
+    envelope, payload = check(stream, subject, headers, body)
+    return ReceivedEvent(envelope=envelope, subject=subject, body=body, stream=stream or "",
+                         checked_payload=payload)
 
 
-def received(message: Msg) -> ReceivedEvent:
-    return ReceivedEvent(
-        envelope=Envelope.from_headers(message.headers or {}),
-        subject=message.subject,
-        body=message.data,
-    )
+def replay_subject(consumer: str) -> str:
+    """Where a consumer (``<durable>-<service>``) takes requests to apply a dead letter again.
+    Core NATS, outside every stream: a request on a stream's subject would be answered by the
+    stream's publish acknowledgement instead of the consumer."""
+    return f"ketenzicht.replay.{consumer}"
 
 
 def delivery_count(message: Msg) -> int:
@@ -88,7 +116,10 @@ def event_broker(nats_url: str, **options: Any) -> NatsBroker:
     """A faststream broker for the chain's consumers.
 
     faststream logs every message received and processed at INFO; at the chain's volumes that
-    was a tenth of a consumer's time, so those lines go to DEBUG. Failures still log at ERROR.
+    was a tenth of a consumer's time, so those lines go to DEBUG, below its logger's INFO: they
+    are never written. That matters beyond speed: they carry the subject and the start of the
+    ``Nats-Msg-Id``, both chosen by whoever published. faststream's own ERROR lines come from a
+    handler that raised, and the handler it calls (`Subscription.offer`) only queues.
     """
     return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
 
@@ -101,39 +132,98 @@ async def _raw_message(message: Any) -> Msg:
     return raw
 
 
-async def _handle_one(raw: Msg, handler: EventHandler, tracer: trace.Tracer) -> None:
-    try:
-        event = received(raw)
-    except Exception:
-        # Unreadable headers cannot be repaired by redelivery: terminate, loudly.
-        log.exception("terminated an unreadable message on %s", raw.subject)
-        await _settle(raw.term())
+async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Tracer) -> None:
+    # One consumer span per event, a child of the span that stored it (its traceparent
+    # header, checked): a batch must not cut the trace from the police system's call onwards.
+    carrier = {"traceparent": event.envelope.traceparent,
+               "tracestate": event.envelope.tracestate} if event.envelope.traceparent else {}
+    with tracer.start_as_current_span(
+            f"{event.subject} process", context=propagate.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "nats",
+                        "messaging.destination.name": event.subject,
+                        "messaging.message.id": str(event.envelope.event_id)}):
+        await handler(event)
+
+
+async def _terminate(raw: Msg, reason: str) -> None:
+    """Terminate with the reason, which JetStream puts into its advisory: the dead letter then
+    says why. (nats-py's ``Msg.term()`` sends no reason.)"""
+    if not raw.reply:
         return
+    await raw._client.publish(raw.reply, b"+TERM " + reason.encode()[:1024])
+    raw._ackd = True
+
+
+def _position(raw: Msg, stream: str) -> str:
+    """Where a message sits, for a log line: its stream and sequence, never its subject (the
+    publisher chose that)."""
+    with contextlib.suppress(Exception):
+        return f"{stream} #{raw.metadata.sequence.stream}"
+    return stream
+
+
+async def _handle_one(raw: Msg, stream: str, handler: EventHandler, tracer: trace.Tracer,
+                      failures: _Failures) -> None:
     try:
-        # One consumer span per event, a child of the span that stored it (its traceparent
-        # header): a batch must not cut the trace from the police system's call onwards.
-        with tracer.start_as_current_span(
-                f"{raw.subject} process", context=propagate.extract(raw.headers or {}),
-                kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.system": "nats",
-                            "messaging.destination.name": raw.subject,
-                            "messaging.message.id": str(event.envelope.event_id)}):
-            await handler(event)
+        event = checked(stream, raw.subject, raw.headers, raw.data)
     except Unprocessable as error:
-        log.error("terminated %s %s: %s", event.envelope.event_type, event.envelope.event_id,
-                  error)
-        await _settle(raw.term())
+        # No redelivery repairs it: terminated at once, kept as a dead letter.
+        log.error("refused a message (%s): %s", _position(raw, stream), error)
+        await _settle(_terminate(raw, str(error)))
         return
-    except Exception:
+    try:
+        await _apply(event, handler, tracer)
+    except Unprocessable as error:
+        failures.done(stream, event)
+        log.error("refused %s (%s): %s", label(event.envelope), _position(raw, stream), error)
+        await _settle(_terminate(raw, str(error)))
+        return
+    except Exception as error:
         # Redelivered later, not at once, so a short outage does not use up max_deliver in
         # seconds.
         deliveries = delivery_count(raw)
         delay = min(30.0, 0.5 * 2 ** (deliveries - 1))
-        log.exception("%s %s failed (delivery %d); redelivery in %.1fs",
-                      event.envelope.event_type, event.envelope.event_id, deliveries, delay)
+        failures.failed(stream, event, deliveries, error)
+        log.exception("%s failed (delivery %d); redelivery in %.1fs", label(event.envelope),
+                      deliveries, delay)
         await _settle(raw.nak(delay=delay))
         return
+    failures.done(stream, event)
     await _settle(raw.ack())
+
+
+@dataclass
+class _Failure:
+    since: float
+    deliveries: int
+    event: str
+    error: str
+
+
+@dataclass
+class _Failures:
+    """The events of a subscription that failed and come again: a consumer stuck on one of
+    them makes no progress, which health reports (`Subscription.stalled`)."""
+
+    max_deliver: int
+    monotonic: Callable[[], float] = time.monotonic
+    failing: dict[tuple[str, str], _Failure] = field(default_factory=dict)
+
+    def failed(self, stream: str, event: ReceivedEvent, deliveries: int,
+               error: BaseException) -> None:
+        key = (stream, str(event.envelope.event_id))
+        if deliveries >= self.max_deliver:
+            # The server gives up on it now: a dead letter, no longer in the consumer's way.
+            self.failing.pop(key, None)
+            return
+        known = self.failing.get(key)
+        self.failing[key] = _Failure(known.since if known else self.monotonic(), deliveries,
+                                     label(event.envelope), type(error).__name__)
+
+    def done(self, stream: str, event: ReceivedEvent) -> None:
+        if self.failing:
+            self.failing.pop((stream, str(event.envelope.event_id)), None)
 
 
 class Subscription:
@@ -149,25 +239,33 @@ class Subscription:
     """
 
     def __init__(self, handler: EventHandler, tracer: trace.Tracer, concurrency: int,
-                 close_timeout: float = 10.0) -> None:
+                 close_timeout: float = 10.0, max_deliver: int = 50,
+                 consumers: Mapping[str, str] | None = None) -> None:
         self._handler = handler
         self._tracer = tracer
         self._slots = asyncio.Semaphore(concurrency)
         self._close_timeout = close_timeout
-        self._waiting: deque[Msg] = deque()
+        self._waiting: deque[tuple[str, Msg]] = deque()
         self._running: set[asyncio.Task[None]] = set()
         self._dispatching: asyncio.Task[None] | None = None
         self._closed = False
+        self._failures = _Failures(max_deliver)
+        self.consumers: dict[str, str] = dict(consumers or {})
+        """The durable consumer of each stream this subscription reads, by stream."""
+        self.broker: NatsBroker | None = None
+        """The broker whose connection replays read the streams over."""
         self.subscribers: list[Any] = []
         """faststream's subscribers feeding this one, stopped first when it closes."""
 
-    async def offer(self, message: Any) -> None:
-        """faststream's handler: queue the message, start dispatching if nothing is."""
+    async def offer(self, stream: str, message: Any) -> None:
+        """faststream's handler for one stream's consumer: queue the message, start
+        dispatching if nothing is. The stream is the one the durable consumer was created on,
+        the only one JetStream delivers it from (cheaper than parsing each reply subject)."""
         if self._closed:
             # Not at once: were this subscription still receiving, it would come straight back.
             await _settle(message.nak(delay=1.0))
             return
-        self._waiting.append(message)
+        self._waiting.append((stream, message))
         if self._dispatching is None:
             # A fresh context: the task outlives the faststream message scope it starts in.
             self._dispatching = asyncio.get_running_loop().create_task(
@@ -181,8 +279,9 @@ class Subscription:
                 if not self._waiting or self._closed:
                     self._slots.release()
                     break
-                raw = self._waiting.popleft()
-                task = loop.create_task(_handle_one(raw, self._handler, self._tracer))
+                stream, raw = self._waiting.popleft()
+                task = loop.create_task(_handle_one(raw, stream, self._handler, self._tracer,
+                                                    self._failures))
                 self._running.add(task)
                 task.add_done_callback(self._finished)
         finally:
@@ -195,6 +294,54 @@ class Subscription:
             log.error("an event's handling failed unexpectedly; it will come again",
                       exc_info=task.exception())
 
+    def stalled(self, after: float) -> dict[str, str]:
+        """Each consumer of this subscription, and why it makes no progress ("" when it does):
+        it has failed on the same event, again and again, for more than ``after`` seconds."""
+        status = dict.fromkeys(self.consumers.values(), "")
+        now = self._failures.monotonic()
+        for (stream, _), failure in list(self._failures.failing.items()):
+            consumer = self.consumers.get(stream, stream)
+            if now - failure.since > after and not status.get(consumer):
+                status[consumer] = (
+                    f"{failure.event} has failed on {failure.deliveries} deliveries for "
+                    f"{now - failure.since:.0f} s ({failure.error}); it comes again until it "
+                    "is applied or becomes a dead letter")
+        return status
+
+    async def replay(self, stream: str, request: Any) -> None:
+        """A request to apply one event of ``stream`` again (a dead letter): read from the
+        stream itself, checked and handled as any delivery, answered with the outcome."""
+        raw: Msg = request
+        try:
+            sequence = int(json.loads(raw.data)["sequence"])
+        except (ValueError, KeyError, TypeError):
+            await _answer(raw, "refused", "the request names no stream sequence")
+            return
+        try:
+            if self.broker is None:
+                raise RuntimeError("not started")
+            js = self.broker.connection.jetstream(timeout=5)
+            stored = await js.get_msg(stream, sequence)
+        except nats.js.errors.NotFoundError:
+            await _answer(raw, "missing", f"{stream} #{sequence} is no longer in its stream")
+            return
+        except Exception as error:
+            await _answer(raw, "failed", f"reading {stream} #{sequence}: {type(error).__name__}")
+            return
+        try:
+            event = checked(stream, stored.subject or "", stored.headers, stored.data or b"")
+            await _apply(event, self._handler, self._tracer)
+        except Unprocessable as error:
+            log.error("replay of %s #%d refused: %s", stream, sequence, error)
+            await _answer(raw, "refused", str(error))
+            return
+        except Exception as error:
+            log.exception("replay of %s #%d failed", stream, sequence)
+            await _answer(raw, "failed", type(error).__name__)
+            return
+        log.info("replayed %s (%s #%d)", label(event.envelope), stream, sequence)
+        await _answer(raw, "applied", "")
+
     async def close(self) -> None:
         """Stop receiving, let the events in hand finish (they are acknowledged) for up to
         ``close_timeout`` seconds, and hand the waiting ones back to the server, so the next
@@ -202,6 +349,7 @@ class Subscription:
 
         Messages nats-py had received but not yet passed on when receiving stopped are not
         seen here: they come again after their ack wait."""
+        _OPEN.discard(self)
         try:
             for subscriber in self.subscribers:
                 try:
@@ -216,8 +364,26 @@ class Subscription:
                     await asyncio.wait(in_hand, timeout=self._close_timeout)
             finally:
                 waiting, self._waiting = list(self._waiting), deque()
-                for message in waiting:
+                for _, message in waiting:
                     await _settle(message.nak())
+
+
+_OPEN: weakref.WeakSet[Subscription] = weakref.WeakSet()
+"""The subscriptions of this process that are not closed, for `consumer_health`."""
+
+
+def consumer_health(after: float) -> dict[str, str]:
+    """Every open consumer of this process and why it makes no progress ("" when it does)."""
+    status: dict[str, str] = {}
+    for subscription in list(_OPEN):
+        for consumer, reason in subscription.stalled(after).items():
+            status[consumer] = status.get(consumer) or reason
+    return status
+
+
+async def _answer(request: Msg, outcome: str, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await request.respond(json.dumps({"outcome": outcome, "reason": reason}).encode())
 
 
 async def _settle(outcome: Awaitable[None]) -> None:
@@ -251,8 +417,12 @@ def subscribe(
     `Subscription`) — only for handlers whose result does not depend on the order of events.
     Each event is handled in a consumer span continuing its trace.
     """
-    subscription = Subscription(handler, tracer or trace.get_tracer("ketenzicht.consumer"),
-                                concurrency=max(1, concurrency))
+    services = list(services)
+    subscription = Subscription(
+        handler, tracer or trace.get_tracer("ketenzicht.consumer"),
+        concurrency=max(1, concurrency), max_deliver=max_deliver,
+        consumers={stream_for(service): f"{durable}-{service}" for service in services})
+    subscription.broker = broker
     for service in services:
         stream = stream_for(service)
         subscriber = broker.subscriber(
@@ -270,9 +440,27 @@ def subscribe(
                 max_ack_pending=max(1000, 4 * concurrency),
             ),
         )
-        subscriber(subscription.offer)
+        subscriber(_for_stream(subscription.offer, stream))
         subscription.subscribers.append(subscriber)
+        # Requests to apply a dead letter again; a queue group, so that one instance of the
+        # consumer answers.
+        replays = broker.subscriber(replay_subject(f"{durable}-{service}"),
+                                    queue=f"{durable}-{service}", no_reply=True,
+                                    decoder=_raw_message)
+        replays(_for_stream(subscription.replay, stream))
+        subscription.subscribers.append(replays)
+    _OPEN.add(subscription)
     return subscription
+
+
+def _for_stream(handle: Callable[[str, Any], Awaitable[None]],
+                stream: str) -> Callable[[Any], Awaitable[None]]:
+    # A plain coroutine function of one argument, as faststream's dependency injection wants
+    # its handlers (it inspects the signature; a functools.partial has no globals to resolve).
+    async def handler(message: Any) -> None:
+        await handle(stream, message)
+
+    return handler
 
 
 class SqliteInbox:

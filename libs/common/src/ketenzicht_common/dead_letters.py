@@ -1,12 +1,51 @@
-"""The dead letters: events a consumer gave up on, for an operator to look into.
+"""The dead letters: events a consumer gave up on, or a relay skipped, for an operator to handle.
 
-JetStream publishes an advisory when a durable consumer reaches its ``max_deliver`` for an
-event, or terminates one; ``streams.dead_letter_stream`` keeps those advisories. Each names the
-stream, the consumer and the event's stream sequence; the event itself stays in its stream, so
-`read` looks up its type and id there (headers only: the body is not needed to find it, and may
-hold pseudonymous ids that do not belong in an operator's terminal).
+    python -m ketenzicht_common.dead_letters [--nats URL] [list [--open]]
+    python -m ketenzicht_common.dead_letters inspect SEQ
+    python -m ketenzicht_common.dead_letters replay SEQ
+    python -m ketenzicht_common.dead_letters discard SEQ --reason CODE [--erase]
 
-    python -m ketenzicht_common.dead_letters [--nats nats://127.0.0.1:4222]
+``SEQ`` is the dead letter's own number: its sequence in ``KETENZICHT_DEAD_LETTERS``, the first
+column of the list.
+
+**What is kept.** JetStream publishes an advisory when a durable consumer reaches its
+``max_deliver`` for an event, or terminates one (a consumer refuses an event that breaks its
+contract, with the reason); ``streams.dead_letter_stream`` keeps those advisories. Each names
+the stream, the consumer and the event's stream sequence; the event itself stays in its stream.
+A relay that skips a stored event it cannot publish records that there too (``consumer`` is
+then ``relay``; the event never reached the bus). What an operator does with a dead letter is
+recorded in the same stream, so the list shows each letter's state.
+
+**Nothing of the content is shown.** Type and id appear only when they are what the contracts
+say they are (a known event type, a UUID); `inspect` adds, of the body, only the values of the
+contract's pseudonym fields that validate as pseudonyms. A dead letter is often exactly the
+message that carries free text about a person: its body, its unknown fields and its headers are
+never printed.
+
+**Replay: how an event is handed back to its consumer.** JetStream cannot be told to deliver a
+terminated (or given-up) message to a durable consumer again. The two usual ways out were
+weighed:
+
+* publishing a copy of the message again, into its stream or a replay stream: a copy in the
+  service's stream reaches every other consumer too, and it is a message the service's relay
+  did not publish, in the stream the relay reads its position from; a replay stream needs a
+  second durable per consumer, and the copy, not the original, would be what is checked;
+* applying it through the consumer's handler from this command: the handler belongs to the
+  running service (residence's store has a single writer), so a second process would write to
+  a store it does not own.
+
+So this command asks the running consumer to do it: a core NATS request on
+``ketenzicht.replay.<consumer>`` (outside every stream, answered by one instance of the
+consumer) names the stream sequence; the consumer reads that very message from its own stream,
+checks it against the contracts as any delivery and hands it to its handler (handlers are
+idempotent), and answers with the outcome, which is recorded here. A consumer that is not
+running answers nothing, and the command says so: nothing is changed.
+
+**Discard** records that the letter is handled without applying it, with a reason code from a
+fixed list (never free text). ``--erase`` also deletes the event from its stream (the server
+overwrites it): for a forged message or one carrying personal data, which must not stay on the
+bus. An erased event is gone for every consumer, including a rebuild, so never erase a genuine
+event.
 """
 
 from __future__ import annotations
@@ -16,77 +55,308 @@ import asyncio
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
 
 import nats
+import nats.errors
 import nats.js.errors
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from ketenzicht_common.streams import DEAD_LETTER_STREAM
+from ketenzicht_common.consumer import replay_subject
+from ketenzicht_common.contract import pseudonyms_in
+from ketenzicht_common.streams import DEAD_LETTER_STREAM, OUTCOMES, RELAY_SKIPS, outcome_subject
+from ketenzicht_contracts.envelope import TYPE_PREFIX
+from ketenzicht_contracts.events import EventPayload, payload_model
 
-_REASONS = {
+_ADVISORIES = {
     "io.nats.jetstream.advisory.v1.max_deliver": "failed on every delivery",
-    "io.nats.jetstream.advisory.v1.terminated": "terminated: breaks its contract",
+    "io.nats.jetstream.advisory.v1.terminated": "terminated",
 }
+RELAY = "relay"
+"""The consumer named by a relay's record: the event was stored, never published."""
+
+
+class DiscardReason(StrEnum):
+    """Why a dead letter was discarded: a code, so that no free text is recorded."""
+
+    FORGED = "FORGED"
+    """Not published by a ketenzicht service."""
+    PERSONAL_DATA = "PERSONAL_DATA"
+    """It carries what must not be on the bus; usually with ``--erase``."""
+    DUPLICATE = "DUPLICATE"
+    """Its fact reached the consumer otherwise."""
+    SUPERSEDED = "SUPERSEDED"
+    """A later event states the fact correctly."""
+    OBSOLETE = "OBSOLETE"
+    """A contract version or a consumer that no longer exists."""
+    TEST_DATA = "TEST_DATA"
 
 
 @dataclass(frozen=True)
 class DeadLetter:
+    sequence: int
+    """Its own sequence in the dead-letter stream: how the commands name it."""
     stream: str
     consumer: str
     stream_sequence: int
+    """The event's sequence in its stream (0: never published, a relay's record)."""
     deliveries: int
     reason: str
     event_type: str
-    """``ce-type`` of the event, or empty when it is no longer in its stream or has none."""
+    """``<service>.<EventType>`` when the contracts know the type, else empty."""
     event_id: str
+    """The event id when it is one (a UUID), else empty."""
+    status: str = "open"
+    """``open``, or what was last done with it: ``replayed``, ``replay refused: …``,
+    ``discarded CODE``."""
+    position: int = 0
+    """For a relay's record: the event's position in the service's store."""
+    aggregate_id: str = ""
+
+    @property
+    def replayable(self) -> bool:
+        return self.consumer != RELAY and self.stream_sequence > 0
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    # Our own reasons hold no content; still, what an advisory says is printed defensively.
+    return "".join(c if c.isprintable() else "?" for c in text)[:limit]
+
+
+def _event_type(ce_type: str, version: str) -> str:
+    """The type a message claims, if the contracts know it; never the claim itself."""
+    service, _, event_type = ce_type.removeprefix(TYPE_PREFIX).partition(".")
+    try:
+        payload_model(service, event_type, int(version))
+    except (KeyError, ValueError):
+        return ""
+    return f"{service}.{event_type}" if ce_type.startswith(TYPE_PREFIX) else ""
+
+
+def _uuid(value: Any) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        return ""
+
+
+def _status(outcome: dict[str, Any]) -> str:
+    if outcome.get("action") == "discard":
+        return f"discarded {outcome.get('reason', '')}" + (
+            ", erased from its stream" if outcome.get("erased") else "")
+    if outcome.get("outcome") == "applied":
+        return "replayed"
+    return _printable(f"replay {outcome.get('outcome', '')}: {outcome.get('reason', '')}")
 
 
 async def read(js: JetStreamContext) -> list[DeadLetter]:
-    """Every dead letter kept, oldest first (an empty list when there is no such stream)."""
+    """Every dead letter kept, oldest first, with its state (an empty list when there is no
+    such stream)."""
     try:
         info = await js.stream_info(DEAD_LETTER_STREAM)
     except nats.js.errors.NotFoundError:
         return []
     letters: list[DeadLetter] = []
+    outcomes: dict[int, dict[str, Any]] = {}
     if not info.state.messages:
         return letters
     for sequence in range(info.state.first_seq, info.state.last_seq + 1):
         try:
-            advisory = json.loads((await js.get_msg(DEAD_LETTER_STREAM, sequence)).data or b"")
+            message = await js.get_msg(DEAD_LETTER_STREAM, sequence)
         except nats.js.errors.NotFoundError:
             continue
-        stream, stream_sequence = advisory["stream"], int(advisory["stream_seq"])
-        headers: dict[str, str] = {}
-        with contextlib.suppress(nats.js.errors.NotFoundError):  # aged out of its stream since
-            headers = (await js.get_msg(stream, stream_sequence)).headers or {}
-        letters.append(DeadLetter(
-            stream=stream, consumer=advisory["consumer"], stream_sequence=stream_sequence,
-            deliveries=int(advisory.get("deliveries", 0)),
-            reason=_REASONS.get(advisory.get("type", ""), advisory.get("type", "")),
-            event_type=headers.get("ce-type", ""), event_id=headers.get("ce-id", "")))
-    return letters
+        try:
+            record = json.loads(message.data or b"")
+        except ValueError:
+            continue
+        subject = message.subject or ""
+        if subject.startswith(f"{OUTCOMES}."):
+            with contextlib.suppress(ValueError):
+                outcomes[int(subject.rsplit(".", 1)[1])] = record
+        elif subject.startswith(f"{RELAY_SKIPS}."):
+            letters.append(_relay_letter(sequence, record))
+        elif subject.startswith("$JS.EVENT.ADVISORY."):
+            letters.append(await _advisory_letter(js, sequence, record))
+    return [replace(letter, status=_status(outcomes[letter.sequence]))
+            if letter.sequence in outcomes else letter for letter in letters]
 
 
-async def _print(url: str) -> None:
-    nc = await nats.connect(url)
+def _relay_letter(sequence: int, record: dict[str, Any]) -> DeadLetter:
+    service, event_type = str(record.get("service", "")), str(record.get("event_type", ""))
+    known = _event_type(f"{TYPE_PREFIX}{service}.{event_type}", str(record.get("version", 1)))
+    return DeadLetter(
+        sequence=sequence, stream=_printable(str(record.get("stream", "")), 64), consumer=RELAY,
+        stream_sequence=0, deliveries=0,
+        reason=_printable(f"skipped by the relay: {record.get('reason', '')}"),
+        event_type=known, event_id=_uuid(record.get("event_id")),
+        position=int(record.get("position", 0) or 0),
+        aggregate_id=_uuid(record.get("aggregate_id")))
+
+
+async def _advisory_letter(js: JetStreamContext, sequence: int,
+                           advisory: dict[str, Any]) -> DeadLetter:
+    stream, stream_sequence = str(advisory["stream"]), int(advisory["stream_seq"])
+    headers: dict[str, str] = {}
+    with contextlib.suppress(nats.js.errors.NotFoundError):  # aged out of its stream since
+        headers = (await js.get_msg(stream, stream_sequence)).headers or {}
+    kind = _ADVISORIES.get(advisory.get("type", ""), str(advisory.get("type", "")))
+    why = str(advisory.get("reason") or "")
+    return DeadLetter(
+        sequence=sequence, stream=stream, consumer=str(advisory["consumer"]),
+        stream_sequence=stream_sequence, deliveries=int(advisory.get("deliveries", 0)),
+        reason=_printable(f"{kind}: {why}" if why else
+                          ("terminated: breaks its contract" if kind == "terminated" else kind)),
+        event_type=_event_type(headers.get("ce-type", ""), headers.get("ce-schemaversion", "")),
+        event_id=_uuid(headers.get("ce-id", "")))
+
+
+async def letter(js: JetStreamContext, sequence: int) -> DeadLetter:
+    """One dead letter by its number, or LookupError."""
+    for found in await read(js):
+        if found.sequence == sequence:
+            return found
+    raise LookupError(f"no dead letter #{sequence}")
+
+
+async def inspect(js: JetStreamContext, sequence: int) -> tuple[DeadLetter, dict[str, list[str]]]:
+    """The letter, and the ids of its event's body that validate as pseudonyms (nothing else
+    of the body)."""
+    found = await letter(js, sequence)
+    if not found.replayable:
+        return found, {}
     try:
-        letters = await read(nc.jetstream())
+        message = await js.get_msg(found.stream, found.stream_sequence)
+    except nats.js.errors.NotFoundError:
+        return found, {}
+    model: type[EventPayload] | None = None
+    if found.event_type:
+        service, _, event_type = found.event_type.partition(".")
+        version = (message.headers or {}).get("ce-schemaversion", "1")
+        with contextlib.suppress(KeyError, ValueError):
+            model = payload_model(service, event_type, int(version))
+    return found, pseudonyms_in(model, message.data or b"")
+
+
+async def _record(js: JetStreamContext, sequence: int, outcome: dict[str, Any]) -> None:
+    await js.publish(outcome_subject(sequence), json.dumps(
+        outcome | {"at": datetime.now(UTC).isoformat()}).encode())
+
+
+async def replay(nc: Client, sequence: int, timeout: float = 30.0) -> dict[str, Any]:
+    """Ask the letter's consumer to apply its event again; the outcome, recorded."""
+    js = nc.jetstream()
+    found = await letter(js, sequence)
+    if not found.replayable:
+        raise ValueError(f"dead letter #{sequence} was never published (a relay skipped it: "
+                         "it breaks its contract): nothing to replay; discard it")
+    try:
+        answer = await nc.request(replay_subject(found.consumer),
+                                  json.dumps({"sequence": found.stream_sequence}).encode(),
+                                  timeout=timeout)
+    except nats.errors.NoRespondersError:
+        raise RuntimeError(f"consumer {found.consumer} is not running (nobody answers on "
+                           f"{replay_subject(found.consumer)}): nothing was replayed") from None
+    except nats.errors.TimeoutError:
+        raise RuntimeError(f"consumer {found.consumer} did not answer within {timeout:.0f} s; "
+                           "it may still apply the event") from None
+    outcome = json.loads(answer.data)
+    outcome = {"action": "replay", "outcome": str(outcome.get("outcome", "")),
+               "reason": _printable(str(outcome.get("reason", "")))}
+    await _record(js, sequence, outcome)
+    return outcome
+
+
+async def discard(js: JetStreamContext, sequence: int, reason: DiscardReason,
+                  erase: bool = False) -> DeadLetter:
+    """Record the letter as handled without applying it; with ``erase``, also delete its
+    event from its stream."""
+    found = await letter(js, sequence)
+    erased = False
+    if erase and found.replayable:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            erased = bool(await js.delete_msg(found.stream, found.stream_sequence))
+    await _record(js, sequence, {"action": "discard", "reason": reason.value, "erased": erased})
+    return found
+
+
+def _line(found: DeadLetter) -> str:
+    where = (f"{found.stream} #{found.stream_sequence}" if found.stream_sequence else
+             f"{found.stream} (never published; store position {found.position})")
+    how = (RELAY if found.consumer == RELAY else
+           f"consumer {found.consumer}, {found.deliveries} deliveries")
+    return (f"#{found.sequence}  {where}  {found.event_type or '?'} {found.event_id or '?'}  "
+            f"{how}: {found.reason}  [{found.status}]")
+
+
+async def _main(args: argparse.Namespace) -> int:
+    nc = await nats.connect(args.nats)
+    try:
+        js = nc.jetstream()
+        command = args.command or "list"
+        if command == "list":
+            only_open = getattr(args, "open", False)  # also without the subcommand
+            letters = [f for f in await read(js) if not only_open or f.status == "open"]
+            for found in letters:
+                print(_line(found))
+            print(f"{len(letters)} dead letter(s)")
+        elif command == "inspect":
+            found, ids = await inspect(js, args.seq)
+            print(f"dead letter #{found.sequence}")
+            for name, value in [
+                    ("stream", found.stream),
+                    ("sequence", found.stream_sequence or "never published"),
+                    ("position", found.position or ""), ("event type", found.event_type or "?"),
+                    ("event id", found.event_id or "?"), ("aggregate", found.aggregate_id),
+                    ("consumer", found.consumer), ("deliveries", found.deliveries),
+                    ("reason", found.reason), ("state", found.status)]:
+                if value != "":
+                    print(f"  {name:<11} {value}")
+            for name, values in ids.items():
+                print(f"  {name:<11} {', '.join(values)}")
+        elif command == "replay":
+            outcome = await replay(nc, args.seq, args.timeout)
+            print(f"dead letter #{args.seq}: {outcome['outcome']}"
+                  + (f" ({outcome['reason']})" if outcome["reason"] else ""))
+            return 0 if outcome["outcome"] == "applied" else 1
+        else:
+            found = await discard(js, args.seq, DiscardReason(args.reason), args.erase)
+            print(f"dead letter #{found.sequence} discarded: {args.reason}"
+                  + (", its event erased from its stream" if args.erase else ""))
+    except (LookupError, ValueError, RuntimeError) as error:
+        print(error, file=sys.stderr)
+        return 1
     finally:
         await nc.close()
-    for letter in letters:
-        print(f"{letter.stream} #{letter.stream_sequence}  {letter.event_type or '?'} "
-              f"{letter.event_id or '?'}  consumer {letter.consumer}, {letter.deliveries} "
-              f"deliveries: {letter.reason}")
-    print(f"{len(letters)} dead letter(s)")
+    return 0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ketenzicht_common.dead_letters",
-                                     description="List the events consumers gave up on.")
+                                     description="List, inspect, replay or discard the events "
+                                                 "consumers gave up on.")
     parser.add_argument("--nats", default=os.environ.get("KETENZICHT_NATS_URL",
                                                          "nats://127.0.0.1:4222"))
-    asyncio.run(_print(parser.parse_args().nats))
+    commands = parser.add_subparsers(dest="command")
+    listing = commands.add_parser("list", help="every dead letter and its state (the default)")
+    listing.add_argument("--open", action="store_true", help="only those not handled yet")
+    inspecting = commands.add_parser("inspect", help="one dead letter: type, ids, reason")
+    inspecting.add_argument("seq", type=int)
+    replaying = commands.add_parser("replay", help="hand its event to its consumer again")
+    replaying.add_argument("seq", type=int)
+    replaying.add_argument("--timeout", type=float, default=30.0)
+    discarding = commands.add_parser("discard", help="handled without applying it")
+    discarding.add_argument("seq", type=int)
+    discarding.add_argument("--reason", required=True, choices=[r.value for r in DiscardReason])
+    discarding.add_argument("--erase", action="store_true",
+                            help="also delete its event from its stream (forged or personal "
+                                 "data only: an erased event is gone for every consumer)")
+    sys.exit(asyncio.run(_main(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":

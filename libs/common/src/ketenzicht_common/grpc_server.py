@@ -33,6 +33,7 @@ from .errors import (
     PreconditionFailed,
     Unauthenticated,
 )
+from .health import ExplainedHealth
 from .telemetry import trace_headers
 
 log = logging.getLogger(__name__)
@@ -201,11 +202,11 @@ def build_server(
     registrations: list[tuple[Callable[[Any, grpc.aio.Server], None], object, Any]],
     address: str,
     tls: TlsFiles | None = None,
-) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+) -> tuple[grpc.aio.Server, int, ExplainedHealth]:
     """A server with the given (add_to_server, servicer, descriptor) triples, health and
     reflection. Returns the server, the bound port and the health servicer."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = ExplainedHealth()  # the standard protocol, with reasons (health.py)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
     for add, servicer, descriptor in registrations:

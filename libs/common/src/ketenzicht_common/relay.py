@@ -1,39 +1,65 @@
 """The relay: publishes a service's stored events to JetStream, in order, without loss.
 
 The event store is the system of record. The relay follows its notification log and publishes
-every public event with its event id as ``Nats-Msg-Id``. Its tracking position is the position
-of the last event the stream holds (carried in the ``ce-position`` header), so the stream
-itself says how far publishing got: after a crash, or a restart of nats-server, the relay
-resumes right after it. An event stored but not yet acknowledged by JetStream is published
-again, and JetStream drops the duplicate within its window.
+every public event with its event id as ``Nats-Msg-Id``. An event stored but not yet
+acknowledged by JetStream is published again, and JetStream drops the duplicate within its
+window. Commands are accepted while NATS is down; the relay waits and catches up when it
+returns.
 
-Commands are accepted while NATS is down; the relay waits and catches up when it returns.
+**Where it resumes.** Each message carries the store's identity (``ce-store``) and the event's
+place in the notification log (``ce-position``). At start the relay reads its stream backwards
+from the end to the last message that is provably its own: it carries this store's identity,
+and the store holds, at that position, the very event the message names (``ce-id``). Anything
+else on the way (an anonymous publish, a message of another store, one that merely claims this
+store's identity) is skipped, counted and logged: the bus is a trust boundary, and a foreign
+message in the stream must never stop the relay or make it skip events. Found nothing of its
+own: it publishes from the start (a fresh stream, or one another store wrote to).
+
+**An event it cannot publish.** A service checks every public event against its contract before
+it stores it (`ChainApplication._record`), so the relay should never meet one that breaks its
+contract. Data stored before that check existed may. Such an event is skipped: a record of it
+goes to the dead letters (``ketenzicht.deadletters.relay.<service>``: position, event id, type,
+aggregate, the rule it breaks; none of its content) and an ERROR line names the same ids.
+Stopping instead (health NOT_SERVING until an operator repairs the store) would hold back every
+later event of the service from every consumer, indefinitely, for the sake of one that every
+consumer would refuse anyway (the consumers' own contract check): that is the outage it once
+caused. Skipping loses nothing a consumer could have applied, and keeps the personal data
+the event may hold off the bus.
+
+**Health.** `stalled` says why the relay makes no progress: it has events to publish and has
+published nothing (nor found itself caught up) for a while; ``service.serve`` reports it as the
+health sub-service ``<service>.relay``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from uuid import UUID
 
+import nats.errors
+import nats.js.errors
 from eventsourcing.persistence import Notification
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import PubAck, RawStreamMsg
 
-from ketenzicht_contracts.envelope import Envelope, stream_for
-from ketenzicht_contracts.events import payload_model
+from ketenzicht_contracts.envelope import NATS_MSG_ID, Envelope, stream_for
 
-from .domain import ChainAggregate, event_facts, event_id_of, parse_event_topic
+from .contract import ContractViolation
+from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .nats_connection import connect
 from .store import ChainApplication
-from .streams import ensure_stream
+from .streams import dead_letter_stream, ensure_stream, relay_skip_subject
 
 log = logging.getLogger(__name__)
 
-
-class StreamAheadOfStore(RuntimeError):
-    """The stream's last event comes from a store other than this one."""
+SCAN_WINDOW = 64
+"""Messages read at once while looking for the relay's last own message."""
 
 
 def to_message(app: ChainApplication, notification: Notification) -> tuple[str, bytes, Envelope]:
@@ -41,7 +67,7 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
     event = app.mapper.to_domain_event(notification)
     assert isinstance(event, ChainAggregate.Event)
     service, event_type, version = parse_event_topic(notification.topic)
-    body = payload_model(service, event_type, version).model_validate(event_facts(event))
+    subject, body = app.publishable(event)  # ContractViolation for an event it cannot publish
     provenance = event.provenance
     envelope = Envelope(
         event_id=event_id_of(event.originator_id, event.originator_version),
@@ -61,7 +87,7 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         store=app.store_id(),
         message_id=app.message_id(event),
     )
-    return app.subject_of(event), body.model_dump_json().encode(), envelope
+    return subject, body.model_dump_json().encode(), envelope
 
 
 class Relay:
@@ -73,6 +99,7 @@ class Relay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         stream_replicas: int = 1,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.service = app.service
@@ -84,18 +111,43 @@ class Relay:
         self.topics: Sequence[str] = app.public_topics()
         self.position = 0
         """Notification id of the last event JetStream has acknowledged."""
+        self.skipped = 0
+        """Events skipped since start because they break their contract."""
         self._resumed = False
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Client | None = None
+        self._monotonic = monotonic
+        self._progress_at = monotonic()
+        """When the relay last published a batch or found itself caught up."""
+        self._unpublished = True
+        """Whether there may be stored events it has not published (known at the next read)."""
+        self._last_error = ""
 
     def wake(self) -> None:
         """Called from any thread after events were stored."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._stored)
+
+    def _stored(self) -> None:
+        self._unpublished = True
+        self._wake.set()
+
+    def stalled(self, after: float) -> str:
+        """Why the relay makes no progress ("" when it does): events wait to be published and
+        it has published nothing for more than ``after`` seconds. Ids and counts only."""
+        waited = self._monotonic() - self._progress_at
+        if not self._unpublished or waited <= after:
+            return ""
+        where = (f"published up to position {self.position}" if self._resumed
+                 else f"its position in {self.stream} not found yet")
+        return (f"stored events have waited {waited:.0f} s to be published to {self.stream} "
+                f"({where})" + (f": {self._last_error}" if self._last_error else ""))
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._progress_at = self._monotonic()
+        self._unpublished = bool(await asyncio.to_thread(self._unpublished_after, 0))
         backoff = 0.1
         try:
             while True:
@@ -112,7 +164,8 @@ class Relay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
-                    log.warning("relay %s paused: %s", self.service, error)
+                    self._last_error = _described(error)
+                    log.warning("relay %s paused: %s", self.service, self._last_error)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 2.0)
                 else:
@@ -121,32 +174,80 @@ class Relay:
             if self._nc is not None and not self._nc.is_closed:
                 await self._nc.close()
 
+    def _unpublished_after(self, position: int) -> bool:
+        return bool(self.app.recorder.select_notifications(position + 1, 1, None, self.topics))
+
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name=f"{self.service}-relay")
         js = self._nc.jetstream(timeout=5)
-        for config in self.app.streams(self.stream_replicas):
+        for config in [*self.app.streams(self.stream_replicas),
+                       dead_letter_stream(self.stream_replicas)]:
             await ensure_stream(js, config)
         return js
 
     async def _published_position(self, js: JetStreamContext) -> int:
+        """The position of the last message in the stream that is provably this store's own
+        (see the module docstring); 0 when there is none."""
         info = await js.stream_info(self.stream)
-        last = info.state.last_seq
-        if not last or not info.state.messages:
+        if not info.state.messages:
             return 0
-        message = await js.get_msg(self.stream, seq=last)
-        headers = message.headers or {}
-        position = int(headers.get("ce-position", "0"))
+        first, last = info.state.first_seq or 1, info.state.last_seq
         stored = await asyncio.to_thread(self.app.max_notification_id)
-        if headers.get("ce-store", "") != self.app.store_id() or position > stored:
-            # The stream's last event comes from another store (or this one was reset):
-            # publishing by position would silently skip events, so stop and say so.
-            raise StreamAheadOfStore(
-                f"stream {self.stream} ends with an event of another store (position "
-                f"{position}); the {self.service} store holds {stored}. The stream belongs to "
-                "another store: point the service at its own store or stream. Nothing is "
-                "published until then."
-            )
+        foreign = 0
+        sequence = last
+        window_size = 1  # the last message is nearly always its own: read more only if not
+        while sequence >= first:
+            low = max(first, sequence - window_size + 1)
+            window_size = SCAN_WINDOW
+            window = range(sequence, low - 1, -1)
+            messages = await asyncio.gather(*(self._message(js, s) for s in window))
+            for at, message in zip(window, messages, strict=True):
+                if message is None:
+                    continue  # deleted from the stream
+                position = await self._own_position(message, stored)
+                if position is not None:
+                    if foreign:
+                        log.warning(
+                            "relay %s: skipped %d message(s) of other origin at the end of %s "
+                            "(from #%d on); resuming after its own event at position %d (#%d)",
+                            self.service, foreign, self.stream, at + 1, position, at)
+                    return position
+                foreign += 1
+            sequence = low - 1
+        if foreign:
+            log.warning("relay %s: none of the %d message(s) in %s is of this store; publishing "
+                        "this store's events from the start", self.service, foreign, self.stream)
+        return 0
+
+    async def _message(self, js: JetStreamContext, sequence: int) -> RawStreamMsg | None:
+        try:
+            return await js.get_msg(self.stream, sequence)
+        except nats.js.errors.NotFoundError:
+            return None
+
+    async def _own_position(self, message: RawStreamMsg, stored: int) -> int | None:
+        """The message's position if it is this store's own event, else None."""
+        headers = message.headers or {}
+        if headers.get("ce-store") != self.app.store_id():
+            return None
+        try:
+            position = int(headers.get("ce-position", ""))
+        except ValueError:
+            return None
+        if not 0 < position <= stored:
+            # Forged, or the store was restored from a copy older than the stream: either way
+            # no event of this store to resume after. Publishing goes on from an earlier one.
+            log.error("relay %s: %s #%d claims this store's position %d, beyond the %d it "
+                      "holds; ignored", self.service, self.stream, message.seq, position, stored)
+            return None
+        found = await asyncio.to_thread(
+            self.app.recorder.select_notifications, position, 1, None, self.topics)
+        if not found or found[0].id != position or headers.get("ce-id") != str(
+                _event_id(found[0])):
+            log.error("relay %s: %s #%d claims this store's position %d but names another "
+                      "event; ignored", self.service, self.stream, message.seq, position)
+            return None
         return position
 
     async def _follow(self, js: JetStreamContext) -> None:
@@ -161,15 +262,21 @@ class Relay:
                 self.topics,
             )
             if not notifications:
+                self._caught_up()
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation that stops the relay (CPython gh-86296), and the service with it.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_interval):
                         await self._wake.wait()
                 continue
-            acks = []
+            self._unpublished = True
+            acks: list[asyncio.Future[PubAck]] = []
             for notification in notifications:
-                subject, body, envelope = to_message(self.app, notification)
+                try:
+                    subject, body, envelope = to_message(self.app, notification)
+                except ContractViolation as violation:
+                    acks.append(await self._skip(js, notification, violation))
+                    continue
                 acks.append(
                     await js.publish_async(subject, body, headers=envelope.to_headers())
                 )
@@ -177,3 +284,41 @@ class Relay:
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
             self.position = notifications[-1].id
+            self._progress_at = self._monotonic()
+            self._last_error = ""
+
+    def _caught_up(self) -> None:
+        self._unpublished = False
+        self._progress_at = self._monotonic()
+        self._last_error = ""
+
+    async def _skip(self, js: JetStreamContext, notification: Notification,
+                    violation: ContractViolation) -> asyncio.Future[PubAck]:
+        """Skip a stored event that breaks its contract, with a dead-letter record of it."""
+        _, event_type, version = parse_event_topic(notification.topic)
+        event_id = _event_id(notification)
+        self.skipped += 1
+        log.error("relay %s: skipped the stored event at position %d (%s %s v%d, aggregate "
+                  "%s): it breaks its contract (%s); recorded among the dead letters",
+                  self.service, notification.id, event_type, event_id, version,
+                  notification.originator_id, violation)
+        record = {"service": self.service, "stream": self.stream, "position": notification.id,
+                  "event_id": str(event_id), "event_type": event_type, "version": version,
+                  "aggregate_id": str(notification.originator_id), "reason": str(violation),
+                  "store": self.app.store_id()}
+        future: asyncio.Future[PubAck] = await js.publish_async(
+            relay_skip_subject(self.service), json.dumps(record).encode(),
+            headers={NATS_MSG_ID: f"relay-skip-{self.app.store_id()}-{notification.id}"})
+        return future
+
+
+def _event_id(notification: Notification) -> UUID:
+    return event_id_of(UUID(str(notification.originator_id)), notification.originator_version)
+
+
+def _described(error: BaseException) -> str:
+    """An error for a log line and health: NATS's own messages in full, anything else by its
+    class only (an exception from reading the store could quote stored data)."""
+    if isinstance(error, nats.errors.Error | OSError | TimeoutError):
+        return f"{type(error).__name__}: {error}"[:300]
+    return type(error).__name__

@@ -18,7 +18,9 @@ from typing import Any
 from .auth import SERVICE_ROLES, IdentityRegistry
 from .bus import CommandBus
 from .clock import Clock, SystemClock
+from .consumer import consumer_health
 from .grpc_server import Guard, build_server, guarded, mark_serving
+from .health import ExplainedHealth
 from .relay import Relay
 from .settings import ServiceSettings
 from .store import ChainApplication
@@ -46,7 +48,9 @@ class ServiceParts:
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: Callable[[], None] | None = None
     health: Callable[[], dict[str, str]] | None = None
-    """Named health sub-services of the service and why each is not serving ("" if it is)."""
+    """Named health sub-services of the service and why each is not serving ("" if it is).
+    The relay's (``<service>.relay``) and the consumers' (``<service>.consumer.<consumer>``)
+    are added by `serve`."""
 
 
 def configure_logging() -> None:
@@ -93,8 +97,9 @@ async def serve(
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
         tasks.append(asyncio.create_task(relay.run()))
-    if parts.health is not None:
-        tasks.append(asyncio.create_task(_report_health(service, health, parts.health, stop)))
+    tasks.append(asyncio.create_task(_report_health(
+        service, health, _health_check(service, parts, relay, settings.progress_timeout_seconds),
+        stop)))
 
     def on_done(task: asyncio.Task[None]) -> None:
         # A background task that ends on its own has failed: stop the service, loudly, rather
@@ -125,22 +130,37 @@ async def serve(
             log.info("%s stopped", service)
 
 
-async def _report_health(service: str, servicer: Any, check: Callable[[], dict[str, str]],
-                         stop: asyncio.Event, interval: float = 1.0) -> None:
-    """Keep the named health sub-services true: NOT_SERVING, with the reason logged once, while
-    a part of the service cannot make progress; SERVING again when it can."""
-    from grpc_health.v1 import health_pb2
+def _health_check(service: str, parts: ServiceParts, relay: Relay | None,
+                  after: float) -> Callable[[], dict[str, str]]:
+    """The service's own health parts, with the relay's and the consumers' progress."""
 
+    def check() -> dict[str, str]:
+        status = dict(parts.health()) if parts.health is not None else {}
+        if relay is not None:
+            status[f"{service}.relay"] = relay.stalled(after)
+        for consumer, reason in consumer_health(after).items():
+            status[f"{service}.consumer.{consumer}"] = reason
+        return status
+
+    return check
+
+
+async def _report_health(service: str, servicer: ExplainedHealth,
+                         check: Callable[[], dict[str, str]], stop: asyncio.Event,
+                         interval: float = 1.0) -> None:
+    """Keep the named health sub-services true: NOT_SERVING, with the reason logged once and
+    given with every health check, while a part of the service cannot make progress; SERVING
+    again when it can."""
     known: dict[str, str] = {}
     while not stop.is_set():
         for name, reason in check().items():
             if known.get(name) != reason:
-                status = (health_pb2.HealthCheckResponse.NOT_SERVING if reason
-                          else health_pb2.HealthCheckResponse.SERVING)
-                await servicer.set(name, status)
-                if reason:
+                await servicer.explain(name, reason)
+                # Logged when it stops or starts serving, not each time its reason's figures
+                # change (a stalled part would otherwise log a line a second).
+                if reason and not known.get(name):
                     log.warning("%s: %s not serving: %s", service, name, reason)
-                elif name in known:
+                elif not reason and known.get(name):
                     log.info("%s: %s serving again", service, name)
                 known[name] = reason
         with contextlib.suppress(TimeoutError):

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     stream_replicas: int = 1
     """JetStream replicas of the streams this service creates (3 on a three-node cluster)."""
     command_batch_size: int = 500
+    progress_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long the relay may have events to publish, or a consumer fail on the same event,
+    before health reports that part NOT_SERVING."""
 
     def tls(self) -> TlsFiles | None:
         if self.tls_certificate is None:

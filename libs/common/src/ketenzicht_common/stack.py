@@ -1,6 +1,7 @@
 """``make run``: starts nats-server and every service of a profile, and stops them on Ctrl-C.
 
     ketenzicht-stack run [--profile deploy/local/stack.toml]
+    ketenzicht-stack status [--profile …]   # which part of which service is stuck, and why
 """
 
 from __future__ import annotations
@@ -103,9 +104,13 @@ class Stack:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ketenzicht-stack")
-    parser.add_argument("command", choices=["run"])
+    parser.add_argument("command", choices=["run", "status"])
     parser.add_argument("--profile", type=Path, default=Path("deploy/local/stack.toml"))
     args = parser.parse_args(argv)
+    if args.command == "status":
+        from .health import main as status
+
+        status(["--profile", str(args.profile)])
     stack = Stack(Profile.load(args.profile))
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -13,16 +13,26 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from nats.js.api import StreamConfig
 from pydantic import BaseModel
 
 from ketenzicht_contracts.envelope import subject_for
+from ketenzicht_contracts.events import EventPayload
 
-from .domain import ChainAggregate, ChainCreated, Provenance, event_topic, stable_id
+from .contract import publishable
+from .domain import (
+    ChainAggregate,
+    ChainCreated,
+    Provenance,
+    event_facts,
+    event_topic,
+    parse_event_topic,
+    stable_id,
+)
 
 
 class DateAsISO(Transcoding):
@@ -154,6 +164,29 @@ class ChainApplication(Application[UUID]):
     def public_topics(self) -> list[str]:
         """Topics of the events the relay publishes: every recorded topic but the private ones."""
         return sorted(t for t in self.event_topics() if t not in PRIVATE_TOPICS)
+
+    def publishable(self, event: ChainAggregate.Event) -> tuple[str, EventPayload]:
+        """The subject and the payload the relay publishes for an event, or
+        `ContractViolation`."""
+        service, event_type, version = parse_event_topic(getattr(type(event), "TOPIC", ""))
+        try:
+            subject = self.subject_of(event)
+        except (KeyError, ValueError):
+            subject = ""  # a subject the service cannot name is no subject to publish on
+        return subject, publishable(service, event_type, version, event_facts(event), subject)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        # Every public event is checked against its contract before it is stored, so the relay
+        # never meets one it cannot publish (it would have to skip it; see relay.py). One that
+        # fails raises ContractViolation: nothing of the transaction is stored, and the command
+        # bus retries the batch one command at a time, so only the command that caused it fails.
+        if not hasattr(self, "_published_topics"):
+            self._published_topics = frozenset(self.public_topics())
+        for event in processing_event.events:
+            if getattr(type(event), "TOPIC", "") in self._published_topics:
+                assert isinstance(event, ChainAggregate.Event)
+                self.publishable(event)
+        return super()._record(processing_event)
 
     def event_topics(self) -> set[str]:
         raise NotImplementedError

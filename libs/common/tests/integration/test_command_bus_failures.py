@@ -18,6 +18,7 @@ from intake.application.intake import IntakeApplication, IntakeCommands, _existi
 from ketenzicht_common.bus import CommandBus, UnitOfWork
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.contract import ContractViolation
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_contracts.events.categories import (
@@ -110,3 +111,30 @@ async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
         assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [dict] * 4
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
         assert cases == ["case-0", "case-1", "case-2", "case-3"]
+
+
+async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path) -> None:
+    # A handler (a bug, or an input nothing checked) records free text where the contract
+    # wants a pseudonym: the store refuses it before it is stored, so the relay never meets it.
+    def free_text_case(uow: UnitOfWork) -> dict[str, Any]:
+        _existing(uow, victim).file_report(police("free-text"), date(2022, 3, 1),
+                                           "Jan Jansen, Kerkstraat 1", False)
+        return {}
+
+    async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
+        busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
+        await asyncio.sleep(0.05)
+        kept = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
+        lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
+        outcomes = await asyncio.gather(
+            commands.execute(kept, police("report")),
+            bus.execute(lost, police("free-text"), free_text_case), return_exceptions=True)
+        await busy
+
+        assert isinstance(outcomes[0], dict)
+        assert isinstance(outcomes[1], ContractViolation)
+        assert str(outcomes[1]) == ("breaks-contract: intake ReportFiled: case_id is not a "
+                                    "pseudonym")
+        assert await bus.query(lambda: sorted(app.victim(victim).reports)) == ["case-kept"]
+        stored = app.recorder.select_notifications(1, 1000)
+        assert not [n for n in stored if b"Jansen" in n.state]

@@ -25,12 +25,21 @@ from ketenzicht_common.consumer import (
     EventHandler,
     ReceivedEvent,
     Subscription,
+    consumer_health,
     event_broker,
     subscribe,
 )
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_contracts.envelope import Envelope
+from ketenzicht_contracts.events.categories import (
+    ExploitationForm,
+    NationalityGroup,
+    PoliceRegion,
+    ResidencePosition,
+    SourceOrganisation,
+)
+from ketenzicht_contracts.events.intake import SignalRegistered
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +59,13 @@ async def publish_events(url: str, count: int) -> list[str]:
                 version=1, occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC),
                 aggregate_id=uuid.uuid4(), aggregate_version=1, organisation="politie",
                 system="police-registration", position=n + 1)
-            await js.publish("ketenzicht.intake.SignalRegistered", b"{}",
-                             headers=envelope.to_headers())
+            body = SignalRegistered(
+                occurred_on=date(2024, 3, 1), victim_id=f"victim-{n}", signal_id=f"signal-{n}",
+                source_organisation=SourceOrganisation.POLICE, form=ExploitationForm.LABOUR,
+                minor=False, nationality_group=NationalityGroup.OTHER_EU,
+                residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG)
+            await js.publish("ketenzicht.intake.SignalRegistered",
+                             body.model_dump_json().encode(), headers=envelope.to_headers())
             ids.append(str(envelope.event_id))
         return ids
     finally:
@@ -198,3 +212,30 @@ async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) ->
     async with consuming(nats_server.url, "slow", handle, concurrency=4):
         assert await eventually(all_handled), \
             f"{len(handled)} of {len(ids)} handled while the first event was stuck"
+
+
+async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succeeds(
+        nats_server: NatsServer) -> None:
+    ids = await publish_events(nats_server.url, 3)
+    broken = True
+
+    async def handle(event: ReceivedEvent) -> None:
+        if broken and str(event.envelope.event_id) == ids[1]:
+            raise RuntimeError("the store is unavailable")
+
+    async def stalled() -> bool:
+        return bool(consumer_health(after=1.0).get("stuck-intake"))
+
+    async with consuming(nats_server.url, "stuck", handle):
+        assert consumer_health(after=1.0) == {"stuck-intake": ""}
+        assert await eventually(stalled)
+        reason = consumer_health(after=1.0)["stuck-intake"]
+        assert reason.startswith(f"intake SignalRegistered {ids[1]} has failed on ")
+        assert "(RuntimeError)" in reason
+        broken = False
+
+        async def recovered() -> bool:
+            return consumer_health(after=1.0) == {"stuck-intake": ""}
+
+        assert await eventually(recovered)
+    assert "stuck-intake" not in consumer_health(after=1.0), "a closed consumer is not named"

@@ -3,17 +3,23 @@ fails on every delivery, and the one that breaks its contract (terminated at onc
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
+import uuid
 from collections import Counter
+from datetime import UTC, date, datetime
 
 import nats
+import nats.js.errors
 import pytest
 
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.dead_letters import DeadLetter, read
 from ketenzicht_common.processes import NatsServer
-from ketenzicht_common.streams import dead_letter_stream, ensure_stream
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
+from ketenzicht_contracts.envelope import Envelope
 
 from .test_consumer_batches import STREAM, consuming, eventually, publish_events, unacknowledged
 
@@ -95,3 +101,119 @@ async def test_an_event_that_breaks_its_contract_is_a_dead_letter_at_once(
     assert letter.event_id == ids[0]
     assert letter.reason.startswith("terminated")
     assert seen[ids[0]] == 1, "not redelivered: no redelivery repairs a broken contract"
+
+
+async def cli(url: str, *args: str) -> tuple[int, str, str]:
+    """The operator's command, run beside the consumer (which keeps running meanwhile)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ketenzicht_common.dead_letters", "--nats", url, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+async def publish_forged_signal(url: str) -> str:
+    """A SignalRegistered with a name as the victim id and an address besides."""
+    envelope = Envelope(
+        event_id=uuid.uuid4(), service="intake", event_type="SignalRegistered", version=1,
+        occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
+        aggregate_version=1, organisation="politie", system="police-registration")
+    body = {"occurred_on": "2024-03-01", "victim_id": "Jan Jansen", "signal_id": "signal-x",
+            "source_organisation": "POLICE", "form": "LABOUR", "minor": False,
+            "nationality_group": "DUTCH", "residence_position": "LAWFUL", "region": "LIMBURG",
+            "address": "Kerkstraat 1"}
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream("intake"))
+        await js.publish("ketenzicht.intake.SignalRegistered", json.dumps(body).encode(),
+                         headers=envelope.to_headers())
+    finally:
+        await nc.close()
+    return str(envelope.event_id)
+
+
+async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with_a_code(
+        nats_server: NatsServer) -> None:
+    await keep_dead_letters(nats_server.url)
+    forged = await publish_forged_signal(nats_server.url)
+    applied: list[str] = []
+
+    async def handle(event: ReceivedEvent) -> None:
+        applied.append(str(event.envelope.event_id))
+
+    async def given_up() -> bool:
+        return bool(await dead_letters(nats_server.url))
+
+    async with consuming(nats_server.url, "operator", handle):
+        assert await eventually(given_up)
+    assert applied == [], "refused by the contract check, never handed to the handler"
+    [letter] = await dead_letters(nats_server.url)
+
+    code, shown, _ = await cli(nats_server.url, "inspect", str(letter.sequence))
+    assert code == 0
+    for line in ("stream      KETENZICHT_INTAKE", "sequence    1",
+                 "event type  intake.SignalRegistered", f"event id    {forged}",
+                 "consumer    operator-intake", "deliveries  1",
+                 "reason      terminated: breaks-contract: intake SignalRegistered: 1 field(s) "
+                 "the contract does not have; victim_id is not a pseudonym",
+                 "state       open", "signal_id   signal-x"):
+        assert line in shown, shown
+    assert "Jansen" not in shown
+    assert "Kerkstraat" not in shown
+    assert "victim_id   " not in shown, "an id that is not a pseudonym is not shown"
+
+    # Free text is no reason; a code is, and the event is erased from its stream.
+    code, _, refused = await cli(nats_server.url, "discard", str(letter.sequence),
+                                 "--reason", "it holds a name")
+    assert code == 2
+    assert "invalid choice" in refused
+    code, said, _ = await cli(nats_server.url, "discard", str(letter.sequence),
+                              "--reason", "PERSONAL_DATA", "--erase")
+    assert code == 0
+    assert "discarded: PERSONAL_DATA" in said
+    nc = await nats.connect(nats_server.url)
+    try:
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await nc.jetstream().get_msg(STREAM, letter.stream_sequence)
+    finally:
+        await nc.close()
+    [handled] = await dead_letters(nats_server.url)
+    assert handled.status == "discarded PERSONAL_DATA, erased from its stream"
+    _, listed, _ = await cli(nats_server.url, "list", "--open")
+    assert "0 dead letter(s)" in listed
+
+
+async def test_a_dead_letter_is_replayed_to_its_running_consumer(
+        nats_server: NatsServer) -> None:
+    await keep_dead_letters(nats_server.url)
+    ids = await publish_events(nats_server.url, 3)
+    failing = True
+    applied: Counter[str] = Counter()
+
+    async def handle(event: ReceivedEvent) -> None:
+        if failing and str(event.envelope.event_id) == ids[1]:
+            raise RuntimeError("a bug, fixed later")
+        applied[str(event.envelope.event_id)] += 1
+
+    async def given_up() -> bool:
+        return bool(await dead_letters(nats_server.url))
+
+    async with consuming(nats_server.url, "replaying", handle, max_deliver=2):
+        assert await eventually(given_up)
+        [letter] = await dead_letters(nats_server.url)
+        assert letter.event_id == ids[1]
+        assert ids[1] not in applied
+
+        failing = False  # the fix is deployed; the operator hands the event back
+        code, said, _ = await cli(nats_server.url, "replay", str(letter.sequence))
+        assert code == 0, said
+        assert said.strip() == f"dead letter #{letter.sequence}: applied"
+        assert applied[ids[1]] == 1
+        [replayed] = await dead_letters(nats_server.url)
+        assert replayed.status == "replayed"
+
+    # No consumer running: nothing happens, and the command says why.
+    code, _, why = await cli(nats_server.url, "replay", str(letter.sequence), "--timeout", "3")
+    assert code == 1
+    assert "consumer replaying-intake is not running" in why

@@ -84,11 +84,25 @@ def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
         recorded_at=datetime(2022, 9, 2, 8, 30, tzinfo=UTC),
         aggregate_id="00000000-0000-4000-8000-000000000002", aggregate_version=3,
         organisation="om", system="om-registration", command_id="c-1", position=7)
-    body = b'{"case_id": "case-001", "suspect_id": "suspect-001"}'
+    body = b'{"occurred_on":"2022-09-01","case_id":"case-001","suspect_id":"suspect-001"}'
     message = Msg(None, subject="ketenzicht.prosecution.SuspectSummoned", data=body,
                   headers=envelope.to_headers())
-    assert fact_from_message(message) == fact_of(envelope, body)
-    assert fact_from_message(message).event_id == "00000000-0000-4000-8000-00000000000a"
+    stream = "KETENZICHT_PROSECUTION"
+    assert fact_from_message(message, stream) == fact_of(envelope, body)
+    assert fact_from_message(message, stream).event_id == "00000000-0000-4000-8000-00000000000a"
+
+    # What the live consumers refuse by their contract check, the replay skips too.
+    for subject, in_stream, data, rule in [
+            ("ketenzicht.intake.SuspectSummoned", stream, body, "wrong-subject"),
+            (message.subject, "KETENZICHT_INTAKE", body, "wrong-stream"),
+            (message.subject, stream, body.replace(b"case-001", b"Jan Jansen"),
+             "breaks-contract"),
+            (message.subject, stream, body.replace(b"2022-09-01", b"2022-09-02"),
+             "date-mismatch")]:
+        with pytest.raises(UnreadableEvent, match=rule) as skipped:
+            fact_from_message(Msg(None, subject=subject, data=data,
+                                  headers=envelope.to_headers()), in_stream)
+        assert "Jan" not in str(skipped.value)
 
     for broken in ({**envelope.to_headers(), "ce-type": "com.example.prosecution.X"},
                    {**envelope.to_headers(), "ce-type": "nl.ketenzicht.prosecution"},
@@ -96,7 +110,7 @@ def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
                    {**envelope.to_headers(), "ce-aggregateversion": "third"},
                    {k: v for k, v in envelope.to_headers().items() if k != "ce-id"}, None):
         with pytest.raises(UnreadableEvent):
-            fact_from_message(Msg(None, subject="x", data=body, headers=broken))
+            fact_from_message(Msg(None, subject="x", data=body, headers=broken), stream)
         if broken is not None:  # … as the live consumers refuse it
             with pytest.raises((KeyError, ValueError)):
                 Envelope.from_headers(broken)

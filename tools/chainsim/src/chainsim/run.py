@@ -30,6 +30,8 @@ from chainsim.feeder import Endpoints, Feeder, FeedReport
 from chainsim.generator import estimate_events, generate
 from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from ketenzicht_common.client import connect
+from ketenzicht_common.health import report as health_report
+from ketenzicht_common.health import stack_health
 from ketenzicht_common.stack import Profile, Stack
 
 ANALYST_TOKEN = "local-analyst-token"
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
         print("Triggers the IND received (stream KETENZICHT_IND_TRIGGERS):")
         for kind, count in asyncio.run(triggers_received(stack.profile.nats_url)).items():
             print(f"  {kind:<40} {count:>7,}")
+        # Whether every relay and consumer makes progress; anything stuck is named, with why.
+        print("\nHealth (again any time: ketenzicht-stack status):")
+        print("\n".join(health_report(asyncio.run(stack_health(
+            (p.name, p.address) for p in stack.services)))), flush=True)
         http = next((s.env.get("KETENZICHT_MONITOR_HTTP_ADDRESS") for s in
                      stack.profile.services if s.name == "monitor"), None) or "127.0.0.1:8080"
         print(f"\nDashboard: http://{http}/#token={ANALYST_TOKEN}")

@@ -25,6 +25,10 @@ class EventPayload(BaseModel):
 
     SERVICE: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
+    ADDRESSEES: ClassVar[tuple[str, ...]] = ()
+    """For an event addressed to an organisation's feed: the organisations it may be addressed
+    to. It then travels on ``ketenzicht.<service>.triggers.<addressee>.<EventType>`` instead of
+    ``ketenzicht.<service>.<EventType>``."""
 
     occurred_on: date
     """The business date the source system states; it may lie in the past."""
@@ -36,6 +40,19 @@ class EventPayload(BaseModel):
     @classmethod
     def schema_name(cls) -> str:
         return f"{cls.SERVICE}/{cls.__name__}.v{cls.VERSION}"
+
+    @classmethod
+    def travels_on(cls, subject: str) -> bool:
+        """Whether ``subject`` is one this event type is published on: its own service's, its
+        own type's, and for an addressed event the feed of one of its addressees."""
+        prefix = f"ketenzicht.{cls.SERVICE}."
+        if not subject.startswith(prefix) or not subject.endswith(f".{cls.event_type()}"):
+            return False
+        middle = subject[len(prefix):-len(cls.event_type()) - 1]
+        if not cls.ADDRESSEES:
+            return middle == ""
+        kind, _, addressee = middle.partition(".")
+        return kind == "triggers" and addressee in cls.ADDRESSEES
 
 
 _REGISTRY: dict[tuple[str, str, int], type[EventPayload]] = {}

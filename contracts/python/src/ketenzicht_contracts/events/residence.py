@@ -9,6 +9,9 @@ from pydantic import Field
 from .base import EventPayload, Pseudonym, register
 from .categories import NonTemporaryGround, ReflectionEndReason
 
+TRIGGER_ADDRESSEES = ("ind", "police", "om")
+"""The organisations the residence rules address triggers to, each on a feed of its own."""
+
 
 class ResidenceEvent(EventPayload):
     SERVICE = "residence"
@@ -77,7 +80,12 @@ class Trigger(ResidenceEvent):
     ``trigger_id`` is stable (the same facts give the same id, used as ``Nats-Msg-Id``);
     ``trigger_key`` names what the trigger says, so a trigger retracted and raised again later
     is recognisable under its new id. ``occurred_on`` is the day the trigger fires.
+
+    Each goes to one addressee's feed (``ketenzicht.residence.triggers.<addressee>.<Kind>``);
+    which one the rules decide.
     """
+
+    ADDRESSEES = TRIGGER_ADDRESSEES
 
     trigger_id: Pseudonym
     trigger_key: str

@@ -1,0 +1,272 @@
+"""What the bus may carry: the check every event passes before a consumer applies it, and the
+check every public event passes before a service stores it.
+
+The bus is a trust boundary. Anything that can publish on NATS can put a message in a service's
+stream, so a consumer applies an event only when
+
+* it has a readable ketenzicht envelope (``ce-*`` headers), whose provenance fields
+  (organisation, system, command id) are identifiers, not text;
+* its type is one the contracts register for the service the envelope names, at that version;
+* it was read from that service's stream, on the subject that service publishes that type on
+  (``ketenzicht.<service>.<EventType>``; a residence trigger on
+  ``ketenzicht.residence.triggers.<addressee>.<EventType>``);
+* its body validates against the contract's payload model, in strict mode (pseudonym patterns,
+  categories, no unknown fields) and states the same business date as the envelope.
+
+Strict, because a relay publishes ``model_dump_json()`` of the model, which strict validation
+always accepts: strictness refuses nothing a relay sends, and what a handler reads from the body
+(``ReceivedEvent.data``) is then exactly what was validated (lax mode would let ``"true"`` pass
+as a boolean while the handler reads the string).
+
+Anything else raises `Unprocessable`. Its message is the *reason*: a rule code first
+(``wrong-subject``, ``breaks-contract``, …), then only what is known to be safe: names from the
+contracts (service, type, field), stream names from the server, ids once they validated. Never a
+header value or a piece of the body that failed: that is where free text about a person would
+be. The reason goes into the dead letter (JetStream's termination advisory) and the log.
+
+Trace context is not a fact: a malformed ``traceparent`` or a ``tracestate`` with whitespace is
+dropped from the envelope rather than refusing the event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from typing import Any, get_args
+from uuid import UUID
+
+from pydantic import StringConstraints, ValidationError
+
+from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
+from ketenzicht_contracts.events import EventPayload, all_payload_models, payload_model
+from ketenzicht_contracts.events.base import Pseudonym
+
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.:@/-]{0,200}")
+"""Organisation, system and command id: identifiers as the edge issues them, never text."""
+TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+TRACESTATE = re.compile(r"[\x21-\x7e]{0,512}")
+PSEUDONYM = re.compile(get_args(Pseudonym)[1].pattern)
+
+REQUIRED_HEADERS = ("ce-type", "ce-id", "ce-schemaversion", "ce-occurredon", "ce-time",
+                    "ce-subject", "ce-aggregateversion")
+
+
+class ContractViolation(ValueError):
+    """A service was about to store (or its relay to publish) an event that breaks its contract:
+    a bug in the service, never the caller's fault. The message names the rule and the fields,
+    never their values."""
+
+
+def publishable(service: str, event_type: str, version: int, facts: Mapping[str, Any],
+                subject: str) -> EventPayload:
+    """The payload a relay publishes for an event's facts, on ``subject``; or
+    `ContractViolation`. Lax (python) mode: the domain may hold a category as its plain value."""
+    try:
+        model = contract_of(service, event_type, version)
+    except Unprocessable as error:
+        raise ContractViolation(str(error)) from None
+    try:
+        payload = model.model_validate(dict(facts))
+    except ValidationError as error:
+        raise ContractViolation(f"breaks-contract: {service} {event_type}: "
+                                f"{problems_of(error, model)}") from None
+    if not model.travels_on(subject):
+        raise ContractViolation(f"wrong-subject: {service} {event_type} would be published on "
+                                f"a subject {service} does not publish it on")
+    return payload
+
+
+class Unprocessable(Exception):
+    """An event that breaks its contract (or the rules of the bus): terminated at once instead
+    of redelivered, and kept as a dead letter. The message is the reason, and must hold no
+    content of the event (see the module docstring)."""
+
+
+@cache
+def _contracts() -> dict[str, dict[str, set[int]]]:
+    known: dict[str, dict[str, set[int]]] = {}
+    for model in all_payload_models():
+        known.setdefault(model.SERVICE, {}).setdefault(model.event_type(), set()).add(
+            model.VERSION)
+    return known
+
+
+def contract_of(service: str, event_type: str, version: int) -> type[EventPayload]:
+    """The payload model of an event type a service publishes, or `Unprocessable`."""
+    try:
+        return payload_model(service, event_type, version)
+    except KeyError:
+        pass
+    types = _contracts().get(service)
+    if types is None:
+        raise Unprocessable("unknown-type: the envelope names no service of the chain") from None
+    if event_type not in types:
+        raise Unprocessable(f"unknown-type: {service} publishes no event type of that name"
+                            ) from None
+    raise Unprocessable(f"unknown-type: {service} {event_type} has no version {version}"
+                        ) from None
+
+
+def check_route(model: type[EventPayload], stream: str | None, subject: str) -> None:
+    """The event came from its service's stream, on a subject its service publishes it on."""
+    own = stream_for(model.SERVICE)
+    if stream != own:
+        where = f"stream {stream}" if stream else "a message without stream metadata"
+        raise Unprocessable(f"wrong-stream: {model.SERVICE} {model.event_type()} read from "
+                            f"{where}, not {own}")
+    if not model.travels_on(subject):
+        raise Unprocessable(f"wrong-subject: {model.SERVICE} {model.event_type()} on a subject "
+                            f"{model.SERVICE} does not publish it on")
+
+
+def check_payload(model: type[EventPayload], body: bytes, occurred_on: date) -> EventPayload:
+    """The body validated against the contract, stating the envelope's business date."""
+    try:
+        payload = model.model_validate_json(body, strict=True)
+    except ValidationError as error:
+        raise Unprocessable(f"breaks-contract: {model.SERVICE} {model.event_type()}: "
+                            f"{problems_of(error, model)}") from None
+    if payload.occurred_on != occurred_on:
+        raise Unprocessable(f"date-mismatch: {model.SERVICE} {model.event_type()}: the body "
+                            "and the envelope state different business dates")
+    return payload
+
+
+def problems_of(error: ValidationError, model: type[EventPayload]) -> str:
+    """What broke the contract, by field name and error kind only: never the input, and never
+    a field name that is not the contract's (the name of an unexpected field is body text)."""
+    problems: list[str] = []
+    unexpected = 0
+    for problem in error.errors(include_url=False, include_context=False, include_input=False):
+        location = problem["loc"]
+        if problem["type"] == "extra_forbidden" or (
+                location and location[0] not in model.model_fields):
+            unexpected += 1
+            continue
+        if problem["type"] == "json_invalid":
+            problems.append("the body is not JSON")
+            continue
+        if problem["type"] in ("model_type", "dict_type"):
+            problems.append("the body is not a JSON object")
+            continue
+        field = ".".join(str(part) for part in location)
+        problems.append(f"{field} {_KINDS.get(problem['type'], problem['type'])}"
+                        if field else str(problem["type"]))
+    if unexpected:
+        problems.append(f"{unexpected} field(s) the contract does not have")
+    return "; ".join(sorted(set(problems))) or "invalid"
+
+
+_KINDS = {
+    "missing": "is missing",
+    "string_pattern_mismatch": "is not a pseudonym",
+    "string_too_long": "is too long",
+    "string_type": "is not a string",
+    "bool_type": "is not a boolean",
+    "int_type": "is not an integer",
+    "date_type": "is not a date",
+    "date_from_datetime_parsing": "is not a date",
+    "date_parsing": "is not a date",
+    "enum": "is not a known category",
+    "list_type": "is not a list",
+}
+
+
+def check_envelope(headers: Mapping[str, str] | None) -> Envelope:
+    """The envelope of a message, or `Unprocessable` naming the header that is wrong."""
+    if not headers:
+        raise Unprocessable("no-envelope: the message has no headers")
+    missing = [name for name in REQUIRED_HEADERS if name not in headers]
+    if missing:
+        raise Unprocessable(f"no-envelope: header {', '.join(missing)} missing")
+    if not headers["ce-type"].startswith(TYPE_PREFIX):
+        raise Unprocessable("no-envelope: ce-type is not a ketenzicht event type")
+    try:
+        envelope = Envelope.from_headers(dict(headers))
+    except (ValueError, KeyError):
+        raise Unprocessable(f"no-envelope: {_unreadable(headers)}") from None
+    for name in ("organisation", "system", "command_id"):
+        if not IDENTIFIER.fullmatch(getattr(envelope, name)):
+            raise Unprocessable(f"envelope-text: {name} is not an identifier")
+    trace: dict[str, Any] = {}
+    if envelope.traceparent and not TRACEPARENT.fullmatch(envelope.traceparent):
+        trace = {"traceparent": "", "tracestate": ""}
+    elif envelope.tracestate and not TRACESTATE.fullmatch(envelope.tracestate):
+        trace = {"tracestate": ""}
+    return envelope.model_copy(update=trace) if trace else envelope
+
+
+def _unreadable(headers: Mapping[str, str]) -> str:
+    """Which header keeps the envelope from being read (named, its value never shown)."""
+    parsers: dict[str, Any] = {
+        "ce-id": UUID, "ce-subject": UUID, "ce-schemaversion": int,
+        "ce-aggregateversion": int, "ce-occurredon": date.fromisoformat,
+        "ce-position": int,
+    }
+    for name, parse in parsers.items():
+        if name in headers:
+            try:
+                parse(headers[name])
+            except ValueError:
+                return f"header {name} is malformed"
+    service, _, event_type = headers["ce-type"][len(TYPE_PREFIX):].partition(".")
+    if not service or not event_type:
+        return "ce-type names no service and type"
+    return "header ce-time is malformed"
+
+
+def check(stream: str | None, subject: str, headers: Mapping[str, str] | None,
+          body: bytes) -> tuple[Envelope, EventPayload]:
+    """Everything a consumer checks before it applies a message (see the module docstring)."""
+    envelope = check_envelope(headers)
+    model = contract_of(envelope.service, envelope.event_type, envelope.version)
+    check_route(model, stream, subject)
+    return envelope, check_payload(model, body, envelope.occurred_on)
+
+
+def label(envelope: Envelope | None) -> str:
+    """How a log line or a reason names an event: type and id, which validated."""
+    if envelope is None:
+        return "a message"
+    return f"{envelope.service} {envelope.event_type} {envelope.event_id}"
+
+
+@cache
+def pseudonym_fields(model: type[EventPayload]) -> frozenset[str]:
+    """The contract's fields that hold pseudonymous ids (one, a list, or optional)."""
+
+    def holds_pseudonyms(annotation: Any, metadata: list[Any]) -> bool:
+        if any(isinstance(m, StringConstraints) and m.pattern == PSEUDONYM.pattern
+               for m in metadata):
+            return True
+        if annotation is Pseudonym:
+            return True
+        return any(holds_pseudonyms(arg, list(getattr(arg, "__metadata__", ())))
+                   for arg in get_args(annotation))
+
+    return frozenset(name for name, field in model.model_fields.items()
+                     if holds_pseudonyms(field.annotation, list(field.metadata)))
+
+
+def pseudonyms_in(model: type[EventPayload] | None, body: bytes) -> dict[str, list[str]]:
+    """The ids in a body that an operator may see: only the contract's pseudonym fields, and of
+    those only the values that validate as pseudonyms. Nothing else of the body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    fields = (pseudonym_fields(model) if model is not None else
+              frozenset().union(*(pseudonym_fields(m) for m in all_payload_models())))
+    found: dict[str, list[str]] = {}
+    for name in sorted(fields):
+        value = data.get(name)
+        values = value if isinstance(value, list) else [value]
+        valid = [v for v in values if isinstance(v, str) and PSEUDONYM.fullmatch(v)]
+        if valid:
+            found[name] = valid
+    return found
