@@ -43,6 +43,8 @@ class Envelope(BaseModel):
     command_id: str = ""
     traceparent: str = ""
     tracestate: str = ""
+    """Never filled and never sent: ketenzicht does not carry a caller's tracestate (vendor
+    free text). Kept so that readers of ``envelope.tracestate`` still work; always ""."""
     position: int = 0
     """The event's place in its service's notification log (the relay's tracking position)."""
     store: str = ""
@@ -78,8 +80,6 @@ class Envelope(BaseModel):
             headers["ce-commandid"] = self.command_id
         if self.traceparent:
             headers["traceparent"] = self.traceparent
-        if self.tracestate:
-            headers["tracestate"] = self.tracestate
         return headers
 
     @classmethod
@@ -103,7 +103,6 @@ class Envelope(BaseModel):
             system=headers.get("ce-system", ""),
             command_id=headers.get("ce-commandid", ""),
             traceparent=headers.get("traceparent", ""),
-            tracestate=headers.get("tracestate", ""),
             position=int(headers.get("ce-position", "0")),
             store=headers.get("ce-store", ""),
             message_id=(headers.get(NATS_MSG_ID, "")

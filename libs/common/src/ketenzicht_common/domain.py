@@ -41,16 +41,19 @@ class Provenance:
     system: str
     command_id: str
     traceparent: str = ""
+    """A W3C traceparent checked at the gRPC edge (``telemetry.valid_traceparent``), or ""."""
     tracestate: str = ""
+    """Not kept: a caller's tracestate is vendor free text, so it is never stored. The field
+    stays only so that code written against the old signature still builds a Provenance."""
 
     def as_dict(self) -> dict[str, str]:
-        # Spelled out: dataclasses.asdict deep-copies, and this runs for every event.
+        # Spelled out: dataclasses.asdict deep-copies, and this runs for every event. Events
+        # stored before tracestate was dropped still hold the key; nothing reads it any more.
         return {
             "organisation": self.organisation,
             "system": self.system,
             "command_id": self.command_id,
             "traceparent": self.traceparent,
-            "tracestate": self.tracestate,
         }
 
 

@@ -55,6 +55,7 @@ from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .nats_connection import connect
 from .store import ChainApplication
 from .streams import dead_letter_stream, ensure_stream, relay_skip_subject
+from .telemetry import valid_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,9 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         organisation=provenance.get("organisation", ""),
         system=provenance.get("system", ""),
         command_id=provenance.get("command_id", ""),
-        traceparent=provenance.get("traceparent", ""),
-        tracestate=provenance.get("tracestate", ""),
+        # Checked again on the way out: events stored before the edge was strict may hold
+        # whatever a caller sent as its trace context.
+        traceparent=valid_traceparent(provenance.get("traceparent", "")),
         position=notification.id,
         store=app.store_id(),
         message_id=app.message_id(event),

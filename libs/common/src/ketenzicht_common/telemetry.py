@@ -2,15 +2,16 @@
 
 ``OTEL_TRACES_EXPORTER`` = ``otlp`` (endpoint from ``OTEL_EXPORTER_OTLP_ENDPOINT``), ``console``
 (one JSON span per line on standard output), or unset/``none``: then no SDK is installed and
-tracing costs nothing, but incoming trace context is still passed on unchanged.
+tracing costs nothing, but a valid incoming ``traceparent`` is still passed on unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from opentelemetry import propagate, trace
 
@@ -55,12 +56,47 @@ def configure_tracing(service_name: str) -> None:
     _configured = True
 
 
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+_ZERO_TRACE_ID = "0" * 32
+_ZERO_SPAN_ID = "0" * 16
+
+
+def valid_traceparent(value: object) -> str:
+    """``value`` when it is a W3C Trace Context ``traceparent`` of version 00 with non-zero
+    trace and span ids, else "".
+
+    Stricter than OpenTelemetry's own parser on purpose: that one accepts future versions with
+    trailing fields, and whatever it accepts would be stored in events and put on the bus, where
+    a caller could hide free text in it.
+    """
+    if not isinstance(value, str):
+        return ""
+    match = _TRACEPARENT.fullmatch(value)
+    if match is None or match[1] == _ZERO_TRACE_ID or match[2] == _ZERO_SPAN_ID:
+        return ""
+    return value
+
+
+def incoming_trace(metadata: Iterable[tuple[str, object]]) -> dict[str, str]:
+    """The caller's trace context, as a carrier for ``propagate.extract``: its traceparent if
+    it sent exactly one valid one, else nothing (the call starts a fresh trace).
+
+    ``tracestate`` and ``baggage`` are dropped: they are vendor free text that ketenzicht has
+    no use for, and nothing a caller sends may reach the store unchecked.
+    """
+    values = [value for key, value in metadata if key.lower() == "traceparent"]
+    if len(values) != 1:  # W3C: more than one traceparent makes the context invalid
+        return {}
+    traceparent = valid_traceparent(values[0])
+    return {"traceparent": traceparent} if traceparent else {}
+
+
 def trace_headers(fallback: Mapping[str, str]) -> dict[str, str]:
-    """W3C trace context of the current span, or the incoming one when tracing is off."""
+    """The ``traceparent`` of the current span, or ``fallback``'s (already checked by
+    ``incoming_trace``) when tracing is off. Only a traceparent that passes
+    ``valid_traceparent`` is ever returned."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    if "traceparent" not in carrier:
-        for key in ("traceparent", "tracestate"):
-            if key in fallback:
-                carrier[key] = fallback[key]
-    return carrier
+    traceparent = valid_traceparent(carrier.get("traceparent", "")) \
+        or valid_traceparent(fallback.get("traceparent", ""))
+    return {"traceparent": traceparent} if traceparent else {}
