@@ -2,7 +2,13 @@
 table, health checking, reflection and (optionally) TLS with client certificates.
 
 A service writes a plain servicer whose methods take ``(request, caller)``; ``guarded`` turns
-it into what grpcio expects, so no servicer repeats the checks.
+it into grpcio method handlers, so no servicer repeats the checks.
+
+The handlers are built here from the service descriptor rather than by the generated
+``add_…Servicer_to_server``: grpcio decodes a request before any servicer code runs, and the
+generated deserializer turns undecodable bytes into an error that no code of ours sees (UNKNOWN,
+with a traceback in the log, before the caller is even authenticated). Ours hands such a body
+on as ``Undecodable``, and the guard refuses it with INVALID_ARGUMENT after authentication.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message_factory import GetMessageClass
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -27,6 +34,7 @@ from .domain import Provenance
 from .errors import (
     AlreadyExists,
     CommandRejected,
+    FieldViolation,
     InvalidCommand,
     NotFound,
     PermissionDenied,
@@ -34,7 +42,7 @@ from .errors import (
     Unauthenticated,
 )
 from .health import ExplainedHealth
-from .telemetry import trace_headers
+from .telemetry import incoming_trace, trace_headers
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("ketenzicht.grpc")
@@ -53,7 +61,6 @@ class Caller:
             system=self.identity.system,
             command_id=command_id or f"generated-{uuid.uuid4()}",
             traceparent=self.trace.get("traceparent", ""),
-            tracestate=self.trace.get("tracestate", ""),
         )
 
 
@@ -103,41 +110,91 @@ StreamMethod = Callable[[AsyncIterator[Any], Caller], AsyncIterator[Any]]
 
 
 @dataclass(frozen=True)
+class Undecodable:
+    """Handed to the guard in place of a request body that is not a valid ``type_name``."""
+
+    type_name: str
+
+
+def lenient_deserializer(message_class: Any) -> Callable[[bytes], Any]:
+    """``message_class.FromString``, but a body it cannot decode becomes ``Undecodable``
+    instead of an error raised inside grpcio."""
+    parse = message_class.FromString
+    undecodable = Undecodable(message_class.DESCRIPTOR.full_name)
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except Exception:  # DecodeError, or whatever else hostile bytes make the parser raise
+            return undecodable
+
+    return deserialize
+
+
+class UndecodableFrame(InvalidCommand):
+    """A frame of a bulk stream that is not a valid command message: it ends the stream."""
+
+    def __init__(self, sequence: int, type_name: str) -> None:
+        super().__init__([FieldViolation(f"requests[{sequence}]", f"not a valid {type_name}")])
+        self.sequence = sequence
+
+
+def undecodable_request(full_name: str, caller: Caller, request: Undecodable) -> InvalidCommand:
+    # One short line, no traceback, no bytes: the caller is authenticated, so it can be asked
+    # to fix its client, but it must not be able to fill the log with our stack traces.
+    log.warning("%s: undecodable request from %s", full_name, caller.identity.organisation)
+    return InvalidCommand.of("request", f"not a valid {request.type_name}")
+
+
+@dataclass(frozen=True)
 class Guard:
     service: str
     registry: IdentityRegistry
     allowed: frozenset[Role]
 
     def _caller(self, context: grpc.aio.ServicerContext,
-                metadata: list[tuple[str, Any]]) -> Caller:
-        incoming = {k: v for k, v in metadata if isinstance(v, str)}
+                metadata: list[tuple[str, Any]], trace_carrier: Mapping[str, str]) -> Caller:
         auth = context.auth_context() or {}
         common_names = [v.decode() for v in auth.get("x509_common_name", [])]
         identity = authenticate(self.registry, metadata, common_names)
         authorise(identity, self.allowed, self.service)
-        return Caller(identity, trace_headers(incoming))
+        return Caller(identity, trace_headers(trace_carrier))
 
     def wrap_stream(self, rpc_service: str, name: str,
                     method: StreamMethod) -> Callable[..., AsyncIterator[Any]]:
-        """A streaming RPC: the caller is checked once, when the stream opens."""
+        """A streaming RPC: the caller is checked once, when the stream opens; the first frame
+        that is not a valid command message ends the stream with INVALID_ARGUMENT."""
         full_name = f"{rpc_service}/{name}"
+
+        async def decoded(requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+            sequence = 0
+            async for request in requests:
+                if isinstance(request, Undecodable):
+                    undecodable_request(full_name, caller, request)
+                    raise UndecodableFrame(sequence, request.type_name)
+                yield request
+                sequence += 1
 
         async def handler(requests: AsyncIterator[Any],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
-            incoming = {k: v for k, v in metadata if isinstance(v, str)}
+            carrier = incoming_trace(metadata)
             with tracer.start_as_current_span(
-                full_name, context=propagate.extract(incoming), kind=trace.SpanKind.SERVER,
+                full_name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER,
                 attributes={"rpc.system": "grpc", "rpc.service": rpc_service,
                             "rpc.method": name},
-            ):
+            ) as span:
                 try:
-                    caller = self._caller(context, metadata)
+                    caller = self._caller(context, metadata, carrier)
                 except (Unauthenticated, PermissionDenied) as refused:
                     await context.abort_with_status(rpc_status.to_status(status_for(refused)))
                     return
-                async for response in method(requests, caller):
-                    yield response
+                try:
+                    async for response in method(decoded(requests, caller), caller):
+                        yield response
+                except CommandRejected as refused:
+                    span.set_attribute("ketenzicht.refused", type(refused).__name__)
+                    await context.abort_with_status(rpc_status.to_status(status_for(refused)))
 
         handler.__name__ = name
         return handler
@@ -147,17 +204,19 @@ class Guard:
 
         async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
             metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
-            incoming = {k: v for k, v in metadata if isinstance(v, str)}
+            carrier = incoming_trace(metadata)
             with tracer.start_as_current_span(
                 full_name,
-                context=propagate.extract(incoming),
+                context=propagate.extract(carrier),
                 kind=trace.SpanKind.SERVER,
                 attributes={"rpc.system": "grpc", "rpc.service": rpc_service,
                             "rpc.method": name},
             ) as span:
                 try:
-                    caller = self._caller(context, metadata)
+                    caller = self._caller(context, metadata, carrier)
                     span.set_attribute("ketenzicht.organisation", caller.identity.organisation)
+                    if isinstance(request, Undecodable):
+                        raise undecodable_request(full_name, caller, request)
                     return await method(request, caller)
                 except (CommandRejected, Unauthenticated, PermissionDenied) as refused:
                     span.set_attribute("ketenzicht.refused", type(refused).__name__)
@@ -174,20 +233,30 @@ class Guard:
         return handler
 
 
-def guarded(servicer: object, descriptor: Any, guard: Guard) -> object:
-    """An object with one grpc-style method per RPC of ``descriptor`` (a ServiceDescriptor)."""
+def guarded(servicer: object, descriptor: Any,
+            guard: Guard) -> dict[str, grpc.RpcMethodHandler]:
+    """grpcio method handlers, by method name, for every RPC of ``descriptor`` (a
+    ServiceDescriptor), each calling the servicer's method of that name through ``guard``."""
     missing = [m.name for m in descriptor.methods if not hasattr(servicer, m.name)]
     if missing:
         raise TypeError(f"{type(servicer).__name__} lacks {', '.join(missing)}")
-    methods = {
-        m.name: staticmethod(
-            (guard.wrap_stream if m.client_streaming else guard.wrap)(
-                descriptor.full_name, m.name, getattr(servicer, m.name)
-            )
-        )
-        for m in descriptor.methods
-    }
-    return type(f"Guarded{descriptor.name}", (), methods)()
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for m in descriptor.methods:
+        deserialize = lenient_deserializer(GetMessageClass(m.input_type))
+        serialize = GetMessageClass(m.output_type).SerializeToString
+        method = getattr(servicer, m.name)
+        if m.client_streaming and m.server_streaming:
+            handlers[m.name] = grpc.stream_stream_rpc_method_handler(
+                guard.wrap_stream(descriptor.full_name, m.name, method),
+                request_deserializer=deserialize, response_serializer=serialize)
+        elif not m.client_streaming and not m.server_streaming:
+            handlers[m.name] = grpc.unary_unary_rpc_method_handler(
+                guard.wrap(descriptor.full_name, m.name, method),
+                request_deserializer=deserialize, response_serializer=serialize)
+        else:
+            raise TypeError(f"{descriptor.full_name}/{m.name}: only unary and bidirectional "
+                            "streaming RPCs are supported")
+    return handlers
 
 
 @dataclass(frozen=True)
@@ -199,18 +268,22 @@ class TlsFiles:
 
 def build_server(
     *,
-    registrations: list[tuple[Callable[[Any, grpc.aio.Server], None], object, Any]],
+    registrations: list[tuple[Any, dict[str, grpc.RpcMethodHandler]]],
     address: str,
     tls: TlsFiles | None = None,
 ) -> tuple[grpc.aio.Server, int, ExplainedHealth]:
-    """A server with the given (add_to_server, servicer, descriptor) triples, health and
-    reflection. Returns the server, the bound port and the health servicer."""
+    """A server with the given (ServiceDescriptor, method handlers from ``guarded``) pairs,
+    health and reflection. Returns the server, the bound port and the health servicer."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     health_servicer = ExplainedHealth()  # the standard protocol, with reasons (health.py)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
-    for add, servicer, descriptor in registrations:
-        add(servicer, server)
+    for descriptor, handlers in registrations:
+        # Both, as the generated code does: grpcio looks registered methods up first (its fast
+        # path) and keeps the generic handler for older call paths.
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
+        server.add_registered_method_handlers(descriptor.full_name, handlers)
         names.append(descriptor.full_name)
     reflection.enable_server_reflection(names, server)
     if tls is None:

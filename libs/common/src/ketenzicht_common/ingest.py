@@ -57,29 +57,30 @@ async def ingest(
         nonlocal in_flight, reading_finished
         sequence = 0
         tasks = set()
-        async for request in requests:
-            await slots.acquire()
-            in_flight += 1
-            task = asyncio.create_task(handle(sequence, request))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            sequence += 1
-        reading_finished = True
-        await done.put(None)  # wakes the writer so it can notice the end
+        try:
+            async for request in requests:
+                await slots.acquire()
+                in_flight += 1
+                task = asyncio.create_task(handle(sequence, request))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                sequence += 1
+        finally:
+            # Also when reading fails (a frame that is not a command message): the writer must
+            # learn that no more commands come, or the stream would hang until the deadline.
+            reading_finished = True
+            done.put_nowait(None)
 
     reader = asyncio.create_task(read())
     try:
         answered = 0
-        while True:
+        while not (reading_finished and answered == in_flight):
             item = await done.get()
-            if item is None:
-                if reading_finished and answered == in_flight:
-                    break
-                continue
-            answered += 1
-            yield item
-            if reading_finished and answered == in_flight:
-                break
+            if item is not None:
+                answered += 1
+                yield item
+        # Every command read so far is answered; a failure to read the next one (an
+        # undecodable frame) now ends the stream with its own status.
         await reader
     finally:
         reader.cancel()

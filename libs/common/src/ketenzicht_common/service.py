@@ -44,7 +44,9 @@ class ServiceParts:
     """What a service's bootstrap hands back: its servicers and background tasks."""
 
     servicers: list[tuple[Callable[[Any, Any], None], object, Any]]
-    """(add_XServicer_to_server, servicer with (request, caller) methods, ServiceDescriptor)."""
+    """(add_XServicer_to_server, servicer with (request, caller) methods, ServiceDescriptor).
+    The generated add function is not called: the handlers are built from the descriptor (see
+    ``grpc_server``), so that an undecodable request reaches the guard."""
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: Callable[[], None] | None = None
     health: Callable[[], dict[str, str]] | None = None
@@ -85,14 +87,14 @@ async def serve(
     guard = Guard(service, IdentityRegistry.from_file(settings.identities_file),
                   SERVICE_ROLES[service])
     registrations = [
-        (add, guarded(servicer, descriptor, guard), descriptor)
-        for add, servicer, descriptor in parts.servicers
+        (descriptor, guarded(servicer, descriptor, guard))
+        for _add, servicer, descriptor in parts.servicers
     ]
     server, port, health = build_server(
         registrations=registrations, address=settings.grpc_address, tls=settings.tls()
     )
     await server.start()
-    await mark_serving(health, [d.full_name for _, _, d in registrations])
+    await mark_serving(health, [d.full_name for d, _ in registrations])
     host = settings.grpc_address.rsplit(":", 1)[0]
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
