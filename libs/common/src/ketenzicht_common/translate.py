@@ -8,12 +8,14 @@ value of an enum count as missing. Enum values on the wire carry their enum's na
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, TypeVar
 
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
+from .dates import business_date
 from .errors import FieldViolation, InvalidCommand
 
 C = TypeVar("C", bound=BaseModel)
@@ -75,3 +77,13 @@ def command_from(request: Message, command_type: type[C], **extra: Any) -> tuple
         return command_type.model_validate(fields | extra), command_id
     except ValidationError as error:
         raise InvalidCommand(violations_of(error)) from None
+
+
+def query_date(field_name: str, value: str) -> date | None:
+    """A query's date (``as_of``), parsed as strictly as a command's; None when empty."""
+    if not value:
+        return None
+    try:
+        return business_date(value)
+    except ValueError as error:
+        raise InvalidCommand.of(field_name, str(error)) from None

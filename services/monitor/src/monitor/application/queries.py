@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from enum import StrEnum
 
 from ketenzicht_common.clock import Clock
+from ketenzicht_common.dates import business_date, business_instant
 from ketenzicht_common.errors import InvalidCommand
 from monitor.application.live import LiveProjection
 from monitor.domain import (
@@ -79,17 +79,15 @@ class MonitorQueries:
     def as_of(self, on: str = "", known_by: str = "") -> AsOf:
         """The cut-off (peildatum); an empty date is today in the Dutch civil calendar."""
         try:
-            day = date.fromisoformat(on) if on else self.clock.today()
-        except ValueError:
-            raise InvalidCommand.of("as_of.on", "an ISO date (YYYY-MM-DD) is expected") from None
+            day = business_date(on) if on else self.clock.today()
+        except ValueError as error:
+            raise InvalidCommand.of("as_of.on", str(error)) from None
         if not known_by:
             return AsOf.of(day)
         try:
-            instant = datetime.fromisoformat(known_by)
-        except ValueError:
-            raise InvalidCommand.of("as_of.known_by", "an RFC 3339 instant is expected") from None
-        if instant.tzinfo is None:
-            raise InvalidCommand.of("as_of.known_by", "the instant needs its UTC offset")
+            instant = business_instant(known_by)
+        except ValueError as error:
+            raise InvalidCommand.of("as_of.known_by", str(error)) from None
         return AsOf.of(day, instant)
 
     @staticmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 from ketenzicht.common.v1 import common_pb2
@@ -11,7 +10,7 @@ from ketenzicht.residence.v1 import residence_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand, NotFound
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from
+from ketenzicht_common.translate import command_from, query_date
 from residence.application import commands as c
 from residence.application.residence import ResidenceCommands
 
@@ -68,11 +67,8 @@ class ResidenceApi:
     async def GetResidencePosition(self, request: Any, caller: Caller) -> Any:
         if not request.victim_id:
             raise InvalidCommand.of("victim_id", "Field required")
-        try:
-            as_of = (date.fromisoformat(request.as_of) if request.as_of
-                     else self.commands.gateway.clock.today())
-        except ValueError:
-            raise InvalidCommand.of("as_of", "not a date (YYYY-MM-DD)") from None
+        as_of = query_date("as_of", request.as_of) or self.commands.gateway.clock.today()
+
         def read() -> tuple[Any, list[Any] | None]:
             view, file = self.commands.position(request.victim_id, as_of)
             return view, None if file is None else list(file.emitted)
