@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ketenzicht_contracts.events.base import Pseudonym
 
 from .dates import business_date
 from .errors import FieldViolation, InvalidCommand
@@ -77,6 +79,22 @@ def command_from(request: Message, command_type: type[C], **extra: Any) -> tuple
         return command_type.model_validate(fields | extra), command_id
     except ValidationError as error:
         raise InvalidCommand(violations_of(error)) from None
+
+
+_PSEUDONYM: TypeAdapter[str] = TypeAdapter(Pseudonym)
+
+
+def pseudonym(field_name: str, value: str) -> str:
+    """A query's id, checked against the contract's Pseudonym before it is used.
+
+    The refusal never repeats the value: it is whatever the caller sent, of any length.
+    """
+    if not value:
+        raise InvalidCommand.of(field_name, "Field required")
+    try:
+        return _PSEUDONYM.validate_python(value)
+    except ValidationError:
+        raise InvalidCommand.of(field_name, f"{field_name} is not a valid pseudonym") from None
 
 
 def query_date(field_name: str, value: str) -> date | None:

@@ -11,7 +11,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from
+from ketenzicht_common.translate import command_from, pseudonym
 
 DESCRIPTOR = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]
 
@@ -76,8 +76,10 @@ class IntakeApi:
         return bulk_submit(self, requests, caller, intake_pb2.IntakeCommandResult)
 
     async def GetVictim(self, request: Any, caller: Caller) -> Any:
+        victim_id = pseudonym("victim_id", request.victim_id)
+
         def summary() -> Any:
-            track = self.app.victim(request.victim_id)
+            track = self.app.victim(victim_id)
             return intake_pb2.VictimSummary(
                 victim_id=track.victim_id,
                 first_signal_on=track.first_signal_on.isoformat(),

@@ -29,7 +29,8 @@ class IntakeApplication(ChainApplication):
         try:
             track: object = self.repository.get(VictimTrack.id_for(victim_id))
         except AggregateNotFoundError:
-            raise NotFound(f"no victim {victim_id}") from None
+            # The id is not echoed: a query refusal repeats nothing the caller sent.
+            raise NotFound("intake knows no such victim") from None
         assert isinstance(track, VictimTrack)
         return track
 

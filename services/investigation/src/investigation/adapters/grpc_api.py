@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from investigation.application import commands as c
 from investigation.application.investigation import (
     InvestigationApplication,
@@ -20,12 +18,10 @@ from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_common.translate import command_from, pseudonym
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["InvestigationService"]
 
-_PSEUDONYM = TypeAdapter(Pseudonym)
 _REGISTRATION_NUMBER = re.compile(c.REGISTRATION_NUMBER_PATTERN)
 
 
@@ -96,10 +92,7 @@ class InvestigationApi:
         return bulk_submit(self, requests, caller, pb.InvestigationCommandResult)
 
     async def GetInvestigation(self, request: Any, caller: Caller) -> Any:
-        try:
-            case_id = _PSEUDONYM.validate_python(request.case_id)
-        except ValidationError:
-            raise InvalidCommand.of("case_id", "a pseudonym is required") from None
+        case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.investigation(case_id)))
 

@@ -31,7 +31,8 @@ class InvestigationApplication(ChainApplication):
         try:
             case: object = self.repository.get(CaseInvestigation.id_for(case_id))
         except AggregateNotFoundError:
-            raise NotFound(f"no investigation of case {case_id}") from None
+            # The id is not echoed: a query refusal repeats nothing the caller sent.
+            raise NotFound("no investigation of that case") from None
         assert isinstance(case, CaseInvestigation)
         return case
 

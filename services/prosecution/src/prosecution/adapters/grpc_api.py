@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_common.translate import command_from, pseudonym
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -23,7 +20,6 @@ from prosecution.domain.suspect_proceedings import SuspectProceedings
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["ProsecutionService"]
 
-_PSEUDONYM = TypeAdapter(Pseudonym)
 _PARKETNUMMER = re.compile(c.PARKETNUMMER_PATTERN)
 
 
@@ -34,13 +30,6 @@ def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
 
 def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
-
-
-def _pseudonym(field: str, value: str) -> str:
-    try:
-        return _PSEUDONYM.validate_python(value)
-    except ValidationError:
-        raise InvalidCommand.of(field, "a pseudonym is required") from None
 
 
 def summary_of(proceedings: SuspectProceedings) -> pb.ProsecutionSummary:
@@ -133,8 +122,8 @@ class ProsecutionApi:
         return bulk_submit(self, requests, caller, pb.ProsecutionCommandResult)
 
     async def GetProsecution(self, request: Any, caller: Caller) -> Any:
-        case_id = _pseudonym("case_id", request.case_id)
-        suspect_id = _pseudonym("suspect_id", request.suspect_id)
+        case_id = pseudonym("case_id", request.case_id)
+        suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.proceedings(case_id, suspect_id)))
 
@@ -146,6 +135,6 @@ class ProsecutionApi:
             lambda: summary_of(self.app.by_parketnummer(parketnummer)))
 
     async def GetProsecutionCase(self, request: Any, caller: Caller) -> Any:
-        case_id = _pseudonym("case_id", request.case_id)
+        case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: case_summary_of(self.app.case(case_id)))

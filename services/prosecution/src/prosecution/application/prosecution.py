@@ -42,7 +42,8 @@ class ProsecutionApplication(ChainApplication):
     def proceedings(self, case_id: str, suspect_id: str) -> SuspectProceedings:
         found: SuspectProceedings = self._get(
             SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings,
-            f"no case {case_id} registered against suspect {suspect_id}")
+            # The ids are not echoed: a query refusal repeats nothing the caller sent.
+            "that case is not registered against that suspect")
         return found
 
     def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
@@ -53,7 +54,7 @@ class ProsecutionApplication(ChainApplication):
 
     def case(self, case_id: str) -> ProsecutionCase:
         found: ProsecutionCase = self._get(ProsecutionCase.id_for(case_id), ProsecutionCase,
-                                           f"the OM knows no case {case_id}")
+                                           "the OM knows no such case")
         return found
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.residence.v1 import residence_pb2 as pb
-from ketenzicht_common.errors import InvalidCommand, NotFound
+from ketenzicht_common.errors import NotFound
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from, query_date
+from ketenzicht_common.translate import command_from, pseudonym, query_date
 from residence.application import commands as c
 from residence.application.residence import ResidenceCommands
 
@@ -65,17 +65,16 @@ class ResidenceApi:
         return bulk_submit(self, requests, caller, pb.ResidenceCommandResult)
 
     async def GetResidencePosition(self, request: Any, caller: Caller) -> Any:
-        if not request.victim_id:
-            raise InvalidCommand.of("victim_id", "Field required")
+        victim_id = pseudonym("victim_id", request.victim_id)
         as_of = query_date("as_of", request.as_of) or self.commands.gateway.clock.today()
 
         def read() -> tuple[Any, list[Any] | None]:
-            view, file = self.commands.position(request.victim_id, as_of)
+            view, file = self.commands.position(victim_id, as_of)
             return view, None if file is None else list(file.emitted)
 
         view, emitted = await self.commands.gateway.bus.query(read)
         if emitted is None:
-            raise NotFound(f"residence knows no victim {request.victim_id}")
+            raise NotFound("residence knows no such victim")
         retracted = {s.decision.trigger_id for s in emitted if s.retracted}
         return pb.ResidencePosition(
             victim_id=view.victim_id,
