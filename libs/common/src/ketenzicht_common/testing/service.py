@@ -37,14 +37,18 @@ class Running:
 
 
 @contextmanager
-def running_service(root: Path, name: str) -> Iterator[Running]:
+def running_service(root: Path, name: str,
+                    env: dict[str, str] | None = None) -> Iterator[Running]:
+    """``name`` as a process with a nats-server of its own under ``root``; ``env`` adds to (or
+    overrides) its environment. Its log is ``root / f"{name}.log"``."""
     server = NatsServer(root / "nats").start()
     service = ServiceProcess(
         name,
         {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
          "KETENZICHT_DATA_DIR": str(root / name),
          "KETENZICHT_NATS_URL": server.url,
-         "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml")},
+         "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
+         **(env or {})},
         cwd=REPO_ROOT, log_file=root / f"{name}.log",
     ).start()
     try:
