@@ -237,10 +237,10 @@ class Fuzzer:
                        if f.type == FieldDescriptor.TYPE_STRING]
             if strings:
                 number = self.rng.choice(strings).number
-                return valid + bytes([number << 3 | 2, 2]) + b"\xc3\x28"  # not UTF-8
+                return bytes(valid) + bytes([number << 3 | 2, 2]) + b"\xc3\x28"  # not UTF-8
         if roll < 0.96:
             return b"\x0b" * self.rng.choice([64, 200, 5_000])  # groups nested deep
-        return valid + b"\xf8\xff\xff\xff\x0f\x01"  # an unknown field: decodes, ignored
+        return bytes(valid) + b"\xf8\xff\xff\xff\x0f\x01"  # an unknown field: decodes, ignored
 
     def metadata(self) -> tuple[list[tuple[str, str]], str]:
         """Credentials and trace metadata, and the role they carry ("" for none)."""
@@ -370,6 +370,7 @@ async def check_afterwards(chain: dict[str, Running], run: Run) -> None:
 
 
 async def still_working(chain: dict[str, Running]) -> None:
+    from ketenzicht.common.v1 import common_pb2
     from ketenzicht.intake.v1 import intake_pb2
     from ketenzicht.investigation.v1 import investigation_pb2
     from ketenzicht.prosecution.v1 import prosecution_pb2
@@ -377,8 +378,12 @@ async def still_working(chain: dict[str, Running]) -> None:
 
     requests: dict[str, tuple[str, Any]] = {
         "intake": ("RegisterSignal", intake_pb2.RegisterSignalRequest(
-            command_id="fz-after", occurred_on="2022-03-01", source_organisation=1, form=1,
-            nationality_group=1, residence_position=1, region=1)),
+            command_id="fz-after", occurred_on="2022-03-01",
+            source_organisation=intake_pb2.SOURCE_ORGANISATION_KMAR,
+            form=common_pb2.EXPLOITATION_FORM_CRIMINAL,
+            nationality_group=intake_pb2.NATIONALITY_GROUP_DUTCH,
+            residence_position=intake_pb2.RESIDENCE_POSITION_LAWFUL,
+            region=intake_pb2.POLICE_REGION_DEN_HAAG)),
         "investigation": ("OpenInvestigation", investigation_pb2.OpenInvestigationRequest(
             command_id="fz-after", case_id="case-fz-after", occurred_on="2022-03-01")),
         "prosecution": ("RegisterCase", prosecution_pb2.RegisterCaseRequest(

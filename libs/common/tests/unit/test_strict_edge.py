@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from uuid import uuid4
 
 import pytest
 
@@ -57,10 +58,10 @@ def test_tracestate_is_neither_stored_nor_published() -> None:
     stored = Provenance("politie", "police-registration", "cmd-1", VALID, "x=free text")
     assert "tracestate" not in stored.as_dict()
     envelope = Envelope(
-        event_id="6f1c1f0e-4b55-4d3a-9a53-2a0e6a3c9d11", service="intake",
+        event_id=uuid4(), service="intake",
         event_type="ReportFiled", version=1, occurred_on=date(2022, 1, 10),
         recorded_at=datetime(2026, 1, 2, tzinfo=UTC),
-        aggregate_id="6f1c1f0e-4b55-4d3a-9a53-2a0e6a3c9d12", aggregate_version=1,
+        aggregate_id=uuid4(), aggregate_version=1,
         organisation="politie", system="police-registration", traceparent=VALID,
         tracestate="x=free text")
     headers = envelope.to_headers()
