@@ -135,8 +135,7 @@ async def _raw_message(message: Any) -> Msg:
 async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Tracer) -> None:
     # One consumer span per event, a child of the span that stored it (its traceparent
     # header, checked): a batch must not cut the trace from the police system's call onwards.
-    carrier = {"traceparent": event.envelope.traceparent,
-               "tracestate": event.envelope.tracestate} if event.envelope.traceparent else {}
+    carrier = {"traceparent": event.envelope.traceparent} if event.envelope.traceparent else {}
     with tracer.start_as_current_span(
             f"{event.subject} process", context=propagate.extract(carrier),
             kind=trace.SpanKind.CONSUMER,

@@ -24,8 +24,9 @@ contracts (service, type, field), stream names from the server, ids once they va
 header value or a piece of the body that failed: that is where free text about a person would
 be. The reason goes into the dead letter (JetStream's termination advisory) and the log.
 
-Trace context is not a fact: a malformed ``traceparent`` or a ``tracestate`` with whitespace is
-dropped from the envelope rather than refusing the event.
+Trace context is not a fact: a ``traceparent`` that is not W3C-valid (the gRPC edge's own rule,
+``telemetry.valid_traceparent``) is dropped from the envelope rather than refusing the event.
+A ``tracestate`` is never read off the bus (``Envelope.from_headers``).
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, all_payload_models, payload_model
 from ketenzicht_contracts.events.base import Pseudonym
 
+from .telemetry import valid_traceparent
+
 IDENTIFIER = re.compile(r"[A-Za-z0-9_.:@/-]{0,200}")
 """Organisation, system and command id: identifiers as the edge issues them, never text."""
-TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
-TRACESTATE = re.compile(r"[\x21-\x7e]{0,512}")
 PSEUDONYM = re.compile(get_args(Pseudonym)[1].pattern)
 
 REQUIRED_HEADERS = ("ce-type", "ce-id", "ce-schemaversion", "ce-occurredon", "ce-time",
@@ -191,12 +192,9 @@ def check_envelope(headers: Mapping[str, str] | None) -> Envelope:
     for name in ("organisation", "system", "command_id"):
         if not IDENTIFIER.fullmatch(getattr(envelope, name)):
             raise Unprocessable(f"envelope-text: {name} is not an identifier")
-    trace: dict[str, Any] = {}
-    if envelope.traceparent and not TRACEPARENT.fullmatch(envelope.traceparent):
-        trace = {"traceparent": "", "tracestate": ""}
-    elif envelope.tracestate and not TRACESTATE.fullmatch(envelope.tracestate):
-        trace = {"tracestate": ""}
-    return envelope.model_copy(update=trace) if trace else envelope
+    if envelope.traceparent and not valid_traceparent(envelope.traceparent):
+        return envelope.model_copy(update={"traceparent": ""})
+    return envelope
 
 
 def _unreadable(headers: Mapping[str, str]) -> str:
