@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
     stream_replicas: int = 1
     """JetStream replicas of the streams this service creates (3 on a three-node cluster)."""
     command_batch_size: int = 500
+    clock_file: Path | None = None
+    """``KETENZICHT_CLOCK_FILE``: the service reads the present from this file (a simulated run
+    sets it, see clock.ScenarioClock) and the wall clock while the file is absent. Unset, as in
+    production, the service runs on the wall clock alone."""
 
     def tls(self) -> TlsFiles | None:
         if self.tls_certificate is None:
