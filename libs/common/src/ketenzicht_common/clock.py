@@ -68,7 +68,7 @@ class FixedClock:
             self._now = instant
 
 
-RECHECK_SECONDS: Final = 0.002
+RECHECK_SECONDS: Final = 0.001
 """How long a `ScenarioClock` trusts what it last read before it looks at the file again. A
 writer that needs every process to see a new present waits a little longer than this (see
 `SETTLE_SECONDS`)."""
