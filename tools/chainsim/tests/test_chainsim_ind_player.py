@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chainsim.feeder import Endpoints, Feeder
+from chainsim.feeder import Endpoints, Feeder, IndDecision
 from chainsim.plan import Actor, PlannedCommand
 from chainsim.retractions import Registration
 from ketenzicht.common.v1 import common_pb2
@@ -213,9 +213,9 @@ class DayRecordingFeeder(Feeder):
 
         self._track(answer())
 
-    async def advance(self, day: date) -> None:
+    async def _set_clock(self, day: date) -> None:
         self.unanswered_when_moving.append(len(self.seen) - len(self.answered))
-        await super().advance(day)
+        await super()._set_clock(day)
 
 
 def planned(known_on: date, occurred_on: date | None = None) -> PlannedCommand:
@@ -251,3 +251,33 @@ async def test_a_longer_clock_step_waits_less_often_and_runs_ahead_by_less_than_
     assert max(present for known_on, present in player.seen if known_on <= date(2021, 1, 27)) \
         == date(2021, 1, 27)
     assert player.unanswered_when_moving == [0] * report.days
+
+
+class TimelineFeeder(DayRecordingFeeder):
+    """… which also notes, in order, the facts it feeds and the IND decisions it sends."""
+
+    def __init__(self, clock_file: Path, step: int) -> None:
+        super().__init__(clock_file, step)
+        self.timeline: list[tuple[str, date]] = []
+
+    async def _feed_one(self, index: int, command: PlannedCommand) -> None:
+        self.timeline.append(("fact", command.known_on))
+        await super()._feed_one(index, command)
+
+    async def _decide(self, decision: IndDecision) -> None:
+        self.timeline.append(("decision", decision.decided_on))
+
+
+@pytest.mark.parametrize("step", [1, 7])
+async def test_held_decisions_go_out_on_their_day_before_the_facts_of_that_day(
+        tmp_path: Path, step: int) -> None:
+    player = TimelineFeeder(tmp_path / "clock", step)
+    await player.advance(date(2021, 3, 1))
+    # Ends on 1 March: the IND ends the permit 14 days later, on 15 March.
+    await player.receive("TemporaryPermitBasisEnded",
+                         trigger("TemporaryPermitBasisEnded", 1, basis_ended_on="2021-03-01"))
+    plan = [planned(date(2021, 3, 1) + timedelta(days=n)) for n in range(1, 30)]
+    await player.feed(plan)
+    at = player.timeline.index(("decision", date(2021, 3, 15)))
+    assert player.timeline[at - 1] == ("fact", date(2021, 3, 14))
+    assert player.timeline[at + 1] == ("fact", date(2021, 3, 15))

@@ -259,12 +259,13 @@ class Feeder:
         self.seed = seed
         self.clock_file = clock_file
         self.clock_step_days = clock_step_days
-        """How far the scenario clock moves at a time: 1, day by day, keeps the present on the
-        day of the facts in flight; more days wait less often for the answers, but the present
-        then runs up to that many days less one ahead of the facts being fed."""
+        """How far the scenario clock moves at a time: 1, day by day, keeps the services'
+        present on the day of the facts in flight; more days wait less often for the answers,
+        but the services' present then runs up to that many days less one ahead of the feed."""
         self.present = date.min if clock_file is not None else today
-        """The day every service is known to live in: the IND decides up to it. With a
-        scenario clock it is nothing until the feed sets the first day."""
+        """The day the feed has reached: the IND decides up to it. With a scenario clock it is
+        nothing until the feed begins; the services' clock is on it or (by steps) ahead."""
+        self._clock_day = date.min  # the day the scenario clock file says
         self.report = FeedReport()
         self.registrations: dict[str, Registration] = {}
         """How the events the feeder stored were registered, by event id — only those that can
@@ -316,14 +317,16 @@ class Feeder:
         day (the IND's decisions due that day too) is answered before the present moves on."""
         started = time.perf_counter()
         index = 0
-        step_end: date | None = None  # the present while this step's commands are sent
+        step_end: date | None = None  # the services' present while this step is sent
         for index, command in enumerate(plan, start=1):
-            if self.clock_file is not None and (step_end is None or command.known_on > step_end):
-                if step_end is not None:
-                    await self.settled()
-                step_end = max(command.known_on, min(
-                    command.known_on + timedelta(days=self.clock_step_days - 1), self.today))
-                await self.advance(step_end)
+            if self.clock_file is not None:
+                if step_end is None or command.known_on > step_end:
+                    if step_end is not None:
+                        await self.settled()
+                    step_end = max(command.known_on, min(
+                        command.known_on + timedelta(days=self.clock_step_days - 1), self.today))
+                    await self._set_clock(step_end)
+                await self._reach(command.known_on)
             await self._feed_one(index, command)
             if progress is not None and index % 200 == 0:
                 progress(index)
@@ -336,14 +339,28 @@ class Feeder:
     async def advance(self, day: date) -> None:
         """Move the scenario present to ``day`` (never back) and send the IND's decisions
         that fall due by then. Without a scenario clock, the present stays today."""
-        if self.clock_file is None or day <= self.present:
+        if self.clock_file is None:
             return
+        await self._set_clock(day)
+        await self._reach(day)
+
+    async def _set_clock(self, day: date) -> None:
+        if day <= self._clock_day:
+            return
+        assert self.clock_file is not None
         write_present(self.clock_file, noon_on(day))
         # Every service re-reads the clock within this time: a fact dated today sent sooner
         # could still meet yesterday's present and be refused as lying in the future.
         await asyncio.sleep(SETTLE_SECONDS)
-        self.present = day
+        self._clock_day = day
         self.report.days += 1
+
+    async def _reach(self, day: date) -> None:
+        """The feed has reached ``day``: the IND's decisions held for it are sent now, before
+        the facts registered that day, in the order of their days."""
+        if day <= self.present:
+            return
+        self.present = day
         while self._held and self._held[0][0] <= day:
             await self._decide(heapq.heappop(self._held)[2])
 
