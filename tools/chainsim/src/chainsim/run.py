@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> None:
                   + (f", refused {dict(report.refused)}" if report.refused else "")
                   + f"; the IND decided {sum(report.ind_decisions.values()):,} times "
                   f"({dict(report.ind_decisions)})"
-                  + (f", {report.ind_held:,} decisions dated after today held back"
-                     if report.ind_held else "") + ".", flush=True)
+                  + (f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
+                     "dated after today held back" if report.ind_held else "") + ".", flush=True)
             retractions = report.retractions
         monitor = stack.address("monitor")
         facts = asyncio.run(monitor_settled(monitor))
