@@ -47,8 +47,14 @@ def test_the_main_job_feeds_a_scenario_reports_it_and_reuses_it_on_a_second_run(
     triggers = dict(re.findall(r"^  (\w+)\s+([\d,]+)$", first, re.M))
     assert int(triggers.get("TemporaryPermitApplicationIndicated", "0").replace(",", "")) > 0
     assert re.search(r"Dashboard: http://127\.0\.0\.1:\d+/#token=", first)
+    # The feed moved the services' present, and left them on the wall clock afterwards.
+    assert "the present moving with the feed" in first
+    assert not (tmp_path / "var" / "scenario-clock").exists()
+    assert re.search(r"retractions\s+[\d,]+\s+\(\d+\.\d%\)", first), first[-3000:]
+    assert "caused by late registration" in first
 
     second = run_main_job(profile, tmp_path / "var")
     assert "reused" in second
     assert "feeding skipped" in second
     assert "Lead times in days" in second
+    assert re.search(r"retractions\s+[\d,]+\s+\(\d+\.\d%\)", second)

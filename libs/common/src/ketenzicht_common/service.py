@@ -17,7 +17,7 @@ from typing import Any
 
 from .auth import SERVICE_ROLES, IdentityRegistry
 from .bus import CommandBus
-from .clock import Clock, SystemClock
+from .clock import Clock, ScenarioClock, clock_for
 from .consumer import consumer_health
 from .grpc_server import Guard, build_server, guarded, mark_serving
 from .health import ExplainedHealth
@@ -83,7 +83,11 @@ async def serve(
              if settings.relay_enabled else None)
     bus = CommandBus(app, max_batch=settings.command_batch_size,
                      on_stored=relay.wake if relay else None)
-    parts = build(Wiring(settings, app, bus, clock or SystemClock()))
+    clock = clock or clock_for(settings.clock_file)
+    if isinstance(clock, ScenarioClock):
+        log.info("%s: the present is read from %s (the wall clock while it is absent)",
+                 service, clock.path)
+    parts = build(Wiring(settings, app, bus, clock))
     guard = Guard(service, IdentityRegistry.from_file(settings.identities_file),
                   SERVICE_ROLES[service])
     registrations = [

@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     progress_timeout_seconds: float = Field(default=10.0, gt=0)
     """How long the relay may have events to publish, or a consumer fail on the same event,
     before health reports that part NOT_SERVING."""
+    clock_file: Path | None = None
+    """``KETENZICHT_CLOCK_FILE``: the service reads the present from this file (a simulated run
+    sets it, see clock.ScenarioClock) and the wall clock while the file is absent. Unset, as in
+    production, the service runs on the wall clock alone."""
 
     def tls(self) -> TlsFiles | None:
         if self.tls_certificate is None:

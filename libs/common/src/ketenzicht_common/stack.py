@@ -66,9 +66,18 @@ def private_profile(root: Path) -> Path:
 
 
 class Stack:
-    def __init__(self, profile: Profile, log_dir: Path = Path("var/log")) -> None:
+    """nats-server and the services of a profile.
+
+    ``clock_file``: a simulated run's scenario clock. Every service then reads its present
+    from that file (``KETENZICHT_CLOCK_FILE``, see clock.ScenarioClock), and the wall clock
+    while the file is absent; without it the services run on the wall clock alone.
+    """
+
+    def __init__(self, profile: Profile, log_dir: Path = Path("var/log"),
+                 clock_file: Path | None = None) -> None:
         self.profile = profile
         self.log_dir = log_dir
+        self.clock_file = clock_file.resolve() if clock_file is not None else None
         port = urlparse(profile.nats_url).port or 4222
         self.nats = NatsServer(log_dir.parent / "nats", port=port, config=profile.nats_config)
         self.services: list[ServiceProcess] = []
@@ -85,6 +94,8 @@ class Stack:
                     "KETENZICHT_DATA_DIR": spec.data_dir,
                     "KETENZICHT_NATS_URL": self.profile.nats_url,
                     **spec.env,
+                    **({"KETENZICHT_CLOCK_FILE": str(self.clock_file)}
+                       if self.clock_file is not None else {}),
                 },
                 log_file=self.log_dir / f"{spec.name}.log",
             ).start()

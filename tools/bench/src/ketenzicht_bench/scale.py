@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from chainsim.generator import estimate_events
+from chainsim.retractions import RetractionSummary
 from chainsim.run import feed_scenario, monitor_settled
 from ketenzicht_common.stack import Stack
 
@@ -48,6 +49,8 @@ class ScaleRun:
     seconds: float = 0.0
     samples: list[Sample] = field(default_factory=list)
     peak_mib: dict[str, float] = field(default_factory=dict)
+    retractions: RetractionSummary | None = None
+    """The triggers the IND player received and the retractions among them, by cause."""
 
     def at(self, share: float) -> Sample:
         """The first sample on or after this share of the final number of facts."""
@@ -73,6 +76,9 @@ class ScaleRun:
                     + " ".join(f"{self.peak_mib.get(n, 0):>13,.0f}" for n in names))
         rows.append(f"('growth /100k': MiB more per 100k events between {first.facts:,} and "
                     f"{last.facts:,} events applied; flat memory keeps it near zero)")
+        if self.retractions is not None:
+            rows += ["", "triggers the IND player received, and residence's retractions:",
+                     *self.retractions.lines()]
         return rows
 
 
@@ -102,6 +108,7 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
     try:
         report = await feed_scenario(stack, seed, START, END, scale, date.today())
         run.commands_fed = report.sent
+        run.retractions = report.retractions
         run.facts = await monitor_settled(monitor, quiet_seconds=3.0, timeout=3600)
     finally:
         sampling.cancel()

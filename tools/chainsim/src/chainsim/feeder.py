@@ -13,21 +13,33 @@ Two things a real source system does, the feeder does too:
 * The IND decides on triggers: it reads its trigger feed and reports decisions back (a
   temporary permit on an application, an extension when one is due, the end of the permit when
   its basis ended, the non-temporary permit when a ground is reached).
+
+With a scenario clock (``clock_file``, the file every service reads its present from, see
+ketenzicht_common.clock) the feed also moves time: before the commands registered on a day it
+sets the present to that day, and it moves on only once every command of the day is answered,
+so no service lives past a day whose facts are still in flight. The IND decides on each
+trigger by the trigger alone (the same seed and trigger give the same decision and dates every
+run), and a decision dated after the present waits until the feed reaches its day, as the real
+IND decides on that day and not before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import heapq
 import json
 import logging
 import random
 import re
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import grpc
 import nats
@@ -35,11 +47,13 @@ from google.protobuf.message import Message
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chainsim.plan import Actor, PlannedCommand
+from chainsim.retractions import Registration, RetractionSummary, summarise
 from ketenzicht.intake.v1 import intake_pb2, intake_pb2_grpc
 from ketenzicht.investigation.v1 import investigation_pb2, investigation_pb2_grpc
 from ketenzicht.prosecution.v1 import prosecution_pb2, prosecution_pb2_grpc
 from ketenzicht.residence.v1 import residence_pb2, residence_pb2_grpc
 from ketenzicht_common.client import connect
+from ketenzicht_common.clock import SETTLE_SECONDS, noon_on, write_present
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +105,10 @@ ROUTES: dict[str, tuple[str, str]] = {
     "DublinTransferResumed": ("residence", "resume_dublin_transfer"),
     "NoEuResidenceRightFound": ("residence", "find_no_eu_residence_right"),
 }
-"""The plan's permit decisions are not sent: the IND player decides on the triggers instead."""
+"""The plan's permit decisions are not sent: the IND player decides on the triggers instead.
+The IND's reflection-period decisions and Dublin resumptions of the plan are sent as they are."""
+
+RETRACTION: Final = "TriggerRetracted"
 
 PILOT_INTERVENTIONS = {
     "PolicePsychologistDeployed": "POLICE_PSYCHOLOGIST",
@@ -191,7 +208,36 @@ class FeedReport:
     refused: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     ind_decisions: Counter[str] = field(default_factory=Counter)
+    """Decisions the IND sent, by residence command."""
+    ind_held: int = 0
+    """Decisions dated after the last present the feed reached: not sent (the IND would decide
+    them on a later day)."""
     triggers: Counter[str] = field(default_factory=Counter)
+    """Trigger messages the IND received, by kind (each trigger id once)."""
+    days: int = 0
+    """Days the scenario clock was moved to (0 without a scenario clock)."""
+    seconds: float = 0.0
+    """How long the feed of the plan took, until its last command was answered."""
+    retractions: RetractionSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndDecision:
+    """What the IND decides on one trigger: the residence command and its fields (with the
+    command id, derived from the trigger id, and ``occurred_on``, the day of the decision)."""
+
+    trigger_id: str
+    command: str
+    fields: Mapping[str, Any]
+
+    @property
+    def decided_on(self) -> date:
+        day: date = self.fields["occurred_on"]
+        return day
+
+    @property
+    def command_id(self) -> str:
+        return str(self.fields["command_id"])
 
 
 @dataclass(frozen=True)
@@ -205,17 +251,35 @@ class Endpoints:
 
 class Feeder:
     def __init__(self, endpoints: Endpoints, *, today: date, seed: int = 0,
-                 tokens: dict[Actor, str] | None = None) -> None:
+                 tokens: dict[Actor, str] | None = None,
+                 clock_file: Path | None = None, clock_step_days: int = 1) -> None:
+        if clock_step_days < 1:
+            raise ValueError("the scenario clock moves by one day or more")
         self.endpoints = endpoints
         self.today = today
         self.tokens = tokens or LOCAL_TOKENS
-        self.random = random.Random(seed)
         self.seed = seed
+        self.clock_file = clock_file
+        self.clock_step_days = clock_step_days
+        """How far the scenario clock moves at a time: 1, day by day, keeps the services'
+        present on the day of the facts in flight; more days wait less often for the answers,
+        but the services' present then runs up to that many days less one ahead of the feed."""
+        self.present = date.min if clock_file is not None else today
+        """The day the feed has reached: the IND decides up to it. With a scenario clock it is
+        nothing until the feed begins; the services' clock is on it or (by steps) ahead."""
+        self._clock_day = date.min  # the day the scenario clock file says
         self.report = FeedReport()
+        self.registrations: dict[str, Registration] = {}
+        """How the events the feeder stored were registered, by event id — only those that can
+        decide a retraction's cause (late ones and the IND's), to keep a large feed small."""
+        self.retracted: list[list[str]] = []
+        """The ``caused_by`` of every retraction the IND received."""
         self._channels: list[Any] = []
         self._streams: dict[tuple[str, Actor], CommandStream] = {}
         self._victims: dict[str, asyncio.Future[str]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._received: set[str] = set()  # trigger ids the IND has had: it acts once on each
+        self._held: list[tuple[date, str, IndDecision]] = []  # a heap, by day then trigger id
 
     async def _stream(self, service: str, actor: Actor) -> CommandStream:
         key = (service, actor)
@@ -226,12 +290,15 @@ class Feeder:
             self._streams[key] = CommandStream(SERVICES[service][1](channel))
         return self._streams[key]
 
-    def _count(self, result: Any) -> bool:
+    def _count(self, result: Any, registration: Registration | None = None) -> bool:
         if result.HasField("error"):
             self.report.refused[grpc.StatusCode(
                 next(c for c in grpc.StatusCode if c.value[0] == result.error.code)).name] += 1
             return False
         self.report.accepted += 1
+        if registration is not None and registration.decisive:
+            for event_id in _event_ids(result):
+                self.registrations[event_id] = registration
         return True
 
     async def _send(self, service: str, actor: Actor, oneof: str,
@@ -245,16 +312,59 @@ class Feeder:
 
     async def feed(self, plan: Iterable[PlannedCommand],
                    progress: Callable[[int], None] | None = None) -> FeedReport:
-        """Send the plan; returns when every command of it has been answered."""
+        """Send the plan; returns when every command of it has been answered.
+
+        With a scenario clock, day by day (or `clock_step_days` at a time): the present is set
+        to the day the commands are known on before they are sent, and every command of that
+        day (the IND's decisions due that day too) is answered before the present moves on."""
+        started = time.perf_counter()
         index = 0
+        step_end: date | None = None  # the services' present while this step is sent
         for index, command in enumerate(plan, start=1):
+            if self.clock_file is not None:
+                if step_end is None or command.known_on > step_end:
+                    if step_end is not None:
+                        await self.settled()
+                    step_end = max(command.known_on, min(
+                        command.known_on + timedelta(days=self.clock_step_days - 1), self.today))
+                    await self._set_clock(step_end)
+                await self._reach(command.known_on)
             await self._feed_one(index, command)
             if progress is not None and index % 200 == 0:
                 progress(index)
         await self.settled()
+        self.report.seconds = time.perf_counter() - started
         if progress is not None:
             progress(index)
         return self.report
+
+    async def advance(self, day: date) -> None:
+        """Move the scenario present to ``day`` (never back) and send the IND's decisions
+        that fall due by then. Without a scenario clock, the present stays today."""
+        if self.clock_file is None:
+            return
+        await self._set_clock(day)
+        await self._reach(day)
+
+    async def _set_clock(self, day: date) -> None:
+        if day <= self._clock_day:
+            return
+        assert self.clock_file is not None
+        write_present(self.clock_file, noon_on(day))
+        # Every service re-reads the clock within this time: a fact dated today sent sooner
+        # could still meet yesterday's present and be refused as lying in the future.
+        await asyncio.sleep(SETTLE_SECONDS)
+        self._clock_day = day
+        self.report.days += 1
+
+    async def _reach(self, day: date) -> None:
+        """The feed has reached ``day``: the IND's decisions held for it are sent now, before
+        the facts registered that day, in the order of their days."""
+        if day <= self.present:
+            return
+        self.present = day
+        while self._held and self._held[0][0] <= day:
+            await self._decide(heapq.heappop(self._held)[2])
 
     async def settled(self) -> None:
         while self._pending:
@@ -266,6 +376,7 @@ class Feeder:
             self.report.skipped[command.event_type] += 1
             return
         service, oneof = route
+        registration = Registration(service, command.occurred_on, command.known_on)
         fields = dict(command.fields) | {"occurred_on": command.occurred_on,
                                          "command_id": f"chainsim-{self.seed}-{index}"}
         if command.event_type in PILOT_INTERVENTIONS:
@@ -277,78 +388,125 @@ class Feeder:
             self._victims[planned_victim] = issued
             fields["victim_id"] = ""
             result_future = await self._send(service, command.actor, oneof, fields)
-            self._track(self._settle_victim(result_future, issued))
+            self._track(self._settle_victim(result_future, issued, registration))
             return
         if planned_victim:
             if planned_victim not in self._victims:
                 self._victims[planned_victim] = asyncio.get_running_loop().create_future()
             issued_id = self._victims[planned_victim]
             if not issued_id.done():
-                self._track(self._after_victim(issued_id, service, command.actor, oneof, fields))
+                self._track(self._after_victim(issued_id, service, command.actor, oneof, fields,
+                                               registration))
                 return
             if issued_id.exception() is not None:
                 self.report.skipped["victim never registered"] += 1
                 return
             fields["victim_id"] = issued_id.result()
-        self._track(self._await_result(await self._send(service, command.actor, oneof,
-                                                        fields)))
+        self._track(self._await_result(await self._send(service, command.actor, oneof, fields),
+                                       registration))
 
     def _track(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _await_result(self, future: asyncio.Future[Any]) -> None:
-        self._count(await future)
+    async def _await_result(self, future: asyncio.Future[Any],
+                            registration: Registration | None = None) -> None:
+        self._count(await future, registration)
 
-    async def _settle_victim(self, future: asyncio.Future[Any],
-                             issued: asyncio.Future[str]) -> None:
+    async def _settle_victim(self, future: asyncio.Future[Any], issued: asyncio.Future[str],
+                             registration: Registration) -> None:
         result = await future
-        if self._count(result):
+        if self._count(result, registration):
             issued.set_result(result.signal.victim_id)
         else:
             issued.set_exception(LookupError("signal refused"))
 
     async def _after_victim(self, issued: asyncio.Future[str], service: str, actor: Actor,
-                            oneof: str, fields: dict[str, Any]) -> None:
+                            oneof: str, fields: dict[str, Any],
+                            registration: Registration) -> None:
         try:
             fields["victim_id"] = await issued
         except LookupError:
             self.report.skipped["victim never registered"] += 1
             return
-        self._count(await (await self._send(service, actor, oneof, fields)))
+        self._count(await (await self._send(service, actor, oneof, fields)), registration)
 
     # --- the IND ---
 
-    def _capped(self, day: date) -> date:
-        return min(day, self.today)
+    def _draws(self, trigger: Mapping[str, Any]) -> random.Random:
+        """The IND's own numbers for one trigger, from the seed and what the trigger says: the
+        same every run and in whatever order triggers arrive. By the key, not the id, so a
+        trigger retracted and raised again later is decided the same way."""
+        basis = trigger.get("trigger_key") or trigger["trigger_id"]
+        digest = hashlib.blake2b(f"{self.seed}|{basis}".encode(), digest_size=8).digest()
+        return random.Random(int.from_bytes(digest, "big"))
 
-    def ind_decision(self, kind: str, trigger: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        """What the IND decides on a trigger (a simple, seeded policy)."""
+    def ind_decision(self, kind: str, trigger: Mapping[str, Any]) -> IndDecision | None:
+        """What the IND decides on a trigger (a simple policy, seeded per trigger); None for
+        triggers it only takes note of. Dates follow from the trigger alone: a decision may lie
+        after the present, and is then sent when the feed reaches its day."""
+        trigger_id = str(trigger["trigger_id"])
         fires_on = date.fromisoformat(trigger["occurred_on"])
         victim = {"victim_id": trigger["victim_id"]}
         case = {"case_id": trigger.get("case_id")} if trigger.get("case_id") else {}
+        decision: tuple[str, dict[str, Any]] | None = None
         if kind == "TemporaryPermitApplicationIndicated" and case:
             start = date.fromisoformat(trigger["application_date"])
-            return "grant_temporary_permit", victim | case | {
-                "occurred_on": self._capped(start + timedelta(days=self.random.randint(7, 42))),
+            decision = "grant_temporary_permit", victim | case | {
+                "occurred_on": start + timedelta(days=self._draws(trigger).randint(7, 42)),
                 "valid_from": start, "valid_until": _plus_year(start)}
-        if kind == "TemporaryPermitExtensionDue" and case:
+        elif kind == "TemporaryPermitExtensionDue" and case:
             until = date.fromisoformat(trigger["permit_valid_until"])
-            return "extend_temporary_permit", victim | case | {
-                "occurred_on": self._capped(fires_on), "valid_until": _plus_year(until)}
-        if kind == "TemporaryPermitBasisEnded" and case:
-            return "end_temporary_permit", victim | case | {
-                "occurred_on": self._capped(fires_on + timedelta(days=14)),
+            decision = "extend_temporary_permit", victim | case | {
+                "occurred_on": fires_on, "valid_until": _plus_year(until)}
+        elif kind == "TemporaryPermitBasisEnded" and case:
+            decision = "end_temporary_permit", victim | case | {
+                "occurred_on": fires_on + timedelta(days=14),
                 "end_date": trigger["basis_ended_on"]}
-        if kind == "NonTemporaryPermitIndicated":
-            return "grant_non_temporary_permit", victim | {
-                "occurred_on": self._capped(fires_on + timedelta(days=60))}
-        if kind == "NonTemporaryAssessmentRequired":
-            decision = ("grant_non_temporary_permit" if self.random.random() < 0.4
-                        else "refuse_non_temporary_permit")
-            return decision, victim | {"occurred_on": self._capped(fires_on + timedelta(days=90))}
-        return None
+        elif kind == "NonTemporaryPermitIndicated":
+            decision = "grant_non_temporary_permit", victim | {
+                "occurred_on": fires_on + timedelta(days=60)}
+        elif kind == "NonTemporaryAssessmentRequired":
+            granted = self._draws(trigger).random() < 0.4
+            decision = ("grant_non_temporary_permit" if granted
+                        else "refuse_non_temporary_permit"), victim | {
+                "occurred_on": fires_on + timedelta(days=90)}
+        if decision is None:
+            return None
+        command, fields = decision
+        # From the trigger id: a decision sent again (a retry, a second run on the same store)
+        # is answered from residence's command log instead of being stored twice.
+        fields["command_id"] = f"chainsim-ind-{self.seed}-{trigger_id}"
+        return IndDecision(trigger_id, command, fields)
+
+    async def receive(self, kind: str, trigger: Mapping[str, Any]) -> None:
+        """One message of the trigger feed, as the IND takes it."""
+        trigger_id = str(trigger.get("trigger_id", ""))
+        if trigger_id in self._received:
+            return  # delivered again (its ack came late): acted on already
+        self._received.add(trigger_id)
+        self.report.triggers[kind] += 1
+        if kind == RETRACTION:
+            # Only counted: the decision the IND made on the trigger stands.
+            self.retracted.append([str(e) for e in trigger.get("caused_by") or []])
+            return
+        decision = self.ind_decision(kind, trigger)
+        if decision is None:
+            return
+        if decision.decided_on <= self.present:
+            await self._decide(decision)
+        else:
+            heapq.heappush(self._held, (decision.decided_on, decision.trigger_id, decision))
+        self.report.ind_held = len(self._held)
+
+    async def _decide(self, decision: IndDecision) -> None:
+        self.report.ind_decisions[decision.command] += 1
+        self.report.ind_held = len(self._held)
+        registration = Registration("residence", decision.decided_on, self.present)
+        self._track(self._await_result(
+            await self._send("residence", Actor.IND, decision.command, dict(decision.fields)),
+            registration))
 
     async def play_ind(self, stop: asyncio.Event, idle: asyncio.Event,
                        idle_after: float = 3.0) -> None:
@@ -368,7 +526,6 @@ class Feeder:
                 except nats.js.errors.NotFoundError:
                     await asyncio.sleep(0.5)
             quiet = 0.0
-            number = 0
             while not stop.is_set():
                 try:
                     messages = await feed.fetch(200, timeout=0.5)
@@ -380,19 +537,15 @@ class Feeder:
                 quiet = 0.0
                 idle.clear()
                 for message in messages:
-                    kind = message.subject.rsplit(".", 1)[-1]
-                    self.report.triggers[kind] += 1
-                    decision = self.ind_decision(kind, json.loads(message.data))
-                    if decision is not None:
-                        oneof, fields = decision
-                        number += 1
-                        fields["command_id"] = f"chainsim-ind-{self.seed}-{number}"
-                        self.report.ind_decisions[oneof] += 1
-                        self._track(self._await_result(
-                            await self._send("residence", Actor.IND, oneof, fields)))
+                    await self.receive(message.subject.rsplit(".", 1)[-1],
+                                       json.loads(message.data))
                     await message.ack()
         finally:
             await nc.close()
+
+    def retraction_summary(self) -> RetractionSummary:
+        """The triggers the IND received and the retractions among them, by cause."""
+        return summarise(sum(self.report.triggers.values()), self.retracted, self.registrations)
 
     async def close(self) -> None:
         await self.settled()
@@ -400,6 +553,13 @@ class Feeder:
             await stream.close()
         for context in self._channels:
             await context.__aexit__(None, None, None)
+
+
+def _event_ids(result: Any) -> list[str]:
+    """The ids of the events an accepted command stored (intake's signal carries its ack)."""
+    outcome = getattr(result, str(result.WhichOneof("outcome")))
+    ack = outcome.ack if outcome.DESCRIPTOR.name == "RegisterSignalResponse" else outcome
+    return list(ack.event_ids)
 
 
 def _plus_year(day: date) -> date:

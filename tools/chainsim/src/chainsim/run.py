@@ -7,12 +7,18 @@ triggers the IND received, gives the dashboard address, and keeps serving until 
 
 A second run finds the data of the first in ``var/`` and reuses it (it says so); delete
 ``var/`` to feed the scenario again.
+
+While it feeds, the services live in the scenario's present, not in today: the run starts them
+with a scenario clock (``var/scenario-clock``, KETENZICHT_CLOCK_FILE) that the feeder moves day
+by day with the facts. Once the plan is fed the present becomes today, the IND decides what is
+due by then, and the clock file is removed: from then on the stack serves on the wall clock.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -26,15 +32,23 @@ from typing import Any
 
 import nats
 
-from chainsim.feeder import Endpoints, Feeder, FeedReport
+from chainsim.feeder import RETRACTION, Endpoints, Feeder, FeedReport
 from chainsim.generator import estimate_events, generate
+from chainsim.retractions import RetractionSummary
 from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from ketenzicht_common.client import connect
+from ketenzicht_common.clock import clear_present
 from ketenzicht_common.health import report as health_report
 from ketenzicht_common.health import stack_health
 from ketenzicht_common.stack import Profile, Stack
 
 ANALYST_TOKEN = "local-analyst-token"
+CLOCK_FILE = "scenario-clock"
+"""The scenario clock, in the run's data directory while the scenario is fed."""
+SCENARIO_DEADLINE_TICK_SECONDS = 0.1
+"""How often residence looks for deadlines the present has passed, while the scenario is fed.
+Its production tick (30 s) is a few weeks of scenario time at the feed's pace: deadlines would
+fire, and the IND decide on them, weeks after their day."""
 
 
 def progress_bar(total: int, label: str) -> Any:
@@ -52,27 +66,50 @@ def progress_bar(total: int, label: str) -> Any:
 
 
 async def feed_scenario(stack: Stack, seed: int, start: date, end: date, scale: float,
-                        today: date) -> FeedReport:
+                        today: date, clock_step_days: int = 1) -> FeedReport:
+    """Feed the plan while playing the IND; with the stack's scenario clock (if it has one)
+    moved along with the feed, then to ``today``, and removed once the IND has finished."""
     endpoints = Endpoints(stack.address("intake"), stack.address("investigation"),
                           stack.address("prosecution"), stack.address("residence"),
                           stack.profile.nats_url)
-    feeder = Feeder(endpoints, today=today, seed=seed)
+    feeder = Feeder(endpoints, today=today, seed=seed, clock_file=stack.clock_file,
+                    clock_step_days=clock_step_days)
     stop, idle = asyncio.Event(), asyncio.Event()
     ind = asyncio.create_task(feeder.play_ind(stop, idle))
     estimate = estimate_events(start, end, scale)
     print(f"Feeding the scenario: seed {seed}, {start} to {end}, scale {scale} "
           f"(about {estimate:,} facts) through gRPC as police, KMar, Labour Inspectorate, OM "
-          "and IND ...", flush=True)
-    report = await feeder.feed(generate(seed, start, end, scale),
-                               progress_bar(estimate, "feeding"))
-    print("\nWaiting for the IND's decisions on the triggers to settle ...", flush=True)
-    idle.clear()
-    waiter = asyncio.create_task(idle.wait())
-    await asyncio.wait({waiter, ind}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    await ind  # raises if the IND player failed
-    await feeder.close()
+          "and IND" + (", the present moving with the feed" if stack.clock_file else "")
+          + " ...", flush=True)
+    try:
+        report = await feeder.feed(generate(seed, start, end, scale),
+                                   progress_bar(estimate, "feeding"))
+        print(f"\nFed in {report.seconds:.1f} s"
+              + (f" ({report.days:,} days)" if report.days else "")
+              + ". Waiting for the IND's decisions on the triggers to settle ...", flush=True)
+        # The plan ends before today: the IND decides what falls due up to today, on its day.
+        await feeder.advance(today)
+        idle.clear()
+        waiter = asyncio.create_task(idle.wait())
+        await asyncio.wait({waiter, ind}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await ind  # raises if the IND player failed
+        await feeder.close()
+    finally:
+        stop.set()
+        if stack.clock_file is not None:
+            clear_present(stack.clock_file)  # the stack serves on the wall clock from now on
+    report.retractions = feeder.retraction_summary()
     return report
+
+
+def scenario_profile(profile: Profile) -> Profile:
+    """The profile as the feed of a scenario runs it: residence's deadlines looked at often
+    (see SCENARIO_DEADLINE_TICK_SECONDS)."""
+    tick = {"KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS": str(SCENARIO_DEADLINE_TICK_SECONDS)}
+    return dataclasses.replace(profile, services=[
+        dataclasses.replace(s, env=tick | s.env) if s.name == "residence" else s
+        for s in profile.services])
 
 
 async def monitor_settled(address: str, quiet_seconds: float = 3.0,
@@ -117,25 +154,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2019, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 12, 31))
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--clock-step", type=int, default=1, metavar="DAYS",
+                        help="move the scenario clock this many days at a time (default 1: "
+                             "day by day, each day's facts stored before the next day begins)")
     parser.add_argument("--no-wait", action="store_true",
                         help="stop after printing the report (for tests)")
     args = parser.parse_args(argv)
 
-    stack = Stack(Profile.load(args.profile), log_dir=args.var / "log")
+    marker = args.var / "scenario.json"
+    clock_file = args.var / CLOCK_FILE
+    # A run that was stopped half-way may have left its present behind; it is not today's.
+    clear_present(clock_file)
+    profile = Profile.load(args.profile)
+    feeding = not marker.exists()
+    stack = (Stack(scenario_profile(profile), log_dir=args.var / "log", clock_file=clock_file)
+             if feeding else Stack(profile, log_dir=args.var / "log"))
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    marker = args.var / "scenario.json"
+    retractions: RetractionSummary | None = None
     try:
         stack.start()
-        if marker.exists():
+        if not feeding:
             fed = json.loads(marker.read_text())
             print(f"\nExisting data in {args.var}/ reused: the scenario (seed {fed['seed']}, "
                   f"{fed['commands']:,} commands) was fed on {fed['fed_on']}; feeding skipped. "
                   f"Delete {args.var}/ to feed it again.", flush=True)
         else:
             report = asyncio.run(feed_scenario(stack, args.seed, args.start, args.end,
-                                               args.scale, date.today()))
+                                               args.scale, date.today(), args.clock_step))
             marker.write_text(json.dumps({
                 "seed": args.seed, "start": args.start.isoformat(),
                 "end": args.end.isoformat(), "scale": args.scale,
@@ -145,15 +192,24 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Fed {report.sent:,} commands: {report.accepted:,} accepted"
                   + (f", refused {dict(report.refused)}" if report.refused else "")
                   + f"; the IND decided {sum(report.ind_decisions.values()):,} times "
-                  f"({dict(report.ind_decisions)}).", flush=True)
+                  f"({dict(report.ind_decisions)})"
+                  + (f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
+                     "dated after today held back" if report.ind_held else "") + ".", flush=True)
+            retractions = report.retractions
         monitor = stack.address("monitor")
         facts = asyncio.run(monitor_settled(monitor))
         print(f"\nThe monitor holds {facts:,} facts.\n", flush=True)
         print(monitor_report(monitor, "report", "lead-times"), flush=True)
         print(monitor_report(monitor, "report", "figures"), flush=True)
         print("Triggers the IND received (stream KETENZICHT_IND_TRIGGERS):")
-        for kind, count in asyncio.run(triggers_received(stack.profile.nats_url)).items():
+        received = asyncio.run(triggers_received(stack.profile.nats_url))
+        for kind, count in received.items():
             print(f"  {kind:<40} {count:>7,}")
+        if retractions is None:  # not fed by this run: what the feed shows, causes unknown
+            retractions = RetractionSummary(sum(received.values()), received.get(RETRACTION, 0))
+        print("\nRetractions (TriggerRetracted) among them, by cause:")
+        for line in retractions.lines():
+            print(line)
         # Whether every relay and consumer makes progress; anything stuck is named, with why.
         print("\nHealth (again any time: ketenzicht-stack status):")
         print("\n".join(health_report(asyncio.run(stack_health(
