@@ -32,6 +32,10 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
                       "eventsourcing on SQLite, 10 event(s) a save"):
         assert raw_limit in output
     assert re.search(r"intake\s+[\d,]+ MiB", output)
+    # The share of residence's triggers that were retracted, for the bench's scenario.
+    retracted = re.search(r"triggers retracted\s+([\d,]+) of ([\d,]+)\s+([\d.]+)%", output)
+    assert retracted, output
+    assert int(retracted.group(2).replace(",", "")) > 0
     # Where the time goes: every process's CPU per command, and the ceiling that sets.
     for process in ("intake", "residence", "monitor", "nats-server", "all processes"):
         assert re.search(rf"{process}\s+\d+\.\d\d ms", output), output

@@ -62,6 +62,8 @@ async def run(tiny: bool) -> list[str]:
         print(f"ingest: {ingest.count:,} events of {commands:,} commands in {ingest.seconds:.1f} s",
               flush=True)
         await chain.consumed(stack)  # residence and the monitor have drained the backlog
+        await asyncio.sleep(3)  # the last victims settle (grace period) and are sent
+        triggers_sent, retracted = await chain.feed_retractions(server.url)
         rate = 1000.0
         pairs = 40 if tiny else 3000
         pair_cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
@@ -103,6 +105,9 @@ async def run(tiny: bool) -> list[str]:
                        f"{rebuilt.per_second / raw_read.per_second:.2f}"
                        if raw_read.per_second else "-"))
     lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
+    lines.append(_line("residence's feed after the ingest: triggers retracted",
+                       f"{retracted:,} of {triggers_sent:,}",
+                       "", f"{retracted / triggers_sent:.1%}" if triggers_sent else "-"))
     cores = os.cpu_count() or 1
     lines += ["", f"where the time goes: CPU per command during the ingest ({commands:,} "
               "commands)"]

@@ -273,3 +273,18 @@ def describe(latency: Latency) -> str:
         return "no samples"
     return (f"p50 {latency.percentile(0.5):.1f} ms, p99 {latency.percentile(0.99):.1f} ms "
             f"({len(latency.samples)} samples, mean {statistics.mean(latency.samples)*1000:.1f})")
+
+
+async def feed_retractions(url: str) -> tuple[int, int]:
+    """(triggers residence sent, of which retractions) on its stream, every addressee's."""
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info("KETENZICHT_RESIDENCE",
+                                                subjects_filter="ketenzicht.residence.triggers.>")
+        subjects = info.state.subjects or {}
+        sent = sum(subjects.values())
+        retracted = sum(n for subject, n in subjects.items()
+                        if subject.endswith(".TriggerRetracted"))
+        return sent, retracted
+    finally:
+        await nc.close()
