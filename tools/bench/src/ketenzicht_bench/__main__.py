@@ -158,6 +158,24 @@ def main() -> None:
     lines = asyncio.run(run_scale(args.events) if args.scale_run else run(args.tiny))
     for line in lines:
         print(line, flush=True)
+    if not (args.tiny or args.scale_run):
+        print(feed_property(), flush=True)
+
+
+def feed_property() -> str:
+    """The residence feed's full order-independence property (what `make test-feed` runs):
+    correctness under every interleaving is part of what the bench vouches for."""
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "slow",
+         "services/residence/tests/unit/test_feed_follows_the_facts.py"],
+        capture_output=True, text=True, check=False)
+    summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+    return (f"\nresidence feed, 200 victims x 20 interleavings against the reference evaluation "
+            f"({time.perf_counter() - started:.0f} s): {summary}")
 
 
 if __name__ == "__main__":
