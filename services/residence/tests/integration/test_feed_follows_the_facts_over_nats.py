@@ -10,58 +10,31 @@ over every fact residence stored, and no key ever stands twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import re
-import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from feed_harness import TODAY, interleave, scenario_facts
+from residence_in_process import residence_running
 
 from chainsim.feeder import build_request
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import FixedClock
-from ketenzicht_common.processes import NatsServer, free_port
-from ketenzicht_common.service import serve
-from ketenzicht_common.settings import ServiceSettings
+from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
 from residence.application import commands as c
 from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
-from residence.bootstrap import build, create_application
 from residence.domain import evaluate
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
-from feed_harness import TODAY, interleave, scenario_facts
-
 pytestmark = pytest.mark.integration
-
-
-@contextlib.asynccontextmanager
-async def residence_running(nats_url: str, data_dir: Path) -> AsyncIterator[str]:
-    address = f"127.0.0.1:{free_port()}"
-    settings = ServiceSettings(grpc_address=address, nats_url=nats_url, data_dir=data_dir,
-                               identities_file=REPO_ROOT / "deploy/local/identities.toml")
-    clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC))
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve("residence", create_application, build, settings, stop,
-                                     clock))
-    try:
-        await asyncio.sleep(1.0)
-        if task.done():
-            task.result()
-        yield address
-    finally:
-        stop.set()
-        await task
 
 
 def _snake(name: str) -> str:
@@ -88,7 +61,8 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
     rng = random.Random(2026)
     facts = interleave(scenario_facts(32, 5), rng)
     rpc_of = {event: command.__name__ for command, event in c.EVENT_OF.items()}
-    async with residence_running(nats_server.url, tmp_path / "residence") as address:
+    clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC))
+    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
         async with connect(address, token=TOKENS["IND"]) as channel:
             ind = ResidenceServiceStub(channel)
             for number, fed in enumerate(facts):

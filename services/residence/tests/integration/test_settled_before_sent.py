@@ -5,12 +5,11 @@ its health names that stream (and the triggers wait)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,45 +17,21 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from residence_in_process import residence_running
 
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import FixedClock
-from ketenzicht_common.processes import NatsServer, free_port
-from ketenzicht_common.service import serve
-from ketenzicht_common.settings import ServiceSettings
+from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
 from ketenzicht_contracts.events import intake, investigation
-from residence.bootstrap import build, create_application
 
 pytestmark = pytest.mark.integration
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-@contextlib.asynccontextmanager
-async def residence_running(nats_url: str, data_dir: Path,
-                            clock: FixedClock) -> AsyncIterator[str]:
-    """Residence in this process; yields its gRPC address."""
-    address = f"127.0.0.1:{free_port()}"
-    settings = ServiceSettings(
-        grpc_address=address, nats_url=nats_url, data_dir=data_dir,
-        identities_file=REPO_ROOT / "deploy/local/identities.toml")
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve("residence", create_application, build, settings, stop,
-                                     clock))
-    try:
-        await asyncio.sleep(1.0)
-        if task.done():  # it did not start: say why, rather than wait for it
-            task.result()
-        yield address
-    finally:
-        stop.set()
-        await task
 
 
 Published = list[dict[str, Any]]
