@@ -206,13 +206,14 @@ class Story:
 
     def permit_held(self, valid_from: str, through: str, case: str | None = None) -> list[str]:
         """The IND grants the temporary permit from ``valid_from`` for a year, on that day, and
-        extends it by a year at a time — each extension decided 30 days before the permit would
-        end, so no extension falls due in between — until it is valid through ``through``.
+        extends it by a year at a time — each extension decided 31 days before the permit would
+        end, the day before it falls due, so no extension is due in between — until it is valid
+        through ``through``.
         Returns the grant's and the extensions' event ids."""
         until = add_years(d(valid_from), 1)
         ids = [self.permit(valid_from, until.isoformat(), case=case)]
         while until < d(through):
-            decided_on = until - timedelta(days=30)
+            decided_on = until - timedelta(days=31)
             until = add_years(until, 1)
             ids.append(self.extended(decided_on.isoformat(), until.isoformat(), case=case))
         return ids

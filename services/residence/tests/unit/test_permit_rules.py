@@ -209,7 +209,7 @@ def test_thirty_days_before_1_march_of_a_leap_year_is_31_january() -> None:
 
 def test_an_extension_before_the_due_day_moves_the_trigger_to_the_new_end() -> None:
     story = _permitted()
-    story.extended("2021-01-30", "2022-03-01")
+    story.extended("2021-01-29", "2022-03-01")
     assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_EXTENSION_DUE) == [
         ("TemporaryPermitExtensionDue", "2022-01-30")
     ]
@@ -457,3 +457,13 @@ def test_a_dutch_national_who_cannot_cooperate_gets_no_indication() -> None:
     story.signal("2022-01-10", IRREGULAR, DUTCH)
     story.cooperation_impossible("2022-02-01")
     assert story.fired("2030-01-01") == []
+
+
+def test_an_extension_decided_on_the_due_day_answers_the_trigger_and_does_not_take_it_back() -> None:
+    # The IND extends on the day the trigger asks it to: the trigger stood, and still stands.
+    story = _permitted()
+    story.extended("2021-01-30", "2022-03-01")
+    assert story.fired("2030-01-01", K.TEMPORARY_PERMIT_EXTENSION_DUE) == [
+        ("TemporaryPermitExtensionDue", "2021-01-30"),
+        ("TemporaryPermitExtensionDue", "2022-01-30"),
+    ]

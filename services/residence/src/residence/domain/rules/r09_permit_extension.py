@@ -8,10 +8,11 @@ due 30 days before the permit's valid-until, if a case the permit rests on still
 Read for every valid-until a permit has had: the trigger for a valid-until fires 30 days
 before it — or, when the IND reported that valid-until later than that (late facts), on the day
 it did, as long as the permit has not expired by then. It is not due when the IND extended the
-permit on or before that day, when the permit was ended by then, when the victim withdrew, or
-when the non-temporary permit was granted, or when none of the victim's cases runs that day
-(the victim withdrew from all, or all stopped). Only permits the IND reported count: an application
-the IND has not decided yet has no valid-until to extend.
+permit before that day (an extension decided on the day itself or later is the answer to the
+trigger, and must not take it back), when the permit was ended by then, when the non-temporary
+permit was granted, or when none of the victim's cases runs that day (the victim withdrew from
+all, or all stopped). Only permits the IND reported count: an application the IND has not
+decided yet has no valid-until to extend.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def extension_triggers(history: VictimHistory, settings: RuleSettings) -> list[T
             ruleset = ruleset_for(due, settings)
             if due > valid_until:
                 continue
-            if index + 1 < len(permit.untils) and permit.untils[index + 1][0] <= due:
+            if index + 1 < len(permit.untils) and permit.untils[index + 1][0] < due:
                 continue
             if permit.ended_on is not None and permit.ended_on <= due:
                 continue
