@@ -216,6 +216,8 @@ class FeedReport:
     """Trigger messages the IND received, by kind (each trigger id once)."""
     days: int = 0
     """Days the scenario clock was moved to (0 without a scenario clock)."""
+    planned_victims: dict[str, str] = field(default_factory=dict)
+    """The pseudonym intake issued → the plan's victim id."""
     seconds: float = 0.0
     """How long the feed of the plan took, until its last command was answered."""
     retractions: RetractionSummary | None = None
@@ -542,6 +544,11 @@ class Feeder:
                     await message.ack()
         finally:
             await nc.close()
+
+    def planned_victims(self) -> dict[str, str]:
+        """The pseudonym intake issued for each planned victim, mapped back: issued → planned."""
+        return {future.result(): planned for planned, future in self._victims.items()
+                if future.done() and not future.cancelled() and future.exception() is None}
 
     def retraction_summary(self) -> RetractionSummary:
         """The triggers the IND received and the retractions among them, by cause."""

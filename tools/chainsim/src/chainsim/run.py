@@ -100,7 +100,32 @@ async def feed_scenario(stack: Stack, seed: int, start: date, end: date, scale: 
         if stack.clock_file is not None:
             clear_present(stack.clock_file)  # the stack serves on the wall clock from now on
     report.retractions = feeder.retraction_summary()
+    report.planned_victims = feeder.planned_victims()
     return report
+
+
+async def feed_by_plan(nats_url: str, planned: dict[str, str]) -> list[str]:
+    """Every trigger residence sent (retractions included), one line each, with the victims'
+    pseudonyms mapped back to the plan's victims and sorted: two runs of one seed compare as
+    text (`diff var/feed-by-plan.txt`)."""
+    lines: list[str] = []
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("KETENZICHT_RESIDENCE")
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg("KETENZICHT_RESIDENCE", seq=sequence)
+            subject = message.subject or ""
+            if ".triggers." not in subject:
+                continue
+            trigger = json.loads(message.data or b"{}")
+            kind, victim, rest = str(trigger["trigger_key"]).split("|", 2)
+            key = "|".join((kind, planned.get(victim, victim), rest))
+            what = subject.rsplit(".", 1)[-1]
+            lines.append(f"{what} {key} {trigger.get('occurred_on', '')}")
+    finally:
+        await nc.close()
+    return sorted(lines)
 
 
 def scenario_profile(profile: Profile) -> Profile:
@@ -196,6 +221,10 @@ def main(argv: list[str] | None = None) -> None:
                   + (f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
                      "dated after today held back" if report.ind_held else "") + ".", flush=True)
             retractions = report.retractions
+            fed_feed = asyncio.run(feed_by_plan(stack.profile.nats_url, report.planned_victims))
+            (args.var / "feed-by-plan.txt").write_text("\n".join(fed_feed) + "\n")
+            print(f"The feed residence sent ({len(fed_feed):,} triggers, pseudonyms mapped back "
+                  f"to the plan's victims) is in {args.var}/feed-by-plan.txt.", flush=True)
         monitor = stack.address("monitor")
         facts = asyncio.run(monitor_settled(monitor))
         print(f"\nThe monitor holds {facts:,} facts.\n", flush=True)

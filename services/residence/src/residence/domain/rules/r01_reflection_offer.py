@@ -10,7 +10,8 @@ from 2023-05-18 every third-country national, lawful residents from the setting'
 
 Judged at the date of each signal, with the nationality and position that signal states; one
 trigger per qualifying signal, because a victim who comes into view again (repeat
-victimisation) must be offered the period again. Addressed to the police and KMar, whose duty
+victimisation) must be offered the period again; keyed by the signal's date, so the key says
+what the trigger says and does not depend on ids assigned on arrival. Addressed to the police and KMar, whose duty
 the offer is.
 """
 
@@ -42,7 +43,7 @@ def reflection_offer_triggers(
                 TriggerKind.REFLECTION_PERIOD_OFFER_REQUIRED,
                 victim_id=history.victim_id,
                 case_id=None,
-                discriminator=signal.event_id,
+                discriminator=signal.occurred_on.isoformat(),
                 rule="R1",
                 rule_version=ruleset.version,
                 based_on=[signal.event_id],

@@ -35,7 +35,7 @@ def cooperation_impossible_triggers(
                 TriggerKind.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED,
                 victim_id=history.victim_id,
                 case_id=None,
-                discriminator=record.event_id,
+                discriminator=f"{day.isoformat()}:{record.reason.value}",
                 rule="R16",
                 rule_version=ruleset_for(day, settings).version,
                 based_on=[record.event_id],
