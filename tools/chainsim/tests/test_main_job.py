@@ -52,6 +52,12 @@ def test_the_main_job_feeds_a_scenario_reports_it_and_reuses_it_on_a_second_run(
     assert not (tmp_path / "var" / "scenario-clock").exists()
     assert re.search(r"retractions\s+[\d,]+\s+\(\d+\.\d%\)", first), first[-3000:]
     assert "caused by late registration" in first
+    # The whole feed, with the plan's victims instead of pseudonyms, for comparing two runs.
+    sent = re.search(r"the OM: ([\d,]+) triggers, ([\d,]+) of them retractions", first)
+    assert sent, first[-3000:]
+    feed = (tmp_path / "var" / "feed-by-plan.txt").read_text().splitlines()
+    assert len(feed) == int(sent.group(1).replace(",", ""))
+    assert all("|" in line for line in feed)
 
     second = run_main_job(profile, tmp_path / "var")
     assert "reused" in second

@@ -223,8 +223,11 @@ def main(argv: list[str] | None = None) -> None:
             retractions = report.retractions
             fed_feed = asyncio.run(feed_by_plan(stack.profile.nats_url, report.planned_victims))
             (args.var / "feed-by-plan.txt").write_text("\n".join(fed_feed) + "\n")
-            print(f"The feed residence sent ({len(fed_feed):,} triggers, pseudonyms mapped back "
-                  f"to the plan's victims) is in {args.var}/feed-by-plan.txt.", flush=True)
+            retracted = sum(line.startswith(RETRACTION + " ") for line in fed_feed)
+            print(f"The feed residence sent to the IND, the police and the OM: "
+                  f"{len(fed_feed):,} triggers, {retracted:,} of them retractions "
+                  f"({retracted / max(len(fed_feed), 1):.1%}); with pseudonyms mapped back to "
+                  f"the plan's victims in {args.var}/feed-by-plan.txt.", flush=True)
         monitor = stack.address("monitor")
         facts = asyncio.run(monitor_settled(monitor))
         print(f"\nThe monitor holds {facts:,} facts.\n", flush=True)
