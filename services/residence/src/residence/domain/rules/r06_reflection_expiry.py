@@ -142,7 +142,7 @@ def reflection_expiry_triggers(
                 TriggerKind.REFLECTION_PERIOD_EXPIRY_DUE,
                 victim_id=history.victim_id,
                 case_id=None,
-                discriminator=f"{decline.event_id}@{day.isoformat()}",
+                discriminator=f"declined@{day.isoformat()}",
                 rule="R6",
                 rule_version=ruleset.version,
                 based_on=[decline.event_id],
