@@ -459,7 +459,7 @@ def test_a_dutch_national_who_cannot_cooperate_gets_no_indication() -> None:
     assert story.fired("2030-01-01") == []
 
 
-def test_an_extension_decided_on_the_due_day_answers_the_trigger_and_does_not_take_it_back() -> None:
+def test_an_extension_decided_on_the_due_day_answers_the_trigger_and_leaves_it_standing() -> None:
     # The IND extends on the day the trigger asks it to: the trigger stood, and still stands.
     story = _permitted()
     story.extended("2021-01-30", "2022-03-01")

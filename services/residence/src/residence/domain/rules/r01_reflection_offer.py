@@ -11,8 +11,8 @@ from 2023-05-18 every third-country national, lawful residents from the setting'
 Judged at the date of each signal, with the nationality and position that signal states; one
 trigger per qualifying signal, because a victim who comes into view again (repeat
 victimisation) must be offered the period again; keyed by the signal's date, so the key says
-what the trigger says and does not depend on ids assigned on arrival. Addressed to the police and KMar, whose duty
-the offer is.
+what the trigger says and does not depend on ids assigned on arrival. Addressed to the police
+and KMar, whose duty the offer is.
 """
 
 from __future__ import annotations
