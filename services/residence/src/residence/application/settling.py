@@ -7,10 +7,13 @@ intermediate state would be published, and a trigger would be sent and retracted
 whenever two facts of one victim crossed each other in flight.
 
 So a change only marks the victim as *unsettled* at the moment it was stored, and the rules are
-applied and their triggers sent once the victim has *settled*: when residence has consumed every
-upstream stream completely at some moment at least ``grace`` after the victim's last change
-(a watermark, as stream processors keep one). By then every fact an upstream service stored
-before the change, and relayed within the grace period, has been applied too.
+applied and their triggers sent once the victim has *settled*: when, for every upstream
+stream, residence has applied everything the stream held at some moment at least ``grace``
+after the victim's last change (a watermark, as stream processors keep one: the stream's last
+sequence observed at that moment, against the sequence up to which residence's consumer has
+acknowledged all). By then every fact an upstream service stored before the change, and
+relayed within the grace period, has been applied too. Under a steady load the watermark keeps
+moving, since it needs no moment at which a stream is empty of unapplied events.
 
 The grace period covers the relays' publishing delay: a relay follows its store's notification
 log and publishes within tens of milliseconds when it is up (the bench measures the publish →
@@ -21,8 +24,8 @@ take days); a relay that is slower than that is down or lagging, which health re
 Deadlines that fire by the clock, and the full pass at start, go through the same gate: the
 victim is marked unsettled at that moment and settles like any other.
 
-An upstream whose consumer has not caught up for longer than the grace period holds every
-trigger back; `holding_back` names it for health and the status command. This is pure state:
+An upstream whose watermark lags more than twice the grace period (at least a second) holds
+every trigger back; `holding_back` names it for health. This is pure state:
 the adapter observes the streams and tells it what it saw, with a monotonic time.
 """
 
