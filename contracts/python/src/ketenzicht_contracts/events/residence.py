@@ -10,7 +10,7 @@ from .base import EventPayload, Pseudonym, register
 from .categories import NonTemporaryGround, ReflectionEndReason
 
 TRIGGER_ADDRESSEES = ("ind", "police", "om")
-"""The organisations the residence rules address triggers to, each on a feed of its own."""
+"""The organisations the residence rules send triggers to, each on a feed of its own."""
 
 
 class ResidenceEvent(EventPayload):
