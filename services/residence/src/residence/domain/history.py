@@ -166,12 +166,6 @@ class VictimHistory:
     def timeline(self, case_id: str) -> CaseTimeline:
         return self.timelines[case_id]
 
-    def victim_case(self, case_id: str) -> VictimCase | None:
-        for victim_case in self.cases:
-            if victim_case.case_id == case_id:
-                return victim_case
-        return None
-
     def non_temporary_granted_by(self, day: date) -> bool:
         return any(grant.occurred_on <= day for grant in self.non_temporary_grants)
 
