@@ -25,7 +25,7 @@ def readme_example() -> str:
 
 def test_the_readme_client_example_files_a_report(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    intake = service_factory("intake", nats_server.url)
+    intake = service_factory("intake", nats_server)
     script = tmp_path / "example.py"
     script.write_text(readme_example())
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

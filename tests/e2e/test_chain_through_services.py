@@ -190,7 +190,7 @@ async def test_one_case_through_intake_investigation_and_prosecution(
         outcome=ppb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING)))
     await record("prosecution", "CaseFinal", om.MarkCaseFinal(about("2023-03-30")))
 
-    bodies = await record.check(chain.nats.url)
+    bodies = await record.check(chain.nats)
     # The pseudonyms tie the services together: every event names the case, and the victim
     # and suspect ids are the same in each service.
     assert {b.get("case_id") for b in bodies.values()} - {None} == {case}
@@ -198,7 +198,7 @@ async def test_one_case_through_intake_investigation_and_prosecution(
     assert {b["suspect_id"] for b in bodies.values() if "suspect_id" in b} == {suspect}
     # The source identifiers stay with their owners.
     for service in SERVICES:
-        for message in await stream_messages(chain.nats.url, stream_for(service), timeout=0):
+        for message in await stream_messages(chain.nats, stream_for(service), timeout=0):
             text = message.data.decode() + json.dumps(message.headers or {})
             assert "PL1700" not in text
             assert "700042" not in text
@@ -241,15 +241,15 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
         case_id=case, suspect_id=suspect, occurred_on="2022-05-20"))
     summoned = await clients.prosecution.SummonSuspect(ppb.SuspectFactRequest(
         case_id=case, suspect_id=suspect, occurred_on="2022-07-01"))
-    om_events = await on_stream(chain.nats.url, "prosecution",
+    om_events = await on_stream(chain.nats, "prosecution",
                                 [*registered.event_ids, *summoned.event_ids])
     assert len(om_events) == 2
     investigation_ids = {(m.headers or {}).get("Nats-Msg-Id") for m in await stream_messages(
-        chain.nats.url, stream_for("investigation"), timeout=0)}
+        chain.nats, stream_for("investigation"), timeout=0)}
     assert submitted.event_ids[0] not in investigation_ids
 
     restart({})
-    (late,) = (await on_stream(chain.nats.url, "investigation",
+    (late,) = (await on_stream(chain.nats, "investigation",
                                list(submitted.event_ids))).values()
     assert late.subject == "ketenzicht.investigation.CaseSubmittedToProsecution"
     assert json.loads(late.data) == {"occurred_on": "2022-05-01", "case_id": case,
@@ -299,7 +299,7 @@ async def test_several_victims_and_several_suspects_in_one_case(
         case_id=case, suspect_id=suspects[1], occurred_on="2022-10-01",
         kind=ppb.DISMISSAL_KIND_TECHNICAL, code="02")))
 
-    bodies = await record.check(chain.nats.url)
+    bodies = await record.check(chain.nats)
     submitted = [b for b in bodies.values() if "suspect_ids" in b]
     assert submitted == [{"occurred_on": "2022-06-01", "case_id": case,
                           "suspect_ids": suspects}]
@@ -337,7 +337,7 @@ async def test_one_victim_in_two_cases(chain: Chain, clients: Clients) -> None:
                      clients.prosecution.HoldExaminingMagistrateHearing(ppb.VictimFactRequest(
                          case_id=case, victim_id=victim, occurred_on=f"202{1 + n}-10-01")))
 
-    bodies = await record.check(chain.nats.url)
+    bodies = await record.check(chain.nats)
     linked = {(b["case_id"], b["victim_id"]) for b in bodies.values()
               if "case_id" in b and "victim_id" in b}
     assert linked == {(case, victim) for case in cases}

@@ -323,7 +323,7 @@ async def test_nothing_a_refusal_sent_reached_the_bus(chain: dict[str, Running])
     # Last in this module: every stream holds only what was acknowledged above.
     await asyncio.sleep(0.5)
     for running in chain.values():
-        for message in await stream_messages(running.nats.url, running.stream, timeout=0):
+        for message in await stream_messages(running.nats, running.stream, timeout=0):
             headers = message.headers or {}
             assert "tracestate" not in headers
             assert FREE_TEXT not in str(headers) + message.data.decode()

@@ -361,7 +361,7 @@ async def check_afterwards(chain: dict[str, Running], run: Run) -> None:
         # hostile text, not tracked), so no stored event may carry one that was refused.
         stored_refused = commands & run.refused_ids.get(service, set())
         assert not stored_refused, f"{service} stored refused commands {sorted(stored_refused)}"
-        for message in await stream_messages(running.nats.url, running.stream, timeout=0):
+        for message in await stream_messages(running.nats, running.stream, timeout=0):
             headers = message.headers or {}
             assert "tracestate" not in headers
             assert MARK not in str(headers)

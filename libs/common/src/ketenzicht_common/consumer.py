@@ -45,15 +45,14 @@ from typing import Any
 
 import nats.js.errors
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker
+from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate, trace
 
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
 
+from .bus_access import MAX_DELIVER, feed, jetstream_for
 from .contract import Unprocessable, check, label
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,7 @@ def delivery_count(message: Msg) -> int:
     return 1
 
 
-def event_broker(nats_url: str, **options: Any) -> NatsBroker:
+def event_broker(nats_url: str, seed_file: Path | None = None, **options: Any) -> NatsBroker:
     """A faststream broker for the chain's consumers.
 
     faststream logs every message received and processed at INFO; at the chain's volumes that
@@ -121,6 +120,8 @@ def event_broker(nats_url: str, **options: Any) -> NatsBroker:
     ``Nats-Msg-Id``, both chosen by whoever published. faststream's own ERROR lines come from a
     handler that raised, and the handler it calls (`Subscription.offer`) only queues.
     """
+    if seed_file is not None:
+        options["nkeys_seed"] = str(seed_file)
     return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
 
 
@@ -129,6 +130,15 @@ async def _raw_message(message: Any) -> Msg:
     # here as well would parse each JSON twice. A coroutine, because faststream runs a plain
     # function decoder in a worker thread: a thread hand-off per message.
     raw: Msg = message.raw_message
+    return raw
+
+
+async def _delivery(message: Any) -> Msg:
+    # A JetStream delivery on a core subscription: faststream's core parser marks every
+    # message acknowledged (core NATS has no acknowledgement), but this one carries its
+    # consumer's acknowledgement subject and is acknowledged once handled (`_handle_one`).
+    raw = await _raw_message(message)
+    raw._ackd = False
     return raw
 
 
@@ -239,7 +249,7 @@ class Subscription:
 
     def __init__(self, handler: EventHandler, tracer: trace.Tracer, concurrency: int,
                  close_timeout: float = 10.0, max_deliver: int = 50,
-                 consumers: Mapping[str, str] | None = None) -> None:
+                 consumers: Mapping[str, str] | None = None, reader: str = "") -> None:
         self._handler = handler
         self._tracer = tracer
         self._slots = asyncio.Semaphore(concurrency)
@@ -249,6 +259,8 @@ class Subscription:
         self._dispatching: asyncio.Task[None] | None = None
         self._closed = False
         self._failures = _Failures(max_deliver)
+        self.reader = reader
+        """The party this subscription reads as (its feeds, `bus_access.FEEDS`)."""
         self.consumers: dict[str, str] = dict(consumers or {})
         """The durable consumer of each stream this subscription reads, by stream."""
         self.broker: NatsBroker | None = None
@@ -319,7 +331,7 @@ class Subscription:
         try:
             if self.broker is None:
                 raise RuntimeError("not started")
-            js = self.broker.connection.jetstream(timeout=5)
+            js = jetstream_for(self.broker.connection, self.reader, stream)
             stored = await js.get_msg(stream, sequence)
         except nats.js.errors.NotFoundError:
             await _answer(raw, "missing", f"{stream} #{sequence} is no longer in its stream")
@@ -391,62 +403,50 @@ async def _settle(outcome: Awaitable[None]) -> None:
     try:
         await outcome
     except Exception as error:
-        log.warning("could not settle a message (it will come again): %s", error)
+        # The type only: nats-py's errors quote the whole message, body included.
+        log.warning("could not settle a message (it will come again): %s",
+                    type(error).__name__)
 
 
 def subscribe(
     broker: NatsBroker,
     *,
-    durable: str,
+    reader: str,
     services: Iterable[str],
     handler: EventHandler,
-    max_deliver: int = 50,
-    ack_wait_seconds: float = 30.0,
     concurrency: int = 1,
     tracer: trace.Tracer | None = None,
 ) -> Subscription:
-    """Subscribe ``handler`` to every event of the given services, one durable per stream.
+    """Subscribe ``handler`` to every event of the given services, through the durable
+    consumer each service's relay made for ``reader`` (`bus_access.FEEDS`).
 
     Durable push consumers: the server delivers as soon as an event is stored, and at most
-    ``max_ack_pending`` unacknowledged events are in flight. (faststream's batch pull
-    subscriber costs less per event, but it holds every batch until it fills or its wait runs
-    out, and here it left some events unacknowledged until their ack wait passed: 30 s late.)
-    Each event is acknowledged after its handler succeeded; a failed one is redelivered after
-    a growing delay. With ``concurrency`` > 1 up to that many events are handled at once (see
-    `Subscription`) — only for handlers whose result does not depend on the order of events.
-    Each event is handled in a consumer span continuing its trace.
+    ``max_ack_pending`` unacknowledged events are in flight (see docs/adr on push versus
+    pull). The consumer lives in its owner's account; this side only subscribes to its
+    delivery subject and acknowledges, so it never creates or configures a consumer on
+    another's stream. Each event is acknowledged after its handler succeeded; a failed one is
+    redelivered after a growing delay. With ``concurrency`` > 1 up to that many events are
+    handled at once (see `Subscription`) — only for handlers whose result does not depend on
+    the order of events. Each event is handled in a consumer span continuing its trace.
     """
-    services = list(services)
+    readings = [feed(reader, stream_for(service)) for service in services]
     subscription = Subscription(
         handler, tracer or trace.get_tracer("ketenzicht.consumer"),
-        concurrency=max(1, concurrency), max_deliver=max_deliver,
-        consumers={stream_for(service): f"{durable}-{service}" for service in services})
+        concurrency=max(1, concurrency), max_deliver=MAX_DELIVER,
+        consumers={reading.stream: reading.durable for reading in readings}, reader=reader)
     subscription.broker = broker
-    for service in services:
-        stream = stream_for(service)
-        subscriber = broker.subscriber(
-            f"ketenzicht.{service}.>",
-            stream=JStream(stream, declare=False),
-            durable=f"{durable}-{service}",
-            ack_policy=AckPolicy.MANUAL,
-            decoder=_raw_message,
-            config=ConsumerConfig(
-                durable_name=f"{durable}-{service}",
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=JsAckPolicy.EXPLICIT,
-                max_deliver=max_deliver,
-                ack_wait=ack_wait_seconds,
-                max_ack_pending=max(1000, 4 * concurrency),
-            ),
-        )
-        subscriber(_for_stream(subscription.offer, stream))
+    for reading in readings:
+        # A core subscription on the consumer's delivery subject, acknowledged by hand: the
+        # messages carry their JetStream acknowledgement subject (imported from the owner).
+        subscriber = broker.subscriber(reading.deliver_subject, ack_policy=AckPolicy.MANUAL,
+                                       no_reply=True, decoder=_delivery)
+        subscriber(_for_stream(subscription.offer, reading.stream))
         subscription.subscribers.append(subscriber)
         # Requests to apply a dead letter again; a queue group, so that one instance of the
         # consumer answers.
-        replays = broker.subscriber(replay_subject(f"{durable}-{service}"),
-                                    queue=f"{durable}-{service}", no_reply=True,
-                                    decoder=_raw_message)
-        replays(_for_stream(subscription.replay, stream))
+        replays = broker.subscriber(replay_subject(reading.durable), queue=reading.durable,
+                                    no_reply=True, decoder=_raw_message)
+        replays(_for_stream(subscription.replay, reading.stream))
         subscription.subscribers.append(replays)
     _OPEN.add(subscription)
     return subscription

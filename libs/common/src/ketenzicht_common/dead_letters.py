@@ -1,12 +1,16 @@
 """The dead letters: events a consumer gave up on, or a relay skipped, for an operator to handle.
 
-    python -m ketenzicht_common.dead_letters [--nats URL] [list [--open]]
-    python -m ketenzicht_common.dead_letters inspect SEQ
-    python -m ketenzicht_common.dead_letters replay SEQ
-    python -m ketenzicht_common.dead_letters discard SEQ --reason CODE [--erase]
+    python -m ketenzicht_common.dead_letters [--identity SERVICE] [list [--open]]
+    python -m ketenzicht_common.dead_letters --identity SERVICE inspect SEQ
+    python -m ketenzicht_common.dead_letters --identity SERVICE replay SEQ
+    python -m ketenzicht_common.dead_letters --identity SERVICE discard SEQ --reason CODE [--erase]
+    python -m ketenzicht_common.dead_letters --identity OWNER erase STREAM STREAM_SEQ
 
-``SEQ`` is the dead letter's own number: its sequence in ``KETENZICHT_DEAD_LETTERS``, the first
-column of the list.
+Each service keeps its own dead letters, in its own account on the bus (`bus_access`): those
+of its consumers (residence's, the monitor's) and its relay's. The command runs as that
+service's identity (``--identity``; its nkey seed from ``--seed-file``, by default the local
+profile's). ``SEQ`` is the dead letter's own number: its sequence in that service's
+``KETENZICHT_DEAD_LETTERS``, the first column of the list.
 
 **What is kept.** JetStream publishes an advisory when a durable consumer reaches its
 ``max_deliver`` for an event, or terminates one (a consumer refuses an event that breaks its
@@ -59,6 +63,7 @@ import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -68,9 +73,17 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from ketenzicht_common.bus_access import (
+    DEAD_LETTER_STREAM,
+    OWN_STREAMS,
+    SERVICES,
+    jetstream_for,
+    owner_of,
+    seed_file,
+)
 from ketenzicht_common.consumer import replay_subject
 from ketenzicht_common.contract import pseudonyms_in
-from ketenzicht_common.streams import DEAD_LETTER_STREAM, OUTCOMES, RELAY_SKIPS, outcome_subject
+from ketenzicht_common.streams import OUTCOMES, RELAY_SKIPS, outcome_subject
 from ketenzicht_contracts.envelope import TYPE_PREFIX
 from ketenzicht_contracts.events import EventPayload, payload_model
 
@@ -155,9 +168,10 @@ def _status(outcome: dict[str, Any]) -> str:
     return _printable(f"replay {outcome.get('outcome', '')}: {outcome.get('reason', '')}")
 
 
-async def read(js: JetStreamContext) -> list[DeadLetter]:
-    """Every dead letter kept, oldest first, with its state (an empty list when there is no
-    such stream)."""
+async def read(nc: Client, me: str) -> list[DeadLetter]:
+    """Every dead letter ``me`` keeps (in its own account), oldest first, with its state (an
+    empty list when there is no such stream)."""
+    js = nc.jetstream()
     try:
         info = await js.stream_info(DEAD_LETTER_STREAM)
     except nats.js.errors.NotFoundError:
@@ -182,7 +196,7 @@ async def read(js: JetStreamContext) -> list[DeadLetter]:
         elif subject.startswith(f"{RELAY_SKIPS}."):
             letters.append(_relay_letter(sequence, record))
         elif subject.startswith("$JS.EVENT.ADVISORY."):
-            letters.append(await _advisory_letter(js, sequence, record))
+            letters.append(await _advisory_letter(nc, me, sequence, record))
     return [replace(letter, status=_status(outcomes[letter.sequence]))
             if letter.sequence in outcomes else letter for letter in letters]
 
@@ -199,11 +213,12 @@ def _relay_letter(sequence: int, record: dict[str, Any]) -> DeadLetter:
         aggregate_id=_uuid(record.get("aggregate_id")))
 
 
-async def _advisory_letter(js: JetStreamContext, sequence: int,
+async def _advisory_letter(nc: Client, me: str, sequence: int,
                            advisory: dict[str, Any]) -> DeadLetter:
     stream, stream_sequence = str(advisory["stream"]), int(advisory["stream_seq"])
     headers: dict[str, str] = {}
-    with contextlib.suppress(nats.js.errors.NotFoundError):  # aged out of its stream since
+    with contextlib.suppress(nats.js.errors.NotFoundError, LookupError):  # aged out since
+        js = jetstream_for(nc, me, stream)
         headers = (await js.get_msg(stream, stream_sequence)).headers or {}
     kind = _ADVISORIES.get(advisory.get("type", ""), str(advisory.get("type", "")))
     why = str(advisory.get("reason") or "")
@@ -216,21 +231,23 @@ async def _advisory_letter(js: JetStreamContext, sequence: int,
         event_id=_uuid(headers.get("ce-id", "")))
 
 
-async def letter(js: JetStreamContext, sequence: int) -> DeadLetter:
+async def letter(nc: Client, me: str, sequence: int) -> DeadLetter:
     """One dead letter by its number, or LookupError."""
-    for found in await read(js):
+    for found in await read(nc, me):
         if found.sequence == sequence:
             return found
     raise LookupError(f"no dead letter #{sequence}")
 
 
-async def inspect(js: JetStreamContext, sequence: int) -> tuple[DeadLetter, dict[str, list[str]]]:
+async def inspect(nc: Client, me: str,
+                  sequence: int) -> tuple[DeadLetter, dict[str, list[str]]]:
     """The letter, and the ids of its event's body that validate as pseudonyms (nothing else
     of the body)."""
-    found = await letter(js, sequence)
+    found = await letter(nc, me, sequence)
     if not found.replayable:
         return found, {}
     try:
+        js = jetstream_for(nc, me, found.stream)
         message = await js.get_msg(found.stream, found.stream_sequence)
     except nats.js.errors.NotFoundError:
         return found, {}
@@ -248,10 +265,10 @@ async def _record(js: JetStreamContext, sequence: int, outcome: dict[str, Any]) 
         outcome | {"at": datetime.now(UTC).isoformat()}).encode())
 
 
-async def replay(nc: Client, sequence: int, timeout: float = 30.0) -> dict[str, Any]:
+async def replay(nc: Client, me: str, sequence: int, timeout: float = 30.0) -> dict[str, Any]:
     """Ask the letter's consumer to apply its event again; the outcome, recorded."""
     js = nc.jetstream()
-    found = await letter(js, sequence)
+    found = await letter(nc, me, sequence)
     if not found.replayable:
         raise ValueError(f"dead letter #{sequence} was never published (a relay skipped it: "
                          "it breaks its contract): nothing to replay; discard it")
@@ -272,17 +289,31 @@ async def replay(nc: Client, sequence: int, timeout: float = 30.0) -> dict[str, 
     return outcome
 
 
-async def discard(js: JetStreamContext, sequence: int, reason: DiscardReason,
+async def discard(nc: Client, me: str, sequence: int, reason: DiscardReason,
                   erase: bool = False) -> DeadLetter:
     """Record the letter as handled without applying it; with ``erase``, also delete its
-    event from its stream."""
-    found = await letter(js, sequence)
+    event from its stream, which only the stream's owner may: a letter of another's stream
+    is refused with the command its owner runs (`erase_event`)."""
+    found = await letter(nc, me, sequence)
     erased = False
     if erase and found.replayable:
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            erased = bool(await js.delete_msg(found.stream, found.stream_sequence))
-    await _record(js, sequence, {"action": "discard", "reason": reason.value, "erased": erased})
+        if found.stream not in OWN_STREAMS.get(me, ()):
+            owner = owner_of(found.stream)
+            raise ValueError(
+                f"{found.stream} is {owner}'s stream: only {owner} may erase from it "
+                f"(dead_letters --identity {owner} erase {found.stream} "
+                f"{found.stream_sequence}); nothing was changed")
+        erased = await erase_event(nc, found.stream, found.stream_sequence)
+    await _record(nc.jetstream(), sequence,
+                  {"action": "discard", "reason": reason.value, "erased": erased})
     return found
+
+
+async def erase_event(nc: Client, stream: str, stream_sequence: int) -> bool:
+    """Delete one event from a stream of one's own (the server overwrites it)."""
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        return bool(await nc.jetstream().delete_msg(stream, stream_sequence))
+    return False
 
 
 def _line(found: DeadLetter) -> str:
@@ -295,18 +326,19 @@ def _line(found: DeadLetter) -> str:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    nc = await nats.connect(args.nats)
+    seed = args.seed_file or seed_file(Path("var/credentials/nats"), args.identity)
+    nc = await nats.connect(args.nats, nkeys_seed=str(seed))
+    me = args.identity
     try:
-        js = nc.jetstream()
         command = args.command or "list"
         if command == "list":
             only_open = getattr(args, "open", False)  # also without the subcommand
-            letters = [f for f in await read(js) if not only_open or f.status == "open"]
+            letters = [f for f in await read(nc, me) if not only_open or f.status == "open"]
             for found in letters:
                 print(_line(found))
             print(f"{len(letters)} dead letter(s)")
         elif command == "inspect":
-            found, ids = await inspect(js, args.seq)
+            found, ids = await inspect(nc, me, args.seq)
             print(f"dead letter #{found.sequence}")
             for name, value in [
                     ("stream", found.stream),
@@ -320,12 +352,18 @@ async def _main(args: argparse.Namespace) -> int:
             for name, values in ids.items():
                 print(f"  {name:<11} {', '.join(values)}")
         elif command == "replay":
-            outcome = await replay(nc, args.seq, args.timeout)
+            outcome = await replay(nc, me, args.seq, args.timeout)
             print(f"dead letter #{args.seq}: {outcome['outcome']}"
                   + (f" ({outcome['reason']})" if outcome["reason"] else ""))
             return 0 if outcome["outcome"] == "applied" else 1
+        elif command == "erase":
+            if args.stream not in OWN_STREAMS.get(me, ()):
+                raise ValueError(f"{args.stream} is not {me}'s stream: nothing was changed")
+            erased = await erase_event(nc, args.stream, args.stream_sequence)
+            print(f"{args.stream} #{args.stream_sequence}: "
+                  + ("erased" if erased else "not in the stream"))
         else:
-            found = await discard(js, args.seq, DiscardReason(args.reason), args.erase)
+            found = await discard(nc, me, args.seq, DiscardReason(args.reason), args.erase)
             print(f"dead letter #{found.sequence} discarded: {args.reason}"
                   + (", its event erased from its stream" if args.erase else ""))
     except (LookupError, ValueError, RuntimeError) as error:
@@ -342,6 +380,13 @@ def main(argv: list[str] | None = None) -> None:
                                                  "consumers gave up on.")
     parser.add_argument("--nats", default=os.environ.get("KETENZICHT_NATS_URL",
                                                          "nats://127.0.0.1:4222"))
+    parser.add_argument("--identity", choices=SERVICES, default="residence",
+                        help="whose dead letters (each service keeps its own), as that "
+                             "service's identity on the bus")
+    parser.add_argument("--seed-file", type=Path,
+                        default=os.environ.get("KETENZICHT_NATS_SEED_FILE") or None,
+                        help="the identity's nkey seed (default: the local profile's, "
+                             "var/credentials/nats/<identity>.nk)")
     commands = parser.add_subparsers(dest="command")
     listing = commands.add_parser("list", help="every dead letter and its state (the default)")
     listing.add_argument("--open", action="store_true", help="only those not handled yet")
@@ -355,7 +400,11 @@ def main(argv: list[str] | None = None) -> None:
     discarding.add_argument("--reason", required=True, choices=[r.value for r in DiscardReason])
     discarding.add_argument("--erase", action="store_true",
                             help="also delete its event from its stream (forged or personal "
-                                 "data only: an erased event is gone for every consumer)")
+                                 "data only: an erased event is gone for every consumer); "
+                                 "only the stream's owner may")
+    erasing = commands.add_parser("erase", help="as a stream's owner: delete one event of it")
+    erasing.add_argument("stream")
+    erasing.add_argument("stream_sequence", type=int)
     sys.exit(asyncio.run(_main(parser.parse_args(argv))))
 
 

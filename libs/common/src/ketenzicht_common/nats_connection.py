@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
@@ -11,8 +12,11 @@ from nats.aio.client import Client
 log = logging.getLogger(__name__)
 
 
-async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> Client:
-    """Connect, retrying until the server answers (or ``stop`` is set)."""
+async def connect(url: str, *, name: str, seed_file: Path | None = None,
+                  stop: asyncio.Event | None = None) -> Client:
+    """Connect as the identity whose nkey seed is in ``seed_file`` (`bus_access`), retrying
+    until the server answers (or ``stop`` is set). A refused identity is retried too: the
+    server may be starting with new accounts."""
     delay = 0.2
     while True:
         try:
@@ -23,6 +27,7 @@ async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> 
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 connect_timeout=2,
+                **({"nkeys_seed": str(seed_file)} if seed_file is not None else {}),
             )
         except Exception as error:
             log.info("NATS at %s not reachable (%s); retrying in %.1fs", url, error, delay)

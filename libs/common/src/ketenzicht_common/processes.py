@@ -15,6 +15,9 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from .bus_access import local_credentials, seed_file
 
 
 def free_port() -> int:
@@ -44,30 +47,62 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A nats-server with JetStream on file storage, on loopback."""
+    """A nats-server with JetStream on file storage, on loopback.
+
+    Secured (the default, as in every profile): each party of the bus has an nkey identity and
+    an account of its own (`bus_access`), made on first start under ``credentials`` (default:
+    beside the store, ``<store>-credentials``); `login` gives a party's connection options.
+    ``secured=False`` only for measuring NATS itself (the bench's raw limits)."""
 
     def __init__(self, store_dir: Path, port: int | None = None,
-                 config: Path | None = None) -> None:
+                 config: Path | None = None, *, secured: bool = True,
+                 credentials: Path | None = None) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.config = config
+        self.secured = secured
+        self.credentials = credentials or store_dir.with_name(f"{store_dir.name}-credentials")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def seed(self, party: str) -> Path:
+        """The nkey seed file of ``party``'s identity (`bus_access.PARTIES`)."""
+        return seed_file(self.credentials, party)
+
+    def login(self, party: str) -> dict[str, Any]:
+        """``nats.connect`` options to connect as ``party``."""
+        return {"servers": [self.url], "nkeys_seed": str(self.seed(party))}
+
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        if self.config is not None:
-            args = [nats_server_binary(), "-c", str(self.config)]
-        else:
-            args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-                    "-sd", str(self.store_dir)]
+        args = [nats_server_binary(), "-c", str(self._config())]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         return self
+
+    def _config(self) -> Path:
+        """The configuration the server runs: the profile's (or a loopback one on this port),
+        with the accounts of every party when secured."""
+        if not self.secured and self.config is not None:
+            return self.config
+        directory = self.credentials if self.secured else self.store_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = []
+        if self.config is not None:
+            lines.append(f'include "{os.path.relpath(self.config.resolve(), directory)}"')
+        else:
+            lines += [f"listen: 127.0.0.1:{self.port}",
+                      f'jetstream {{ store_dir: "{self.store_dir.resolve()}" }}']
+        if self.secured:
+            accounts = local_credentials(self.credentials)
+            lines.append(f'include "{accounts.name}"')
+        effective = directory / "server.conf"
+        effective.write_text("\n".join(lines) + "\n")
+        return effective
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

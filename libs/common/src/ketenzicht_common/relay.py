@@ -39,6 +39,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from uuid import UUID
 
 import nats.errors
@@ -50,6 +51,7 @@ from nats.js.api import PubAck, RawStreamMsg
 
 from ketenzicht_contracts.envelope import NATS_MSG_ID, Envelope, stream_for
 
+from .bus_access import provision_feeds
 from .contract import ContractViolation
 from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .nats_connection import connect
@@ -101,12 +103,15 @@ class Relay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         stream_replicas: int = 1,
+        seed_file: Path | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.service = app.service
         self.stream = stream_for(self.service)
         self.nats_url = nats_url
+        self.seed_file = seed_file
+        """The nkey seed of this service's identity on the bus (`bus_access`)."""
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.stream_replicas = stream_replicas
@@ -181,11 +186,15 @@ class Relay:
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:
-            self._nc = await connect(self.nats_url, name=f"{self.service}-relay")
+            self._nc = await connect(self.nats_url, name=f"{self.service}-relay",
+                                     seed_file=self.seed_file)
         js = self._nc.jetstream(timeout=5)
         for config in [*self.app.streams(self.stream_replicas),
-                       dead_letter_stream(self.stream_replicas)]:
+                       dead_letter_stream(self.service, self.stream_replicas)]:
             await ensure_stream(js, config)
+        # The consumers the service's readers read it through: the owner makes them, so no
+        # reader ever configures a consumer in this service's account.
+        await provision_feeds(js, self.service)
         return js
 
     async def _published_position(self, js: JetStreamContext) -> int:

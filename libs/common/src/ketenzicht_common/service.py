@@ -79,7 +79,8 @@ async def serve(
         settings.store.sqlite_path = str(settings.data_dir / "events.sqlite")
     app = application(settings)
     app.store_id()  # created before the writer thread starts, so only one thread ever saves
-    relay = (Relay(app, settings.nats_url, stream_replicas=settings.stream_replicas)
+    relay = (Relay(app, settings.nats_url, stream_replicas=settings.stream_replicas,
+                   seed_file=settings.nats_seed_file)
              if settings.relay_enabled else None)
     bus = CommandBus(app, max_batch=settings.command_batch_size,
                      on_stored=relay.wake if relay else None)

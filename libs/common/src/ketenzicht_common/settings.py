@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
 
     grpc_address: str = "127.0.0.1:50051"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_seed_file: Path | None = None
+    """``KETENZICHT_NATS_SEED_FILE``: the nkey seed of this service's identity on the bus
+    (`bus_access`); the local profile makes it under ``var/``, production mounts it."""
     data_dir: Path = Path("var")
     identities_file: Path = Path("deploy/local/identities.toml")
     store: StoreSettings = Field(default_factory=StoreSettings)

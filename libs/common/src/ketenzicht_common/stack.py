@@ -13,8 +13,10 @@ import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
+from .bus_access import seed_file
 from .processes import NatsServer, ServiceProcess, free_port
 
 
@@ -31,6 +33,16 @@ class Profile:
     nats_config: Path
     nats_url: str
     services: list[ServiceSpec]
+    nats_credentials: Path = Path("var/credentials/nats")
+    """Where the parties' nkey identities are made on first start (`bus_access`)."""
+
+    def seed(self, party: str) -> Path:
+        """The nkey seed file of ``party`` in this profile."""
+        return seed_file(self.nats_credentials, party)
+
+    def login(self, party: str) -> dict[str, Any]:
+        """``nats.connect`` options to connect as ``party`` in this profile."""
+        return {"servers": [self.nats_url], "nkeys_seed": str(self.seed(party))}
 
     @classmethod
     def load(cls, path: Path) -> Profile:
@@ -38,6 +50,7 @@ class Profile:
         return cls(
             nats_config=Path(data["nats"]["config"]),
             nats_url=data["nats"]["url"],
+            nats_credentials=Path(data["nats"].get("credentials", "var/credentials/nats")),
             services=[ServiceSpec(s["name"], s["grpc_address"], s["data_dir"],
                                   {k: str(v) for k, v in s.get("env", {}).items()})
                       for s in data["service"]],
@@ -53,7 +66,8 @@ def private_profile(root: Path) -> Path:
     nats_port = free_port()
     (root / "nats.conf").write_text(
         f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n')
-    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n']
+    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n'
+             f'credentials = "{root / "nats-credentials"}"\n']
     for name in SERVICES:
         lines.append(f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
                      f'data_dir = "{root / "var" / name}"\n')
@@ -79,13 +93,15 @@ class Stack:
         self.log_dir = log_dir
         self.clock_file = clock_file.resolve() if clock_file is not None else None
         port = urlparse(profile.nats_url).port or 4222
-        self.nats = NatsServer(log_dir.parent / "nats", port=port, config=profile.nats_config)
+        self.nats = NatsServer(log_dir.parent / "nats", port=port, config=profile.nats_config,
+                               credentials=profile.nats_credentials)
         self.services: list[ServiceProcess] = []
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.nats.start()
-        print(f"nats-server (JetStream) on {self.profile.nats_url}", flush=True)
+        print(f"nats-server (JetStream) on {self.profile.nats_url}, an account and an nkey "
+              f"identity per party (in {self.profile.nats_credentials})", flush=True)
         for spec in self.profile.services:
             process = ServiceProcess(
                 spec.name,
@@ -93,6 +109,7 @@ class Stack:
                     "KETENZICHT_GRPC_ADDRESS": spec.grpc_address,
                     "KETENZICHT_DATA_DIR": spec.data_dir,
                     "KETENZICHT_NATS_URL": self.profile.nats_url,
+                    "KETENZICHT_NATS_SEED_FILE": str(self.profile.seed(spec.name).resolve()),
                     **spec.env,
                     **({"KETENZICHT_CLOCK_FILE": str(self.clock_file)}
                        if self.clock_file is not None else {}),

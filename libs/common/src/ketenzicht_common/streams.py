@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+
 import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
 from ketenzicht_contracts.envelope import stream_for
+
+from .bus_access import DEAD_LETTER_STREAM, api_for, dead_letter_subjects, jetstream_for
 
 DUPLICATE_WINDOW_SECONDS = 120.0
 """How long JetStream remembers a ``Nats-Msg-Id`` (NATS's default). A relay resumes after the
@@ -24,23 +31,14 @@ def stream_config(name: str, subjects: list[str], replicas: int = 1) -> StreamCo
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=replicas,
+        # Readers with a browsing feed (the monitor's rebuild, an addressee's audit) read by
+        # sequence through the owner's exported DIRECT.GET, in batches.
+        allow_direct=True,
     )
 
 
 def service_stream(service: str, replicas: int = 1) -> StreamConfig:
     return stream_config(stream_for(service), [f"ketenzicht.{service}.>"], replicas)
-
-
-DEAD_LETTER_STREAM = "KETENZICHT_DEAD_LETTERS"
-DEAD_LETTER_SUBJECTS = [
-    # A handler failed on every delivery (consumer.subscribe's max_deliver): the server gave up.
-    "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
-    # A consumer refused a message (it breaks its contract): terminated with the reason.
-    "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>",
-    # Ketenzicht's own records: a stored event a relay skipped, and what an operator did with
-    # a dead letter (dead_letters.py).
-    "ketenzicht.deadletters.>",
-]
 
 
 RELAY_SKIPS = "ketenzicht.deadletters.relay"
@@ -57,16 +55,19 @@ def outcome_subject(dead_letter: int) -> str:
     return f"{OUTCOMES}.{dead_letter}"
 
 
-def dead_letter_stream(replicas: int = 1) -> StreamConfig:
-    """The dead letters: JetStream's own advisories for events a consumer gave up on, kept,
-    with the records of events a relay skipped and of what was done with each dead letter.
+def dead_letter_stream(party: str, replicas: int = 1) -> StreamConfig:
+    """A party's dead letters, in its own account: JetStream's advisories for events one of
+    its consumers gave up on (a handler failed on every one of ``max_deliver`` deliveries, or
+    the consumer refused the event: terminated with the reason), imported from the accounts
+    the consumers live in, with the records of events its relay skipped and of what was done
+    with each dead letter.
 
     An advisory names the stream, the consumer, the event's stream sequence and (for a refused
     event) the reason, not its content: the event itself stays in its stream (limits
     retention), so an operator reads it there by sequence. Nothing of the event is copied, so
     no personal data lands here.
     """
-    return stream_config(DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, replicas)
+    return stream_config(DEAD_LETTER_STREAM, dead_letter_subjects(party), replicas)
 
 
 STREAM_IN_USE = 10058
@@ -87,3 +88,55 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
                 raise
             # Another process created it in the meantime: bring it to this configuration.
     await js.update_stream(config)
+
+
+DIRECT_BATCH = 1000
+
+
+async def read_stream(nc: Client, api: str, stream: str, first: int, last: int,
+                      batch: int = DIRECT_BATCH) -> AsyncIterator[Msg]:
+    """The messages of ``stream`` from sequence ``first`` to ``last``, in order, each with
+    its own subject and headers, read in batches through JetStream's direct get (``api`` is
+    the JetStream API prefix: ``$JS.API`` in the owner's account, `bus_access.api_prefix` in a
+    reader's). No consumer is made: a reader may read this way a stream whose consumers only
+    its owner may create."""
+    sequence = first
+    while sequence <= last:
+        inbox = nc.new_inbox()
+        subscription = await nc.subscribe(inbox)
+        try:
+            request = {"seq": sequence, "batch": min(batch, last - sequence + 1)}
+            await nc.publish(f"{api}.DIRECT.GET.{stream}", json.dumps(request).encode(),
+                             reply=inbox)
+            got = 0
+            while True:
+                message = await subscription.next_msg(timeout=5)
+                headers = dict(message.headers or {})
+                status = headers.get("Status")
+                if status == "204" or status == "404":
+                    break  # the end of this batch, or nothing from here on
+                if status:
+                    raise nats.js.errors.APIError(code=int(status),
+                                                  description=headers.get("Description"))
+                at = int(headers.pop("Nats-Sequence"))
+                subject = headers.pop("Nats-Subject", "")
+                for meta in ("Nats-Stream", "Nats-Time-Stamp", "Nats-Num-Pending",
+                             "Nats-Last-Sequence"):
+                    headers.pop(meta, None)
+                got += 1
+                sequence = at + 1
+                yield Msg(nc, subject=subject, data=message.data, headers=headers)
+            if not got:
+                return
+        finally:
+            await subscription.unsubscribe()
+
+
+async def read_whole(nc: Client, me: str, stream: str) -> list[Msg]:
+    """Everything ``stream`` holds now, read as ``me`` may (its own, or through a browsing
+    feed: an addressee's audit of its triggers, the monitor's rebuild)."""
+    info = await jetstream_for(nc, me, stream).stream_info(stream)
+    if not info.state.messages:
+        return []
+    return [message async for message in read_stream(
+        nc, api_for(me, stream), stream, info.state.first_seq, info.state.last_seq)]

@@ -65,9 +65,9 @@ def forged_headers(store: str, position: int, event_id: uuid.UUID | None = None)
 async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_still_publishes(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
     data_dir = tmp_path / "intake-data"
-    intake = service_factory("intake", nats_server.url, data_dir=data_dir)
+    intake = service_factory("intake", nats_server, data_dir=data_dir)
     first = await register(intake.address, range(3))
-    published = await stream_messages(nats_server.url, STREAM, at_least=3)
+    published = await stream_messages(nats_server, STREAM, at_least=3)
     store = (published[0].headers or {})["ce-store"]
 
     # An anonymous two-byte publish; a message that claims this store's identity at a position
@@ -79,9 +79,9 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
                       forged_headers(store, position=2))
     intake.stop()
 
-    restarted = service_factory("intake", nats_server.url, data_dir=data_dir)
+    restarted = service_factory("intake", nats_server, data_dir=data_dir)
     later = await register(restarted.address, range(10, 12))
-    messages = await stream_messages(nats_server.url, STREAM, at_least=8)
+    messages = await stream_messages(nats_server, STREAM, at_least=8)
     events = [(m.headers or {}).get("ce-id") for m in messages
               if (m.headers or {}).get("ce-store") == store]
     genuine = [e for e in events if e in first | later]
@@ -142,7 +142,7 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
     app = IntakeApplication(StoreSettings(sqlite_path=path))
     try:
         async with relaying(app, nats_server.url) as relay:
-            messages = await stream_messages(nats_server.url, STREAM, at_least=2)
+            messages = await stream_messages(nats_server, STREAM, at_least=2)
             assert await eventually(lambda: relay.skipped == 1 and relay.position > 0)
             assert relay.stalled(after=0) == "", "the relay is not stuck on it"
         bodies = [json.loads(m.data) for m in messages]
@@ -213,13 +213,13 @@ def holds(directory: Path, text: bytes) -> list[Path]:
 async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead_letter(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
     quick = {"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "2"}
-    residence = service_factory("residence", nats_server.url, env=quick)
-    monitor = service_factory("monitor", nats_server.url, env=quick | {
+    residence = service_factory("residence", nats_server, env=quick)
+    monitor = service_factory("monitor", nats_server, env=quick | {
         "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
     forged = forged_messages()
     for subject, body, headers, _ in forged:
         await publish_raw(nats_server.url, subject, body, headers)
-    await publish_event(nats_server.url, SignalRegistered(
+    await publish_event(nats_server, SignalRegistered(
         occurred_on=date(2024, 3, 1), victim_id="victim-valid", signal_id="signal-valid",
         source_organisation="POLICE", form="LABOUR", minor=False,
         nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
@@ -228,7 +228,7 @@ async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead
     async def offered() -> bool:
         return any(json.loads(m.data).get("victim_id") == "victim-valid"
                    and m.subject.endswith(".ReflectionPeriodOfferRequired")
-                   for m in await stream_messages(nats_server.url, "KETENZICHT_RESIDENCE"))
+                   for m in await stream_messages(nats_server, "KETENZICHT_RESIDENCE"))
 
     assert await eventually_async(offered), "no trigger for the valid victim"
 
@@ -287,7 +287,7 @@ async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_c
         nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory,
         tmp_path: Path) -> None:
     nats_server = nats_factory()
-    intake = service_factory("intake", nats_server.url,
+    intake = service_factory("intake", nats_server,
                              env={"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "1"})
     assert (await health_of("intake", intake.address)).serving
 
@@ -318,5 +318,5 @@ async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_c
         return (await health_of("intake", intake.address)).serving
 
     assert await eventually_async(serving_again, timeout=20)
-    messages = await stream_messages(nats_server.url, STREAM, at_least=2)
+    messages = await stream_messages(nats_server, STREAM, at_least=2)
     assert {(m.headers or {})["ce-id"] for m in messages} == stored

@@ -77,7 +77,7 @@ async def register(address: str, numbers: range) -> set[str]:
 
 async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exactly_once(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    intake = service_factory("intake", nats_server.url)
+    intake = service_factory("intake", nats_server)
     async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite") as consumer:
         before = await register(intake.address, range(5))
         await consumer.wait_for(5)
@@ -93,7 +93,7 @@ async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exact
         assert set(consumer.seen) == during
         assert all(n == 1 for n in consumer.seen.values())
     assert len(before | during) == 25
-    assert await stream_count(nats_server.url, STREAM) == 25
+    assert await stream_count(nats_server, STREAM) == 25
 
 
 async def test_a_service_killed_between_storing_and_publishing_publishes_once_after_restart(
@@ -102,12 +102,12 @@ async def test_a_service_killed_between_storing_and_publishing_publishes_once_af
     nats_server = nats_factory()
     nats_server.stop()  # nothing can be published: the event stays in the store only
     data_dir = tmp_path / "intake-data"
-    intake = service_factory("intake", nats_server.url, data_dir=data_dir)
+    intake = service_factory("intake", nats_server, data_dir=data_dir)
     stored = await register(intake.address, range(3))
     intake.kill()  # SIGKILL, stored but never published
 
     nats_server.start()
-    restarted = service_factory("intake", nats_server.url, data_dir=data_dir)
+    restarted = service_factory("intake", nats_server, data_dir=data_dir)
     async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite") as consumer:
         await consumer.wait_for(3)
         await asyncio.sleep(0.5)
@@ -116,9 +116,9 @@ async def test_a_service_killed_between_storing_and_publishing_publishes_once_af
 
     # Killed again right after publishing: the restart must not publish anything twice.
     restarted.kill()
-    service_factory("intake", nats_server.url, data_dir=data_dir)
+    service_factory("intake", nats_server, data_dir=data_dir)
     await asyncio.sleep(1.5)
-    assert await stream_count(nats_server.url, STREAM) == 3
+    assert await stream_count(nats_server, STREAM) == 3
 
 
 async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
@@ -131,7 +131,7 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    intake = service_factory("intake", nats_server.url, env={"OTEL_TRACES_EXPORTER": "console"})
+    intake = service_factory("intake", nats_server, env={"OTEL_TRACES_EXPORTER": "console"})
 
     with trace.use_span(provider.get_tracer("police-system").start_span("register"),
                         end_on_exit=True) as span:
@@ -152,18 +152,18 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
 
 async def test_a_relay_in_a_stream_of_another_store_publishes_its_own_events_from_the_first(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    first = service_factory("intake", nats_server.url, data_dir=tmp_path / "first-store")
+    first = service_factory("intake", nats_server, data_dir=tmp_path / "first-store")
     await register(first.address, range(3))
-    await stream_messages(nats_server.url, STREAM, at_least=3)
+    await stream_messages(nats_server, STREAM, at_least=3)
     first.stop()
 
     # A fresh, empty store against the same stream. Its relay must not take the other store's
     # positions for its own (it would skip its first three events), nor refuse to publish (a
     # message claiming to be of another store would then stop any relay): it finds nothing of
     # its own, publishes all of its events, and says so.
-    second = service_factory("intake", nats_server.url, data_dir=tmp_path / "second-store")
+    second = service_factory("intake", nats_server, data_dir=tmp_path / "second-store")
     mine = await register(second.address, range(10, 14))
-    messages = await stream_messages(nats_server.url, STREAM, at_least=7)
+    messages = await stream_messages(nats_server, STREAM, at_least=7)
     assert len(messages) == 7
     assert {(m.headers or {})["ce-id"] for m in messages[3:]} == mine
     log = (tmp_path / "intake.log").read_text()

@@ -34,7 +34,7 @@ async def test_the_service_refuses_facts_after_the_scenario_present_and_follows_
         nats_server: NatsServer, service_factory: Callable[..., Any], tmp_path: Path) -> None:
     clock_file = tmp_path / "scenario-clock"
     write_present(clock_file, noon_on(date(2019, 6, 1)))
-    intake = service_factory("intake", nats_server.url,
+    intake = service_factory("intake", nats_server,
                              env={"KETENZICHT_CLOCK_FILE": str(clock_file)})
     async with connect(intake.address, token=TOKENS["POLICE"]) as channel:
         police = IntakeServiceStub(channel)

@@ -27,7 +27,7 @@ def signal(victim_id: str = "") -> pb.IntakeCommand:
 
 async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    intake = service_factory("intake", nats_server.url)
+    intake = service_factory("intake", nats_server)
     async with connect(intake.address, token=TOKENS["LABOUR_INSPECTORATE"]) as channel:
         stub = IntakeServiceStub(channel)
         first = await stub.RegisterSignal(signal().register_signal)
@@ -53,7 +53,7 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
     assert results[500].error.code == code_pb2.ALREADY_EXISTS
     assert results[501].error.code == code_pb2.INVALID_ARGUMENT
     assert results[502].error.code == code_pb2.INVALID_ARGUMENT
-    messages = await stream_messages(nats_server.url, "KETENZICHT_INTAKE", at_least=501)
+    messages = await stream_messages(nats_server, "KETENZICHT_INTAKE", at_least=501)
     assert len(messages) == 501  # 301 signals and 200 reports, nothing for the refusals
 
 
@@ -61,7 +61,7 @@ async def test_a_stream_without_credentials_is_refused(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
     import grpc
 
-    intake = service_factory("intake", nats_server.url)
+    intake = service_factory("intake", nats_server)
     async with connect(intake.address, token=TOKENS["OM"]) as channel:
         # Refused on its credentials, before any message is read. No message is sent: a write
         # racing the refusal makes grpc's asyncio client report INTERNAL instead of the

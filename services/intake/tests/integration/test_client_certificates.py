@@ -46,7 +46,7 @@ async def test_client_certificates_identify_callers_when_tls_is_configured(
     certificates = tmp_path / "pki"
     certificates.mkdir()
     make_certificates(certificates)
-    intake = service_factory("intake", nats_server.url, env={
+    intake = service_factory("intake", nats_server, env={
         "KETENZICHT_TLS_CERTIFICATE": str(certificates / "server.pem"),
         "KETENZICHT_TLS_PRIVATE_KEY": str(certificates / "server.key"),
         "KETENZICHT_TLS_CLIENT_CA": str(certificates / "ca.pem"),

@@ -77,7 +77,7 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
         running: tuple[NatsServer, ServiceProcess, Path], police: IntakeServiceStub) -> None:
     nats_server, _, _ = running
     # Counted before the signal: its relay may still be publishing when the report is filed.
-    before = await stream_count(nats_server.url, STREAM)
+    before = await stream_count(nats_server, STREAM)
     signal = await police.RegisterSignal(signal_request(command_id="signal-a"))
     ack = await police.FileReport(pb.FileReportRequest(
         command_id="report-a", victim_id=signal.victim_id, case_id="case-a",
@@ -85,7 +85,7 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
     assert len(ack.event_ids) == 1
     assert not ack.replayed
 
-    messages = await stream_messages(nats_server.url, STREAM, at_least=before + 2)
+    messages = await stream_messages(nats_server, STREAM, at_least=before + 2)
     (report,) = [m for m in messages if (m.headers or {}).get("Nats-Msg-Id") == ack.event_ids[0]]
     assert report.subject == "ketenzicht.intake.ReportFiled"
     headers = report.headers or {}
@@ -136,7 +136,7 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(
         command_id="report-bad", victim_id=signal.victim_id, case_id="case-bad",
         occurred_on="2022-01-10"))
     await asyncio.sleep(0.5)
-    stored, published = stored_events(store), await stream_count(nats_server.url, STREAM)
+    stored, published = stored_events(store), await stream_count(nats_server, STREAM)
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     v = signal.victim_id
 
@@ -176,13 +176,13 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(
 
     await asyncio.sleep(0.5)
     assert stored_events(store) == stored
-    assert await stream_count(nats_server.url, STREAM) == published
+    assert await stream_count(nats_server, STREAM) == published
 
 
 async def test_callers_must_authenticate_and_hold_an_intake_role(
         running: tuple[NatsServer, ServiceProcess, Path]) -> None:
     nats_server, service, store = running
-    stored, published = stored_events(store), await stream_count(nats_server.url, STREAM)
+    stored, published = stored_events(store), await stream_count(nats_server, STREAM)
     request = signal_request(command_id="auth-case")
     for token, code in [(None, grpc.StatusCode.UNAUTHENTICATED),
                         ("not-a-token", grpc.StatusCode.UNAUTHENTICATED),
@@ -198,7 +198,7 @@ async def test_callers_must_authenticate_and_hold_an_intake_role(
                 signal_request(command_id=f"auth-{role}"))
             assert reply.victim_id
     await asyncio.sleep(0.5)
-    published_now = await stream_count(nats_server.url, STREAM)
+    published_now = await stream_count(nats_server, STREAM)
     assert published_now == published + 2
     # Two accepted signals: each stores an Opened, a SignalRegistered and a command-log entry.
     assert stored_events(store) == stored + 6
@@ -348,7 +348,7 @@ async def test_an_offer_the_signal_does_not_allow_is_refused_and_stores_nothing(
 
 async def test_the_lawful_residents_date_is_read_from_the_environment(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    intake = service_factory("intake", nats_server.url, env={
+    intake = service_factory("intake", nats_server, env={
         "KETENZICHT_INTAKE_REFLECTION_FOR_LAWFUL_RESIDENTS_FROM": "2022-10-20"})
     async with connect(intake.address, token=TOKENS["POLICE"]) as channel:
         police = IntakeServiceStub(channel)

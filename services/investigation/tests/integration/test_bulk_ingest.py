@@ -39,7 +39,7 @@ def open_case(case_id: str, on: str = "2022-01-10", *, command_id: str = "",
 
 async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    investigation = service_factory("investigation", nats_server.url)
+    investigation = service_factory("investigation", nats_server)
     async with connect(investigation.address, token=TOKENS["POLICE"]) as channel:
         stub = InvestigationServiceStub(channel)
         base = "case-bulk-base"
@@ -96,13 +96,13 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
     assert list(results[304].ack.event_ids) == list(before[0].event_ids)
     assert len(summary.heard_victim_ids) == 100
     expected = 3 + 300  # the three unary commands, then one event per accepted command
-    messages = await stream_messages(nats_server.url, STREAM, at_least=expected)
+    messages = await stream_messages(nats_server, STREAM, at_least=expected)
     assert len(messages) == expected
 
 
 async def test_a_stream_from_a_role_without_access_is_refused(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    investigation = service_factory("investigation", nats_server.url)
+    investigation = service_factory("investigation", nats_server)
     async with connect(investigation.address, token=TOKENS["OM"]) as channel:
         # Refused on its credentials, before any message is read. No message is sent: a write
         # racing the refusal makes grpc's asyncio client report INTERNAL instead of the

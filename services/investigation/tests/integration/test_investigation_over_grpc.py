@@ -95,7 +95,7 @@ async def test_the_police_registration_number_never_goes_on_the_bus(
     await police.DecideNoInvestigation(pb.CaseFactRequest(case_id="case-int-nothing",
                                                           occurred_on="2022-02-01"))
     await asyncio.sleep(0.6)
-    for message in await stream_messages(running.nats.url, running.stream):
+    for message in await stream_messages(running.nats, running.stream):
         assert b"PL0100" not in message.data
         assert not any("PL0100" in v for v in (message.headers or {}).values())
         assert "Private" not in message.subject

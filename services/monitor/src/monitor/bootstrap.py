@@ -58,8 +58,9 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
     if live.restored:
         log.info("projection restored: %d facts", len(live))
     consumer = ChainConsumer(
-        wiring.settings.nats_url, live, services=SERVICES, durable=options.durable,
-        reset_durables=not live.restored, batch_size=options.consumer_batch_size,
+        wiring.settings.nats_url, live, services=SERVICES,
+        seed_file=wiring.settings.nats_seed_file,
+        rebuild_at_start=not live.restored, batch_size=options.consumer_batch_size,
         stream_replicas=wiring.settings.stream_replicas,
     )
     queries = MonitorQueries(live, wiring.clock, min_group_size=options.min_group_size)

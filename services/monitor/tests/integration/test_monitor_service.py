@@ -112,7 +112,7 @@ async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_b
     events = chain_events(40, seed=11)
 
     def monitor() -> ServiceProcess:
-        return service_factory("monitor", nats_server.url, data_dir=data_dir, env={
+        return service_factory("monitor", nats_server, data_dir=data_dir, env={
             "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
 
     first = monitor()

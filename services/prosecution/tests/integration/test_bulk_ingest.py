@@ -43,7 +43,7 @@ def fact(case_id: str, suspect_id: str, on: str) -> pb.SuspectFactRequest:
 
 async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    prosecution = service_factory("prosecution", nats_server.url)
+    prosecution = service_factory("prosecution", nats_server)
     async with connect(prosecution.address, token=TOKENS["OM"]) as channel:
         stub = ProsecutionServiceStub(channel)
         base, final = "case-om-bulk", "suspect-om-final"
@@ -105,13 +105,13 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
     assert list(results[304].ack.event_ids) == list(before[0].event_ids)
     assert len(case.heard_victim_ids) == 100
     expected = 5 + 300  # the five unary commands, then one event per accepted command
-    messages = await stream_messages(nats_server.url, STREAM, at_least=expected)
+    messages = await stream_messages(nats_server, STREAM, at_least=expected)
     assert len(messages) == expected
 
 
 async def test_a_stream_from_a_role_without_access_is_refused(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    prosecution = service_factory("prosecution", nats_server.url)
+    prosecution = service_factory("prosecution", nats_server)
     async with connect(prosecution.address, token=TOKENS["POLICE"]) as channel:
         call = ProsecutionServiceStub(channel).Submit(iter([register("case-om-x", "suspect-x")]))
         with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -65,12 +65,13 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
     async def consumer() -> None:
         try:
             await consume(commands, wiring.settings.nats_url, stop,
-                          wiring.settings.stream_replicas)
+                          wiring.settings.nats_seed_file)
         finally:
             stop.set()
 
     async def watermark() -> None:
-        await follow_upstreams(commands, wiring.settings.nats_url, stop)
+        await follow_upstreams(commands, wiring.settings.nats_url, stop,
+                               wiring.settings.nats_seed_file)
 
     async def settling() -> None:
         await run_settling(commands, wiring.clock, stop, residence.deadline_tick_seconds)

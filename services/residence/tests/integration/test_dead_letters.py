@@ -58,9 +58,9 @@ async def dead_letters(url: str, timeout: float = 20.0) -> list[DeadLetter]:
 
 async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    side = service_factory("residence", nats_server.url)
+    side = service_factory("residence", nats_server)
     broken = await publish_report_without_case(nats_server.url)
-    await publish_event(nats_server.url, ReportFiled(
+    await publish_event(nats_server, ReportFiled(
         occurred_on=date(2024, 3, 2), victim_id="victim-dl-2", case_id="case-dl-2"))
 
     [letter] = await dead_letters(nats_server.url)

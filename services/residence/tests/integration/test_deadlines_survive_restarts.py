@@ -90,11 +90,11 @@ def quick_settling(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_after_start(
         nats_server: NatsServer, tmp_path: Path) -> None:
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
-    await publish_event(nats_server.url, intake.SignalRegistered(
+    await publish_event(nats_server, intake.SignalRegistered(
         occurred_on=date(2020, 2, 20), victim_id="victim-restart", signal_id="signal-1",
         source_organisation="POLICE", form="SEXUAL", minor=False,
         nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="ROTTERDAM"))
-    await publish_event(nats_server.url, intake.ReportFiled(
+    await publish_event(nats_server, intake.ReportFiled(
         occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
 
     async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
@@ -121,11 +121,11 @@ async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_af
 async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
         nats_server: NatsServer, tmp_path: Path) -> None:
     clock = FixedClock(datetime(2024, 6, 10, 9, tzinfo=UTC))
-    await publish_event(nats_server.url, intake.SignalRegistered(
+    await publish_event(nats_server, intake.SignalRegistered(
         occurred_on=date(2021, 6, 1), victim_id="victim-tick", signal_id="signal-2",
         source_organisation="KMAR", form="LABOUR", minor=False,
         nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
-    await publish_event(nats_server.url, intake.ReportFiled(
+    await publish_event(nats_server, intake.ReportFiled(
         occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
 
     async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:

@@ -21,16 +21,16 @@ pytestmark = pytest.mark.integration
 
 async def test_the_documented_ind_consumer_reads_the_triggers(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    service_factory("residence", nats_server.url)
-    await publish_event(nats_server.url, intake.SignalRegistered(
+    service_factory("residence", nats_server)
+    await publish_event(nats_server, intake.SignalRegistered(
         occurred_on=date(2022, 4, 4), victim_id="victim-doc", signal_id="signal-doc",
         source_organisation="POLICE", form="CRIMINAL", minor=True,
         nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="DEN_HAAG"))
-    await publish_event(nats_server.url, intake.ReportFiled(
+    await publish_event(nats_server, intake.ReportFiled(
         occurred_on=date(2022, 4, 11), victim_id="victim-doc", case_id="case-doc"))
     # The report reaches the IND's feed; the offer of a reflection period (R1) is the police's.
-    await stream_messages(nats_server.url, "KETENZICHT_IND_TRIGGERS", at_least=1, timeout=20)
-    await stream_messages(nats_server.url, "KETENZICHT_POLICE_TRIGGERS", at_least=1,
+    await stream_messages(nats_server, "KETENZICHT_IND_TRIGGERS", at_least=1, timeout=20)
+    await stream_messages(nats_server, "KETENZICHT_POLICE_TRIGGERS", at_least=1,
                           timeout=20)
 
     text = (REPO_ROOT / "contracts/ind-trigger-feed.md").read_text()

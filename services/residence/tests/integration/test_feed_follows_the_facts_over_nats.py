@@ -75,14 +75,14 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
                                              "command_id": f"ind-{number}"})
                     await getattr(ind, name)(getattr(bulk, _snake(name)))
                 else:
-                    await publish_event(nats_server.url, command.to_payload(),
+                    await publish_event(nats_server, command.to_payload(),
                                         event_id=fed.event_id)
                 if rng.random() < 0.2:
                     await asyncio.sleep(rng.choice([0.05, 0.4, 1.0]))
         await _quiet(nats_server.url)
 
     standing: dict[str, dict[str, object]] = {}
-    for message in await stream_messages(nats_server.url, "KETENZICHT_RESIDENCE"):
+    for message in await stream_messages(nats_server, "KETENZICHT_RESIDENCE"):
         if ".triggers." not in message.subject:
             continue
         trigger = json.loads(message.data)

@@ -122,7 +122,7 @@ async def signal_of(url: str, victim_id: str, on: date, position: str) -> None:
 
 async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    residence = service_factory("residence", nats_server.url)
+    residence = service_factory("residence", nats_server)
     # A Dublin claimant could not have a reflection period until 2023-05-18 (WBV 2023/11);
     # from then on for 30 days. A third-country national without lawful residence always.
     await signal_of(nats_server.url, "victim-dublin-early", date(2023, 3, 1), "DUBLIN_CLAIMANT")
@@ -166,7 +166,7 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
     assert expiries == {"victim-irregular": "2023-06-10", "victim-dublin-late": "2023-06-17"}
 
     # The finding is on the IND's own feed.
-    feed = await stream_messages(nats_server.url, "KETENZICHT_IND_TRIGGERS", at_least=3,
+    feed = await stream_messages(nats_server, "KETENZICHT_IND_TRIGGERS", at_least=3,
                                  timeout=20)
     on_feed = [json.loads(m.data) for m in feed if m.subject.endswith(".DecisionNotAllowedFound")]
     assert [t["trigger_id"] for t in on_feed] == [finding["trigger_id"]]

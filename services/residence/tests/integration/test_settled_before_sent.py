@@ -70,13 +70,13 @@ async def test_facts_that_cross_in_flight_are_sent_as_one_settled_outcome(
     victim = "victim-crossed"
     async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
         await signal_of(nats_server.url, victim, date(2024, 3, 1))
-        await publish_event(nats_server.url, intake.ReportFiled(
+        await publish_event(nats_server, intake.ReportFiled(
             occurred_on=date(2024, 3, 4), victim_id=victim, case_id="case-crossed"))
         # The report alone would be an application (R7); 0.3 s later, well within the grace
         # period, investigation reports that the case is not investigated, on the report's
         # own day: the case never ran, so there never was an application to indicate.
         await asyncio.sleep(0.3)
-        await publish_event(nats_server.url, investigation.NoInvestigationDecided(
+        await publish_event(nats_server, investigation.NoInvestigationDecided(
             occurred_on=date(2024, 3, 4), case_id="case-crossed"))
 
         # The offer of a reflection period (R1, the signal's) comes with the victim's settling.

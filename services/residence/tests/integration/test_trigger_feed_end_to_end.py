@@ -10,50 +10,40 @@ from typing import Any
 
 import nats
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as intake
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht.residence.v1 import residence_pb2 as residence
 from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
+from ketenzicht_common.bus_access import addressee_feed, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
+from ketenzicht_common.streams import read_whole
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
 
 pytestmark = pytest.mark.integration
 
-FEED = "KETENZICHT_IND_TRIGGERS"
-
-
 Messages = list[nats.aio.msg.Msg]
 
 
-async def read_feed_until(url: str, durable: str, holds: Callable[[Messages], bool],
-                          timeout: float = 20.0, stream: str = FEED) -> Messages:
-    """What an IND system does: a durable pull consumer on its own stream, acking each; what
-    it gets from now on, once ``holds`` is true of it and nothing more is waiting."""
-    nc = await nats.connect(url)
+async def read_feed_until(bus: NatsServer, holds: Callable[[Messages], bool],
+                          timeout: float = 20.0, addressee: str = "ind") -> Messages:
+    """What an IND system does: its durable pull consumer on its own stream, as its own
+    identity, acking each; what it gets from now on, once ``holds`` is true of it and nothing
+    more is waiting."""
+    nc = await nats.connect(**bus.login(addressee))
     try:
-        js = nc.jetstream()
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                await js.stream_info(stream)
-                break
-            except nats.js.errors.NotFoundError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
-        subscription = await js.pull_subscribe(
-            "ketenzicht.residence.triggers.>", durable=durable, stream=stream,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT,
-                                  deliver_policy=DeliverPolicy.ALL))
+        subscription = await addressee_feed(nc, addressee)
         received: Messages = []
         while time.monotonic() < deadline:
             try:
                 batch = await subscription.fetch(10, timeout=0.5)
+            except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError):
+                await asyncio.sleep(0.1)  # residence has not made its feeds yet
+                continue
             except (nats.errors.TimeoutError, TimeoutError):
                 if holds(received):
                     break
@@ -66,9 +56,19 @@ async def read_feed_until(url: str, durable: str, holds: Callable[[Messages], bo
         await nc.close()
 
 
-async def read_feed(url: str, durable: str, at_least: int, timeout: float = 20.0,
-                    stream: str = FEED) -> Messages:
-    return await read_feed_until(url, durable, lambda ms: len(ms) >= at_least, timeout, stream)
+async def read_feed(bus: NatsServer, at_least: int, timeout: float = 20.0,
+                    addressee: str = "ind") -> Messages:
+    return await read_feed_until(bus, lambda ms: len(ms) >= at_least, timeout, addressee)
+
+
+async def whole_feed(bus: NatsServer, addressee: str) -> Messages:
+    """Everything an addressee's stream holds, read by sequence as the addressee may (an
+    audit of its feed), not through its consumer."""
+    nc = await nats.connect(**bus.login(addressee))
+    try:
+        return await read_whole(nc, addressee, trigger_stream_name(addressee))
+    finally:
+        await nc.close()
 
 
 def kinds_of(messages: Messages) -> list[str]:
@@ -81,9 +81,9 @@ def of_kind(messages: Messages, kind: str) -> list[dict[str, Any]]:
 
 async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    police_side = service_factory("intake", nats_server.url)
+    police_side = service_factory("intake", nats_server)
     data = police_side.env["KETENZICHT_DATA_DIR"].replace("intake", "residence")
-    residence_side = service_factory("residence", nats_server.url, data_dir=None,
+    residence_side = service_factory("residence", nats_server, data_dir=None,
                                      env={"KETENZICHT_DATA_DIR": data})
     async with connect(police_side.address, token=TOKENS["POLICE"]) as channel:
         police = IntakeServiceStub(channel)
@@ -98,12 +98,11 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
 
     # The report counts as the application; the offer of a reflection period is the police's
     # (their own feed). An application the IND has not decided is no permit: no three years.
-    triggers = await read_feed(nats_server.url, "ind-e2e", at_least=1)
+    triggers = await read_feed(nats_server, at_least=1)
     assert kinds_of(triggers) == ["TemporaryPermitApplicationIndicated"]
     [application] = of_kind(triggers, "TemporaryPermitApplicationIndicated")
     assert (application["application_date"], application["rule"]) == ("2020-03-01", "R7")
-    police_feed = await read_feed(nats_server.url, "police-e2e", at_least=1,
-                                  stream="KETENZICHT_POLICE_TRIGGERS")
+    police_feed = await read_feed(nats_server, at_least=1, addressee="police")
     assert kinds_of(police_feed) == ["ReflectionPeriodOfferRequired"]
 
     async with connect(residence_side.address, token=TOKENS["IND"]) as channel:
@@ -117,7 +116,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
             await ind.ExtendTemporaryPermit(residence.ExtendTemporaryPermitRequest(
                 victim_id=signal.victim_id, case_id="case-e2e-1",
                 occurred_on=f"{2020 + year}-01-15", valid_until=f"{2021 + year}-03-01"))
-        raised = await read_feed_until(nats_server.url, "ind-e2e", lambda ms: bool(
+        raised = await read_feed_until(nats_server, lambda ms: bool(
             of_kind(ms, "NonTemporaryPermitIndicated")))
         triggers += raised
         [three_years] = of_kind(raised, "NonTemporaryPermitIndicated")
@@ -143,7 +142,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
             return any(r["retracted_trigger_id"] == three_years["trigger_id"]
                        for r in of_kind(ms, "TriggerRetracted"))
 
-        corrections = await read_feed_until(nats_server.url, "ind-e2e", retracts_three_years)
+        corrections = await read_feed_until(nats_server, retracts_three_years)
         triggers += corrections
         [retraction] = [r for r in of_kind(corrections, "TriggerRetracted")
                         if r["retracted_trigger_id"] == three_years["trigger_id"]]
@@ -156,7 +155,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         await ind.GrantTemporaryPermit(residence.GrantTemporaryPermitRequest(
             victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2022-07-01",
             valid_from="2022-07-01", valid_until="2024-03-01"))
-        again = await read_feed_until(nats_server.url, "ind-e2e", lambda ms: bool(
+        again = await read_feed_until(nats_server, lambda ms: bool(
             of_kind(ms, "NonTemporaryPermitIndicated")))
         triggers += again
         reraised = of_kind(again, "NonTemporaryPermitIndicated")
@@ -177,15 +176,16 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
             victim_id=signal.victim_id, as_of="2023-06-01"))
         assert (in_2023.position, in_2023.since, in_2023.until) == (
             "TEMPORARY_PERMIT", "2022-07-01", "2024-03-01")
-    everything = await read_feed(nats_server.url, "ind-all", at_least=len(triggers))
+    everything = await whole_feed(nats_server, "ind")
     assert sorted(kinds_of(everything)) == sorted(kinds_of(triggers))
 
-    # A restart sends nothing twice: the durable consumer gets nothing new, a replay gets all.
+    # A restart sends nothing twice: the durable consumer gets nothing new, the stream holds
+    # what it held.
     residence_side.stop()
-    service_factory("residence", nats_server.url, env={"KETENZICHT_DATA_DIR": data})
+    service_factory("residence", nats_server, env={"KETENZICHT_DATA_DIR": data})
     await asyncio.sleep(3.0)  # the start's pass over every victim settles after the grace
-    nothing = await read_feed(nats_server.url, "ind-e2e", at_least=0, timeout=2)
+    nothing = await read_feed(nats_server, at_least=0, timeout=2)
     assert [m.subject for m in nothing] == []
-    replay = await read_feed(nats_server.url, "ind-replay", at_least=len(everything))
+    replay = await whole_feed(nats_server, "ind")
     assert sorted(m.headers["Nats-Msg-Id"] for m in replay) == sorted(  # type: ignore[index]
         m.headers["Nats-Msg-Id"] for m in everything)  # type: ignore[index]

@@ -43,8 +43,8 @@ from typing import Any, Final
 
 import grpc
 import nats
+import nats.js.errors
 from google.protobuf.message import Message
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chainsim.plan import Actor, PlannedCommand
 from chainsim.retractions import Registration, RetractionSummary, summarise
@@ -52,6 +52,7 @@ from ketenzicht.intake.v1 import intake_pb2, intake_pb2_grpc
 from ketenzicht.investigation.v1 import investigation_pb2, investigation_pb2_grpc
 from ketenzicht.prosecution.v1 import prosecution_pb2, prosecution_pb2_grpc
 from ketenzicht.residence.v1 import residence_pb2, residence_pb2_grpc
+from ketenzicht_common.bus_access import Bus, addressee_feed
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import SETTLE_SECONDS, noon_on, write_present
 
@@ -248,7 +249,8 @@ class Endpoints:
     investigation: str
     prosecution: str
     residence: str
-    nats_url: str
+    nats: Bus
+    """The bus, whose `login` connects as a party: the IND's player reads as the IND."""
 
 
 class Feeder:
@@ -514,19 +516,15 @@ class Feeder:
                        idle_after: float = 3.0) -> None:
         """Read the trigger feed as the IND does and report decisions back, until ``stop``.
         ``idle`` is set whenever nothing has arrived for ``idle_after`` seconds."""
-        nc = await nats.connect(self.endpoints.nats_url)
+        nc = await nats.connect(**self.endpoints.nats.login("ind"))
         try:
-            js = nc.jetstream()
             while True:
                 try:
-                    feed = await js.pull_subscribe(
-                        "ketenzicht.residence.triggers.>", durable=f"chainsim-ind-{self.seed}",
-                        stream="KETENZICHT_IND_TRIGGERS",
-                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT,
-                                              deliver_policy=DeliverPolicy.ALL))
+                    feed = await addressee_feed(nc, "ind")
+                    await feed.consumer_info()
                     break
-                except nats.js.errors.NotFoundError:
-                    await asyncio.sleep(0.5)
+                except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError):
+                    await asyncio.sleep(0.5)  # residence has not made the IND's feed yet
             quiet = 0.0
             while not stop.is_set():
                 try:

@@ -31,16 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.aio.msg import Msg
 
 from chainsim.feeder import RETRACTION, Endpoints, Feeder, FeedReport
 from chainsim.generator import estimate_events, generate
 from chainsim.retractions import RetractionSummary
 from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
+from ketenzicht_common.bus_access import ADDRESSEES, Bus, jetstream_for, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import clear_present
 from ketenzicht_common.health import report as health_report
 from ketenzicht_common.health import stack_health
 from ketenzicht_common.stack import Profile, Stack
+from ketenzicht_common.streams import read_whole
 
 ANALYST_TOKEN = "local-analyst-token"
 CLOCK_FILE = "scenario-clock"
@@ -71,7 +74,7 @@ async def feed_scenario(stack: Stack, seed: int, start: date, end: date, scale: 
     moved along with the feed, then to ``today``, and removed once the IND has finished."""
     endpoints = Endpoints(stack.address("intake"), stack.address("investigation"),
                           stack.address("prosecution"), stack.address("residence"),
-                          stack.profile.nats_url)
+                          stack.profile)
     feeder = Feeder(endpoints, today=today, seed=seed, clock_file=stack.clock_file,
                     clock_step_days=clock_step_days)
     stop, idle = asyncio.Event(), asyncio.Event()
@@ -104,28 +107,30 @@ async def feed_scenario(stack: Stack, seed: int, start: date, end: date, scale: 
     return report
 
 
-async def feed_by_plan(nats_url: str, planned: dict[str, str]) -> list[str]:
+async def feed_by_plan(bus: Bus, planned: dict[str, str]) -> list[str]:
     """Every trigger residence sent (retractions included), one line each, with the victims'
     pseudonyms mapped back to the plan's victims and sorted: two runs of one seed compare as
-    text (`diff var/feed-by-plan.txt`)."""
+    text (`diff var/feed-by-plan.txt`). Read from each addressee's stream as that addressee
+    may read it."""
     lines: list[str] = []
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("KETENZICHT_RESIDENCE")
-        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
-            message = await js.get_msg("KETENZICHT_RESIDENCE", seq=sequence)
-            subject = message.subject or ""
-            if ".triggers." not in subject:
-                continue
+    for addressee in ADDRESSEES:
+        for message in await whole_feed(bus, addressee):
             trigger = json.loads(message.data or b"{}")
             kind, victim, rest = str(trigger["trigger_key"]).split("|", 2)
             key = "|".join((kind, planned.get(victim, victim), rest))
-            what = subject.rsplit(".", 1)[-1]
+            what = (message.subject or "").rsplit(".", 1)[-1]
             lines.append(f"{what} {key} {trigger.get('occurred_on', '')}")
+    return sorted(lines)
+
+
+async def whole_feed(bus: Bus, addressee: str) -> list[Msg]:
+    """Everything an addressee's trigger stream holds, read by sequence as the addressee may
+    (not through its consumer, which the addressee's own system reads)."""
+    nc = await nats.connect(**bus.login(addressee))
+    try:
+        return await read_whole(nc, addressee, trigger_stream_name(addressee))
     finally:
         await nc.close()
-    return sorted(lines)
 
 
 def scenario_profile(profile: Profile) -> Profile:
@@ -153,11 +158,11 @@ async def monitor_settled(address: str, quiet_seconds: float = 3.0,
         return int(last)
 
 
-async def triggers_received(nats_url: str) -> dict[str, int]:
-    nc = await nats.connect(nats_url)
+async def triggers_received(bus: Bus) -> dict[str, int]:
+    nc = await nats.connect(**bus.login("ind"))
     try:
-        info = await nc.jetstream().stream_info("KETENZICHT_IND_TRIGGERS",
-                                                subjects_filter=">")
+        stream = trigger_stream_name("ind")
+        info = await jetstream_for(nc, "ind", stream).stream_info(stream, subjects_filter=">")
         return {subject.rsplit(".", 1)[-1]: count
                 for subject, count in sorted((info.state.subjects or {}).items())}
     finally:
@@ -221,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
                   + (f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
                      "dated after today held back" if report.ind_held else "") + ".", flush=True)
             retractions = report.retractions
-            fed_feed = asyncio.run(feed_by_plan(stack.profile.nats_url, report.planned_victims))
+            fed_feed = asyncio.run(feed_by_plan(stack.profile, report.planned_victims))
             (args.var / "feed-by-plan.txt").write_text("\n".join(fed_feed) + "\n")
             retracted = sum(line.startswith(RETRACTION + " ") for line in fed_feed)
             print(f"The feed residence sent to the IND, the police and the OM: "
@@ -234,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
         print(monitor_report(monitor, "report", "lead-times"), flush=True)
         print(monitor_report(monitor, "report", "figures"), flush=True)
         print("Triggers the IND received (stream KETENZICHT_IND_TRIGGERS):")
-        received = asyncio.run(triggers_received(stack.profile.nats_url))
+        received = asyncio.run(triggers_received(stack.profile))
         for kind, count in received.items():
             print(f"  {kind:<40} {count:>7,}")
         if retractions is None:  # not fed by this run: what the feed shows, causes unknown

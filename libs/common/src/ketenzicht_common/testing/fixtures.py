@@ -37,17 +37,19 @@ ServiceFactory = Callable[..., ServiceProcess]
 
 @pytest.fixture
 def service_factory(tmp_path: Path) -> Iterator[ServiceFactory]:
-    """Start service processes (``python -m <name>``) on a free loopback port."""
+    """Start service processes (``python -m <name>``) on a free loopback port, each with its
+    own identity on the given nats-server."""
     started: list[ServiceProcess] = []
 
-    def start(name: str, nats_url: str, *, data_dir: Path | None = None,
+    def start(name: str, nats: NatsServer, *, data_dir: Path | None = None,
               env: dict[str, str] | None = None, port: int | None = None) -> ServiceProcess:
         process = ServiceProcess(
             name,
             {
                 "KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{port or free_port()}",
                 "KETENZICHT_DATA_DIR": str(data_dir or tmp_path / name),
-                "KETENZICHT_NATS_URL": nats_url,
+                "KETENZICHT_NATS_URL": nats.url,
+                "KETENZICHT_NATS_SEED_FILE": str(nats.seed(name)),
                 "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
                 **(env or {}),
             },

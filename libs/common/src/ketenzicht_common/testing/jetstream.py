@@ -1,4 +1,4 @@
-"""Reading JetStream in tests, the way an outside consumer would."""
+"""Reading and writing JetStream in tests, as the party that may (`bus_access`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ import time
 
 import nats
 import nats.js.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from ketenzicht_common.bus_access import Bus, owner_of, provision_feeds
 
-async def stream_messages(url: str, stream: str, *, at_least: int = 0,
-                          timeout: float = 10.0) -> list[Msg]:
-    """Every message in ``stream``, waiting until there are at least ``at_least``."""
-    nc = await nats.connect(url)
+
+async def connect_as(bus: Bus, party: str) -> Client:
+    return await nats.connect(**bus.login(party))
+
+
+async def stream_messages(bus: Bus, stream: str, *, at_least: int = 0,
+                          timeout: float = 10.0, party: str | None = None) -> list[Msg]:
+    """Every message in ``stream``, waiting until there are at least ``at_least``; read as
+    its owner unless ``party`` says otherwise (a dead-letter stream: whose)."""
+    nc = await connect_as(bus, party or owner_of(stream))
     try:
         js = nc.jetstream()
         deadline = time.monotonic() + timeout
@@ -35,8 +43,8 @@ async def stream_messages(url: str, stream: str, *, at_least: int = 0,
         await nc.close()
 
 
-async def stream_count(url: str, stream: str) -> int:
-    nc = await nats.connect(url)
+async def stream_count(bus: Bus, stream: str, party: str | None = None) -> int:
+    nc = await connect_as(bus, party or owner_of(stream))
     try:
         try:
             return int((await nc.jetstream().stream_info(stream)).state.messages)
@@ -46,9 +54,11 @@ async def stream_count(url: str, stream: str) -> int:
         await nc.close()
 
 
-async def publish_event(url: str, payload: object, *, event_id: str | None = None,
+async def publish_event(bus: Bus, payload: object, *, event_id: str | None = None,
                         organisation: str = "test-source", position: int = 0) -> str:
-    """Publish a contract payload the way a service's relay would (for tests of consumers)."""
+    """Publish a contract payload the way a service's relay would, as that service, its
+    stream and its readers' consumers made first as the relay makes them (for tests of
+    consumers)."""
     import uuid
     from datetime import UTC, datetime
 
@@ -64,10 +74,11 @@ async def publish_event(url: str, payload: object, *, event_id: str | None = Non
         aggregate_id=uuid.uuid4(), aggregate_version=1, organisation=organisation,
         system="test", position=position,
     )
-    nc = await nats.connect(url)
+    nc = await connect_as(bus, payload.SERVICE)
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream(payload.SERVICE))
+        await provision_feeds(js, payload.SERVICE)
         await js.publish(subject_for(payload.SERVICE, payload.event_type()),
                          payload.model_dump_json().encode(), headers=envelope.to_headers())
     finally:

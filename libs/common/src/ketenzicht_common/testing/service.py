@@ -33,7 +33,7 @@ class Running:
             return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
 
     async def published(self) -> int:
-        return await stream_count(self.nats.url, self.stream)
+        return await stream_count(self.nats, self.stream)
 
 
 @contextmanager
@@ -47,6 +47,7 @@ def running_service(root: Path, name: str,
         {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
          "KETENZICHT_DATA_DIR": str(root / name),
          "KETENZICHT_NATS_URL": server.url,
+         "KETENZICHT_NATS_SEED_FILE": str(server.seed(name)),
          "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
          **(env or {})},
         cwd=REPO_ROOT, log_file=root / f"{name}.log",
@@ -63,7 +64,7 @@ async def published_ids(running: Running, event_ids: list[str],
     """The messages carrying ``event_ids`` (by Nats-Msg-Id), waiting for the relay."""
     deadline = time.monotonic() + timeout
     while True:
-        messages = await stream_messages(running.nats.url, running.stream, timeout=0)
+        messages = await stream_messages(running.nats, running.stream, timeout=0)
         found = {(m.headers or {}).get("Nats-Msg-Id", ""): m for m in messages}
         if all(i in found for i in event_ids) or time.monotonic() > deadline:
             return {i: found[i] for i in event_ids if i in found}

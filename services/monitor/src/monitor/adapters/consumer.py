@@ -1,24 +1,23 @@
 """The monitor on the bus: durable consumers on every service stream, and the replay to rebuild.
 
 - Durable consumers (``ketenzicht_common.consumer.subscribe``), one per service stream, named
-  ``<durable>-<service>``. Each message becomes a `ChainFact` applied to the live projection;
+  ``monitor-<service>``. Each message becomes a `ChainFact` applied to the live projection;
   its acknowledgement waits until the fact is committed to the fact database (see
   `application.live`).
-- A stream that does not exist yet is created with the shared stream configuration, so the
-  monitor can start before the services whose events it reads, and miss nothing they publish
-  later. An existing stream is never touched: its owner decides its configuration.
-- When the monitor starts without any stored projection, its durable consumers are reset (deleted
-  and created again) so that they deliver every stream from the start: a durable left over from
-  an earlier life would otherwise resume after facts the monitor no longer holds.
+- The durable consumers are the monitor's feeds (`ketenzicht_common.bus_access.FEEDS`): each
+  service's relay makes them, in its own account, so the monitor can start before the services
+  whose events it reads and miss nothing they publish later. It never touches their streams.
+- When the monitor starts without any stored projection, it rebuilds once from the streams: a
+  durable left over from an earlier life would otherwise resume after facts it no longer holds.
 - An event whose handling fails on every delivery ends up among the dead letters
   (``ketenzicht_common.streams.dead_letter_stream``), as does a message without an envelope.
 - NATS may be down at start or later: the consumer retries, it never takes the process down.
 - Every event is checked against the contracts before it is applied, live and in a replay
   (``ketenzicht_common.contract``): one that fails is refused (a dead letter) or skipped.
-- `replay` reads each stream from its first message until as many as it held when the replay
-  began have come, through an ephemeral ordered consumer (push, flow-controlled, nothing
-  acknowledged), and hands each fact to a callback: no acknowledgement per message, and the
-  callback only buffers (the live projection writes the facts in large chunks).
+- `replay` reads each stream from its first message to the last one present when the replay
+  began, in batches of JetStream's direct get (`ketenzicht_common.streams.read_stream`: no
+  consumer to create in the owner's account, nothing acknowledged), and hands each fact to a
+  callback that only buffers (the live projection writes the facts in large chunks).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -36,9 +36,8 @@ import nats.js.errors
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
 
+from ketenzicht_common.bus_access import api_prefix, jetstream_for
 from ketenzicht_common.consumer import (
     ReceivedEvent,
     Subscription,
@@ -48,12 +47,7 @@ from ketenzicht_common.consumer import (
 )
 from ketenzicht_common.contract import check_payload, check_route, contract_of
 from ketenzicht_common.nats_connection import connect
-from ketenzicht_common.streams import (
-    STREAM_IN_USE,
-    dead_letter_stream,
-    ensure_stream,
-    service_stream,
-)
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream, read_stream
 from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact
@@ -62,6 +56,7 @@ log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = ("intake", "investigation", "prosecution", "residence")
 """The services whose streams the monitor reads."""
+READER = "monitor"
 
 class UnreadableEvent(ValueError):
     """A message the monitor cannot read; retrying will not help, so it is skipped."""
@@ -116,22 +111,6 @@ def _fact(event_id: str, service: str, event_type: str, occurred_on: date,
                      occurred_on=occurred_on, recorded_at=recorded_at, payload=payload)
 
 
-async def create_missing_streams(js: JetStreamContext, services: Sequence[str],
-                                 replicas: int = 1) -> None:
-    for service in services:
-        config = service_stream(service, replicas)
-        assert config.name is not None
-        try:
-            await js.stream_info(config.name)
-        except nats.js.errors.NotFoundError:
-            try:
-                await js.add_stream(config)
-                log.info("created stream %s (its service has not published yet)", config.name)
-            except nats.js.errors.BadRequestError as error:
-                if error.err_code != STREAM_IN_USE:
-                    raise
-
-
 class ChainConsumer:
     """Feeds the live projection from the bus; also the replay source for a rebuild."""
 
@@ -141,17 +120,17 @@ class ChainConsumer:
         live: LiveProjection,
         *,
         services: Sequence[str] = SERVICES,
-        durable: str = "monitor",
-        reset_durables: bool = False,
+        seed_file: Path | None = None,
+        rebuild_at_start: bool = False,
         batch_size: int = 256,
         replay_idle_seconds: float = 5.0,
         stream_replicas: int = 1,
     ) -> None:
         self.nats_url = nats_url
+        self.seed_file = seed_file
         self.live = live
         self.services = tuple(services)
-        self.durable = durable
-        self.reset_durables = reset_durables
+        self.rebuild_at_start = rebuild_at_start
         self.batch_size = batch_size
         self.replay_idle_seconds = replay_idle_seconds
         self.stream_replicas = stream_replicas
@@ -176,20 +155,21 @@ class ChainConsumer:
             broker: NatsBroker | None = None
             subscription: Subscription | None = None
             try:
-                self._nc = await connect(self.nats_url, name="monitor")
+                self._nc = await connect(self.nats_url, name="monitor", seed_file=self.seed_file)
                 js = self._nc.jetstream(timeout=5)
-                await create_missing_streams(js, self.services, self.stream_replicas)
-                await ensure_stream(js, dead_letter_stream(self.stream_replicas))
-                if self.reset_durables:
-                    await self._reset_durables(js)
-                    self.reset_durables = False
-                broker = event_broker(self.nats_url, max_reconnect_attempts=-1,
+                await ensure_stream(js, dead_letter_stream(READER, self.stream_replicas))
+                broker = event_broker(self.nats_url, self.seed_file, max_reconnect_attempts=-1,
                                       reconnect_time_wait=1, graceful_timeout=5.0)
-                subscription = subscribe(broker, durable=self.durable, services=self.services,
+                subscription = subscribe(broker, reader=READER, services=self.services,
                                          handler=self.handle, concurrency=self.batch_size)
                 await broker.start()
                 self.consuming = True
-                log.info("consuming %s as %s", ", ".join(self.services), self.durable)
+                log.info("consuming %s", ", ".join(self.services))
+                if self.rebuild_at_start:
+                    # No stored projection, but the durables may resume after facts a former
+                    # life of the monitor held: every stream is read once from its start.
+                    await self.live.rebuild(self.replay)
+                    self.rebuild_at_start = False
                 delay = 0.2
                 await asyncio.Event().wait()  # until cancelled; nats-py reconnects by itself
             except asyncio.CancelledError:
@@ -211,66 +191,34 @@ class ChainConsumer:
                         await self._nc.close()
                     self._nc = None
 
-    async def _reset_durables(self, js: JetStreamContext) -> None:
-        for service in self.services:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_consumer(stream_for(service), f"{self.durable}-{service}")
-                log.info("reset durable %s-%s: no stored projection, reading from the start",
-                         self.durable, service)
-
     async def replay(self, apply: Callable[[ChainFact], Any]) -> int:
         """Every fact of every stream, from the first message to the last one present now."""
         nc = self._nc
         if nc is None or not nc.is_connected:
             raise ConnectionError("not connected to NATS")
-        js = nc.jetstream(timeout=5)
         total = 0
         for service in self.services:
-            total += await self._replay_stream(js, service, apply)
+            total += await self._replay_stream(nc, service, apply)
         return total
 
-    async def _replay_stream(self, js: JetStreamContext, service: str,
+    async def _replay_stream(self, nc: Client, service: str,
                              apply: Callable[[ChainFact], Any]) -> int:
         stream = stream_for(service)
         try:
-            info = await js.stream_info(stream)
+            info = await jetstream_for(nc, READER, stream).stream_info(stream)
         except nats.js.errors.NotFoundError:
             return 0
-        # The messages present now, all up to the stream's last sequence; the ordered consumer
-        # delivers them first, in order. Once that many have come, every one still in the stream
-        # has: if retention removed some meanwhile, newer ones make up the count, and the live
-        # consumers write those to the fresh table as well.
-        present = info.state.messages
-        if not present:
+        # The messages present now, up to the stream's last sequence; anything published
+        # later reaches the fresh table through the live consumers.
+        if not info.state.messages:
             return 0
-        done = asyncio.Event()
-        count = received = 0
-
-        async def on_message(message: Msg) -> None:
-            nonlocal count, received
-            received += 1
+        count = 0
+        async for message in read_stream(nc, api_prefix(service), stream,
+                                         info.state.first_seq, info.state.last_seq):
             try:
                 apply(fact_from_message(message, stream))
                 count += 1
             except UnreadableEvent as error:
                 log.warning("replay skips a message of %s: %s", stream, error)
-            if received >= present:
-                done.set()
-
-        subscription = await js.subscribe(
-            f"ketenzicht.{service}.>", stream=stream, cb=on_message, ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL, pending_msgs_limit=max(self.batch_size * 64, 65536),
-        )
-        try:
-            seen = -1
-            # Progress, not a deadline: a large stream may take long, but a stream whose messages
-            # were deleted meanwhile may never make up the count.
-            while not done.is_set() and received != seen:
-                seen = received
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.replay_idle_seconds):  # see Relay._follow
-                        await done.wait()
-        finally:
-            await subscription.unsubscribe()
         log.info("replayed %d events of %s", count, stream)
         return count

@@ -7,7 +7,6 @@ Read from ``KETENZICHT_MONITOR_*`` environment variables:
 | ``KETENZICHT_MONITOR_HTTP_ADDRESS`` | ``127.0.0.1:8080`` | JSON API, exports and dashboard |
 | ``KETENZICHT_MONITOR_HTTP_ENABLED`` | ``true`` | serve HTTP at all |
 | ``KETENZICHT_MONITOR_MIN_GROUP_SIZE`` | ``10`` | smaller groups have their figures withheld |
-| ``KETENZICHT_MONITOR_DURABLE`` | ``monitor`` | durable consumer name prefix (one per instance) |
 | ``KETENZICHT_MONITOR_PREWARM`` | ``true`` | import the statistics library at start, not at |
 | | | the first query (it takes seconds) |
 """
@@ -26,6 +25,5 @@ class MonitorSettings(BaseSettings):
     http_address: str = "127.0.0.1:8080"
     http_enabled: bool = True
     min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=1)
-    durable: str = Field(default="monitor", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     consumer_batch_size: int = Field(default=256, ge=1, le=10_000)
     prewarm: bool = True

@@ -19,42 +19,35 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import nats
 from nats.js import JetStreamContext
 
+from ketenzicht_common.bus_access import feed, jetstream_for
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
-from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
 from residence.application.residence import UPSTREAM, UPSTREAM_STREAMS, ResidenceCommands
 
 log = logging.getLogger(__name__)
 
-DURABLE = "residence"
+READER = "residence"
 SETTLE_AT_ONCE = 64
 
 
 async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
-                  stream_replicas: int = 1) -> None:
-    """Durable consumers on the upstream streams. An event that fails on every delivery ends
-    up among the dead letters (`dead_letter_stream`)."""
-    # The upstream streams may not exist yet (their services not started): create them as
-    # their relays would, so that nothing published later is missed.
-    nc = await connect(nats_url, name="residence-setup")
-    try:
-        js = nc.jetstream()
-        for service in UPSTREAM:
-            await ensure_stream(js, service_stream(service, stream_replicas))
-        await ensure_stream(js, dead_letter_stream(stream_replicas))
-    finally:
-        await nc.close()
+                  seed_file: Path | None = None) -> None:
+    """Residence's feeds on the upstream streams (`bus_access.FEEDS`): the upstream services'
+    relays make those durable consumers, so an event published before residence first ran is
+    delivered all the same. An event that fails on every delivery ends up among residence's
+    dead letters."""
 
     async def handle(event: ReceivedEvent) -> None:
         await commands.note(event)
 
-    broker = event_broker(nats_url)
-    subscription = subscribe(broker, durable=DURABLE, services=UPSTREAM, handler=handle,
+    broker = event_broker(nats_url, seed_file)
+    subscription = subscribe(broker, reader=READER, services=UPSTREAM, handler=handle,
                              concurrency=64)
     await broker.start()
     try:
@@ -65,18 +58,20 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
 
 
 async def follow_upstreams(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
-                           interval: float = 0.1,
+                           seed_file: Path | None = None, interval: float = 0.1,
                            monotonic: Callable[[], float] = time.monotonic) -> None:
     """Tell the settling gate, every ``interval``, how far each upstream stream is applied:
     the stream's last sequence against the sequence up to which residence's durable consumer
     has acknowledged everything (it acknowledges only what it stored)."""
-    nc = await connect(nats_url, name="residence-watermark")
+    nc = await connect(nats_url, name="residence-watermark", seed_file=seed_file)
     try:
-        js = nc.jetstream()
+        readings = [feed(READER, stream) for stream in UPSTREAM_STREAMS]
         while not stop.is_set():
-            for stream, service in zip(UPSTREAM_STREAMS, UPSTREAM, strict=True):
+            for reading in readings:
                 at = monotonic()
-                observed = await _observe(js, stream, f"{DURABLE}-{service}")
+                observed = await _observe(jetstream_for(nc, READER, reading.stream),
+                                          reading.stream, reading.durable)
+                stream = reading.stream
                 if observed is not None:
                     commands.settling.observed(stream, at=at, last_sequence=observed[0],
                                                applied=observed[1])
@@ -89,10 +84,16 @@ async def follow_upstreams(commands: ResidenceCommands, nats_url: str, stop: asy
 
 async def _observe(js: JetStreamContext, stream: str, durable: str) -> tuple[int, int] | None:
     """(last sequence of the stream, sequence up to which the consumer acknowledged all), or
-    None while the stream or the consumer does not exist yet."""
+    None while that cannot be known (the server does not answer).
+
+    A stream or consumer that does not exist yet (its owner has not started, or not made its
+    feeds) holds nothing residence could wait for: (0, 0). Its first event comes through a
+    consumer that delivers from the stream's start, and moves the watermark then."""
     try:
         info = await js.consumer_info(stream, durable)
-    except (nats.js.errors.NotFoundError, nats.errors.TimeoutError, TimeoutError):
+    except nats.js.errors.NotFoundError:
+        return 0, 0
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
         return None
     delivered = info.delivered.stream_seq if info.delivered else 0
     last = (delivered or 0) + (info.num_pending or 0)

@@ -30,6 +30,7 @@ from eventsourcing.application import AggregateNotFoundError
 from nats.js.api import StreamConfig, StreamSource
 
 from ketenzicht_common.bus import UnitOfWork
+from ketenzicht_common.bus_access import trigger_stream_name
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.domain import Provenance
@@ -71,11 +72,7 @@ UPSTREAM = ("intake", "investigation", "prosecution")
 UPSTREAM_STREAMS = tuple(stream_for(service) for service in UPSTREAM)
 
 RULES = Provenance(organisation="ketenzicht", system="residence-rules", command_id="")
-TRIGGER_STREAMS = {
-    Addressee.IND: "KETENZICHT_IND_TRIGGERS",
-    Addressee.POLICE: "KETENZICHT_POLICE_TRIGGERS",
-    Addressee.OM: "KETENZICHT_OM_TRIGGERS",
-}
+TRIGGER_STREAMS = {addressee: trigger_stream_name(addressee.value) for addressee in Addressee}
 """Each addressee's feed: a stream of its own, with only the triggers addressed to it."""
 IND_TRIGGER_STREAM = TRIGGER_STREAMS[Addressee.IND]
 

@@ -1,0 +1,368 @@
+"""Who may do what on the bus: one table, rendered into nats-server's accounts and permissions.
+
+Every party on the bus has an identity (an nkey: the server holds only its public key) and an
+account of its own. A service's streams live in its own account, where nobody else is: a
+JetStream request's reply subject is published by the server on the client's behalf, without
+the client's publish permissions (nats-server discussion #8924), and a push consumer delivers
+wherever its creator said (nats-server #8274), so a party that shares an account with a stream
+could land messages on it. Across accounts that cannot happen: whatever the server publishes
+for a party lands in that party's own account.
+
+A party reads another's stream only through a `Feed`: a durable consumer the stream's owner
+creates (`provision_feeds`) with the configuration written here, which the owner exports to
+that reader alone, with the few JetStream API subjects that reading it needs. A reader never
+creates or configures a consumer in another account: it subscribes to the consumer's delivery
+subject (push) or asks for its next messages (pull), acknowledges, and asks for the consumer's
+state; the JetStream API of an owner appears in the reader's account under
+``ketenzicht.api.<owner>`` (`api_prefix`), beside the reader's own JetStream.
+
+The permission table in the README is this module's table written out; `server_accounts`
+renders it for nats-server, `local_credentials` makes the local profile's identities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import nats.js.errors
+import nkeys
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from ketenzicht_contracts.envelope import stream_for
+
+WRITERS = ("intake", "investigation", "prosecution", "residence")
+"""The services that publish events of their own."""
+SERVICES = (*WRITERS, "monitor")
+ADDRESSEES = ("ind", "police", "om")
+"""The organisations residence addresses triggers to; each reads its own feed and nothing else."""
+PARTIES = (*SERVICES, *ADDRESSEES)
+
+DEAD_LETTER_STREAM = "KETENZICHT_DEAD_LETTERS"
+MAX_DELIVER = 50
+ACK_WAIT_SECONDS = 30.0
+
+
+class Bus(Protocol):
+    """Where the bus is and how to log in to it as a party: a nats-server the tests started
+    (``processes.NatsServer``) or a profile (``stack.Profile``)."""
+
+    def login(self, party: str) -> dict[str, Any]:
+        """``nats.connect`` options to connect as ``party``."""
+        ...
+
+
+def trigger_stream_name(addressee: str) -> str:
+    return f"KETENZICHT_{addressee.upper()}_TRIGGERS"
+
+
+OWN_STREAMS: dict[str, tuple[str, ...]] = {
+    **{service: (stream_for(service),) for service in WRITERS},
+    "residence": (stream_for("residence"), *map(trigger_stream_name, ADDRESSEES)),
+}
+"""The streams each service creates and alone manages (with its dead letters)."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A durable consumer on one party's stream through which another party reads it."""
+
+    reader: str
+    owner: str
+    stream: str
+    durable: str
+    pull: bool = False
+    """Pull (the reader asks for messages at its pace: the addressees) or push (the server
+    delivers as soon as an event is stored: the services)."""
+    browse: bool = False
+    """The reader may also read the stream by sequence and its state (a rebuild, an audit)."""
+    max_ack_pending: int = 1000
+
+    @property
+    def deliver_subject(self) -> str:
+        """Where a push feed's consumer delivers, in the owner's account (outside every
+        stream), exported to the reader alone."""
+        return f"ketenzicht.deliver.{self.owner}.{self.durable}"
+
+    @property
+    def ack_subjects(self) -> str:
+        return f"$JS.ACK.{self.stream}.{self.durable}.>"
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            deliver_subject=None if self.pull else self.deliver_subject,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=MAX_DELIVER,
+            ack_wait=ACK_WAIT_SECONDS,
+            max_ack_pending=self.max_ack_pending,
+        )
+
+
+FEEDS: tuple[Feed, ...] = (
+    *(Feed("residence", service, stream_for(service), f"residence-{service}")
+      for service in ("intake", "investigation", "prosecution")),
+    *(Feed("monitor", service, stream_for(service), f"monitor-{service}", browse=True,
+           max_ack_pending=1024) for service in WRITERS),
+    *(Feed(addressee, "residence", trigger_stream_name(addressee), addressee, pull=True,
+           browse=True) for addressee in ADDRESSEES),
+)
+
+
+def feeds_of(reader: str) -> list[Feed]:
+    return [feed for feed in FEEDS if feed.reader == reader]
+
+
+def feed(reader: str, stream: str) -> Feed:
+    """The feed through which ``reader`` reads ``stream``, or LookupError: it may not."""
+    for candidate in FEEDS:
+        if candidate.reader == reader and candidate.stream == stream:
+            return candidate
+    raise LookupError(f"{reader} has no feed on {stream}")
+
+
+def owner_of(stream: str) -> str:
+    if stream == DEAD_LETTER_STREAM:
+        raise LookupError("every account keeps dead letters of its own")
+    for party, streams in OWN_STREAMS.items():
+        if stream in streams:
+            return party
+    raise LookupError(f"no party owns a stream {stream}")
+
+
+def api_prefix(owner: str) -> str:
+    """Where ``owner``'s JetStream API appears in a reader's account."""
+    return f"ketenzicht.api.{owner}"
+
+
+def api_for(me: str, stream: str) -> str:
+    """The JetStream API prefix through which ``me`` reaches ``stream``: its own account's
+    for its own streams (and dead letters), the owner's exported API for a stream it reads
+    through a feed."""
+    if stream == DEAD_LETTER_STREAM or stream in OWN_STREAMS.get(me, ()):
+        return "$JS.API"
+    return api_prefix(owner_of(stream))
+
+
+def jetstream_for(nc: Client, me: str, stream: str, timeout: float = 5.0) -> JetStreamContext:
+    """A JetStream context that reaches ``stream`` as ``me`` (`api_for`)."""
+    return nc.jetstream(prefix=api_for(me, stream), timeout=timeout)
+
+
+async def addressee_feed(nc: Client, addressee: str) -> JetStreamContext.PullSubscription:
+    """What an addressee's system (the IND's, the police's, the OM's) reads its triggers
+    through: its durable pull consumer on its own trigger stream, in residence's account.
+    ``fetch`` and acknowledge; the consumer resumes where the addressee stopped."""
+    [reading] = feeds_of(addressee)
+    js = nc.jetstream(prefix=api_prefix(reading.owner))
+    return await js.pull_subscribe_bind(durable=reading.durable, stream=reading.stream)
+
+
+def has_jetstream(party: str) -> bool:
+    """The services keep streams (at least their dead letters); the addressees only read."""
+    return party in SERVICES
+
+
+def dead_letter_subjects(party: str) -> list[str]:
+    """What a party's dead-letter stream keeps: its own records (a relay's skips, what an
+    operator did) and JetStream's advisories about the consumers it reads through (imported
+    from their owners: the consumers live in the owners' accounts)."""
+    subjects = ["ketenzicht.deadletters.>"]
+    for reading in feeds_of(party):
+        subjects.extend(_advisories(reading))
+    return subjects
+
+
+def _advisories(reading: Feed) -> list[str]:
+    return [f"$JS.EVENT.ADVISORY.CONSUMER.{kind}.{reading.stream}.{reading.durable}"
+            for kind in ("MAX_DELIVERIES", "MSG_TERMINATED")]
+
+
+async def provision_feeds(js: JetStreamContext, owner: str) -> None:
+    """Create (or bring to this module's configuration) the consumers of every feed on
+    ``owner``'s streams. Called by the owner's relay once its streams exist."""
+    for reading in FEEDS:
+        if reading.owner != owner:
+            continue
+        try:
+            await js.add_consumer(reading.stream, config=reading.consumer_config())
+        except nats.js.errors.BadRequestError as error:
+            # A consumer made by an older configuration may not take every change (JetStream
+            # refuses to change a deliver policy): it keeps serving as it is.
+            if error.err_code not in (10012, 10013, 10105):
+                raise
+
+
+# --- the server's side: accounts, users, permissions, exports and imports -----------------
+
+@dataclass(frozen=True)
+class _Export:
+    subject: str
+    service: bool
+    streamed: bool = False
+
+
+def _feed_exports(reading: Feed) -> list[_Export]:
+    stream, durable = reading.stream, reading.durable
+    exports = [_Export(f"$JS.API.CONSUMER.INFO.{stream}.{durable}", True),
+               _Export(reading.ack_subjects, True),
+               _Export(f"$JS.API.STREAM.MSG.GET.{stream}", True)]
+    if reading.pull:
+        exports.append(_Export(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", True, True))
+    else:
+        exports.append(_Export(reading.deliver_subject, False))
+    if reading.browse:
+        exports += [_Export(f"$JS.API.STREAM.INFO.{stream}", True),
+                    _Export(f"$JS.API.DIRECT.GET.{stream}", True, True)]
+    if has_jetstream(reading.reader):
+        exports += [_Export(subject, False) for subject in _advisories(reading)]
+    return exports
+
+
+def _imported_as(reading: Feed, subject: str) -> str:
+    if subject.startswith("$JS.API."):
+        return f"{api_prefix(reading.owner)}.{subject.removeprefix('$JS.API.')}"
+    return subject
+
+
+def permissions(party: str) -> dict[str, list[str]]:
+    """What ``party``'s identity may publish and subscribe to, in its own account."""
+    publish: list[str] = []
+    subscribe = ["_INBOX.>"]
+    if party in OWN_STREAMS:
+        publish.append(f"ketenzicht.{party}.>")
+    if has_jetstream(party):
+        publish += ["ketenzicht.deadletters.>", "$JS.API.INFO"]
+        for stream in (*OWN_STREAMS.get(party, ()), DEAD_LETTER_STREAM):
+            publish += [f"$JS.API.STREAM.*.{stream}", f"$JS.API.STREAM.MSG.*.{stream}",
+                        f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
+                        f"$JS.API.CONSUMER.*.{stream}", f"$JS.API.CONSUMER.*.{stream}.>",
+                        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+                        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>", f"$JS.ACK.{stream}.>"]
+    readings = feeds_of(party)
+    for owner in sorted({reading.owner for reading in readings}):
+        publish.append(f"{api_prefix(owner)}.>")
+    for reading in readings:
+        publish.append(reading.ack_subjects)
+        if not reading.pull:
+            subscribe += [reading.deliver_subject, f"ketenzicht.replay.{reading.durable}"]
+    if any(not reading.pull for reading in readings):
+        # `dead_letters replay` asks this party's own consumers, as this party.
+        publish.append("ketenzicht.replay.>")
+    return {"publish": publish, "subscribe": subscribe}
+
+
+def server_accounts(public_keys: Mapping[str, str]) -> str:
+    """nats-server's ``accounts`` block for these identities (party → public nkey)."""
+    exports: dict[str, dict[str, tuple[_Export, set[str]]]] = {p: {} for p in PARTIES}
+    imports: dict[str, list[str]] = {p: [] for p in PARTIES}
+    for reading in FEEDS:
+        for export in _feed_exports(reading):
+            _, readers = exports[reading.owner].setdefault(export.subject, (export, set()))
+            readers.add(reading.reader.upper())
+            kind = "service" if export.service else "stream"
+            target = _imported_as(reading, export.subject)
+            rename = f', to: "{target}"' if target != export.subject else ""
+            imports[reading.reader].append(
+                f'{{{kind}: {{account: {reading.owner.upper()}, subject: "{export.subject}"}}'
+                f'{rename}}}')
+    lines = ["# Generated by ketenzicht_common.bus_access from its table: edit that, not this.",
+             "accounts {"]
+    for party in PARTIES:
+        allowed = permissions(party)
+        lines += [f"  {party.upper()} {{"]
+        if has_jetstream(party):
+            lines.append("    jetstream: enabled")
+        lines += [
+            f'    users: [{{nkey: "{public_keys[party]}", permissions: {{',
+            f"      publish: {{allow: {_list(allowed['publish'])}}}",
+            f"      subscribe: {{allow: {_list(allowed['subscribe'])}}}",
+            "      allow_responses: {max: 1, expires: \"1m\"}",
+            "    }}]",
+        ]
+        if exports[party]:
+            lines.append("    exports: [")
+            for export, readers in exports[party].values():
+                kind = "service" if export.service else "stream"
+                streamed = ", response_type: stream" if export.streamed else ""
+                lines.append(f'      {{{kind}: "{export.subject}", '
+                             f"accounts: {_list(sorted(readers))}{streamed}}}")
+            lines.append("    ]")
+        if imports[party]:
+            lines.append("    imports: [")
+            lines += [f"      {line}" for line in imports[party]]
+            lines.append("    ]")
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+# --- identities ---------------------------------------------------------------------------
+
+def seed_file(directory: Path, party: str) -> Path:
+    return directory / f"{party}.nk"
+
+
+def public_key(seed: Path) -> str:
+    key = nkeys.from_seed(seed.read_bytes().strip())
+    try:
+        return str(key.public_key.decode())
+    finally:
+        key.wipe()
+
+
+def local_credentials(directory: Path) -> Path:
+    """The local profile's identities: an nkey seed per party under ``directory`` (made on
+    first use, readable by this user only) and the server's accounts for them; returns the
+    accounts file. Nothing secret is printed, and the server's file holds public keys only."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    keys: dict[str, str] = {}
+    for party in PARTIES:
+        path = seed_file(directory, party)
+        if not path.exists():
+            seed = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(seed + b"\n")
+        keys[party] = public_key(path)
+    accounts = directory / "accounts.conf"
+    accounts.write_text(server_accounts(keys))
+    return accounts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ketenzicht_common.bus_access",
+        description="Render nats-server's accounts for the parties' public nkeys (production), "
+                    "or make the local profile's identities.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("accounts", help="print the accounts block")
+    render.add_argument("--public-keys", type=Path, required=True,
+                        help="a directory with <party>.pub files (one public nkey each)")
+    local = commands.add_parser("local", help="make the identities under a directory")
+    local.add_argument("directory", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "accounts":
+        keys = {party: (args.public_keys / f"{party}.pub").read_text().strip()
+                for party in PARTIES}
+        sys.stdout.write(server_accounts(keys))
+    else:
+        print(local_credentials(args.directory))
+
+
+if __name__ == "__main__":
+    main()
