@@ -96,13 +96,13 @@ class Feed:
     def ack_subjects(self) -> str:
         return f"$JS.ACK.{self.stream}.{self.durable}.>"
 
-    def consumer_config(self) -> ConsumerConfig:
+    def consumer_config(self, max_deliver: int = MAX_DELIVER) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.durable,
             deliver_subject=None if self.pull else self.deliver_subject,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=MAX_DELIVER,
+            max_deliver=max_deliver,
             ack_wait=ACK_WAIT_SECONDS,
             max_ack_pending=self.max_ack_pending,
         )
@@ -187,14 +187,16 @@ def _advisories(reading: Feed) -> list[str]:
             for kind in ("MAX_DELIVERIES", "MSG_TERMINATED")]
 
 
-async def provision_feeds(js: JetStreamContext, owner: str) -> None:
+async def provision_feeds(js: JetStreamContext, owner: str,
+                          max_deliver: int = MAX_DELIVER) -> None:
     """Create (or bring to this module's configuration) the consumers of every feed on
-    ``owner``'s streams. Called by the owner's relay once its streams exist."""
+    ``owner``'s streams. Called by the owner's relay once its streams exist (tests lower
+    ``max_deliver`` to see a dead letter in seconds)."""
     for reading in FEEDS:
         if reading.owner != owner:
             continue
         try:
-            await js.add_consumer(reading.stream, config=reading.consumer_config())
+            await js.add_consumer(reading.stream, config=reading.consumer_config(max_deliver))
         except nats.js.errors.BadRequestError as error:
             # A consumer made by an older configuration may not take every change (JetStream
             # refuses to change a deliver policy): it keeps serving as it is.

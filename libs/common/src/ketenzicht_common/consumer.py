@@ -46,6 +46,7 @@ from typing import Any
 import nats.js.errors
 from faststream import AckPolicy
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsNKey
 from nats.aio.msg import Msg
 from opentelemetry import propagate, trace
 
@@ -119,9 +120,11 @@ def event_broker(nats_url: str, seed_file: Path | None = None, **options: Any) -
     are never written. That matters beyond speed: they carry the subject and the start of the
     ``Nats-Msg-Id``, both chosen by whoever published. faststream's own ERROR lines come from a
     handler that raised, and the handler it calls (`Subscription.offer`) only queues.
+
+    ``seed_file``: the nkey seed of the identity the broker connects as (`bus_access`).
     """
     if seed_file is not None:
-        options["nkeys_seed"] = str(seed_file)
+        options["security"] = NatsNKey.from_file(seed_file)
     return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
 
 
@@ -415,6 +418,7 @@ def subscribe(
     services: Iterable[str],
     handler: EventHandler,
     concurrency: int = 1,
+    max_deliver: int = MAX_DELIVER,
     tracer: trace.Tracer | None = None,
 ) -> Subscription:
     """Subscribe ``handler`` to every event of the given services, through the durable
@@ -428,11 +432,13 @@ def subscribe(
     redelivered after a growing delay. With ``concurrency`` > 1 up to that many events are
     handled at once (see `Subscription`) — only for handlers whose result does not depend on
     the order of events. Each event is handled in a consumer span continuing its trace.
+    ``max_deliver`` is the consumers' (as their owner made them): after that many failed
+    deliveries an event is a dead letter, and no longer holds its consumer up.
     """
     readings = [feed(reader, stream_for(service)) for service in services]
     subscription = Subscription(
         handler, tracer or trace.get_tracer("ketenzicht.consumer"),
-        concurrency=max(1, concurrency), max_deliver=MAX_DELIVER,
+        concurrency=max(1, concurrency), max_deliver=max_deliver,
         consumers={reading.stream: reading.durable for reading in readings}, reader=reader)
     subscription.broker = broker
     for reading in readings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -102,34 +103,56 @@ async def read_stream(nc: Client, api: str, stream: str, first: int, last: int,
     its owner may create."""
     sequence = first
     while sequence <= last:
-        inbox = nc.new_inbox()
-        subscription = await nc.subscribe(inbox)
-        try:
-            request = {"seq": sequence, "batch": min(batch, last - sequence + 1)}
-            await nc.publish(f"{api}.DIRECT.GET.{stream}", json.dumps(request).encode(),
-                             reply=inbox)
-            got = 0
-            while True:
-                message = await subscription.next_msg(timeout=5)
-                headers = dict(message.headers or {})
-                status = headers.get("Status")
-                if status == "204" or status == "404":
-                    break  # the end of this batch, or nothing from here on
-                if status:
-                    raise nats.js.errors.APIError(code=int(status),
-                                                  description=headers.get("Description"))
-                at = int(headers.pop("Nats-Sequence"))
-                subject = headers.pop("Nats-Subject", "")
-                for meta in ("Nats-Stream", "Nats-Time-Stamp", "Nats-Num-Pending",
-                             "Nats-Last-Sequence"):
-                    headers.pop(meta, None)
-                got += 1
-                sequence = at + 1
-                yield Msg(nc, subject=subject, data=message.data, headers=headers)
-            if not got:
-                return
-        finally:
-            await subscription.unsubscribe()
+        messages = await _direct_batch(nc, f"{api}.DIRECT.GET.{stream}", sequence,
+                                       min(batch, last - sequence + 1))
+        if not messages:
+            return
+        for message in messages:
+            yield message
+        sequence = messages[-1].header_sequence + 1
+
+
+class _Stored(Msg):
+    """A message as direct get returns it: its stream sequence beside its own headers."""
+
+    header_sequence: int = 0
+
+
+async def _direct_batch(nc: Client, subject: str, sequence: int, count: int) -> list[_Stored]:
+    """One batch of a direct get: the messages the server sends until its end-of-batch (or
+    not-found) status. Collected by a callback: awaiting each message of a subscription cost
+    twice the time of reading them."""
+    received: list[_Stored] = []
+    done = asyncio.get_running_loop().create_future()
+
+    async def on_message(message: Msg) -> None:
+        headers = dict(message.headers or {})
+        status = headers.get("Status")
+        if status:
+            if not done.done():
+                done.set_result(status)
+            return
+        stored = _Stored(nc, subject=headers.pop("Nats-Subject", ""), data=message.data,
+                         headers={k: v for k, v in headers.items() if k not in _DIRECT_META})
+        stored.header_sequence = int(headers.get("Nats-Sequence", "0"))
+        received.append(stored)
+
+    inbox = nc.new_inbox()
+    subscription = await nc.subscribe(inbox, cb=on_message, pending_msgs_limit=count + 16)
+    try:
+        await nc.publish(subject, json.dumps({"seq": sequence, "batch": count}).encode(),
+                         reply=inbox)
+        async with asyncio.timeout(30):
+            status = await done
+    finally:
+        await subscription.unsubscribe()
+    if status not in ("204", "404"):
+        raise nats.js.errors.APIError(code=int(status))
+    return received
+
+
+_DIRECT_META = frozenset({"Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Subject",
+                          "Nats-Num-Pending", "Nats-Last-Sequence"})
 
 
 async def read_whole(nc: Client, me: str, stream: str) -> list[Msg]:

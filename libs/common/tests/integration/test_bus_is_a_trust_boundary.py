@@ -1,5 +1,6 @@
-"""The bus is a trust boundary: whatever anyone publishes on NATS, a relay keeps publishing, and
-nothing that breaks the contracts is applied, stored or logged with its content."""
+"""The bus is a trust boundary: whatever a party publishes on its own subjects (a compromised
+service, a bug), a relay keeps publishing, and nothing that breaks the contracts is applied,
+stored or logged with its content. (What a party may publish at all: test_bus_permissions.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from intake.application.intake import IntakeApplication
 from intake.domain.victim_track import VictimTrack
 from ketenzicht.monitor.v1 import monitor_pb2 as monitor_pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.bus_access import provision_feeds
 from ketenzicht_common.client import connect
 from ketenzicht_common.dead_letters import DeadLetter, read
 from ketenzicht_common.domain import Provenance
@@ -31,6 +33,7 @@ from ketenzicht_common.health import health_of
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.relay import Relay
 from ketenzicht_common.store import StoreSettings
+from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
@@ -44,12 +47,15 @@ pytestmark = pytest.mark.integration
 FREE_TEXT = "Jan Jansen, Kerkstraat 1, Utrecht"
 
 
-async def publish_raw(url: str, subject: str, body: bytes,
+async def publish_raw(bus: NatsServer, subject: str, body: bytes,
                       headers: dict[str, str] | None = None) -> None:
-    """What anyone who can reach NATS can do."""
-    nc = await nats.connect(url)
+    """What whoever holds intake's identity can do on intake's own subjects."""
+    nc = await nats.connect(**bus.login("intake"))
     try:
-        await nc.jetstream().publish(subject, body, headers=headers)
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream("intake"))
+        await provision_feeds(js, "intake")
+        await js.publish(subject, body, headers=headers)
     finally:
         await nc.close()
 
@@ -70,12 +76,12 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
     published = await stream_messages(nats_server, STREAM, at_least=3)
     store = (published[0].headers or {})["ce-store"]
 
-    # An anonymous two-byte publish; a message that claims this store's identity at a position
-    # beyond what it holds; one that claims a position it holds but names another event.
-    await publish_raw(nats_server.url, "ketenzicht.intake.SignalRegistered", b"hi")
-    await publish_raw(nats_server.url, "ketenzicht.intake.SignalRegistered", b"{}",
+    # A two-byte publish; a message that claims this store's identity at a position beyond
+    # what it holds; one that claims a position it holds but names another event.
+    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"hi")
+    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"{}",
                       forged_headers(store, position=999))
-    await publish_raw(nats_server.url, "ketenzicht.intake.SignalRegistered", b"{}",
+    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"{}",
                       forged_headers(store, position=2))
     intake.stop()
 
@@ -110,8 +116,8 @@ def signalled(victim_id: str, n: int) -> VictimTrack:
 
 
 @contextlib.asynccontextmanager
-async def relaying(app: IntakeApplication, url: str) -> AsyncIterator[Relay]:
-    relay = Relay(app, url, poll_interval=0.05)
+async def relaying(app: IntakeApplication, bus: NatsServer) -> AsyncIterator[Relay]:
+    relay = Relay(app, bus.url, poll_interval=0.05, seed_file=bus.seed("intake"))
     task = asyncio.create_task(relay.run())
     try:
         yield relay
@@ -141,16 +147,16 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
 
     app = IntakeApplication(StoreSettings(sqlite_path=path))
     try:
-        async with relaying(app, nats_server.url) as relay:
+        async with relaying(app, nats_server) as relay:
             messages = await stream_messages(nats_server, STREAM, at_least=2)
             assert await eventually(lambda: relay.skipped == 1 and relay.position > 0)
             assert relay.stalled(after=0) == "", "the relay is not stuck on it"
         bodies = [json.loads(m.data) for m in messages]
         assert [b["victim_id"] for b in bodies] == ["victim-before", "victim-after"]
 
-        nc = await nats.connect(nats_server.url)
+        nc = await nats.connect(**nats_server.login("intake"))
         try:
-            letters = await read(nc.jetstream())
+            letters = await read(nc, "intake")  # intake keeps its relay's dead letters
         finally:
             await nc.close()
         [letter] = letters
@@ -218,7 +224,7 @@ async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead
         "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
     forged = forged_messages()
     for subject, body, headers, _ in forged:
-        await publish_raw(nats_server.url, subject, body, headers)
+        await publish_raw(nats_server, subject, body, headers)
     await publish_event(nats_server, SignalRegistered(
         occurred_on=date(2024, 3, 1), victim_id="victim-valid", signal_id="signal-valid",
         source_organisation="POLICE", form="LABOUR", minor=False,
@@ -232,13 +238,17 @@ async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead
 
     assert await eventually_async(offered), "no trigger for the valid victim"
 
-    # Every forged message is a dead letter of both consumers, refused for the rule it breaks.
+    # Every forged message is a dead letter of both consumers (each keeps its own), refused
+    # for the rule it breaks.
     async def all_refused() -> list[DeadLetter]:
-        nc = await nats.connect(nats_server.url)
-        try:
-            return await read(nc.jetstream())
-        finally:
-            await nc.close()
+        letters = []
+        for reader in ("residence", "monitor"):
+            nc = await nats.connect(**nats_server.login(reader))
+            try:
+                letters += await read(nc, reader)
+            finally:
+                await nc.close()
+        return letters
 
     deadline = time.monotonic() + 30
     while len(letters := await all_refused()) < 2 * len(forged) and time.monotonic() < deadline:

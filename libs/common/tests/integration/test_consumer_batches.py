@@ -21,6 +21,7 @@ from typing import Any
 import nats
 import pytest
 
+from ketenzicht_common.bus_access import MAX_DELIVER, provision_feeds
 from ketenzicht_common.consumer import (
     EventHandler,
     ReceivedEvent,
@@ -44,14 +45,20 @@ from ketenzicht_contracts.events.intake import SignalRegistered
 pytestmark = pytest.mark.integration
 
 STREAM = "KETENZICHT_INTAKE"
+READER = "residence"
+DURABLE = "residence-intake"
 
 
-async def publish_events(url: str, count: int) -> list[str]:
-    """``count`` events on the intake stream, published the relay's way; their ids."""
-    nc = await nats.connect(url)
+async def publish_events(bus: NatsServer, count: int, max_deliver: int = MAX_DELIVER
+                         ) -> list[str]:
+    """``count`` events on the intake stream, published the relay's way (as intake, its
+    readers' consumers made first, giving up on an event after ``max_deliver``); their
+    ids."""
+    nc = await nats.connect(**bus.login("intake"))
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
+        await provision_feeds(js, "intake", max_deliver)
         ids = []
         for n in range(count):
             envelope = Envelope(
@@ -82,11 +89,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
 
 
 @contextlib.asynccontextmanager
-async def consuming(url: str, durable: str, handler: EventHandler,
+async def consuming(bus: NatsServer, handler: EventHandler,
                     **options: Any) -> AsyncIterator[Subscription]:
-    """A durable consumer on the intake stream, closed as the services close theirs."""
-    broker = event_broker(url)
-    subscription = subscribe(broker, durable=durable, services=["intake"], handler=handler,
+    """Residence's durable consumer on the intake stream, closed as the services close
+    theirs."""
+    broker = event_broker(bus.url, bus.seed(READER))
+    subscription = subscribe(broker, reader=READER, services=["intake"], handler=handler,
                              **options)
     await broker.start()
     try:
@@ -96,10 +104,10 @@ async def consuming(url: str, durable: str, handler: EventHandler,
         await broker.stop()
 
 
-async def unacknowledged(url: str, durable: str) -> int:
-    nc = await nats.connect(url)
+async def unacknowledged(bus: NatsServer) -> int:
+    nc = await nats.connect(**bus.login("intake"))  # the consumer lives in intake's account
     try:
-        info = await nc.jetstream().consumer_info(STREAM, durable)
+        info = await nc.jetstream().consumer_info(STREAM, DURABLE)
         return int(info.num_ack_pending or 0) + int(info.num_pending or 0)
     finally:
         await nc.close()
@@ -107,7 +115,7 @@ async def unacknowledged(url: str, durable: str) -> int:
 
 async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
         nats_server: NatsServer) -> None:
-    ids = await publish_events(nats_server.url, 300)
+    ids = await publish_events(nats_server, 300)
     failing = ids[123]
     seen: Counter[str] = Counter()
     handled: set[str] = set()
@@ -131,9 +139,9 @@ async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
         return len(handled) == len(ids)
 
     async def all_acknowledged() -> bool:
-        return await unacknowledged(nats_server.url, "batches-intake") == 0
+        return await unacknowledged(nats_server) == 0
 
-    async with consuming(nats_server.url, "batches", handle, concurrency=64):
+    async with consuming(nats_server, handle, concurrency=64):
         assert await eventually(all_handled), f"{len(handled)} of {len(ids)} handled"
         assert await eventually(all_acknowledged)
 
@@ -144,7 +152,7 @@ async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
 
 
 async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsServer) -> None:
-    ids = await publish_events(nats_server.url, 5)
+    ids = await publish_events(nats_server, 5)
     release = asyncio.Event()
     first_run: list[str] = []
 
@@ -152,17 +160,16 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
         first_run.append(str(event.envelope.event_id))
         await release.wait()
 
-    # An ack wait far longer than the test: an event that is not handed back would not come
-    # again within it.
-    broker = event_broker(nats_server.url)
-    subscription = subscribe(broker, durable="handback", services=["intake"], handler=slow,
-                             ack_wait_seconds=600)
+    # The consumer's ack wait (bus_access.ACK_WAIT_SECONDS) is longer than this test waits: an
+    # event that is not handed back would not come again within it.
+    broker = event_broker(nats_server.url, nats_server.seed(READER))
+    subscription = subscribe(broker, reader=READER, services=["intake"], handler=slow)
     await broker.start()
 
     async def all_delivered() -> bool:
-        nc = await nats.connect(nats_server.url)
+        nc = await nats.connect(**nats_server.login("intake"))
         try:
-            info = await nc.jetstream().consumer_info(STREAM, "handback-intake")
+            info = await nc.jetstream().consumer_info(STREAM, DURABLE)
             return bool(info.num_ack_pending == len(ids))
         finally:
             await nc.close()
@@ -184,16 +191,16 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
     async def rest_delivered() -> bool:
         return len(second_run) >= len(ids) - 1
 
-    async with consuming(nats_server.url, "handback", record, ack_wait_seconds=600):
+    async with consuming(nats_server, record):
         assert await eventually(rest_delivered), second_run
     assert sorted(second_run) == sorted(ids[1:]), \
         "the event finished before closing is not delivered again; the others come at once"
-    assert await unacknowledged(nats_server.url, "handback-intake") == 0, \
+    assert await unacknowledged(nats_server) == 0, \
         "every event, the one in hand at closing included, is settled"
 
 
 async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) -> None:
-    ids = await publish_events(nats_server.url, 50)
+    ids = await publish_events(nats_server, 50)
     slow = ids[0]
     others_done = asyncio.Event()
     handled: set[str] = set()
@@ -209,14 +216,14 @@ async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) ->
     async def all_handled() -> bool:
         return handled == set(ids)
 
-    async with consuming(nats_server.url, "slow", handle, concurrency=4):
+    async with consuming(nats_server, handle, concurrency=4):
         assert await eventually(all_handled), \
             f"{len(handled)} of {len(ids)} handled while the first event was stuck"
 
 
 async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succeeds(
         nats_server: NatsServer) -> None:
-    ids = await publish_events(nats_server.url, 3)
+    ids = await publish_events(nats_server, 3)
     broken = True
 
     async def handle(event: ReceivedEvent) -> None:
@@ -224,18 +231,18 @@ async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succ
             raise RuntimeError("the store is unavailable")
 
     async def stalled() -> bool:
-        return bool(consumer_health(after=1.0).get("stuck-intake"))
+        return bool(consumer_health(after=1.0).get(DURABLE))
 
-    async with consuming(nats_server.url, "stuck", handle):
-        assert consumer_health(after=1.0) == {"stuck-intake": ""}
+    async with consuming(nats_server, handle):
+        assert consumer_health(after=1.0) == {DURABLE: ""}
         assert await eventually(stalled)
-        reason = consumer_health(after=1.0)["stuck-intake"]
+        reason = consumer_health(after=1.0)[DURABLE]
         assert reason.startswith(f"intake SignalRegistered {ids[1]} has failed on ")
         assert "(RuntimeError)" in reason
         broken = False
 
         async def recovered() -> bool:
-            return consumer_health(after=1.0) == {"stuck-intake": ""}
+            return consumer_health(after=1.0) == {DURABLE: ""}
 
         assert await eventually(recovered)
-    assert "stuck-intake" not in consumer_health(after=1.0), "a closed consumer is not named"
+    assert DURABLE not in consumer_health(after=1.0), "a closed consumer is not named"

@@ -13,14 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from faststream.nats import NatsBroker
 from opentelemetry.trace import Tracer
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.consumer import ReceivedEvent, SqliteInbox, subscribe
+from ketenzicht_common.consumer import ReceivedEvent, SqliteInbox, event_broker, subscribe
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
@@ -34,11 +33,11 @@ STREAM = "KETENZICHT_INTAKE"
 class CountingConsumer:
     """A durable consumer that counts what its handler saw and what its inbox accepted."""
 
-    def __init__(self, url: str, inbox_path: Path, tracer: Tracer | None = None) -> None:
+    def __init__(self, bus: NatsServer, inbox_path: Path, tracer: Tracer | None = None) -> None:
         self.inbox = SqliteInbox(inbox_path)
         self.seen: Counter[str] = Counter()
-        self.broker = NatsBroker(url)
-        self.subscription = subscribe(self.broker, durable="delivery-test", services=["intake"],
+        self.broker = event_broker(bus.url, bus.seed("residence"))
+        self.subscription = subscribe(self.broker, reader="residence", services=["intake"],
                                       handler=self.handle, tracer=tracer)
 
     async def handle(self, event: ReceivedEvent) -> None:
@@ -78,7 +77,7 @@ async def register(address: str, numbers: range) -> set[str]:
 async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exactly_once(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
     intake = service_factory("intake", nats_server)
-    async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite") as consumer:
+    async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite") as consumer:
         before = await register(intake.address, range(5))
         await consumer.wait_for(5)
 
@@ -86,7 +85,7 @@ async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exact
     during = await register(intake.address, range(5, 25))  # accepted with NATS down
     nats_server.start()
 
-    async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite") as consumer:
+    async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite") as consumer:
         await consumer.wait_for(25)
         await asyncio.sleep(1.0)  # room for a duplicate to show up, if there were one
         assert consumer.inbox.count() == 25
@@ -108,7 +107,7 @@ async def test_a_service_killed_between_storing_and_publishing_publishes_once_af
 
     nats_server.start()
     restarted = service_factory("intake", nats_server, data_dir=data_dir)
-    async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite") as consumer:
+    async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite") as consumer:
         await consumer.wait_for(3)
         await asyncio.sleep(0.5)
         assert set(consumer.seen) == stored
@@ -138,7 +137,7 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
         await register(intake.address, range(1))
     trace_id = format(span.get_span_context().trace_id, "032x")
 
-    async with CountingConsumer(nats_server.url, tmp_path / "inbox.sqlite",
+    async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite",
                                 tracer=provider.get_tracer("consumer")) as consumer:
         await consumer.wait_for(1)
         await asyncio.sleep(0.3)
