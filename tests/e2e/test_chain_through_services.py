@@ -37,10 +37,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SERVICES = ("intake", "investigation", "prosecution")
 
 
-def service_env(root: Path, name: str, nats_url: str, **extra: str) -> dict[str, str]:
+def service_env(root: Path, name: str, bus: NatsServer, **extra: str) -> dict[str, str]:
     return {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
             "KETENZICHT_DATA_DIR": str(root / name),
-            "KETENZICHT_NATS_URL": nats_url,
+            "KETENZICHT_NATS_URL": bus.url,
+            "KETENZICHT_NATS_SEED_FILE": str(bus.seed(name)),
             "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
             **extra}
 
@@ -59,7 +60,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     started: dict[str, ServiceProcess] = {}
     try:
         for name in SERVICES:
-            started[name] = ServiceProcess(name, service_env(root, name, server.url),
+            started[name] = ServiceProcess(name, service_env(root, name, server),
                                            cwd=REPO_ROOT, log_file=root / f"{name}.log").start()
         yield Chain(root, server, started)
     finally:
@@ -84,7 +85,7 @@ async def clients(chain: Chain) -> AsyncIterator[Clients]:
                       ProsecutionServiceStub(p))
 
 
-async def on_stream(nats_url: str, service: str, event_ids: list[str],
+async def on_stream(nats_url: NatsServer, service: str, event_ids: list[str],
                     timeout: float = 8.0) -> dict[str, Msg]:
     """The messages of ``service``'s stream that carry ``event_ids``, waiting for the relay."""
     deadline = time.monotonic() + timeout
@@ -112,7 +113,7 @@ class Recorder:
         self.expected[service].append((event_id, event_type))
         return reply
 
-    async def check(self, nats_url: str) -> dict[str, Any]:
+    async def check(self, nats_url: NatsServer) -> dict[str, Any]:
         """Every recorded event is on its service's stream under its subject; their bodies."""
         bodies: dict[str, Any] = {}
         for service, expected in self.expected.items():

@@ -17,9 +17,10 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht_common.clock import ScenarioClock
+from ketenzicht_common.processes import NatsServer
 
 NOWHERE = Endpoints("127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1",
-                    "nats://127.0.0.1:1")
+                    NatsServer(Path("/nonexistent/nats"), port=1))
 
 
 def trigger(kind: str, number: int, **fields: Any) -> dict[str, Any]:

@@ -197,6 +197,8 @@ async def provision_feeds(js: JetStreamContext, owner: str,
             continue
         try:
             await js.add_consumer(reading.stream, config=reading.consumer_config(max_deliver))
+        except nats.js.errors.NotFoundError:
+            continue  # a stream this owner does not keep (yet): its feed comes with it
         except nats.js.errors.BadRequestError as error:
             # A consumer made by an older configuration may not take every change (JetStream
             # refuses to change a deliver policy): it keeps serving as it is.

@@ -20,6 +20,8 @@ from datetime import time as clock_time
 
 import nats
 
+from ketenzicht_common.bus_access import jetstream_for, provision_feeds
+from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload
@@ -167,37 +169,39 @@ def shuffled_with_duplicates(events: Sequence[BusEvent], *, seed: int = 7,
     return mixed
 
 
-async def publish(url: str, events: Iterable[BusEvent]) -> int:
-    """Publish onto the services' streams (created as the relay would); returns how many."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream(timeout=10)
-        for service in SERVICES:
+async def publish(bus: NatsServer, events: Iterable[BusEvent]) -> int:
+    """Publish onto the services' streams, each as its service (streams and their readers'
+    consumers made as the relays make them); returns how many."""
+    events = list(events)
+    for service in SERVICES:
+        nc = await nats.connect(**bus.login(service))
+        try:
+            js = nc.jetstream(timeout=10)
             await ensure_stream(js, service_stream(service))
-        acks = [
-            await js.publish_async(e.envelope.subject, e.body, headers=e.envelope.to_headers())
-            for e in events
-        ]
-        await asyncio.gather(*acks)
-        return len(acks)
-    finally:
-        await nc.close()
+            await provision_feeds(js, service)
+            acks = [await js.publish_async(e.envelope.subject, e.body,
+                                           headers=e.envelope.to_headers())
+                    for e in events if e.envelope.service == service]
+            await asyncio.gather(*acks)
+        finally:
+            await nc.close()
+    return len(events)
 
 
-async def wait_until_acknowledged(url: str, durable: str = "monitor",
-                                  timeout: float = 30.0) -> None:
-    """Until the monitor's durable consumers have acknowledged every message of every stream."""
-    nc = await nats.connect(url)
+async def wait_until_acknowledged(bus: NatsServer, timeout: float = 30.0) -> None:
+    """Until the monitor's durable consumers have acknowledged every message of every stream
+    (asked as the monitor, through its feeds)."""
+    nc = await nats.connect(**bus.login("monitor"))
     try:
-        js = nc.jetstream(timeout=5)
         deadline = time.monotonic() + timeout
         while True:
             behind = []
             for service in SERVICES:
                 stream = stream_for(service)
+                js = jetstream_for(nc, "monitor", stream)
                 last = (await js.stream_info(stream)).state.last_seq
                 try:
-                    info = await js.consumer_info(stream, f"{durable}-{service}")
+                    info = await js.consumer_info(stream, f"monitor-{service}")
                     done = info.ack_floor.stream_seq if info.ack_floor else 0
                 except nats.js.errors.NotFoundError:
                     done = 0

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 BREAKDOWNS = ("", "cohort", "intervention:SAFETY_COORDINATOR")
 
 
-def start_monitor(service_factory: ServiceFactory, nats_url: str, *,
+def start_monitor(service_factory: ServiceFactory, nats_url: NatsServer, *,
                   data_dir: Path | None = None, http_port: int | None = None) -> ServiceProcess:
     env = {"KETENZICHT_MONITOR_HTTP_ADDRESS": f"127.0.0.1:{http_port or free_port()}"}
     return service_factory("monitor", nats_url, data_dir=data_dir, env=env)
@@ -71,13 +71,13 @@ async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_
 
     # Each monitor has a fact database of its own, as two monitor instances would.
     # In order, published before the monitor starts: it catches up on a backlog.
-    await publish(in_order_bus.url, events)
-    in_order = start_monitor(service_factory, in_order_bus.url, data_dir=tmp_path / "in-order")
+    await publish(in_order_bus, events)
+    in_order = start_monitor(service_factory, in_order_bus, data_dir=tmp_path / "in-order")
     # Shuffled and partly delivered twice, to a monitor started before any stream existed.
-    shuffled = start_monitor(service_factory, shuffled_bus.url, data_dir=tmp_path / "shuffled")
-    await publish(shuffled_bus.url, shuffled_with_duplicates(events))
-    await wait_until_acknowledged(in_order_bus.url)
-    await wait_until_acknowledged(shuffled_bus.url)
+    shuffled = start_monitor(service_factory, shuffled_bus, data_dir=tmp_path / "shuffled")
+    await publish(shuffled_bus, shuffled_with_duplicates(events))
+    await wait_until_acknowledged(in_order_bus)
+    await wait_until_acknowledged(shuffled_bus)
 
     expected = await tables(in_order.address)
     assert expected["lead times by nothing"].rows[0].median_days > 0  # not an empty table
@@ -116,8 +116,8 @@ async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_b
             "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
 
     first = monitor()
-    await publish(nats_server.url, events)
-    await wait_until_acknowledged(nats_server.url)
+    await publish(nats_server, events)
+    await wait_until_acknowledged(nats_server)
     before = await projection_contents(first.address)
     assert before[2] == len(events)
 
@@ -137,8 +137,8 @@ async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_b
     nats_server.start()
     more = chain_events(45, seed=11)[len(events):]
     assert more, "the bigger chain has events the smaller one lacks"
-    await publish(nats_server.url, more)
-    await wait_until_acknowledged(nats_server.url)
+    await publish(nats_server, more)
+    await wait_until_acknowledged(nats_server)
     assert (await status(again.address)).facts == len(events) + len(more)
 
 
@@ -156,9 +156,9 @@ def http_get(url: str, token: str | None = None) -> tuple[int, dict[str, str], b
 async def test_the_http_json_api_answers_analysts_only(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
     http_port = free_port()
-    monitor = start_monitor(service_factory, nats_server.url, http_port=http_port)
-    await publish(nats_server.url, chain_events())
-    await wait_until_acknowledged(nats_server.url)
+    monitor = start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events())
+    await wait_until_acknowledged(nats_server)
     base = f"http://127.0.0.1:{http_port}"
     lead_times = f"{base}/api/lead-times?as_of={AS_OF}&by=cohort"
 
@@ -266,9 +266,9 @@ def png_size(data: bytes) -> tuple[int, int]:
 async def test_the_dashboard_draws_its_charts_in_headless_chromium(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
     http_port = free_port()
-    start_monitor(service_factory, nats_server.url, http_port=http_port)
-    await publish(nats_server.url, chain_events())
-    await wait_until_acknowledged(nats_server.url)
+    start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events())
+    await wait_until_acknowledged(nats_server)
     page = f"http://127.0.0.1:{http_port}/#token={TOKENS['ANALYST']}"
     screenshot = tmp_path / "dashboard.png"
 
@@ -310,9 +310,9 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
         nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
-    monitor = start_monitor(service_factory, nats_server.url)
-    await publish(nats_server.url, chain_events())
-    await wait_until_acknowledged(nats_server.url)
+    monitor = start_monitor(service_factory, nats_server)
+    await publish(nats_server, chain_events())
+    await wait_until_acknowledged(nats_server)
 
     def ketenzicht(*arguments: str) -> str:
         done = subprocess.run(

@@ -65,7 +65,7 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
     async def consumer() -> None:
         try:
             await consume(commands, wiring.settings.nats_url, stop,
-                          wiring.settings.nats_seed_file)
+                          wiring.settings.nats_seed_file, wiring.settings.stream_replicas)
         finally:
             stop.set()
 

@@ -14,6 +14,7 @@ import pytest
 
 from ketenzicht.residence.v1 import residence_pb2 as residence
 from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
+from ketenzicht_common.bus_access import provision_feeds
 from ketenzicht_common.client import connect
 from ketenzicht_common.dead_letters import DeadLetter, read
 from ketenzicht_common.processes import NatsServer
@@ -27,16 +28,17 @@ from ketenzicht_contracts.events.intake import ReportFiled
 pytestmark = pytest.mark.integration
 
 
-async def publish_report_without_case(url: str) -> str:
+async def publish_report_without_case(bus: NatsServer) -> str:
     """A ReportFiled whose body lacks the case it was filed in: no redelivery repairs that."""
     envelope = Envelope(
         event_id=uuid.uuid4(), service="intake", event_type="ReportFiled", version=1,
         occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
         aggregate_version=1, organisation="politie", system="test")
-    nc = await nats.connect(url)
+    nc = await nats.connect(**bus.login("intake"))
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
+        await provision_feeds(js, "intake")
         await js.publish("ketenzicht.intake.ReportFiled",
                                      b'{"victim_id":"victim-dl-1","occurred_on":"2024-03-01"}',
                                      headers=envelope.to_headers())
@@ -45,11 +47,12 @@ async def publish_report_without_case(url: str) -> str:
     return str(envelope.event_id)
 
 
-async def dead_letters(url: str, timeout: float = 20.0) -> list[DeadLetter]:
-    nc = await nats.connect(url)
+async def dead_letters(bus: NatsServer, timeout: float = 20.0) -> list[DeadLetter]:
+    """Residence's dead letters, kept in its own account."""
+    nc = await nats.connect(**bus.login("residence"))
     try:
         deadline = time.monotonic() + timeout
-        while not (letters := await read(nc.jetstream())) and time.monotonic() < deadline:
+        while not (letters := await read(nc, "residence")) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         return letters
     finally:
@@ -59,11 +62,11 @@ async def dead_letters(url: str, timeout: float = 20.0) -> list[DeadLetter]:
 async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
         nats_server: NatsServer, service_factory: ServiceFactory) -> None:
     side = service_factory("residence", nats_server)
-    broken = await publish_report_without_case(nats_server.url)
+    broken = await publish_report_without_case(nats_server)
     await publish_event(nats_server, ReportFiled(
         occurred_on=date(2024, 3, 2), victim_id="victim-dl-2", case_id="case-dl-2"))
 
-    [letter] = await dead_letters(nats_server.url)
+    [letter] = await dead_letters(nats_server)
     assert (letter.event_id, letter.consumer) == (broken, "residence-intake")
     assert letter.reason.startswith("terminated")
 

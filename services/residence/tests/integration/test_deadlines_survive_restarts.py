@@ -26,7 +26,7 @@ from residence.application import schedule
 pytestmark = pytest.mark.integration
 
 
-async def triggers_on_feed(url: str, expected: int) -> list[dict[str, object]]:
+async def triggers_on_feed(url: NatsServer, expected: int) -> list[dict[str, object]]:
     messages = await stream_messages(url, "KETENZICHT_RESIDENCE", at_least=expected, timeout=5)
     return [json.loads(m.data) | {"_subject": m.subject} for m in messages
             if ".triggers." in m.subject]
@@ -35,7 +35,7 @@ async def triggers_on_feed(url: str, expected: int) -> list[dict[str, object]]:
 Triggers = list[dict[str, object]]
 
 
-async def triggers_until(url: str, holds: Callable[[Triggers], bool],
+async def triggers_until(url: NatsServer, holds: Callable[[Triggers], bool],
                          timeout: float = 15.0) -> Triggers:
     """The triggers on the feed, once ``holds`` is true of them (or the time is up)."""
     deadline = time.monotonic() + timeout
@@ -54,7 +54,7 @@ def extensions_due(triggers: Triggers) -> list[object]:
             if str(t["_subject"]).endswith("TemporaryPermitExtensionDue")]
 
 
-async def report_of(url: str, victim_id: str, reported_on: date) -> None:
+async def report_of(url: NatsServer, victim_id: str, reported_on: date) -> None:
     await publish_event(url, intake.SignalRegistered(
         occurred_on=reported_on - timedelta(days=10), victim_id=victim_id,
         signal_id=f"signal-{victim_id}", source_organisation="POLICE", form="LABOUR",
@@ -97,24 +97,24 @@ async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_af
     await publish_event(nats_server, intake.ReportFiled(
         occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
 
-    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
+    async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         # The IND granted the permit from the report date, valid past the three-year mark
         # (2023-03-01); its extension, due on 2023-02-18, shows the grant has been judged.
         await grant_permit(address, "victim-restart", "case-restart", granted_on="2020-04-01",
                            valid_from="2020-03-01", valid_until="2023-03-20")
-        before = await triggers_until(nats_server.url,
+        before = await triggers_until(nats_server,
                                       lambda ts: "2023-02-18" in extensions_due(ts))
     assert "2023-02-18" in extensions_due(before)
     assert not three_years(before)
 
     clock.set(datetime(2023, 3, 6, 9, tzinfo=UTC))  # the mark (2023-03-01) passes while down
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
-        after = await triggers_until(nats_server.url, three_years)
+    async with residence_running(nats_server, tmp_path / "residence", clock):
+        after = await triggers_until(nats_server, three_years)
     assert three_years(after) == [("victim-restart", "2023-03-01")]
 
-    async with residence_running(nats_server.url, tmp_path / "residence", clock):
+    async with residence_running(nats_server, tmp_path / "residence", clock):
         await asyncio.sleep(1.5)  # several grace periods: what a start would send, it has sent
-        again = await triggers_on_feed(nats_server.url, len(after))
+        again = await triggers_on_feed(nats_server, len(after))
     assert len(again) == len(after)
 
 
@@ -128,17 +128,17 @@ async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
     await publish_event(nats_server, intake.ReportFiled(
         occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
 
-    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
+    async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         # Granted from the report date until past the mark (2024-06-15); its extension, due on
         # 2024-06-01, shows the grant has been judged before the clock moves.
         await grant_permit(address, "victim-tick", "case-tick", granted_on="2021-07-01",
                            valid_from="2021-06-15", valid_until="2024-07-01")
-        first = await triggers_until(nats_server.url,
+        first = await triggers_until(nats_server,
                                      lambda ts: "2024-06-01" in extensions_due(ts))
         assert "2024-06-01" in extensions_due(first)
         assert not three_years(first)
         clock.advance(timedelta(days=5))  # 2024-06-15: three years since the report
-        later = await triggers_until(nats_server.url, three_years)
+        later = await triggers_until(nats_server, three_years)
     assert three_years(later) == [("victim-tick", "2024-06-15")]
 
 
@@ -147,11 +147,11 @@ async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_do
     caplog.set_level(logging.INFO, logger="residence")
     data = tmp_path / "residence"
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
-    await report_of(nats_server.url, "victim-kept", date(2020, 3, 1))  # three years: 2023-03-01
-    async with residence_running(nats_server.url, data, clock) as address:
+    await report_of(nats_server, "victim-kept", date(2020, 3, 1))  # three years: 2023-03-01
+    async with residence_running(nats_server, data, clock) as address:
         await grant_permit(address, "victim-kept", "case-victim-kept", granted_on="2020-04-01",
                            valid_from="2020-03-01", valid_until="2023-06-01")
-        await triggers_until(nats_server.url, indicated("victim-kept"))
+        await triggers_until(nats_server, indicated("victim-kept"))
     assert "the rules are applied to all" in caplog.text  # a first start: no schedule yet
     saved_at_the_clean_stop = (data / schedule.FILE_NAME).read_bytes()
 
@@ -159,22 +159,22 @@ async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_do
     # rules to every victim again.
     caplog.clear()
     clock.set(datetime(2023, 2, 28, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, data, clock) as address:
+    async with residence_running(nats_server, data, clock) as address:
         assert "deadline schedule of the clean stop restored" in caplog.text
         assert "the rules are applied to all" not in caplog.text
-        await report_of(nats_server.url, "victim-new", date(2020, 3, 2))  # 2023-03-02
+        await report_of(nats_server, "victim-new", date(2020, 3, 2))  # 2023-03-02
         await grant_permit(address, "victim-new", "case-victim-new", granted_on="2020-04-02",
                            valid_from="2020-03-02", valid_until="2023-06-02")
-        await triggers_until(nats_server.url, indicated("victim-new"))
+        await triggers_until(nats_server, indicated("victim-new"))
 
     # As a crash would leave it: the file of the earlier clean stop, while the store has moved
     # on. It is not taken, and every deadline that passed meanwhile fires once.
     (data / schedule.FILE_NAME).write_bytes(saved_at_the_clean_stop)
     caplog.clear()
     clock.set(datetime(2023, 3, 3, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, data, clock):
+    async with residence_running(nats_server, data, clock):
         assert "the rules are applied to all 2 victims" in caplog.text
-        third = await triggers_until(nats_server.url, lambda ts: len(three_years(ts)) >= 2)
+        third = await triggers_until(nats_server, lambda ts: len(three_years(ts)) >= 2)
     assert three_years(third) == [("victim-kept", "2023-03-01"), ("victim-new", "2023-03-02")]
 
 
@@ -189,9 +189,9 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
     # and the schedule must still learn what comes next.
     data = tmp_path / "residence"
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
-    await report_of(nats_server.url, "victim-again", date(2020, 3, 1))
-    async with residence_running(nats_server.url, data, clock) as address:
-        await triggers_until(nats_server.url, indicated("victim-again"))
+    await report_of(nats_server, "victim-again", date(2020, 3, 1))
+    async with residence_running(nats_server, data, clock) as address:
+        await triggers_until(nats_server, indicated("victim-again"))
         async with connect(address, token=TOKENS["IND"]) as channel:
             ind = ResidenceServiceStub(channel)
             await ind.GrantTemporaryPermit(residence_pb2.GrantTemporaryPermitRequest(
@@ -203,17 +203,17 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
                     occurred_on=f"{year}-02-01", valid_until=f"{year + 1}-03-01"))
 
     clock.set(datetime(2023, 3, 2, 9, tzinfo=UTC))  # three years held on 2023-03-01
-    async with residence_running(nats_server.url, data, clock):
-        fired = await triggers_until(nats_server.url, three_years)
+    async with residence_running(nats_server, data, clock):
+        fired = await triggers_until(nats_server, three_years)
     assert three_years(fired) == [("victim-again", "2023-03-01")]
 
     (data / schedule.FILE_NAME).unlink()  # as a crash leaves it
     caplog.set_level(logging.INFO, logger="residence")
     caplog.clear()
-    async with residence_running(nats_server.url, data, clock):
+    async with residence_running(nats_server, data, clock):
         assert "the rules are applied to all 1 victims" in caplog.text
         await asyncio.sleep(2.0)  # ten grace periods: the victim has settled
-        again = await triggers_on_feed(nats_server.url, 0)
+        again = await triggers_on_feed(nats_server, 0)
     assert "deadline schedule saved" in caplog.text
     assert len(again) == len(fired)  # nothing sent twice
     # The permit runs until 2024-03-01: the schedule learned its extension, due 30 days before
@@ -221,7 +221,7 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
     assert saved_deadlines(data) == {"victim-again": "2024-01-31"}
 
     clock.set(datetime(2024, 2, 1, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, data, clock):
-        later = await triggers_until(nats_server.url,
+    async with residence_running(nats_server, data, clock):
+        later = await triggers_until(nats_server,
                                      lambda ts: "2024-01-31" in extensions_due(ts))
     assert "2024-01-31" in extensions_due(later)

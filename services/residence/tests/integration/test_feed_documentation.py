@@ -39,7 +39,8 @@ async def test_the_documented_ind_consumer_reads_the_triggers(
     script = tmp_path / "ind_consumer.py"
     script.write_text(example.group(1))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=60, env=os.environ | {"NATS_URL": nats_server.url})
+                            timeout=60, env=os.environ | {"NATS_URL": nats_server.url,
+                                              "NATS_NKEY_SEED_FILE": str(nats_server.seed("ind"))})
     assert result.returncode == 0, result.stderr
     kind, _trigger_id, occurred_on, rule = result.stdout.split()[:4]
     assert (kind, occurred_on) == ("TemporaryPermitApplicationIndicated", "2022-04-11")

@@ -41,7 +41,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-async def _quiet(url: str, quiet_seconds: float = 3.0, timeout: float = 60.0) -> None:
+async def _quiet(url: NatsServer, quiet_seconds: float = 3.0, timeout: float = 60.0) -> None:
     """Wait until residence's stream stops growing (its feed has settled)."""
     last, since = -1, asyncio.get_running_loop().time()
     deadline = since + timeout
@@ -62,7 +62,7 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
     facts = interleave(scenario_facts(32, 5), rng)
     rpc_of = {event: command.__name__ for command, event in c.EVENT_OF.items()}
     clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
+    async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         async with connect(address, token=TOKENS["IND"]) as channel:
             ind = ResidenceServiceStub(channel)
             for number, fed in enumerate(facts):
@@ -79,7 +79,7 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
                                         event_id=fed.event_id)
                 if rng.random() < 0.2:
                     await asyncio.sleep(rng.choice([0.05, 0.4, 1.0]))
-        await _quiet(nats_server.url)
+        await _quiet(nats_server)
 
     standing: dict[str, dict[str, object]] = {}
     for message in await stream_messages(nats_server, "KETENZICHT_RESIDENCE"):

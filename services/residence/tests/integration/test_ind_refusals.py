@@ -96,7 +96,7 @@ async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
 Trigger = dict[str, Any]
 
 
-async def residence_triggers(url: str, holds: Callable[[list[Trigger]], bool],
+async def residence_triggers(url: NatsServer, holds: Callable[[list[Trigger]], bool],
                              timeout: float = 20.0) -> list[Trigger]:
     """What residence published (its stream), once ``holds`` is true of it."""
     deadline = time.monotonic() + timeout
@@ -113,7 +113,7 @@ def of_kind(published: list[Trigger], kind: str, victim_id: str | None = None) -
             and (victim_id is None or t["victim_id"] == victim_id)]
 
 
-async def signal_of(url: str, victim_id: str, on: date, position: str) -> None:
+async def signal_of(url: NatsServer, victim_id: str, on: date, position: str) -> None:
     await publish_event(url, intake.SignalRegistered(
         occurred_on=on, victim_id=victim_id, signal_id=f"signal-{victim_id}",
         source_organisation="POLICE", form="SEXUAL", minor=False,
@@ -125,9 +125,9 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
     residence = service_factory("residence", nats_server)
     # A Dublin claimant could not have a reflection period until 2023-05-18 (WBV 2023/11);
     # from then on for 30 days. A third-country national without lawful residence always.
-    await signal_of(nats_server.url, "victim-dublin-early", date(2023, 3, 1), "DUBLIN_CLAIMANT")
-    await signal_of(nats_server.url, "victim-dublin-late", date(2023, 5, 10), "DUBLIN_CLAIMANT")
-    await signal_of(nats_server.url, "victim-irregular", date(2023, 3, 1), "IRREGULAR")
+    await signal_of(nats_server, "victim-dublin-early", date(2023, 3, 1), "DUBLIN_CLAIMANT")
+    await signal_of(nats_server, "victim-dublin-late", date(2023, 5, 10), "DUBLIN_CLAIMANT")
+    await signal_of(nats_server, "victim-irregular", date(2023, 3, 1), "IRREGULAR")
     # The grants follow at once: residence need not have applied the signals yet, the rules
     # judge each grant on all the facts once the victim has settled.
     grants = {"victim-dublin-early": "2023-03-10", "victim-dublin-late": "2023-05-18",
@@ -143,7 +143,7 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
 
     # The allowed periods expire without a report (R6, 3 months; 30 days for the Dublin
     # claimant): those triggers come with the same settling that judges every grant.
-    published = await residence_triggers(nats_server.url, lambda ts: bool(
+    published = await residence_triggers(nats_server, lambda ts: bool(
         of_kind(ts, "DecisionNotAllowedFound")
         and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-irregular")
         and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-dublin-late")))

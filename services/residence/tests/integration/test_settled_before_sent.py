@@ -37,7 +37,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 Published = list[dict[str, Any]]
 
 
-async def published_until(url: str, holds: Callable[[Published], bool],
+async def published_until(url: NatsServer, holds: Callable[[Published], bool],
                           timeout: float = 20.0) -> Published:
     """Residence's triggers (its own stream), once ``holds`` is true of them."""
     deadline = time.monotonic() + timeout
@@ -55,7 +55,7 @@ def kinds_for(published: Published, victim_id: str) -> list[str]:
     return [t["_kind"] for t in published if t["victim_id"] == victim_id]
 
 
-async def signal_of(url: str, victim_id: str, on: date) -> None:
+async def signal_of(url: NatsServer, victim_id: str, on: date) -> None:
     await publish_event(url, intake.SignalRegistered(
         occurred_on=on, victim_id=victim_id, signal_id=f"signal-{victim_id}",
         source_organisation="POLICE", form="LABOUR", minor=False,
@@ -68,8 +68,8 @@ async def test_facts_that_cross_in_flight_are_sent_as_one_settled_outcome(
     # The default grace period: it is what the promise rests on.
     clock = FixedClock(datetime(2024, 6, 1, 9, tzinfo=UTC))
     victim = "victim-crossed"
-    async with residence_running(nats_server.url, tmp_path / "residence", clock) as address:
-        await signal_of(nats_server.url, victim, date(2024, 3, 1))
+    async with residence_running(nats_server, tmp_path / "residence", clock) as address:
+        await signal_of(nats_server, victim, date(2024, 3, 1))
         await publish_event(nats_server, intake.ReportFiled(
             occurred_on=date(2024, 3, 4), victim_id=victim, case_id="case-crossed"))
         # The report alone would be an application (R7); 0.3 s later, well within the grace
@@ -80,13 +80,13 @@ async def test_facts_that_cross_in_flight_are_sent_as_one_settled_outcome(
             occurred_on=date(2024, 3, 4), case_id="case-crossed"))
 
         # The offer of a reflection period (R1, the signal's) comes with the victim's settling.
-        published = await published_until(nats_server.url, lambda ps: (
+        published = await published_until(nats_server, lambda ps: (
             "ReflectionPeriodOfferRequired" in kinds_for(ps, victim)))
         async with connect(address, token=TOKENS["IND"]) as channel:
             position = await ResidenceServiceStub(channel).GetResidencePosition(
                 residence_pb2.GetResidencePositionRequest(victim_id=victim))
         await asyncio.sleep(1.5)  # anything later of the same settling would be out by now
-        published = await published_until(nats_server.url, lambda ps: False, timeout=0)
+        published = await published_until(nats_server, lambda ps: False, timeout=0)
 
     kinds = kinds_for(published, victim)
     assert "ReflectionPeriodOfferRequired" in kinds
@@ -137,7 +137,7 @@ async def test_health_names_the_upstream_residence_cannot_apply_until_it_has_cau
     data = tmp_path / "residence"
     victim = "victim-held-back"
     clock = FixedClock(datetime(2024, 6, 1, 9, tzinfo=UTC))
-    async with residence_running(nats_server.url, data, clock) as address:
+    async with residence_running(nats_server, data, clock) as address:
         assert await health_until(address, intake_stream, SERVING) == SERVING
         assert await health_until(address, "residence.feed", SERVING) == SERVING
 
@@ -148,7 +148,7 @@ async def test_health_names_the_upstream_residence_cannot_apply_until_it_has_cau
                                 check_same_thread=False)
         await asyncio.to_thread(store.execute, "BEGIN EXCLUSIVE")
         try:
-            await signal_of(nats_server.url, victim, date(2024, 5, 1))
+            await signal_of(nats_server, victim, date(2024, 5, 1))
             assert await health_until(address, intake_stream, NOT_SERVING) == NOT_SERVING
             assert await health_of(address, "residence.feed") == NOT_SERVING
             # Only the stream that holds the triggers back is named.
@@ -160,13 +160,13 @@ async def test_health_names_the_upstream_residence_cannot_apply_until_it_has_cau
         finally:
             await asyncio.to_thread(store.execute, "ROLLBACK")
             store.close()
-        assert not kinds_for(await published_until(nats_server.url, lambda ps: False, 0),
+        assert not kinds_for(await published_until(nats_server, lambda ps: False, 0),
                              victim), "a trigger went out before its facts were applied"
 
         # The store is free again: the redelivered event is applied, the stream has caught up.
         assert await health_until(address, intake_stream, SERVING) == SERVING
         assert await health_until(address, "residence.feed", SERVING) == SERVING
-        published = await published_until(nats_server.url, lambda ps: bool(
+        published = await published_until(nats_server, lambda ps: bool(
             kinds_for(ps, victim)))
     assert kinds_for(published, victim) == ["ReflectionPeriodOfferRequired"]
     assert "residence.upstream.KETENZICHT_INTAKE serving again" in caplog.text

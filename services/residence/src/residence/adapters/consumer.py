@@ -28,6 +28,7 @@ from ketenzicht_common.bus_access import feed, jetstream_for
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.nats_connection import connect
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream
 from residence.application.residence import UPSTREAM, UPSTREAM_STREAMS, ResidenceCommands
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,16 @@ SETTLE_AT_ONCE = 64
 
 
 async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
-                  seed_file: Path | None = None) -> None:
+                  seed_file: Path | None = None, stream_replicas: int = 1) -> None:
     """Residence's feeds on the upstream streams (`bus_access.FEEDS`): the upstream services'
     relays make those durable consumers, so an event published before residence first ran is
-    delivered all the same. An event that fails on every delivery ends up among residence's
-    dead letters."""
+    delivered all the same. An event refused or failing on every delivery ends up among
+    residence's dead letters, whose stream exists before the first delivery."""
+    nc = await connect(nats_url, name="residence-setup", seed_file=seed_file)
+    try:
+        await ensure_stream(nc.jetstream(), dead_letter_stream(READER, stream_replicas))
+    finally:
+        await nc.close()
 
     async def handle(event: ReceivedEvent) -> None:
         await commands.note(event)
