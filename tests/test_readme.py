@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ketenzicht_common.bus_access import permission_table
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing.fixtures import REPO_ROOT, ServiceFactory
 
@@ -32,3 +33,11 @@ def test_the_readme_client_example_files_a_report(
                             timeout=60, env=os.environ | {"KETENZICHT_INTAKE": intake.address})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("report stored as event ")
+
+
+def test_the_readmes_permission_table_is_the_one_the_server_runs() -> None:
+    text = (REPO_ROOT / "README.md").read_text()
+    match = re.search(r"<!-- bus-permissions -->\n(.*?)<!-- /bus-permissions -->", text, re.S)
+    assert match, "the README lost the bus's permission table"
+    assert match.group(1) == permission_table(), \
+        "bus_access's table changed: paste permission_table() into the README"

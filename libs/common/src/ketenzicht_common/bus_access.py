@@ -314,6 +314,27 @@ def _list(items: Iterable[str]) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
+def permission_table() -> str:
+    """The table above as Markdown, for the README (a test keeps the two the same)."""
+    rows = ["| party | publishes on | manages (in its own account) | reads, through a consumer "
+            "its owner made | dead letters it keeps |",
+            "|---|---|---|---|---|"]
+    for party in PARTIES:
+        publishes = f"`ketenzicht.{party}.>`" if party in OWN_STREAMS else "nothing"
+        manages = ", ".join(f"`{s}`" for s in (*OWN_STREAMS.get(party, ()),
+                                                 *((DEAD_LETTER_STREAM,)
+                                                   if has_jetstream(party) else ())))
+        reads = "; ".join(
+            f"`{r.stream}` as `{r.durable}` ({'pull' if r.pull else 'push'}"
+            + (", by sequence too" if r.browse else "") + ")" for r in feeds_of(party))
+        kept = ("its relay's" if party in WRITERS else "") if has_jetstream(party) else "none"
+        if has_jetstream(party) and feeds_of(party):
+            kept = " and ".join(filter(None, [kept, "its consumers'"]))
+        rows.append(f"| {party} | {publishes} | {manages or 'nothing'} | {reads or 'nothing'} "
+                    f"| {kept} |")
+    return "\n".join(rows) + "\n"
+
+
 # --- identities ---------------------------------------------------------------------------
 
 def seed_file(directory: Path, party: str) -> Path:
