@@ -260,8 +260,7 @@ async def raw_stream_read(bus: Bus) -> Rate:
     try:
         return await _read_streams(
             nc, REBUILDER, ALL_STREAMS,
-            "reading the streams as the monitor's rebuild does (direct get in batches of "
-            "1000, as the monitor; nothing applied)")
+            "the rebuild's reading: direct get as the monitor, nothing applied")
     finally:
         await nc.close()
 
