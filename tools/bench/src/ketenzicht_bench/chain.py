@@ -10,6 +10,8 @@ from datetime import date
 
 import grpc
 import nats
+import nats.js.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
@@ -19,15 +21,20 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as intake
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
+from ketenzicht_common.bus_access import FEEDS, Bus, api_for, jetstream_for, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.stack import Stack
-from ketenzicht_common.testing.jetstream import stream_count
+from ketenzicht_common.streams import read_stream
+from ketenzicht_common.testing.jetstream import connect_as, stream_count
 
 from .raw import Rate
 
 UPSTREAM_STREAMS = ("KETENZICHT_INTAKE", "KETENZICHT_INVESTIGATION", "KETENZICHT_PROSECUTION")
 ALL_STREAMS = (*UPSTREAM_STREAMS, "KETENZICHT_RESIDENCE")
 ANALYST = "local-analyst-token"
+REBUILDER = "monitor"
+"""Who reads every stream in a rebuild: `raw_stream_read` reads them as the monitor does."""
+IND_TRIGGERS = trigger_stream_name("ind")
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,12 @@ class Latency:
 def endpoints(stack: Stack) -> Endpoints:
     return Endpoints(stack.address("intake"), stack.address("investigation"),
                      stack.address("prosecution"), stack.address("residence"),
-                     stack.profile.nats_url)
+                     stack.profile)
 
 
-async def _total(url: str, streams: tuple[str, ...]) -> int:
-    return sum([await stream_count(url, s) for s in streams])
+async def _total(bus: Bus, streams: tuple[str, ...]) -> int:
+    """The messages in ``streams``, each counted by its owner."""
+    return sum([await stream_count(bus, s) for s in streams])
 
 
 async def monitor_facts(address: str) -> int:
@@ -61,17 +69,37 @@ async def monitor_facts(address: str) -> int:
         return int(status.facts)
 
 
+PUSH_FEEDS = tuple(feed for feed in FEEDS if not feed.pull)
+"""The services' feeds (residence's and the monitor's); the addressees' pull feeds wait for
+the addressees' own systems, which the bench does not play."""
+
+
 async def consumed(stack: Stack) -> None:
     """Wait until the durable consumers (residence's, the monitor's) have acknowledged every
-    event published."""
-    nc = await nats.connect(stack.profile.nats_url)
+    event published: each feed's consumer info, asked by the owner of its stream, in whose
+    account the consumer lives."""
+    owners = sorted({feed.owner for feed in PUSH_FEEDS})
+    connections = {owner: await connect_as(stack.profile, owner) for owner in owners}
     try:
-        js = nc.jetstream()
-        while sum([int(c.num_pending or 0) + int(c.num_ack_pending or 0)
-                   for stream in ALL_STREAMS for c in await js.consumers_info(stream)]):
+        while await _outstanding(connections):
             await asyncio.sleep(0.05)
     finally:
-        await nc.close()
+        for nc in connections.values():
+            await nc.close()
+
+
+async def _outstanding(connections: dict[str, Client]) -> int:
+    """Events not yet acknowledged on every push feed; a feed whose consumer its owner's
+    relay has not made yet counts as outstanding."""
+    outstanding = 0
+    for feed in PUSH_FEEDS:
+        try:
+            info = await connections[feed.owner].jetstream().consumer_info(
+                feed.stream, feed.durable)
+        except nats.js.errors.NotFoundError:
+            return 1
+        outstanding += int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+    return outstanding
 
 
 @dataclass(frozen=True)
@@ -87,20 +115,20 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Ingest:
     """A generated backlog fed over the bulk streams, timed until every event is stored, on
     JetStream, and applied by the projections: residence's rules (whose own events follow)
     and the monitor."""
-    url = stack.profile.nats_url
-    before = await _total(url, ALL_STREAMS)
+    bus = stack.profile
+    before = await _total(bus, ALL_STREAMS)
     feeder = Feeder(endpoints(stack), today=date.today(), seed=seed)
     started = time.perf_counter()
     report = await feeder.feed(generate(seed, date(2018, 1, 1), date(2024, 12, 31), scale))
     await feeder.close()
     accepted = report.accepted
     # Every accepted command stores at least one event; residence's triggers come on top.
-    while await _total(url, ALL_STREAMS) - before < accepted:
+    while await _total(bus, ALL_STREAMS) - before < accepted:
         await asyncio.sleep(0.05)
     await consumed(stack)
     # Applied: the monitor holds every published event (or, should it skip some kinds, its
     # count has stopped growing); the time is when it last grew.
-    published = await _total(url, ALL_STREAMS)
+    published = await _total(bus, ALL_STREAMS)
     last, changed_at = -1, time.perf_counter()
     while True:
         facts = await monitor_facts(stack.address("monitor"))
@@ -116,8 +144,13 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Ingest:
 
 async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) -> Latency:
     """Signal and report of third-country victims at a steady rate; the time from the report's
-    acknowledgement to its TemporaryPermitApplicationIndicated on the IND's stream."""
-    nc = await nats.connect(stack.profile.nats_url)
+    acknowledgement to its TemporaryPermitApplicationIndicated on the IND's stream.
+
+    Seen by residence, the stream's owner, through an ordered push consumer of its own on its
+    own stream (the IND may not make consumers; its pull feed is what the IND's system reads,
+    and the bench leaves it alone): the moment the trigger is stored, as `raw_latency` sees
+    its messages."""
+    nc = await connect_as(stack.profile, "residence")
     arrived: dict[str, float] = {}
     acked: dict[str, float] = {}
 
@@ -129,7 +162,7 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
     js = nc.jetstream()
     subscription = await js.subscribe(
         "ketenzicht.residence.triggers.ind.TemporaryPermitApplicationIndicated",
-        stream="KETENZICHT_IND_TRIGGERS", ordered_consumer=True,
+        stream=IND_TRIGGERS, ordered_consumer=True,
         deliver_policy=DeliverPolicy.NEW, cb=on_trigger)
     try:
         async with connect(stack.address("intake"), token="local-police-token") as channel:
@@ -179,7 +212,8 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
 
 
 async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
-    """The raw limit for latency: a JetStream publish seen by a push consumer, same rate."""
+    """The raw limit for latency: a JetStream publish seen by a push consumer, same rate, on
+    the bench's own unsecured nats-server (``url``: `raw.raw_server`)."""
     from ketenzicht_common.streams import ensure_stream, stream_config
 
     nc = await nats.connect(url)
@@ -218,54 +252,49 @@ async def rebuild(stack: Stack) -> Rate:
                     int(result.facts_after), time.perf_counter() - started)
 
 
-async def raw_stream_read(url: str) -> Rate:
-    """The raw limit for a rebuild: every stream read with nats-py, nothing applied — through
-    an ordered push consumer with a callback, the fastest way nats-py reads a stream (a pull
-    consumer's fetch is slower), and the way the monitor's replay reads it."""
-    return await _read_streams(
-        url, {stream: "ketenzicht.>" for stream in ALL_STREAMS},
-        "reading the streams with nats-py (ordered push consumer, nothing applied)")
+async def raw_stream_read(bus: Bus) -> Rate:
+    """The raw limit for a rebuild: every stream read as the monitor's rebuild reads it — as
+    the monitor, through each owner's exported direct get in batches (`streams.read_stream`),
+    nothing applied."""
+    nc = await connect_as(bus, REBUILDER)
+    try:
+        return await _read_streams(
+            nc, REBUILDER, ALL_STREAMS,
+            "the rebuild's reading: direct get as the monitor, nothing applied")
+    finally:
+        await nc.close()
 
 
 async def raw_bare_read(url: str) -> Rate:
     """The same reading of `raw.jetstream_publish`'s messages, whose only header is the
-    ``Nats-Msg-Id``: beside `raw_stream_read`, what the events' envelope headers cost."""
-    return await _read_streams(url, {"RAW_BENCH": "raw.bench.>"},
-                               "the same, of messages whose only header is Nats-Msg-Id")
-
-
-async def _read_streams(url: str, streams: dict[str, str], name: str) -> Rate:
+    ``Nats-Msg-Id``, on the bench's unsecured nats-server (``url``): beside `raw_stream_read`,
+    what the events' envelope headers cost."""
     nc = await nats.connect(url)
     try:
-        js = nc.jetstream()
-        total = 0
-        started = time.perf_counter()
-        for stream, subjects in streams.items():
-            info = await js.stream_info(stream)
-            last = info.state.last_seq
-            if not info.state.messages or not last:
-                continue
-            done = asyncio.Event()
-            read = 0
-
-            async def on_message(message: Msg, last: int = last, done: asyncio.Event = done
-                                 ) -> None:
-                nonlocal read
-                read += 1
-                if message.metadata.sequence.stream >= last:
-                    done.set()
-
-            subscription = await js.subscribe(subjects, stream=stream, cb=on_message,
-                                              ordered_consumer=True,
-                                              deliver_policy=DeliverPolicy.ALL,
-                                              pending_msgs_limit=65536)
-            async with asyncio.timeout(600):
-                await done.wait()
-            await subscription.unsubscribe()
-            total += read
-        return Rate(name, total, time.perf_counter() - started)
+        return await _read_streams(nc, None, ("RAW_BENCH",),
+                                   "the same, of messages whose only header is Nats-Msg-Id")
     finally:
         await nc.close()
+
+
+async def _read_streams(nc: Client, me: str | None, streams: tuple[str, ...], name: str) -> Rate:
+    """Every message of ``streams`` by direct get, as ``me`` (`bus_access.api_for`), or in
+    the connection's own account when ``me`` is None (an unsecured server)."""
+    total = 0
+    started = time.perf_counter()
+    for stream in streams:
+        if me is None:
+            js, api = nc.jetstream(), "$JS.API"
+        else:
+            js, api = jetstream_for(nc, me, stream), api_for(me, stream)
+        info = await js.stream_info(stream)
+        if not info.state.messages or not info.state.last_seq:
+            continue
+        async with asyncio.timeout(600):
+            async for _ in read_stream(nc, api, stream, info.state.first_seq,
+                                       info.state.last_seq):
+                total += 1
+    return Rate(name, total, time.perf_counter() - started)
 
 
 def describe(latency: Latency) -> str:
@@ -275,9 +304,10 @@ def describe(latency: Latency) -> str:
             f"({len(latency.samples)} samples, mean {statistics.mean(latency.samples)*1000:.1f})")
 
 
-async def feed_retractions(url: str) -> tuple[int, int]:
-    """(triggers residence sent, of which retractions) on its stream, every addressee's."""
-    nc = await nats.connect(url)
+async def feed_retractions(bus: Bus) -> tuple[int, int]:
+    """(triggers residence sent, of which retractions) on its stream, every addressee's: the
+    stream's subjects, asked by residence, its owner."""
+    nc = await connect_as(bus, "residence")
     try:
         info = await nc.jetstream().stream_info("KETENZICHT_RESIDENCE",
                                                 subjects_filter="ketenzicht.residence.triggers.>")

@@ -1,4 +1,9 @@
-"""The raw limits of ketenzicht's parts on this machine, measured with the same libraries."""
+"""The raw limits of ketenzicht's parts on this machine, measured with the same libraries.
+
+NATS's own limits are measured on a nats-server of the bench's own (`raw_server`): the same
+binary as the stack's, on the same machine, in the same run, but unsecured, since they measure
+NATS itself. On the stack's server every party has an identity and none may create such
+streams (`ketenzicht_common.bus_access`)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +40,22 @@ BODY = (b'{"occurred_on":"2022-01-10","victim_id":"V-0123456789abcdef0123","case
         b'"case-2022-000123","under_number":false}')
 
 
+@contextmanager
+def raw_server() -> Iterator[NatsServer]:
+    """An unsecured nats-server with JetStream on file storage, as the stack's stores its
+    streams, on a free loopback port; its store in a temporary directory removed afterwards."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = NatsServer(Path(directory) / "nats", secured=False).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
 async def jetstream_publish(server: NatsServer, count: int) -> Rate:
     """Pipelined publishes with a unique ``Nats-Msg-Id`` each, acks gathered: the relay's
-    pattern without the store."""
+    pattern without the store. On an unsecured server (`raw_server`)."""
+    assert not server.secured, "NATS's own limits are measured on the bench's unsecured server"
     nc = await nats.connect(server.url)
     try:
         js = nc.jetstream()
