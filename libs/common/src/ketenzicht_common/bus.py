@@ -23,6 +23,7 @@ from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel
 
+from .commands import CommandResult
 from .domain import ChainAggregate, Provenance, event_id_of
 from .errors import AlreadyExists, CommandRejected
 from .store import ChainApplication, CommandLog, fingerprint
@@ -81,6 +82,16 @@ class UnitOfWork:
         self._touch(found, len(found.pending_events))
         return found
 
+    def get_or_open(self, aggregate_id: UUID, kind: type[A], opening: Callable[[], A]) -> A:
+        """The aggregate, or, when the store has none yet, the one ``opening`` starts (added to
+        the batch). ``opening`` is called only then: starting an aggregate triggers its first
+        event, and a command must not trigger events it does not keep."""
+        found = self.get(aggregate_id, kind)
+        if found is None:
+            found = opening()
+            self.add(found)
+        return found
+
     def add(self, aggregate: ChainAggregate) -> None:
         self._missing.discard(aggregate.id)
         self._aggregates[aggregate.id] = aggregate
@@ -98,11 +109,10 @@ class UnitOfWork:
         return [a for a in self._aggregates.values() if a.pending_events]
 
 
-Handler = Callable[[UnitOfWork], dict[str, Any]]
-"""Applies one command inside a unit of work and returns what the caller is told."""
-
-
 T = TypeVar("T")
+
+Handler = Callable[[UnitOfWork], T]
+"""Applies one command inside a unit of work and returns its answer (see CommandResult)."""
 
 
 @dataclass
@@ -118,11 +128,12 @@ class _Query:
 class _Pending:
     command: BaseModel
     provenance: Provenance
-    handler: Handler
+    handler: Handler[Any]
+    answer: type[Any]
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[dict[str, Any]]
+    future: asyncio.Future[CommandResult[Any]]
     prefetch: list[UUID] = field(default_factory=list)
-    outcome: dict[str, Any] | BaseException | None = field(default=None)
+    outcome: CommandResult[Any] | BaseException | None = field(default=None)
 
 
 class CommandBus:
@@ -142,15 +153,18 @@ class CommandBus:
         self._thread.start()
 
     async def execute(
-        self, command: BaseModel, provenance: Provenance, handler: Handler,
-        prefetch: list[UUID] | None = None,
-    ) -> dict[str, Any]:
-        """Apply ``handler`` and store its events; ``prefetch`` names aggregates it will look
-        up, so that the batch asks the store about all of them in one query."""
+        self, command: BaseModel, provenance: Provenance, handler: Handler[T],
+        answer: type[T], prefetch: list[UUID] | None = None,
+    ) -> CommandResult[T]:
+        """Apply ``handler`` and store its events; ``answer`` is the type it returns (to answer
+        a retry from the command log), and ``prefetch`` names aggregates it will look up, so
+        that the batch asks the store about all of them in one query."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._queue.put(_Pending(command, provenance, handler, loop, future, prefetch or []))
-        return await future
+        future: asyncio.Future[CommandResult[Any]] = loop.create_future()
+        self._queue.put(_Pending(command, provenance, handler, answer, loop, future,
+                                 prefetch or []))
+        result: CommandResult[T] = await future
+        return result
 
     async def query(self, read: Callable[[], T]) -> T:
         """Run ``read`` on the writer thread, between batches.
@@ -165,15 +179,16 @@ class CommandBus:
         return await future
 
     def execute_now(
-        self, command: BaseModel, provenance: Provenance, handler: Handler
-    ) -> dict[str, Any]:
+        self, command: BaseModel, provenance: Provenance, handler: Handler[T], answer: type[T]
+    ) -> CommandResult[T]:
         """Run one command synchronously on the caller's thread (scripts and unit tests)."""
-        item = _Pending(command, provenance, handler, None, None)  # type: ignore[arg-type]
+        item = _Pending(command, provenance, handler, answer, None, None)  # type: ignore[arg-type]
         self._apply_batch([item])
         if isinstance(item.outcome, BaseException):
             raise item.outcome
         assert item.outcome is not None
-        return item.outcome
+        result: CommandResult[T] = item.outcome
+        return result
 
     def close(self) -> None:
         self._queue.put(None)
@@ -300,7 +315,7 @@ class CommandBus:
         if dirty:
             self.app.save(*dirty)
 
-    def _apply_one(self, uow: UnitOfWork, item: _Pending) -> dict[str, Any] | BaseException:
+    def _apply_one(self, uow: UnitOfWork, item: _Pending) -> CommandResult[Any] | BaseException:
         organisation = item.provenance.organisation
         log_id = CommandLog.id_for(organisation, item.provenance.command_id)
         digest = fingerprint(item.command)
@@ -311,9 +326,9 @@ class CommandBus:
                 return AlreadyExists(
                     "command_id was already used for a different command; use a new command_id"
                 )
-            return dict(seen.result) | {"replayed": True}
+            return CommandResult.replay(item.answer, seen.result)
         try:
-            result = item.handler(uow)
+            answer = item.handler(uow)
         except CommandRejected as rejected:
             if uow.command_events():
                 raise RuntimeError(
@@ -321,12 +336,11 @@ class CommandBus:
                 ) from rejected
             return rejected
         new_events = uow.command_events()
-        result = dict(result)
-        result["event_ids"] = [
+        result = CommandResult(answer, tuple(
             str(event_id_of(e.originator_id, e.originator_version))
             for e in new_events
             if getattr(type(e), "TOPIC", "") in self._public_topics
-        ]
+        ))
         occurred_on = new_events[0].occurred_on if new_events else None
         if occurred_on is not None:
             uow.add(
@@ -336,7 +350,7 @@ class CommandBus:
                     item.provenance,
                     occurred_on,
                     fingerprint=digest,
-                    result=result,
+                    result=result.record(),
                 )
             )
         return result
@@ -361,5 +375,7 @@ def _settle_all(items: list[_Pending]) -> None:
             continue
         if isinstance(item.outcome, BaseException):
             item.future.set_exception(item.outcome)
+        elif item.outcome is None:
+            item.future.set_exception(RuntimeError("the command was never applied"))
         else:
-            item.future.set_result(item.outcome or {})
+            item.future.set_result(item.outcome)

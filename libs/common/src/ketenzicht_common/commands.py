@@ -1,18 +1,36 @@
-"""Commands: small typed requests, validated before they reach an aggregate."""
+"""Commands: small typed requests, validated before they reach an aggregate, and the one
+result every command answers with."""
 
 from __future__ import annotations
 
 import types
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    overload,
+)
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
-from .bus import CommandBus, Handler
 from .clock import Clock
 from .dates import BusinessDate, business_date
 from .domain import Provenance
 from .errors import InvalidCommand
+
+if TYPE_CHECKING:
+    # Only for annotations: the bus builds CommandResults, so it imports this module.
+    from .bus import CommandBus, Handler
+
+AnswerT = TypeVar("AnswerT")
 
 
 def _is_date(annotation: Any) -> bool:
@@ -56,6 +74,48 @@ class Command(BaseModel):
         return business_date(value)
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _answers(answer_type: type[Any]) -> TypeAdapter[Any]:
+    """The (cached) pydantic adapter that turns an answer into its record and back."""
+    adapter = _ADAPTERS.get(answer_type)
+    if adapter is None:
+        adapter = _ADAPTERS[answer_type] = TypeAdapter(answer_type)
+    return adapter
+
+
+@dataclass(frozen=True)
+class CommandResult(Generic[AnswerT]):
+    """What the caller of a command is told once its events are stored.
+
+    ``answer`` is what the command's handler returned: None for most commands, a small frozen
+    dataclass where there is more to say (the ids intake issued, the victims residence must
+    settle). It is kept in the command log, so a retry is answered with the same.
+    """
+
+    answer: AnswerT
+    event_ids: tuple[str, ...] = ()
+    """The ids of the public events the command stored, in the order they were triggered."""
+    replayed: bool = False
+    """A retry of a command id already handled: nothing was stored this time."""
+
+    def record(self) -> dict[str, Any]:
+        """The result as the command log keeps it: the answer's fields and ``event_ids``."""
+        fields: dict[str, Any] = ({} if self.answer is None else
+                                  _answers(type(self.answer)).dump_python(self.answer,
+                                                                          mode="json"))
+        return fields | {"event_ids": list(self.event_ids)}
+
+    @staticmethod
+    def replay(answer_type: type[AnswerT], record: Mapping[str, Any]) -> CommandResult[AnswerT]:
+        """The result of a retry, from what the command log kept the first time."""
+        fields = {k: v for k, v in record.items() if k != "event_ids"}
+        answer: AnswerT = (None if answer_type is types.NoneType  # type: ignore[assignment]
+                           else _answers(answer_type).validate_python(fields))
+        return CommandResult(answer, tuple(record.get("event_ids", ())), replayed=True)
+
+
 class CommandGateway:
     """Checks what no aggregate can (the date against the clock) and hands the command on."""
 
@@ -63,8 +123,18 @@ class CommandGateway:
         self.bus = bus
         self.clock = clock
 
+    @overload
     async def submit(self, command: Command, provenance: Provenance,
-                     handler: Handler) -> dict[str, object]:
+                     handler: Handler[None]) -> CommandResult[None]: ...
+
+    @overload
+    async def submit(self, command: Command, provenance: Provenance,
+                     handler: Handler[AnswerT],
+                     answer: type[AnswerT]) -> CommandResult[AnswerT]: ...
+
+    async def submit(self, command: Command, provenance: Provenance, handler: Handler[Any],
+                     answer: type[Any] = types.NoneType) -> CommandResult[Any]:
+        """``answer`` is the type the handler returns (None unless given)."""
         if command.occurred_on > self.clock.today():
             raise InvalidCommand.of("occurred_on", "lies in the future")
-        return await self.bus.execute(command, provenance, handler)
+        return await self.bus.execute(command, provenance, handler, answer)

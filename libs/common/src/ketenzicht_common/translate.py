@@ -3,11 +3,14 @@
 Proto3 cannot tell an empty field from a missing one, so empty strings and the UNSPECIFIED
 value of an enum count as missing. Enum values on the wire carry their enum's name as a prefix
 (``EXPLOITATION_FORM_SEXUAL``); the command sees the bare category (``SEXUAL``).
+
+The way back is one message for every service: a command's result is its ``CommandAck``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -15,10 +18,14 @@ from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ketenzicht.common.v1 import common_pb2
 from ketenzicht_contracts.events.base import Pseudonym
 
+from .commands import CommandResult
 from .dates import business_date
+from .domain import Provenance
 from .errors import FieldViolation, InvalidCommand
+from .grpc_server import Caller
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -79,6 +86,21 @@ def command_from(request: Message, command_type: type[C], **extra: Any) -> tuple
         return command_type.model_validate(fields | extra), command_id
     except ValidationError as error:
         raise InvalidCommand(violations_of(error)) from None
+
+
+def ack(result: CommandResult[Any]) -> common_pb2.CommandAck:
+    """What every accepted command answers over gRPC."""
+    return common_pb2.CommandAck(event_ids=list(result.event_ids), replayed=result.replayed)
+
+
+async def acknowledged(
+    request: Message, command_type: type[C], caller: Caller,
+    apply: Callable[[C, Provenance], Awaitable[CommandResult[Any]]],
+) -> common_pb2.CommandAck:
+    """The unary RPC of a command that answers only with its ``CommandAck``: the request
+    validated as ``command_type``, applied by ``apply`` as the caller, acknowledged."""
+    command, command_id = command_from(request, command_type)
+    return ack(await apply(command, caller.provenance(command_id)))
 
 
 _PSEUDONYM: TypeAdapter[str] = TypeAdapter(Pseudonym)

@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ from intake.application import commands as c
 from intake.application.intake import IntakeApplication, IntakeCommands, _existing
 from ketenzicht_common.bus import CommandBus, UnitOfWork
 from ketenzicht_common.clock import FixedClock
-from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.contract import ContractViolation
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import StoreSettings
@@ -54,15 +53,15 @@ async def intake_with_a_victim(
             form=ExploitationForm.SEXUAL, nationality_group=NationalityGroup.DUTCH,
             residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
             police("signal"))
-        yield app, bus, commands, str(signal["victim_id"])
+        yield app, bus, commands, signal.answer.victim_id
     finally:
         bus.close()
         app.close()
 
 
-def broken_report(victim: str) -> Callable[[UnitOfWork], dict[str, Any]]:
+def broken_report(victim: str) -> Callable[[UnitOfWork], None]:
     """A programming error after an event was triggered."""
-    def handle(uow: UnitOfWork) -> dict[str, Any]:
+    def handle(uow: UnitOfWork) -> None:
         _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), LOST, False)
         raise RuntimeError("bug in a handler")
     return handle
@@ -72,16 +71,16 @@ def broken_report(victim: str) -> Callable[[UnitOfWork], dict[str, Any]]:
 async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         report = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
-        await commands.execute(report, police("report"))
+        await commands.file_report(report, police("report"))
 
         # The whole batch must fail, and its in-memory changes must not survive into the next.
         lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         with pytest.raises(RuntimeError):
-            await bus.execute(lost, police("broken"), broken_report(victim))
+            await bus.execute(lost, police("broken"), broken_report(victim), type(None))
 
         # The writer is alive, and neither the store nor the cache knows the lost report.
         later = c.FileReport(victim_id=victim, case_id="case-later", occurred_on=date(2022, 4, 1))
-        await asyncio.wait_for(commands.execute(later, police("later")), timeout=5)
+        await asyncio.wait_for(commands.file_report(later, police("later")), timeout=5)
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
         assert cases == ["case-kept", "case-later"]
 
@@ -98,17 +97,17 @@ async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
         # The writer is kept busy, so that the commands below queue up and share one batch.
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
         await asyncio.sleep(0.05)
-        reports = [commands.execute(c.FileReport(victim_id=victim, case_id=f"case-{n}",
-                                                 occurred_on=date(2022, 2, n + 1)),
-                                    police(f"report-{n}")) for n in range(4)]
+        reports = [commands.file_report(c.FileReport(victim_id=victim, case_id=f"case-{n}",
+                                                     occurred_on=date(2022, 2, n + 1)),
+                                        police(f"report-{n}")) for n in range(4)]
         lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         outcomes = await asyncio.gather(
-            *reports[:2], bus.execute(lost, police("broken"), broken_report(victim)),
+            *reports[:2], bus.execute(lost, police("broken"), broken_report(victim), type(None)),
             *reports[2:], return_exceptions=True)
         await busy
 
         assert isinstance(outcomes[2], RuntimeError)
-        assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [dict] * 4
+        assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [CommandResult] * 4
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
         assert cases == ["case-0", "case-1", "case-2", "case-3"]
 
@@ -116,10 +115,9 @@ async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
 async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path) -> None:
     # A handler (a bug, or an input nothing checked) records free text where the contract
     # wants a pseudonym: the store refuses it before it is stored, so the relay never meets it.
-    def free_text_case(uow: UnitOfWork) -> dict[str, Any]:
+    def free_text_case(uow: UnitOfWork) -> None:
         _existing(uow, victim).file_report(police("free-text"), date(2022, 3, 1),
                                            "Jan Jansen, Kerkstraat 1", False)
-        return {}
 
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
@@ -127,11 +125,12 @@ async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path)
         kept = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
         lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         outcomes = await asyncio.gather(
-            commands.execute(kept, police("report")),
-            bus.execute(lost, police("free-text"), free_text_case), return_exceptions=True)
+            commands.file_report(kept, police("report")),
+            bus.execute(lost, police("free-text"), free_text_case, type(None)),
+            return_exceptions=True)
         await busy
 
-        assert isinstance(outcomes[0], dict)
+        assert isinstance(outcomes[0], CommandResult)
         assert isinstance(outcomes[1], ContractViolation)
         assert str(outcomes[1]) == ("breaks-contract: intake ReportFiled: case_id is not a "
                                     "pseudonym")

@@ -62,14 +62,14 @@ async def _run(store: StoreSettings) -> tuple[str, list[str]]:
         commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1,
                                                                           tzinfo=UTC))))
         signal = await commands.register_signal(SIGNAL, provenance("cmd-1"))
-        victim = str(signal["victim_id"])
+        victim = signal.answer.victim_id
         acks = await asyncio.gather(*[
-            commands.execute(c.FileReport(victim_id=victim, case_id=f"case-{n}",
-                                          occurred_on=date(2022, 2, n)),
-                             provenance(f"cmd-report-{n}"))
+            commands.file_report(c.FileReport(victim_id=victim, case_id=f"case-{n}",
+                                              occurred_on=date(2022, 2, n)),
+                                 provenance(f"cmd-report-{n}"))
             for n in range(1, 21)
         ])
-        return victim, [e for ack in acks for e in ack["event_ids"]]  # type: ignore[union-attr]
+        return victim, [e for ack in acks for e in ack.event_ids]
     finally:
         bus.close()
         app.close()
@@ -106,7 +106,7 @@ def test_a_retry_after_a_restart_still_stores_nothing_new(store: StoreSettings) 
                 commands = IntakeCommands(CommandGateway(
                     bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
                 result = await commands.register_signal(SIGNAL, provenance("same-command"))
-                assert bool(result.get("replayed")) == (attempt == 1)
+                assert result.replayed == (attempt == 1)
                 # Opened, SignalRegistered and the command-log entry: nothing more on a retry.
                 assert app.max_notification_id() == 3
             finally:

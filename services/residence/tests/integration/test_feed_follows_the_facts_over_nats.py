@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from feed_harness import TODAY, interleave, scenario_facts
+from feed_harness import COMMAND_OF, TODAY, interleave, scenario_facts, snake_case
 from residence_in_process import residence_running
 
 from chainsim.feeder import build_request
@@ -29,16 +28,11 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.jetstream import publish_event, stream_messages
-from residence.application import commands as c
 from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
 from residence.domain import evaluate
 
 pytestmark = pytest.mark.integration
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 async def _quiet(url: NatsServer, quiet_seconds: float = 3.0, timeout: float = 60.0) -> None:
@@ -60,7 +54,7 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
     monkeypatch.setenv("KETENZICHT_RESIDENCE_SETTLE_GRACE_SECONDS", "0.3")
     rng = random.Random(2026)
     facts = interleave(scenario_facts(32, 5), rng)
-    rpc_of = {event: command.__name__ for command, event in c.EVENT_OF.items()}
+    rpc_of = {event: command.__name__ for event, command in COMMAND_OF.items()}
     clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC))
     async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         async with connect(address, token=TOKENS["IND"]) as channel:
@@ -69,11 +63,11 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
                 command = fed.command
                 if fed.channel == "ind":
                     name = rpc_of[command.event_type]
-                    bulk = build_request(residence_pb2.ResidenceCommand, _snake(name),
+                    bulk = build_request(residence_pb2.ResidenceCommand, snake_case(name),
                                          dict(command.fields) | {
                                              "occurred_on": command.occurred_on,
                                              "command_id": f"ind-{number}"})
-                    await getattr(ind, name)(getattr(bulk, _snake(name)))
+                    await getattr(ind, name)(getattr(bulk, snake_case(name)))
                 else:
                     await publish_event(nats_server, command.to_payload(),
                                         event_id=fed.event_id)

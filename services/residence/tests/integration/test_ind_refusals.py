@@ -52,21 +52,21 @@ async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
     try:
         before = app.max_notification_id()
         # No grant of this permit is known: the IND extended and ended it all the same.
-        extended = await commands.decide(c.ExtendTemporaryPermit(
+        extended = await commands.extend_temporary_permit(c.ExtendTemporaryPermit(
             victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 5, 1),
             valid_until=date(2024, 5, 1)), ind("extend-1"))
-        ended = await commands.decide(c.EndTemporaryPermit(
+        ended = await commands.end_temporary_permit(c.EndTemporaryPermit(
             victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 6, 1),
             end_date=date(2023, 6, 1)), ind("end-1"))
         # A second non-temporary permit: recorded as the IND reported it.
-        granted = [await commands.decide(c.GrantNonTemporaryPermit(
+        granted = [await commands.grant_non_temporary_permit(c.GrantNonTemporaryPermit(
             victim_id="victim-unknown", occurred_on=date(2023, 7, day)), ind(f"non-temp-{day}"))
             for day in (1, 2)]
 
         acknowledged = [extended, ended, *granted]
-        assert all(len(result["event_ids"]) == 1 for result in acknowledged)
-        assert not any(result.get("replayed") for result in acknowledged)
-        ids = [result["event_ids"][0] for result in acknowledged]
+        assert all(len(result.event_ids) == 1 for result in acknowledged)
+        assert not any(result.replayed for result in acknowledged)
+        ids = [result.event_ids[0] for result in acknowledged]
         assert len(set(ids)) == 4
         assert app.max_notification_id() > before
         assert await bus.query(lambda: app.victim_ids()) == ["victim-unknown"]
@@ -82,11 +82,11 @@ async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
 
         # The same command again is acknowledged with what it stored the first time.
         stored = app.max_notification_id()
-        again = await commands.decide(c.ExtendTemporaryPermit(
+        again = await commands.extend_temporary_permit(c.ExtendTemporaryPermit(
             victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 5, 1),
             valid_until=date(2024, 5, 1)), ind("extend-1"))
-        assert again["event_ids"] == extended["event_ids"]
-        assert again.get("replayed")
+        assert again.event_ids == extended.event_ids
+        assert again.replayed
         assert app.max_notification_id() == stored
     finally:
         bus.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,9 +45,26 @@ from residence.application.settling import Settling
 from residence.domain import TriggerDecision, evaluate
 from residence.domain.model import Fact
 
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 NAMESPACE = UUID("7f1c3d0e-2b4a-4c8e-9a61-0d5e3b2f8c17")
 IND = Provenance("ind", "ind-residence", "")
-COMMAND_OF = {event: command for command, event in c.EVENT_OF.items()}
+COMMAND_OF: dict[str, type[c.VictimDecision]] = {
+    "ReflectionPeriodGranted": c.GrantReflectionPeriod,
+    "ReflectionPeriodEnded": c.EndReflectionPeriod,
+    "TemporaryPermitGranted": c.GrantTemporaryPermit,
+    "TemporaryPermitRefused": c.RefuseTemporaryPermit,
+    "TemporaryPermitExtended": c.ExtendTemporaryPermit,
+    "TemporaryPermitEnded": c.EndTemporaryPermit,
+    "NonTemporaryPermitGranted": c.GrantNonTemporaryPermit,
+    "NonTemporaryPermitRefused": c.RefuseNonTemporaryPermit,
+    "DublinTransferResumed": c.ResumeDublinTransfer,
+    "NoEuResidenceRightFound": c.FindNoEuResidenceRight,
+}
+"""The IND decision each planned IND fact is reported as (its RPC has the command's name)."""
 TODAY = date(2026, 6, 1)
 
 
@@ -183,7 +201,9 @@ class FeedRun:
         command_class = COMMAND_OF[fact.command.event_type]
         fields = {k: v for k, v in fact.command.fields.items() if k in command_class.model_fields}
         command = command_class(occurred_on=fact.command.occurred_on, **fields)
-        await self.commands.decide(command, Provenance("ind", "ind-residence", fact.event_id))
+        # The application method of the decision, named as its RPC is (snake case).
+        decide = getattr(self.commands, snake_case(command_class.__name__))
+        await decide(command, Provenance("ind", "ind-residence", fact.event_id))
 
     async def play(
         self,

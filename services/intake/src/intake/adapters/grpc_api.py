@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from intake.application import commands as c
 from intake.application.intake import IntakeApplication, IntakeCommands
-from ketenzicht.common.v1 import common_pb2
-from ketenzicht.intake.v1 import intake_pb2
+from ketenzicht.common.v1.common_pb2 import CommandAck
+from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from, pseudonym
+from ketenzicht_common.translate import ack, acknowledged, command_from, pseudonym
 
-DESCRIPTOR = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]
-
-
-def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
-    return common_pb2.CommandAck(event_ids=result["event_ids"],
-                                 replayed=bool(result.get("replayed")))
+DESCRIPTOR = pb.DESCRIPTOR.services_by_name["IntakeService"]
 
 
 class IntakeApi:
@@ -26,61 +20,73 @@ class IntakeApi:
         self.app = app
         self.commands = commands
 
-    async def RegisterSignal(self, request: Any, caller: Caller) -> Any:
+    async def RegisterSignal(self, request: pb.RegisterSignalRequest,
+                             caller: Caller) -> pb.RegisterSignalResponse:
         command, command_id = command_from(request, c.RegisterSignal)
         result = await self.commands.register_signal(command, caller.provenance(command_id))
-        return intake_pb2.RegisterSignalResponse(
-            victim_id=result["victim_id"], signal_id=result["signal_id"], ack=_ack(result)
-        )
+        return pb.RegisterSignalResponse(victim_id=result.answer.victim_id,
+                                         signal_id=result.answer.signal_id, ack=ack(result))
 
-    async def _victim_command(self, request: Any, caller: Caller,
-                              kind: type[c.VictimCommand]) -> common_pb2.CommandAck:
-        command, command_id = command_from(request, kind)
-        return _ack(await self.commands.execute(command, caller.provenance(command_id)))
+    async def HoldInformativeInterview(self, request: pb.VictimFactRequest,
+                                       caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.HoldInformativeInterview, caller,
+                                  self.commands.hold_informative_interview)
 
-    async def HoldInformativeInterview(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.HoldInformativeInterview)
+    async def OfferReflectionPeriod(self, request: pb.VictimFactRequest,
+                                    caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.OfferReflectionPeriod, caller,
+                                  self.commands.offer_reflection_period)
 
-    async def OfferReflectionPeriod(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.OfferReflectionPeriod)
+    async def DeclineReflectionPeriod(self, request: pb.VictimFactRequest,
+                                      caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DeclineReflectionPeriod, caller,
+                                  self.commands.decline_reflection_period)
 
-    async def DeclineReflectionPeriod(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.DeclineReflectionPeriod)
+    async def FileReport(self, request: pb.FileReportRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.FileReport, caller, self.commands.file_report)
 
-    async def FileReport(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.FileReport)
+    async def DeclareCooperation(self, request: pb.DeclareCooperationRequest,
+                                 caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DeclareCooperation, caller,
+                                  self.commands.declare_cooperation)
 
-    async def DeclareCooperation(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.DeclareCooperation)
+    async def RecordCooperationImpossible(self, request: pb.RecordCooperationImpossibleRequest,
+                                          caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.RecordCooperationImpossible, caller,
+                                  self.commands.record_cooperation_impossible)
 
-    async def RecordCooperationImpossible(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.RecordCooperationImpossible)
+    async def WithdrawReport(self, request: pb.CaseFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.WithdrawReport, caller,
+                                  self.commands.withdraw_report)
 
-    async def WithdrawReport(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.WithdrawReport)
+    async def MarkVictimOutOfSight(self, request: pb.VictimFactRequest,
+                                   caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.MarkVictimOutOfSight, caller,
+                                  self.commands.mark_victim_out_of_sight)
 
-    async def MarkVictimOutOfSight(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.MarkVictimOutOfSight)
+    async def CompleteIndividualAssessment(
+            self, request: pb.CompleteIndividualAssessmentRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.CompleteIndividualAssessment, caller,
+                                  self.commands.complete_individual_assessment)
 
-    async def CompleteIndividualAssessment(self, request: Any,
-                                           caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.CompleteIndividualAssessment)
+    async def EnrolInPilot(self, request: pb.EnrolInPilotRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.EnrolInPilot, caller, self.commands.enrol_in_pilot)
 
-    async def EnrolInPilot(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.EnrolInPilot)
+    async def RecordPilotIntervention(self, request: pb.RecordPilotInterventionRequest,
+                                      caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.RecordPilotIntervention, caller,
+                                  self.commands.record_pilot_intervention)
 
-    async def RecordPilotIntervention(self, request: Any, caller: Caller) -> Any:
-        return await self._victim_command(request, caller, c.RecordPilotIntervention)
+    def Submit(self, requests: AsyncIterator[pb.IntakeCommand],
+               caller: Caller) -> AsyncIterator[pb.IntakeCommandResult]:
+        return bulk_submit(self, requests, caller, pb.IntakeCommandResult)
 
-    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
-        return bulk_submit(self, requests, caller, intake_pb2.IntakeCommandResult)
-
-    async def GetVictim(self, request: Any, caller: Caller) -> Any:
+    async def GetVictim(self, request: pb.GetVictimRequest, caller: Caller) -> pb.VictimSummary:
         victim_id = pseudonym("victim_id", request.victim_id)
 
-        def summary() -> Any:
+        def summary() -> pb.VictimSummary:
             track = self.app.victim(victim_id)
-            return intake_pb2.VictimSummary(
+            return pb.VictimSummary(
                 victim_id=track.victim_id,
                 first_signal_on=track.first_signal_on.isoformat(),
                 signals=len(track.signals),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from intake.application import commands as c
 from intake.domain.reflection_offer import DEFAULT_OFFER_SETTINGS, ReflectionOfferSettings
 from intake.domain.victim_track import VictimTrack
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -44,8 +44,17 @@ def _existing(uow: UnitOfWork, victim_id: str) -> VictimTrack:
     return track
 
 
+@dataclass(frozen=True)
+class SignalRegistered:
+    """The pseudonyms intake issued for a signal (the victim's only for a new victim)."""
+
+    victim_id: str
+    signal_id: str
+
+
 class IntakeCommands:
-    """What intake can be told. Every method checks before it records (see bus.py)."""
+    """What intake can be told: one method per command. Every method checks before it records
+    (see bus.py)."""
 
     def __init__(self, gateway: CommandGateway,
                  reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS) -> None:
@@ -53,11 +62,11 @@ class IntakeCommands:
         self.reflection = reflection
 
     async def register_signal(self, cmd: c.RegisterSignal,
-                              provenance: Provenance) -> dict[str, Any]:
+                              provenance: Provenance) -> CommandResult[SignalRegistered]:
         new_victim_id = f"V-{uuid.uuid4().hex[:20]}"
         signal_id = f"S-{uuid.uuid4().hex[:20]}"
 
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+        def handle(uow: UnitOfWork) -> SignalRegistered:
             if cmd.victim_id:
                 track = uow.get(VictimTrack.id_for(cmd.victim_id), VictimTrack)
                 if track is None:
@@ -72,46 +81,71 @@ class IntakeCommands:
                 minor=cmd.minor, nationality_group=cmd.nationality_group.value,
                 residence_position=cmd.residence_position.value, region=cmd.region.value,
             )
-            return {"victim_id": track.victim_id, "signal_id": signal_id}
+            return SignalRegistered(victim_id=track.victim_id, signal_id=signal_id)
 
-        return await self.gateway.submit(cmd, provenance, handle)
+        return await self.gateway.submit(cmd, provenance, handle, SignalRegistered)
 
-    async def on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
-                        act: Callable[[VictimTrack], None]) -> dict[str, Any]:
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+    async def _on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
+                         act: Callable[[VictimTrack], None]) -> CommandResult[None]:
+        """A command about a victim intake already knows."""
+        def handle(uow: UnitOfWork) -> None:
             act(_existing(uow, cmd.victim_id))
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def execute(self, cmd: c.VictimCommand, provenance: Provenance) -> dict[str, Any]:
-        """Every command about an existing victim."""
-        p, d = provenance, cmd.occurred_on
-        actions: dict[type[c.VictimCommand], Callable[[VictimTrack], None]] = {
-            c.HoldInformativeInterview: lambda t: t.hold_informative_interview(p, d),
-            c.OfferReflectionPeriod: lambda t: t.offer_reflection_period(p, d, self.reflection),
-            c.DeclineReflectionPeriod: lambda t: t.decline_reflection_period(p, d),
-            c.MarkVictimOutOfSight: lambda t: t.mark_out_of_sight(p, d),
-        }
-        if isinstance(cmd, c.FileReport):
-            return await self.on_victim(cmd, p, lambda t: t.file_report(
-                p, d, cmd.case_id, cmd.under_number, cmd.capacity.value))
-        if isinstance(cmd, c.DeclareCooperation):
-            return await self.on_victim(cmd, p, lambda t: t.declare_cooperation(
-                p, d, cmd.case_id, cmd.capacity.value))
-        if isinstance(cmd, c.RecordCooperationImpossible):
-            reason = cmd.reason.value
-            return await self.on_victim(
-                cmd, p, lambda t: t.record_cooperation_impossible(p, d, reason))
-        if isinstance(cmd, c.WithdrawReport):
-            return await self.on_victim(cmd, p, lambda t: t.withdraw_report(p, d, cmd.case_id))
-        if isinstance(cmd, c.CompleteIndividualAssessment):
-            measures = [m.value for m in cmd.measures]
-            return await self.on_victim(
-                cmd, p, lambda t: t.complete_individual_assessment(p, d, measures))
-        if isinstance(cmd, c.EnrolInPilot):
-            return await self.on_victim(cmd, p, lambda t: t.enrol_in_pilot(p, d, cmd.cohort))
-        if isinstance(cmd, c.RecordPilotIntervention):
-            kind = cmd.intervention.value
-            return await self.on_victim(cmd, p, lambda t: t.record_pilot_intervention(p, d, kind))
-        return await self.on_victim(cmd, p, actions[type(cmd)])
+    async def hold_informative_interview(self, cmd: c.HoldInformativeInterview,
+                                         provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.hold_informative_interview(provenance, cmd.occurred_on)))
+
+    async def offer_reflection_period(self, cmd: c.OfferReflectionPeriod,
+                                      provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.offer_reflection_period(provenance, cmd.occurred_on, self.reflection)))
+
+    async def decline_reflection_period(self, cmd: c.DeclineReflectionPeriod,
+                                        provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.decline_reflection_period(provenance, cmd.occurred_on)))
+
+    async def file_report(self, cmd: c.FileReport,
+                          provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: track.file_report(
+            provenance, cmd.occurred_on, cmd.case_id, cmd.under_number, cmd.capacity.value))
+
+    async def declare_cooperation(self, cmd: c.DeclareCooperation,
+                                  provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: track.declare_cooperation(
+            provenance, cmd.occurred_on, cmd.case_id, cmd.capacity.value))
+
+    async def record_cooperation_impossible(self, cmd: c.RecordCooperationImpossible,
+                                            provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.record_cooperation_impossible(provenance, cmd.occurred_on, cmd.reason.value)))
+
+    async def withdraw_report(self, cmd: c.WithdrawReport,
+                              provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.withdraw_report(provenance, cmd.occurred_on, cmd.case_id)))
+
+    async def mark_victim_out_of_sight(self, cmd: c.MarkVictimOutOfSight,
+                                       provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.mark_out_of_sight(provenance, cmd.occurred_on)))
+
+    async def complete_individual_assessment(self, cmd: c.CompleteIndividualAssessment,
+                                             provenance: Provenance) -> CommandResult[None]:
+        measures = [m.value for m in cmd.measures]
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.complete_individual_assessment(provenance, cmd.occurred_on, measures)))
+
+    async def enrol_in_pilot(self, cmd: c.EnrolInPilot,
+                             provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.enrol_in_pilot(provenance, cmd.occurred_on, cmd.cohort)))
+
+    async def record_pilot_intervention(self, cmd: c.RecordPilotIntervention,
+                                        provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda track: (
+            track.record_pilot_intervention(provenance, cmd.occurred_on,
+                                            cmd.intervention.value)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
 from investigation.application import commands as c
 from investigation.application.investigation import (
@@ -13,21 +12,16 @@ from investigation.application.investigation import (
     InvestigationCommands,
 )
 from investigation.domain.case_investigation import CaseInvestigation
-from ketenzicht.common.v1 import common_pb2
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from, pseudonym
+from ketenzicht_common.translate import acknowledged, pseudonym
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["InvestigationService"]
 
 _REGISTRATION_NUMBER = re.compile(c.REGISTRATION_NUMBER_PATTERN)
-
-
-def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
-    return common_pb2.CommandAck(event_ids=result["event_ids"],
-                                 replayed=bool(result.get("replayed")))
 
 
 def _day(value: date | None) -> str:
@@ -59,44 +53,56 @@ class InvestigationApi:
         self.app = app
         self.commands = commands
 
-    async def _case_command(self, request: Any, caller: Caller,
-                            kind: type[c.CaseCommand]) -> common_pb2.CommandAck:
-        command, command_id = command_from(request, kind)
-        return _ack(await self.commands.execute(command, caller.provenance(command_id)))
+    async def OpenInvestigation(self, request: pb.OpenInvestigationRequest,
+                                caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.OpenInvestigation, caller,
+                                  self.commands.open_investigation)
 
-    async def OpenInvestigation(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.OpenInvestigation)
+    async def IdentifySuspect(self, request: pb.IdentifySuspectRequest,
+                              caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.IdentifySuspect, caller,
+                                  self.commands.identify_suspect)
 
-    async def IdentifySuspect(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.IdentifySuspect)
+    async def HearVictim(self, request: pb.HearVictimRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.HearVictim, caller, self.commands.hear_victim)
 
-    async def HearVictim(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.HearVictim)
+    async def SuspendInvestigation(self, request: pb.CaseFactRequest,
+                                   caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.SuspendInvestigation, caller,
+                                  self.commands.suspend_investigation)
 
-    async def SuspendInvestigation(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.SuspendInvestigation)
+    async def ResumeInvestigation(self, request: pb.CaseFactRequest,
+                                  caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.ResumeInvestigation, caller,
+                                  self.commands.resume_investigation)
 
-    async def ResumeInvestigation(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.ResumeInvestigation)
+    async def SubmitToProsecution(self, request: pb.SubmitToProsecutionRequest,
+                                  caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.SubmitToProsecution, caller,
+                                  self.commands.submit_to_prosecution)
 
-    async def SubmitToProsecution(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.SubmitToProsecution)
+    async def CloseInvestigation(self, request: pb.CloseInvestigationRequest,
+                                 caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.CloseInvestigation, caller,
+                                  self.commands.close_investigation)
 
-    async def CloseInvestigation(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.CloseInvestigation)
+    async def DecideNoInvestigation(self, request: pb.CaseFactRequest,
+                                    caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DecideNoInvestigation, caller,
+                                  self.commands.decide_no_investigation)
 
-    async def DecideNoInvestigation(self, request: Any, caller: Caller) -> Any:
-        return await self._case_command(request, caller, c.DecideNoInvestigation)
-
-    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+    def Submit(self, requests: AsyncIterator[pb.InvestigationCommand],
+               caller: Caller) -> AsyncIterator[pb.InvestigationCommandResult]:
         return bulk_submit(self, requests, caller, pb.InvestigationCommandResult)
 
-    async def GetInvestigation(self, request: Any, caller: Caller) -> Any:
+    async def GetInvestigation(self, request: pb.GetInvestigationRequest,
+                               caller: Caller) -> pb.InvestigationSummary:
         case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.investigation(case_id)))
 
-    async def FindInvestigation(self, request: Any, caller: Caller) -> Any:
+    async def FindInvestigation(self, request: pb.FindInvestigationRequest,
+                                caller: Caller) -> pb.InvestigationSummary:
         number = request.police_registration_number
         if not _REGISTRATION_NUMBER.fullmatch(number):
             raise InvalidCommand.of("police_registration_number",

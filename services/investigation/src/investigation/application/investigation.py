@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -14,7 +13,7 @@ from investigation.domain.case_investigation import (
     PoliceRegistration,
 )
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -56,16 +55,17 @@ def _existing(uow: UnitOfWork, case_id: str) -> CaseInvestigation:
 
 
 class InvestigationCommands:
-    """What the investigation service can be told. Every method checks before it records."""
+    """What the investigation service can be told: one method per command. Every method
+    checks before it records (see bus.py)."""
 
     def __init__(self, gateway: CommandGateway) -> None:
         self.gateway = gateway
 
     async def open_investigation(self, cmd: c.OpenInvestigation,
-                                 provenance: Provenance) -> dict[str, Any]:
+                                 provenance: Provenance) -> CommandResult[None]:
         number = cmd.police_registration_number or ""
 
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+        def handle(uow: UnitOfWork) -> None:
             registration = None
             if number:
                 registration = uow.get(PoliceRegistration.id_for(number), PoliceRegistration)
@@ -86,50 +86,53 @@ class InvestigationCommands:
                 uow.add(PoliceRegistration.link(number, cmd.case_id, provenance,
                                                 cmd.occurred_on))
             case.open_investigation(provenance, cmd.occurred_on, number)
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
     async def decide_no_investigation(self, cmd: c.DecideNoInvestigation,
-                                      provenance: Provenance) -> dict[str, Any]:
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
-            case = uow.get(CaseInvestigation.id_for(cmd.case_id), CaseInvestigation)
-            if case is None:
-                case = CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on)
-                uow.add(case)
+                                      provenance: Provenance) -> CommandResult[None]:
+        def handle(uow: UnitOfWork) -> None:
+            case = uow.get_or_open(
+                CaseInvestigation.id_for(cmd.case_id), CaseInvestigation,
+                lambda: CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on))
             case.decide_no_investigation(provenance, cmd.occurred_on)
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def on_case(self, cmd: c.CaseCommand, provenance: Provenance,
-                      act: Callable[[CaseInvestigation], None]) -> dict[str, Any]:
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+    async def _on_case(self, cmd: c.CaseCommand, provenance: Provenance,
+                       act: Callable[[CaseInvestigation], None]) -> CommandResult[None]:
+        """A command about a case the investigation service already knows."""
+        def handle(uow: UnitOfWork) -> None:
             act(_existing(uow, cmd.case_id))
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def execute(self, cmd: c.CaseCommand, provenance: Provenance) -> dict[str, Any]:
-        """Every command about a case the investigation service already knows."""
-        p, d = provenance, cmd.occurred_on
-        if isinstance(cmd, c.OpenInvestigation):
-            return await self.open_investigation(cmd, p)
-        if isinstance(cmd, c.DecideNoInvestigation):
-            return await self.decide_no_investigation(cmd, p)
-        if isinstance(cmd, c.IdentifySuspect):
-            return await self.on_case(cmd, p,
-                                      lambda case: case.identify_suspect(p, d, cmd.suspect_id))
-        if isinstance(cmd, c.HearVictim):
-            return await self.on_case(cmd, p, lambda case: case.hear_victim(
-                p, d, cmd.victim_id, cmd.with_police_psychologist))
-        if isinstance(cmd, c.SuspendInvestigation):
-            return await self.on_case(cmd, p, lambda case: case.suspend(p, d))
-        if isinstance(cmd, c.ResumeInvestigation):
-            return await self.on_case(cmd, p, lambda case: case.resume(p, d))
-        if isinstance(cmd, c.SubmitToProsecution):
-            return await self.on_case(cmd, p, lambda case: case.submit_to_prosecution(
-                p, d, list(cmd.suspect_ids)))
-        if isinstance(cmd, c.CloseInvestigation):
-            return await self.on_case(cmd, p, lambda case: case.close(p, d, cmd.reason.value))
-        raise TypeError(f"no handler for {type(cmd).__name__}")
+    async def identify_suspect(self, cmd: c.IdentifySuspect,
+                               provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: (
+            case.identify_suspect(provenance, cmd.occurred_on, cmd.suspect_id)))
+
+    async def hear_victim(self, cmd: c.HearVictim,
+                          provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: case.hear_victim(
+            provenance, cmd.occurred_on, cmd.victim_id, cmd.with_police_psychologist))
+
+    async def suspend_investigation(self, cmd: c.SuspendInvestigation,
+                                    provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: (
+            case.suspend(provenance, cmd.occurred_on)))
+
+    async def resume_investigation(self, cmd: c.ResumeInvestigation,
+                                   provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: (
+            case.resume(provenance, cmd.occurred_on)))
+
+    async def submit_to_prosecution(self, cmd: c.SubmitToProsecution,
+                                    provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: case.submit_to_prosecution(
+            provenance, cmd.occurred_on, list(cmd.suspect_ids)))
+
+    async def close_investigation(self, cmd: c.CloseInvestigation,
+                                  provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(cmd, provenance, lambda case: (
+            case.close(provenance, cmd.occurred_on, cmd.reason.value)))

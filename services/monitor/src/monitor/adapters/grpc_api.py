@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
-from typing import Any
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand, PreconditionFailed
@@ -22,11 +21,11 @@ _FORMATS = {
 }
 
 
-def _counts(values: Mapping[str, int]) -> list[Any]:
+def _counts(values: Mapping[str, int]) -> list[pb.Count]:
     return [pb.Count(category=k, count=v) for k, v in values.items()]
 
 
-def _share(share: Share) -> Any:
+def _share(share: Share) -> pb.Share:
     message = pb.Share(numerator=share.numerator, denominator=share.denominator,
                        small_group=share.small_group)
     if share.value is not None:
@@ -34,7 +33,7 @@ def _share(share: Share) -> Any:
     return message
 
 
-def lead_time_row(row: LeadTimeSummary) -> Any:
+def lead_time_row(row: LeadTimeSummary) -> pb.LeadTimeRow:
     message = pb.LeadTimeRow(
         interval=row.interval, dimension=row.dimension or "", group=row.group or "",
         units=row.units, cases=row.cases, closed=row.closed, open=row.open,
@@ -56,7 +55,7 @@ def lead_time_row(row: LeadTimeSummary) -> Any:
     return message
 
 
-def year_figures(row: YearFigures) -> Any:
+def year_figures(row: YearFigures) -> pb.YearFigures:
     return pb.YearFigures(
         year=row.year,
         victims_in_view=row.victims_in_view,
@@ -83,12 +82,17 @@ def year_figures(row: YearFigures) -> Any:
     )
 
 
-def _export(export: Export, compress: bool) -> Any:
+def _export(export: Export, compress: bool) -> pb.ExportFile:
     content = export.content.encode()
     if compress:
         content = gzip.compress(content, mtime=0)
     return pb.ExportFile(media_type=export.media_type, filename=export.filename,
                          content=content, gzip=compress)
+
+
+_AsOfRequest = (pb.GetLeadTimesRequest | pb.GetChainFiguresRequest | pb.ExportLeadTimesRequest
+                | pb.ExportChainFiguresRequest | pb.ExportEventLogRequest)
+"""The requests that say as of when (and as known by when) their figures are wanted."""
 
 
 class MonitorApi:
@@ -98,10 +102,11 @@ class MonitorApi:
         self.live = live
         self.consumer = consumer
 
-    def _as_of(self, request: Any) -> AsOf:
+    def _as_of(self, request: _AsOfRequest) -> AsOf:
         return self.queries.as_of(request.as_of.on, request.as_of.known_by)
 
-    async def GetLeadTimes(self, request: Any, caller: Caller) -> Any:
+    async def GetLeadTimes(self, request: pb.GetLeadTimesRequest,
+                           caller: Caller) -> pb.GetLeadTimesResponse:
         as_of = self._as_of(request)
         table = await self.queries.lead_times(as_of, request.by, list(request.intervals))
         return pb.GetLeadTimesResponse(
@@ -109,7 +114,8 @@ class MonitorApi:
             min_group_size=table.min_group_size, rows=[lead_time_row(r) for r in table.rows],
         )
 
-    async def GetChainFigures(self, request: Any, caller: Caller) -> Any:
+    async def GetChainFigures(self, request: pb.GetChainFiguresRequest,
+                              caller: Caller) -> pb.GetChainFiguresResponse:
         as_of = self._as_of(request)
         figures = await self.queries.figures(as_of, list(request.years))
         return pb.GetChainFiguresResponse(
@@ -117,16 +123,19 @@ class MonitorApi:
             years=[year_figures(y) for y in figures.years],
         )
 
-    async def ExportLeadTimes(self, request: Any, caller: Caller) -> Any:
+    async def ExportLeadTimes(self, request: pb.ExportLeadTimesRequest,
+                              caller: Caller) -> pb.ExportFile:
         export = await self.queries.lead_times_export(
             self._as_of(request), request.by, list(request.intervals))
         return _export(export, request.gzip)
 
-    async def ExportChainFigures(self, request: Any, caller: Caller) -> Any:
+    async def ExportChainFigures(self, request: pb.ExportChainFiguresRequest,
+                                 caller: Caller) -> pb.ExportFile:
         export = await self.queries.figures_export(self._as_of(request), list(request.years))
         return _export(export, request.gzip)
 
-    async def ExportEventLog(self, request: Any, caller: Caller) -> Any:
+    async def ExportEventLog(self, request: pb.ExportEventLogRequest,
+                             caller: Caller) -> pb.ExportFile:
         form = _FORMATS.get(request.format)
         if form is None:
             raise InvalidCommand.of("format", "EVENT_LOG_FORMAT_XES or EVENT_LOG_FORMAT_CSV")
@@ -134,7 +143,8 @@ class MonitorApi:
                                               pseudonymise=request.pseudonymise)
         return _export(export, request.gzip)
 
-    async def GetStatus(self, request: Any, caller: Caller) -> Any:
+    async def GetStatus(self, request: pb.GetStatusRequest,
+                        caller: Caller) -> pb.GetStatusResponse:
         last = self.live.last_commit_at
         return pb.GetStatusResponse(
             facts=len(self.live), consuming=self.consumer.consuming,
@@ -144,7 +154,7 @@ class MonitorApi:
             streams=list(self.consumer.services),
         )
 
-    async def Rebuild(self, request: Any, caller: Caller) -> Any:
+    async def Rebuild(self, request: pb.RebuildRequest, caller: Caller) -> pb.RebuildResponse:
         try:
             before, after = await self.live.rebuild(self.consumer.replay)
         except ConnectionError:

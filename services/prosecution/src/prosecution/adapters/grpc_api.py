@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
-from ketenzicht.common.v1 import common_pb2
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from, pseudonym
+from ketenzicht_common.translate import acknowledged, pseudonym
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -21,11 +20,6 @@ from prosecution.domain.suspect_proceedings import SuspectProceedings
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["ProsecutionService"]
 
 _PARKETNUMMER = re.compile(c.PARKETNUMMER_PATTERN)
-
-
-def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
-    return common_pb2.CommandAck(event_ids=result["event_ids"],
-                                 replayed=bool(result.get("replayed")))
 
 
 def _day(value: date | None) -> str:
@@ -79,62 +73,65 @@ class ProsecutionApi:
         self.app = app
         self.commands = commands
 
-    async def _command(self, request: Any, caller: Caller,
-                       kind: type[c.SuspectCommand] | type[c.VictimCommand]
-                       ) -> common_pb2.CommandAck:
-        command, command_id = command_from(request, kind)
-        return _ack(await self.commands.execute(command, caller.provenance(command_id)))
+    async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
 
-    async def RegisterCase(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.RegisterCase)
+    async def HoldExaminingMagistrateHearing(self, request: pb.VictimFactRequest,
+                                             caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.HoldExaminingMagistrateHearing, caller,
+                                  self.commands.hold_examining_magistrate_hearing)
 
-    async def HoldExaminingMagistrateHearing(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.HoldExaminingMagistrateHearing)
+    async def AssessPresence(self, request: pb.AssessPresenceRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AssessPresence, caller, self.commands.assess_presence)
 
-    async def AssessPresence(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.AssessPresence)
+    async def SummonSuspect(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.SummonSuspect, caller, self.commands.summon_suspect)
 
-    async def SummonSuspect(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.SummonSuspect)
+    async def DismissCase(self, request: pb.DismissCaseRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DismissCase, caller, self.commands.dismiss_case)
 
-    async def DismissCase(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.DismissCase)
+    async def DecideOtherDisposal(self, request: pb.OtherDisposalRequest,
+                                  caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DecideOtherDisposal, caller,
+                                  self.commands.decide_other_disposal)
 
-    async def DecideOtherDisposal(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.DecideOtherDisposal)
+    async def ReopenCase(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.ReopenCase, caller, self.commands.reopen_case)
 
-    async def ReopenCase(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.ReopenCase)
+    async def HoldCourtHearing(self, request: pb.CourtHearingRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.HoldCourtHearing, caller,
+                                  self.commands.hold_court_hearing)
 
-    async def HoldCourtHearing(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.HoldCourtHearing)
+    async def DeliverVerdict(self, request: pb.VerdictRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.DeliverVerdict, caller, self.commands.deliver_verdict)
 
-    async def DeliverVerdict(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.DeliverVerdict)
+    async def LodgeAppeal(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.LodgeAppeal, caller, self.commands.lodge_appeal)
 
-    async def LodgeAppeal(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.LodgeAppeal)
+    async def MarkCaseFinal(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.MarkCaseFinal, caller, self.commands.mark_case_final)
 
-    async def MarkCaseFinal(self, request: Any, caller: Caller) -> Any:
-        return await self._command(request, caller, c.MarkCaseFinal)
-
-    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+    def Submit(self, requests: AsyncIterator[pb.ProsecutionCommand],
+               caller: Caller) -> AsyncIterator[pb.ProsecutionCommandResult]:
         return bulk_submit(self, requests, caller, pb.ProsecutionCommandResult)
 
-    async def GetProsecution(self, request: Any, caller: Caller) -> Any:
+    async def GetProsecution(self, request: pb.GetProsecutionRequest,
+                             caller: Caller) -> pb.ProsecutionSummary:
         case_id = pseudonym("case_id", request.case_id)
         suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.proceedings(case_id, suspect_id)))
 
-    async def FindProsecution(self, request: Any, caller: Caller) -> Any:
+    async def FindProsecution(self, request: pb.FindProsecutionRequest,
+                              caller: Caller) -> pb.ProsecutionSummary:
         parketnummer = request.parketnummer
         if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.by_parketnummer(parketnummer)))
 
-    async def GetProsecutionCase(self, request: Any, caller: Caller) -> Any:
+    async def GetProsecutionCase(self, request: pb.GetProsecutionCaseRequest,
+                                 caller: Caller) -> pb.ProsecutionCaseSummary:
         case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: case_summary_of(self.app.case(case_id)))

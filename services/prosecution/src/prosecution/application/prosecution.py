@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -23,6 +25,8 @@ PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
 }
 """Topics that stay in the prosecution store: they hold no chain fact, or a source id."""
 
+A = TypeVar("A")
+
 
 class ProsecutionApplication(ChainApplication):
     name = "prosecution"
@@ -31,7 +35,7 @@ class ProsecutionApplication(ChainApplication):
     def event_topics(self) -> set[str]:
         return topics_of(SuspectProceedings, ProsecutionCase, Parketnummer) - PRIVATE_TOPICS
 
-    def _get(self, aggregate_id: Any, kind: type[Any], missing: str) -> Any:
+    def _get(self, aggregate_id: UUID, kind: type[A], missing: str) -> A:
         try:
             found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -40,43 +44,41 @@ class ProsecutionApplication(ChainApplication):
         return found
 
     def proceedings(self, case_id: str, suspect_id: str) -> SuspectProceedings:
-        found: SuspectProceedings = self._get(
+        return self._get(
             SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings,
             # The ids are not echoed: a query refusal repeats nothing the caller sent.
             "that case is not registered against that suspect")
-        return found
 
     def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
         # The number is not echoed: it is a source identifier.
-        number: Parketnummer = self._get(Parketnummer.id_for(parketnummer), Parketnummer,
-                                         "no proceedings have that parketnummer")
+        number = self._get(Parketnummer.id_for(parketnummer), Parketnummer,
+                           "no proceedings have that parketnummer")
         return self.proceedings(number.case_id, number.suspect_id)
 
     def case(self, case_id: str) -> ProsecutionCase:
-        found: ProsecutionCase = self._get(ProsecutionCase.id_for(case_id), ProsecutionCase,
-                                           "the OM knows no such case")
-        return found
+        return self._get(ProsecutionCase.id_for(case_id), ProsecutionCase,
+                         "the OM knows no such case")
 
 
 def _case(uow: UnitOfWork, case_id: str, provenance: Provenance,
-          occurred_on: Any) -> ProsecutionCase:
-    case = uow.get(ProsecutionCase.id_for(case_id), ProsecutionCase)
-    if case is None:
-        case = ProsecutionCase.create(case_id, provenance, occurred_on)
-        uow.add(case)
-    return case
+          occurred_on: date) -> ProsecutionCase:
+    # A victim fact may arrive before any suspect is registered: the case is opened for it.
+    return uow.get_or_open(ProsecutionCase.id_for(case_id), ProsecutionCase,
+                           lambda: ProsecutionCase.create(case_id, provenance, occurred_on))
 
 
 class ProsecutionCommands:
-    """What the prosecution service can be told. Every method checks before it records."""
+    """What the prosecution service can be told: one method per command. Every method checks
+    before it records (see bus.py)."""
 
     def __init__(self, gateway: CommandGateway) -> None:
         self.gateway = gateway
 
-    async def register_case(self, cmd: c.RegisterCase, provenance: Provenance) -> dict[str, Any]:
+    async def register_case(self, cmd: c.RegisterCase,
+                            provenance: Provenance) -> CommandResult[None]:
         parketnummer = cmd.parketnummer or ""
 
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+        def handle(uow: UnitOfWork) -> None:
             aggregate_id = SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id)
             if uow.get(aggregate_id, SuspectProceedings) is not None:
                 raise AlreadyExists(f"case {cmd.case_id} is already registered against suspect "
@@ -95,13 +97,35 @@ class ProsecutionCommands:
                                           provenance, cmd.occurred_on))
             _case(uow, cmd.case_id, provenance, cmd.occurred_on).add_suspect(
                 provenance, cmd.occurred_on, cmd.suspect_id)
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def on_suspect(self, cmd: c.SuspectCommand, provenance: Provenance,
-                         act: Callable[[SuspectProceedings], None]) -> dict[str, Any]:
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+    # --- about a victim in the case ---
+
+    async def _on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
+                         act: Callable[[ProsecutionCase], None]) -> CommandResult[None]:
+        def handle(uow: UnitOfWork) -> None:
+            act(_case(uow, cmd.case_id, provenance, cmd.occurred_on))
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    async def hold_examining_magistrate_hearing(
+            self, cmd: c.HoldExaminingMagistrateHearing,
+            provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(cmd, provenance, lambda case: (
+            case.hold_examining_magistrate_hearing(provenance, cmd.occurred_on, cmd.victim_id)))
+
+    async def assess_presence(self, cmd: c.AssessPresence,
+                              provenance: Provenance) -> CommandResult[None]:
+        necessary = cmd.presence == "NECESSARY"
+        return await self._on_victim(cmd, provenance, lambda case: (
+            case.assess_presence(provenance, cmd.occurred_on, cmd.victim_id, necessary)))
+
+    # --- about a suspect's registered proceedings ---
+
+    async def _on_suspect(self, cmd: c.SuspectCommand, provenance: Provenance,
+                          act: Callable[[SuspectProceedings], None]) -> CommandResult[None]:
+        def handle(uow: UnitOfWork) -> None:
             proceedings = uow.get(SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id),
                                   SuspectProceedings)
             if proceedings is None:
@@ -111,64 +135,46 @@ class ProsecutionCommands:
                     subject=f"{cmd.case_id}/{cmd.suspect_id}",
                 )
             act(proceedings)
-            return {}
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
-                        act: Callable[[ProsecutionCase], None]) -> dict[str, Any]:
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
-            case = uow.get(ProsecutionCase.id_for(cmd.case_id), ProsecutionCase)
-            if case is None:
-                # A victim fact may arrive before any suspect is registered: accept it.
-                case = ProsecutionCase.create(cmd.case_id, provenance, cmd.occurred_on)
-                act(case)
-                uow.add(case)
-            else:
-                act(case)
-            return {}
+    async def summon_suspect(self, cmd: c.SummonSuspect,
+                             provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.summon(provenance, cmd.occurred_on)))
 
-        return await self.gateway.submit(cmd, provenance, handle)
+    async def dismiss_case(self, cmd: c.DismissCase,
+                           provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.dismiss(provenance, cmd.occurred_on, cmd.kind.value, cmd.code)))
 
-    async def execute(self, cmd: c.SuspectCommand | c.VictimCommand,
-                      provenance: Provenance) -> dict[str, Any]:
-        p, d = provenance, cmd.occurred_on
-        if isinstance(cmd, c.RegisterCase):
-            return await self.register_case(cmd, p)
-        if isinstance(cmd, c.HoldExaminingMagistrateHearing):
-            victim = cmd.victim_id
-            return await self.on_victim(
-                cmd, p, lambda case: case.hold_examining_magistrate_hearing(p, d, victim))
-        if isinstance(cmd, c.AssessPresence):
-            victim, necessary = cmd.victim_id, cmd.presence == "NECESSARY"
-            return await self.on_victim(
-                cmd, p, lambda case: case.assess_presence(p, d, victim, necessary))
-        if isinstance(cmd, c.VictimCommand):
-            raise TypeError(f"no handler for {type(cmd).__name__}")
-        return await self.on_suspect(cmd, p, self._suspect_action(cmd, p))
+    async def decide_other_disposal(self, cmd: c.DecideOtherDisposal,
+                                    provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.dispose_otherwise(provenance, cmd.occurred_on, cmd.kind.value)))
 
-    @staticmethod
-    def _suspect_action(cmd: c.SuspectCommand,
-                        p: Provenance) -> Callable[[SuspectProceedings], None]:
-        d = cmd.occurred_on
-        if isinstance(cmd, c.SummonSuspect):
-            return lambda s: s.summon(p, d)
-        if isinstance(cmd, c.DismissCase):
-            kind, code = cmd.kind.value, cmd.code
-            return lambda s: s.dismiss(p, d, kind, code)
-        if isinstance(cmd, c.DecideOtherDisposal):
-            disposal = cmd.kind.value
-            return lambda s: s.dispose_otherwise(p, d, disposal)
-        if isinstance(cmd, c.ReopenCase):
-            return lambda s: s.reopen(p, d)
-        if isinstance(cmd, c.HoldCourtHearing):
-            instance = cmd.instance.value
-            return lambda s: s.hold_court_hearing(p, d, instance)
-        if isinstance(cmd, c.DeliverVerdict):
-            instance, outcome = cmd.instance.value, cmd.outcome.value
-            return lambda s: s.deliver_verdict(p, d, instance, outcome)
-        if isinstance(cmd, c.LodgeAppeal):
-            return lambda s: s.lodge_appeal(p, d)
-        if isinstance(cmd, c.MarkCaseFinal):
-            return lambda s: s.mark_final(p, d)
-        raise TypeError(f"no handler for {type(cmd).__name__}")
+    async def reopen_case(self, cmd: c.ReopenCase,
+                          provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.reopen(provenance, cmd.occurred_on)))
+
+    async def hold_court_hearing(self, cmd: c.HoldCourtHearing,
+                                 provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.hold_court_hearing(provenance, cmd.occurred_on, cmd.instance.value)))
+
+    async def deliver_verdict(self, cmd: c.DeliverVerdict,
+                              provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.deliver_verdict(provenance, cmd.occurred_on, cmd.instance.value,
+                                        cmd.outcome.value)))
+
+    async def lodge_appeal(self, cmd: c.LodgeAppeal,
+                           provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.lodge_appeal(provenance, cmd.occurred_on)))
+
+    async def mark_case_final(self, cmd: c.MarkCaseFinal,
+                              provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(cmd, provenance, lambda proceedings: (
+            proceedings.mark_final(provenance, cmd.occurred_on)))

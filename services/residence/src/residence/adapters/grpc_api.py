@@ -3,72 +3,84 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
-from ketenzicht.common.v1 import common_pb2
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.residence.v1 import residence_pb2 as pb
 from ketenzicht_common.errors import NotFound
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import command_from, pseudonym, query_date
+from ketenzicht_common.translate import acknowledged, pseudonym, query_date
 from residence.application import commands as c
 from residence.application.residence import ResidenceCommands
+from residence.domain import EmittedTrigger, ResidenceFile
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["ResidenceService"]
-
-
-def _ack(result: dict[str, Any]) -> common_pb2.CommandAck:
-    return common_pb2.CommandAck(event_ids=result["event_ids"],
-                                 replayed=bool(result.get("replayed")))
 
 
 class ResidenceApi:
     def __init__(self, commands: ResidenceCommands) -> None:
         self.commands = commands
 
-    async def _decide(self, request: Any, caller: Caller,
-                      kind: type[c.VictimDecision]) -> common_pb2.CommandAck:
-        command, command_id = command_from(request, kind)
-        return _ack(await self.commands.decide(command, caller.provenance(command_id)))
+    async def GrantReflectionPeriod(self, request: pb.VictimDecisionRequest,
+                                    caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.GrantReflectionPeriod, caller,
+                                  self.commands.grant_reflection_period)
 
-    async def GrantReflectionPeriod(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.GrantReflectionPeriod)
+    async def EndReflectionPeriod(self, request: pb.EndReflectionPeriodRequest,
+                                  caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.EndReflectionPeriod, caller,
+                                  self.commands.end_reflection_period)
 
-    async def EndReflectionPeriod(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.EndReflectionPeriod)
+    async def GrantTemporaryPermit(self, request: pb.GrantTemporaryPermitRequest,
+                                   caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.GrantTemporaryPermit, caller,
+                                  self.commands.grant_temporary_permit)
 
-    async def GrantTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.GrantTemporaryPermit)
+    async def RefuseTemporaryPermit(self, request: pb.CaseDecisionRequest,
+                                    caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.RefuseTemporaryPermit, caller,
+                                  self.commands.refuse_temporary_permit)
 
-    async def RefuseTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.RefuseTemporaryPermit)
+    async def ExtendTemporaryPermit(self, request: pb.ExtendTemporaryPermitRequest,
+                                    caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.ExtendTemporaryPermit, caller,
+                                  self.commands.extend_temporary_permit)
 
-    async def ExtendTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.ExtendTemporaryPermit)
+    async def EndTemporaryPermit(self, request: pb.EndTemporaryPermitRequest,
+                                 caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.EndTemporaryPermit, caller,
+                                  self.commands.end_temporary_permit)
 
-    async def EndTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.EndTemporaryPermit)
+    async def GrantNonTemporaryPermit(self, request: pb.VictimDecisionRequest,
+                                      caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.GrantNonTemporaryPermit, caller,
+                                  self.commands.grant_non_temporary_permit)
 
-    async def GrantNonTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.GrantNonTemporaryPermit)
+    async def RefuseNonTemporaryPermit(self, request: pb.VictimDecisionRequest,
+                                       caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.RefuseNonTemporaryPermit, caller,
+                                  self.commands.refuse_non_temporary_permit)
 
-    async def RefuseNonTemporaryPermit(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.RefuseNonTemporaryPermit)
+    async def ResumeDublinTransfer(self, request: pb.VictimDecisionRequest,
+                                   caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.ResumeDublinTransfer, caller,
+                                  self.commands.resume_dublin_transfer)
 
-    async def ResumeDublinTransfer(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.ResumeDublinTransfer)
+    async def FindNoEuResidenceRight(self, request: pb.VictimDecisionRequest,
+                                     caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.FindNoEuResidenceRight, caller,
+                                  self.commands.find_no_eu_residence_right)
 
-    async def FindNoEuResidenceRight(self, request: Any, caller: Caller) -> Any:
-        return await self._decide(request, caller, c.FindNoEuResidenceRight)
-
-    def Submit(self, requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
+    def Submit(self, requests: AsyncIterator[pb.ResidenceCommand],
+               caller: Caller) -> AsyncIterator[pb.ResidenceCommandResult]:
         return bulk_submit(self, requests, caller, pb.ResidenceCommandResult)
 
-    async def GetResidencePosition(self, request: Any, caller: Caller) -> Any:
+    async def GetResidencePosition(self, request: pb.GetResidencePositionRequest,
+                                   caller: Caller) -> pb.ResidencePosition:
         victim_id = pseudonym("victim_id", request.victim_id)
         as_of = query_date("as_of", request.as_of) or self.commands.gateway.clock.today()
 
-        def read() -> tuple[Any, list[Any] | None]:
+        def read() -> tuple[ResidenceFile, list[EmittedTrigger] | None]:
             view, file = self.commands.position(victim_id, as_of)
             return view, None if file is None else list(file.emitted)
 

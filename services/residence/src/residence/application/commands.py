@@ -68,21 +68,6 @@ class FindNoEuResidenceRight(VictimDecision):
     residence from EU law (geen verblijfsrecht op grond van het Unierecht): B8 applies."""
 
 
-EVENT_OF: dict[type[VictimDecision], str] = {
-    GrantReflectionPeriod: "ReflectionPeriodGranted",
-    EndReflectionPeriod: "ReflectionPeriodEnded",
-    GrantTemporaryPermit: "TemporaryPermitGranted",
-    RefuseTemporaryPermit: "TemporaryPermitRefused",
-    ExtendTemporaryPermit: "TemporaryPermitExtended",
-    EndTemporaryPermit: "TemporaryPermitEnded",
-    GrantNonTemporaryPermit: "NonTemporaryPermitGranted",
-    RefuseNonTemporaryPermit: "NonTemporaryPermitRefused",
-    ResumeDublinTransfer: "DublinTransferResumed",
-    FindNoEuResidenceRight: "NoEuResidenceRightFound",
-}
-"""The event each IND decision is recorded as."""
-
-
 class NoteFact(Command):
     """An event off the bus that the rules read (its event id is the command id)."""
 

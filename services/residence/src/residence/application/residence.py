@@ -3,8 +3,9 @@
 Split by job:
 
 * `ResidenceApplication` — the event store: victims' and cases' files;
-* `ResidenceCommands.note` / `.decide` — facts off the bus and the IND's decisions, stored as
-  they come; each marks the victims it concerns as changed (`settling`);
+* `ResidenceCommands.note` and one method per IND decision (`grant_reflection_period`, …) —
+  facts off the bus and the IND's decisions, stored as they come; each marks the victims it
+  concerns as changed (`settling`);
 * `ResidenceCommands.settle` — for victims that have settled, one pass of the rules over all
   their facts (with the steps of every case they take part in) and what ``reconcile`` says to
   send: new triggers, retractions, replacements; and each victim's next deadline for the
@@ -20,18 +21,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from uuid import uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from nats.js.api import StreamConfig, StreamSource
+from pydantic import BeforeValidator, PlainSerializer
 
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.bus_access import trigger_stream_name
-from ketenzicht_common.commands import CommandGateway
+from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -148,6 +150,26 @@ class ResidenceApplication(ChainApplication):
 TRIGGER_KINDS = {kind.value: kind for kind in TriggerKind}
 
 
+@dataclass(frozen=True)
+class VictimsChanged:
+    """The victims whose facts a command changed: they must settle again."""
+
+    victims: tuple[str, ...] = ()
+
+
+def _iso_or_empty(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A victim's next deadline after its rules were applied; None when none is pending."""
+
+    # Kept in the command log as an ISO date, or "" for none.
+    next: Annotated[date | None, PlainSerializer(_iso_or_empty, return_type=str),
+                    BeforeValidator(lambda value: value or None)] = None
+
+
 class ResidenceCommands:
     """What residence is told (by the bus, the IND and the clock), and the rules applied to it
     once it has settled."""
@@ -167,12 +189,13 @@ class ResidenceCommands:
 
     # --- facts in: stored as they come, the victims marked as changed ---
 
-    async def _marking(self, execution: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    async def _marking(self, execution: Awaitable[CommandResult[VictimsChanged]]
+                       ) -> CommandResult[VictimsChanged]:
         """The command's result, once the victims it changed are marked unsettled."""
         self._unanswered += 1
         try:
             result = await execution
-            self.settling.changed(result.get("victims", ()), self.monotonic())
+            self.settling.changed(result.answer.victims, self.monotonic())
             return result
         except asyncio.CancelledError:
             # The bus may still store it, and nothing would then mark its victims.
@@ -184,35 +207,29 @@ class ResidenceCommands:
     @staticmethod
     def _file(uow: UnitOfWork, victim_id: str, provenance: Provenance,
               occurred_on: date) -> VictimFile:
-        file = uow.get(VictimFile.id_for(victim_id), VictimFile)
-        if file is None:
-            # Facts may arrive before the signal that introduces the victim: accept them.
-            file = VictimFile.open(victim_id, provenance, occurred_on)
-            uow.add(file)
-        return file
+        # Facts may arrive before the signal that introduces the victim: accept them.
+        return uow.get_or_open(VictimFile.id_for(victim_id), VictimFile,
+                               lambda: VictimFile.open(victim_id, provenance, occurred_on))
 
     @staticmethod
     def _case(uow: UnitOfWork, case_id: str, provenance: Provenance,
               occurred_on: date) -> CaseFile:
-        case = uow.get(CaseFile.id_for(case_id), CaseFile)
-        if case is None:
-            # Case steps may arrive before any victim's report names the case.
-            case = CaseFile.open(case_id, provenance, occurred_on)
-            uow.add(case)
-        return case
+        # Case steps may arrive before any victim's report names the case.
+        return uow.get_or_open(CaseFile.id_for(case_id), CaseFile,
+                               lambda: CaseFile.open(case_id, provenance, occurred_on))
 
-    async def note(self, event: ReceivedEvent) -> dict[str, Any]:
+    async def note(self, event: ReceivedEvent) -> None:
         """A fact off the bus: kept in the victim's or the case's file."""
         envelope = event.envelope
         if (envelope.service, envelope.event_type) not in RELEVANT_EVENTS:
-            return {}
+            return
         try:
             fact = fact_from_event(str(envelope.event_id), envelope.service, envelope.event_type,
                                    envelope.occurred_on, event.data)
         except (FactError, ValueError) as error:  # ValueError: the body is not JSON
             raise Unprocessable(str(error)) from error
         if fact is None:
-            return {}
+            return
         command = c.NoteFact(occurred_on=envelope.occurred_on, event_id=str(envelope.event_id),
                              service=envelope.service, event_type=envelope.event_type,
                              payload=event.data)
@@ -220,45 +237,92 @@ class ResidenceCommands:
                                 str(envelope.event_id), envelope.traceparent,
                                 envelope.tracestate)
 
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+        def handle(uow: UnitOfWork) -> VictimsChanged:
             args = (provenance, command.occurred_on, command.event_id, command.service,
                     command.event_type, command.payload)
             if isinstance(fact, VictimFact):
                 file = self._file(uow, fact.victim_id, provenance, command.occurred_on)
                 if not file.note(*args):
-                    return {}
+                    return VictimsChanged()
                 case_id = getattr(fact, "case_id", None)
                 if case_id:
                     self._case(uow, case_id, provenance, command.occurred_on).link(
                         provenance, command.occurred_on, fact.victim_id)
-                return {"victims": [fact.victim_id]}
+                return VictimsChanged((fact.victim_id,))
             case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
             case = self._case(uow, case_id, provenance, command.occurred_on)
             if not case.note(*args):
-                return {}
+                return VictimsChanged()
             for victim_id in sorted(case.victims):
                 self._file(uow, victim_id, provenance, command.occurred_on)
-            return {"victims": sorted(case.victims)}
+            return VictimsChanged(tuple(sorted(case.victims)))
 
         prefetch = [VictimFile.id_for(v) for v in [getattr(fact, "victim_id", None)] if v]
         prefetch += [CaseFile.id_for(c) for c in [getattr(fact, "case_id", None)] if c]
-        return await self._marking(
-            self.gateway.bus.execute(command, provenance, handle, prefetch=prefetch))
+        await self._marking(self.gateway.bus.execute(command, provenance, handle,
+                                                     VictimsChanged, prefetch=prefetch))
 
-    async def decide(self, command: c.VictimDecision, provenance: Provenance) -> dict[str, Any]:
-        """An IND decision: always recorded as the fact it is. Where the rules say it was not
-        allowed, the rules raise a finding for the IND (R4), judged on all the facts once
-        settled — never refused by what happened to have arrived first."""
+    # --- the IND's decisions: one method each, naming the event it is recorded as ---
+
+    async def _decide(self, command: c.VictimDecision, provenance: Provenance,
+                      recorded_as: type[VictimFile.Event]) -> CommandResult[VictimsChanged]:
+        """An IND decision: always recorded as the fact it is, with the command's fields.
+        Where the rules say it was not allowed, the rules raise a finding for the IND (R4),
+        judged on all the facts once settled — never refused by what happened to have arrived
+        first."""
         fields = command.model_dump(exclude={"occurred_on", "victim_id"})
         fields = {k: v.value if hasattr(v, "value") else v for k, v in fields.items()}
-        event_class = getattr(VictimFile, c.EVENT_OF[type(command)])
 
-        def handle(uow: UnitOfWork) -> dict[str, Any]:
+        def handle(uow: UnitOfWork) -> VictimsChanged:
             file = self._file(uow, command.victim_id, provenance, command.occurred_on)
-            file.decide(event_class, provenance, command.occurred_on, **fields)
-            return {"victims": [command.victim_id]}
+            file.decide(recorded_as, provenance, command.occurred_on, **fields)
+            return VictimsChanged((command.victim_id,))
 
-        return await self._marking(self.gateway.submit(command, provenance, handle))
+        return await self._marking(
+            self.gateway.submit(command, provenance, handle, VictimsChanged))
+
+    async def grant_reflection_period(self, command: c.GrantReflectionPeriod,
+                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.ReflectionPeriodGranted)
+
+    async def end_reflection_period(self, command: c.EndReflectionPeriod,
+                                    provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.ReflectionPeriodEnded)
+
+    async def grant_temporary_permit(self, command: c.GrantTemporaryPermit,
+                                     provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.TemporaryPermitGranted)
+
+    async def refuse_temporary_permit(self, command: c.RefuseTemporaryPermit,
+                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.TemporaryPermitRefused)
+
+    async def extend_temporary_permit(self, command: c.ExtendTemporaryPermit,
+                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.TemporaryPermitExtended)
+
+    async def end_temporary_permit(self, command: c.EndTemporaryPermit,
+                                   provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.TemporaryPermitEnded)
+
+    async def grant_non_temporary_permit(self, command: c.GrantNonTemporaryPermit,
+                                         provenance: Provenance
+                                         ) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.NonTemporaryPermitGranted)
+
+    async def refuse_non_temporary_permit(self, command: c.RefuseNonTemporaryPermit,
+                                          provenance: Provenance
+                                          ) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.NonTemporaryPermitRefused)
+
+    async def resume_dublin_transfer(self, command: c.ResumeDublinTransfer,
+                                     provenance: Provenance) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.DublinTransferResumed)
+
+    async def find_no_eu_residence_right(self, command: c.FindNoEuResidenceRight,
+                                         provenance: Provenance
+                                         ) -> CommandResult[VictimsChanged]:
+        return await self._decide(command, provenance, VictimFile.NoEuResidenceRightFound)
 
     # --- settled: the rules applied, the feed corrected ---
 
@@ -308,17 +372,15 @@ class ResidenceCommands:
             # so each gets an id of its own (recorded only when it sends something).
             provenance = replace(RULES, command_id=f"settle:{victim_id}:{uuid4()}")
 
-            def handle(uow: UnitOfWork) -> dict[str, Any]:
+            def handle(uow: UnitOfWork) -> Settled:
                 file = uow.get(VictimFile.id_for(victim_id), VictimFile)
                 if file is None:
-                    return {"next": ""}
-                due = self._apply_rules(uow, file, today, provenance)
-                return {"next": due.isoformat() if due else ""}
+                    return Settled()
+                return Settled(self._apply_rules(uow, file, today, provenance))
 
-            result = await self.gateway.bus.execute(command, provenance, handle,
+            result = await self.gateway.bus.execute(command, provenance, handle, Settled,
                                                     prefetch=[VictimFile.id_for(victim_id)])
-            due = result.get("next") or ""
-            return victim_id, date.fromisoformat(due) if due else None
+            return victim_id, result.answer.next
 
         return dict(await asyncio.gather(*(one(v) for v in victim_ids)))
 
