@@ -164,17 +164,6 @@ class CommandBus:
         self._queue.put(_Query(read, loop, future))
         return await future
 
-    def execute_now(
-        self, command: BaseModel, provenance: Provenance, handler: Handler
-    ) -> dict[str, Any]:
-        """Run one command synchronously on the caller's thread (scripts and unit tests)."""
-        item = _Pending(command, provenance, handler, None, None)  # type: ignore[arg-type]
-        self._apply_batch([item])
-        if isinstance(item.outcome, BaseException):
-            raise item.outcome
-        assert item.outcome is not None
-        return item.outcome
-
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
