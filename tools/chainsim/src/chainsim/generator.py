@@ -26,7 +26,6 @@ month's end) follow domain.md §5.
 
 from __future__ import annotations
 
-import calendar
 import heapq
 import math
 from bisect import bisect
@@ -47,6 +46,7 @@ from chainsim.calibration import (
     Duration,
 )
 from chainsim.plan import Actor, PlannedCommand
+from ketenzicht_common.months import add_months
 from ketenzicht_contracts.events.categories import (
     CourtInstance,
     DismissalKind,
@@ -81,13 +81,10 @@ _CONVICTIONS: Final = frozenset({VerdictOutcome.CONVICTION_TRAFFICKING,
 _MEASURES: Final = tuple(ProtectionMeasure)
 
 
-def add_months(ordinal: int, months: int) -> int:
-    """`ordinal` + `months` calendar months, the day clipped to the month's end (§5)."""
-    day = date.fromordinal(ordinal)
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last)).toordinal()
+def _plus_months(ordinal: int, months: int) -> int:
+    # The generator counts days as ordinals (cheap to compare and to keep on a heap); months
+    # are counted as everywhere in the chain (§5).
+    return add_months(date.fromordinal(ordinal), months).toordinal()
 
 
 class _Choice(Generic[T]):
@@ -333,7 +330,7 @@ class _Simulation:
                 # A victim who already holds a permit has lawful stay: nothing to grant.
                 granted = offered + self._days(cal.reflection_grant_delay)
                 expiry = (granted + 30 if person.position is ResidencePosition.DUBLIN_CLAIMANT
-                          else add_months(granted, 3))
+                          else _plus_months(granted, 3))
 
         enrolled = None
         interventions: list[tuple[int, str]] = []
@@ -768,7 +765,7 @@ class _Simulation:
                 cal.temporary_permit_refused_share):
             self._put(ind, Actor.IND, "TemporaryPermitRefused", decided, vc, floor=floor)
             return False
-        valid_until = add_months(applied, 12)
+        valid_until = _plus_months(applied, 12)
         granted_known = self._put(ind, Actor.IND, "TemporaryPermitGranted", decided, {
             **vc, "valid_from": date.fromordinal(applied),
             "valid_until": date.fromordinal(valid_until)}, floor=floor)
@@ -777,7 +774,7 @@ class _Simulation:
             grounds.append(case.summons)
         if case.conviction is not None:
             grounds.append(case.conviction)
-        three_years = add_months(applied, 36)
+        three_years = _plus_months(applied, 36)
         if case.basis_end > three_years:
             grounds.append((three_years, granted_known))
         ground = min(grounds) if grounds else None
@@ -788,7 +785,7 @@ class _Simulation:
                     or gone <= due):
                 break
             extended = max(due + self._days(cal.extension_decision_delay), last + 1)
-            valid_until = add_months(valid_until, 12)
+            valid_until = _plus_months(valid_until, 12)
             self._put(ind, Actor.IND, "TemporaryPermitExtended", extended,
                       {**vc, "valid_until": date.fromordinal(valid_until)})
             last = extended
