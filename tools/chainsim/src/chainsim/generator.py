@@ -40,8 +40,12 @@ from typing import Any, Final, Generic, TypeVar
 from chainsim.calibration import (
     DEFAULT,
     DUBLIN_PRESENCE_ASSESSMENT_FROM,
+    DUBLIN_REFLECTION_DAYS,
     EVENTS_BY_WINDOW,
+    EXTENSION_NOTICE_DAYS,
+    REFLECTION_MONTHS,
     REFLECTION_RULES_CHANGED_ON,
+    THREE_YEARS_MONTHS,
     Calibration,
     Duration,
 )
@@ -329,8 +333,9 @@ class _Simulation:
             elif not person.permit:
                 # A victim who already holds a permit has lawful stay: nothing to grant.
                 granted = offered + self._days(cal.reflection_grant_delay)
-                expiry = (granted + 30 if person.position is ResidencePosition.DUBLIN_CLAIMANT
-                          else _plus_months(granted, 3))
+                expiry = (granted + DUBLIN_REFLECTION_DAYS
+                          if person.position is ResidencePosition.DUBLIN_CLAIMANT
+                          else _plus_months(granted, REFLECTION_MONTHS))
 
         enrolled = None
         interventions: list[tuple[int, str]] = []
@@ -774,13 +779,13 @@ class _Simulation:
             grounds.append(case.summons)
         if case.conviction is not None:
             grounds.append(case.conviction)
-        three_years = _plus_months(applied, 36)
+        three_years = _plus_months(applied, THREE_YEARS_MONTHS)
         if case.basis_end > three_years:
             grounds.append((three_years, granted_known))
         ground = min(grounds) if grounds else None
         last = decided
         while True:
-            due = valid_until - 30
+            due = valid_until - EXTENSION_NOTICE_DAYS
             if ((ground is not None and ground[0] <= due) or case.basis_end <= due
                     or gone <= due):
                 break
