@@ -1,13 +1,15 @@
-"""The shared suite of the command services reads its per-service cases from the modules next
-to this file.
+"""The shared suite of the command services reads each service's cases from that service's
+tests (services/<name>/tests/integration/<name>_cases.py).
 
 The workspace runs pytest with --import-mode=importlib, which puts no test folder on sys.path;
-this folder is added so the suite can import them by name.
+those folders are added so the suite can import the cases by name.
 """
 
 import sys
 from pathlib import Path
 
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+_REPO = Path(__file__).resolve().parents[2]
+for _service in ("intake", "investigation", "prosecution"):
+    _cases = str(_REPO / "services" / _service / "tests" / "integration")
+    if _cases not in sys.path:
+        sys.path.insert(0, _cases)

@@ -15,9 +15,6 @@ from typing import Any
 
 import grpc
 import pytest
-from command_service import CommandService
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 from intake_cases import INTAKE
 from investigation_cases import INVESTIGATION
 from prosecution_cases import PROSECUTION
@@ -25,9 +22,17 @@ from prosecution_cases import PROSECUTION
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.command_service import CommandService
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import stream_messages
-from ketenzicht_common.testing.service import Running, reason_of, rpc_error, running_service
+from ketenzicht_common.testing.service import (
+    Running,
+    field_violations,
+    reason_of,
+    rpc_error,
+    running_service,
+    status_reason,
+)
 from ketenzicht_contracts.envelope import stream_for
 
 pytestmark = pytest.mark.integration
@@ -49,15 +54,6 @@ async def stub(served: tuple[CommandService, Running]) -> AsyncIterator[Any]:
     async with connect(running.service.address, token=TOKENS[service.role]) as channel:
         yield service.stub(channel)
 
-
-def field_violations(error: grpc.aio.AioRpcError) -> set[str]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    fields: set[str] = set()
-    for detail in status.details if status else []:
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            fields |= {v.field for v in bad_request.field_violations}
-    return fields
 
 
 async def test_callers_must_authenticate_and_hold_a_role_of_the_service(
@@ -132,13 +128,6 @@ async def test_health_and_reflection_answer(served: tuple[CommandService, Runnin
         assert service.grpc_service in names
 
 
-def precondition_reason(error: status_pb2.Status) -> str:
-    for detail in error.details:
-        failure = error_details_pb2.PreconditionFailure()
-        if detail.Unpack(failure):
-            return str(failure.violations[0].type)
-    return ""
-
 
 @pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
 async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
@@ -168,7 +157,7 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
         n: code for n, (code, _) in backlog.refused.items()}
     for n, (_, reason) in backlog.refused.items():
         if reason is not None:
-            assert precondition_reason(refused[n]) == reason, n
+            assert status_reason(refused[n]) == reason, n
     if backlog.replayed is not None:
         sequence, event_ids = backlog.replayed
         assert results[sequence].ack.replayed

@@ -8,14 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from intake_cases import signal_request
 
-from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
@@ -25,6 +22,7 @@ from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
+    field_violations,
     published_ids,
     reason_of,
     rpc_error,
@@ -47,19 +45,6 @@ async def police(service: Running) -> AsyncIterator[IntakeServiceStub]:
     async with connect(service.service.address, token=TOKENS["POLICE"]) as channel:
         yield IntakeServiceStub(channel)
 
-
-def signal_request(**overrides: Any) -> pb.RegisterSignalRequest:
-    fields: dict[str, Any] = dict(
-        occurred_on="2022-01-03",
-        source_organisation=pb.SOURCE_ORGANISATION_POLICE,
-        form=common_pb2.EXPLOITATION_FORM_SEXUAL,
-        minor=True,
-        nationality_group=pb.NATIONALITY_GROUP_THIRD_COUNTRY,
-        residence_position=pb.RESIDENCE_POSITION_IRREGULAR,
-        region=pb.POLICE_REGION_AMSTERDAM,
-    )
-    fields.update(overrides)
-    return pb.RegisterSignalRequest(**fields)
 
 
 async def test_a_report_filed_over_grpc_arrives_on_jetstream(
@@ -90,15 +75,6 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
                                        "case_id": "case-a", "under_number": True,
                                        "capacity": "VICTIM"}
 
-
-def _field_violations(error: grpc.aio.AioRpcError) -> set[str]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    fields: set[str] = set()
-    for detail in status.details if status else []:
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            fields |= {v.field for v in bad_request.field_violations}
-    return fields
 
 
 async def test_the_police_can_read_back_what_intake_knows(
@@ -162,7 +138,7 @@ async def test_cooperation_impossible_is_stored_and_published_unary_and_in_bulk(
         pb.RecordCooperationImpossibleRequest(victim_id=signal.victim_id,
                                               occurred_on="2022-01-22")))
     assert missing.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "reason" in _field_violations(missing)
+    assert "reason" in field_violations(missing)
 
 
 async def test_cooperation_impossible_may_be_recorded_by_the_roles_that_file_reports(

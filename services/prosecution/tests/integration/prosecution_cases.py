@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import grpc
-from command_service import Backlog, CommandService, Refusal
 from google.rpc import code_pb2
 
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
+from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
 
 FIRST, APPEAL = pb.COURT_INSTANCE_FIRST_INSTANCE, pb.COURT_INSTANCE_APPEAL
 

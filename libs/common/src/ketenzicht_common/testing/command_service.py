@@ -1,5 +1,6 @@
-"""What the shared suite needs to know of one command service: its stub, its roles, a command
-to send, the refusals it must give and a backlog for its bulk stream."""
+"""What the shared suite of the command services (tests/command_services) needs to know of one
+service: its stub, its roles, a command to send, the refusals it must give and a backlog for its
+bulk stream. Each service's tests give theirs (services/<name>/tests/integration)."""
 
 from __future__ import annotations
 

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import grpc
-from command_service import Backlog, CommandService, Refusal
 from google.rpc import code_pb2
 
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
+from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
 
 
 def signal_request(**overrides: Any) -> pb.RegisterSignalRequest:

@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import grpc
-from command_service import Backlog, CommandService, Refusal
 from google.rpc import code_pb2
 
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServiceStub
+from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
 
 
 async def open_investigation(stub: InvestigationServiceStub, key: str) -> Any:
