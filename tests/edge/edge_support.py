@@ -17,15 +17,13 @@ from typing import Any
 
 import grpc
 from google.protobuf.message_factory import GetMessageClass
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from ketenzicht.intake.v1 import intake_pb2
 from ketenzicht.investigation.v1 import investigation_pb2
 from ketenzicht.prosecution.v1 import prosecution_pb2
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.service import Running, running_service
+from ketenzicht_common.testing.service import Running, field_violations, running_service
 
 DESCRIPTORS: dict[str, Any] = {
     "intake": intake_pb2.DESCRIPTOR.services_by_name["IntakeService"],
@@ -67,13 +65,7 @@ class Answer:
 
     def violations(self) -> set[str]:
         """The fields a BadRequest detail names."""
-        status = rpc_status.from_call(self.trailing) if self.trailing is not None else None
-        fields: set[str] = set()
-        for detail in status.details if status else []:
-            bad_request = error_details_pb2.BadRequest()
-            if detail.Unpack(bad_request):
-                fields |= {v.field for v in bad_request.field_violations}
-        return fields
+        return field_violations(self.trailing) if self.trailing is not None else set()
 
 
 def method_path(service: str, method: str) -> str:

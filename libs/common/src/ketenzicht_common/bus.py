@@ -178,18 +178,6 @@ class CommandBus:
         self._queue.put(_Query(read, loop, future))
         return await future
 
-    def execute_now(
-        self, command: BaseModel, provenance: Provenance, handler: Handler[T], answer: type[T]
-    ) -> CommandResult[T]:
-        """Run one command synchronously on the caller's thread (scripts and unit tests)."""
-        item = _Pending(command, provenance, handler, answer, None, None)  # type: ignore[arg-type]
-        self._apply_batch([item])
-        if isinstance(item.outcome, BaseException):
-            raise item.outcome
-        assert item.outcome is not None
-        result: CommandResult[T] = item.outcome
-        return result
-
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)

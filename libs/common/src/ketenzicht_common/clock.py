@@ -57,7 +57,9 @@ class FixedClock:
             return self._now
 
     def today(self) -> date:
-        return self.now().date()
+        # The same Dutch calendar day as `SystemClock`, or a test at 23:30 UTC would see
+        # yesterday where production sees today.
+        return self.now().astimezone(DUTCH_TIME).date()
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ Every consumer is durable (it resumes where it left off after a restart), acknow
 after its handler succeeded, and a failed event is redelivered after a growing delay
 (faststream's default would terminate a message whose handler raised). Handlers must be
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
-id. ``SqliteInbox`` is the simple way to do that for handlers that have no store of their own.
+id (``testing.inbox.SqliteInbox`` does it for the tests' handlers, which have no store).
 
 Nothing reaches a handler unchecked: every message passes `contract.check` first (a readable
 envelope, a type its service publishes, read from that service's stream on the subject it
@@ -32,8 +32,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import sqlite3
-import threading
 import time
 import weakref
 from collections import deque
@@ -58,7 +56,7 @@ from .contract import Unprocessable, check, label
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EventHandler", "ReceivedEvent", "SqliteInbox", "Subscription", "Unprocessable",
+__all__ = ["EventHandler", "ReceivedEvent", "Subscription", "Unprocessable",
            "checked", "consumer_health", "event_broker", "replay_subject", "subscribe"]
 
 
@@ -466,37 +464,3 @@ def _for_stream(handle: Callable[[str, Any], Awaitable[None]],
         await handle(stream, message)
 
     return handler
-
-
-class SqliteInbox:
-    """Remembers which event ids a consumer has handled, so a redelivery changes nothing."""
-
-    def __init__(self, path: str | Path) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS inbox (event_id TEXT PRIMARY KEY, subject TEXT NOT NULL,"
-            " occurred_on TEXT NOT NULL, body TEXT NOT NULL)"
-        )
-        self._lock = threading.Lock()
-
-    def accept(self, event: ReceivedEvent) -> bool:
-        """Record the event; False when it was handled before."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
-                (str(event.envelope.event_id), event.subject,
-                 event.envelope.occurred_on.isoformat(), event.body.decode()),
-            )
-            return cursor.rowcount == 1
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
-
-    def subjects(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT subject FROM inbox ORDER BY rowid")]
-
-    def close(self) -> None:
-        self._db.close()

@@ -22,11 +22,6 @@ def stable_id(*parts: str) -> UUID:
     return uuid5(KETENZICHT_NAMESPACE, "/".join(parts))
 
 
-def event_topic(service: str, event_type: str, version: int = 1) -> str:
-    """The explicit, rename-proof topic under which an event class is stored."""
-    return f"{service}:{event_type}.v{version}"
-
-
 def parse_event_topic(topic: str) -> tuple[str, str, int]:
     service, _, rest = topic.partition(":")
     name, _, version = rest.rpartition(".v")

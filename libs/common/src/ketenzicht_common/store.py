@@ -29,7 +29,6 @@ from .domain import (
     ChainCreated,
     Provenance,
     event_facts,
-    event_topic,
     parse_event_topic,
     stable_id,
 )
@@ -272,7 +271,6 @@ __all__ = [
     "CommandLog",
     "DateAsISO",
     "StoreSettings",
-    "event_topic",
     "fingerprint",
     "topics_of",
 ]

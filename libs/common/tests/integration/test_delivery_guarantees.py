@@ -19,10 +19,11 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.consumer import ReceivedEvent, SqliteInbox, event_broker, subscribe
+from ketenzicht_common.consumer import ReceivedEvent, event_broker, subscribe
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
+from ketenzicht_common.testing.inbox import SqliteInbox
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
 
 pytestmark = pytest.mark.integration

@@ -1,30 +1,28 @@
-"""Intake as a police system meets it: a real process, gRPC over loopback, a real nats-server."""
+"""Intake as a police system meets it: a real process, gRPC over loopback, a real nats-server.
+
+What every command service promises alike (who may call, retries, refusals, health, the bulk
+stream) is the shared suite's, tests/command_services, with intake's cases there."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from intake_cases import signal_request
 
-from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.processes import NatsServer, ServiceProcess
+from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import stream_count, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
+    field_violations,
     published_ids,
     reason_of,
     rpc_error,
@@ -42,40 +40,16 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         yield started
 
 
-@pytest.fixture(scope="module")
-def running(service: Running) -> tuple[NatsServer, ServiceProcess, Path]:
-    return service.nats, service.service, service.store
-
-
 @pytest.fixture
-async def police(running: tuple[NatsServer, ServiceProcess, Path]) -> AsyncIterator[
-        IntakeServiceStub]:
-    async with connect(running[1].address, token=TOKENS["POLICE"]) as channel:
+async def police(service: Running) -> AsyncIterator[IntakeServiceStub]:
+    async with connect(service.service.address, token=TOKENS["POLICE"]) as channel:
         yield IntakeServiceStub(channel)
 
 
-def signal_request(**overrides: Any) -> pb.RegisterSignalRequest:
-    fields: dict[str, Any] = dict(
-        occurred_on="2022-01-03",
-        source_organisation=pb.SOURCE_ORGANISATION_POLICE,
-        form=common_pb2.EXPLOITATION_FORM_SEXUAL,
-        minor=True,
-        nationality_group=pb.NATIONALITY_GROUP_THIRD_COUNTRY,
-        residence_position=pb.RESIDENCE_POSITION_IRREGULAR,
-        region=pb.POLICE_REGION_AMSTERDAM,
-    )
-    fields.update(overrides)
-    return pb.RegisterSignalRequest(**fields)
-
-
-def stored_events(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-
 
 async def test_a_report_filed_over_grpc_arrives_on_jetstream(
-        running: tuple[NatsServer, ServiceProcess, Path], police: IntakeServiceStub) -> None:
-    nats_server, _, _ = running
+        service: Running, police: IntakeServiceStub) -> None:
+    nats_server = service.nats
     # Counted before the signal: its relay may still be publishing when the report is filed.
     before = await stream_count(nats_server, STREAM)
     signal = await police.RegisterSignal(signal_request(command_id="signal-a"))
@@ -102,107 +76,6 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
                                        "capacity": "VICTIM"}
 
 
-async def test_a_retried_command_returns_the_first_result_and_stores_nothing_new(
-        running: tuple[NatsServer, ServiceProcess, Path], police: IntakeServiceStub) -> None:
-    first = await police.RegisterSignal(signal_request(command_id="signal-retry"))
-    stored = stored_events(running[2])
-    again = await police.RegisterSignal(signal_request(command_id="signal-retry"))
-    assert (again.victim_id, list(again.ack.event_ids)) == (first.victim_id,
-                                                            list(first.ack.event_ids))
-    assert again.ack.replayed
-    assert stored_events(running[2]) == stored
-
-    with pytest.raises(grpc.aio.AioRpcError) as reused:
-        await police.RegisterSignal(signal_request(command_id="signal-retry", minor=False))
-    assert reused.value.code() == grpc.StatusCode.ALREADY_EXISTS
-    assert stored_events(running[2]) == stored
-
-
-def _field_violations(error: grpc.aio.AioRpcError) -> set[str]:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    fields: set[str] = set()
-    for detail in status.details if status else []:
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            fields |= {v.field for v in bad_request.field_violations}
-    return fields
-
-
-async def test_bad_input_gets_a_clear_error_and_changes_nothing(
-        running: tuple[NatsServer, ServiceProcess, Path], police: IntakeServiceStub) -> None:
-    nats_server, _, store = running
-    signal = await police.RegisterSignal(signal_request(command_id="signal-bad"))
-    await police.FileReport(pb.FileReportRequest(
-        command_id="report-bad", victim_id=signal.victim_id, case_id="case-bad",
-        occurred_on="2022-01-10"))
-    await asyncio.sleep(0.5)
-    stored, published = stored_events(store), await stream_count(nats_server, STREAM)
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
-    v = signal.victim_id
-
-    cases: list[tuple[Any, grpc.StatusCode, set[str]]] = [
-        (police.FileReport(pb.FileReportRequest(victim_id=v, occurred_on="2022-01-10")),
-         grpc.StatusCode.INVALID_ARGUMENT, {"case_id"}),
-        (police.FileReport(pb.FileReportRequest(victim_id=v, case_id="case bad!",
-                                                occurred_on="2022-01-10")),
-         grpc.StatusCode.INVALID_ARGUMENT, {"case_id"}),
-        (police.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-x",
-                                                occurred_on="10-01-2022")),
-         grpc.StatusCode.INVALID_ARGUMENT, {"occurred_on"}),
-        (police.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-x",
-                                                occurred_on=tomorrow)),
-         grpc.StatusCode.INVALID_ARGUMENT, {"occurred_on"}),
-        (police.RegisterSignal(signal_request(form=common_pb2.EXPLOITATION_FORM_UNSPECIFIED)),
-         grpc.StatusCode.INVALID_ARGUMENT, {"form"}),
-        (police.FileReport(pb.FileReportRequest(victim_id="never-signalled", case_id="case-x",
-                                                occurred_on="2022-01-10")),
-         grpc.StatusCode.FAILED_PRECONDITION, set()),
-        (police.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-bad",
-                                                occurred_on="2022-01-12")),
-         grpc.StatusCode.ALREADY_EXISTS, set()),
-        (police.RegisterSignal(signal_request(victim_id="unknown-victim")),
-         grpc.StatusCode.NOT_FOUND, set()),
-        (police.GetVictim(pb.GetVictimRequest(victim_id="unknown-victim")),
-         grpc.StatusCode.NOT_FOUND, set()),
-        (police.WithdrawReport(pb.CaseFactRequest(victim_id=v, case_id="case-none",
-                                                  occurred_on="2022-02-01")),
-         grpc.StatusCode.FAILED_PRECONDITION, set()),
-    ]
-    for call, code, fields in cases:
-        error = await rpc_error(call)
-        assert error.code() == code, error.details()
-        assert fields <= _field_violations(error), error.details()
-        assert error.details()
-
-    await asyncio.sleep(0.5)
-    assert stored_events(store) == stored
-    assert await stream_count(nats_server, STREAM) == published
-
-
-async def test_callers_must_authenticate_and_hold_an_intake_role(
-        running: tuple[NatsServer, ServiceProcess, Path]) -> None:
-    nats_server, service, store = running
-    stored, published = stored_events(store), await stream_count(nats_server, STREAM)
-    request = signal_request(command_id="auth-case")
-    for token, code in [(None, grpc.StatusCode.UNAUTHENTICATED),
-                        ("not-a-token", grpc.StatusCode.UNAUTHENTICATED),
-                        (TOKENS["OM"], grpc.StatusCode.PERMISSION_DENIED),
-                        (TOKENS["IND"], grpc.StatusCode.PERMISSION_DENIED),
-                        (TOKENS["ANALYST"], grpc.StatusCode.PERMISSION_DENIED)]:
-        async with connect(service.address, token=token) as channel:
-            error = await rpc_error(IntakeServiceStub(channel).RegisterSignal(request))
-            assert error.code() == code
-    for role in ("KMAR", "LABOUR_INSPECTORATE"):
-        async with connect(service.address, token=TOKENS[role]) as channel:
-            reply = await IntakeServiceStub(channel).RegisterSignal(
-                signal_request(command_id=f"auth-{role}"))
-            assert reply.victim_id
-    await asyncio.sleep(0.5)
-    published_now = await stream_count(nats_server, STREAM)
-    assert published_now == published + 2
-    # Two accepted signals: each stores an Opened, a SignalRegistered and a command-log entry.
-    assert stored_events(store) == stored + 6
-
 
 async def test_the_police_can_read_back_what_intake_knows(
         police: IntakeServiceStub) -> None:
@@ -216,22 +89,6 @@ async def test_the_police_can_read_back_what_intake_knows(
     assert summary.first_signal_on == "2022-01-03"
     assert list(summary.reported_case_ids) == ["case-r1"]
     assert list(summary.cooperating_case_ids) == ["case-r2"]
-
-
-async def test_health_and_reflection_answer(
-        running: tuple[NatsServer, ServiceProcess, Path]) -> None:
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
-    async with grpc.aio.insecure_channel(running[1].address) as channel:
-        health = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="ketenzicht.intake.v1.IntakeService"))
-        assert health.status == health_pb2.HealthCheckResponse.SERVING
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        responses = stub.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
-        names = [s.name async for r in responses for s in r.list_services_response.service]
-        assert "ketenzicht.intake.v1.IntakeService" in names
 
 
 async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_stream(
@@ -281,7 +138,7 @@ async def test_cooperation_impossible_is_stored_and_published_unary_and_in_bulk(
         pb.RecordCooperationImpossibleRequest(victim_id=signal.victim_id,
                                               occurred_on="2022-01-22")))
     assert missing.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "reason" in _field_violations(missing)
+    assert "reason" in field_violations(missing)
 
 
 async def test_cooperation_impossible_may_be_recorded_by_the_roles_that_file_reports(

@@ -1,14 +1,15 @@
 """The investigation service as a police system meets it: a real process, gRPC over loopback,
-a real nats-server."""
+a real nats-server.
+
+What every command service promises alike (who may call, retries, refusals, the bulk stream) is
+the shared suite's, tests/command_services, with this service's cases there."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-import grpc
 import pytest
 
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
@@ -19,8 +20,6 @@ from ketenzicht_common.testing.jetstream import stream_messages
 from ketenzicht_common.testing.service import (
     Running,
     published_ids,
-    reason_of,
-    rpc_error,
     running_service,
 )
 
@@ -111,97 +110,3 @@ async def test_a_decision_not_to_investigate_without_a_report_in_view(
     summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id="case-int-none"))
     assert summary.status == pb.INVESTIGATION_STATUS_NOT_INVESTIGATED
     assert summary.no_investigation_decided_on == "2021-11-01"
-
-
-async def test_every_refusal_names_its_reason_and_changes_nothing(
-        running: Running, police: InvestigationServiceStub) -> None:
-    case = "case-int-refusals"
-    await police.OpenInvestigation(pb.OpenInvestigationRequest(
-        case_id=case, occurred_on="2022-02-01", police_registration_number="PL0100-2022-0002"))
-    await police.IdentifySuspect(pb.IdentifySuspectRequest(
-        case_id=case, suspect_id="suspect-r", occurred_on="2022-02-10"))
-    await police.SuspendInvestigation(pb.CaseFactRequest(case_id=case,
-                                                         occurred_on="2022-03-01"))
-    await asyncio.sleep(0.6)
-    stored, published = running.stored(), await running.published()
-
-    fail = grpc.StatusCode.FAILED_PRECONDITION
-    cases: list[tuple[Any, grpc.StatusCode, str]] = [
-        (police.IdentifySuspect(pb.IdentifySuspectRequest(
-            case_id="case-int-unknown", suspect_id="suspect-r", occurred_on="2022-02-10")),
-         fail, "INVESTIGATION_NOT_OPENED"),
-        (police.HearVictim(pb.HearVictimRequest(case_id=case, victim_id="victim-r",
-                                                occurred_on="2022-01-31")),
-         fail, "DATE_BEFORE_OPENING"),
-        (police.ResumeInvestigation(pb.CaseFactRequest(case_id=case,
-                                                       occurred_on="2022-02-28")),
-         fail, "DATE_BEFORE_SUSPENSION"),
-        (police.SubmitToProsecution(pb.SubmitToProsecutionRequest(case_id=case,
-                                                                  occurred_on="2022-03-05")),
-         fail, "INVESTIGATION_SUSPENDED"),
-        (police.SubmitToProsecution(pb.SubmitToProsecutionRequest(
-            case_id=case, occurred_on="2022-02-20", suspect_ids=["suspect-x"])),
-         fail, "SUSPECT_NOT_IDENTIFIED"),
-        (police.CloseInvestigation(pb.CloseInvestigationRequest(
-            case_id=case, occurred_on="2022-04-01",
-            reason=pb.INVESTIGATION_CLOSE_REASON_SUBMITTED)),
-         fail, "NOT_SUBMITTED"),
-        (police.DecideNoInvestigation(pb.CaseFactRequest(case_id=case,
-                                                         occurred_on="2022-04-01")),
-         fail, "INVESTIGATION_OPEN"),
-        (police.OpenInvestigation(pb.OpenInvestigationRequest(
-            case_id="case-int-other", occurred_on="2022-02-01",
-            police_registration_number="PL0100-2022-0002")),
-         fail, "REGISTRATION_NUMBER_IN_USE"),
-        (police.OpenInvestigation(pb.OpenInvestigationRequest(case_id=case,
-                                                              occurred_on="2022-02-01")),
-         grpc.StatusCode.ALREADY_EXISTS, ""),
-        (police.IdentifySuspect(pb.IdentifySuspectRequest(
-            case_id=case, suspect_id="suspect-r", occurred_on="2022-02-11")),
-         grpc.StatusCode.ALREADY_EXISTS, ""),
-        (police.OpenInvestigation(pb.OpenInvestigationRequest(
-            case_id="case-int-bad", occurred_on="2022-02-01",
-            police_registration_number="pl 0100/22")),
-         grpc.StatusCode.INVALID_ARGUMENT, ""),
-        (police.CloseInvestigation(pb.CloseInvestigationRequest(case_id=case,
-                                                                occurred_on="2022-04-01")),
-         grpc.StatusCode.INVALID_ARGUMENT, ""),
-        (police.GetInvestigation(pb.GetInvestigationRequest(case_id="case-int-unknown")),
-         grpc.StatusCode.NOT_FOUND, ""),
-        (police.FindInvestigation(pb.FindInvestigationRequest(
-            police_registration_number="PL9999-0000")),
-         grpc.StatusCode.NOT_FOUND, ""),
-    ]
-    for call, code, reason in cases:
-        error = await rpc_error(call)
-        assert (error.code(), reason_of(error)) == (code, reason), error.details()
-        assert "PL0100" not in (error.details() or "")
-
-    await asyncio.sleep(0.6)
-    assert running.stored() == stored
-    assert await running.published() == published
-
-
-async def test_a_retry_answers_the_first_result_and_stores_nothing_new(
-        running: Running, police: InvestigationServiceStub) -> None:
-    request = pb.OpenInvestigationRequest(command_id="open-retry", case_id="case-int-retry",
-                                          occurred_on="2022-02-01")
-    first = await police.OpenInvestigation(request)
-    stored = running.stored()
-    again = await police.OpenInvestigation(request)
-    assert again.replayed
-    assert list(again.event_ids) == list(first.event_ids)
-    assert running.stored() == stored
-
-
-async def test_only_investigating_organisations_may_call(running: Running) -> None:
-    request = pb.OpenInvestigationRequest(case_id="case-int-auth", occurred_on="2022-02-01")
-    for token, code in [(None, grpc.StatusCode.UNAUTHENTICATED),
-                        (TOKENS["OM"], grpc.StatusCode.PERMISSION_DENIED),
-                        (TOKENS["IND"], grpc.StatusCode.PERMISSION_DENIED)]:
-        async with connect(running.service.address, token=token) as channel:
-            error = await rpc_error(InvestigationServiceStub(channel).OpenInvestigation(request))
-            assert error.code() == code
-    async with connect(running.service.address, token=TOKENS["KMAR"]) as channel:
-        ack = await InvestigationServiceStub(channel).OpenInvestigation(request)
-        assert len(ack.event_ids) == 1

@@ -17,8 +17,6 @@ from monitor.domain import (
     ChainFact,
     ChainProjection,
     Milestone,
-    add_months,
-    add_years,
     chain_figures,
     event_log_xes,
     lead_time_table,
@@ -215,13 +213,6 @@ def test_as_of_ends_at_midnight_in_amsterdam() -> None:
     assert AsOf.of(date(2020, 12, 31)).known_by == datetime(
         2020, 12, 31, 22, 59, 59, 999999, tzinfo=UTC
     )
-
-
-def test_calendar_arithmetic_clips_to_the_end_of_the_month() -> None:
-    assert add_months(date(2021, 1, 31), 3) == date(2021, 4, 30)
-    assert add_months(date(2020, 8, 31), 6) == date(2021, 2, 28)
-    assert add_years(date(2020, 2, 29), 3) == date(2023, 2, 28)
-    assert add_months(date(2020, 11, 15), -12) == date(2019, 11, 15)
 
 
 @given(st.lists(st.integers(0, 2000), min_size=1, max_size=40), st.sampled_from([0.25, 0.5, 0.9]))

@@ -1,14 +1,14 @@
 """The prosecution service as an OM system meets it: a real process, gRPC over loopback, a real
-nats-server."""
+nats-server.
+
+What every command service promises alike (who may call, retries, refusals, the bulk stream) is
+the shared suite's, tests/command_services, with this service's cases there."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-import grpc
 import pytest
 
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
@@ -18,8 +18,6 @@ from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.service import (
     Running,
     published_ids,
-    reason_of,
-    rpc_error,
     running_service,
 )
 
@@ -121,100 +119,3 @@ async def test_dismissal_other_disposal_and_reopening(om: ProsecutionServiceStub
     assert other.other_disposal_kind == pb.OTHER_DISPOSAL_KIND_TRANSACTION
     case = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=c))
     assert list(case.suspect_ids) == ["suspect-om-b", "suspect-om-c"]
-
-
-async def test_every_lifecycle_refusal_names_its_reason_and_changes_nothing(
-        running: Running, om: ProsecutionServiceStub) -> None:
-    c = "case-om-refusals"
-    s, d, f = "suspect-om-summoned", "suspect-om-dismissed", "suspect-om-final"
-    for suspect in (s, d, f):
-        await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=suspect,
-                                                     occurred_on="2022-06-01"))
-    await om.RegisterCase(pb.RegisterCaseRequest(case_id="case-om-number", suspect_id=s,
-                                                 occurred_on="2022-06-01",
-                                                 parketnummer="08/654321-22"))
-    await om.SummonSuspect(fact(c, s, "2022-09-01"))
-    await om.DismissCase(pb.DismissCaseRequest(case_id=c, suspect_id=d, occurred_on="2022-08-01",
-                                               kind=pb.DISMISSAL_KIND_TECHNICAL, code="02"))
-    await om.SummonSuspect(fact(c, f, "2022-09-01"))
-    await om.DeliverVerdict(pb.VerdictRequest(case_id=c, suspect_id=f, occurred_on="2023-01-10",
-                                              instance=FIRST,
-                                              outcome=pb.VERDICT_OUTCOME_ACQUITTAL))
-    await om.MarkCaseFinal(fact(c, f, "2023-01-30"))
-    await om.AssessPresence(pb.AssessPresenceRequest(case_id=c, victim_id="victim-om-r",
-                                                     occurred_on="2022-07-01",
-                                                     presence=pb.PRESENCE_NECESSARY))
-    await asyncio.sleep(0.6)
-    stored, published = running.stored(), await running.published()
-
-    fail = grpc.StatusCode.FAILED_PRECONDITION
-    cases: list[tuple[Any, grpc.StatusCode, str]] = [
-        (om.DeliverVerdict(pb.VerdictRequest(case_id=c, suspect_id=d, occurred_on="2023-01-10",
-                                             instance=FIRST,
-                                             outcome=pb.VERDICT_OUTCOME_ACQUITTAL)),
-         fail, "NOT_SUMMONED"),
-        (om.DeliverVerdict(pb.VerdictRequest(case_id=c, suspect_id=s, occurred_on="2022-08-31",
-                                             instance=FIRST,
-                                             outcome=pb.VERDICT_OUTCOME_ACQUITTAL)),
-         fail, "DATE_BEFORE_SUMMONS"),
-        (om.LodgeAppeal(fact(c, s, "2023-01-01")), fail, "NO_FIRST_INSTANCE_VERDICT"),
-        (om.DeliverVerdict(pb.VerdictRequest(case_id=c, suspect_id=s, occurred_on="2023-06-01",
-                                             instance=APPEAL,
-                                             outcome=pb.VERDICT_OUTCOME_ACQUITTAL)),
-         fail, "NO_FIRST_INSTANCE_VERDICT"),
-        (om.LodgeAppeal(fact(c, f, "2023-02-01")), fail, "CASE_FINAL"),
-        (om.HoldCourtHearing(pb.CourtHearingRequest(case_id=c, suspect_id=f,
-                                                    occurred_on="2023-03-01", instance=FIRST)),
-         fail, "CASE_FINAL"),
-        (om.DismissCase(pb.DismissCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-10-01",
-                                              kind=pb.DISMISSAL_KIND_POLICY, code="50")),
-         fail, "SUSPECT_SUMMONED"),
-        (om.SummonSuspect(fact(c, d, "2022-09-01")), fail, "CASE_DISMISSED"),
-        (om.ReopenCase(fact(c, d, "2022-07-01")), fail, "DATE_BEFORE_DECISION"),
-        (om.MarkCaseFinal(fact(c, s, "2023-01-01")), fail, "NO_VERDICT"),
-        (om.SummonSuspect(fact(c, "suspect-om-unknown", "2022-09-01")),
-         fail, "CASE_NOT_REGISTERED"),
-        (om.SummonSuspect(fact(c, d, "2022-05-01")), fail, "DATE_BEFORE_REGISTRATION"),
-        (om.RegisterCase(pb.RegisterCaseRequest(case_id="case-om-other", suspect_id=s,
-                                                occurred_on="2022-06-01",
-                                                parketnummer="08/654321-22")),
-         fail, "PARKETNUMMER_IN_USE"),
-        (om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s,
-                                                occurred_on="2022-06-01")),
-         grpc.StatusCode.ALREADY_EXISTS, ""),
-        (om.AssessPresence(pb.AssessPresenceRequest(case_id=c, victim_id="victim-om-r",
-                                                    occurred_on="2022-07-02",
-                                                    presence=pb.PRESENCE_NOT_NECESSARY)),
-         grpc.StatusCode.ALREADY_EXISTS, ""),
-        (om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id="suspect-om-x",
-                                                occurred_on="2022-06-01",
-                                                parketnummer="8/1234-22")),
-         grpc.StatusCode.INVALID_ARGUMENT, ""),
-        (om.DismissCase(pb.DismissCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-10-01",
-                                              kind=pb.DISMISSAL_KIND_POLICY, code="5")),
-         grpc.StatusCode.INVALID_ARGUMENT, ""),
-        (om.AssessPresence(pb.AssessPresenceRequest(case_id=c, victim_id="victim-om-q",
-                                                    occurred_on="2022-07-02")),
-         grpc.StatusCode.INVALID_ARGUMENT, ""),
-        (om.FindProsecution(pb.FindProsecutionRequest(parketnummer="99/999999-99")),
-         grpc.StatusCode.NOT_FOUND, ""),
-    ]
-    for call, code, reason in cases:
-        error = await rpc_error(call)
-        assert (error.code(), reason_of(error)) == (code, reason), error.details()
-        assert "654321" not in (error.details() or "")
-
-    await asyncio.sleep(0.6)
-    assert running.stored() == stored
-    assert await running.published() == published
-
-
-async def test_only_the_om_may_call(running: Running) -> None:
-    request = pb.RegisterCaseRequest(case_id="case-om-auth", suspect_id="suspect-om-auth",
-                                     occurred_on="2022-06-01")
-    for token, code in [(None, grpc.StatusCode.UNAUTHENTICATED),
-                        (TOKENS["POLICE"], grpc.StatusCode.PERMISSION_DENIED),
-                        (TOKENS["IND"], grpc.StatusCode.PERMISSION_DENIED)]:
-        async with connect(running.service.address, token=token) as channel:
-            error = await rpc_error(ProsecutionServiceStub(channel).RegisterCase(request))
-            assert error.code() == code

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ketenzicht_common.months import add_years
 from residence.domain import (
     RuleSettings,
     TriggerDecision,
@@ -29,7 +30,6 @@ from residence.domain.categories import (
     ResidencePosition,
     VerdictOutcome,
 )
-from residence.domain.dates import add_years
 from residence.domain.model import (
     CaseFact,
     CaseStep,

@@ -1,46 +1,12 @@
-"""Calendar months and years clip to the month's end; working days skip the Atw's days."""
+"""Working days skip the Atw's days (calendar months: see `ketenzicht_common.months`)."""
 
 from __future__ import annotations
 
 import pytest
 from residence_story import d
 
-from residence.domain.dates import add_months, add_working_days, add_years, is_working_day
+from residence.domain.dates import add_working_days, is_working_day
 from residence.domain.holiday_calendar import CalendarNotCoveredError
-
-
-@pytest.mark.parametrize(
-    ("start", "months", "expected"),
-    [
-        ("2023-01-31", 3, "2023-04-30"),
-        ("2023-11-30", 3, "2024-02-29"),
-        ("2022-11-30", 3, "2023-02-28"),
-        ("2023-12-15", 1, "2024-01-15"),
-        ("2023-03-31", -1, "2023-02-28"),
-        ("2023-05-18", 3, "2023-08-18"),
-    ],
-)
-def test_adding_months_keeps_the_day_clipped_to_the_month_end(
-    start: str, months: int, expected: str
-) -> None:
-    assert add_months(d(start), months) == d(expected)
-
-
-@pytest.mark.parametrize(
-    ("start", "expected"),
-    [
-        ("2020-02-29", "2023-02-28"),
-        ("2021-02-28", "2024-02-28"),
-        ("2020-03-01", "2023-03-01"),
-        ("2021-12-31", "2024-12-31"),
-    ],
-)
-def test_adding_three_years_lands_29_february_on_28_february(start: str, expected: str) -> None:
-    assert add_years(d(start), 3) == d(expected)
-
-
-def test_four_years_after_29_february_is_29_february_again() -> None:
-    assert add_years(d("2020-02-29"), 4) == d("2024-02-29")
 
 
 @pytest.mark.parametrize(

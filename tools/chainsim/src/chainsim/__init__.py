@@ -6,7 +6,7 @@
 """
 
 from chainsim.calibration import DEFAULT, Calibration, Duration
-from chainsim.generator import add_months, estimate_events, generate
+from chainsim.generator import estimate_events, generate
 from chainsim.plan import (
     MODEL_BY_EVENT_TYPE,
     SERVICE_BY_EVENT_TYPE,
@@ -24,7 +24,6 @@ __all__ = [
     "Duration",
     "PlannedCommand",
     "Scenario",
-    "add_months",
     "estimate_events",
     "generate",
 ]

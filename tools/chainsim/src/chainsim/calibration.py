@@ -43,12 +43,22 @@ def _frozen(mapping: dict[K, V]) -> MappingProxyType[K, V]:
     return MappingProxyType(mapping)
 
 
+# The residence rules the simulated IND follows. chainsim plays the chain from outside, so it
+# does not import the residence service; tests/test_chainsim_follows_the_rulesets.py holds
+# these beside residence.domain.rulesets, so the two cannot drift apart.
+
 # Before this date the reflection period is offered only to third-country nationals without
 # lawful residence, and refused to asylum seekers and Dublin claimants; from it, every
 # third-country national is offered one, a Dublin claimant for 30 days (R1, R3, R4).
 REFLECTION_RULES_CHANGED_ON: Final = date(2023, 5, 18)
 # From this date the OM assesses whether a Dublin claimant's presence is necessary (R8).
 DUBLIN_PRESENCE_ASSESSMENT_FROM: Final = date(2019, 8, 1)
+# Route B: from this date (by default) the OM's summons is a non-temporary ground (R11).
+PROSECUTION_GROUND_FROM: Final = date(2021, 9, 14)
+REFLECTION_MONTHS: Final = 3  # R2
+DUBLIN_REFLECTION_DAYS: Final = 30  # R3
+EXTENSION_NOTICE_DAYS: Final = 30  # R9: the extension is decided before the permit runs out
+THREE_YEARS_MONTHS: Final = 36  # R13: three years of holding the temporary permit
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +240,7 @@ class Calibration:
     signal_to_no_eu_right_found: Duration = Duration(median=40.0, sigma=0.7)
     # Route B (a non-temporary permit once the OM prosecutes) was confirmed in force on
     # 2021-09-14; the effective date is configurable in the residence rules, so here too.
-    prosecution_ground_from: date = date(2021, 9, 14)
+    prosecution_ground_from: date = PROSECUTION_GROUND_FROM
 
     # --- registration lag (occurred_on → known_on): mostly the same day or days later, a few
     # percent months later (late registrations are normal, domain.md §2) ---

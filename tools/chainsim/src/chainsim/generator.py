@@ -26,7 +26,6 @@ month's end) follow domain.md §5.
 
 from __future__ import annotations
 
-import calendar
 import heapq
 import math
 from bisect import bisect
@@ -41,12 +40,17 @@ from typing import Any, Final, Generic, TypeVar
 from chainsim.calibration import (
     DEFAULT,
     DUBLIN_PRESENCE_ASSESSMENT_FROM,
+    DUBLIN_REFLECTION_DAYS,
     EVENTS_BY_WINDOW,
+    EXTENSION_NOTICE_DAYS,
+    REFLECTION_MONTHS,
     REFLECTION_RULES_CHANGED_ON,
+    THREE_YEARS_MONTHS,
     Calibration,
     Duration,
 )
 from chainsim.plan import Actor, PlannedCommand
+from ketenzicht_common.months import add_months
 from ketenzicht_contracts.events.categories import (
     CourtInstance,
     DismissalKind,
@@ -81,13 +85,10 @@ _CONVICTIONS: Final = frozenset({VerdictOutcome.CONVICTION_TRAFFICKING,
 _MEASURES: Final = tuple(ProtectionMeasure)
 
 
-def add_months(ordinal: int, months: int) -> int:
-    """`ordinal` + `months` calendar months, the day clipped to the month's end (§5)."""
-    day = date.fromordinal(ordinal)
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last)).toordinal()
+def _plus_months(ordinal: int, months: int) -> int:
+    # The generator counts days as ordinals (cheap to compare and to keep on a heap); months
+    # are counted as everywhere in the chain (§5).
+    return add_months(date.fromordinal(ordinal), months).toordinal()
 
 
 class _Choice(Generic[T]):
@@ -156,6 +157,51 @@ class _Chain:
 
     known: int = 0
     occurred: int = 0
+
+
+@dataclass(slots=True)
+class _Episode:
+    """One victim's episode while its steps draw it: what each step leaves for the next."""
+
+    signal_on: int
+    person: _Person
+    actor: Actor  # who registers the intake facts
+    # Intake drafts: (occurred, precedence, event type, fields); the precedence orders facts of
+    # one day as a source would register them.
+    drafts: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list)
+    offered: int | None = None
+    granted: int | None = None  # the reflection period, granted ...
+    expiry: int | None = None  # ... until
+    declined_late: int | None = None
+    enrolled: int | None = None
+    interventions: list[tuple[int, str]] = field(default_factory=list)
+    report: int | None = None
+    out_of_sight: int | None = None
+    case: _Case | None = None
+    new_case: bool = False
+    withdrawn: int | None = None
+    intake: _Chain = field(default_factory=_Chain)
+    known: dict[str, int] = field(default_factory=dict)  # intake: when each type is known
+    report_known: int = 0
+    ind: _Chain = field(default_factory=_Chain)
+    reflection_known: int = 0
+    presence: tuple[int, int, bool] | None = None  # assessed, known, necessary
+    transfer: bool = False  # the Dublin transfer resumes: the IND grants no permit
+
+    @property
+    def vid(self) -> dict[str, Any]:
+        return {"victim_id": self.person.victim_id}
+
+    @property
+    def third_country(self) -> bool:
+        return self.person.nationality is NationalityGroup.THIRD_COUNTRY
+
+    def draft(self, occurred: int, precedence: int, event_type: str,
+              fields: dict[str, Any]) -> None:
+        self.drafts.append((occurred, precedence, event_type, fields))
+
+    def before_out_of_sight(self, on: int) -> bool:
+        return self.out_of_sight is None or on < self.out_of_sight
 
 
 @dataclass(order=True, slots=True)
@@ -283,21 +329,39 @@ class _Simulation:
             if self._chance(1.0 / (1.0 + expected_returns)):
                 yield day, None
 
-    # --- one episode of one victim ---
+    # --- one episode of one victim, step by step along the chain ---
 
     def episode(self, signal_on: int, person: _Person | None) -> None:
-        rng, cal = self.rng, self.cal
+        """Draw one victim's episode whole: the signal and intake, the case at the police, the
+        OM and in court, the IND's decisions, and perhaps a return later. The steps draw in
+        this order, so the same seed gives the same episode."""
+        episode = self._signal(signal_on, person)
+        self._reflection_offer(episode)
+        self._pilot(episode)
+        self._report_day(episode)
+        self._out_of_sight(episode)
+        self._declined_after_grant(episode)
+        self._informative_interview(episode)
+        self._report(episode)
+        self._register_intake(episode)
+        self._no_eu_right(episode)
+        self._case(episode)
+        self._residence(episode)
+        self._return_later(episode)
+
+    def _signal(self, signal_on: int, person: _Person | None) -> _Episode:
+        """The victim comes into view, and the organisation that registers the signal."""
+        cal = self.cal
         if person is None:
             person = self._new_person()
         else:
             # A victim who comes back: same person, often the same form, older.
             if not self._chance(0.6):
-                person.form = self.forms.draw(rng)
+                person.form = self.forms.draw(self.rng)
             person.minor = person.minor and self._chance(0.5)
-        form, minor, nationality = person.form, person.minor, person.nationality
-        victim = person.victim_id
-        third_country = nationality is NationalityGroup.THIRD_COUNTRY
-        if form is ExploitationForm.LABOUR and self._chance(cal.labour_inspectorate_share_labour):
+        third_country = person.nationality is NationalityGroup.THIRD_COUNTRY
+        if (person.form is ExploitationForm.LABOUR
+                and self._chance(cal.labour_inspectorate_share_labour)):
             source = SourceOrganisation.LABOUR_INSPECTORATE
         elif third_country and self._chance(cal.kmar_share_third_country):
             source = SourceOrganisation.KMAR
@@ -305,216 +369,256 @@ class _Simulation:
             source = SourceOrganisation.OTHER
         else:
             source = SourceOrganisation.POLICE
-        actor = _ACTOR_BY_SOURCE[source]
+        episode = _Episode(signal_on, person, _ACTOR_BY_SOURCE[source])
+        episode.draft(signal_on, 0, "SignalRegistered", {
+            "victim_id": person.victim_id, "signal_id": self._id("sig"),
+            "source_organisation": source, "form": person.form, "minor": person.minor,
+            "nationality_group": person.nationality, "residence_position": person.position,
+            "region": person.region})
+        return episode
 
-        # Intake drafts: (occurred, precedence, event type, fields); the precedence orders
-        # facts of one day as a source would register them.
-        drafts: list[tuple[int, int, str, dict[str, Any]]] = [(signal_on, 0, "SignalRegistered", {
-            "victim_id": victim, "signal_id": self._id("sig"), "source_organisation": source,
-            "form": form, "minor": minor, "nationality_group": nationality,
-            "residence_position": person.position, "region": person.region})]
-        vid = {"victim_id": victim}
+    def _reflection_offer(self, episode: _Episode) -> None:
+        """R1: who must be offered the reflection period, by the rules in force that day.
 
-        # R1: who must be offered the reflection period, by the rules in force that day. The
-        # offer lies on or after the signal, so intake's R4 check (by the offer's date, with its
-        # default lawful-residents date 2023-05-18) allows every offer planned here; none to a
-        # victim whose reports so far are all a witness's, which intake refuses.
-        eligible = third_country and not person.witness_only and (
-            signal_on >= _REFLECTION_RULES_CHANGED
+        The offer lies on or after the signal, so intake's R4 check (by the offer's date, with
+        its default lawful-residents date 2023-05-18) allows every offer planned here; none to
+        a victim whose reports so far are all a witness's, which intake refuses."""
+        cal, person = self.cal, episode.person
+        eligible = episode.third_country and not person.witness_only and (
+            episode.signal_on >= _REFLECTION_RULES_CHANGED
             or person.position is ResidencePosition.IRREGULAR)
-        offered = declined = granted = expiry = None
-        if eligible and self._chance(cal.reflection_offer_compliance):
-            offered = signal_on + self._days(Duration(0.5, 1.2))
-            drafts.append((offered, 1, "ReflectionPeriodOffered", vid))
-            if self._chance(cal.reflection_declined_share):
-                declined = offered + rng.randint(0, 3)
-                drafts.append((declined, 2, "ReflectionPeriodDeclined", vid))
-            elif not person.permit:
-                # A victim who already holds a permit has lawful stay: nothing to grant.
-                granted = offered + self._days(cal.reflection_grant_delay)
-                expiry = (granted + 30 if person.position is ResidencePosition.DUBLIN_CLAIMANT
-                          else add_months(granted, 3))
+        if not (eligible and self._chance(cal.reflection_offer_compliance)):
+            return
+        offered = episode.signal_on + self._days(Duration(0.5, 1.2))
+        episode.offered = offered
+        episode.draft(offered, 1, "ReflectionPeriodOffered", episode.vid)
+        if self._chance(cal.reflection_declined_share):
+            declined = offered + self.rng.randint(0, 3)
+            episode.draft(declined, 2, "ReflectionPeriodDeclined", episode.vid)
+        elif not person.permit:
+            # A victim who already holds a permit has lawful stay: nothing to grant.
+            granted = offered + self._days(cal.reflection_grant_delay)
+            episode.granted = granted
+            episode.expiry = (granted + DUBLIN_REFLECTION_DAYS
+                              if person.position is ResidencePosition.DUBLIN_CLAIMANT
+                              else _plus_months(granted, REFLECTION_MONTHS))
 
-        enrolled = None
-        interventions: list[tuple[int, str]] = []
-        pilot_eligible = (form is ExploitationForm.SEXUAL and minor and not person.enrolled
-                          and cal.pilot_from.toordinal() <= signal_on
+    def _pilot(self, episode: _Episode) -> None:
+        """The pilot for sexually exploited minors: enrolment and its interventions."""
+        cal, person = self.cal, episode.person
+        pilot_eligible = (person.form is ExploitationForm.SEXUAL and person.minor
+                          and not person.enrolled
+                          and cal.pilot_from.toordinal() <= episode.signal_on
                           <= cal.pilot_until.toordinal())
-        if pilot_eligible and self._chance(self.pilot_share):
-            person.enrolled = True
-            enrolled = signal_on + self._days(Duration(7.0, 0.6))
-            drafts.append((enrolled, 4, "PilotEnrolled", {**vid, "cohort": cal.pilot_cohort}))
-            kinds = ("PolicePsychologistDeployed", "SafetyCoordinatorAssigned",
-                     "PeerSupportAssigned")
-            chosen = [k for k, share in zip(kinds, cal.pilot_intervention_shares, strict=True)
-                      if self._chance(share)] or [kinds[rng.randrange(3)]]
-            for kind in chosen:
-                interventions.append((enrolled + self._days(Duration(10.0, 0.8)), kind))
-            drafts.extend((on, 5, kind, vid) for on, kind in interventions)
+        if not (pilot_eligible and self._chance(self.pilot_share)):
+            return
+        person.enrolled = True
+        enrolled = episode.signal_on + self._days(Duration(7.0, 0.6))
+        episode.enrolled = enrolled
+        episode.draft(enrolled, 4, "PilotEnrolled", {**episode.vid, "cohort": cal.pilot_cohort})
+        kinds = ("PolicePsychologistDeployed", "SafetyCoordinatorAssigned",
+                 "PeerSupportAssigned")
+        chosen = [k for k, share in zip(kinds, cal.pilot_intervention_shares, strict=True)
+                  if self._chance(share)] or [kinds[self.rng.randrange(3)]]
+        for kind in chosen:
+            episode.interventions.append((enrolled + self._days(Duration(10.0, 0.8)), kind))
+        episode.drafts.extend((on, 5, kind, episode.vid) for on, kind in episode.interventions)
 
-        # Does the victim report, and when?
-        if enrolled is not None:
-            report_share = cal.pilot_report_share
-        elif nationality is NationalityGroup.DUTCH:
-            report_share = cal.report_share_dutch_minor if minor else cal.report_share_dutch_adult
-        elif third_country:
-            report_share = cal.report_share_third_country
-        else:
-            report_share = cal.report_share_other_eu
-        report: int | None = None
-        if self._chance(report_share):
-            if nationality is not NationalityGroup.DUTCH:
-                wait = cal.time_to_report_foreign
-            elif minor:
-                wait = cal.time_to_report_dutch_minor
-            else:
-                wait = cal.time_to_report_dutch_adult
-            report = signal_on + self._days(wait)
-            if enrolled is not None:
-                report = max(report, enrolled + 7)
-            if granted is not None and expiry is not None:
-                if report <= granted:
-                    # Reported before the IND decided: the report itself is the application.
-                    granted = expiry = None
-                elif report > expiry:
-                    # The reflection period is the time to decide: most decide within it.
-                    report = max(granted + 1, expiry - rng.randint(0, 5))
+    def _report_share(self, episode: _Episode) -> float:
+        cal, person = self.cal, episode.person
+        if episode.enrolled is not None:
+            return cal.pilot_report_share
+        if person.nationality is NationalityGroup.DUTCH:
+            return (cal.report_share_dutch_minor if person.minor
+                    else cal.report_share_dutch_adult)
+        if episode.third_country:
+            return cal.report_share_third_country
+        return cal.report_share_other_eu
 
-        out_of_sight = None
-        if self._chance(cal.out_of_sight_share[nationality]):
-            out_of_sight = signal_on + self._days(cal.time_to_out_of_sight)
-            if report is not None and out_of_sight <= report:
-                report = None
-            if offered is not None and out_of_sight <= offered:
-                offered = granted = expiry = None
-            elif granted is not None and out_of_sight <= granted:
-                granted = expiry = None
-        declined_late = None
-        if (granted is not None and expiry is not None and report is None
+    def _time_to_report(self, person: _Person) -> Duration:
+        cal = self.cal
+        if person.nationality is not NationalityGroup.DUTCH:
+            return cal.time_to_report_foreign
+        return cal.time_to_report_dutch_minor if person.minor else cal.time_to_report_dutch_adult
+
+    def _report_day(self, episode: _Episode) -> None:
+        """Does the victim report, and when?"""
+        if not self._chance(self._report_share(episode)):
+            return
+        report = episode.signal_on + self._days(self._time_to_report(episode.person))
+        if episode.enrolled is not None:
+            report = max(report, episode.enrolled + 7)
+        granted, expiry = episode.granted, episode.expiry
+        if granted is not None and expiry is not None:
+            if report <= granted:
+                # Reported before the IND decided: the report itself is the application.
+                episode.granted = episode.expiry = None
+            elif report > expiry:
+                # The reflection period is the time to decide: most decide within it.
+                report = max(granted + 1, expiry - self.rng.randint(0, 5))
+        episode.report = report
+
+    def _out_of_sight(self, episode: _Episode) -> None:
+        """The victim may drop out of sight; nothing that would come later happens then."""
+        cal = self.cal
+        if not self._chance(cal.out_of_sight_share[episode.person.nationality]):
+            return
+        out_of_sight = episode.signal_on + self._days(cal.time_to_out_of_sight)
+        episode.out_of_sight = out_of_sight
+        if episode.report is not None and out_of_sight <= episode.report:
+            episode.report = None
+        if episode.offered is not None and out_of_sight <= episode.offered:
+            episode.offered = episode.granted = episode.expiry = None
+        elif episode.granted is not None and out_of_sight <= episode.granted:
+            episode.granted = episode.expiry = None
+
+    def _declined_after_grant(self, episode: _Episode) -> None:
+        """A victim who does not report may decline the reflection period once granted."""
+        granted, expiry = episode.granted, episode.expiry
+        if (granted is not None and expiry is not None and episode.report is None
                 and expiry - granted > 6
-                and self._chance(cal.reflection_declined_after_grant_share)):
-            declined_late = rng.randint(granted + 3, expiry - 3)
-            drafts.append((declined_late, 2, "ReflectionPeriodDeclined", vid))
+                and self._chance(self.cal.reflection_declined_after_grant_share)):
+            episode.declined_late = self.rng.randint(granted + 3, expiry - 3)
+            episode.draft(episode.declined_late, 2, "ReflectionPeriodDeclined", episode.vid)
 
-        def before_out_of_sight(on: int) -> bool:
-            return out_of_sight is None or on < out_of_sight
-
+    def _informative_interview(self, episode: _Episode) -> None:
+        cal, signal_on, report = self.cal, episode.signal_on, episode.report
         if report is not None:
             if self._chance(cal.informative_interview_share_reporting):
-                interview = signal_on + int((report - signal_on) * rng.uniform(0.2, 0.8))
-                drafts.append((interview, 3, "InformativeInterviewHeld", vid))
+                interview = signal_on + int((report - signal_on) * self.rng.uniform(0.2, 0.8))
+                episode.draft(interview, 3, "InformativeInterviewHeld", episode.vid)
         elif self._chance(cal.informative_interview_share_not_reporting):
             interview = signal_on + self._days(Duration(14.0, 0.8))
-            if before_out_of_sight(interview):
-                drafts.append((interview, 3, "InformativeInterviewHeld", vid))
+            if episode.before_out_of_sight(interview):
+                episode.draft(interview, 3, "InformativeInterviewHeld", episode.vid)
 
-        case: _Case | None = None
-        new_case = False
-        withdrawn = None
-        if report is not None:
-            case, new_case = self._case_for(signal_on, report, person, actor)
-            person.cases.append(case.case_id)
-            vc = {**vid, "case_id": case.case_id}
-            if self._chance(cal.cooperation_share):
-                # A victim's cooperation: intake counts it beside the reports (R1).
-                person.capacities.add(ReportingCapacity.VICTIM)
-                drafts.append((report, 6, "CooperationDeclared", vc))
-            else:
-                # Only where no offer was made in this episode (see the calibration).
-                witness = offered is None and self._chance(cal.witness_report_share)
-                capacity = ReportingCapacity.WITNESS if witness else ReportingCapacity.VICTIM
-                person.capacities.add(capacity)
-                drafts.append((report, 6, "ReportFiled", {
-                    **vc, "under_number": self._chance(cal.under_number_share),
-                    "capacity": capacity}))
-                if self._chance(cal.report_withdrawn_share):
-                    withdrawn = report + self._days(Duration(60.0, 0.8), at_least=1)
-                    if before_out_of_sight(withdrawn):
-                        drafts.append((withdrawn, 8, "ReportWithdrawn", vc))
-                    else:
-                        withdrawn = None
-            if self._chance(cal.individual_assessment_share):
-                assessed = report + self._days(Duration(14.0, 0.8))
-                measures = sorted(rng.sample(_MEASURES, rng.randint(1, 4)))
-                if before_out_of_sight(assessed):
-                    drafts.append((assessed, 7, "IndividualAssessmentCompleted",
-                                   {**vid, "measures": measures}))
-        elif (nationality is not NationalityGroup.DUTCH
-              and self._chance(cal.cooperation_impossible_share)):
-            # No report: the police record that the victim cannot cooperate (Vc B8/3).
-            impossible = signal_on + self._days(cal.time_to_cooperation_impossible)
-            drafts.append((impossible, 6, "CooperationImpossibleRecorded", {
-                **vid, "reason": self.cooperation_impossible_reasons.draw(rng)}))
-        if out_of_sight is not None:
-            drafts = [d for d in drafts if d[0] < out_of_sight]
-            drafts.append((out_of_sight, 9, "VictimOutOfSight", vid))
+    def _report(self, episode: _Episode) -> None:
+        """The report (or cooperation) in a case the victim joins or starts, what follows it at
+        intake; or, without a report, that the victim cannot cooperate."""
+        cal, rng, person, report = self.cal, self.rng, episode.person, episode.report
+        if report is None:
+            if (person.nationality is not NationalityGroup.DUTCH
+                    and self._chance(cal.cooperation_impossible_share)):
+                # No report: the police record that the victim cannot cooperate (Vc B8/3).
+                impossible = episode.signal_on + self._days(cal.time_to_cooperation_impossible)
+                episode.draft(impossible, 6, "CooperationImpossibleRecorded", {
+                    **episode.vid, "reason": self.cooperation_impossible_reasons.draw(rng)})
+            return
+        case, episode.new_case = self._case_for(episode.signal_on, report, person, episode.actor)
+        episode.case = case
+        person.cases.append(case.case_id)
+        vc = {**episode.vid, "case_id": case.case_id}
+        if self._chance(cal.cooperation_share):
+            # A victim's cooperation: intake counts it beside the reports (R1).
+            person.capacities.add(ReportingCapacity.VICTIM)
+            episode.draft(report, 6, "CooperationDeclared", vc)
+        else:
+            # Only where no offer was made in this episode (see the calibration).
+            witness = episode.offered is None and self._chance(cal.witness_report_share)
+            capacity = ReportingCapacity.WITNESS if witness else ReportingCapacity.VICTIM
+            person.capacities.add(capacity)
+            episode.draft(report, 6, "ReportFiled", {
+                **vc, "under_number": self._chance(cal.under_number_share),
+                "capacity": capacity})
+            if self._chance(cal.report_withdrawn_share):
+                withdrawn = report + self._days(Duration(60.0, 0.8), at_least=1)
+                if episode.before_out_of_sight(withdrawn):
+                    episode.withdrawn = withdrawn
+                    episode.draft(withdrawn, 8, "ReportWithdrawn", vc)
+        if self._chance(cal.individual_assessment_share):
+            assessed = report + self._days(Duration(14.0, 0.8))
+            measures = sorted(rng.sample(_MEASURES, rng.randint(1, 4)))
+            if episode.before_out_of_sight(assessed):
+                episode.draft(assessed, 7, "IndividualAssessmentCompleted",
+                              {**episode.vid, "measures": measures})
 
-        # The intake facts, in the order they happened.
-        drafts.sort(key=lambda d: (d[0], d[1]))
-        intake = _Chain()
-        known: dict[str, int] = {}
-        for occurred, _, event_type, fields in drafts:
-            known.setdefault(event_type, self._put(intake, actor, event_type, occurred, fields))
-        report_known = known.get("ReportFiled", known.get("CooperationDeclared", 0))
+    def _register_intake(self, episode: _Episode) -> None:
+        """Intake registers its facts, in the order they happened, up to the victim's going
+        out of sight."""
+        if episode.out_of_sight is not None:
+            episode.drafts = [d for d in episode.drafts if d[0] < episode.out_of_sight]
+            episode.drafts.append((episode.out_of_sight, 9, "VictimOutOfSight", episode.vid))
+        episode.drafts.sort(key=lambda d: (d[0], d[1]))
+        known = episode.known
+        for occurred, _, event_type, fields in episode.drafts:
+            known.setdefault(event_type,
+                             self._put(episode.intake, episode.actor, event_type, occurred,
+                                       fields))
+        episode.report_known = known.get("ReportFiled", known.get("CooperationDeclared", 0))
 
-        ind = _Chain()
-        if (nationality is NationalityGroup.OTHER_EU and not person.no_eu_right
-                and self._chance(cal.no_eu_right_share)):
-            # The IND's finding on an EU national: B8 applies (the only IND fact of the
-            # episode, because the reflection period and permits below are third-country).
+    def _no_eu_right(self, episode: _Episode) -> None:
+        """The IND's finding on an EU national: B8 applies (the only IND fact of the episode,
+        because the reflection period and permits are third-country)."""
+        person = episode.person
+        if (person.nationality is NationalityGroup.OTHER_EU and not person.no_eu_right
+                and self._chance(self.cal.no_eu_right_share)):
             person.no_eu_right = True
-            found = signal_on + self._days(cal.signal_to_no_eu_right_found)
-            self._put(ind, Actor.IND, "NoEuResidenceRightFound", found, vid,
-                      floor=known["SignalRegistered"])
-        reflection_known = 0
-        permit_granted = transfer = False
-        presence: tuple[int, int, bool] | None = None
-        if case is not None and report is not None:
-            if new_case:
-                self._run_case(case, report, report_known, form, person.region)
-            psychologist = next((on for on, kind in interventions
-                                 if kind == "PolicePsychologistDeployed"), None)
-            self._victim_in_case(case, victim, report, report_known, out_of_sight, withdrawn,
-                                 psychologist)
-            if (person.position is ResidencePosition.DUBLIN_CLAIMANT
-                    and report >= _DUBLIN_ASSESSMENT_FROM):
-                assessed = report + self._days(cal.report_to_presence_assessed, at_least=1)
-                necessary = self._chance(cal.presence_necessary_share)
-                k = self._put(None, Actor.OM, "PresenceAssessed", assessed, {
-                    "case_id": case.case_id, "victim_id": victim,
-                    "presence_necessary": necessary}, floor=report_known)
-                presence = (assessed, k, necessary)
-        # The IND's side: only third-country nationals without another lawful stay.
-        if granted is not None and expiry is not None and offered is not None:
-            self._reflection(ind, victim, granted, expiry, known["ReflectionPeriodOffered"],
-                             report, report_known, declined_late, known, out_of_sight)
-            reflection_known = ind.known
-        if (case is not None and report is not None and third_country
+            found = episode.signal_on + self._days(self.cal.signal_to_no_eu_right_found)
+            self._put(episode.ind, Actor.IND, "NoEuResidenceRightFound", found, episode.vid,
+                      floor=episode.known["SignalRegistered"])
+
+    def _case(self, episode: _Episode) -> None:
+        """The case at the police and the OM (drawn once, by its first report), the victim's
+        hearings in it, and the OM's assessment of a Dublin claimant's presence (R8)."""
+        case, report, person = episode.case, episode.report, episode.person
+        if case is None or report is None:
+            return
+        if episode.new_case:
+            self._run_case(case, report, episode.report_known, person.form, person.region)
+        psychologist = next((on for on, kind in episode.interventions
+                             if kind == "PolicePsychologistDeployed"), None)
+        self._victim_in_case(case, person.victim_id, report, episode.report_known,
+                             episode.out_of_sight, episode.withdrawn, psychologist)
+        if (person.position is ResidencePosition.DUBLIN_CLAIMANT
+                and report >= _DUBLIN_ASSESSMENT_FROM):
+            assessed = report + self._days(self.cal.report_to_presence_assessed, at_least=1)
+            necessary = self._chance(self.cal.presence_necessary_share)
+            known = self._put(None, Actor.OM, "PresenceAssessed", assessed, {
+                "case_id": case.case_id, "victim_id": person.victim_id,
+                "presence_necessary": necessary}, floor=episode.report_known)
+            episode.presence = (assessed, known, necessary)
+
+    def _residence(self, episode: _Episode) -> None:
+        """The IND's side: only third-country nationals without another lawful stay."""
+        person, case, report, presence = (episode.person, episode.case, episode.report,
+                                          episode.presence)
+        ind, known = episode.ind, episode.known
+        if (episode.granted is not None and episode.expiry is not None
+                and episode.offered is not None):
+            self._reflection(ind, person.victim_id, episode.granted, episode.expiry,
+                             known["ReflectionPeriodOffered"], report, episode.report_known,
+                             episode.declined_late, known, episode.out_of_sight)
+            episode.reflection_known = ind.known
+        if not (case is not None and report is not None and episode.third_country
                 and person.position is not ResidencePosition.LAWFUL):
-            if presence is not None and not presence[2]:
-                resumed = presence[0] + self._days(cal.presence_to_transfer_resumed)
-                self._put(ind, Actor.IND, "DublinTransferResumed", resumed, vid,
-                          floor=presence[1])
-                transfer = True
-            else:
-                floor = report_known if presence is None else max(report_known, presence[1])
-                permit_granted = self._permits(ind, victim, case, report, floor, out_of_sight,
-                                               known.get("VictimOutOfSight", 0))
-        if permit_granted:
+            return
+        if presence is not None and not presence[2]:
+            resumed = presence[0] + self._days(self.cal.presence_to_transfer_resumed)
+            self._put(ind, Actor.IND, "DublinTransferResumed", resumed, episode.vid,
+                      floor=presence[1])
+            episode.transfer = True
+            return
+        floor = (episode.report_known if presence is None
+                 else max(episode.report_known, presence[1]))
+        if self._permits(ind, person.victim_id, case, report, floor, episode.out_of_sight,
+                         known.get("VictimOutOfSight", 0)):
             person.position, person.permit = ResidencePosition.LAWFUL, True
 
-        # Repeat victimisation: the victim comes into view again within five years.
-        if not transfer and self._chance(cal.repeat_share):
-            back = signal_on + self._days(cal.repeat_delay, at_least=90)
-            # Not before intake and the IND have registered this episode: a new signal opens
-            # a new intake episode for the victim.
-            back = max(back, intake.known + 30, reflection_known + 30)
-            if not person.permit:
-                # The IND's facts of the next episode follow this episode's.
-                back = max(back, ind.known + 30)
-            if back - signal_on <= cal.repeat_window_days and back <= self.end:
-                heapq.heappush(self.returns, _Return(back, self.seq, person))
-                self.seq += 1
+    def _return_later(self, episode: _Episode) -> None:
+        """Repeat victimisation: the victim comes into view again within five years."""
+        cal, person, signal_on = self.cal, episode.person, episode.signal_on
+        if episode.transfer or not self._chance(cal.repeat_share):
+            return
+        back = signal_on + self._days(cal.repeat_delay, at_least=90)
+        # Not before intake and the IND have registered this episode: a new signal opens a new
+        # intake episode for the victim.
+        back = max(back, episode.intake.known + 30, episode.reflection_known + 30)
+        if not person.permit:
+            # The IND's facts of the next episode follow this episode's.
+            back = max(back, episode.ind.known + 30)
+        if back - signal_on <= cal.repeat_window_days and back <= self.end:
+            heapq.heappush(self.returns, _Return(back, self.seq, person))
+            self.seq += 1
 
     def _new_person(self) -> _Person:
         cal, rng = self.cal, self.rng
@@ -768,7 +872,7 @@ class _Simulation:
                 cal.temporary_permit_refused_share):
             self._put(ind, Actor.IND, "TemporaryPermitRefused", decided, vc, floor=floor)
             return False
-        valid_until = add_months(applied, 12)
+        valid_until = _plus_months(applied, 12)
         granted_known = self._put(ind, Actor.IND, "TemporaryPermitGranted", decided, {
             **vc, "valid_from": date.fromordinal(applied),
             "valid_until": date.fromordinal(valid_until)}, floor=floor)
@@ -777,18 +881,18 @@ class _Simulation:
             grounds.append(case.summons)
         if case.conviction is not None:
             grounds.append(case.conviction)
-        three_years = add_months(applied, 36)
+        three_years = _plus_months(applied, THREE_YEARS_MONTHS)
         if case.basis_end > three_years:
             grounds.append((three_years, granted_known))
         ground = min(grounds) if grounds else None
         last = decided
         while True:
-            due = valid_until - 30
+            due = valid_until - EXTENSION_NOTICE_DAYS
             if ((ground is not None and ground[0] <= due) or case.basis_end <= due
                     or gone <= due):
                 break
             extended = max(due + self._days(cal.extension_decision_delay), last + 1)
-            valid_until = add_months(valid_until, 12)
+            valid_until = _plus_months(valid_until, 12)
             self._put(ind, Actor.IND, "TemporaryPermitExtended", extended,
                       {**vc, "valid_until": date.fromordinal(valid_until)})
             last = extended

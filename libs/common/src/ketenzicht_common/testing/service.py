@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
@@ -71,14 +71,29 @@ async def published_ids(running: Running, event_ids: list[str],
         await asyncio.sleep(0.05)
 
 
-def reason_of(error: grpc.aio.AioRpcError) -> str:
-    """The reason code of a FAILED_PRECONDITION (google.rpc.PreconditionFailure)."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+def status_reason(status: status_pb2.Status | None) -> str:
+    """The reason code a status names (google.rpc.PreconditionFailure), or ""."""
     for detail in status.details if status else []:
         failure = error_details_pb2.PreconditionFailure()
         if detail.Unpack(failure):
             return str(failure.violations[0].type)
     return ""
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    """The reason code of a FAILED_PRECONDITION (google.rpc.PreconditionFailure)."""
+    return status_reason(rpc_status.from_call(error))  # type: ignore[arg-type]
+
+
+def field_violations(call: Any) -> set[str]:
+    """The fields a refusal's BadRequest detail names (``call``: an error or a finished call)."""
+    status = rpc_status.from_call(call)
+    fields: set[str] = set()
+    for detail in status.details if status else []:
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            fields |= {v.field for v in bad_request.field_violations}
+    return fields
 
 
 async def rpc_error(call: Any) -> grpc.aio.AioRpcError:

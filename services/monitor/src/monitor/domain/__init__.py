@@ -6,7 +6,7 @@ and exports from that view.
 """
 
 from .exports import event_log_csv, event_log_xes, figures_csv, lead_times_csv, traces
-from .facts import AsOf, ChainFact, Milestone, add_months, add_years
+from .facts import AsOf, ChainFact, Milestone
 from .figures import Share, YearFigures, chain_figures
 from .leadtimes import (
     AGE_BANDS,
@@ -88,8 +88,6 @@ __all__ = [
     "Status",
     "VictimProfile",
     "YearFigures",
-    "add_months",
-    "add_years",
     "chain_figures",
     "event_log_csv",
     "event_log_xes",

@@ -7,7 +7,6 @@ never keeps free text (domain.md §2).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -93,15 +92,3 @@ def to_micros(instant: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months; the day of month is clipped to the month's end (31 Jan + 1 = 28 Feb)."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
-def add_years(day: date, years: int) -> date:
-    return add_months(day, 12 * years)

@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from .facts import add_years
+from ketenzicht_common.months import add_years
+
 from .leadtimes import DEFAULT_MIN_GROUP_SIZE
 from .projection import FIRST_INSTANCE, ChainView
 

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from .facts import Milestone, add_months, add_years
+from ketenzicht_common.months import add_months, add_years
+
+from .facts import Milestone
 from .projection import CaseVictimUnit, ChainView
 
 DEFAULT_MIN_GROUP_SIZE = 10

@@ -1,4 +1,4 @@
-"""Calendar arithmetic of the residence rules: calendar months and years, Dutch working days.
+"""Dutch working days for the residence rules (calendar months: `ketenzicht_common.months`).
 
 Working days (werkdagen, R8) are Monday to Friday except the days of the Algemene termijnenwet
 art. 3, which `residence.domain.holiday_calendar` holds as dated data with their sources, for
@@ -9,28 +9,11 @@ Named `dates` rather than `calendar` so that it never shadows the standard libra
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
 
 from residence.domain.holiday_calendar import ensure_covered, is_general_holiday
 
 ONE_DAY = timedelta(days=1)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus calendar months, the day of month clipped to the month's last day.
-
-    domain.md §5: "+ n months keeps the day of month, clipped" — 31 Jan + 3 months = 30 Apr.
-    """
-    index = day.year * 12 + (day.month - 1) + months
-    year, month0 = divmod(index, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(day.day, last))
-
-
-def add_years(day: date, years: int) -> date:
-    """``day`` plus calendar years; 29 February lands on 28 February in a common year."""
-    return add_months(day, 12 * years)
 
 
 def is_working_day(day: date) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from residence.domain.dates import add_months
+from ketenzicht_common.months import add_months
 from residence.domain.rulesets import RuleSet
 
 

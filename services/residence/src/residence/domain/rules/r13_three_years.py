@@ -17,8 +17,8 @@ holding of the B8/3 permit, which a witness can hold (R5/R7).
 
 from __future__ import annotations
 
+from ketenzicht_common.months import add_years
 from residence.domain.categories import NonTemporaryGround
-from residence.domain.dates import add_years
 from residence.domain.grounds import GroundReached
 from residence.domain.history import VictimHistory
 from residence.domain.holding import Holding, holding_runs
