@@ -1,4 +1,5 @@
-"""Calendar months as domain.md §5 counts them: the day of month kept, clipped to the month."""
+"""Calendar months as docs/domain.md#calendar counts them: the day of month kept, clipped to the
+month."""
 
 from __future__ import annotations
 

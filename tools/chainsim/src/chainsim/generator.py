@@ -21,7 +21,7 @@ What a feeder can lean on:
 - The same seed, dates and scale give the same plan, command for command.
 
 Calendar rules of the residence track (+ n months keeps the day of month, clipped to the
-month's end) follow domain.md §5.
+month's end) follow docs/domain.md#calendar.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ ONE_DAY = timedelta(days=1)
 def add_months(day: date, months: int) -> date:
     """``day`` plus calendar months, the day of month clipped to the month's last day.
 
-    domain.md §5: "+ n months keeps the day of month, clipped" — 31 Jan + 3 months = 30 Apr.
+    docs/domain.md#calendar: the day of month is kept, clipped — 31 Jan + 3 months = 30 Apr.
     """
     index = day.year * 12 + (day.month - 1) + months
     year, month0 = divmod(index, 12)

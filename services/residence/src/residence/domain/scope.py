@@ -1,7 +1,7 @@
 """Whom the residence rules apply to (personele reikwijdte), by the date of the facts judged.
 
 The residence track of B8 (bedenktijd, the temporary permit) and B9/12 (the non-temporary
-permit) exists for a foreign national who needs a permit to stay (domain.md §1):
+permit) exists for a foreign national who needs a permit to stay (docs/domain.md#personal-scope):
 
 * **Dutch nationals** have no residence track: no rule applies to them.
 * **EU/EEA/Swiss nationals and their family members** have a right of residence under EU law
