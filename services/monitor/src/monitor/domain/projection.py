@@ -6,6 +6,7 @@ milestones, lead times, figures — is derived at query time, in a `ChainView`, 
 visible at an `AsOf` cut-off, so any figure can be reproduced for a past date and a late fact
 never needs a repair of derived state. The running service keeps the records in a database
 (application.live); `ChainProjection` holds them in memory, for tests and small collections.
+Why: docs/adr/0012-monitor-fact-records-and-as-of-queries.md.
 
 Decisions where docs/domain.md#lead-times is silent (the tests pin them down):
 
