@@ -1,4 +1,5 @@
 """The figures the synthetic chain is calibrated on (docs/domain.md#calibration), as data.
+"§7" below means that section.
 
 Every probability and median the generator draws from lives here, so that a reader can hold
 the numbers beside §7 and a test can vary them. Durations are in days; a `Duration` is a

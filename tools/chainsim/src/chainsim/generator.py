@@ -82,7 +82,8 @@ _MEASURES: Final = tuple(ProtectionMeasure)
 
 
 def add_months(ordinal: int, months: int) -> int:
-    """`ordinal` + `months` calendar months, the day clipped to the month's end (§5)."""
+    """`ordinal` + `months` calendar months, the day clipped to the month's end
+    (docs/domain.md#calendar)."""
     day = date.fromordinal(ordinal)
     month_index = day.year * 12 + day.month - 1 + months
     year, month = divmod(month_index, 12)
