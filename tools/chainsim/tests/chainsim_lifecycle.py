@@ -329,7 +329,8 @@ class LifecycleChecker:
 
 @dataclass
 class Milestones:
-    """The first `occurred_on` of each milestone (domain.md §6), per victim, case and suspect."""
+    """The first `occurred_on` of each milestone (docs/domain.md#lead-times), per victim, case
+    and suspect."""
 
     first_signal: dict[str, date] = field(default_factory=dict)
     signals: dict[str, list[date]] = field(default_factory=lambda: defaultdict(list))

@@ -1,5 +1,5 @@
-"""The large plan matches the figures it is calibrated on (domain.md §7), within tolerances
-that a 20-year plan at scale 1.5 meets for any seed."""
+"""The large plan matches the figures it is calibrated on (docs/domain.md#calibration), within
+tolerances that a 20-year plan at scale 1.5 meets for any seed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The event envelope (domain.md §2) as it travels on NATS: CloudEvents attributes in headers.
+"""The event envelope as it travels on NATS: CloudEvents attributes in headers.
+
+What each field means: docs/domain.md#envelope; why headers:
+docs/adr/0002-cloudevents-envelope-in-nats-headers.md.
 
 The body is the JSON of the event's payload model; everything about the event (its id, type,
 version, dates, origin, trace context) travels in headers, in CloudEvents' binary mode with the

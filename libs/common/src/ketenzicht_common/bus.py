@@ -2,7 +2,8 @@
 
 Commands that arrive together are applied one after another and stored in one transaction
 (group commit), and each caller is answered only after that transaction is durable. A single
-writer also means the aggregate cache is never stale and SQLite never sees two writers.
+writer also means the aggregate cache is never stale and SQLite never sees two writers. Why, and
+what a failing batch does: docs/adr/0003-single-writer-and-group-commit.md.
 
 Handlers follow one contract: they check every precondition before they trigger an event, so a
 refused command leaves nothing behind in the batch.

@@ -3,7 +3,7 @@
 Production runs on `SystemClock`. A simulated run (``make run`` replaying years of facts) moves
 the present of every service process itself: each process reads it from a file through
 `ScenarioClock` (setting ``KETENZICHT_CLOCK_FILE``), and the feeder writes that file with
-`write_present` as the feed moves from day to day.
+`write_present` as the feed moves from day to day (docs/adr/0014-scenario-clock-file.md).
 """
 
 from __future__ import annotations

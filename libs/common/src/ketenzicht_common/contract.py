@@ -1,5 +1,6 @@
 """What the bus may carry: the check every event passes before a consumer applies it, and the
-check every public event passes before a service stores it.
+check every public event passes before a service stores it
+(docs/adr/0008-contract-checked-at-both-ends.md).
 
 The bus is a trust boundary. Anything that can publish on NATS can put a message in a service's
 stream, so a consumer applies an event only when

@@ -12,7 +12,8 @@ earlier date is a typo or a zero value such as the epoch or 0001-01-01.
 The upper bound, 2100-12-31, leaves room for dates that legitimately lie ahead (a permit's
 ``valid_until``, an ``as_of`` peildatum) while keeping every date far from ``date.max``, where
 date arithmetic overflows. "Not in the future" is a separate rule, checked where the clock is
-known (``CommandGateway``), so validation itself stays pure and deterministic.
+known (``CommandGateway``), so validation itself stays pure and deterministic
+(docs/adr/0016-strict-grpc-edge.md).
 """
 
 from __future__ import annotations

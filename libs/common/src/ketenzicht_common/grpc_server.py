@@ -8,7 +8,8 @@ The handlers are built here from the service descriptor rather than by the gener
 ``add_…Servicer_to_server``: grpcio decodes a request before any servicer code runs, and the
 generated deserializer turns undecodable bytes into an error that no code of ours sees (UNKNOWN,
 with a traceback in the log, before the caller is even authenticated). Ours hands such a body
-on as ``Undecodable``, and the guard refuses it with INVALID_ARGUMENT after authentication.
+on as ``Undecodable``, and the guard refuses it with INVALID_ARGUMENT after authentication
+(docs/adr/0016-strict-grpc-edge.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Calendar months and years as the chain's rules count them. Pure: no I/O, no clock.
 
-"+ n months keeps the day of month, clipped to the month's end" (domain.md §5): 31 January
-plus three months is 30 April, and three years from 29 February is 28 February. Residence's
+"+ n months keeps the day of month, clipped to the month's end" (docs/domain.md#calendar):
+31 January plus three months is 30 April, and three years from 29 February is 28 February.
+Residence's
 rules, the monitor's lead-time norms and the simulated chain all count this way, so the
 counting lives here once.
 """

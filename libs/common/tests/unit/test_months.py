@@ -1,4 +1,4 @@
-"""Calendar months keep the day of month, clipped to the month's end (domain.md §5)."""
+"""Calendar months keep the day of month, clipped to the month's end (docs/domain.md#calendar)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The examples of domain.md §5, each to the day."""
+"""The examples of docs/domain.md#examples, each to the day."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The figures the synthetic chain is calibrated on (domain.md §7), as data.
+"""The figures the synthetic chain is calibrated on (docs/domain.md#calibration), as data.
+"§7" below means that section.
 
 Every probability and median the generator draws from lives here, so that a reader can hold
 the numbers beside §7 and a test can vary them. Durations are in days; a `Duration` is a
@@ -243,7 +244,7 @@ class Calibration:
     prosecution_ground_from: date = PROSECUTION_GROUND_FROM
 
     # --- registration lag (occurred_on → known_on): mostly the same day or days later, a few
-    # percent months later (late registrations are normal, domain.md §2) ---
+    # percent months later (late registrations are normal, docs/domain.md#envelope) ---
     same_day_share: float = 0.55
     within_week_share: float = 0.30
     within_two_months_share: float = 0.12  # the rest: 2 to 10 months late

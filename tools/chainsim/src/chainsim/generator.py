@@ -21,7 +21,7 @@ What a feeder can lean on:
 - The same seed, dates and scale give the same plan, command for command.
 
 Calendar rules of the residence track (+ n months keeps the day of month, clipped to the
-month's end) follow domain.md §5.
+month's end) follow docs/domain.md#calendar.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ _MEASURES: Final = tuple(ProtectionMeasure)
 
 def _plus_months(ordinal: int, months: int) -> int:
     # The generator counts days as ordinals (cheap to compare and to keep on a heap); months
-    # are counted as everywhere in the chain (§5).
+    # are counted as everywhere in the chain (docs/domain.md#calendar).
     return add_months(date.fromordinal(ordinal), months).toordinal()
 
 

@@ -4,7 +4,7 @@ A `PlannedCommand` is one fact as a source system would register it in ketenzich
 (`actor`), which contract event (`event_type`), the business date (`occurred_on`), the day the
 source registers it (`known_on`, on or after `occurred_on`), and the payload fields of the
 contract model except `occurred_on`. Ids are pseudonyms; everything else is a category or a
-date (domain.md §2).
+date (docs/domain.md#identifiers).
 """
 
 from __future__ import annotations

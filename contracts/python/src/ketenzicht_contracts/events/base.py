@@ -1,7 +1,7 @@
 """The base of every event payload, and the registry that maps (service, type, version) to it.
 
 A payload holds facts as categories, dates and pseudonymous ids only: nothing that identifies a
-person, and no free text about one (domain.md §2).
+person, and no free text about one (docs/domain.md#identifiers).
 """
 
 from __future__ import annotations

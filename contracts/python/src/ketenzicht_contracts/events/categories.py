@@ -1,4 +1,4 @@
-"""Categories that events carry instead of free text about a person (domain.md §3)."""
+"""Categories that events carry instead of free text about a person (docs/domain.md#categories)."""
 
 from enum import StrEnum
 

@@ -1,21 +1,18 @@
 """R4 where the facts are owned: may the police offer the reflection period (bedenktijd) on this
 day, to the victim this signal describes? Pure: no I/O, no clock.
 
-Sources:
+Source and reading: docs/domain.md#r4 (and #rule-versions for the dates). In short:
 
-- Vc 2000 B8/3 (bedenktijd): the reflection period is for a foreign national who may be a
-  victim of trafficking and has no lawful residence; a witness who reports (getuige-aangever)
-  has none. An EU/EEA/Swiss national normally derives residence from EU law; whether B8
-  applies to one is the IND's finding (``NoEuResidenceRightFound``, judged by residence), not
-  the police's, so the police do not offer it.
-- Until WBV 2023/11 (in force 2023-05-18) an asylum seeker or Dublin claimant has lawful stay
-  and no reflection period (R4); from 2023-05-18 every third-country national may have one
-  (residence gives a Dublin claimant 30 days, R3).
-- The EU Court's judgment of 20 October 2022 (C-66/21) holds that the reflection period of
-  Directive 2004/81/EC is for lawful residents as well. From when the Netherlands applies that
-  to third-country nationals with lawful stay is a setting
-  (``ReflectionOfferSettings.lawful_residents_from``, default 2023-05-18, the date of
-  WBV 2023/11), so that a deployment can follow the judgment's date instead.
+- the reflection period is for a foreign national who may be a victim of trafficking; a witness
+  who reports (getuige-aangever) has none. Whether the scheme applies to an EU/EEA/Swiss national
+  is the IND's finding (``NoEuResidenceRightFound``, judged by residence), not the police's, so
+  the police do not offer it;
+- until 2023-05-18 an asylum seeker or Dublin claimant has lawful stay and no reflection period;
+  from that day every third-country national may have one (residence gives a Dublin claimant
+  30 days, R3);
+- from when a lawful resident may have one is a setting
+  (``ReflectionOfferSettings.lawful_residents_from``, default 2023-05-18), so that a deployment
+  can follow the EU Court's judgment's date instead.
 
 Every rule is applied by the date of the offer (``occurred_on``), with the signal that was in
 force on that date.

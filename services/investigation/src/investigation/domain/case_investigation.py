@@ -372,9 +372,9 @@ class CaseInvestigation(ChainAggregate):
 class PoliceRegistration(ChainAggregate):
     """Which case a police registration number belongs to. Private: never on the bus.
 
-    The number is the police's own source identifier (domain.md §2); keeping the mapping in
-    its own aggregate makes a number belong to one case only, and lets police systems look a
-    case up by the number they know.
+    The number is the police's own source identifier (docs/domain.md#identifiers); keeping the
+    mapping in its own aggregate makes a number belong to one case only, and lets police systems
+    look a case up by the number they know.
     """
 
     TOPIC = "investigation:PoliceRegistration"

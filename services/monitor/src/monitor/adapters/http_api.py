@@ -1,7 +1,7 @@
 """JSON over HTTP for analysts' tools, the CSV/XES downloads, and the dashboard page.
 
-A deliberately small HTTP/1.1 server on asyncio streams (GET only, one request per connection):
-analysts' tools need a handful of read-only endpoints, not a web framework.
+A deliberately small HTTP/1.1 server on asyncio streams (GET only, one request per connection);
+why not a web framework: docs/adr/0011-monitor-hand-written-http-server.md.
 
 Authentication: every ``/api/`` and ``/export/`` request needs ``Authorization: Bearer <token>``
 of an identity with the ANALYST role, checked against the same identity file as gRPC (401

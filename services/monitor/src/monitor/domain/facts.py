@@ -2,7 +2,7 @@
 
 A `ChainFact` is one event of any service as the monitor sees it (ketenfeit). The payload is the
 JSON of the contract model; the domain reads only the categorical fields it needs from it and
-never keeps free text (domain.md §2).
+never keeps free text (docs/domain.md#identifiers).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ChainFact:
 
 
 class Milestone(StrEnum):
-    """Milestones per case and victim (mijlpalen, domain.md §6)."""
+    """Milestones per case and victim (mijlpalen, docs/domain.md#lead-times)."""
 
     T0 = "T0"  # signal (signaal/melding)
     T1 = "T1"  # informative interview (informatief gesprek)

@@ -1,6 +1,7 @@
 """Chain figures per calendar year (ketencijfers), as the National Rapporteur's monitors show them.
 
-A fact counts in the year of its `occurred_on`. Decisions where domain.md is silent:
+A fact counts in the year of its `occurred_on`. Decisions where docs/domain.md#chain-figures is
+silent:
 
 - Victims in view: distinct victims with a signal in the year, described by their first signal of
   that year (a victim with two signals in one year counts once).

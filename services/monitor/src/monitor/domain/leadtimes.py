@@ -5,7 +5,8 @@ Per interval a unit (one victim in one case) is in exactly one state at the as-o
 - CLOSED: the end milestone is reached; its duration counts in the closed-case figures.
 - OPEN: not reached, nothing stopped it; censored at the as-of date (its age is reported).
 - OUT_OF_SIGHT: contact with the victim was lost on or after the start (slachtoffer uit zicht);
-  censored on that day (domain.md §6). If the milestone is reached after all, the unit is CLOSED.
+  censored on that day (docs/domain.md#lead-times). If the milestone is reached after all, the
+  unit is CLOSED.
 - ENDED: the chain stopped without reaching the milestone (see `projection`); censored on the
   stop date. The Kaplan–Meier figure is therefore the cause-specific one: time to the milestone
   among cases that are still running, not the share of all cases that ever reach it.

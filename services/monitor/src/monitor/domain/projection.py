@@ -6,8 +6,9 @@ milestones, lead times, figures — is derived at query time, in a `ChainView`, 
 visible at an `AsOf` cut-off, so any figure can be reproduced for a past date and a late fact
 never needs a repair of derived state. The running service keeps the records in a database
 (application.live); `ChainProjection` holds them in memory, for tests and small collections.
+Why: docs/adr/0012-monitor-fact-records-and-as-of-queries.md.
 
-Decisions where domain.md is silent (the tests pin them down):
+Decisions where docs/domain.md#lead-times is silent (the tests pin them down):
 
 - Case and victim are linked by ReportFiled, CooperationDeclared, ReportWithdrawn, VictimHeard,
   ExaminingMagistrateHearingHeld and PresenceAssessed. Residence facts do not link: they follow a
@@ -23,7 +24,7 @@ Decisions where domain.md is silent (the tests pin them down):
 - T1 is the first informative interview between T0 and T2 (either end open when absent).
 - Case-level milestones (T3, T5–T8) hold for every victim of the case; T2 and T4 are per victim.
   T6 and T7 count first-instance hearings and verdicts only; T8 is the first suspect's CaseFinal
-  (domain.md §6: each milestone is the first occurrence of its event).
+  (docs/domain.md#lead-times: each milestone is the first occurrence of its event).
 - A pilot intervention is with the victim when its intake event is known; a VictimHeard with the
   police psychologist counts as the POLICE_PSYCHOLOGIST intervention for that case. The cohort is
   the one of the victim's earliest PilotEnrolled.
@@ -144,7 +145,8 @@ def to_record(fact: ChainFact) -> FactRecord:
 
 @dataclass(frozen=True, slots=True)
 class VictimProfile:
-    """Victim attributes from the signal that counts for a unit (domain.md §3); None = unknown."""
+    """Victim attributes from the signal that counts for a unit (docs/domain.md#categories);
+    None = unknown."""
 
     form: str | None = None
     minor: bool | None = None

@@ -355,9 +355,9 @@ class SuspectProceedings(ChainAggregate):
 class Parketnummer(ChainAggregate):
     """Which proceedings an OM parketnummer belongs to. Private: never on the bus.
 
-    The parketnummer is the OM's own source identifier (domain.md §2); keeping the mapping in
-    its own aggregate makes a number belong to one (case, suspect) only, and lets OM systems
-    look proceedings up by the number they know.
+    The parketnummer is the OM's own source identifier (docs/domain.md#identifiers); keeping the
+    mapping in its own aggregate makes a number belong to one (case, suspect) only, and lets OM
+    systems look proceedings up by the number they know.
     """
 
     TOPIC = "prosecution:Parketnummer"

@@ -1,4 +1,4 @@
-"""Whether a criminal case still runs on a day ("the case still runs", domain.md §5).
+"""Whether a criminal case still runs on a day ("the case still runs", docs/domain.md#rules).
 
 The case runs while an investigation, a prosecution or a trial (first instance or appeal) runs.
 It is read per suspect, from the case's steps, day by day (the state after all steps of a day):

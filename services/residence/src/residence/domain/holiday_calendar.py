@@ -4,7 +4,8 @@ R8 counts 20 working days (werkdagen) after a Dublin claimant's report. A workin
 Monday to Friday that is not an algemeen erkende feestdag in the sense of the Atw, the Act that
 says which days a statutory term (wettelijke termijn) treats like a Sunday. This module is the
 project's own copy of those days, so that no library upgrade can move a deadline or a trigger
-key (R8's trigger key holds the target date). It is pure: no I/O, no clock.
+key (R8's trigger key holds the target date; docs/adr/0013-working-days-as-dated-data.md). It
+is pure: no I/O, no clock.
 
 The days counted, for every year from 2001 (the Vreemdelingenwet 2000, from which the rules
 apply, took effect on 2001-04-01) to 2035; any other year raises `CalendarNotCoveredError`

@@ -1,8 +1,8 @@
 """The facts the residence rules judge (feiten): one frozen value per event of the chain.
 
 A fact holds only what the rules read — pseudonymous ids, categories and dates, never text
-about a person (domain.md §2). `occurred_on` is the business date the source states; every
-rule reads it, never the moment ketenzicht learned of the fact.
+about a person (docs/domain.md#identifiers). `occurred_on` is the business date the source
+states; every rule reads it, never the moment ketenzicht learned of the fact.
 """
 
 from __future__ import annotations

@@ -1,26 +1,13 @@
 """The residence rule sets as data, each with the date from which it is in force.
 
-Every rule is applied by the date of the facts it judges (domain.md §5): a signal of 2019 is
-judged by the rule set in force in 2019, whatever day ketenzicht evaluates it. A rule set is
-cumulative — the version in force on a day is the base rules plus every change whose
-effective date is on or before that day — and its `version` is that effective date, so every
-trigger can name it.
+Every rule is applied by the date of the facts it judges: a signal of 2019 is judged by the rule
+set in force in 2019, whatever day ketenzicht evaluates it. A rule set is cumulative — the
+version in force on a day is the base rules plus every change whose effective date is on or
+before that day — and its `version` is that effective date, so every trigger can name it.
 
-The changes, with their sources:
-
-* base (Vb 2000 art. 3.48 and 3.51; Vc 2000 B8/3 and B9/12): reflection period (bedenktijd)
-  of three months only for a third-country national without lawful residence; the temporary
-  permit on report; non-temporary grounds CONVICTION and THREE_YEARS.
-* 2019-08-01 (WBV 2019/10): the Dublin procedure — the OM assesses within a target of four
-  work weeks whether a Dublin claimant's presence is necessary; a permit only if it is.
-* R11's start, default 2021-09-14 (route B, confirmed in force in the letter of 14 Sept 2021,
-  seed 002): the OM's summons is a ground (PROSECUTION). The sources consulted confirm it on
-  that day but do not give its first day, so the date is a setting.
-* 2023-05-18 (WBV 2023/11): the reflection period for every third-country national, and 30
-  days for a Dublin claimant; until then R4 refused it to Dublin claimants and asylum seekers.
-* lawful residents' reflection period, default 2023-05-18 (WBV 2023/11; the EU Court's
-  judgment of 20 October 2022, C-66/21, read the directive so already): a setting, because
-  the day from which a deployment applies the judgment is a legal choice (see `scope`).
+The changes and their legal sources are listed once, in docs/domain.md#rule-versions; each
+`_Change` below carries its source label as data. Two dates the sources leave open are
+`RuleSettings` (docs/adr/0007-rules-as-dated-data.md).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Whom the residence rules apply to (personele reikwijdte), by the date of the facts judged.
 
 The residence track of B8 (bedenktijd, the temporary permit) and B9/12 (the non-temporary
-permit) exists for a foreign national who needs a permit to stay (domain.md §1):
+permit) exists for a foreign national who needs a permit to stay (docs/domain.md#personal-scope):
 
 * **Dutch nationals** have no residence track: no rule applies to them.
-* **EU/EEA/Swiss nationals and their family members** have a right of residence under EU law
-  (Directive 2004/38/EC, Vreemdelingenwet art. 8(e)) and fall outside B8, unless the IND finds
-  that they derive no such right (`NoEuResidenceRightFound`). That is the IND's finding, never a
-  guess from the police's signal. The finding says what the person's position is, so once it
-  is known the track applies to them as to a third-country national, for the facts dated
-  before it too (typically the report on which they applied).
+* **EU/EEA/Swiss nationals and their family members** have a right of residence under EU law and
+  fall outside B8, unless the IND finds that they derive no such right
+  (`NoEuResidenceRightFound`). That is the IND's finding, never a guess from the police's
+  signal. The finding says what the person's position is, so once it is known the track applies
+  to them as to a third-country national, for the facts dated before it too (typically the
+  report on which they applied).
   The category OTHER_EU stands for EU, EEA and Swiss nationals alike.
 * **Third-country nationals** are in the track. Whether they may be offered or granted a
   reflection period depends on their residence position and the date (R1/R4, below).
@@ -17,18 +17,16 @@ permit) exists for a foreign national who needs a permit to stay (domain.md §1)
   pseudonym with the signal, so a residence fact without one is rare and transient, and the
   rules do not hide from the IND what it needs to know because of it.
 
-The reflection period (R1, R4), by the rule set in force on the day judged:
+The reflection period (R1, R4), by the rule set in force on the day judged (the sources of
+each date: docs/domain.md#rule-versions):
 
 * until 2023-05-17 only a third-country national without lawful residence (position
-  IRREGULAR); asylum seekers and Dublin claimants have lawful stay and are refused (Vc B8/3 as
-  it read then; seed 002 note 10);
-* from 2023-05-18 (WBV 2023/11) also asylum seekers and Dublin claimants (30 days, R3);
+  IRREGULAR); asylum seekers and Dublin claimants have lawful stay and are refused;
+* from 2023-05-18 also asylum seekers and Dublin claimants (30 days, R3);
 * lawful residents (position LAWFUL) from `RuleSettings.lawful_residents_reflection_from`,
-  default 2023-05-18 as well. The EU Court of Justice held on 20 October 2022 (C-66/21) that
-  Directive 2004/81/EC gives a reflection period also to a victim with lawful residence; the
-  Dutch rules followed with WBV 2023/11. Whether the earlier refusals should be re-read from the
-  judgment's date (or earlier: the judgment interprets the directive as it always read) is a
-  legal choice for the deployment, hence a setting;
+  default 2023-05-18 as well. Whether the earlier refusals should be re-read from the EU
+  Court's judgment (or earlier: it interprets the directive as it always read) is a legal
+  choice for the deployment, hence a setting;
 * never to a witness who reports (getuige-aangever, R1): the period exists for a victim to
   decide whether to report.
 """

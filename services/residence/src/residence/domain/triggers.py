@@ -8,7 +8,8 @@ Identity: every decision has a `key` — the kind, the victim, the case where it
 what tells two triggers of that kind apart (for most kinds the date the trigger states; for a
 non-temporary indication its ground). The keys are listed in contracts/ind-trigger-feed.md. The
 `trigger_id` is a UUID derived from the key, so the same facts always give the same id,
-whatever order they arrived in and however often they are evaluated.
+whatever order they arrived in and however often they are evaluated
+(docs/adr/0006-residence-feed-keys-and-retractions.md).
 
 What a trigger *says* — its `substance`: kind, key, case, date, rule, ground and the date it
 names — is what the feed must get right. Its ``based_on`` and ``reason`` explain it and may grow

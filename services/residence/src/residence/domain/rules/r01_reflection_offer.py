@@ -1,12 +1,12 @@
 """R1 — the reflection period must be offered (aanbieden bedenktijd).
 
-Source: Vc 2000 B8/3 (bedenktijd); WBV 2023/11 (from 2023-05-18 for every third-country
-national). Applies to: a foreign national in the residence track (`scope`): a third-country
-national, or an EU/EEA/Swiss national the IND found to have no right of residence under EU
-law; not a Dutch national, not a witness who reports. Versions: until 2023-05-17 only without
-lawful residence (position IRREGULAR; an asylum seeker or Dublin claimant has lawful stay);
-from 2023-05-18 every third-country national, lawful residents from the setting's date
-(default the same day; see `scope`).
+Source and reading: docs/domain.md#r1. Tests: tests/unit/test_reflection_rules.py,
+tests/unit/test_personal_scope.py (in services/residence). Applies to: a foreign national in the
+residence track (`scope`): a third-country national, or an EU/EEA/Swiss national the IND found
+to have no right of residence under EU law; not a Dutch national, not a witness who reports.
+Versions: until 2023-05-17 only without lawful residence (position IRREGULAR; an asylum seeker
+or Dublin claimant has lawful stay); from 2023-05-18 every third-country national, lawful
+residents from the setting's date (default the same day; see `scope`).
 
 Judged at the date of each signal, with the nationality and position that signal states; one
 trigger per qualifying signal, because a victim who comes into view again (repeat

@@ -1,8 +1,8 @@
 """R2 — a reflection period granted to someone who is not a Dublin claimant.
 
-Source: Vb 2000 art. 3.48; Vc 2000 B8/3. All versions: lawful stay and departure suspended
-from the grant until start + 3 calendar months (clipped to the month's end: 30 Nov + 3 months
-= 28 Feb or 29 Feb).
+Source and reading: docs/domain.md#r2. Tests: tests/unit/test_reflection_rules.py (in
+services/residence). All versions: lawful stay and departure suspended from the grant until
+start + 3 calendar months (clipped to the month's end: 30 Nov + 3 months = 28 Feb or 29 Feb).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """R3 — a reflection period granted to a Dublin claimant.
 
-Source: WBV 2023/11 (Vc 2000 B8/3). Versions: from 2023-05-18 — as R2 but for 30 days
-(granted 2023-06-01, expired on 2023-07-01); before it R4 refuses the grant.
+Source and reading: docs/domain.md#r3. Tests: tests/unit/test_reflection_rules.py (in
+services/residence). Versions: from 2023-05-18 — as R2 but for 30 days (granted 2023-06-01,
+expired on 2023-07-01); before it R4 refuses the grant.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """R4 — who may not have a reflection period; a grant against it is a finding for the IND.
 
-Source: Vc 2000 B8/3 as it read until WBV 2023/11; seed 002 note 10 (a Dublin claimant has no
-right to bedenktijd, because it is only for persons without lawful residence); WBV 2023/11.
-Applies to: every grant of a reflection period the IND reports. Versions: until 2023-05-17 only
-a third-country national without lawful residence; from 2023-05-18 every third-country national
-(30 days for a Dublin claimant, R3), lawful residents from the setting's date (see `scope`).
-Never a Dutch national, an EU national with a right of residence under EU law, or a witness who
-reports.
+Source and reading: docs/domain.md#r4. Tests: tests/unit/test_reflection_rules.py,
+tests/unit/test_personal_scope.py (in services/residence). Applies to: every grant of a
+reflection period the IND reports. Versions: until 2023-05-17 only a third-country national
+without lawful residence; from 2023-05-18 every third-country national (30 days for a Dublin
+claimant, R3), lawful residents from the setting's date (see `scope`). Never a Dutch national,
+an EU national with a right of residence under EU law, or a witness who reports.
 
 Where the facts are owned, R4 is enforced: intake refuses a police offer the signal does not
 allow. The IND's grant, though, is the IND's own decision and is recorded as the fact it is;

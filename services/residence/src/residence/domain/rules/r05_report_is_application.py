@@ -1,8 +1,8 @@
 """R5 — a report or declared cooperation ends the reflection period and is the application.
 
-Source: Vb 2000 art. 3.48; Vc 2000 B8/3 (the report counts as the application for the
-temporary permit, dated the day of the report). Applies to: a victim in the residence track
-(`scope`). All versions.
+Source and reading: docs/domain.md#r5. Tests: tests/unit/test_reflection_rules.py,
+tests/unit/test_permit_rules.py (in services/residence). Applies to: a victim in the residence
+track (`scope`). All versions.
 
 Witnesses: intake marks a report or cooperation as a witness's (getuige-aangever). Vb 2000
 art. 3.48(1) names, beside the victim who reports or cooperates, the witness who reports; as

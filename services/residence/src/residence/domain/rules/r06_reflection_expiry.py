@@ -1,6 +1,7 @@
 """R6 — the reflection period expires, or is declined, without a report.
 
-Source: Vc 2000 B8/3. Applies to: a victim in the residence track (`scope`) whose reflection
+Source and reading: docs/domain.md#r6. Tests: tests/unit/test_reflection_rules.py (in
+services/residence). Applies to: a victim in the residence track (`scope`) whose reflection
 period R4 allows. All versions: no temporary permit follows; the IND is told on the day the
 period expired (start + R2/R3 term) or the day the victim declined it.
 

@@ -1,11 +1,12 @@
 """R7 — the report is an application for the temporary permit (TemporaryPermitApplicationIndicated).
 
-Source: Vb 2000 art. 3.48; Vc 2000 B8/3. Applies to: a victim in the residence track
-(`scope`: not a Dutch national; an EU national only after the IND's finding). Versions: base —
-every victim who reports in a case that runs; from 2019-08-01 (WBV 2019/10) a Dublin claimant
-only once the OM finds presence necessary (R8). A witness who reports (getuige-aangever), in
-every version, only once the OM finds the witness's presence necessary (see R5). A permit
-granted on it runs from the report date for one year.
+Source and reading: docs/domain.md#r7. Tests: tests/unit/test_permit_rules.py (in
+services/residence). Applies to: a victim in the residence track (`scope`: not a Dutch national;
+an EU national only after the IND's finding). Versions: base — every victim who reports in a
+case that runs; from 2019-08-01 (WBV 2019/10) a Dublin claimant only once the OM finds presence
+necessary (R8). A witness who reports (getuige-aangever), in every version, only once the OM
+finds the witness's presence necessary (see R5). A permit granted on it runs from the report
+date for one year.
 
 Reading of "the case runs" on the report day: the report itself opens the case, so it runs
 unless a step dated on or before that day already ended it (see `case_timeline`). For a Dublin

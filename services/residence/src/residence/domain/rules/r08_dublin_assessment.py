@@ -1,7 +1,8 @@
 """R8 — the OM's presence assessment for a Dublin claimant who reports (DublinAssessmentOverdue).
 
-Source: WBV 2019/10; seed 002 note 10 (police and OM handle the report within a target of four
-work weeks). Versions: from 2019-08-01 (judged by the report date); none before.
+Source and reading: docs/domain.md#r8. Tests: tests/unit/test_permit_rules.py,
+tests/unit/test_holiday_calendar.py (in services/residence). Versions: from 2019-08-01 (judged
+by the report date); none before.
 
 The target is 20 working days after the report (Mon–Fri, the days of the Algemene termijnenwet
 art. 3 excluded, see residence.domain.holiday_calendar; the report day itself not counted):

@@ -1,9 +1,10 @@
 """R9 — the temporary permit nears its end while the case runs (TemporaryPermitExtensionDue).
 
-Source: Vc 2000 B8/3 (extension by one year while the criminal proceedings run). Applies to:
-a victim in the residence track who holds a temporary permit the IND reported. All versions:
-due 30 days before the permit's valid-until, if a case the permit rests on still runs that day
-(the permit rests on every case the victim takes part in, see `holding`).
+Source and reading: docs/domain.md#r9. Tests: tests/unit/test_permit_rules.py (in
+services/residence). Applies to: a victim in the residence track who holds a temporary permit
+the IND reported. All versions: due 30 days before the permit's valid-until, if a case the
+permit rests on still runs that day (the permit rests on every case the victim takes part in,
+see `holding`).
 
 Read for every valid-until a permit has had: the trigger for a valid-until fires 30 days
 before it — or, when the IND reported that valid-until later than that (late facts), on the day

@@ -1,7 +1,7 @@
 """R10 — the basis of the temporary permit ended (TemporaryPermitBasisEnded).
 
-Source: Vc 2000 B8/3 (the permit is withdrawn when the criminal proceedings end or the victim
-no longer cooperates). Applies to: a victim in the residence track who holds a temporary permit
+Source and reading: docs/domain.md#r10. Tests: tests/unit/test_permit_rules.py (in
+services/residence). Applies to: a victim in the residence track who holds a temporary permit
 the IND reported. All versions: dated the decision date — withdrawal may be retroactive — and a
 complaint against non-prosecution (art. 12 Sv) does not suspend it.
 

@@ -1,9 +1,8 @@
 """R11 — the OM summons a suspect in the victim's case: ground PROSECUTION (route B).
 
-Source: Vc 2000 B9/12; letter of 14 Sept 2021 (seed 002: "Als het OM overgaat tot vervolging
-van een dader ... kan er overgegaan worden tot verlening van een niet-tijdelijke
-verblijfsvergunning"). Applies to: a victim in the residence track who reported or cooperated
-in the case; a witness who reports only in a case where the OM found the witness's presence
+Source and reading: docs/domain.md#r11. Tests: tests/unit/test_non_temporary_rules.py (in
+services/residence). Applies to: a victim in the residence track who reported or cooperated in
+the case; a witness who reports only in a case where the OM found the witness's presence
 necessary (R5/R7: there the witness's report was an application). Versions: from
 `RuleSettings.prosecution_ground_from` (default 2021-09-14, the day the sources confirm it);
 none before.

@@ -1,10 +1,11 @@
 """R12 — a conviction in the victim's case: ground CONVICTION.
 
-Source: Vc 2000 B9/12. Applies to: a victim in the residence track who reported or cooperated
-in the case; a witness who reports only in a case where the OM found the witness's presence
-necessary (as R11). All versions. A conviction for trafficking, or for another offence
-where trafficking was charged, in any instance. Reached on the later of the verdict and the
-victim's report in that case, provided the victim has not withdrawn by then.
+Source and reading: docs/domain.md#r12. Tests: tests/unit/test_non_temporary_rules.py (in
+services/residence). Applies to: a victim in the residence track who reported or cooperated in
+the case; a witness who reports only in a case where the OM found the witness's presence
+necessary (as R11). All versions. A conviction for trafficking, or for another offence where
+trafficking was charged, in any instance. Reached on the later of the verdict and the victim's
+report in that case, provided the victim has not withdrawn by then.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """R13 — three years of continuous holding of the temporary permit: ground THREE_YEARS.
 
-Source: Vc 2000 B9/12 (seed 002: "indien een strafrechtelijk onderzoek meer dan drie jaar
-duurt"). All versions: counted from the start of the first permit of an unbroken run (the
-report date); a gap between permits restarts the count; the mark is start + 3 calendar years
-(29 Feb + 3 years = 28 Feb). Applies to: a victim in the residence track who holds temporary
-permits the IND reported — only those count (see `holding`): an application not yet decided is
-no permit, and a grant reported late and backdated counts from its start. The ground is reached
-on the mark if the run still covers that day and a case the victim takes part in still runs
-that day (the permit rests on every such case). It fires on the mark by itself; when the facts
-arrive after it, at once (the mark is in the past). The ground's case is the case the first
-permit of the run was granted in.
+Source and reading: docs/domain.md#r13. Tests: tests/unit/test_non_temporary_rules.py,
+tests/unit/test_residence_domain_examples.py (in services/residence). All versions: counted from
+the start of the first permit of an unbroken run (the report date); a gap between permits
+restarts the count; the mark is start + 3 calendar years (29 Feb + 3 years = 28 Feb). Applies
+to: a victim in the residence track who holds temporary permits the IND reported — only those
+count (see `holding`): an application not yet decided is no permit, and a grant reported late
+and backdated counts from its start. The ground is reached on the mark if the run still covers
+that day and a case the victim takes part in still runs that day (the permit rests on every such
+case). It fires on the mark by itself; when the facts arrive after it, at once (the mark is in
+the past). The ground's case is the case the first permit of the run was granted in.
 
 Witnesses who report (getuige-aangever) reach this ground as victims do: B9/12 judges the
 holding of the B8/3 permit, which a witness can hold (R5/R7).

@@ -1,9 +1,7 @@
 """R14 — dismissal or acquittal before any ground: individual assessment (B9/12).
 
-Source: Vc 2000 B9/12 (plausibility of victimhood, personal circumstances); seed 002 ("Ook in
-het geval vervolging niet wordt voortgezet en de strafzaak geseponeerd of voortijdig beëindigd
-wordt, kan het mogelijke slachtoffer in aanmerking komen voor een niet-tijdelijke
-verblijfsvergunning"). All versions.
+Source and reading: docs/domain.md#r14. Tests: tests/unit/test_non_temporary_rules.py (in
+services/residence). All versions.
 
 Raised on the first day, on or after the victim's report in a case, on which that case ends
 without result (see `case_timeline`: a dismissal, acquittal, decision not to investigate or

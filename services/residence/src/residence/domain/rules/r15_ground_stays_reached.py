@@ -1,7 +1,8 @@
 """R15 — a ground once reached stays reached; one indication stands per victim until refused.
 
-Source: Vc 2000 B9/12 (eligibility, once it arises, is not taken back by a later event).
-Applies to: a victim in the residence track with a ground of R11–R13. All versions.
+Source and reading: docs/domain.md#r15. Tests: tests/unit/test_non_temporary_rules.py,
+tests/unit/test_reconcile_late_facts.py (in services/residence). Applies to: a victim in the
+residence track with a ground of R11–R13. All versions.
 
 `NonTemporaryPermitIndicated` names the first ground reached by business date (earliest day;
 on one day PROSECUTION, CONVICTION, THREE_YEARS in that order). A later ground adds nothing

@@ -1,10 +1,8 @@
 """R16 — a victim who cannot report or cooperate (TemporaryPermitWithoutCooperationIndicated).
 
-Source: Vc 2000 B8/3 (the temporary permit for a victim of trafficking who, because of a
-serious threat or a medical or psychological limitation, cannot report or otherwise cooperate
-with the criminal investigation; the police state the impossibility, a doctor the limitation).
-Applies to: a victim in the residence track (`scope`) who has not reported or cooperated as a
-victim by the day the police record the impossibility. All versions.
+Source and reading: docs/domain.md#r16. Tests: tests/unit/test_permit_rules.py (in
+services/residence). Applies to: a victim in the residence track (`scope`) who has not reported
+or cooperated as a victim by the day the police record the impossibility. All versions.
 
 The police record the impossibility as a fact with its category (`CooperationImpossibleRecorded`,
 no free text); the rule tells the IND, dated that day, that the victim may be given the
