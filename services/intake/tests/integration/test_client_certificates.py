@@ -3,7 +3,6 @@ name identifies the organisation, and roles apply as they do for tokens."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import grpc
@@ -15,30 +14,9 @@ from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing.fixtures import ServiceFactory
+from ketenzicht_common.testing.pki import make_certificates
 
 pytestmark = pytest.mark.integration
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def make_certificates(directory: Path) -> None:
-    """A private CA, a server certificate for 127.0.0.1, and client certificates."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=ketenzicht-test-ca", "-keyout", str(directory / "ca.key"),
-             "-out", str(directory / "ca.pem"))
-    (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, extension in [("server", "server.ext"), ("politie", None), ("om", None),
-                            ("stranger", None)]:
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-                 "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.csr"))
-        sign = ["x509", "-req", "-in", str(directory / f"{name}.csr"), "-CA",
-                str(directory / "ca.pem"), "-CAkey", str(directory / "ca.key"),
-                "-CAcreateserial", "-days", "2", "-out", str(directory / f"{name}.pem")]
-        if extension:
-            sign += ["-extfile", str(directory / extension)]
-        _openssl(*sign)
 
 
 async def test_client_certificates_identify_callers_when_tls_is_configured(
