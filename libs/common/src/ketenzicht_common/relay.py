@@ -56,7 +56,7 @@ from .contract import ContractViolation
 from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .nats_connection import connect
 from .store import ChainApplication
-from .streams import dead_letter_stream, ensure_stream, relay_skip_subject
+from .streams import ensure_stream, own_streams, relay_skip_subject
 from .telemetry import valid_traceparent
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,7 @@ class Relay:
             self._nc = await connect(self.nats_url, name=f"{self.service}-relay",
                                      seed_file=self.seed_file)
         js = self._nc.jetstream(timeout=5)
-        for config in [*self.app.streams(self.stream_replicas),
-                       dead_letter_stream(self.service, self.stream_replicas)]:
+        for config in own_streams(self.service, self.stream_replicas):
             await ensure_stream(js, config)
         # The consumers the service's readers read it through: the owner makes them, so no
         # reader ever configures a consumer in this service's account.

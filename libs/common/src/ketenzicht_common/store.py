@@ -17,7 +17,6 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from nats.js.api import StreamConfig
 from pydantic import BaseModel
 
 from ketenzicht_contracts.envelope import subject_for
@@ -216,12 +215,6 @@ class ChainApplication(Application[UUID]):
     def message_id(self, event: ChainAggregate.Event) -> str:
         """``Nats-Msg-Id`` for an event; empty means its event id."""
         return ""
-
-    def streams(self, replicas: int = 1) -> list[StreamConfig]:
-        """The JetStream streams the relay makes sure exist before it publishes."""
-        from .streams import service_stream
-
-        return [service_stream(self.service, replicas)]
 
     def stored_aggregates(self, ids: list[UUID]) -> set[UUID]:
         """Which of ``ids`` have events in the store: one query, not one per id."""

@@ -10,11 +10,20 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig, StreamSource
 
 from ketenzicht_contracts.envelope import stream_for
 
-from .bus_access import DEAD_LETTER_STREAM, api_for, dead_letter_subjects, jetstream_for
+from .bus_access import (
+    ADDRESSEES,
+    DEAD_LETTER_STREAM,
+    OWN_STREAMS,
+    WRITERS,
+    api_for,
+    dead_letter_subjects,
+    jetstream_for,
+    trigger_stream_name,
+)
 
 DUPLICATE_WINDOW_SECONDS = 120.0
 """How long JetStream remembers a ``Nats-Msg-Id`` (NATS's default). A relay resumes after the
@@ -40,6 +49,27 @@ def stream_config(name: str, subjects: list[str], replicas: int = 1) -> StreamCo
 
 def service_stream(service: str, replicas: int = 1) -> StreamConfig:
     return stream_config(stream_for(service), [f"ketenzicht.{service}.>"], replicas)
+
+
+def trigger_stream(addressee: str, replicas: int = 1) -> StreamConfig:
+    """An addressee's feed: sourced from residence's own stream, the triggers sent to it only
+    (``ketenzicht.residence.triggers.<addressee>.>``)."""
+    config = stream_config(trigger_stream_name(addressee), [], replicas)
+    config.subjects = None
+    config.sources = [StreamSource(name=stream_for("residence"),
+                                   filter_subject=f"ketenzicht.residence.triggers.{addressee}.>")]
+    return config
+
+
+def own_streams(service: str, replicas: int = 1) -> list[StreamConfig]:
+    """The streams a service makes and alone manages (`bus_access.OWN_STREAMS`), with their
+    configuration: its events', and for residence each addressee's feed. Every stream is made
+    by its owner's relay, and by nobody else; its dead letters come beside them."""
+    configs = [service_stream(service, replicas)] if service in WRITERS else []
+    if service == "residence":
+        configs += [trigger_stream(addressee, replicas) for addressee in ADDRESSEES]
+    assert [c.name for c in configs] == list(OWN_STREAMS.get(service, ()))
+    return [*configs, dead_letter_stream(service, replicas)]
 
 
 RELAY_SKIPS = "ketenzicht.deadletters.relay"
@@ -76,7 +106,8 @@ STREAM_IN_USE = 10058
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
+    """Create the stream, or bring an existing one to this configuration. Only a stream's
+    owner calls this, in its own account (`own_streams`)."""
     assert config.name is not None
     try:
         await js.stream_info(config.name)

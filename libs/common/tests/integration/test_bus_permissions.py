@@ -31,8 +31,7 @@ from ketenzicht_common.bus_access import (
     trigger_stream_name,
 )
 from ketenzicht_common.processes import NatsServer
-from ketenzicht_common.streams import dead_letter_stream, ensure_stream, service_stream
-from residence.application.residence import Addressee, trigger_stream
+from ketenzicht_common.streams import ensure_stream, own_streams
 
 pytestmark = pytest.mark.integration
 
@@ -86,10 +85,7 @@ async def chain_bus(nats_server: NatsServer) -> NatsServer:
         nc = await nats.connect(**nats_server.login(owner))
         try:
             js = nc.jetstream()
-            configs = [service_stream(owner)] if owner in WRITERS else []
-            if owner == "residence":
-                configs += [trigger_stream(addressee) for addressee in Addressee]
-            for config in [*configs, dead_letter_stream(owner)]:
+            for config in own_streams(owner):
                 await ensure_stream(js, config)
             await provision_feeds(js, owner)
             if owner in WRITERS:

@@ -28,16 +28,13 @@ from typing import Annotated, Any
 from uuid import uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from nats.js.api import StreamConfig, StreamSource
 from pydantic import BeforeValidator, PlainSerializer
 
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.bus_access import trigger_stream_name
 from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import ChainApplication, topics_of
-from ketenzicht_common.streams import service_stream, stream_config
 from ketenzicht_contracts.envelope import stream_for
 from residence.application import commands as c
 from residence.application import schedule
@@ -50,7 +47,6 @@ from residence.application.files import (
 from residence.application.settling import Settling
 from residence.domain import (
     DEFAULT_SETTINGS,
-    Addressee,
     EmittedTrigger,
     Fact,
     FactError,
@@ -74,28 +70,6 @@ UPSTREAM = ("intake", "investigation", "prosecution")
 UPSTREAM_STREAMS = tuple(stream_for(service) for service in UPSTREAM)
 
 RULES = Provenance(organisation="ketenzicht", system="residence-rules", command_id="")
-TRIGGER_STREAMS = {addressee: trigger_stream_name(addressee.value) for addressee in Addressee}
-"""Each addressee's feed: a stream of its own, with only the triggers addressed to it."""
-IND_TRIGGER_STREAM = TRIGGER_STREAMS[Addressee.IND]
-
-
-def trigger_subjects(addressee: Addressee) -> str:
-    return f"ketenzicht.residence.triggers.{addressee.value}.>"
-
-
-def trigger_stream(addressee: Addressee, replicas: int = 1) -> StreamConfig:
-    """An addressee's feed, sourced from residence's own stream, its triggers only."""
-    config = stream_config(TRIGGER_STREAMS[addressee], [], replicas)
-    config.subjects = None
-    config.sources = [StreamSource(name="KETENZICHT_RESIDENCE",
-                                   filter_subject=trigger_subjects(addressee))]
-    return config
-
-
-def ind_trigger_stream(replicas: int = 1) -> StreamConfig:
-    return trigger_stream(Addressee.IND, replicas)
-
-
 class ResidenceApplication(ChainApplication):
     name = "residence"
     service = "residence"
@@ -113,10 +87,6 @@ class ResidenceApplication(ChainApplication):
 
     def message_id(self, event: Any) -> str:
         return str(getattr(event, "trigger_id", ""))
-
-    def streams(self, replicas: int = 1) -> list[StreamConfig]:
-        return [service_stream(self.service, replicas),
-                *(trigger_stream(addressee, replicas) for addressee in Addressee)]
 
     def victim_ids(self) -> list[str]:
         """Every victim with a file, read from the notification log."""
