@@ -1,6 +1,9 @@
-"""Consuming the chain's events: durable JetStream consumers through faststream.
+"""Consuming the chain's events: durable JetStream consumers through faststream
+(docs/adr/0004, 0008, 0010).
 
-Every consumer is durable (it resumes where it left off after a restart), acknowledges only
+A party reads another's stream through a feed (`bus_access.FEEDS`, docs/adr/0019): a durable
+push consumer the stream's owner made, whose delivery subject the owner exports to that reader
+alone. Every consumer is durable (it resumes where it left off after a restart), acknowledges only
 after its handler succeeded, and a failed event is redelivered after a growing delay
 (faststream's default would terminate a message whose handler raised). Handlers must be
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
@@ -423,13 +426,13 @@ def subscribe(
     consumer each service's relay made for ``reader`` (`bus_access.FEEDS`).
 
     Durable push consumers: the server delivers as soon as an event is stored, and at most
-    ``max_ack_pending`` unacknowledged events are in flight (see docs/adr on push versus
-    pull). The consumer lives in its owner's account; this side only subscribes to its
-    delivery subject and acknowledges, so it never creates or configures a consumer on
-    another's stream. Each event is acknowledged after its handler succeeded; a failed one is
-    redelivered after a growing delay. With ``concurrency`` > 1 up to that many events are
-    handled at once (see `Subscription`) — only for handlers whose result does not depend on
-    the order of events. Each event is handled in a consumer span continuing its trace.
+    ``max_ack_pending`` unacknowledged events are in flight (docs/adr/0004). The consumer lives in
+    its owner's account; this side only subscribes to its delivery subject and acknowledges, so it
+    never creates or configures a consumer on another's stream. Each event is acknowledged after its
+    handler succeeded; a failed one is redelivered after a growing delay. With ``concurrency`` > 1
+    up to that many events are handled at once (see `Subscription`) — only for handlers whose result
+    does not depend on the order of events. Each event is handled in a consumer span continuing its
+    trace.
     ``max_deliver`` is the consumers' (as their owner made them): after that many failed
     deliveries an event is a dead letter, and no longer holds its consumer up.
     """

@@ -26,30 +26,18 @@ contract's pseudonym fields that validate as pseudonyms. A dead letter is often 
 message that carries free text about a person: its body, its unknown fields and its headers are
 never printed.
 
-**Replay: how an event is handed back to its consumer.** JetStream cannot be told to deliver a
-terminated (or given-up) message to a durable consumer again. The two usual ways out were
-weighed:
+**Replay** asks the running consumer to apply the event again: a core NATS request on
+``ketenzicht.replay.<consumer>`` names the stream sequence; the consumer reads that very message
+from its stream, checks it as any delivery, hands it to its handler (handlers are idempotent)
+and answers with the outcome, which is recorded here. A consumer that is not running answers
+nothing, and the command says so. Why not republish a copy or apply it from here:
+docs/adr/0010.
 
-* publishing a copy of the message again, into its stream or a replay stream: a copy in the
-  service's stream reaches every other consumer too, and it is a message the service's relay
-  did not publish, in the stream the relay reads its position from; a replay stream needs a
-  second durable per consumer, and the copy, not the original, would be what is checked;
-* applying it through the consumer's handler from this command: the handler belongs to the
-  running service (residence's store has a single writer), so a second process would write to
-  a store it does not own.
-
-So this command asks the running consumer to do it: a core NATS request on
-``ketenzicht.replay.<consumer>`` (outside every stream, answered by one instance of the
-consumer) names the stream sequence; the consumer reads that very message from its own stream,
-checks it against the contracts as any delivery and hands it to its handler (handlers are
-idempotent), and answers with the outcome, which is recorded here. A consumer that is not
-running answers nothing, and the command says so: nothing is changed.
-
-**Discard** records that the letter is handled without applying it, with a reason code from a
-fixed list (never free text). ``--erase`` also deletes the event from its stream (the server
-overwrites it): for a forged message or one carrying personal data, which must not stay on the
-bus. An erased event is gone for every consumer, including a rebuild, so never erase a genuine
-event.
+**Discard** records that the letter is handled without applying it, with a reason code from a fixed
+list (never free text). ``--erase`` also deletes the event from its stream (the server overwrites
+it; only the stream's owner may, with ``erase``): for a forged message or one carrying personal
+data, which must not stay on the bus. An erased event is gone for every consumer, including a
+rebuild, so never erase a genuine event.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""The relay: publishes a service's stored events to JetStream, in order, without loss.
+"""The relay: publishes a service's stored events to JetStream, in order, without loss
+(docs/adr/0001, 0009).
 
 The event store is the system of record. The relay follows its notification log and publishes
 every public event with its event id as ``Nats-Msg-Id``. An event stored but not yet
 acknowledged by JetStream is published again, and JetStream drops the duplicate within its
 window. Commands are accepted while NATS is down; the relay waits and catches up when it
-returns.
+returns. It connects as its service's identity, makes the service's streams and the consumers
+its readers read them through (`bus_access`, docs/adr/0019), and nothing else.
 
 **Where it resumes.** Each message carries the store's identity (``ce-store``) and the event's
 place in the notification log (``ce-position``). At start the relay reads its stream backwards
@@ -20,11 +22,8 @@ it stores it (`ChainApplication._record`), so the relay should never meet one th
 contract. Data stored before that check existed may. Such an event is skipped: a record of it
 goes to the dead letters (``ketenzicht.deadletters.relay.<service>``: position, event id, type,
 aggregate, the rule it breaks; none of its content) and an ERROR line names the same ids.
-Stopping instead (health NOT_SERVING until an operator repairs the store) would hold back every
-later event of the service from every consumer, indefinitely, for the sake of one that every
-consumer would refuse anyway (the consumers' own contract check): that is the outage it once
-caused. Skipping loses nothing a consumer could have applied, and keeps the personal data
-the event may hold off the bus.
+Stopping would hold back every later event for one that every consumer would refuse anyway
+(docs/adr/0009 says why skipping is right).
 
 **Health.** `stalled` says why the relay makes no progress: it has events to publish and has
 published nothing (nor found itself caught up) for a while; ``service.serve`` reports it as the

@@ -1,4 +1,5 @@
-"""JetStream streams: their configuration lives here, once, for every producer and consumer."""
+"""JetStream streams: their configuration lives here, once, for every producer and consumer;
+and reading a stream by sequence, which a reader may do without a consumer of its own."""
 
 from __future__ import annotations
 
