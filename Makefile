@@ -12,7 +12,8 @@ GENERATED := contracts/python/src/ketenzicht/.generated
 GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test test-feed lint typecheck schemas gen bench bench-scale clean setup postgres chromium
+.PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale clean setup postgres \
+        chromium
 
 setup: $(STAMP) $(GENERATED)
 
@@ -44,6 +45,10 @@ run: setup
 test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q
 
+# The fast tests: no servers started (nats-server, PostgreSQL, the services), no browser.
+unit: setup
+	$(BIN)/python -m pytest -q -m "not integration and not postgres and not e2e and not slow"
+
 # The residence feed's full order-independence property (200 victims x 20 interleavings),
 # against the one-pass reference evaluation; make test runs a sample of it.
 test-feed: setup
@@ -58,6 +63,12 @@ postgres:
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Fixes what ruff can fix, then formats; `make lint` checks both.
+fmt: setup
+	$(BIN)/ruff check --fix-only .
+	$(BIN)/ruff format .
 
 typecheck: setup
 	$(BIN)/mypy libs/common/src contracts/python/src/ketenzicht_contracts services/*/src tools/*/src
