@@ -16,20 +16,18 @@ from ketenzicht_contracts.events import payload_model
 
 # Every service that publishes events.
 SERVICES = ["intake", "investigation", "prosecution", "residence"]
-BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic",
-               "provenance"}
+BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"}
 
 
 def test_checked_in_json_schemas_match_the_payload_models() -> None:
     problems = schemas.drift()
-    assert problems == [], (
-        "run `make schemas` after changing a payload model: " + ", ".join(problems)
+    assert problems == [], "run `make schemas` after changing a payload model: " + ", ".join(
+        problems
     )
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_event_a_service_publishes_has_a_contract_with_the_same_fields(
-        service: str) -> None:
+def test_every_event_a_service_publishes_has_a_contract_with_the_same_fields(service: str) -> None:
     bootstrap = importlib.import_module(f"{service}.bootstrap")
     app = bootstrap.create_application(ServiceSettings(store=StoreSettings(backend="memory")))
     try:

@@ -26,8 +26,14 @@ def _files() -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found += [p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                      and ".generated" not in p.parts and "__pycache__" not in p.parts]
+            found += [
+                p
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                and ".generated" not in p.parts
+                and "__pycache__" not in p.parts
+            ]
     return found
 
 

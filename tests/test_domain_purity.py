@@ -12,13 +12,17 @@ from ketenzicht_common.testing.purity import COMMON_PURE, module_impurities
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Every service's domain package (services/<name>/src/<package>/domain), found rather than
 # listed, so that a new service is held to the rule from its first commit.
-DOMAINS = sorted(f"{path.parent.name}.domain"
-                 for path in REPO_ROOT.glob("services/*/src/*/domain"))
+DOMAINS = sorted(f"{path.parent.name}.domain" for path in REPO_ROOT.glob("services/*/src/*/domain"))
 
 
 def test_every_service_has_a_domain_to_check() -> None:
-    assert set(DOMAINS) >= {"intake.domain", "investigation.domain", "prosecution.domain",
-                            "residence.domain", "monitor.domain"}
+    assert set(DOMAINS) >= {
+        "intake.domain",
+        "investigation.domain",
+        "prosecution.domain",
+        "residence.domain",
+        "monitor.domain",
+    }
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

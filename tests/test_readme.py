@@ -25,12 +25,18 @@ def readme_example() -> str:
 
 
 def test_the_readme_client_example_files_a_report(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     intake = service_factory("intake", nats_server)
     script = tmp_path / "example.py"
     script.write_text(readme_example())
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=60, env=os.environ | {"KETENZICHT_INTAKE": intake.address})
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"KETENZICHT_INTAKE": intake.address},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("report stored as event ")
 
@@ -39,5 +45,6 @@ def test_the_readmes_permission_table_is_the_one_the_server_runs() -> None:
     text = (REPO_ROOT / "README.md").read_text()
     match = re.search(r"<!-- bus-permissions -->\n(.*?)<!-- /bus-permissions -->", text, re.S)
     assert match, "the README lost the bus's permission table"
-    assert match.group(1) == permission_table(), \
+    assert match.group(1) == permission_table(), (
         "bus_access's table changed: paste permission_table() into the README"
+    )

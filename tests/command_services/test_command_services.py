@@ -41,8 +41,9 @@ SERVICES = [INTAKE, INVESTIGATION, PROSECUTION]
 
 
 @pytest.fixture(scope="module", params=SERVICES, ids=[s.name for s in SERVICES])
-def served(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CommandService, Running]]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[CommandService, Running]]:
     service: CommandService = request.param
     with running_service(tmp_path_factory.mktemp(service.name), service.name) as running:
         yield service, running
@@ -55,15 +56,16 @@ async def stub(served: tuple[CommandService, Running]) -> AsyncIterator[Any]:
         yield service.stub(channel)
 
 
-
 async def test_callers_must_authenticate_and_hold_a_role_of_the_service(
-        served: tuple[CommandService, Running]) -> None:
+    served: tuple[CommandService, Running],
+) -> None:
     service, running = served
     stored, published = running.stored(), await running.published()
-    refused = [(None, grpc.StatusCode.UNAUTHENTICATED),
-               ("not-a-token", grpc.StatusCode.UNAUTHENTICATED),
-               *((TOKENS[role], grpc.StatusCode.PERMISSION_DENIED)
-                 for role in service.denied_roles)]
+    refused = [
+        (None, grpc.StatusCode.UNAUTHENTICATED),
+        ("not-a-token", grpc.StatusCode.UNAUTHENTICATED),
+        *((TOKENS[role], grpc.StatusCode.PERMISSION_DENIED) for role in service.denied_roles),
+    ]
     for token, code in refused:
         async with connect(running.service.address, token=token) as channel:
             error = await rpc_error(service.command(service.stub(channel), "auth-refused"))
@@ -78,7 +80,8 @@ async def test_callers_must_authenticate_and_hold_a_role_of_the_service(
 
 
 async def test_a_retried_command_returns_the_first_result_and_stores_nothing_new(
-        served: tuple[CommandService, Running], stub: Any) -> None:
+    served: tuple[CommandService, Running], stub: Any
+) -> None:
     service, running = served
     first = service.ack(await service.command(stub, "retry"))
     stored = running.stored()
@@ -94,7 +97,8 @@ async def test_a_retried_command_returns_the_first_result_and_stores_nothing_new
 
 
 async def test_every_refusal_names_its_reason_and_changes_nothing(
-        served: tuple[CommandService, Running], stub: Any) -> None:
+    served: tuple[CommandService, Running], stub: Any
+) -> None:
     service, running = served
     assert service.refusals is not None
     refusals = await service.refusals(stub)
@@ -120,19 +124,20 @@ async def test_health_and_reflection_answer(served: tuple[CommandService, Runnin
     service, running = served
     async with grpc.aio.insecure_channel(running.service.address) as channel:
         health = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service.grpc_service))
+            health_pb2.HealthCheckRequest(service=service.grpc_service)
+        )
         assert health.status == health_pb2.HealthCheckResponse.SERVING
         responses = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         names = [s.name async for r in responses for s in r.list_services_response.service]
         assert service.grpc_service in names
 
 
-
 @pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
 async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
-        service: CommandService, nats_server: NatsServer,
-        service_factory: ServiceFactory) -> None:
+    service: CommandService, nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
     process = service_factory(service.name, nats_server)
     assert service.backlog is not None
     async with connect(process.address, token=TOKENS[service.role]) as channel:
@@ -154,7 +159,8 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
             assert all(len(results[n].ack.event_ids) == 1 for n in sequences)
     refused = {n: results[n].error for n in backlog.refused}
     assert {n: e.code for n, e in refused.items()} == {
-        n: code for n, (code, _) in backlog.refused.items()}
+        n: code for n, (code, _) in backlog.refused.items()
+    }
     for n, (_, reason) in backlog.refused.items():
         if reason is not None:
             assert status_reason(refused[n]) == reason, n
@@ -169,8 +175,8 @@ async def test_a_backlog_on_one_stream_is_stored_and_each_command_answered(
 
 @pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
 async def test_a_stream_from_a_role_without_access_is_refused(
-        service: CommandService, nats_server: NatsServer,
-        service_factory: ServiceFactory) -> None:
+    service: CommandService, nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
     process = service_factory(service.name, nats_server)
     async with connect(process.address, token=TOKENS[service.denied_roles[0]]) as channel:
         # Refused on its credentials, before any message is read. No message is sent: a write

@@ -38,12 +38,14 @@ SERVICES = ("intake", "investigation", "prosecution")
 
 
 def service_env(root: Path, name: str, bus: NatsServer, **extra: str) -> dict[str, str]:
-    return {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-            "KETENZICHT_DATA_DIR": str(root / name),
-            "KETENZICHT_NATS_URL": bus.url,
-            "KETENZICHT_NATS_SEED_FILE": str(bus.seed(name)),
-            "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
-            **extra}
+    return {
+        "KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+        "KETENZICHT_DATA_DIR": str(root / name),
+        "KETENZICHT_NATS_URL": bus.url,
+        "KETENZICHT_NATS_SEED_FILE": str(bus.seed(name)),
+        "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
+        **extra,
+    }
 
 
 @dataclass
@@ -60,8 +62,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     started: dict[str, ServiceProcess] = {}
     try:
         for name in SERVICES:
-            started[name] = ServiceProcess(name, service_env(root, name, server),
-                                           cwd=REPO_ROOT, log_file=root / f"{name}.log").start()
+            started[name] = ServiceProcess(
+                name, service_env(root, name, server), cwd=REPO_ROOT, log_file=root / f"{name}.log"
+            ).start()
         yield Chain(root, server, started)
     finally:
         for process in started.values():
@@ -78,15 +81,17 @@ class Clients:
 
 @pytest.fixture
 async def clients(chain: Chain) -> AsyncIterator[Clients]:
-    async with connect(chain.services["intake"].address, token=TOKENS["POLICE"]) as i, \
-            connect(chain.services["investigation"].address, token=TOKENS["POLICE"]) as v, \
-            connect(chain.services["prosecution"].address, token=TOKENS["OM"]) as p:
-        yield Clients(IntakeServiceStub(i), InvestigationServiceStub(v),
-                      ProsecutionServiceStub(p))
+    async with (
+        connect(chain.services["intake"].address, token=TOKENS["POLICE"]) as i,
+        connect(chain.services["investigation"].address, token=TOKENS["POLICE"]) as v,
+        connect(chain.services["prosecution"].address, token=TOKENS["OM"]) as p,
+    ):
+        yield Clients(IntakeServiceStub(i), InvestigationServiceStub(v), ProsecutionServiceStub(p))
 
 
-async def on_stream(nats_url: NatsServer, service: str, event_ids: list[str],
-                    timeout: float = 8.0) -> dict[str, Msg]:
+async def on_stream(
+    nats_url: NatsServer, service: str, event_ids: list[str], timeout: float = 8.0
+) -> dict[str, Msg]:
     """The messages of ``service``'s stream that carry ``event_ids``, waiting for the relay."""
     deadline = time.monotonic() + timeout
     while True:
@@ -123,72 +128,152 @@ class Recorder:
             for event_id, event_type in expected:
                 message = messages[event_id]
                 assert message.subject == f"ketenzicht.{service}.{event_type}"
-                assert (message.headers or {})["ce-type"] == \
-                    f"nl.ketenzicht.{service}.{event_type}"
+                assert (message.headers or {})["ce-type"] == f"nl.ketenzicht.{service}.{event_type}"
                 bodies[event_id] = json.loads(message.data)
         return bodies
 
 
 def signal(on: str) -> ipb.RegisterSignalRequest:
     return ipb.RegisterSignalRequest(
-        occurred_on=on, source_organisation=ipb.SOURCE_ORGANISATION_POLICE,
-        form=common_pb2.EXPLOITATION_FORM_SEXUAL, minor=False,
+        occurred_on=on,
+        source_organisation=ipb.SOURCE_ORGANISATION_POLICE,
+        form=common_pb2.EXPLOITATION_FORM_SEXUAL,
+        minor=False,
         nationality_group=ipb.NATIONALITY_GROUP_THIRD_COUNTRY,
         residence_position=ipb.RESIDENCE_POSITION_DUBLIN_CLAIMANT,
-        region=ipb.POLICE_REGION_ROTTERDAM)
+        region=ipb.POLICE_REGION_ROTTERDAM,
+    )
 
 
 async def test_one_case_through_intake_investigation_and_prosecution(
-        chain: Chain, clients: Clients) -> None:
+    chain: Chain, clients: Clients
+) -> None:
     record = Recorder()
     case, suspect = "case-e2e-001", "suspect-e2e-001"
-    reply = await record("intake", "SignalRegistered",
-                         clients.intake.RegisterSignal(signal("2022-01-03")))
+    reply = await record(
+        "intake", "SignalRegistered", clients.intake.RegisterSignal(signal("2022-01-03"))
+    )
     victim = reply.victim_id
-    await record("intake", "ReportFiled", clients.intake.FileReport(ipb.FileReportRequest(
-        victim_id=victim, case_id=case, occurred_on="2022-01-20")))
+    await record(
+        "intake",
+        "ReportFiled",
+        clients.intake.FileReport(
+            ipb.FileReportRequest(victim_id=victim, case_id=case, occurred_on="2022-01-20")
+        ),
+    )
 
     police = clients.investigation
-    await record("investigation", "InvestigationOpened",
-                 police.OpenInvestigation(vpb.OpenInvestigationRequest(
-                     case_id=case, occurred_on="2022-01-21",
-                     police_registration_number="PL1700-2022-0042")))
-    await record("investigation", "VictimHeard", police.HearVictim(vpb.HearVictimRequest(
-        case_id=case, victim_id=victim, occurred_on="2022-02-01",
-        with_police_psychologist=True)))
-    await record("investigation", "SuspectIdentified",
-                 police.IdentifySuspect(vpb.IdentifySuspectRequest(
-                     case_id=case, suspect_id=suspect, occurred_on="2022-02-15")))
-    await record("investigation", "CaseSubmittedToProsecution",
-                 police.SubmitToProsecution(vpb.SubmitToProsecutionRequest(
-                     case_id=case, occurred_on="2022-06-01")))
-    await record("investigation", "InvestigationClosed",
-                 police.CloseInvestigation(vpb.CloseInvestigationRequest(
-                     case_id=case, occurred_on="2022-06-01",
-                     reason=vpb.INVESTIGATION_CLOSE_REASON_SUBMITTED)))
+    await record(
+        "investigation",
+        "InvestigationOpened",
+        police.OpenInvestigation(
+            vpb.OpenInvestigationRequest(
+                case_id=case,
+                occurred_on="2022-01-21",
+                police_registration_number="PL1700-2022-0042",
+            )
+        ),
+    )
+    await record(
+        "investigation",
+        "VictimHeard",
+        police.HearVictim(
+            vpb.HearVictimRequest(
+                case_id=case,
+                victim_id=victim,
+                occurred_on="2022-02-01",
+                with_police_psychologist=True,
+            )
+        ),
+    )
+    await record(
+        "investigation",
+        "SuspectIdentified",
+        police.IdentifySuspect(
+            vpb.IdentifySuspectRequest(case_id=case, suspect_id=suspect, occurred_on="2022-02-15")
+        ),
+    )
+    await record(
+        "investigation",
+        "CaseSubmittedToProsecution",
+        police.SubmitToProsecution(
+            vpb.SubmitToProsecutionRequest(case_id=case, occurred_on="2022-06-01")
+        ),
+    )
+    await record(
+        "investigation",
+        "InvestigationClosed",
+        police.CloseInvestigation(
+            vpb.CloseInvestigationRequest(
+                case_id=case,
+                occurred_on="2022-06-01",
+                reason=vpb.INVESTIGATION_CLOSE_REASON_SUBMITTED,
+            )
+        ),
+    )
 
     om = clients.prosecution
 
     def about(on: str) -> ppb.SuspectFactRequest:
         return ppb.SuspectFactRequest(case_id=case, suspect_id=suspect, occurred_on=on)
 
-    await record("prosecution", "CaseRegistered", om.RegisterCase(ppb.RegisterCaseRequest(
-        case_id=case, suspect_id=suspect, occurred_on="2022-06-10",
-        parketnummer="10/700042-22")))
-    await record("prosecution", "PresenceAssessed", om.AssessPresence(ppb.AssessPresenceRequest(
-        case_id=case, victim_id=victim, occurred_on="2022-06-15",
-        presence=ppb.PRESENCE_NECESSARY)))
-    await record("prosecution", "ExaminingMagistrateHearingHeld",
-                 om.HoldExaminingMagistrateHearing(ppb.VictimFactRequest(
-                     case_id=case, victim_id=victim, occurred_on="2022-08-01")))
+    await record(
+        "prosecution",
+        "CaseRegistered",
+        om.RegisterCase(
+            ppb.RegisterCaseRequest(
+                case_id=case,
+                suspect_id=suspect,
+                occurred_on="2022-06-10",
+                parketnummer="10/700042-22",
+            )
+        ),
+    )
+    await record(
+        "prosecution",
+        "PresenceAssessed",
+        om.AssessPresence(
+            ppb.AssessPresenceRequest(
+                case_id=case,
+                victim_id=victim,
+                occurred_on="2022-06-15",
+                presence=ppb.PRESENCE_NECESSARY,
+            )
+        ),
+    )
+    await record(
+        "prosecution",
+        "ExaminingMagistrateHearingHeld",
+        om.HoldExaminingMagistrateHearing(
+            ppb.VictimFactRequest(case_id=case, victim_id=victim, occurred_on="2022-08-01")
+        ),
+    )
     await record("prosecution", "SuspectSummoned", om.SummonSuspect(about("2022-10-01")))
-    await record("prosecution", "CourtHearingHeld", om.HoldCourtHearing(ppb.CourtHearingRequest(
-        case_id=case, suspect_id=suspect, occurred_on="2023-03-01",
-        instance=ppb.COURT_INSTANCE_FIRST_INSTANCE)))
-    await record("prosecution", "VerdictDelivered", om.DeliverVerdict(ppb.VerdictRequest(
-        case_id=case, suspect_id=suspect, occurred_on="2023-03-15",
-        instance=ppb.COURT_INSTANCE_FIRST_INSTANCE,
-        outcome=ppb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING)))
+    await record(
+        "prosecution",
+        "CourtHearingHeld",
+        om.HoldCourtHearing(
+            ppb.CourtHearingRequest(
+                case_id=case,
+                suspect_id=suspect,
+                occurred_on="2023-03-01",
+                instance=ppb.COURT_INSTANCE_FIRST_INSTANCE,
+            )
+        ),
+    )
+    await record(
+        "prosecution",
+        "VerdictDelivered",
+        om.DeliverVerdict(
+            ppb.VerdictRequest(
+                case_id=case,
+                suspect_id=suspect,
+                occurred_on="2023-03-15",
+                instance=ppb.COURT_INSTANCE_FIRST_INSTANCE,
+                outcome=ppb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING,
+            )
+        ),
+    )
     await record("prosecution", "CaseFinal", om.MarkCaseFinal(about("2023-03-30")))
 
     bodies = await record.check(chain.nats)
@@ -205,13 +290,15 @@ async def test_one_case_through_intake_investigation_and_prosecution(
             assert "700042" not in text
     summary = await police.GetInvestigation(vpb.GetInvestigationRequest(case_id=case))
     assert summary.police_registration_number == "PL1700-2022-0042"
-    proceedings = await om.GetProsecution(ppb.GetProsecutionRequest(case_id=case,
-                                                                    suspect_id=suspect))
+    proceedings = await om.GetProsecution(
+        ppb.GetProsecutionRequest(case_id=case, suspect_id=suspect)
+    )
     assert (proceedings.parketnummer, proceedings.final_on) == ("10/700042-22", "2023-03-30")
 
 
 async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
-        chain: Chain, clients: Clients) -> None:
+    chain: Chain, clients: Clients
+) -> None:
     """The police's submission is stored at the police but not yet relayed (their relay is
     off) when the OM registers the case; the OM does not wait for it, and once the police's
     relay runs again the submission lands too, with its earlier business date."""
@@ -223,128 +310,224 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
         # Same store and port: one service, one store, one stream (the relay resumes from
         # the stream's last position, so a second store on the stream would be skipped).
         chain.services["investigation"].stop()
-        process = ServiceProcess("investigation", env | extra, cwd=REPO_ROOT,
-                                 log_file=log_file).start()
+        process = ServiceProcess(
+            "investigation", env | extra, cwd=REPO_ROOT, log_file=log_file
+        ).start()
         chain.services["investigation"] = process
         return process
 
     stalled = restart({"KETENZICHT_RELAY_ENABLED": "false"})
     async with connect(stalled.address, token=TOKENS["POLICE"]) as channel:
         police = InvestigationServiceStub(channel)
-        await police.OpenInvestigation(vpb.OpenInvestigationRequest(case_id=case,
-                                                                    occurred_on="2022-03-01"))
-        await police.IdentifySuspect(vpb.IdentifySuspectRequest(
-            case_id=case, suspect_id=suspect, occurred_on="2022-03-10"))
-        submitted = await police.SubmitToProsecution(vpb.SubmitToProsecutionRequest(
-            case_id=case, occurred_on="2022-05-01"))
+        await police.OpenInvestigation(
+            vpb.OpenInvestigationRequest(case_id=case, occurred_on="2022-03-01")
+        )
+        await police.IdentifySuspect(
+            vpb.IdentifySuspectRequest(case_id=case, suspect_id=suspect, occurred_on="2022-03-10")
+        )
+        submitted = await police.SubmitToProsecution(
+            vpb.SubmitToProsecutionRequest(case_id=case, occurred_on="2022-05-01")
+        )
 
-    registered = await clients.prosecution.RegisterCase(ppb.RegisterCaseRequest(
-        case_id=case, suspect_id=suspect, occurred_on="2022-05-20"))
-    summoned = await clients.prosecution.SummonSuspect(ppb.SuspectFactRequest(
-        case_id=case, suspect_id=suspect, occurred_on="2022-07-01"))
-    om_events = await on_stream(chain.nats, "prosecution",
-                                [*registered.event_ids, *summoned.event_ids])
+    registered = await clients.prosecution.RegisterCase(
+        ppb.RegisterCaseRequest(case_id=case, suspect_id=suspect, occurred_on="2022-05-20")
+    )
+    summoned = await clients.prosecution.SummonSuspect(
+        ppb.SuspectFactRequest(case_id=case, suspect_id=suspect, occurred_on="2022-07-01")
+    )
+    om_events = await on_stream(
+        chain.nats, "prosecution", [*registered.event_ids, *summoned.event_ids]
+    )
     assert len(om_events) == 2
-    investigation_ids = {(m.headers or {}).get("Nats-Msg-Id") for m in await stream_messages(
-        chain.nats, stream_for("investigation"), timeout=0)}
+    investigation_ids = {
+        (m.headers or {}).get("Nats-Msg-Id")
+        for m in await stream_messages(chain.nats, stream_for("investigation"), timeout=0)
+    }
     assert submitted.event_ids[0] not in investigation_ids
 
     restart({})
-    (late,) = (await on_stream(chain.nats, "investigation",
-                               list(submitted.event_ids))).values()
+    (late,) = (await on_stream(chain.nats, "investigation", list(submitted.event_ids))).values()
     assert late.subject == "ketenzicht.investigation.CaseSubmittedToProsecution"
-    assert json.loads(late.data) == {"occurred_on": "2022-05-01", "case_id": case,
-                                     "suspect_ids": [suspect]}
+    assert json.loads(late.data) == {
+        "occurred_on": "2022-05-01",
+        "case_id": case,
+        "suspect_ids": [suspect],
+    }
     # Arrival order is not fact order: the bus saw the OM first, the facts say police first.
     registered_on = json.loads(om_events[registered.event_ids[0]].data)["occurred_on"]
     assert json.loads(late.data)["occurred_on"] < registered_on
 
 
 async def test_several_victims_and_several_suspects_in_one_case(
-        chain: Chain, clients: Clients) -> None:
+    chain: Chain, clients: Clients
+) -> None:
     record = Recorder()
     case = "case-e2e-many"
     victims = []
     for day in ("2022-01-03", "2022-01-04", "2022-01-05"):
-        reply = await record("intake", "SignalRegistered",
-                             clients.intake.RegisterSignal(signal(day)))
+        reply = await record(
+            "intake", "SignalRegistered", clients.intake.RegisterSignal(signal(day))
+        )
         victims.append(reply.victim_id)
-        await record("intake", "ReportFiled", clients.intake.FileReport(ipb.FileReportRequest(
-            victim_id=reply.victim_id, case_id=case, occurred_on="2022-01-20")))
+        await record(
+            "intake",
+            "ReportFiled",
+            clients.intake.FileReport(
+                ipb.FileReportRequest(
+                    victim_id=reply.victim_id, case_id=case, occurred_on="2022-01-20"
+                )
+            ),
+        )
     suspects = ["suspect-e2e-m1", "suspect-e2e-m2"]
 
     police = clients.investigation
-    await record("investigation", "InvestigationOpened", police.OpenInvestigation(
-        vpb.OpenInvestigationRequest(case_id=case, occurred_on="2022-01-21")))
+    await record(
+        "investigation",
+        "InvestigationOpened",
+        police.OpenInvestigation(
+            vpb.OpenInvestigationRequest(case_id=case, occurred_on="2022-01-21")
+        ),
+    )
     for victim in victims:
-        await record("investigation", "VictimHeard", police.HearVictim(vpb.HearVictimRequest(
-            case_id=case, victim_id=victim, occurred_on="2022-02-01")))
+        await record(
+            "investigation",
+            "VictimHeard",
+            police.HearVictim(
+                vpb.HearVictimRequest(case_id=case, victim_id=victim, occurred_on="2022-02-01")
+            ),
+        )
     for suspect in suspects:
-        await record("investigation", "SuspectIdentified", police.IdentifySuspect(
-            vpb.IdentifySuspectRequest(case_id=case, suspect_id=suspect,
-                                       occurred_on="2022-02-10")))
-    await record("investigation", "CaseSubmittedToProsecution", police.SubmitToProsecution(
-        vpb.SubmitToProsecutionRequest(case_id=case, occurred_on="2022-06-01")))
+        await record(
+            "investigation",
+            "SuspectIdentified",
+            police.IdentifySuspect(
+                vpb.IdentifySuspectRequest(
+                    case_id=case, suspect_id=suspect, occurred_on="2022-02-10"
+                )
+            ),
+        )
+    await record(
+        "investigation",
+        "CaseSubmittedToProsecution",
+        police.SubmitToProsecution(
+            vpb.SubmitToProsecutionRequest(case_id=case, occurred_on="2022-06-01")
+        ),
+    )
 
     om = clients.prosecution
     for suspect in suspects:
-        await record("prosecution", "CaseRegistered", om.RegisterCase(ppb.RegisterCaseRequest(
-            case_id=case, suspect_id=suspect, occurred_on="2022-06-10")))
+        await record(
+            "prosecution",
+            "CaseRegistered",
+            om.RegisterCase(
+                ppb.RegisterCaseRequest(case_id=case, suspect_id=suspect, occurred_on="2022-06-10")
+            ),
+        )
     for victim in victims[:2]:
-        await record("prosecution", "ExaminingMagistrateHearingHeld",
-                     om.HoldExaminingMagistrateHearing(ppb.VictimFactRequest(
-                         case_id=case, victim_id=victim, occurred_on="2022-08-01")))
-    await record("prosecution", "SuspectSummoned", om.SummonSuspect(ppb.SuspectFactRequest(
-        case_id=case, suspect_id=suspects[0], occurred_on="2022-10-01")))
-    await record("prosecution", "CaseDismissed", om.DismissCase(ppb.DismissCaseRequest(
-        case_id=case, suspect_id=suspects[1], occurred_on="2022-10-01",
-        kind=ppb.DISMISSAL_KIND_TECHNICAL, code="02")))
+        await record(
+            "prosecution",
+            "ExaminingMagistrateHearingHeld",
+            om.HoldExaminingMagistrateHearing(
+                ppb.VictimFactRequest(case_id=case, victim_id=victim, occurred_on="2022-08-01")
+            ),
+        )
+    await record(
+        "prosecution",
+        "SuspectSummoned",
+        om.SummonSuspect(
+            ppb.SuspectFactRequest(case_id=case, suspect_id=suspects[0], occurred_on="2022-10-01")
+        ),
+    )
+    await record(
+        "prosecution",
+        "CaseDismissed",
+        om.DismissCase(
+            ppb.DismissCaseRequest(
+                case_id=case,
+                suspect_id=suspects[1],
+                occurred_on="2022-10-01",
+                kind=ppb.DISMISSAL_KIND_TECHNICAL,
+                code="02",
+            )
+        ),
+    )
 
     bodies = await record.check(chain.nats)
     submitted = [b for b in bodies.values() if "suspect_ids" in b]
-    assert submitted == [{"occurred_on": "2022-06-01", "case_id": case,
-                          "suspect_ids": suspects}]
+    assert submitted == [{"occurred_on": "2022-06-01", "case_id": case, "suspect_ids": suspects}]
     summary = await police.GetInvestigation(vpb.GetInvestigationRequest(case_id=case))
     assert sorted(summary.heard_victim_ids) == sorted(victims)
     assert list(summary.submitted_suspect_ids) == suspects
     om_case = await om.GetProsecutionCase(ppb.GetProsecutionCaseRequest(case_id=case))
     assert list(om_case.suspect_ids) == suspects
     assert sorted(om_case.heard_victim_ids) == sorted(victims[:2])
-    decisions = [(await om.GetProsecution(ppb.GetProsecutionRequest(
-        case_id=case, suspect_id=s))).decision for s in suspects]
+    decisions = [
+        (await om.GetProsecution(ppb.GetProsecutionRequest(case_id=case, suspect_id=s))).decision
+        for s in suspects
+    ]
     assert decisions == [ppb.PROSECUTION_DECISION_SUMMONED, ppb.PROSECUTION_DECISION_DISMISSED]
 
 
 async def test_one_victim_in_two_cases(chain: Chain, clients: Clients) -> None:
     record = Recorder()
-    reply = await record("intake", "SignalRegistered",
-                         clients.intake.RegisterSignal(signal("2021-05-01")))
+    reply = await record(
+        "intake", "SignalRegistered", clients.intake.RegisterSignal(signal("2021-05-01"))
+    )
     victim = reply.victim_id
     cases = {"case-e2e-first": "suspect-e2e-f", "case-e2e-second": "suspect-e2e-s"}
     for n, (case, suspect) in enumerate(cases.items()):
         reported = f"202{1 + n}-06-01"
-        await record("intake", "ReportFiled", clients.intake.FileReport(ipb.FileReportRequest(
-            victim_id=victim, case_id=case, occurred_on=reported)))
-        await record("investigation", "InvestigationOpened",
-                     clients.investigation.OpenInvestigation(vpb.OpenInvestigationRequest(
-                         case_id=case, occurred_on=reported)))
-        await record("investigation", "VictimHeard",
-                     clients.investigation.HearVictim(vpb.HearVictimRequest(
-                         case_id=case, victim_id=victim, occurred_on=reported)))
-        await record("prosecution", "CaseRegistered",
-                     clients.prosecution.RegisterCase(ppb.RegisterCaseRequest(
-                         case_id=case, suspect_id=suspect, occurred_on=f"202{1 + n}-09-01")))
-        await record("prosecution", "ExaminingMagistrateHearingHeld",
-                     clients.prosecution.HoldExaminingMagistrateHearing(ppb.VictimFactRequest(
-                         case_id=case, victim_id=victim, occurred_on=f"202{1 + n}-10-01")))
+        await record(
+            "intake",
+            "ReportFiled",
+            clients.intake.FileReport(
+                ipb.FileReportRequest(victim_id=victim, case_id=case, occurred_on=reported)
+            ),
+        )
+        await record(
+            "investigation",
+            "InvestigationOpened",
+            clients.investigation.OpenInvestigation(
+                vpb.OpenInvestigationRequest(case_id=case, occurred_on=reported)
+            ),
+        )
+        await record(
+            "investigation",
+            "VictimHeard",
+            clients.investigation.HearVictim(
+                vpb.HearVictimRequest(case_id=case, victim_id=victim, occurred_on=reported)
+            ),
+        )
+        await record(
+            "prosecution",
+            "CaseRegistered",
+            clients.prosecution.RegisterCase(
+                ppb.RegisterCaseRequest(
+                    case_id=case, suspect_id=suspect, occurred_on=f"202{1 + n}-09-01"
+                )
+            ),
+        )
+        await record(
+            "prosecution",
+            "ExaminingMagistrateHearingHeld",
+            clients.prosecution.HoldExaminingMagistrateHearing(
+                ppb.VictimFactRequest(
+                    case_id=case, victim_id=victim, occurred_on=f"202{1 + n}-10-01"
+                )
+            ),
+        )
 
     bodies = await record.check(chain.nats)
-    linked = {(b["case_id"], b["victim_id"]) for b in bodies.values()
-              if "case_id" in b and "victim_id" in b}
+    linked = {
+        (b["case_id"], b["victim_id"])
+        for b in bodies.values()
+        if "case_id" in b and "victim_id" in b
+    }
     assert linked == {(case, victim) for case in cases}
     track = await clients.intake.GetVictim(ipb.GetVictimRequest(victim_id=victim))
     assert sorted(track.reported_case_ids) == sorted(cases)
     for case in cases:
         summary = await clients.investigation.GetInvestigation(
-            vpb.GetInvestigationRequest(case_id=case))
+            vpb.GetInvestigationRequest(case_id=case)
+        )
         assert list(summary.heard_victim_ids) == [victim]

@@ -47,9 +47,12 @@ def writing_services(root: Path) -> Iterator[dict[str, Running]]:
     """intake, investigation, prosecution and residence, each with a nats-server of its own
     (so residence consumes nothing the others publish)."""
     with ExitStack() as stack:
-        yield {name: stack.enter_context(running_service(
-                   root / name, name, RESIDENCE_QUIET if name == "residence" else None))
-               for name in DESCRIPTORS}
+        yield {
+            name: stack.enter_context(
+                running_service(root / name, name, RESIDENCE_QUIET if name == "residence" else None)
+            )
+            for name in DESCRIPTORS
+        }
 
 
 def credentials(role: str | None) -> list[tuple[str, str]]:
@@ -83,8 +86,14 @@ def not_utf8(request_type: Any) -> bytes:
     return bytes([field.number << 3 | 2, 3]) + b"\xff\xfe\xfd"
 
 
-async def unary(channel: grpc.aio.Channel, service: str, method: str, body: bytes,
-                metadata: list[tuple[str, str]], timeout: float = 10.0) -> Answer:
+async def unary(
+    channel: grpc.aio.Channel,
+    service: str,
+    method: str,
+    body: bytes,
+    metadata: list[tuple[str, str]],
+    timeout: float = 10.0,
+) -> Answer:
     call = channel.unary_unary(method_path(service, method))  # no serializers: bytes in, out
     try:
         response = await call(body, metadata=metadata, timeout=timeout)
@@ -93,8 +102,13 @@ async def unary(channel: grpc.aio.Channel, service: str, method: str, body: byte
     return Answer(grpc.StatusCode.OK, "", [response])
 
 
-async def stream(address: str, service: str, frames: list[bytes],
-                 metadata: list[tuple[str, str]], timeout: float = 10.0) -> Answer:
+async def stream(
+    address: str,
+    service: str,
+    frames: list[bytes],
+    metadata: list[tuple[str, str]],
+    timeout: float = 10.0,
+) -> Answer:
     """A bulk ``Submit`` of ``frames``, on grpcio's synchronous client in a worker thread.
 
     Not the asyncio client: when a server ends a stream while the client is still writing,
@@ -124,8 +138,10 @@ def stored_states(running: Running) -> list[dict[str, Any]]:
 
 def stored_text(running: Running) -> str:
     with sqlite3.connect(running.store) as db:
-        return "\n".join(bytes(state).decode("utf-8", "replace")
-                         for (state,) in db.execute("SELECT state FROM stored_events"))
+        return "\n".join(
+            bytes(state).decode("utf-8", "replace")
+            for (state,) in db.execute("SELECT state FROM stored_events")
+        )
 
 
 def tracebacks(running: Running) -> int:

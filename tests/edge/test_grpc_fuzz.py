@@ -60,23 +60,75 @@ MARK = "fuzzmark"
 """Put into every piece of trace metadata that is not a valid traceparent: it must never be
 found in a store or on the bus."""
 
-NEVER = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DEADLINE_EXCEEDED,
-         grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DATA_LOSS,
-         grpc.StatusCode.UNIMPLEMENTED}
-NEVER_IN_RESULTS = {code_pb2.UNKNOWN, code_pb2.INTERNAL, code_pb2.DEADLINE_EXCEEDED,
-                    code_pb2.UNAVAILABLE, code_pb2.CANCELLED, code_pb2.DATA_LOSS,
-                    code_pb2.UNIMPLEMENTED}
+NEVER = {
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DATA_LOSS,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
+NEVER_IN_RESULTS = {
+    code_pb2.UNKNOWN,
+    code_pb2.INTERNAL,
+    code_pb2.DEADLINE_EXCEEDED,
+    code_pb2.UNAVAILABLE,
+    code_pb2.CANCELLED,
+    code_pb2.DATA_LOSS,
+    code_pb2.UNIMPLEMENTED,
+}
 
 MALFORMED_DATES = [
-    "", "0", "1", "-1", "1641168000", "1641168000000", "2022-01-03T00:00:00",
-    "2022-01-03T00:00:00Z", "2022-01-03 00:00", "20220103", "2022-W01-1", "2022-003",
-    "03-01-2022", "2022/01/03", "2022-1-3", " 2022-01-03", "2022-01-03\n", "2022-02-30",
-    "2022-13-01", "1989-12-31", "1970-01-01", "0001-01-01", "2101-01-01", "9999-12-31",
-    "+2022-01-03", "２０２２-01-03", "2022-01-03" * 20, "NaN", "now", "today",
+    "",
+    "0",
+    "1",
+    "-1",
+    "1641168000",
+    "1641168000000",
+    "2022-01-03T00:00:00",
+    "2022-01-03T00:00:00Z",
+    "2022-01-03 00:00",
+    "20220103",
+    "2022-W01-1",
+    "2022-003",
+    "03-01-2022",
+    "2022/01/03",
+    "2022-1-3",
+    " 2022-01-03",
+    "2022-01-03\n",
+    "2022-02-30",
+    "2022-13-01",
+    "1989-12-31",
+    "1970-01-01",
+    "0001-01-01",
+    "2101-01-01",
+    "9999-12-31",
+    "+2022-01-03",
+    "２０２２-01-03",
+    "2022-01-03" * 20,
+    "NaN",
+    "now",
+    "today",
 ]
 HOSTILE_TEXT = [
-    "", " ", "a b", "../../etc/passwd", "'; DROP TABLE stored_events; --", "\x00", "\u202e",
-    "é", "名前", "x" * 65, "x" * 5_000, "%s%s%n", "{{7*7}}", "\r\n", "-", "_", ".",
+    "",
+    " ",
+    "a b",
+    "../../etc/passwd",
+    "'; DROP TABLE stored_events; --",
+    "\x00",
+    "\u202e",
+    "é",
+    "名前",
+    "x" * 65,
+    "x" * 5_000,
+    "%s%s%n",
+    "{{7*7}}",
+    "\r\n",
+    "-",
+    "_",
+    ".",
 ]
 
 
@@ -140,8 +192,10 @@ class Fuzzer:
 
     def text(self, name: str) -> str:
         if "parketnummer" in name and self.rng.random() < 0.6:
-            return (f"{self.rng.randrange(100):02d}/{self.rng.randrange(10**6):06d}-"
-                    f"{self.rng.randrange(100):02d}")
+            return (
+                f"{self.rng.randrange(100):02d}/{self.rng.randrange(10**6):06d}-"
+                f"{self.rng.randrange(100):02d}"
+            )
         if "registration_number" in name and self.rng.random() < 0.6:
             return f"PL-{self.rng.randrange(10**6):06d}"
         if name == "code" and self.rng.random() < 0.6:
@@ -189,8 +243,10 @@ class Fuzzer:
 
     def fill(self, message: Any, depth: int = 0) -> Any:
         descriptor: Descriptor = message.DESCRIPTOR
-        chosen_oneofs = {o.name: self.rng.choice(o.fields) if self.rng.random() < 0.95 else None
-                         for o in descriptor.oneofs}
+        chosen_oneofs = {
+            o.name: self.rng.choice(o.fields) if self.rng.random() < 0.95 else None
+            for o in descriptor.oneofs
+        }
         for f in descriptor.fields:
             oneof = f.containing_oneof
             if oneof is not None and chosen_oneofs[oneof.name] is not f:
@@ -209,7 +265,8 @@ class Fuzzer:
                     getattr(message, f.name).SetInParent()
             elif f.is_repeated:
                 getattr(message, f.name).extend(
-                    self.scalar(f) for _ in range(self.rng.randrange(4)))
+                    self.scalar(f) for _ in range(self.rng.randrange(4))
+                )
             else:
                 setattr(message, f.name, self.scalar(f))
         return message
@@ -228,13 +285,14 @@ class Fuzzer:
             # Truncated, or with a byte flipped: may or may not still decode.
             mutated = bytearray(valid)
             if self.rng.random() < 0.5:
-                del mutated[self.rng.randrange(len(mutated)):]
+                del mutated[self.rng.randrange(len(mutated)) :]
             else:
                 mutated[self.rng.randrange(len(mutated))] ^= 1 << self.rng.randrange(8)
             return bytes(mutated)
         if roll < 0.93:
-            strings = [f for f in request_type.DESCRIPTOR.fields
-                       if f.type == FieldDescriptor.TYPE_STRING]
+            strings = [
+                f for f in request_type.DESCRIPTOR.fields if f.type == FieldDescriptor.TYPE_STRING
+            ]
             if strings:
                 number = self.rng.choice(strings).number
                 return bytes(valid) + bytes([number << 3 | 2, 2]) + b"\xc3\x28"  # not UTF-8
@@ -254,8 +312,9 @@ class Fuzzer:
             chosen = self.rng.choice([r for r in ROLES.values() if r != role] + ["ANALYST"])
         metadata = credentials(chosen) if chosen else []
         if roll >= 0.97:
-            metadata = [("authorization", self.rng.choice(["Bearer forged", "Basic abc",
-                                                           "Bearer", MARK]))]
+            metadata = [
+                ("authorization", self.rng.choice(["Bearer forged", "Basic abc", "Bearer", MARK]))
+            ]
             chosen = ""
         trace_roll = self.rng.random()
         if trace_roll < 0.25:
@@ -263,9 +322,19 @@ class Fuzzer:
             span_id = self.rng.randbytes(8).hex()
             metadata.append(("traceparent", f"00-{trace_id}-{span_id}-01"))
         elif trace_roll < 0.5:
-            metadata.append(("traceparent", self.rng.choice([
-                f"{MARK} free text", f"00-{'a' * 32}-{'b' * 16}-01-{MARK}",
-                f"00-{'0' * 32}-{'b' * 16}-01{MARK}", f"ff-{MARK}"])))
+            metadata.append(
+                (
+                    "traceparent",
+                    self.rng.choice(
+                        [
+                            f"{MARK} free text",
+                            f"00-{'a' * 32}-{'b' * 16}-01-{MARK}",
+                            f"00-{'0' * 32}-{'b' * 16}-01{MARK}",
+                            f"ff-{MARK}",
+                        ]
+                    ),
+                )
+            )
         if self.rng.random() < 0.4:
             metadata.append(("tracestate", f"vendor={MARK}-{self.rng.randrange(10**6)}"))
         return metadata, chosen
@@ -328,19 +397,25 @@ async def fuzz_service(service: str, running: Running, calls: int, run: Run) -> 
             run.calls += 1
             run.codes[answer.code.name] += 1
             if answer.code in NEVER:
-                run.failures.append(f"{service} {method} #{number}: {answer.code.name} "
-                                    f"({answer.details[:200]})")
+                run.failures.append(
+                    f"{service} {method} #{number}: {answer.code.name} ({answer.details[:200]})"
+                )
             if role == "" and answer.code != grpc.StatusCode.UNAUTHENTICATED:
-                run.failures.append(f"{service} {method} #{number}: no credentials, yet "
-                                    f"{answer.code.name}")
+                run.failures.append(
+                    f"{service} {method} #{number}: no credentials, yet {answer.code.name}"
+                )
             if not accepted:
                 refused_ids.update(fuzzer.sent_ids[first_id:])
                 if running.stored() != before:
-                    run.failures.append(f"{service} {method} #{number}: refused "
-                                        f"({answer.code.name}) but the store changed")
+                    run.failures.append(
+                        f"{service} {method} #{number}: refused "
+                        f"({answer.code.name}) but the store changed"
+                    )
             if len(answer.details) > 2_000:
-                run.failures.append(f"{service} {method} #{number}: a {len(answer.details)}-"
-                                    "character error message (is the request echoed?)")
+                run.failures.append(
+                    f"{service} {method} #{number}: a {len(answer.details)}-"
+                    "character error message (is the request echoed?)"
+                )
 
 
 async def check_afterwards(chain: dict[str, Running], run: Run) -> None:
@@ -377,27 +452,47 @@ async def still_working(chain: dict[str, Running]) -> None:
     from ketenzicht.residence.v1 import residence_pb2
 
     requests: dict[str, tuple[str, Any]] = {
-        "intake": ("RegisterSignal", intake_pb2.RegisterSignalRequest(
-            command_id="fz-after", occurred_on="2022-03-01",
-            source_organisation=intake_pb2.SOURCE_ORGANISATION_KMAR,
-            form=common_pb2.EXPLOITATION_FORM_CRIMINAL,
-            nationality_group=intake_pb2.NATIONALITY_GROUP_DUTCH,
-            residence_position=intake_pb2.RESIDENCE_POSITION_LAWFUL,
-            region=intake_pb2.POLICE_REGION_DEN_HAAG)),
-        "investigation": ("OpenInvestigation", investigation_pb2.OpenInvestigationRequest(
-            command_id="fz-after", case_id="case-fz-after", occurred_on="2022-03-01")),
-        "prosecution": ("RegisterCase", prosecution_pb2.RegisterCaseRequest(
-            command_id="fz-after", case_id="case-fz-after", suspect_id="suspect-fz-after",
-            occurred_on="2022-03-01")),
-        "residence": ("GrantReflectionPeriod", residence_pb2.VictimDecisionRequest(
-            command_id="fz-after", victim_id="victim-fz-after", occurred_on="2022-03-01")),
+        "intake": (
+            "RegisterSignal",
+            intake_pb2.RegisterSignalRequest(
+                command_id="fz-after",
+                occurred_on="2022-03-01",
+                source_organisation=intake_pb2.SOURCE_ORGANISATION_KMAR,
+                form=common_pb2.EXPLOITATION_FORM_CRIMINAL,
+                nationality_group=intake_pb2.NATIONALITY_GROUP_DUTCH,
+                residence_position=intake_pb2.RESIDENCE_POSITION_LAWFUL,
+                region=intake_pb2.POLICE_REGION_DEN_HAAG,
+            ),
+        ),
+        "investigation": (
+            "OpenInvestigation",
+            investigation_pb2.OpenInvestigationRequest(
+                command_id="fz-after", case_id="case-fz-after", occurred_on="2022-03-01"
+            ),
+        ),
+        "prosecution": (
+            "RegisterCase",
+            prosecution_pb2.RegisterCaseRequest(
+                command_id="fz-after",
+                case_id="case-fz-after",
+                suspect_id="suspect-fz-after",
+                occurred_on="2022-03-01",
+            ),
+        ),
+        "residence": (
+            "GrantReflectionPeriod",
+            residence_pb2.VictimDecisionRequest(
+                command_id="fz-after", victim_id="victim-fz-after", occurred_on="2022-03-01"
+            ),
+        ),
     }
     for service, (method, request) in requests.items():
         running = chain[service]
         async with grpc.aio.insecure_channel(running.service.address) as channel:
             before = running.stored()
-            answer = await unary(channel, service, method, request.SerializeToString(),
-                                 credentials(ROLES[service]))
+            answer = await unary(
+                channel, service, method, request.SerializeToString(), credentials(ROLES[service])
+            )
             assert answer.code == grpc.StatusCode.OK, (service, answer.details)
             assert running.stored() > before
 
@@ -409,15 +504,19 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
 
 
 async def test_no_request_makes_a_service_fail_or_store_what_it_refused(
-        chain: dict[str, Running]) -> None:
+    chain: dict[str, Running],
+) -> None:
     run = Run()
     started = time.monotonic()
     share = CALLS // len(chain)
-    await asyncio.gather(*(fuzz_service(service, running, share, run)
-                           for service, running in chain.items()))
+    await asyncio.gather(
+        *(fuzz_service(service, running, share, run) for service, running in chain.items())
+    )
     elapsed = time.monotonic() - started
-    summary = (f"seed {SEED}: {run.calls} calls ({run.frames} bulk frames) in {elapsed:.1f}s; "
-               + ", ".join(f"{code} {count}" for code, count in run.codes.most_common()))
+    summary = (
+        f"seed {SEED}: {run.calls} calls ({run.frames} bulk frames) in {elapsed:.1f}s; "
+        + ", ".join(f"{code} {count}" for code, count in run.codes.most_common())
+    )
     print(summary)
     assert not run.failures, summary + "\n" + "\n".join(run.failures[:30])
     # The run reached past validation too: some commands were stored, many refused.

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
-    result = subprocess.run([sys.executable, "-m", "ketenzicht_bench", "--tiny"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzicht_bench", "--tiny"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout
     ingest = re.search(r"end-to-end ingest.*?([\d,]+)/s\s+([\d,]+)/s\s+([\d.]+)", output)
@@ -27,9 +32,12 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     assert counted, output
     events, commands = (int(n.replace(",", "")) for n in counted.groups())
     assert events >= commands > 0
-    for raw_limit in ("JetStream publish", "SQLite batched insert",
-                      "eventsourcing on SQLite, 1 event(s) a save",
-                      "eventsourcing on SQLite, 10 event(s) a save"):
+    for raw_limit in (
+        "JetStream publish",
+        "SQLite batched insert",
+        "eventsourcing on SQLite, 1 event(s) a save",
+        "eventsourcing on SQLite, 10 event(s) a save",
+    ):
         assert raw_limit in output
     assert re.search(r"intake\s+[\d,]+ MiB", output)
     # The share of residence's triggers that were retracted, for the bench's scenario.
@@ -42,15 +50,22 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     assert re.search(r"at most [\d,]+ commands/s on this machine", output)
     # … for the latency run, per signal-and-report pair; and the rebuild's reading alone.
     assert re.search(r"at most [\d,]+ pairs/s on this machine", output), output
-    for reading in ("an event \\(its envelope", "a message with one header",
-                    "the monitor, reading and applying"):
+    for reading in (
+        "an event \\(its envelope",
+        "a message with one header",
+        "the monitor, reading and applying",
+    ):
         assert re.search(rf"{reading}.*\s\d+ µs", output), output
 
 
 def test_the_scale_run_prints_memory_as_events_go_through() -> None:
-    result = subprocess.run([sys.executable, "-m", "ketenzicht_bench", "--scale-run",
-                             "--events", "2000"], cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzicht_bench", "--scale-run", "--events", "2000"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout
     applied = re.search(r"scale run: ([\d,]+) commands fed, ([\d,]+) events applied", output)

@@ -116,8 +116,9 @@ class LifecycleChecker:
             v.signal = on
             v.offered = v.declined = v.out_of_sight = False
             v.cooperation_impossible = set()
-            v.situations.append(SignalSituation(on, str(f["nationality_group"]),
-                                                str(f["residence_position"])))
+            v.situations.append(
+                SignalSituation(on, str(f["nationality_group"]), str(f["residence_position"]))
+            )
             return
         if v.signal is None:
             self.fail(c, "intake fact before the victim's signal is known")
@@ -131,10 +132,10 @@ class LifecycleChecker:
                 if v.offered:
                     self.fail(c, "reflection period offered twice")
                 # Intake's own rule (R4 where the facts are owned), as intake applies it.
-                situation = max((s for s in v.situations if s.signalled_on <= on),
-                                key=lambda s: s.signalled_on)
-                if reflection_offer_refusal(situation, on,
-                                            [k for d, k in v.capacities if d <= on]):
+                situation = max(
+                    (s for s in v.situations if s.signalled_on <= on), key=lambda s: s.signalled_on
+                )
+                if reflection_offer_refusal(situation, on, [k for d, k in v.capacities if d <= on]):
                     self.fail(c, "a reflection offer intake refuses")
                 v.offered = True
             case "ReflectionPeriodDeclined":
@@ -228,8 +229,10 @@ class LifecycleChecker:
         if c.event_type in ("ExaminingMagistrateHearingHeld", "PresenceAssessed"):
             if not self._in_case(str(f["victim_id"]), case_id):
                 self.fail(c, "victim fact at the OM before the victim's report")
-            if c.event_type == "ExaminingMagistrateHearingHeld" and \
-                    case_id not in self.registered_cases:
+            if (
+                c.event_type == "ExaminingMagistrateHearingHeld"
+                and case_id not in self.registered_cases
+            ):
                 self.fail(c, "examining magistrate before the OM registered the case")
             return
         s = self.suspects[str(f["suspect_id"])]
@@ -398,13 +401,11 @@ class Milestones:
                 self.verdict[str(f["suspect_id"])] = (str(f["outcome"]), c.occurred_on)
                 self.case_verdict.setdefault(str(f["case_id"]), c.occurred_on)
             case "ExaminingMagistrateHearingHeld":
-                self.magistrate.setdefault((str(f["case_id"]), str(f["victim_id"])),
-                                           c.occurred_on)
+                self.magistrate.setdefault((str(f["case_id"]), str(f["victim_id"])), c.occurred_on)
             case "PilotEnrolled":
                 victim = str(f["victim_id"])
                 self.pilot[victim] = self.latest_signal[victim]
-            case "PolicePsychologistDeployed" | "SafetyCoordinatorAssigned" | \
-                    "PeerSupportAssigned":
+            case "PolicePsychologistDeployed" | "SafetyCoordinatorAssigned" | "PeerSupportAssigned":
                 self.pilot_interventions[c.event_type] += 1
 
 

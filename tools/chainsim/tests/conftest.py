@@ -39,5 +39,11 @@ def large_plan() -> LargePlan:
             yield command
 
     scenario = Scenario.of(observed())
-    return LargePlan(scenario=scenario, checker=checker, milestones=milestones,
-                     start=LARGE_START, end=LARGE_END, scale=LARGE_SCALE)
+    return LargePlan(
+        scenario=scenario,
+        checker=checker,
+        milestones=milestones,
+        start=LARGE_START,
+        end=LARGE_END,
+        scale=LARGE_SCALE,
+    )

@@ -21,11 +21,15 @@ DAY = timedelta(days=1)
 
 
 def test_the_reflection_rules_change_on_the_day_the_rulesets_do() -> None:
-    before, on = ruleset_for(REFLECTION_RULES_CHANGED_ON - DAY), ruleset_for(
-        REFLECTION_RULES_CHANGED_ON)
+    before, on = (
+        ruleset_for(REFLECTION_RULES_CHANGED_ON - DAY),
+        ruleset_for(REFLECTION_RULES_CHANGED_ON),
+    )
     assert (before.dublin_reflection_days, before.asylum_seeker_reflection) == (None, False)
     assert (on.dublin_reflection_days, on.asylum_seeker_reflection) == (
-        DUBLIN_REFLECTION_DAYS, True)
+        DUBLIN_REFLECTION_DAYS,
+        True,
+    )
     assert DEFAULT_SETTINGS.lawful_residents_reflection_from == REFLECTION_RULES_CHANGED_ON
 
 

@@ -10,10 +10,17 @@ from chainsim_lifecycle import LargePlan, LifecycleChecker
 
 from chainsim import MODEL_BY_EVENT_TYPE, Actor, PlannedCommand, generate
 
-_TRIGGERS = {"ReflectionPeriodOfferRequired", "TemporaryPermitApplicationIndicated",
-             "ReflectionPeriodExpiryDue", "TemporaryPermitExtensionDue",
-             "TemporaryPermitBasisEnded", "NonTemporaryPermitIndicated",
-             "NonTemporaryAssessmentRequired", "DublinAssessmentOverdue", "TriggerRetracted"}
+_TRIGGERS = {
+    "ReflectionPeriodOfferRequired",
+    "TemporaryPermitApplicationIndicated",
+    "ReflectionPeriodExpiryDue",
+    "TemporaryPermitExtensionDue",
+    "TemporaryPermitBasisEnded",
+    "NonTemporaryPermitIndicated",
+    "NonTemporaryAssessmentRequired",
+    "DublinAssessmentOverdue",
+    "TriggerRetracted",
+}
 
 
 def test_every_lifecycle_in_a_large_plan_is_consistent(large_plan: LargePlan) -> None:
@@ -28,15 +35,21 @@ def test_every_command_fits_its_contract() -> None:
         assert payload.occurred_on == command.occurred_on
 
 
-def test_the_plan_holds_no_residence_triggers_but_the_inds_decisions(
-        large_plan: LargePlan) -> None:
+def test_the_plan_holds_no_residence_triggers_but_the_inds_decisions(large_plan: LargePlan) -> None:
     types = set(large_plan.scenario.by_event_type)
     assert not types & _TRIGGERS
     assert types <= set(MODEL_BY_EVENT_TYPE)
-    for decision in ("ReflectionPeriodGranted", "ReflectionPeriodEnded", "TemporaryPermitGranted",
-                     "TemporaryPermitRefused", "TemporaryPermitExtended", "TemporaryPermitEnded",
-                     "NonTemporaryPermitGranted", "NonTemporaryPermitRefused",
-                     "DublinTransferResumed"):
+    for decision in (
+        "ReflectionPeriodGranted",
+        "ReflectionPeriodEnded",
+        "TemporaryPermitGranted",
+        "TemporaryPermitRefused",
+        "TemporaryPermitExtended",
+        "TemporaryPermitEnded",
+        "NonTemporaryPermitGranted",
+        "NonTemporaryPermitRefused",
+        "DublinTransferResumed",
+    ):
         assert large_plan.scenario.count(decision) > 0, decision
 
 
@@ -58,13 +71,21 @@ def test_cases_still_open_at_the_end_stay_open(large_plan: LargePlan) -> None:
 def test_the_checker_refuses_a_verdict_without_summons() -> None:
     day = date(2020, 1, 1)
     ids = {"case_id": "c-1", "suspect_id": "s-1"}
-    checker = LifecycleChecker(date(2020, 12, 31)).check_all([
-        PlannedCommand(Actor.OM, "CaseRegistered", day, day, ids),
-        PlannedCommand(Actor.OM, "CourtHearingHeld", day, day,
-                       {**ids, "instance": "FIRST_INSTANCE"}),
-        PlannedCommand(Actor.OM, "VerdictDelivered", day, day,
-                       {**ids, "instance": "FIRST_INSTANCE", "outcome": "ACQUITTAL"}),
-    ])
+    checker = LifecycleChecker(date(2020, 12, 31)).check_all(
+        [
+            PlannedCommand(Actor.OM, "CaseRegistered", day, day, ids),
+            PlannedCommand(
+                Actor.OM, "CourtHearingHeld", day, day, {**ids, "instance": "FIRST_INSTANCE"}
+            ),
+            PlannedCommand(
+                Actor.OM,
+                "VerdictDelivered",
+                day,
+                day,
+                {**ids, "instance": "FIRST_INSTANCE", "outcome": "ACQUITTAL"},
+            ),
+        ]
+    )
     assert any("hearing without summons" in p for p in checker.problems)
 
 
@@ -72,34 +93,59 @@ def test_the_checker_refuses_a_verdict_without_summons() -> None:
 def test_the_checker_refuses_an_appeal_or_finality_without_verdict(event_type: str) -> None:
     day = date(2020, 1, 1)
     ids = {"case_id": "c-1", "suspect_id": "s-1"}
-    checker = LifecycleChecker(date(2020, 12, 31)).check_all([
-        PlannedCommand(Actor.OM, "CaseRegistered", day, day, ids),
-        PlannedCommand(Actor.OM, "SuspectSummoned", day, day, ids),
-        PlannedCommand(Actor.OM, event_type, day, day, ids),
-    ])
+    checker = LifecycleChecker(date(2020, 12, 31)).check_all(
+        [
+            PlannedCommand(Actor.OM, "CaseRegistered", day, day, ids),
+            PlannedCommand(Actor.OM, "SuspectSummoned", day, day, ids),
+            PlannedCommand(Actor.OM, event_type, day, day, ids),
+        ]
+    )
     assert checker.problems
 
 
 def _signal(victim: str, on: date, nationality: str, position: str) -> PlannedCommand:
-    return PlannedCommand(Actor.POLICE, "SignalRegistered", on, on, {
-        "victim_id": victim, "signal_id": f"sig-{victim}", "source_organisation": "POLICE",
-        "form": "SEXUAL", "minor": False, "nationality_group": nationality,
-        "residence_position": position, "region": "AMSTERDAM"})
+    return PlannedCommand(
+        Actor.POLICE,
+        "SignalRegistered",
+        on,
+        on,
+        {
+            "victim_id": victim,
+            "signal_id": f"sig-{victim}",
+            "source_organisation": "POLICE",
+            "form": "SEXUAL",
+            "minor": False,
+            "nationality_group": nationality,
+            "residence_position": position,
+            "region": "AMSTERDAM",
+        },
+    )
 
 
-@pytest.mark.parametrize(("nationality", "position", "offered_on"), [
-    ("DUTCH", "LAWFUL", date(2024, 1, 2)),
-    ("OTHER_EU", "LAWFUL", date(2024, 1, 2)),
-    ("THIRD_COUNTRY", "ASYLUM_SEEKER", date(2023, 5, 17)),
-])
+@pytest.mark.parametrize(
+    ("nationality", "position", "offered_on"),
+    [
+        ("DUTCH", "LAWFUL", date(2024, 1, 2)),
+        ("OTHER_EU", "LAWFUL", date(2024, 1, 2)),
+        ("THIRD_COUNTRY", "ASYLUM_SEEKER", date(2023, 5, 17)),
+    ],
+)
 def test_the_checker_refuses_a_reflection_offer_that_intake_refuses(
-        nationality: str, position: str, offered_on: date) -> None:
+    nationality: str, position: str, offered_on: date
+) -> None:
     signal_on = date(2023, 1, 2)
-    checker = LifecycleChecker(date(2024, 12, 31)).check_all([
-        _signal("v-1", signal_on, nationality, position),
-        PlannedCommand(Actor.POLICE, "ReflectionPeriodOffered", offered_on, offered_on,
-                       {"victim_id": "v-1"}),
-    ])
+    checker = LifecycleChecker(date(2024, 12, 31)).check_all(
+        [
+            _signal("v-1", signal_on, nationality, position),
+            PlannedCommand(
+                Actor.POLICE,
+                "ReflectionPeriodOffered",
+                offered_on,
+                offered_on,
+                {"victim_id": "v-1"},
+            ),
+        ]
+    )
     assert any("a reflection offer intake refuses" in p for p in checker.problems)
 
 
@@ -107,9 +153,13 @@ def test_the_checker_refuses_an_offer_to_a_witness_who_reported_and_allows_it_ot
     day = date(2022, 3, 1)
     witness = [
         _signal("v-1", day, "THIRD_COUNTRY", "IRREGULAR"),
-        PlannedCommand(Actor.POLICE, "ReportFiled", day, day, {
-            "victim_id": "v-1", "case_id": "c-1", "under_number": False,
-            "capacity": "WITNESS"}),
+        PlannedCommand(
+            Actor.POLICE,
+            "ReportFiled",
+            day,
+            day,
+            {"victim_id": "v-1", "case_id": "c-1", "under_number": False, "capacity": "WITNESS"},
+        ),
         PlannedCommand(Actor.POLICE, "ReflectionPeriodOffered", day, day, {"victim_id": "v-1"}),
     ]
     refused = LifecycleChecker(date(2022, 12, 31)).check_all(witness)
@@ -119,7 +169,8 @@ def test_the_checker_refuses_an_offer_to_a_witness_who_reported_and_allows_it_ot
 
 
 def test_the_plan_marks_some_reports_as_a_witnesss_and_offers_them_nothing(
-        large_plan: LargePlan) -> None:
+    large_plan: LargePlan,
+) -> None:
     # The checker applies intake's R4 rule to every offer (see chainsim_lifecycle.py), so the
     # consistent plan above holds no offer intake refuses; here: the new facts are in it.
     scenario = large_plan.scenario

@@ -29,8 +29,10 @@ def test_memory_does_not_grow_with_the_length_of_the_plan() -> None:
 
 
 def test_the_estimate_is_within_ten_percent() -> None:
-    for start, end, scale in ((date(2019, 1, 1), date(2019, 12, 31), 2.0),
-                              (date(2012, 7, 1), date(2020, 6, 30), 1.0)):
+    for start, end, scale in (
+        (date(2019, 1, 1), date(2019, 12, 31), 2.0),
+        (date(2012, 7, 1), date(2020, 6, 30), 1.0),
+    ):
         actual = sum(1 for _ in generate(5, start, end, scale))
         assert abs(estimate_events(start, end, scale) - actual) < 0.1 * actual
     assert estimate_events(date(2020, 1, 1), date(2019, 1, 1)) == 0

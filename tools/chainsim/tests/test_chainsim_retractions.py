@@ -32,31 +32,36 @@ REGISTERED = {
 }
 
 
-@pytest.mark.parametrize(("caused_by", "cause"), [
-    (["dismissal-late"], Cause.LATE_REGISTRATION),
-    (["just-late"], Cause.LATE_REGISTRATION),  # seven days after its date: late
-    (["almost-late"], Cause.OTHER),
-    (["dismissal-on-time"], Cause.OTHER),
-    (["permit"], Cause.IND_DECISION),
-    (["permit", "dismissal-on-time"], Cause.IND_DECISION),
-    (["permit", "dismissal-late"], Cause.LATE_REGISTRATION),  # late registration comes first
-    (["permit-late"], Cause.LATE_REGISTRATION),
-    (["never-stored-by-the-feeder"], Cause.OTHER),
-    ([], Cause.OTHER),
-    (None, Cause.OTHER),  # a payload without caused_by
-])
+@pytest.mark.parametrize(
+    ("caused_by", "cause"),
+    [
+        (["dismissal-late"], Cause.LATE_REGISTRATION),
+        (["just-late"], Cause.LATE_REGISTRATION),  # seven days after its date: late
+        (["almost-late"], Cause.OTHER),
+        (["dismissal-on-time"], Cause.OTHER),
+        (["permit"], Cause.IND_DECISION),
+        (["permit", "dismissal-on-time"], Cause.IND_DECISION),
+        (["permit", "dismissal-late"], Cause.LATE_REGISTRATION),  # late registration comes first
+        (["permit-late"], Cause.LATE_REGISTRATION),
+        (["never-stored-by-the-feeder"], Cause.OTHER),
+        ([], Cause.OTHER),
+        (None, Cause.OTHER),  # a payload without caused_by
+    ],
+)
 def test_each_retraction_has_one_cause(caused_by: list[str] | None, cause: Cause) -> None:
     assert cause_of(caused_by, REGISTERED) == cause
 
 
 def test_the_summary_counts_every_retraction_once_and_gives_the_share() -> None:
-    summary = summarise(200, [["dismissal-late"], ["permit"], [], ["dismissal-late", "permit"],
-                              ["unknown"]], REGISTERED)
+    summary = summarise(
+        200,
+        [["dismissal-late"], ["permit"], [], ["dismissal-late", "permit"], ["unknown"]],
+        REGISTERED,
+    )
     assert summary.triggers == 200
     assert summary.retractions == 5
     assert summary.share == pytest.approx(0.025)
-    assert summary.by_cause == {Cause.LATE_REGISTRATION: 2, Cause.IND_DECISION: 1,
-                                Cause.OTHER: 2}
+    assert summary.by_cause == {Cause.LATE_REGISTRATION: 2, Cause.IND_DECISION: 1, Cause.OTHER: 2}
     text = "\n".join(summary.lines())
     assert "retractions" in text
     assert "(2.5%)" in text

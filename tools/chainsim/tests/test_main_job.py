@@ -20,10 +20,28 @@ pytestmark = pytest.mark.e2e
 def run_main_job(profile: Path, var: Path) -> str:
     # Its own process group, so that a hung run takes its whole stack down with it.
     process = subprocess.Popen(
-        [sys.executable, "-m", "chainsim.run", "--profile", str(profile), "--var", str(var),
-         "--start", "2021-01-01", "--end", "2022-12-31", "--scale", "0.05", "--no-wait"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "chainsim.run",
+            "--profile",
+            str(profile),
+            "--var",
+            str(var),
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2022-12-31",
+            "--scale",
+            "0.05",
+            "--no-wait",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=240)
     finally:
@@ -36,7 +54,8 @@ def run_main_job(profile: Path, var: Path) -> str:
 
 @pytest.mark.timeout(600)
 def test_the_main_job_feeds_a_scenario_reports_it_and_reuses_it_on_a_second_run(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     profile = private_profile(tmp_path)
     first = run_main_job(profile, tmp_path / "var")
     fed = re.search(r"Fed ([\d,]+) commands: ([\d,]+) accepted", first)

@@ -90,7 +90,7 @@ class Envelope(BaseModel):
         ce_type = headers["ce-type"]
         if not ce_type.startswith(TYPE_PREFIX):
             raise ValueError(f"not a ketenzicht event type: {ce_type}")
-        service, _, event_type = ce_type[len(TYPE_PREFIX):].partition(".")
+        service, _, event_type = ce_type[len(TYPE_PREFIX) :].partition(".")
         if not service or not event_type:
             raise ValueError(f"not a ketenzicht event type: {ce_type}")
         return cls(
@@ -108,6 +108,9 @@ class Envelope(BaseModel):
             traceparent=headers.get("traceparent", ""),
             position=int(headers.get("ce-position", "0")),
             store=headers.get("ce-store", ""),
-            message_id=(headers.get(NATS_MSG_ID, "")
-                        if headers.get(NATS_MSG_ID, "") != headers["ce-id"] else ""),
+            message_id=(
+                headers.get(NATS_MSG_ID, "")
+                if headers.get(NATS_MSG_ID, "") != headers["ce-id"]
+                else ""
+            ),
         )

@@ -1,7 +1,7 @@
 """Writes the JSON Schema of every event payload to ``contracts/events/`` and checks for drift.
 
-    python -m ketenzicht_contracts.schemas write   # after changing a payload model
-    python -m ketenzicht_contracts.schemas check   # exits 1 when models and files disagree
+python -m ketenzicht_contracts.schemas write   # after changing a payload model
+python -m ketenzicht_contracts.schemas check   # exits 1 when models and files disagree
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ def schema_of(model: type[EventPayload]) -> dict[str, object]:
 
 def rendered() -> dict[Path, str]:
     return {
-        EVENTS_DIR / f"{model.schema_name()}.json": json.dumps(schema_of(model), indent=2,
-                                                              sort_keys=True) + "\n"
+        EVENTS_DIR / f"{model.schema_name()}.json": json.dumps(
+            schema_of(model), indent=2, sort_keys=True
+        )
+        + "\n"
         for model in all_payload_models()
     }
 

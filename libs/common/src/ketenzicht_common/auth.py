@@ -125,6 +125,5 @@ def authenticate(
 def authorise(identity: Identity, allowed: frozenset[Role], what: str) -> None:
     if identity.role not in allowed:
         raise PermissionDenied(
-            f"role {identity.role} may not call {what}; allowed: "
-            + ", ".join(sorted(allowed))
+            f"role {identity.role} may not call {what}; allowed: " + ", ".join(sorted(allowed))
         )

@@ -154,16 +154,21 @@ class CommandBus:
         self._thread.start()
 
     async def execute(
-        self, command: BaseModel, provenance: Provenance, handler: Handler[T],
-        answer: type[T], prefetch: list[UUID] | None = None,
+        self,
+        command: BaseModel,
+        provenance: Provenance,
+        handler: Handler[T],
+        answer: type[T],
+        prefetch: list[UUID] | None = None,
     ) -> CommandResult[T]:
         """Apply ``handler`` and store its events; ``answer`` is the type it returns (to answer
         a retry from the command log), and ``prefetch`` names aggregates it will look up, so
         that the batch asks the store about all of them in one query."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[CommandResult[Any]] = loop.create_future()
-        self._queue.put(_Pending(command, provenance, handler, answer, loop, future,
-                                 prefetch or []))
+        self._queue.put(
+            _Pending(command, provenance, handler, answer, loop, future, prefetch or [])
+        )
         result: CommandResult[T] = await future
         return result
 
@@ -291,8 +296,7 @@ class CommandBus:
         uow = UnitOfWork(self.app)
         # Retries are rare and new aggregates common: ask the store once which command ids of
         # the batch it has seen, and which of the aggregates the commands named exist.
-        ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id)
-               for i in batch]
+        ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id) for i in batch]
         cache = self.app.repository.cache
         for item in batch:
             ids += [i for i in item.prefetch if not _cached(cache, i)]
@@ -325,11 +329,14 @@ class CommandBus:
                 ) from rejected
             return rejected
         new_events = uow.command_events()
-        result = CommandResult(answer, tuple(
-            str(event_id_of(e.originator_id, e.originator_version))
-            for e in new_events
-            if getattr(type(e), "TOPIC", "") in self._public_topics
-        ))
+        result = CommandResult(
+            answer,
+            tuple(
+                str(event_id_of(e.originator_id, e.originator_version))
+                for e in new_events
+                if getattr(type(e), "TOPIC", "") in self._public_topics
+            ),
+        )
         occurred_on = new_events[0].occurred_on if new_events else None
         if occurred_on is not None:
             uow.add(

@@ -109,12 +109,32 @@ class Feed:
 
 
 FEEDS: tuple[Feed, ...] = (
-    *(Feed("residence", service, stream_for(service), f"residence-{service}")
-      for service in ("intake", "investigation", "prosecution")),
-    *(Feed("monitor", service, stream_for(service), f"monitor-{service}", browse=True,
-           max_ack_pending=1024) for service in WRITERS),
-    *(Feed(addressee, "residence", trigger_stream_name(addressee), addressee, pull=True,
-           browse=True) for addressee in ADDRESSEES),
+    *(
+        Feed("residence", service, stream_for(service), f"residence-{service}")
+        for service in ("intake", "investigation", "prosecution")
+    ),
+    *(
+        Feed(
+            "monitor",
+            service,
+            stream_for(service),
+            f"monitor-{service}",
+            browse=True,
+            max_ack_pending=1024,
+        )
+        for service in WRITERS
+    ),
+    *(
+        Feed(
+            addressee,
+            "residence",
+            trigger_stream_name(addressee),
+            addressee,
+            pull=True,
+            browse=True,
+        )
+        for addressee in ADDRESSEES
+    ),
 )
 
 
@@ -183,12 +203,13 @@ def dead_letter_subjects(party: str) -> list[str]:
 
 
 def _advisories(reading: Feed) -> list[str]:
-    return [f"$JS.EVENT.ADVISORY.CONSUMER.{kind}.{reading.stream}.{reading.durable}"
-            for kind in ("MAX_DELIVERIES", "MSG_TERMINATED")]
+    return [
+        f"$JS.EVENT.ADVISORY.CONSUMER.{kind}.{reading.stream}.{reading.durable}"
+        for kind in ("MAX_DELIVERIES", "MSG_TERMINATED")
+    ]
 
 
-async def provision_feeds(js: JetStreamContext, owner: str,
-                          max_deliver: int = MAX_DELIVER) -> None:
+async def provision_feeds(js: JetStreamContext, owner: str, max_deliver: int = MAX_DELIVER) -> None:
     """Create (or bring to this module's configuration) the consumers of every feed on
     ``owner``'s streams. Called by the owner's relay once its streams exist (tests lower
     ``max_deliver`` to see a dead letter in seconds)."""
@@ -208,6 +229,7 @@ async def provision_feeds(js: JetStreamContext, owner: str,
 
 # --- the server's side: accounts, users, permissions, exports and imports -----------------
 
+
 @dataclass(frozen=True)
 class _Export:
     subject: str
@@ -217,16 +239,20 @@ class _Export:
 
 def _feed_exports(reading: Feed) -> list[_Export]:
     stream, durable = reading.stream, reading.durable
-    exports = [_Export(f"$JS.API.CONSUMER.INFO.{stream}.{durable}", True),
-               _Export(reading.ack_subjects, True),
-               _Export(f"$JS.API.STREAM.MSG.GET.{stream}", True)]
+    exports = [
+        _Export(f"$JS.API.CONSUMER.INFO.{stream}.{durable}", True),
+        _Export(reading.ack_subjects, True),
+        _Export(f"$JS.API.STREAM.MSG.GET.{stream}", True),
+    ]
     if reading.pull:
         exports.append(_Export(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", True, True))
     else:
         exports.append(_Export(reading.deliver_subject, False))
     if reading.browse:
-        exports += [_Export(f"$JS.API.STREAM.INFO.{stream}", True),
-                    _Export(f"$JS.API.DIRECT.GET.{stream}", True, True)]
+        exports += [
+            _Export(f"$JS.API.STREAM.INFO.{stream}", True),
+            _Export(f"$JS.API.DIRECT.GET.{stream}", True, True),
+        ]
     if has_jetstream(reading.reader):
         exports += [_Export(subject, False) for subject in _advisories(reading)]
     return exports
@@ -247,11 +273,17 @@ def permissions(party: str) -> dict[str, list[str]]:
     if has_jetstream(party):
         publish += ["ketenzicht.deadletters.>", "$JS.API.INFO"]
         for stream in (*OWN_STREAMS.get(party, ()), DEAD_LETTER_STREAM):
-            publish += [f"$JS.API.STREAM.*.{stream}", f"$JS.API.STREAM.MSG.*.{stream}",
-                        f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
-                        f"$JS.API.CONSUMER.*.{stream}", f"$JS.API.CONSUMER.*.{stream}.>",
-                        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
-                        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>", f"$JS.ACK.{stream}.>"]
+            publish += [
+                f"$JS.API.STREAM.*.{stream}",
+                f"$JS.API.STREAM.MSG.*.{stream}",
+                f"$JS.API.DIRECT.GET.{stream}",
+                f"$JS.API.DIRECT.GET.{stream}.>",
+                f"$JS.API.CONSUMER.*.{stream}",
+                f"$JS.API.CONSUMER.*.{stream}.>",
+                f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+                f"$JS.ACK.{stream}.>",
+            ]
     readings = feeds_of(party)
     for owner in sorted({reading.owner for reading in readings}):
         publish.append(f"{api_prefix(owner)}.>")
@@ -278,9 +310,12 @@ def server_accounts(public_keys: Mapping[str, str]) -> str:
             rename = f', to: "{target}"' if target != export.subject else ""
             imports[reading.reader].append(
                 f'{{{kind}: {{account: {reading.owner.upper()}, subject: "{export.subject}"}}'
-                f'{rename}}}')
-    lines = ["# Generated by ketenzicht_common.bus_access from its table: edit that, not this.",
-             "accounts {"]
+                f"{rename}}}"
+            )
+    lines = [
+        "# Generated by ketenzicht_common.bus_access from its table: edit that, not this.",
+        "accounts {",
+    ]
     for party in PARTIES:
         allowed = permissions(party)
         lines += [f"  {party.upper()} {{"]
@@ -290,7 +325,7 @@ def server_accounts(public_keys: Mapping[str, str]) -> str:
             f'    users: [{{nkey: "{public_keys[party]}", permissions: {{',
             f"      publish: {{allow: {_list(allowed['publish'])}}}",
             f"      subscribe: {{allow: {_list(allowed['subscribe'])}}}",
-            "      allow_responses: {max: 1, expires: \"1m\"}",
+            '      allow_responses: {max: 1, expires: "1m"}',
             "    }}]",
         ]
         if exports[party]:
@@ -298,8 +333,10 @@ def server_accounts(public_keys: Mapping[str, str]) -> str:
             for export, readers in exports[party].values():
                 kind = "service" if export.service else "stream"
                 streamed = ", response_type: stream" if export.streamed else ""
-                lines.append(f'      {{{kind}: "{export.subject}", '
-                             f"accounts: {_list(sorted(readers))}{streamed}}}")
+                lines.append(
+                    f'      {{{kind}: "{export.subject}", '
+                    f"accounts: {_list(sorted(readers))}{streamed}}}"
+                )
             lines.append("    ]")
         if imports[party]:
             lines.append("    imports: [")
@@ -316,26 +353,37 @@ def _list(items: Iterable[str]) -> str:
 
 def permission_table() -> str:
     """The table above as Markdown, for the README (a test keeps the two the same)."""
-    rows = ["| party | publishes on | manages (in its own account) | reads, through a consumer "
-            "its owner made | dead letters it keeps |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| party | publishes on | manages (in its own account) | reads, through a consumer "
+        "its owner made | dead letters it keeps |",
+        "|---|---|---|---|---|",
+    ]
     for party in PARTIES:
         publishes = f"`ketenzicht.{party}.>`" if party in OWN_STREAMS else "nothing"
-        manages = ", ".join(f"`{s}`" for s in (*OWN_STREAMS.get(party, ()),
-                                                 *((DEAD_LETTER_STREAM,)
-                                                   if has_jetstream(party) else ())))
+        manages = ", ".join(
+            f"`{s}`"
+            for s in (
+                *OWN_STREAMS.get(party, ()),
+                *((DEAD_LETTER_STREAM,) if has_jetstream(party) else ()),
+            )
+        )
         reads = "; ".join(
             f"`{r.stream}` as `{r.durable}` ({'pull' if r.pull else 'push'}"
-            + (", by sequence too" if r.browse else "") + ")" for r in feeds_of(party))
+            + (", by sequence too" if r.browse else "")
+            + ")"
+            for r in feeds_of(party)
+        )
         kept = ("its relay's" if party in WRITERS else "") if has_jetstream(party) else "none"
         if has_jetstream(party) and feeds_of(party):
             kept = " and ".join(filter(None, [kept, "its consumers'"]))
-        rows.append(f"| {party} | {publishes} | {manages or 'nothing'} | {reads or 'nothing'} "
-                    f"| {kept} |")
+        rows.append(
+            f"| {party} | {publishes} | {manages or 'nothing'} | {reads or 'nothing'} | {kept} |"
+        )
     return "\n".join(rows) + "\n"
 
 
 # --- identities ---------------------------------------------------------------------------
+
 
 def seed_file(directory: Path, party: str) -> Path:
     return directory / f"{party}.nk"
@@ -373,17 +421,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ketenzicht_common.bus_access",
         description="Render nats-server's accounts for the parties' public nkeys (production), "
-                    "or make the local profile's identities.")
+        "or make the local profile's identities.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("accounts", help="print the accounts block")
-    render.add_argument("--public-keys", type=Path, required=True,
-                        help="a directory with <party>.pub files (one public nkey each)")
+    render.add_argument(
+        "--public-keys",
+        type=Path,
+        required=True,
+        help="a directory with <party>.pub files (one public nkey each)",
+    )
     local = commands.add_parser("local", help="make the identities under a directory")
     local.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     if args.command == "accounts":
-        keys = {party: (args.public_keys / f"{party}.pub").read_text().strip()
-                for party in PARTIES}
+        keys = {party: (args.public_keys / f"{party}.pub").read_text().strip() for party in PARTIES}
         sys.stdout.write(server_accounts(keys))
     else:
         print(local_credentials(args.directory))

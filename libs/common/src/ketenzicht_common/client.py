@@ -39,8 +39,9 @@ class _UnaryMetadata(_CallerMetadata, grpc.aio.UnaryUnaryClientInterceptor):  # 
 
 
 class _StreamMetadata(_CallerMetadata, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_stream(self, continuation: Any, details: Any,
-                                      request_iterator: Any) -> Any:
+    async def intercept_stream_stream(
+        self, continuation: Any, details: Any, request_iterator: Any
+    ) -> Any:
         return await continuation(self.details(details), request_iterator)
 
 

@@ -115,9 +115,14 @@ class ScenarioClock:
     none. The clock never reads a file as the present unless it is timezone-aware.
     """
 
-    def __init__(self, path: Path, *, recheck_seconds: float = RECHECK_SECONDS,
-                 wall: Clock | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        recheck_seconds: float = RECHECK_SECONDS,
+        wall: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self._recheck = recheck_seconds
         self._wall = wall or SystemClock()
@@ -125,7 +130,10 @@ class ScenarioClock:
         # (checked at, the file's identity when last read, the present read). Replaced as one
         # tuple, so threads that read the clock together need no lock: at worst both stat.
         self._cache: tuple[float, tuple[int, int, int] | None, datetime | None] = (
-            float("-inf"), None, None)
+            float("-inf"),
+            None,
+            None,
+        )
 
     def now(self) -> datetime:
         present = self._present()

@@ -62,9 +62,11 @@ class Command(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         # A BusinessDate field (occurred_on) already carries the parser.
         cls._date_fields = frozenset(
-            name for name, field in cls.model_fields.items()
+            name
+            for name, field in cls.model_fields.items()
             if _is_date(field.annotation)
-            and not any(getattr(m, "func", None) is business_date for m in field.metadata))
+            and not any(getattr(m, "func", None) is business_date for m in field.metadata)
+        )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -102,17 +104,22 @@ class CommandResult(Generic[AnswerT]):
 
     def record(self) -> dict[str, Any]:
         """The result as the command log keeps it: the answer's fields and ``event_ids``."""
-        fields: dict[str, Any] = ({} if self.answer is None else
-                                  _answers(type(self.answer)).dump_python(self.answer,
-                                                                          mode="json"))
+        fields: dict[str, Any] = (
+            {}
+            if self.answer is None
+            else _answers(type(self.answer)).dump_python(self.answer, mode="json")
+        )
         return fields | {"event_ids": list(self.event_ids)}
 
     @staticmethod
     def replay(answer_type: type[AnswerT], record: Mapping[str, Any]) -> CommandResult[AnswerT]:
         """The result of a retry, from what the command log kept the first time."""
         fields = {k: v for k, v in record.items() if k != "event_ids"}
-        answer: AnswerT = (None if answer_type is types.NoneType  # type: ignore[assignment]
-                           else _answers(answer_type).validate_python(fields))
+        answer: AnswerT = (
+            None
+            if answer_type is types.NoneType  # type: ignore[assignment]
+            else _answers(answer_type).validate_python(fields)
+        )
         return CommandResult(answer, tuple(record.get("event_ids", ())), replayed=True)
 
 
@@ -124,16 +131,26 @@ class CommandGateway:
         self.clock = clock
 
     @overload
-    async def submit(self, command: Command, provenance: Provenance,
-                     handler: Handler[None]) -> CommandResult[None]: ...
+    async def submit(
+        self, command: Command, provenance: Provenance, handler: Handler[None]
+    ) -> CommandResult[None]: ...
 
     @overload
-    async def submit(self, command: Command, provenance: Provenance,
-                     handler: Handler[AnswerT],
-                     answer: type[AnswerT]) -> CommandResult[AnswerT]: ...
+    async def submit(
+        self,
+        command: Command,
+        provenance: Provenance,
+        handler: Handler[AnswerT],
+        answer: type[AnswerT],
+    ) -> CommandResult[AnswerT]: ...
 
-    async def submit(self, command: Command, provenance: Provenance, handler: Handler[Any],
-                     answer: type[Any] = types.NoneType) -> CommandResult[Any]:
+    async def submit(
+        self,
+        command: Command,
+        provenance: Provenance,
+        handler: Handler[Any],
+        answer: type[Any] = types.NoneType,
+    ) -> CommandResult[Any]:
         """``answer`` is the type the handler returns (None unless given)."""
         if command.occurred_on > self.clock.today():
             raise InvalidCommand.of("occurred_on", "lies in the future")

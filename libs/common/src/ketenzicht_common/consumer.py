@@ -59,8 +59,17 @@ from .contract import Unprocessable, check, label
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EventHandler", "ReceivedEvent", "Subscription", "Unprocessable",
-           "checked", "consumer_health", "event_broker", "replay_subject", "subscribe"]
+__all__ = [
+    "EventHandler",
+    "ReceivedEvent",
+    "Subscription",
+    "Unprocessable",
+    "checked",
+    "consumer_health",
+    "event_broker",
+    "replay_subject",
+    "subscribe",
+]
 
 
 @dataclass(frozen=True)
@@ -80,20 +89,23 @@ class ReceivedEvent:
     def payload(self) -> EventPayload:
         if self.checked_payload is not None:
             return self.checked_payload
-        model = payload_model(self.envelope.service, self.envelope.event_type,
-                              self.envelope.version)
+        model = payload_model(
+            self.envelope.service, self.envelope.event_type, self.envelope.version
+        )
         return model.model_validate_json(self.body)
 
 
 EventHandler = Callable[[ReceivedEvent], Awaitable[None]]
 
 
-def checked(stream: str | None, subject: str, headers: Mapping[str, str] | None,
-            body: bytes) -> ReceivedEvent:
+def checked(
+    stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> ReceivedEvent:
     """A message as an event a handler may apply, or `Unprocessable` (see `contract.check`)."""
     envelope, payload = check(stream, subject, headers, body)
-    return ReceivedEvent(envelope=envelope, subject=subject, body=body, stream=stream or "",
-                         checked_payload=payload)
+    return ReceivedEvent(
+        envelope=envelope, subject=subject, body=body, stream=stream or "", checked_payload=payload
+    )
 
 
 def replay_subject(consumer: str) -> str:
@@ -151,11 +163,15 @@ async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Trac
     # header, checked): a batch must not cut the trace from the police system's call onwards.
     carrier = {"traceparent": event.envelope.traceparent} if event.envelope.traceparent else {}
     with tracer.start_as_current_span(
-            f"{event.subject} process", context=propagate.extract(carrier),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats",
-                        "messaging.destination.name": event.subject,
-                        "messaging.message.id": str(event.envelope.event_id)}):
+        f"{event.subject} process",
+        context=propagate.extract(carrier),
+        kind=trace.SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.destination.name": event.subject,
+            "messaging.message.id": str(event.envelope.event_id),
+        },
+    ):
         await handler(event)
 
 
@@ -176,8 +192,9 @@ def _position(raw: Msg, stream: str) -> str:
     return stream
 
 
-async def _handle_one(raw: Msg, stream: str, handler: EventHandler, tracer: trace.Tracer,
-                      failures: _Failures) -> None:
+async def _handle_one(
+    raw: Msg, stream: str, handler: EventHandler, tracer: trace.Tracer, failures: _Failures
+) -> None:
     try:
         event = checked(stream, raw.subject, raw.headers, raw.data)
     except Unprocessable as error:
@@ -198,8 +215,9 @@ async def _handle_one(raw: Msg, stream: str, handler: EventHandler, tracer: trac
         deliveries = delivery_count(raw)
         delay = min(30.0, 0.5 * 2 ** (deliveries - 1))
         failures.failed(stream, event, deliveries, error)
-        log.exception("%s failed (delivery %d); redelivery in %.1fs", label(event.envelope),
-                      deliveries, delay)
+        log.exception(
+            "%s failed (delivery %d); redelivery in %.1fs", label(event.envelope), deliveries, delay
+        )
         await _settle(raw.nak(delay=delay))
         return
     failures.done(stream, event)
@@ -223,16 +241,21 @@ class _Failures:
     monotonic: Callable[[], float] = time.monotonic
     failing: dict[tuple[str, str], _Failure] = field(default_factory=dict)
 
-    def failed(self, stream: str, event: ReceivedEvent, deliveries: int,
-               error: BaseException) -> None:
+    def failed(
+        self, stream: str, event: ReceivedEvent, deliveries: int, error: BaseException
+    ) -> None:
         key = (stream, str(event.envelope.event_id))
         if deliveries >= self.max_deliver:
             # The server gives up on it now: a dead letter, no longer in the consumer's way.
             self.failing.pop(key, None)
             return
         known = self.failing.get(key)
-        self.failing[key] = _Failure(known.since if known else self.monotonic(), deliveries,
-                                     label(event.envelope), type(error).__name__)
+        self.failing[key] = _Failure(
+            known.since if known else self.monotonic(),
+            deliveries,
+            label(event.envelope),
+            type(error).__name__,
+        )
 
     def done(self, stream: str, event: ReceivedEvent) -> None:
         if self.failing:
@@ -251,9 +274,16 @@ class Subscription:
     ``max_ack_pending`` per stream, plus any the server redelivers after their ack wait.
     """
 
-    def __init__(self, handler: EventHandler, tracer: trace.Tracer, concurrency: int,
-                 close_timeout: float = 10.0, max_deliver: int = 50,
-                 consumers: Mapping[str, str] | None = None, reader: str = "") -> None:
+    def __init__(
+        self,
+        handler: EventHandler,
+        tracer: trace.Tracer,
+        concurrency: int,
+        close_timeout: float = 10.0,
+        max_deliver: int = 50,
+        consumers: Mapping[str, str] | None = None,
+        reader: str = "",
+    ) -> None:
         self._handler = handler
         self._tracer = tracer
         self._slots = asyncio.Semaphore(concurrency)
@@ -284,7 +314,8 @@ class Subscription:
         if self._dispatching is None:
             # A fresh context: the task outlives the faststream message scope it starts in.
             self._dispatching = asyncio.get_running_loop().create_task(
-                self._dispatch(), context=contextvars.Context())
+                self._dispatch(), context=contextvars.Context()
+            )
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -295,8 +326,9 @@ class Subscription:
                     self._slots.release()
                     break
                 stream, raw = self._waiting.popleft()
-                task = loop.create_task(_handle_one(raw, stream, self._handler, self._tracer,
-                                                    self._failures))
+                task = loop.create_task(
+                    _handle_one(raw, stream, self._handler, self._tracer, self._failures)
+                )
                 self._running.add(task)
                 task.add_done_callback(self._finished)
         finally:
@@ -306,8 +338,10 @@ class Subscription:
         self._running.discard(task)
         self._slots.release()
         if not task.cancelled() and task.exception() is not None:
-            log.error("an event's handling failed unexpectedly; it will come again",
-                      exc_info=task.exception())
+            log.error(
+                "an event's handling failed unexpectedly; it will come again",
+                exc_info=task.exception(),
+            )
 
     def stalled(self, after: float) -> dict[str, str]:
         """Each consumer of this subscription, and why it makes no progress ("" when it does):
@@ -320,7 +354,8 @@ class Subscription:
                 status[consumer] = (
                     f"{failure.event} has failed on {failure.deliveries} deliveries for "
                     f"{now - failure.since:.0f} s ({failure.error}); it comes again until it "
-                    "is applied or becomes a dead letter")
+                    "is applied or becomes a dead letter"
+                )
         return status
 
     async def replay(self, stream: str, request: Any) -> None:
@@ -408,8 +443,7 @@ async def _settle(outcome: Awaitable[None]) -> None:
         await outcome
     except Exception as error:
         # The type only: nats-py's errors quote the whole message, body included.
-        log.warning("could not settle a message (it will come again): %s",
-                    type(error).__name__)
+        log.warning("could not settle a message (it will come again): %s", type(error).__name__)
 
 
 def subscribe(
@@ -438,29 +472,39 @@ def subscribe(
     """
     readings = [feed(reader, stream_for(service)) for service in services]
     subscription = Subscription(
-        handler, tracer or trace.get_tracer("ketenzicht.consumer"),
-        concurrency=max(1, concurrency), max_deliver=max_deliver,
-        consumers={reading.stream: reading.durable for reading in readings}, reader=reader)
+        handler,
+        tracer or trace.get_tracer("ketenzicht.consumer"),
+        concurrency=max(1, concurrency),
+        max_deliver=max_deliver,
+        consumers={reading.stream: reading.durable for reading in readings},
+        reader=reader,
+    )
     subscription.broker = broker
     for reading in readings:
         # A core subscription on the consumer's delivery subject, acknowledged by hand: the
         # messages carry their JetStream acknowledgement subject (imported from the owner).
-        subscriber = broker.subscriber(reading.deliver_subject, ack_policy=AckPolicy.MANUAL,
-                                       no_reply=True, decoder=_delivery)
+        subscriber = broker.subscriber(
+            reading.deliver_subject, ack_policy=AckPolicy.MANUAL, no_reply=True, decoder=_delivery
+        )
         subscriber(_for_stream(subscription.offer, reading.stream))
         subscription.subscribers.append(subscriber)
         # Requests to apply a dead letter again; a queue group, so that one instance of the
         # consumer answers.
-        replays = broker.subscriber(replay_subject(reading.durable), queue=reading.durable,
-                                    no_reply=True, decoder=_raw_message)
+        replays = broker.subscriber(
+            replay_subject(reading.durable),
+            queue=reading.durable,
+            no_reply=True,
+            decoder=_raw_message,
+        )
         replays(_for_stream(subscription.replay, reading.stream))
         subscription.subscribers.append(replays)
     _OPEN.add(subscription)
     return subscription
 
 
-def _for_stream(handle: Callable[[str, Any], Awaitable[None]],
-                stream: str) -> Callable[[Any], Awaitable[None]]:
+def _for_stream(
+    handle: Callable[[str, Any], Awaitable[None]], stream: str
+) -> Callable[[Any], Awaitable[None]]:
     # A plain coroutine function of one argument, as faststream's dependency injection wants
     # its handlers (it inspects the signature; a functools.partial has no globals to resolve).
     async def handler(message: Any) -> None:

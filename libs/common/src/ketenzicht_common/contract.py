@@ -52,8 +52,15 @@ IDENTIFIER = re.compile(r"[A-Za-z0-9_.:@/-]{0,200}")
 """Organisation, system and command id: identifiers as the edge issues them, never text."""
 PSEUDONYM = re.compile(get_args(Pseudonym)[1].pattern)
 
-REQUIRED_HEADERS = ("ce-type", "ce-id", "ce-schemaversion", "ce-occurredon", "ce-time",
-                    "ce-subject", "ce-aggregateversion")
+REQUIRED_HEADERS = (
+    "ce-type",
+    "ce-id",
+    "ce-schemaversion",
+    "ce-occurredon",
+    "ce-time",
+    "ce-subject",
+    "ce-aggregateversion",
+)
 
 
 class ContractViolation(ValueError):
@@ -62,8 +69,9 @@ class ContractViolation(ValueError):
     never their values."""
 
 
-def publishable(service: str, event_type: str, version: int, facts: Mapping[str, Any],
-                subject: str) -> EventPayload:
+def publishable(
+    service: str, event_type: str, version: int, facts: Mapping[str, Any], subject: str
+) -> EventPayload:
     """The payload a relay publishes for an event's facts, on ``subject``; or
     `ContractViolation`. Lax (python) mode: the domain may hold a category as its plain value."""
     try:
@@ -73,11 +81,14 @@ def publishable(service: str, event_type: str, version: int, facts: Mapping[str,
     try:
         payload = model.model_validate(dict(facts))
     except ValidationError as error:
-        raise ContractViolation(f"breaks-contract: {service} {event_type}: "
-                                f"{problems_of(error, model)}") from None
+        raise ContractViolation(
+            f"breaks-contract: {service} {event_type}: {problems_of(error, model)}"
+        ) from None
     if not model.travels_on(subject):
-        raise ContractViolation(f"wrong-subject: {service} {event_type} would be published on "
-                                f"a subject {service} does not publish it on")
+        raise ContractViolation(
+            f"wrong-subject: {service} {event_type} would be published on "
+            f"a subject {service} does not publish it on"
+        )
     return payload
 
 
@@ -91,8 +102,7 @@ class Unprocessable(Exception):
 def _contracts() -> dict[str, dict[str, set[int]]]:
     known: dict[str, dict[str, set[int]]] = {}
     for model in all_payload_models():
-        known.setdefault(model.SERVICE, {}).setdefault(model.event_type(), set()).add(
-            model.VERSION)
+        known.setdefault(model.SERVICE, {}).setdefault(model.event_type(), set()).add(model.VERSION)
     return known
 
 
@@ -106,10 +116,10 @@ def contract_of(service: str, event_type: str, version: int) -> type[EventPayloa
     if types is None:
         raise Unprocessable("unknown-type: the envelope names no service of the chain") from None
     if event_type not in types:
-        raise Unprocessable(f"unknown-type: {service} publishes no event type of that name"
-                            ) from None
-    raise Unprocessable(f"unknown-type: {service} {event_type} has no version {version}"
-                        ) from None
+        raise Unprocessable(
+            f"unknown-type: {service} publishes no event type of that name"
+        ) from None
+    raise Unprocessable(f"unknown-type: {service} {event_type} has no version {version}") from None
 
 
 def check_route(model: type[EventPayload], stream: str | None, subject: str) -> None:
@@ -117,11 +127,14 @@ def check_route(model: type[EventPayload], stream: str | None, subject: str) -> 
     own = stream_for(model.SERVICE)
     if stream != own:
         where = f"stream {stream}" if stream else "a message without stream metadata"
-        raise Unprocessable(f"wrong-stream: {model.SERVICE} {model.event_type()} read from "
-                            f"{where}, not {own}")
+        raise Unprocessable(
+            f"wrong-stream: {model.SERVICE} {model.event_type()} read from {where}, not {own}"
+        )
     if not model.travels_on(subject):
-        raise Unprocessable(f"wrong-subject: {model.SERVICE} {model.event_type()} on a subject "
-                            f"{model.SERVICE} does not publish it on")
+        raise Unprocessable(
+            f"wrong-subject: {model.SERVICE} {model.event_type()} on a subject "
+            f"{model.SERVICE} does not publish it on"
+        )
 
 
 def check_payload(model: type[EventPayload], body: bytes, occurred_on: date) -> EventPayload:
@@ -129,11 +142,14 @@ def check_payload(model: type[EventPayload], body: bytes, occurred_on: date) -> 
     try:
         payload = model.model_validate_json(body, strict=True)
     except ValidationError as error:
-        raise Unprocessable(f"breaks-contract: {model.SERVICE} {model.event_type()}: "
-                            f"{problems_of(error, model)}") from None
+        raise Unprocessable(
+            f"breaks-contract: {model.SERVICE} {model.event_type()}: {problems_of(error, model)}"
+        ) from None
     if payload.occurred_on != occurred_on:
-        raise Unprocessable(f"date-mismatch: {model.SERVICE} {model.event_type()}: the body "
-                            "and the envelope state different business dates")
+        raise Unprocessable(
+            f"date-mismatch: {model.SERVICE} {model.event_type()}: the body "
+            "and the envelope state different business dates"
+        )
     return payload
 
 
@@ -145,7 +161,8 @@ def problems_of(error: ValidationError, model: type[EventPayload]) -> str:
     for problem in error.errors(include_url=False, include_context=False, include_input=False):
         location = problem["loc"]
         if problem["type"] == "extra_forbidden" or (
-                location and location[0] not in model.model_fields):
+            location and location[0] not in model.model_fields
+        ):
             unexpected += 1
             continue
         if problem["type"] == "json_invalid":
@@ -155,8 +172,11 @@ def problems_of(error: ValidationError, model: type[EventPayload]) -> str:
             problems.append("the body is not a JSON object")
             continue
         field = ".".join(str(part) for part in location)
-        problems.append(f"{field} {_KINDS.get(problem['type'], problem['type'])}"
-                        if field else str(problem["type"]))
+        problems.append(
+            f"{field} {_KINDS.get(problem['type'], problem['type'])}"
+            if field
+            else str(problem["type"])
+        )
     if unexpected:
         problems.append(f"{unexpected} field(s) the contract does not have")
     return "; ".join(sorted(set(problems))) or "invalid"
@@ -201,8 +221,11 @@ def check_envelope(headers: Mapping[str, str] | None) -> Envelope:
 def _unreadable(headers: Mapping[str, str]) -> str:
     """Which header keeps the envelope from being read (named, its value never shown)."""
     parsers: dict[str, Any] = {
-        "ce-id": UUID, "ce-subject": UUID, "ce-schemaversion": int,
-        "ce-aggregateversion": int, "ce-occurredon": date.fromisoformat,
+        "ce-id": UUID,
+        "ce-subject": UUID,
+        "ce-schemaversion": int,
+        "ce-aggregateversion": int,
+        "ce-occurredon": date.fromisoformat,
         "ce-position": int,
     }
     for name, parse in parsers.items():
@@ -211,14 +234,15 @@ def _unreadable(headers: Mapping[str, str]) -> str:
                 parse(headers[name])
             except ValueError:
                 return f"header {name} is malformed"
-    service, _, event_type = headers["ce-type"][len(TYPE_PREFIX):].partition(".")
+    service, _, event_type = headers["ce-type"][len(TYPE_PREFIX) :].partition(".")
     if not service or not event_type:
         return "ce-type names no service and type"
     return "header ce-time is malformed"
 
 
-def check(stream: str | None, subject: str, headers: Mapping[str, str] | None,
-          body: bytes) -> tuple[Envelope, EventPayload]:
+def check(
+    stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> tuple[Envelope, EventPayload]:
     """Everything a consumer checks before it applies a message (see the module docstring)."""
     envelope = check_envelope(headers)
     model = contract_of(envelope.service, envelope.event_type, envelope.version)
@@ -238,16 +262,22 @@ def pseudonym_fields(model: type[EventPayload]) -> frozenset[str]:
     """The contract's fields that hold pseudonymous ids (one, a list, or optional)."""
 
     def holds_pseudonyms(annotation: Any, metadata: list[Any]) -> bool:
-        if any(isinstance(m, StringConstraints) and m.pattern == PSEUDONYM.pattern
-               for m in metadata):
+        if any(
+            isinstance(m, StringConstraints) and m.pattern == PSEUDONYM.pattern for m in metadata
+        ):
             return True
         if annotation is Pseudonym:
             return True
-        return any(holds_pseudonyms(arg, list(getattr(arg, "__metadata__", ())))
-                   for arg in get_args(annotation))
+        return any(
+            holds_pseudonyms(arg, list(getattr(arg, "__metadata__", ())))
+            for arg in get_args(annotation)
+        )
 
-    return frozenset(name for name, field in model.model_fields.items()
-                     if holds_pseudonyms(field.annotation, list(field.metadata)))
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if holds_pseudonyms(field.annotation, list(field.metadata))
+    )
 
 
 def pseudonyms_in(model: type[EventPayload] | None, body: bytes) -> dict[str, list[str]]:
@@ -259,8 +289,11 @@ def pseudonyms_in(model: type[EventPayload] | None, body: bytes) -> dict[str, li
         return {}
     if not isinstance(data, dict):
         return {}
-    fields = (pseudonym_fields(model) if model is not None else
-              frozenset().union(*(pseudonym_fields(m) for m in all_payload_models())))
+    fields = (
+        pseudonym_fields(model)
+        if model is not None
+        else frozenset().union(*(pseudonym_fields(m) for m in all_payload_models()))
+    )
     found: dict[str, list[str]] = {}
     for name in sorted(fields):
         value = data.get(name)

@@ -30,7 +30,8 @@ LATEST = date(2100, 12, 31)
 # [0-9], not \d: \d also matches other scripts' digits, which fromisoformat would then read.
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RFC3339_INSTANT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 FORMAT_HINT = "a date as YYYY-MM-DD is expected"
 RANGE_HINT = f"the date must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}"

@@ -150,7 +150,8 @@ def _uuid(value: Any) -> str:
 def _status(outcome: dict[str, Any]) -> str:
     if outcome.get("action") == "discard":
         return f"discarded {outcome.get('reason', '')}" + (
-            ", erased from its stream" if outcome.get("erased") else "")
+            ", erased from its stream" if outcome.get("erased") else ""
+        )
     if outcome.get("outcome") == "applied":
         return "replayed"
     return _printable(f"replay {outcome.get('outcome', '')}: {outcome.get('reason', '')}")
@@ -185,24 +186,34 @@ async def read(nc: Client, me: str) -> list[DeadLetter]:
             letters.append(_relay_letter(sequence, record))
         elif subject.startswith("$JS.EVENT.ADVISORY."):
             letters.append(await _advisory_letter(nc, me, sequence, record))
-    return [replace(letter, status=_status(outcomes[letter.sequence]))
-            if letter.sequence in outcomes else letter for letter in letters]
+    return [
+        replace(letter, status=_status(outcomes[letter.sequence]))
+        if letter.sequence in outcomes
+        else letter
+        for letter in letters
+    ]
 
 
 def _relay_letter(sequence: int, record: dict[str, Any]) -> DeadLetter:
     service, event_type = str(record.get("service", "")), str(record.get("event_type", ""))
     known = _event_type(f"{TYPE_PREFIX}{service}.{event_type}", str(record.get("version", 1)))
     return DeadLetter(
-        sequence=sequence, stream=_printable(str(record.get("stream", "")), 64), consumer=RELAY,
-        stream_sequence=0, deliveries=0,
+        sequence=sequence,
+        stream=_printable(str(record.get("stream", "")), 64),
+        consumer=RELAY,
+        stream_sequence=0,
+        deliveries=0,
         reason=_printable(f"skipped by the relay: {record.get('reason', '')}"),
-        event_type=known, event_id=_uuid(record.get("event_id")),
+        event_type=known,
+        event_id=_uuid(record.get("event_id")),
         position=int(record.get("position", 0) or 0),
-        aggregate_id=_uuid(record.get("aggregate_id")))
+        aggregate_id=_uuid(record.get("aggregate_id")),
+    )
 
 
-async def _advisory_letter(nc: Client, me: str, sequence: int,
-                           advisory: dict[str, Any]) -> DeadLetter:
+async def _advisory_letter(
+    nc: Client, me: str, sequence: int, advisory: dict[str, Any]
+) -> DeadLetter:
     stream, stream_sequence = str(advisory["stream"]), int(advisory["stream_seq"])
     headers: dict[str, str] = {}
     with contextlib.suppress(nats.js.errors.NotFoundError, LookupError):  # aged out since
@@ -211,12 +222,19 @@ async def _advisory_letter(nc: Client, me: str, sequence: int,
     kind = _ADVISORIES.get(advisory.get("type", ""), str(advisory.get("type", "")))
     why = str(advisory.get("reason") or "")
     return DeadLetter(
-        sequence=sequence, stream=stream, consumer=str(advisory["consumer"]),
-        stream_sequence=stream_sequence, deliveries=int(advisory.get("deliveries", 0)),
-        reason=_printable(f"{kind}: {why}" if why else
-                          ("terminated: breaks its contract" if kind == "terminated" else kind)),
+        sequence=sequence,
+        stream=stream,
+        consumer=str(advisory["consumer"]),
+        stream_sequence=stream_sequence,
+        deliveries=int(advisory.get("deliveries", 0)),
+        reason=_printable(
+            f"{kind}: {why}"
+            if why
+            else ("terminated: breaks its contract" if kind == "terminated" else kind)
+        ),
         event_type=_event_type(headers.get("ce-type", ""), headers.get("ce-schemaversion", "")),
-        event_id=_uuid(headers.get("ce-id", "")))
+        event_id=_uuid(headers.get("ce-id", "")),
+    )
 
 
 async def letter(nc: Client, me: str, sequence: int) -> DeadLetter:
@@ -227,8 +245,7 @@ async def letter(nc: Client, me: str, sequence: int) -> DeadLetter:
     raise LookupError(f"no dead letter #{sequence}")
 
 
-async def inspect(nc: Client, me: str,
-                  sequence: int) -> tuple[DeadLetter, dict[str, list[str]]]:
+async def inspect(nc: Client, me: str, sequence: int) -> tuple[DeadLetter, dict[str, list[str]]]:
     """The letter, and the ids of its event's body that validate as pseudonyms (nothing else
     of the body)."""
     found = await letter(nc, me, sequence)
@@ -249,8 +266,10 @@ async def inspect(nc: Client, me: str,
 
 
 async def _record(js: JetStreamContext, sequence: int, outcome: dict[str, Any]) -> None:
-    await js.publish(outcome_subject(sequence), json.dumps(
-        outcome | {"at": datetime.now(UTC).isoformat()}).encode())
+    await js.publish(
+        outcome_subject(sequence),
+        json.dumps(outcome | {"at": datetime.now(UTC).isoformat()}).encode(),
+    )
 
 
 async def replay(nc: Client, me: str, sequence: int, timeout: float = 30.0) -> dict[str, Any]:
@@ -258,27 +277,39 @@ async def replay(nc: Client, me: str, sequence: int, timeout: float = 30.0) -> d
     js = nc.jetstream()
     found = await letter(nc, me, sequence)
     if not found.replayable:
-        raise ValueError(f"dead letter #{sequence} was never published (a relay skipped it: "
-                         "it breaks its contract): nothing to replay; discard it")
+        raise ValueError(
+            f"dead letter #{sequence} was never published (a relay skipped it: "
+            "it breaks its contract): nothing to replay; discard it"
+        )
     try:
-        answer = await nc.request(replay_subject(found.consumer),
-                                  json.dumps({"sequence": found.stream_sequence}).encode(),
-                                  timeout=timeout)
+        answer = await nc.request(
+            replay_subject(found.consumer),
+            json.dumps({"sequence": found.stream_sequence}).encode(),
+            timeout=timeout,
+        )
     except nats.errors.NoRespondersError:
-        raise RuntimeError(f"consumer {found.consumer} is not running (nobody answers on "
-                           f"{replay_subject(found.consumer)}): nothing was replayed") from None
+        raise RuntimeError(
+            f"consumer {found.consumer} is not running (nobody answers on "
+            f"{replay_subject(found.consumer)}): nothing was replayed"
+        ) from None
     except nats.errors.TimeoutError:
-        raise RuntimeError(f"consumer {found.consumer} did not answer within {timeout:.0f} s; "
-                           "it may still apply the event") from None
+        raise RuntimeError(
+            f"consumer {found.consumer} did not answer within {timeout:.0f} s; "
+            "it may still apply the event"
+        ) from None
     outcome = json.loads(answer.data)
-    outcome = {"action": "replay", "outcome": str(outcome.get("outcome", "")),
-               "reason": _printable(str(outcome.get("reason", "")))}
+    outcome = {
+        "action": "replay",
+        "outcome": str(outcome.get("outcome", "")),
+        "reason": _printable(str(outcome.get("reason", ""))),
+    }
     await _record(js, sequence, outcome)
     return outcome
 
 
-async def discard(nc: Client, me: str, sequence: int, reason: DiscardReason,
-                  erase: bool = False) -> DeadLetter:
+async def discard(
+    nc: Client, me: str, sequence: int, reason: DiscardReason, erase: bool = False
+) -> DeadLetter:
     """Record the letter as handled without applying it; with ``erase``, also delete its
     event from its stream, which only the stream's owner may: a letter of another's stream
     is refused with the command its owner runs (`erase_event`)."""
@@ -290,10 +321,12 @@ async def discard(nc: Client, me: str, sequence: int, reason: DiscardReason,
             raise ValueError(
                 f"{found.stream} is {owner}'s stream: only {owner} may erase from it "
                 f"(dead_letters --identity {owner} erase {found.stream} "
-                f"{found.stream_sequence}); nothing was changed")
+                f"{found.stream_sequence}); nothing was changed"
+            )
         erased = await erase_event(nc, found.stream, found.stream_sequence)
-    await _record(nc.jetstream(), sequence,
-                  {"action": "discard", "reason": reason.value, "erased": erased})
+    await _record(
+        nc.jetstream(), sequence, {"action": "discard", "reason": reason.value, "erased": erased}
+    )
     return found
 
 
@@ -305,12 +338,20 @@ async def erase_event(nc: Client, stream: str, stream_sequence: int) -> bool:
 
 
 def _line(found: DeadLetter) -> str:
-    where = (f"{found.stream} #{found.stream_sequence}" if found.stream_sequence else
-             f"{found.stream} (never published; store position {found.position})")
-    how = (RELAY if found.consumer == RELAY else
-           f"consumer {found.consumer}, {found.deliveries} deliveries")
-    return (f"#{found.sequence}  {where}  {found.event_type or '?'} {found.event_id or '?'}  "
-            f"{how}: {found.reason}  [{found.status}]")
+    where = (
+        f"{found.stream} #{found.stream_sequence}"
+        if found.stream_sequence
+        else f"{found.stream} (never published; store position {found.position})"
+    )
+    how = (
+        RELAY
+        if found.consumer == RELAY
+        else f"consumer {found.consumer}, {found.deliveries} deliveries"
+    )
+    return (
+        f"#{found.sequence}  {where}  {found.event_type or '?'} {found.event_id or '?'}  "
+        f"{how}: {found.reason}  [{found.status}]"
+    )
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -329,31 +370,42 @@ async def _main(args: argparse.Namespace) -> int:
             found, ids = await inspect(nc, me, args.seq)
             print(f"dead letter #{found.sequence}")
             for name, value in [
-                    ("stream", found.stream),
-                    ("sequence", found.stream_sequence or "never published"),
-                    ("position", found.position or ""), ("event type", found.event_type or "?"),
-                    ("event id", found.event_id or "?"), ("aggregate", found.aggregate_id),
-                    ("consumer", found.consumer), ("deliveries", found.deliveries),
-                    ("reason", found.reason), ("state", found.status)]:
+                ("stream", found.stream),
+                ("sequence", found.stream_sequence or "never published"),
+                ("position", found.position or ""),
+                ("event type", found.event_type or "?"),
+                ("event id", found.event_id or "?"),
+                ("aggregate", found.aggregate_id),
+                ("consumer", found.consumer),
+                ("deliveries", found.deliveries),
+                ("reason", found.reason),
+                ("state", found.status),
+            ]:
                 if value != "":
                     print(f"  {name:<11} {value}")
             for name, values in ids.items():
                 print(f"  {name:<11} {', '.join(values)}")
         elif command == "replay":
             outcome = await replay(nc, me, args.seq, args.timeout)
-            print(f"dead letter #{args.seq}: {outcome['outcome']}"
-                  + (f" ({outcome['reason']})" if outcome["reason"] else ""))
+            print(
+                f"dead letter #{args.seq}: {outcome['outcome']}"
+                + (f" ({outcome['reason']})" if outcome["reason"] else "")
+            )
             return 0 if outcome["outcome"] == "applied" else 1
         elif command == "erase":
             if args.stream not in OWN_STREAMS.get(me, ()):
                 raise ValueError(f"{args.stream} is not {me}'s stream: nothing was changed")
             erased = await erase_event(nc, args.stream, args.stream_sequence)
-            print(f"{args.stream} #{args.stream_sequence}: "
-                  + ("erased" if erased else "not in the stream"))
+            print(
+                f"{args.stream} #{args.stream_sequence}: "
+                + ("erased" if erased else "not in the stream")
+            )
         else:
             found = await discard(nc, me, args.seq, DiscardReason(args.reason), args.erase)
-            print(f"dead letter #{found.sequence} discarded: {args.reason}"
-                  + (", its event erased from its stream" if args.erase else ""))
+            print(
+                f"dead letter #{found.sequence} discarded: {args.reason}"
+                + (", its event erased from its stream" if args.erase else "")
+            )
     except (LookupError, ValueError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 1
@@ -363,18 +415,27 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ketenzicht_common.dead_letters",
-                                     description="List, inspect, replay or discard the events "
-                                                 "consumers gave up on.")
-    parser.add_argument("--nats", default=os.environ.get("KETENZICHT_NATS_URL",
-                                                         "nats://127.0.0.1:4222"))
-    parser.add_argument("--identity", choices=SERVICES, default="residence",
-                        help="whose dead letters (each service keeps its own), as that "
-                             "service's identity on the bus")
-    parser.add_argument("--seed-file", type=Path,
-                        default=os.environ.get("KETENZICHT_NATS_SEED_FILE") or None,
-                        help="the identity's nkey seed (default: the local profile's, "
-                             "var/credentials/nats/<identity>.nk)")
+    parser = argparse.ArgumentParser(
+        prog="python -m ketenzicht_common.dead_letters",
+        description="List, inspect, replay or discard the events consumers gave up on.",
+    )
+    parser.add_argument(
+        "--nats", default=os.environ.get("KETENZICHT_NATS_URL", "nats://127.0.0.1:4222")
+    )
+    parser.add_argument(
+        "--identity",
+        choices=SERVICES,
+        default="residence",
+        help="whose dead letters (each service keeps its own), as that "
+        "service's identity on the bus",
+    )
+    parser.add_argument(
+        "--seed-file",
+        type=Path,
+        default=os.environ.get("KETENZICHT_NATS_SEED_FILE") or None,
+        help="the identity's nkey seed (default: the local profile's, "
+        "var/credentials/nats/<identity>.nk)",
+    )
     commands = parser.add_subparsers(dest="command")
     listing = commands.add_parser("list", help="every dead letter and its state (the default)")
     listing.add_argument("--open", action="store_true", help="only those not handled yet")
@@ -386,10 +447,13 @@ def main(argv: list[str] | None = None) -> None:
     discarding = commands.add_parser("discard", help="handled without applying it")
     discarding.add_argument("seq", type=int)
     discarding.add_argument("--reason", required=True, choices=[r.value for r in DiscardReason])
-    discarding.add_argument("--erase", action="store_true",
-                            help="also delete its event from its stream (forged or personal "
-                                 "data only: an erased event is gone for every consumer); "
-                                 "only the stream's owner may")
+    discarding.add_argument(
+        "--erase",
+        action="store_true",
+        help="also delete its event from its stream (forged or personal "
+        "data only: an erased event is gone for every consumer); "
+        "only the stream's owner may",
+    )
     erasing = commands.add_parser("erase", help="as a stream's owner: delete one event of it")
     erasing.add_argument("stream")
     erasing.add_argument("stream_sequence", type=int)

@@ -59,8 +59,13 @@ class ChainAggregate(BaseAggregate[UUID]):
         occurred_on: date
         provenance: dict[str, str]
 
-    def record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
-               occurred_on: date, **facts: Any) -> None:
+    def record(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> None:
         """Trigger ``event_class``. Callers check every precondition first, so a refused command
         leaves no half-applied event behind."""
         self.trigger_event(
@@ -68,8 +73,14 @@ class ChainAggregate(BaseAggregate[UUID]):
         )
 
     @classmethod
-    def start(cls, aggregate_id: UUID, event_class: type[ChainCreated], provenance: Provenance,
-              occurred_on: date, **facts: Any) -> Any:
+    def start(
+        cls,
+        aggregate_id: UUID,
+        event_class: type[ChainCreated],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> Any:
         return cls._create(
             event_class,
             id=aggregate_id,

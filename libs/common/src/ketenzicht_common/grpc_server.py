@@ -76,13 +76,15 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, InvalidCommand):
         details = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field,
-                                                            description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in error.violations
             ]
         )
-        return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=error.message,
-                                 details=[_packed(details)])
+        return status_pb2.Status(
+            code=code_pb2.INVALID_ARGUMENT, message=error.message, details=[_packed(details)]
+        )
     if isinstance(error, PreconditionFailed):
         failure = error_details_pb2.PreconditionFailure(
             violations=[
@@ -91,8 +93,9 @@ def status_for(error: Exception) -> status_pb2.Status:
                 )
             ]
         )
-        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=error.message,
-                                 details=[_packed(failure)])
+        return status_pb2.Status(
+            code=code_pb2.FAILED_PRECONDITION, message=error.message, details=[_packed(failure)]
+        )
     if isinstance(error, AlreadyExists):
         return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=error.message)
     if isinstance(error, NotFound):
@@ -153,16 +156,21 @@ class Guard:
     registry: IdentityRegistry
     allowed: frozenset[Role]
 
-    def _caller(self, context: grpc.aio.ServicerContext,
-                metadata: list[tuple[str, Any]], trace_carrier: Mapping[str, str]) -> Caller:
+    def _caller(
+        self,
+        context: grpc.aio.ServicerContext,
+        metadata: list[tuple[str, Any]],
+        trace_carrier: Mapping[str, str],
+    ) -> Caller:
         auth = context.auth_context() or {}
         common_names = [v.decode() for v in auth.get("x509_common_name", [])]
         identity = authenticate(self.registry, metadata, common_names)
         authorise(identity, self.allowed, self.service)
         return Caller(identity, trace_headers(trace_carrier))
 
-    def wrap_stream(self, rpc_service: str, name: str,
-                    method: StreamMethod) -> Callable[..., AsyncIterator[Any]]:
+    def wrap_stream(
+        self, rpc_service: str, name: str, method: StreamMethod
+    ) -> Callable[..., AsyncIterator[Any]]:
         """A streaming RPC: the caller is checked once, when the stream opens; the first frame
         that is not a valid command message ends the stream with INVALID_ARGUMENT."""
         full_name = f"{rpc_service}/{name}"
@@ -176,14 +184,16 @@ class Guard:
                 yield request
                 sequence += 1
 
-        async def handler(requests: AsyncIterator[Any],
-                          context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def handler(
+            requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
             metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
             carrier = incoming_trace(metadata)
             with tracer.start_as_current_span(
-                full_name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER,
-                attributes={"rpc.system": "grpc", "rpc.service": rpc_service,
-                            "rpc.method": name},
+                full_name,
+                context=propagate.extract(carrier),
+                kind=trace.SpanKind.SERVER,
+                attributes={"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name},
             ) as span:
                 try:
                     caller = self._caller(context, metadata, carrier)
@@ -210,8 +220,7 @@ class Guard:
                 full_name,
                 context=propagate.extract(carrier),
                 kind=trace.SpanKind.SERVER,
-                attributes={"rpc.system": "grpc", "rpc.service": rpc_service,
-                            "rpc.method": name},
+                attributes={"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name},
             ) as span:
                 try:
                     caller = self._caller(context, metadata, carrier)
@@ -234,8 +243,7 @@ class Guard:
         return handler
 
 
-def guarded(servicer: object, descriptor: Any,
-            guard: Guard) -> dict[str, grpc.RpcMethodHandler]:
+def guarded(servicer: object, descriptor: Any, guard: Guard) -> dict[str, grpc.RpcMethodHandler]:
     """grpcio method handlers, by method name, for every RPC of ``descriptor`` (a
     ServiceDescriptor), each calling the servicer's method of that name through ``guard``."""
     missing = [m.name for m in descriptor.methods if not hasattr(servicer, m.name)]
@@ -249,14 +257,20 @@ def guarded(servicer: object, descriptor: Any,
         if m.client_streaming and m.server_streaming:
             handlers[m.name] = grpc.stream_stream_rpc_method_handler(
                 guard.wrap_stream(descriptor.full_name, m.name, method),
-                request_deserializer=deserialize, response_serializer=serialize)
+                request_deserializer=deserialize,
+                response_serializer=serialize,
+            )
         elif not m.client_streaming and not m.server_streaming:
             handlers[m.name] = grpc.unary_unary_rpc_method_handler(
                 guard.wrap(descriptor.full_name, m.name, method),
-                request_deserializer=deserialize, response_serializer=serialize)
+                request_deserializer=deserialize,
+                response_serializer=serialize,
+            )
         else:
-            raise TypeError(f"{descriptor.full_name}/{m.name}: only unary and bidirectional "
-                            "streaming RPCs are supported")
+            raise TypeError(
+                f"{descriptor.full_name}/{m.name}: only unary and bidirectional "
+                "streaming RPCs are supported"
+            )
     return handlers
 
 
@@ -283,7 +297,8 @@ def build_server(
         # Both, as the generated code does: grpcio looks registered methods up first (its fast
         # path) and keeps the generic handler for older call paths.
         server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
+            (grpc.method_handlers_generic_handler(descriptor.full_name, handlers),)
+        )
         server.add_registered_method_handlers(descriptor.full_name, handlers)
         names.append(descriptor.full_name)
     reflection.enable_server_reflection(names, server)

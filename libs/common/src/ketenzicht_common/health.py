@@ -68,9 +68,12 @@ class ExplainedHealth(health.aio.HealthServicer):  # type: ignore[misc]  # grpc_
         return response
 
     async def List(self, request: Any, context: Any) -> Any:
-        return health_pb2.HealthListResponse(statuses={
-            name: health_pb2.HealthCheckResponse(status=status)
-            for name, status in self.statuses.items()})
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self.statuses.items()
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,10 @@ def report(healths: Iterable[ServiceHealth]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     from .stack import Profile
 
-    parser = argparse.ArgumentParser(prog="python -m ketenzicht_common.health",
-                                     description="Whether each service of a profile makes "
-                                                 "progress, and why not.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ketenzicht_common.health",
+        description="Whether each service of a profile makes progress, and why not.",
+    )
     parser.add_argument("--profile", type=Path, default=Path("deploy/local/stack.toml"))
     args = parser.parse_args(argv)
     profile = Profile.load(args.profile)

@@ -90,15 +90,15 @@ def _rpc_name(field_name: str) -> str:
     return "".join(part.capitalize() for part in field_name.split("_"))
 
 
-def bulk_submit(servicer: object, requests: AsyncIterator[Any], caller: Caller,
-                result_type: Any) -> AsyncIterator[Any]:
+def bulk_submit(
+    servicer: object, requests: AsyncIterator[Any], caller: Caller, result_type: Any
+) -> AsyncIterator[Any]:
     """A service's bulk ``Submit``: each command of the stream goes to the servicer's unary
     method of the same name (the oneof field ``file_report`` to ``FileReport``), and each
     result carries the unary response in the result's ``outcome`` field of that type, or the
     refusal in ``error``."""
     outcome = result_type.DESCRIPTOR.oneofs_by_name["outcome"]
-    field_for_type = {f.message_type.full_name: f.name for f in outcome.fields
-                      if f.name != "error"}
+    field_for_type = {f.message_type.full_name: f.name for f in outcome.fields if f.name != "error"}
 
     async def dispatch(command: Any, caller: Caller) -> Any:
         kind = command.WhichOneof("command")
@@ -110,7 +110,8 @@ def bulk_submit(servicer: object, requests: AsyncIterator[Any], caller: Caller,
     def result(sequence: int, response: Any, error: Any) -> Any:
         if error is not None:
             return result_type(sequence=sequence, error=error)
-        return result_type(sequence=sequence,
-                           **{field_for_type[response.DESCRIPTOR.full_name]: response})
+        return result_type(
+            sequence=sequence, **{field_for_type[response.DESCRIPTOR.full_name]: response}
+        )
 
     return ingest(requests, caller, dispatch, result)

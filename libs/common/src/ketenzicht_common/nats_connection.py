@@ -12,8 +12,9 @@ from nats.aio.client import Client
 log = logging.getLogger(__name__)
 
 
-async def connect(url: str, *, name: str, seed_file: Path | None = None,
-                  stop: asyncio.Event | None = None) -> Client:
+async def connect(
+    url: str, *, name: str, seed_file: Path | None = None, stop: asyncio.Event | None = None
+) -> Client:
     """Connect as the identity whose nkey seed is in ``seed_file`` (`bus_access`), retrying
     until the server answers (or ``stop`` is set). A refused identity is retried too: the
     server may be starting with new accounts."""

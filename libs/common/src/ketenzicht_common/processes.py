@@ -54,9 +54,15 @@ class NatsServer:
     beside the store, ``<store>-credentials``); `login` gives a party's connection options.
     ``secured=False`` only for measuring NATS itself (the bench's raw limits)."""
 
-    def __init__(self, store_dir: Path, port: int | None = None,
-                 config: Path | None = None, *, secured: bool = True,
-                 credentials: Path | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        config: Path | None = None,
+        *,
+        secured: bool = True,
+        credentials: Path | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.config = config
@@ -79,8 +85,7 @@ class NatsServer:
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [nats_server_binary(), "-c", str(self._config())]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         return self
 
@@ -95,8 +100,10 @@ class NatsServer:
         if self.config is not None:
             lines.append(f'include "{os.path.relpath(self.config.resolve(), directory)}"')
         else:
-            lines += [f"listen: 127.0.0.1:{self.port}",
-                      f'jetstream {{ store_dir: "{self.store_dir.resolve()}" }}']
+            lines += [
+                f"listen: 127.0.0.1:{self.port}",
+                f'jetstream {{ store_dir: "{self.store_dir.resolve()}" }}',
+            ]
         if self.secured:
             accounts = local_credentials(self.credentials)
             lines.append(f'include "{accounts.name}"')
@@ -114,8 +121,13 @@ class NatsServer:
 class ServiceProcess:
     """One service as its own process (``python -m <name>``), waited for until READY."""
 
-    def __init__(self, name: str, env: Mapping[str, str], cwd: Path | None = None,
-                 log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: Mapping[str, str],
+        cwd: Path | None = None,
+        log_file: Path | None = None,
+    ) -> None:
         self.name = name
         self.env = dict(env)
         self.cwd = cwd
@@ -129,8 +141,12 @@ class ServiceProcess:
         env.setdefault("PYTHONUNBUFFERED", "1")
         stderr = open(self.log_file, "a") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.name], cwd=self.cwd, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=stderr,
+            [sys.executable, "-m", self.name],
+            cwd=self.cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
         )
         ready = threading.Event()
         self.output = []

@@ -145,10 +145,15 @@ class Relay:
         waited = self._monotonic() - self._progress_at
         if not self._unpublished or waited <= after:
             return ""
-        where = (f"published up to position {self.position}" if self._resumed
-                 else f"its position in {self.stream} not found yet")
-        return (f"stored events have waited {waited:.0f} s to be published to {self.stream} "
-                f"({where})" + (f": {self._last_error}" if self._last_error else ""))
+        where = (
+            f"published up to position {self.position}"
+            if self._resumed
+            else f"its position in {self.stream} not found yet"
+        )
+        return (
+            f"stored events have waited {waited:.0f} s to be published to {self.stream} "
+            f"({where})" + (f": {self._last_error}" if self._last_error else "")
+        )
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -185,8 +190,9 @@ class Relay:
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:
-            self._nc = await connect(self.nats_url, name=f"{self.service}-relay",
-                                     seed_file=self.seed_file)
+            self._nc = await connect(
+                self.nats_url, name=f"{self.service}-relay", seed_file=self.seed_file
+            )
         js = self._nc.jetstream(timeout=5)
         for config in own_streams(self.service, self.stream_replicas):
             await ensure_stream(js, config)
@@ -220,13 +226,24 @@ class Relay:
                         log.warning(
                             "relay %s: skipped %d message(s) of other origin at the end of %s "
                             "(from #%d on); resuming after its own event at position %d (#%d)",
-                            self.service, foreign, self.stream, at + 1, position, at)
+                            self.service,
+                            foreign,
+                            self.stream,
+                            at + 1,
+                            position,
+                            at,
+                        )
                     return position
                 foreign += 1
             sequence = low - 1
         if foreign:
-            log.warning("relay %s: none of the %d message(s) in %s is of this store; publishing "
-                        "this store's events from the start", self.service, foreign, self.stream)
+            log.warning(
+                "relay %s: none of the %d message(s) in %s is of this store; publishing "
+                "this store's events from the start",
+                self.service,
+                foreign,
+                self.stream,
+            )
         return 0
 
     async def _message(self, js: JetStreamContext, sequence: int) -> RawStreamMsg | None:
@@ -247,15 +264,26 @@ class Relay:
         if not 0 < position <= stored:
             # Forged, or the store was restored from a copy older than the stream: either way
             # no event of this store to resume after. Publishing goes on from an earlier one.
-            log.error("relay %s: %s #%d claims this store's position %d, beyond the %d it "
-                      "holds; ignored", self.service, self.stream, message.seq, position, stored)
+            log.error(
+                "relay %s: %s #%d claims this store's position %d, beyond the %d it holds; ignored",
+                self.service,
+                self.stream,
+                message.seq,
+                position,
+                stored,
+            )
             return None
         found = await asyncio.to_thread(
-            self.app.recorder.select_notifications, position, 1, None, self.topics)
-        if not found or found[0].id != position or headers.get("ce-id") != str(
-                _event_id(found[0])):
-            log.error("relay %s: %s #%d claims this store's position %d but names another "
-                      "event; ignored", self.service, self.stream, message.seq, position)
+            self.app.recorder.select_notifications, position, 1, None, self.topics
+        )
+        if not found or found[0].id != position or headers.get("ce-id") != str(_event_id(found[0])):
+            log.error(
+                "relay %s: %s #%d claims this store's position %d but names another event; ignored",
+                self.service,
+                self.stream,
+                message.seq,
+                position,
+            )
             return None
         return position
 
@@ -286,9 +314,7 @@ class Relay:
                 except ContractViolation as violation:
                     acks.append(await self._skip(js, notification, violation))
                     continue
-                acks.append(
-                    await js.publish_async(subject, body, headers=envelope.to_headers())
-                )
+                acks.append(await js.publish_async(subject, body, headers=envelope.to_headers()))
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
@@ -301,23 +327,40 @@ class Relay:
         self._progress_at = self._monotonic()
         self._last_error = ""
 
-    async def _skip(self, js: JetStreamContext, notification: Notification,
-                    violation: ContractViolation) -> asyncio.Future[PubAck]:
+    async def _skip(
+        self, js: JetStreamContext, notification: Notification, violation: ContractViolation
+    ) -> asyncio.Future[PubAck]:
         """Skip a stored event that breaks its contract, with a dead-letter record of it."""
         _, event_type, version = parse_event_topic(notification.topic)
         event_id = _event_id(notification)
         self.skipped += 1
-        log.error("relay %s: skipped the stored event at position %d (%s %s v%d, aggregate "
-                  "%s): it breaks its contract (%s); recorded among the dead letters",
-                  self.service, notification.id, event_type, event_id, version,
-                  notification.originator_id, violation)
-        record = {"service": self.service, "stream": self.stream, "position": notification.id,
-                  "event_id": str(event_id), "event_type": event_type, "version": version,
-                  "aggregate_id": str(notification.originator_id), "reason": str(violation),
-                  "store": self.app.store_id()}
+        log.error(
+            "relay %s: skipped the stored event at position %d (%s %s v%d, aggregate "
+            "%s): it breaks its contract (%s); recorded among the dead letters",
+            self.service,
+            notification.id,
+            event_type,
+            event_id,
+            version,
+            notification.originator_id,
+            violation,
+        )
+        record = {
+            "service": self.service,
+            "stream": self.stream,
+            "position": notification.id,
+            "event_id": str(event_id),
+            "event_type": event_type,
+            "version": version,
+            "aggregate_id": str(notification.originator_id),
+            "reason": str(violation),
+            "store": self.app.store_id(),
+        }
         future: asyncio.Future[PubAck] = await js.publish_async(
-            relay_skip_subject(self.service), json.dumps(record).encode(),
-            headers={NATS_MSG_ID: f"relay-skip-{self.app.store_id()}-{notification.id}"})
+            relay_skip_subject(self.service),
+            json.dumps(record).encode(),
+            headers={NATS_MSG_ID: f"relay-skip-{self.app.store_id()}-{notification.id}"},
+        )
         return future
 
 

@@ -79,18 +79,30 @@ async def serve(
         settings.store.sqlite_path = str(settings.data_dir / "events.sqlite")
     app = application(settings)
     app.store_id()  # created before the writer thread starts, so only one thread ever saves
-    relay = (Relay(app, settings.nats_url, stream_replicas=settings.stream_replicas,
-                   seed_file=settings.nats_seed_file)
-             if settings.relay_enabled else None)
-    bus = CommandBus(app, max_batch=settings.command_batch_size,
-                     on_stored=relay.wake if relay else None)
+    relay = (
+        Relay(
+            app,
+            settings.nats_url,
+            stream_replicas=settings.stream_replicas,
+            seed_file=settings.nats_seed_file,
+        )
+        if settings.relay_enabled
+        else None
+    )
+    bus = CommandBus(
+        app, max_batch=settings.command_batch_size, on_stored=relay.wake if relay else None
+    )
     clock = clock or clock_for(settings.clock_file)
     if isinstance(clock, ScenarioClock):
-        log.info("%s: the present is read from %s (the wall clock while it is absent)",
-                 service, clock.path)
+        log.info(
+            "%s: the present is read from %s (the wall clock while it is absent)",
+            service,
+            clock.path,
+        )
     parts = build(Wiring(settings, app, bus, clock))
-    guard = Guard(service, IdentityRegistry.from_file(settings.identities_file),
-                  SERVICE_ROLES[service])
+    guard = Guard(
+        service, IdentityRegistry.from_file(settings.identities_file), SERVICE_ROLES[service]
+    )
     registrations = [
         (descriptor, guarded(servicer, descriptor, guard))
         for _add, servicer, descriptor in parts.servicers
@@ -104,17 +116,28 @@ async def serve(
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:
         tasks.append(asyncio.create_task(relay.run()))
-    tasks.append(asyncio.create_task(_report_health(
-        service, health, _health_check(service, parts, relay, settings.progress_timeout_seconds),
-        stop)))
+    tasks.append(
+        asyncio.create_task(
+            _report_health(
+                service,
+                health,
+                _health_check(service, parts, relay, settings.progress_timeout_seconds),
+                stop,
+            )
+        )
+    )
 
     def on_done(task: asyncio.Task[None]) -> None:
         # A background task that ends on its own has failed: stop the service, loudly, rather
         # than keep answering health checks while consuming or relaying nothing.
         if task.cancelled() or stop.is_set():
             return
-        log.error("%s: background task %s ended (%r); stopping the service", service,
-                  task.get_coro(), task.exception())
+        log.error(
+            "%s: background task %s ended (%r); stopping the service",
+            service,
+            task.get_coro(),
+            task.exception(),
+        )
         stop.set()
 
     for task in tasks:
@@ -137,8 +160,9 @@ async def serve(
             log.info("%s stopped", service)
 
 
-def _health_check(service: str, parts: ServiceParts, relay: Relay | None,
-                  after: float) -> Callable[[], dict[str, str]]:
+def _health_check(
+    service: str, parts: ServiceParts, relay: Relay | None, after: float
+) -> Callable[[], dict[str, str]]:
     """The service's own health parts, with the relay's and the consumers' progress."""
 
     def check() -> dict[str, str]:
@@ -152,9 +176,13 @@ def _health_check(service: str, parts: ServiceParts, relay: Relay | None,
     return check
 
 
-async def _report_health(service: str, servicer: ExplainedHealth,
-                         check: Callable[[], dict[str, str]], stop: asyncio.Event,
-                         interval: float = 1.0) -> None:
+async def _report_health(
+    service: str,
+    servicer: ExplainedHealth,
+    check: Callable[[], dict[str, str]],
+    stop: asyncio.Event,
+    interval: float = 1.0,
+) -> None:
     """Keep the named health sub-services true: NOT_SERVING, with the reason logged once and
     given with every health check, while a part of the service cannot make progress; SERVING
     again when it can."""
@@ -185,11 +213,18 @@ async def _stop_tasks(service: str, tasks: list[asyncio.Task[None]]) -> None:
     for task in stopped:
         error = None if task.cancelled() else task.exception()
         if error is not None:
-            log.error("%s: background task %s ended with an error", service,
-                      task.get_coro(), exc_info=error)
+            log.error(
+                "%s: background task %s ended with an error",
+                service,
+                task.get_coro(),
+                exc_info=error,
+            )
     for task in stuck:
-        log.error("%s: background task %s did not stop when asked; stopping without it",
-                  service, task.get_coro())
+        log.error(
+            "%s: background task %s did not stop when asked; stopping without it",
+            service,
+            task.get_coro(),
+        )
 
 
 def run(

@@ -1,7 +1,7 @@
 """``make run``: starts nats-server and every service of a profile, and stops them on Ctrl-C.
 
-    ketenzicht-stack run [--profile deploy/local/stack.toml]
-    ketenzicht-stack status [--profile …]   # which part of which service is stuck, and why
+ketenzicht-stack run [--profile deploy/local/stack.toml]
+ketenzicht-stack status [--profile …]   # which part of which service is stuck, and why
 """
 
 from __future__ import annotations
@@ -51,9 +51,15 @@ class Profile:
             nats_config=Path(data["nats"]["config"]),
             nats_url=data["nats"]["url"],
             nats_credentials=Path(data["nats"].get("credentials", "var/credentials/nats")),
-            services=[ServiceSpec(s["name"], s["grpc_address"], s["data_dir"],
-                                  {k: str(v) for k, v in s.get("env", {}).items()})
-                      for s in data["service"]],
+            services=[
+                ServiceSpec(
+                    s["name"],
+                    s["grpc_address"],
+                    s["data_dir"],
+                    {k: str(v) for k, v in s.get("env", {}).items()},
+                )
+                for s in data["service"]
+            ],
         )
 
 
@@ -65,15 +71,21 @@ def private_profile(root: Path) -> Path:
     and benchmarks that must not meet a running ``make run``)."""
     nats_port = free_port()
     (root / "nats.conf").write_text(
-        f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n')
-    lines = [f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n'
-             f'credentials = "{root / "nats-credentials"}"\n']
+        f'listen: 127.0.0.1:{nats_port}\njetstream {{ store_dir: "{root / "nats"}" }}\n'
+    )
+    lines = [
+        f'[nats]\nconfig = "{root / "nats.conf"}"\nurl = "nats://127.0.0.1:{nats_port}"\n'
+        f'credentials = "{root / "nats-credentials"}"\n'
+    ]
     for name in SERVICES:
-        lines.append(f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
-                     f'data_dir = "{root / "var" / name}"\n')
+        lines.append(
+            f'[[service]]\nname = "{name}"\ngrpc_address = "127.0.0.1:{free_port()}"\n'
+            f'data_dir = "{root / "var" / name}"\n'
+        )
         if name == "monitor":
-            lines.append(f'env = {{ KETENZICHT_MONITOR_HTTP_ADDRESS = '
-                         f'"127.0.0.1:{free_port()}" }}\n')
+            lines.append(
+                f'env = {{ KETENZICHT_MONITOR_HTTP_ADDRESS = "127.0.0.1:{free_port()}" }}\n'
+            )
     profile = root / "stack.toml"
     profile.write_text("\n".join(lines))
     return profile
@@ -87,21 +99,29 @@ class Stack:
     while the file is absent; without it the services run on the wall clock alone.
     """
 
-    def __init__(self, profile: Profile, log_dir: Path = Path("var/log"),
-                 clock_file: Path | None = None) -> None:
+    def __init__(
+        self, profile: Profile, log_dir: Path = Path("var/log"), clock_file: Path | None = None
+    ) -> None:
         self.profile = profile
         self.log_dir = log_dir
         self.clock_file = clock_file.resolve() if clock_file is not None else None
         port = urlparse(profile.nats_url).port or 4222
-        self.nats = NatsServer(log_dir.parent / "nats", port=port, config=profile.nats_config,
-                               credentials=profile.nats_credentials)
+        self.nats = NatsServer(
+            log_dir.parent / "nats",
+            port=port,
+            config=profile.nats_config,
+            credentials=profile.nats_credentials,
+        )
         self.services: list[ServiceProcess] = []
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.nats.start()
-        print(f"nats-server (JetStream) on {self.profile.nats_url}, an account and an nkey "
-              f"identity per party (in {self.profile.nats_credentials})", flush=True)
+        print(
+            f"nats-server (JetStream) on {self.profile.nats_url}, an account and an nkey "
+            f"identity per party (in {self.profile.nats_credentials})",
+            flush=True,
+        )
         for spec in self.profile.services:
             process = ServiceProcess(
                 spec.name,
@@ -111,14 +131,20 @@ class Stack:
                     "KETENZICHT_NATS_URL": self.profile.nats_url,
                     "KETENZICHT_NATS_SEED_FILE": str(self.profile.seed(spec.name).resolve()),
                     **spec.env,
-                    **({"KETENZICHT_CLOCK_FILE": str(self.clock_file)}
-                       if self.clock_file is not None else {}),
+                    **(
+                        {"KETENZICHT_CLOCK_FILE": str(self.clock_file)}
+                        if self.clock_file is not None
+                        else {}
+                    ),
                 },
                 log_file=self.log_dir / f"{spec.name}.log",
             ).start()
             self.services.append(process)
-            print(f"{spec.name:<14} gRPC on {process.address:<18} data in {spec.data_dir}, "
-                  f"log in {self.log_dir}/{spec.name}.log", flush=True)
+            print(
+                f"{spec.name:<14} gRPC on {process.address:<18} data in {spec.data_dir}, "
+                f"log in {self.log_dir}/{spec.name}.log",
+                flush=True,
+            )
 
     def address(self, service: str) -> str:
         return next(p.address for p in self.services if p.name == service)

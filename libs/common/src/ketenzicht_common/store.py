@@ -133,8 +133,9 @@ class StoreIdentity(ChainAggregate):
     ID = stable_id("store-identity")
 
 
-PRIVATE_TOPICS = frozenset({CommandLog.TOPIC, CommandLog.Handled.TOPIC,
-                            StoreIdentity.TOPIC, StoreIdentity.Created.TOPIC})
+PRIVATE_TOPICS = frozenset(
+    {CommandLog.TOPIC, CommandLog.Handled.TOPIC, StoreIdentity.TOPIC, StoreIdentity.Created.TOPIC}
+)
 
 
 def fingerprint(command: BaseModel) -> str:
@@ -152,8 +153,10 @@ class ChainApplication(Application[UUID]):
     log_section_size = 1000
 
     def __init__(self, store: StoreSettings) -> None:
-        super().__init__(env={f"{self.name.upper()}_{k}": v for k, v in
-                              store.eventsourcing_env().items()} | store.eventsourcing_env())
+        super().__init__(
+            env={f"{self.name.upper()}_{k}": v for k, v in store.eventsourcing_env().items()}
+            | store.eventsourcing_env()
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -199,9 +202,12 @@ class ChainApplication(Application[UUID]):
                 from datetime import date
 
                 created: StoreIdentity = StoreIdentity.start(
-                    StoreIdentity.ID, StoreIdentity.Created,
+                    StoreIdentity.ID,
+                    StoreIdentity.Created,
                     Provenance("ketenzicht", self.service, "store-identity"),
-                    date(1970, 1, 1), store_id=str(uuid.uuid4()))
+                    date(1970, 1, 1),
+                    store_id=str(uuid.uuid4()),
+                )
                 self.save(created)
                 identity = created
             assert isinstance(identity, StoreIdentity)
@@ -237,8 +243,7 @@ class ChainApplication(Application[UUID]):
             statement = SQL(
                 "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
             ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(table))
-            with recorder.datastore.get_connection() as connection, \
-                    connection.cursor() as cursor:
+            with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
                 cursor.execute(statement, [ids])
                 return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
         return {i for i in ids if recorder.select_events(i, limit=1)}

@@ -57,8 +57,12 @@ def trigger_stream(addressee: str, replicas: int = 1) -> StreamConfig:
     (``ketenzicht.residence.triggers.<addressee>.>``)."""
     config = stream_config(trigger_stream_name(addressee), [], replicas)
     config.subjects = None
-    config.sources = [StreamSource(name=stream_for("residence"),
-                                   filter_subject=f"ketenzicht.residence.triggers.{addressee}.>")]
+    config.sources = [
+        StreamSource(
+            name=stream_for("residence"),
+            filter_subject=f"ketenzicht.residence.triggers.{addressee}.>",
+        )
+    ]
     return config
 
 
@@ -126,8 +130,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 DIRECT_BATCH = 1000
 
 
-async def read_stream(nc: Client, api: str, stream: str, first: int, last: int,
-                      batch: int = DIRECT_BATCH) -> AsyncIterator[Msg]:
+async def read_stream(
+    nc: Client, api: str, stream: str, first: int, last: int, batch: int = DIRECT_BATCH
+) -> AsyncIterator[Msg]:
     """The messages of ``stream`` from sequence ``first`` to ``last``, in order, each with
     its own subject and headers, read in batches through JetStream's direct get (``api`` is
     the JetStream API prefix: ``$JS.API`` in the owner's account, `bus_access.api_prefix` in a
@@ -135,8 +140,9 @@ async def read_stream(nc: Client, api: str, stream: str, first: int, last: int,
     its owner may create."""
     sequence = first
     while sequence <= last:
-        messages = await _direct_batch(nc, f"{api}.DIRECT.GET.{stream}", sequence,
-                                       min(batch, last - sequence + 1))
+        messages = await _direct_batch(
+            nc, f"{api}.DIRECT.GET.{stream}", sequence, min(batch, last - sequence + 1)
+        )
         if not messages:
             return
         for message in messages:
@@ -164,16 +170,21 @@ async def _direct_batch(nc: Client, subject: str, sequence: int, count: int) -> 
             if not done.done():
                 done.set_result(status)
             return
-        stored = _Stored(nc, subject=headers.pop("Nats-Subject", ""), data=message.data,
-                         headers={k: v for k, v in headers.items() if k not in _DIRECT_META})
+        stored = _Stored(
+            nc,
+            subject=headers.pop("Nats-Subject", ""),
+            data=message.data,
+            headers={k: v for k, v in headers.items() if k not in _DIRECT_META},
+        )
         stored.header_sequence = int(headers.get("Nats-Sequence", "0"))
         received.append(stored)
 
     inbox = nc.new_inbox()
     subscription = await nc.subscribe(inbox, cb=on_message, pending_msgs_limit=count + 16)
     try:
-        await nc.publish(subject, json.dumps({"seq": sequence, "batch": count}).encode(),
-                         reply=inbox)
+        await nc.publish(
+            subject, json.dumps({"seq": sequence, "batch": count}).encode(), reply=inbox
+        )
         async with asyncio.timeout(30):
             status = await done
     finally:
@@ -183,8 +194,16 @@ async def _direct_batch(nc: Client, subject: str, sequence: int, count: int) -> 
     return received
 
 
-_DIRECT_META = frozenset({"Nats-Stream", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Subject",
-                          "Nats-Num-Pending", "Nats-Last-Sequence"})
+_DIRECT_META = frozenset(
+    {
+        "Nats-Stream",
+        "Nats-Sequence",
+        "Nats-Time-Stamp",
+        "Nats-Subject",
+        "Nats-Num-Pending",
+        "Nats-Last-Sequence",
+    }
+)
 
 
 async def read_whole(nc: Client, me: str, stream: str) -> list[Msg]:
@@ -193,5 +212,9 @@ async def read_whole(nc: Client, me: str, stream: str) -> list[Msg]:
     info = await jetstream_for(nc, me, stream).stream_info(stream)
     if not info.state.messages:
         return []
-    return [message async for message in read_stream(
-        nc, api_for(me, stream), stream, info.state.first_seq, info.state.last_seq)]
+    return [
+        message
+        async for message in read_stream(
+            nc, api_for(me, stream), stream, info.state.first_seq, info.state.last_seq
+        )
+    ]

@@ -33,8 +33,9 @@ def configure_tracing(service_name: str) -> None:
         SimpleSpanProcessor,
     )
 
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME",
-                                                               f"ketenzicht-{service_name}")})
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME", f"ketenzicht-{service_name}")}
+    )
     provider = TracerProvider(resource=resource)
     if exporter_name == "console":
         provider.add_span_processor(
@@ -97,6 +98,7 @@ def trace_headers(fallback: Mapping[str, str]) -> dict[str, str]:
     ``valid_traceparent`` is ever returned."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    traceparent = valid_traceparent(carrier.get("traceparent", "")) \
-        or valid_traceparent(fallback.get("traceparent", ""))
+    traceparent = valid_traceparent(carrier.get("traceparent", "")) or valid_traceparent(
+        fallback.get("traceparent", "")
+    )
     return {"traceparent": traceparent} if traceparent else {}

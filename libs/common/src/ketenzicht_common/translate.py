@@ -41,7 +41,7 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             raise InvalidCommand.of(field.name, f"unknown value {value}")
         name = known.name
         prefix = _enum_prefix(field.enum_type)
-        bare = name[len(prefix):] if name.startswith(prefix) else name
+        bare = name[len(prefix) :] if name.startswith(prefix) else name
         return None if bare == "UNSPECIFIED" else bare
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return message_to_dict(value)
@@ -58,8 +58,11 @@ def message_to_dict(message: Message) -> dict[str, Any]:
             continue
         if field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
             continue
-        if field.has_presence and field.type != FieldDescriptor.TYPE_MESSAGE \
-                and not message.HasField(field.name):
+        if (
+            field.has_presence
+            and field.type != FieldDescriptor.TYPE_MESSAGE
+            and not message.HasField(field.name)
+        ):
             continue
         converted = _value(field, value)
         if converted is None or converted == "":
@@ -94,7 +97,9 @@ def ack(result: CommandResult[Any]) -> common_pb2.CommandAck:
 
 
 async def acknowledged(
-    request: Message, command_type: type[C], caller: Caller,
+    request: Message,
+    command_type: type[C],
+    caller: Caller,
     apply: Callable[[C, Provenance], Awaitable[CommandResult[Any]]],
 ) -> common_pb2.CommandAck:
     """The unary RPC of a command that answers only with its ``CommandAck``: the request

@@ -47,8 +47,9 @@ pytestmark = pytest.mark.integration
 FREE_TEXT = "Jan Jansen, Kerkstraat 1, Utrecht"
 
 
-async def publish_raw(bus: NatsServer, subject: str, body: bytes,
-                      headers: dict[str, str] | None = None) -> None:
+async def publish_raw(
+    bus: NatsServer, subject: str, body: bytes, headers: dict[str, str] | None = None
+) -> None:
     """What whoever holds intake's identity can do on intake's own subjects."""
     nc = await nats.connect(**bus.login("intake"))
     try:
@@ -62,14 +63,24 @@ async def publish_raw(bus: NatsServer, subject: str, body: bytes,
 
 def forged_headers(store: str, position: int, event_id: uuid.UUID | None = None) -> dict[str, str]:
     return Envelope(
-        event_id=event_id or uuid.uuid4(), service="intake", event_type="SignalRegistered",
-        version=1, occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC),
-        aggregate_id=uuid.uuid4(), aggregate_version=1, organisation="politie",
-        system="police-registration", position=position, store=store).to_headers()
+        event_id=event_id or uuid.uuid4(),
+        service="intake",
+        event_type="SignalRegistered",
+        version=1,
+        occurred_on=date(2024, 3, 1),
+        recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        organisation="politie",
+        system="police-registration",
+        position=position,
+        store=store,
+    ).to_headers()
 
 
 async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_still_publishes(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "intake-data"
     intake = service_factory("intake", nats_server, data_dir=data_dir)
     first = await register(intake.address, range(3))
@@ -79,17 +90,25 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
     # A two-byte publish; a message that claims this store's identity at a position beyond
     # what it holds; one that claims a position it holds but names another event.
     await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"hi")
-    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"{}",
-                      forged_headers(store, position=999))
-    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"{}",
-                      forged_headers(store, position=2))
+    await publish_raw(
+        nats_server,
+        "ketenzicht.intake.SignalRegistered",
+        b"{}",
+        forged_headers(store, position=999),
+    )
+    await publish_raw(
+        nats_server, "ketenzicht.intake.SignalRegistered", b"{}", forged_headers(store, position=2)
+    )
     intake.stop()
 
     restarted = service_factory("intake", nats_server, data_dir=data_dir)
     later = await register(restarted.address, range(10, 12))
     messages = await stream_messages(nats_server, STREAM, at_least=8)
-    events = [(m.headers or {}).get("ce-id") for m in messages
-              if (m.headers or {}).get("ce-store") == store]
+    events = [
+        (m.headers or {}).get("ce-id")
+        for m in messages
+        if (m.headers or {}).get("ce-store") == store
+    ]
     genuine = [e for e in events if e in first | later]
     assert sorted(genuine) == sorted(first | later), "every event published, once"
     assert len(messages) == 8
@@ -109,9 +128,17 @@ class LegacyIntake(IntakeApplication):
 def signalled(victim_id: str, n: int) -> VictimTrack:
     police = Provenance("politie", "police-registration", f"signal-{n}")
     track = VictimTrack.open(victim_id, police, date(2022, 1, 3))
-    track.register_signal(police, date(2022, 1, 3), f"signal-{n}", source_organisation="POLICE",
-                          form="SEXUAL", minor=False, nationality_group="THIRD_COUNTRY",
-                          residence_position="IRREGULAR", region="AMSTERDAM")
+    track.register_signal(
+        police,
+        date(2022, 1, 3),
+        f"signal-{n}",
+        source_organisation="POLICE",
+        form="SEXUAL",
+        minor=False,
+        nationality_group="THIRD_COUNTRY",
+        residence_position="IRREGULAR",
+        region="AMSTERDAM",
+    )
     return track
 
 
@@ -135,7 +162,8 @@ async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
 
 
 async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_and_recorded(
-        nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="ketenzicht_common")
     path = str(tmp_path / "events.sqlite")
     legacy = LegacyIntake(StoreSettings(sqlite_path=path))
@@ -162,8 +190,10 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
         [letter] = letters
         assert (letter.stream, letter.consumer) == (STREAM, "relay")
         assert letter.event_type == "intake.SignalRegistered"
-        assert letter.reason.startswith("skipped by the relay: breaks-contract: intake "
-                                        "SignalRegistered: victim_id is not a pseudonym")
+        assert letter.reason.startswith(
+            "skipped by the relay: breaks-contract: intake "
+            "SignalRegistered: victim_id is not a pseudonym"
+        )
         assert FREE_TEXT not in repr(letter)
         assert "skipped the stored event at position" in caplog.text
         assert "Jansen" not in caplog.text
@@ -173,39 +203,74 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
 
 def envelope_headers(service: str, event_type: str, **extra: str) -> dict[str, str]:
     headers = Envelope(
-        event_id=uuid.uuid4(), service=service, event_type=event_type, version=1,
-        occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
-        aggregate_version=1, organisation="politie", system="police-registration").to_headers()
+        event_id=uuid.uuid4(),
+        service=service,
+        event_type=event_type,
+        version=1,
+        occurred_on=date(2024, 3, 1),
+        recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        organisation="politie",
+        system="police-registration",
+    ).to_headers()
     return headers | extra
 
 
 def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
     """(subject, body, headers, the rule it breaks): each gets through NATS, none through the
     contract check."""
-    signal = {"occurred_on": "2024-03-01", "victim_id": "victim-forged",
-              "signal_id": "signal-forged", "source_organisation": "POLICE", "form": "LABOUR",
-              "minor": False, "nationality_group": "THIRD_COUNTRY",
-              "residence_position": "IRREGULAR", "region": "LIMBURG"}
-    summons = {"occurred_on": "2024-03-01", "case_id": "case-forged",
-               "suspect_id": "suspect-forged"}
-    personal = signal | {"victim_id": FREE_TEXT, "name": "Jan Jansen",
-                         "address": "Kerkstraat 1, Utrecht"}
+    signal = {
+        "occurred_on": "2024-03-01",
+        "victim_id": "victim-forged",
+        "signal_id": "signal-forged",
+        "source_organisation": "POLICE",
+        "form": "LABOUR",
+        "minor": False,
+        "nationality_group": "THIRD_COUNTRY",
+        "residence_position": "IRREGULAR",
+        "region": "LIMBURG",
+    }
+    summons = {
+        "occurred_on": "2024-03-01",
+        "case_id": "case-forged",
+        "suspect_id": "suspect-forged",
+    }
+    personal = signal | {
+        "victim_id": FREE_TEXT,
+        "name": "Jan Jansen",
+        "address": "Kerkstraat 1, Utrecht",
+    }
     return [
         # A prosecution fact published on an intake subject (it lands in intake's stream).
-        ("ketenzicht.intake.SuspectSummoned", json.dumps(summons).encode(),
-         envelope_headers("prosecution", "SuspectSummoned"), "wrong-stream"),
+        (
+            "ketenzicht.intake.SuspectSummoned",
+            json.dumps(summons).encode(),
+            envelope_headers("prosecution", "SuspectSummoned"),
+            "wrong-stream",
+        ),
         # An intake type on the subject of another intake type.
-        ("ketenzicht.intake.ReportFiled", json.dumps(signal).encode(),
-         envelope_headers("intake", "SignalRegistered"), "wrong-subject"),
+        (
+            "ketenzicht.intake.ReportFiled",
+            json.dumps(signal).encode(),
+            envelope_headers("intake", "SignalRegistered"),
+            "wrong-subject",
+        ),
         # Free text as the victim id, and a name and an address besides; free text in the
         # message id too, which faststream would log if anything logged it.
-        ("ketenzicht.intake.SignalRegistered", json.dumps(personal).encode(),
-         envelope_headers("intake", "SignalRegistered", **{"Nats-Msg-Id": FREE_TEXT}),
-         "breaks-contract"),
+        (
+            "ketenzicht.intake.SignalRegistered",
+            json.dumps(personal).encode(),
+            envelope_headers("intake", "SignalRegistered", **{"Nats-Msg-Id": FREE_TEXT}),
+            "breaks-contract",
+        ),
         # A type intake does not publish.
-        ("ketenzicht.intake.VictimAddressRecorded",
-         json.dumps({"occurred_on": "2024-03-01", "address": "Kerkstraat 1"}).encode(),
-         envelope_headers("intake", "VictimAddressRecorded"), "unknown-type"),
+        (
+            "ketenzicht.intake.VictimAddressRecorded",
+            json.dumps({"occurred_on": "2024-03-01", "address": "Kerkstraat 1"}).encode(),
+            envelope_headers("intake", "VictimAddressRecorded"),
+            "unknown-type",
+        ),
         # Two anonymous bytes.
         ("ketenzicht.intake.SignalRegistered", b"hi", None, "no-envelope"),
     ]
@@ -217,24 +282,41 @@ def holds(directory: Path, text: bytes) -> list[Path]:
 
 
 async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead_letter(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     quick = {"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "2"}
     residence = service_factory("residence", nats_server, env=quick)
-    monitor = service_factory("monitor", nats_server, env=quick | {
-        "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
+    monitor = service_factory(
+        "monitor",
+        nats_server,
+        env=quick
+        | {"KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"},
+    )
     forged = forged_messages()
     for subject, body, headers, _ in forged:
         await publish_raw(nats_server, subject, body, headers)
-    await publish_event(nats_server, SignalRegistered(
-        occurred_on=date(2024, 3, 1), victim_id="victim-valid", signal_id="signal-valid",
-        source_organisation="POLICE", form="LABOUR", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
+    await publish_event(
+        nats_server,
+        SignalRegistered(
+            occurred_on=date(2024, 3, 1),
+            victim_id="victim-valid",
+            signal_id="signal-valid",
+            source_organisation="POLICE",
+            form="LABOUR",
+            minor=False,
+            nationality_group="THIRD_COUNTRY",
+            residence_position="IRREGULAR",
+            region="LIMBURG",
+        ),
+    )
 
     # The valid victim's trigger still flows.
     async def offered() -> bool:
-        return any(json.loads(m.data).get("victim_id") == "victim-valid"
-                   and m.subject.endswith(".ReflectionPeriodOfferRequired")
-                   for m in await stream_messages(nats_server, "KETENZICHT_RESIDENCE"))
+        return any(
+            json.loads(m.data).get("victim_id") == "victim-valid"
+            and m.subject.endswith(".ReflectionPeriodOfferRequired")
+            for m in await stream_messages(nats_server, "KETENZICHT_RESIDENCE")
+        )
 
     assert await eventually_async(offered), "no trigger for the valid victim"
 
@@ -294,11 +376,12 @@ async def eventually_async(check: Callable[[], Awaitable[bool]], timeout: float 
 
 
 async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_command_says_so(
-        nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory,
-        tmp_path: Path) -> None:
+    nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     nats_server = nats_factory()
-    intake = service_factory("intake", nats_server,
-                             env={"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "1"})
+    intake = service_factory(
+        "intake", nats_server, env={"KETENZICHT_PROGRESS_TIMEOUT_SECONDS": "1"}
+    )
     assert (await health_of("intake", intake.address)).serving
 
     nats_server.stop()  # commands are still accepted; nothing can be published
@@ -312,11 +395,18 @@ async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_c
     assert reason.startswith("stored events have waited")
     assert "KETENZICHT_INTAKE" in reason
     profile = tmp_path / "stack.toml"
-    profile.write_text(f'[nats]\nconfig = "unused"\nurl = "{nats_server.url}"\n\n[[service]]\n'
-                       f'name = "intake"\ngrpc_address = "{intake.address}"\ndata_dir = "x"\n')
+    profile.write_text(
+        f'[nats]\nconfig = "unused"\nurl = "{nats_server.url}"\n\n[[service]]\n'
+        f'name = "intake"\ngrpc_address = "{intake.address}"\ndata_dir = "x"\n'
+    )
     status = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ketenzicht_common.health", "--profile", str(profile),
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ketenzicht_common.health",
+        "--profile",
+        str(profile),
+        stdout=asyncio.subprocess.PIPE,
+    )
     printed = (await status.communicate())[0].decode()
     assert status.returncode == 1
     assert "intake         NOT SERVING" in printed

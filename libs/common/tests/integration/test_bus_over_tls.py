@@ -20,21 +20,25 @@ pytestmark = pytest.mark.integration
 
 
 async def test_the_services_publish_over_tls_when_the_server_requires_it(
-        service_factory: ServiceFactory, tmp_path: Path) -> None:
+    service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     pki = tmp_path / "pki"
     pki.mkdir()
     make_certificates(pki, clients=())
     port = free_port()
     config = tmp_path / "nats-tls.conf"
-    config.write_text(f'listen: 127.0.0.1:{port}\n'
-                      f'jetstream {{ store_dir: "{tmp_path / "nats"}" }}\n'
-                      f'tls {{ cert_file: "{pki / "server.pem"}", '
-                      f'key_file: "{pki / "server.key"}" }}\n')
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{ store_dir: "{tmp_path / "nats"}" }}\n'
+        f'tls {{ cert_file: "{pki / "server.pem"}", '
+        f'key_file: "{pki / "server.key"}" }}\n'
+    )
     server = NatsServer(tmp_path / "nats", port=port, config=config).start()
     try:
         url = f"tls://127.0.0.1:{port}"
-        intake = service_factory("intake", server, env={
-            "KETENZICHT_NATS_URL": url, "SSL_CERT_FILE": str(pki / "ca.pem")})
+        intake = service_factory(
+            "intake", server, env={"KETENZICHT_NATS_URL": url, "SSL_CERT_FILE": str(pki / "ca.pem")}
+        )
         stored = await register(intake.address, range(2))
 
         context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
@@ -48,8 +52,12 @@ async def test_the_services_publish_over_tls_when_the_server_requires_it(
 
         # The same identity without TLS gets no connection.
         with pytest.raises((nats.errors.Error, OSError)):
-            await nats.connect(f"nats://127.0.0.1:{port}", nkeys_seed=str(server.seed("intake")),
-                               allow_reconnect=False, connect_timeout=2,
-                               max_reconnect_attempts=0)
+            await nats.connect(
+                f"nats://127.0.0.1:{port}",
+                nkeys_seed=str(server.seed("intake")),
+                allow_reconnect=False,
+                connect_timeout=2,
+                max_reconnect_attempts=0,
+            )
     finally:
         server.stop()

@@ -89,8 +89,11 @@ async def chain_bus(nats_server: NatsServer) -> NatsServer:
                 await ensure_stream(js, config)
             await provision_feeds(js, owner)
             if owner in WRITERS:
-                subject = ("ketenzicht.residence.triggers.ind.TemporaryPermitApplicationIndicated"
-                           if owner == "residence" else f"ketenzicht.{owner}.SignalRegistered")
+                subject = (
+                    "ketenzicht.residence.triggers.ind.TemporaryPermitApplicationIndicated"
+                    if owner == "residence"
+                    else f"ketenzicht.{owner}.SignalRegistered"
+                )
                 await js.publish(subject, b"{}")
         finally:
             await nc.close()
@@ -100,8 +103,9 @@ async def chain_bus(nats_server: NatsServer) -> NatsServer:
 
 async def test_an_anonymous_client_is_refused(chain_bus: NatsServer) -> None:
     with pytest.raises(nats.errors.Error):  # nats-py gives up on "Authorization Violation"
-        await nats.connect(chain_bus.url, allow_reconnect=False, connect_timeout=2,
-                           max_reconnect_attempts=0)
+        await nats.connect(
+            chain_bus.url, allow_reconnect=False, connect_timeout=2, max_reconnect_attempts=0
+        )
 
 
 async def test_a_made_up_identity_is_refused(chain_bus: NatsServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -112,13 +116,19 @@ async def test_a_made_up_identity_is_refused(chain_bus: NatsServer, tmp_path) ->
     seed = tmp_path / "stranger.nk"
     seed.write_bytes(nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER))
     with pytest.raises(nats.errors.Error):
-        await nats.connect(chain_bus.url, nkeys_seed=str(seed), allow_reconnect=False,
-                           connect_timeout=2, max_reconnect_attempts=0)
+        await nats.connect(
+            chain_bus.url,
+            nkeys_seed=str(seed),
+            allow_reconnect=False,
+            connect_timeout=2,
+            max_reconnect_attempts=0,
+        )
 
 
 @pytest.mark.parametrize("party", PARTIES)
 async def test_no_party_publishes_on_anothers_subjects_or_the_trigger_feeds(
-        chain_bus: NatsServer, party: str) -> None:
+    chain_bus: NatsServer, party: str
+) -> None:
     before = await stream_state(chain_bus)
     async with as_party(chain_bus, party) as me:
         for other in WRITERS:
@@ -136,7 +146,8 @@ async def test_no_party_publishes_on_anothers_subjects_or_the_trigger_feeds(
 
 @pytest.mark.parametrize("party", PARTIES)
 async def test_no_party_creates_deletes_or_purges_anothers_stream(
-        chain_bus: NatsServer, party: str) -> None:
+    chain_bus: NatsServer, party: str
+) -> None:
     before = await stream_state(chain_bus)
     async with as_party(chain_bus, party) as me:
         js = me.nc.jetstream(timeout=0.5)
@@ -144,17 +155,27 @@ async def test_no_party_creates_deletes_or_purges_anothers_stream(
         async def attempt(request: Awaitable[object]) -> None:
             # A refused request is never answered (a timeout), or is answered by the party's
             # own JetStream, which holds no such stream.
-            with contextlib.suppress(nats.errors.TimeoutError, nats.js.errors.NotFoundError,
-                                     nats.js.errors.BadRequestError,
-                                     nats.js.errors.ServiceUnavailableError):
+            with contextlib.suppress(
+                nats.errors.TimeoutError,
+                nats.js.errors.NotFoundError,
+                nats.js.errors.BadRequestError,
+                nats.js.errors.ServiceUnavailableError,
+            ):
                 await request
 
-        await asyncio.gather(*(
-            attempt(request) for stream in ALL_STREAMS
-            if stream not in OWN_STREAMS.get(party, ())
-            for request in (js.delete_stream(stream), js.purge_stream(stream),
-                            js.add_stream(StreamConfig(name=stream, subjects=["ketenzicht.>"])),
-                            js.delete_consumer(stream, FEEDS[0].durable))))
+        await asyncio.gather(
+            *(
+                attempt(request)
+                for stream in ALL_STREAMS
+                if stream not in OWN_STREAMS.get(party, ())
+                for request in (
+                    js.delete_stream(stream),
+                    js.purge_stream(stream),
+                    js.add_stream(StreamConfig(name=stream, subjects=["ketenzicht.>"])),
+                    js.delete_consumer(stream, FEEDS[0].durable),
+                )
+            )
+        )
         await asyncio.sleep(0.1)
     assert await stream_state(chain_bus) == before
     for owner, streams in OWN_STREAMS.items():
@@ -169,34 +190,42 @@ async def test_no_party_creates_deletes_or_purges_anothers_stream(
             await nc.close()
 
 
-async def test_no_reader_configures_a_consumer_in_the_owners_account(
-        chain_bus: NatsServer) -> None:
+async def test_no_reader_configures_a_consumer_in_the_owners_account(chain_bus: NatsServer) -> None:
     """A push consumer delivers where its creator says, even onto a stream's subjects
     (nats-server #8274): only owners make consumers, so a reader's attempt reaches nothing."""
     before = await stream_state(chain_bus)
     for reading in FEEDS:
         async with as_party(chain_bus, reading.reader) as me:
             js = me.nc.jetstream(prefix=api_prefix(reading.owner), timeout=0.5)
-            with contextlib.suppress(nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                                     nats.js.errors.ServiceUnavailableError):
-                await js.add_consumer(reading.stream, ConsumerConfig(
-                    durable_name=reading.durable,
-                    deliver_subject=f"ketenzicht.{reading.owner}.SignalRegistered"))
+            with contextlib.suppress(
+                nats.errors.TimeoutError,
+                nats.errors.NoRespondersError,
+                nats.js.errors.ServiceUnavailableError,
+            ):
+                await js.add_consumer(
+                    reading.stream,
+                    ConsumerConfig(
+                        durable_name=reading.durable,
+                        deliver_subject=f"ketenzicht.{reading.owner}.SignalRegistered",
+                    ),
+                )
     await asyncio.sleep(0.2)
     assert await stream_state(chain_bus) == before
     for reading in FEEDS:
         nc = await nats.connect(**chain_bus.login(reading.owner))
         try:
             info = await nc.jetstream().consumer_info(reading.stream, reading.durable)
-            assert info.config.deliver_subject == (None if reading.pull
-                                                   else reading.deliver_subject)
+            assert info.config.deliver_subject == (
+                None if reading.pull else reading.deliver_subject
+            )
         finally:
             await nc.close()
 
 
 @pytest.mark.parametrize("addressee", ADDRESSEES)
 async def test_an_addressee_reads_its_own_feed_and_nothing_else(
-        chain_bus: NatsServer, addressee: str) -> None:
+    chain_bus: NatsServer, addressee: str
+) -> None:
     before = await stream_state(chain_bus)
     async with as_party(chain_bus, addressee) as me:
         feed = await addressee_feed(me.nc, addressee)
@@ -204,20 +233,31 @@ async def test_an_addressee_reads_its_own_feed_and_nothing_else(
         for message in fetched:
             await message.ack()
         assert [m.subject.rsplit(".", 1)[1] for m in fetched] == (
-            ["TemporaryPermitApplicationIndicated"] if addressee == "ind" else [])
+            ["TemporaryPermitApplicationIndicated"] if addressee == "ind" else []
+        )
 
         # Another addressee's feed, residence's whole stream, a service's stream: nothing.
         residence = me.nc.jetstream(prefix=api_prefix("residence"), timeout=0.5)
         for other in ADDRESSEES:
             if other == addressee:
                 continue
-            with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                                nats.js.errors.ServiceUnavailableError)):
+            with pytest.raises(
+                (
+                    nats.errors.TimeoutError,
+                    nats.errors.NoRespondersError,
+                    nats.js.errors.ServiceUnavailableError,
+                )
+            ):
                 await residence.consumer_info(trigger_stream_name(other), other)
         for stream in ("KETENZICHT_RESIDENCE", "KETENZICHT_INTAKE"):
-            with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                                nats.js.errors.ServiceUnavailableError,
-                                nats.js.errors.NotFoundError)):
+            with pytest.raises(
+                (
+                    nats.errors.TimeoutError,
+                    nats.errors.NoRespondersError,
+                    nats.js.errors.ServiceUnavailableError,
+                    nats.js.errors.NotFoundError,
+                )
+            ):
                 await residence.get_msg(stream, 1)
         # It publishes nothing, not even onto its own feed's subjects.
         await me.publish(f"ketenzicht.residence.triggers.{addressee}.TriggerRetracted")
@@ -227,24 +267,31 @@ async def test_an_addressee_reads_its_own_feed_and_nothing_else(
 
 
 async def test_a_reply_the_server_publishes_for_a_party_lands_in_that_partys_account_only(
-        chain_bus: NatsServer) -> None:
+    chain_bus: NatsServer,
+) -> None:
     """nats-server delivers a JetStream reply wherever the request's reply subject says,
     without the requester's publish permissions (nats-server discussion #8924). Each party has
     an account of its own, so such a reply can only land among the party's own subjects."""
     before = await stream_state(chain_bus)
-    targets = ["ketenzicht.intake.SignalRegistered",
-               "ketenzicht.residence.triggers.ind.NonTemporaryPermitIndicated",
-               "ketenzicht.prosecution.VerdictDelivered"]
+    targets = [
+        "ketenzicht.intake.SignalRegistered",
+        "ketenzicht.residence.triggers.ind.NonTemporaryPermitIndicated",
+        "ketenzicht.prosecution.VerdictDelivered",
+    ]
     for reading in FEEDS:
         async with as_party(chain_bus, reading.reader) as me:
             api = api_prefix(reading.owner)
-            requests = [f"{api}.CONSUMER.INFO.{reading.stream}.{reading.durable}",
-                        f"{api}.STREAM.MSG.GET.{reading.stream}"]
+            requests = [
+                f"{api}.CONSUMER.INFO.{reading.stream}.{reading.durable}",
+                f"{api}.STREAM.MSG.GET.{reading.stream}",
+            ]
             if reading.pull:
                 requests.append(f"{api}.CONSUMER.MSG.NEXT.{reading.stream}.{reading.durable}")
             if reading.browse:
-                requests += [f"{api}.STREAM.INFO.{reading.stream}",
-                             f"{api}.DIRECT.GET.{reading.stream}"]
+                requests += [
+                    f"{api}.STREAM.INFO.{reading.stream}",
+                    f"{api}.DIRECT.GET.{reading.stream}",
+                ]
             for request in requests:
                 body = json.dumps({"seq": 1, "batch": 5}).encode() if "GET" in request else b""
                 for target in targets:

@@ -41,18 +41,25 @@ def police(command_id: str) -> Provenance:
 
 @contextlib.asynccontextmanager
 async def intake_with_a_victim(
-        tmp_path: Path) -> AsyncIterator[tuple[IntakeApplication, CommandBus, IntakeCommands, str]]:
+    tmp_path: Path,
+) -> AsyncIterator[tuple[IntakeApplication, CommandBus, IntakeCommands, str]]:
     """An intake store on SQLite with its command bus, and one victim signalled."""
     app = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
     app.store_id()
     bus = CommandBus(app)
     commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
     try:
-        signal = await commands.register_signal(c.RegisterSignal(
-            occurred_on=date(2022, 1, 3), source_organisation=SourceOrganisation.POLICE,
-            form=ExploitationForm.SEXUAL, nationality_group=NationalityGroup.DUTCH,
-            residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG),
-            police("signal"))
+        signal = await commands.register_signal(
+            c.RegisterSignal(
+                occurred_on=date(2022, 1, 3),
+                source_organisation=SourceOrganisation.POLICE,
+                form=ExploitationForm.SEXUAL,
+                nationality_group=NationalityGroup.DUTCH,
+                residence_position=ResidencePosition.LAWFUL,
+                region=PoliceRegion.LIMBURG,
+            ),
+            police("signal"),
+        )
         yield app, bus, commands, signal.answer.victim_id
     finally:
         bus.close()
@@ -61,11 +68,12 @@ async def intake_with_a_victim(
 
 def broken_report(victim: str) -> Callable[[UnitOfWork], None]:
     """A programming error after an event was triggered."""
+
     def handle(uow: UnitOfWork) -> None:
         _existing(uow, victim).file_report(police("broken"), date(2022, 3, 1), LOST, False)
         raise RuntimeError("bug in a handler")
-    return handle
 
+    return handle
 
 
 async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
@@ -91,19 +99,27 @@ async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path
         reopened.close()
 
 
-async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(
-        tmp_path: Path) -> None:
+async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(tmp_path: Path) -> None:
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         # The writer is kept busy, so that the commands below queue up and share one batch.
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
         await asyncio.sleep(0.05)
-        reports = [commands.file_report(c.FileReport(victim_id=victim, case_id=f"case-{n}",
-                                                     occurred_on=date(2022, 2, n + 1)),
-                                        police(f"report-{n}")) for n in range(4)]
+        reports = [
+            commands.file_report(
+                c.FileReport(
+                    victim_id=victim, case_id=f"case-{n}", occurred_on=date(2022, 2, n + 1)
+                ),
+                police(f"report-{n}"),
+            )
+            for n in range(4)
+        ]
         lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         outcomes = await asyncio.gather(
-            *reports[:2], bus.execute(lost, police("broken"), broken_report(victim), type(None)),
-            *reports[2:], return_exceptions=True)
+            *reports[:2],
+            bus.execute(lost, police("broken"), broken_report(victim), type(None)),
+            *reports[2:],
+            return_exceptions=True,
+        )
         await busy
 
         assert isinstance(outcomes[2], RuntimeError)
@@ -116,8 +132,9 @@ async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path)
     # A handler (a bug, or an input nothing checked) records free text where the contract
     # wants a pseudonym: the store refuses it before it is stored, so the relay never meets it.
     def free_text_case(uow: UnitOfWork) -> None:
-        _existing(uow, victim).file_report(police("free-text"), date(2022, 3, 1),
-                                           "Jan Jansen, Kerkstraat 1", False)
+        _existing(uow, victim).file_report(
+            police("free-text"), date(2022, 3, 1), "Jan Jansen, Kerkstraat 1", False
+        )
 
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
@@ -127,13 +144,15 @@ async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path)
         outcomes = await asyncio.gather(
             commands.file_report(kept, police("report")),
             bus.execute(lost, police("free-text"), free_text_case, type(None)),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         await busy
 
         assert isinstance(outcomes[0], CommandResult)
         assert isinstance(outcomes[1], ContractViolation)
-        assert str(outcomes[1]) == ("breaks-contract: intake ReportFiled: case_id is not a "
-                                    "pseudonym")
+        assert str(outcomes[1]) == (
+            "breaks-contract: intake ReportFiled: case_id is not a pseudonym"
+        )
         assert await bus.query(lambda: sorted(app.victim(victim).reports)) == ["case-kept"]
         stored = app.recorder.select_notifications(1, 1000)
         assert not [n for n in stored if b"Jansen" in n.state]

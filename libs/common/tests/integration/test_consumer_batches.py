@@ -49,8 +49,7 @@ READER = "residence"
 DURABLE = "residence-intake"
 
 
-async def publish_events(bus: NatsServer, count: int, max_deliver: int = MAX_DELIVER
-                         ) -> list[str]:
+async def publish_events(bus: NatsServer, count: int, max_deliver: int = MAX_DELIVER) -> list[str]:
     """``count`` events on the intake stream, published the relay's way (as intake, its
     readers' consumers made first, giving up on an event after ``max_deliver``); their
     ids."""
@@ -62,17 +61,34 @@ async def publish_events(bus: NatsServer, count: int, max_deliver: int = MAX_DEL
         ids = []
         for n in range(count):
             envelope = Envelope(
-                event_id=uuid.uuid4(), service="intake", event_type="SignalRegistered",
-                version=1, occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC),
-                aggregate_id=uuid.uuid4(), aggregate_version=1, organisation="politie",
-                system="police-registration", position=n + 1)
+                event_id=uuid.uuid4(),
+                service="intake",
+                event_type="SignalRegistered",
+                version=1,
+                occurred_on=date(2024, 3, 1),
+                recorded_at=datetime.now(UTC),
+                aggregate_id=uuid.uuid4(),
+                aggregate_version=1,
+                organisation="politie",
+                system="police-registration",
+                position=n + 1,
+            )
             body = SignalRegistered(
-                occurred_on=date(2024, 3, 1), victim_id=f"victim-{n}", signal_id=f"signal-{n}",
-                source_organisation=SourceOrganisation.POLICE, form=ExploitationForm.LABOUR,
-                minor=False, nationality_group=NationalityGroup.OTHER_EU,
-                residence_position=ResidencePosition.LAWFUL, region=PoliceRegion.LIMBURG)
-            await js.publish("ketenzicht.intake.SignalRegistered",
-                             body.model_dump_json().encode(), headers=envelope.to_headers())
+                occurred_on=date(2024, 3, 1),
+                victim_id=f"victim-{n}",
+                signal_id=f"signal-{n}",
+                source_organisation=SourceOrganisation.POLICE,
+                form=ExploitationForm.LABOUR,
+                minor=False,
+                nationality_group=NationalityGroup.OTHER_EU,
+                residence_position=ResidencePosition.LAWFUL,
+                region=PoliceRegion.LIMBURG,
+            )
+            await js.publish(
+                "ketenzicht.intake.SignalRegistered",
+                body.model_dump_json().encode(),
+                headers=envelope.to_headers(),
+            )
             ids.append(str(envelope.event_id))
         return ids
     finally:
@@ -89,13 +105,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
 
 
 @contextlib.asynccontextmanager
-async def consuming(bus: NatsServer, handler: EventHandler,
-                    **options: Any) -> AsyncIterator[Subscription]:
+async def consuming(
+    bus: NatsServer, handler: EventHandler, **options: Any
+) -> AsyncIterator[Subscription]:
     """Residence's durable consumer on the intake stream, closed as the services close
     theirs."""
     broker = event_broker(bus.url, bus.seed(READER))
-    subscription = subscribe(broker, reader=READER, services=["intake"], handler=handler,
-                             **options)
+    subscription = subscribe(broker, reader=READER, services=["intake"], handler=handler, **options)
     await broker.start()
     try:
         yield subscription
@@ -114,7 +130,8 @@ async def unacknowledged(bus: NatsServer) -> int:
 
 
 async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
-        nats_server: NatsServer) -> None:
+    nats_server: NatsServer,
+) -> None:
     ids = await publish_events(nats_server, 300)
     failing = ids[123]
     seen: Counter[str] = Counter()
@@ -146,8 +163,9 @@ async def test_a_burst_is_handled_together_and_a_failed_event_comes_again_alone(
         assert await eventually(all_acknowledged)
 
     assert seen[failing] == 2, "the failed event is redelivered"
-    assert all(seen[event_id] == 1 for event_id in ids if event_id != failing), \
+    assert all(seen[event_id] == 1 for event_id in ids if event_id != failing), (
         "the rest of its batch is acknowledged once, not redelivered with it"
+    )
     assert 1 < most_in_flight <= 64, "events that arrive together are handled together"
 
 
@@ -173,6 +191,7 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
             return bool(info.num_ack_pending == len(ids))
         finally:
             await nc.close()
+
     assert await eventually(all_delivered)
     assert first_run == ids[:1], "one at a time: the others wait in the consumer"
 
@@ -193,10 +212,12 @@ async def test_closing_hands_back_the_events_not_yet_started(nats_server: NatsSe
 
     async with consuming(nats_server, record):
         assert await eventually(rest_delivered), second_run
-    assert sorted(second_run) == sorted(ids[1:]), \
+    assert sorted(second_run) == sorted(ids[1:]), (
         "the event finished before closing is not delivered again; the others come at once"
-    assert await unacknowledged(nats_server) == 0, \
+    )
+    assert await unacknowledged(nats_server) == 0, (
         "every event, the one in hand at closing included, is settled"
+    )
 
 
 async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) -> None:
@@ -217,12 +238,14 @@ async def test_a_slow_event_holds_only_its_own_place(nats_server: NatsServer) ->
         return handled == set(ids)
 
     async with consuming(nats_server, handle, concurrency=4):
-        assert await eventually(all_handled), \
+        assert await eventually(all_handled), (
             f"{len(handled)} of {len(ids)} handled while the first event was stuck"
+        )
 
 
 async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succeeds(
-        nats_server: NatsServer) -> None:
+    nats_server: NatsServer,
+) -> None:
     ids = await publish_events(nats_server, 3)
     broken = True
 

@@ -53,7 +53,8 @@ async def keep_dead_letters(bus: NatsServer) -> None:
 
 
 async def test_an_event_that_fails_on_every_delivery_becomes_a_dead_letter(
-        nats_server: NatsServer) -> None:
+    nats_server: NatsServer,
+) -> None:
     await keep_dead_letters(nats_server)
     ids = await publish_events(nats_server, 5, max_deliver=2)
     poison = ids[2]
@@ -81,16 +82,21 @@ async def test_an_event_that_fails_on_every_delivery_becomes_a_dead_letter(
     assert all(seen[event_id] == 1 for event_id in ids if event_id != poison)
 
     # An operator lists them from the command line.
-    listed = subprocess.run([sys.executable, "-m", "ketenzicht_common.dead_letters",
-                             *operator(nats_server)], capture_output=True, text=True,
-                            timeout=60, check=True).stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "ketenzicht_common.dead_letters", *operator(nats_server)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert f"{STREAM} #3" in listed
     assert poison in listed
     assert "1 dead letter(s)" in listed
 
 
 async def test_an_event_that_breaks_its_contract_is_a_dead_letter_at_once(
-        nats_server: NatsServer) -> None:
+    nats_server: NatsServer,
+) -> None:
     await keep_dead_letters(nats_server)
     ids = await publish_events(nats_server, 3)
     seen: Counter[str] = Counter()
@@ -121,8 +127,14 @@ def operator(bus: NatsServer, party: str = READER) -> list[str]:
 async def cli(bus: NatsServer, *args: str, party: str = READER) -> tuple[int, str, str]:
     """The operator's command, run beside the consumer (which keeps running meanwhile)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ketenzicht_common.dead_letters", *operator(bus, party), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ketenzicht_common.dead_letters",
+        *operator(bus, party),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     return int(process.returncode or 0), out.decode(), err.decode()
 
@@ -131,27 +143,47 @@ async def publish_forged_signal(bus: NatsServer) -> str:
     """A SignalRegistered with a name as the victim id and an address besides, published
     with intake's own identity (a compromised intake, or a bug in it)."""
     envelope = Envelope(
-        event_id=uuid.uuid4(), service="intake", event_type="SignalRegistered", version=1,
-        occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
-        aggregate_version=1, organisation="politie", system="police-registration")
-    body = {"occurred_on": "2024-03-01", "victim_id": "Jan Jansen", "signal_id": "signal-x",
-            "source_organisation": "POLICE", "form": "LABOUR", "minor": False,
-            "nationality_group": "DUTCH", "residence_position": "LAWFUL", "region": "LIMBURG",
-            "address": "Kerkstraat 1"}
+        event_id=uuid.uuid4(),
+        service="intake",
+        event_type="SignalRegistered",
+        version=1,
+        occurred_on=date(2024, 3, 1),
+        recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        organisation="politie",
+        system="police-registration",
+    )
+    body = {
+        "occurred_on": "2024-03-01",
+        "victim_id": "Jan Jansen",
+        "signal_id": "signal-x",
+        "source_organisation": "POLICE",
+        "form": "LABOUR",
+        "minor": False,
+        "nationality_group": "DUTCH",
+        "residence_position": "LAWFUL",
+        "region": "LIMBURG",
+        "address": "Kerkstraat 1",
+    }
     nc = await nats.connect(**bus.login("intake"))
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
         await provision_feeds(js, "intake")
-        await js.publish("ketenzicht.intake.SignalRegistered", json.dumps(body).encode(),
-                         headers=envelope.to_headers())
+        await js.publish(
+            "ketenzicht.intake.SignalRegistered",
+            json.dumps(body).encode(),
+            headers=envelope.to_headers(),
+        )
     finally:
         await nc.close()
     return str(envelope.event_id)
 
 
 async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with_a_code(
-        nats_server: NatsServer) -> None:
+    nats_server: NatsServer,
+) -> None:
     await keep_dead_letters(nats_server)
     forged = await publish_forged_signal(nats_server)
     applied: list[str] = []
@@ -169,12 +201,18 @@ async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with
 
     code, shown, _ = await cli(nats_server, "inspect", str(letter.sequence))
     assert code == 0
-    for line in ("stream      KETENZICHT_INTAKE", "sequence    1",
-                 "event type  intake.SignalRegistered", f"event id    {forged}",
-                 f"consumer    {DURABLE}", "deliveries  1",
-                 "reason      terminated: breaks-contract: intake SignalRegistered: 1 field(s) "
-                 "the contract does not have; victim_id is not a pseudonym",
-                 "state       open", "signal_id   signal-x"):
+    for line in (
+        "stream      KETENZICHT_INTAKE",
+        "sequence    1",
+        "event type  intake.SignalRegistered",
+        f"event id    {forged}",
+        f"consumer    {DURABLE}",
+        "deliveries  1",
+        "reason      terminated: breaks-contract: intake SignalRegistered: 1 field(s) "
+        "the contract does not have; victim_id is not a pseudonym",
+        "state       open",
+        "signal_id   signal-x",
+    ):
         assert line in shown, shown
     assert "Jansen" not in shown
     assert "Kerkstraat" not in shown
@@ -182,18 +220,21 @@ async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with
 
     # Free text is no reason; a code is. Only intake may erase the event from its stream:
     # residence's operator is told how, and nothing changes until intake's does it.
-    code, _, refused = await cli(nats_server, "discard", str(letter.sequence),
-                                 "--reason", "it holds a name")
+    code, _, refused = await cli(
+        nats_server, "discard", str(letter.sequence), "--reason", "it holds a name"
+    )
     assert code == 2
     assert "invalid choice" in refused
-    code, _, refused = await cli(nats_server, "discard", str(letter.sequence),
-                                 "--reason", "PERSONAL_DATA", "--erase")
+    code, _, refused = await cli(
+        nats_server, "discard", str(letter.sequence), "--reason", "PERSONAL_DATA", "--erase"
+    )
     assert code == 1
     assert f"erase {STREAM} {letter.stream_sequence}" in refused
     [still] = await dead_letters(nats_server)
     assert still.status == "open"
-    code, said, _ = await cli(nats_server, "erase", STREAM, str(letter.stream_sequence),
-                              party="intake")
+    code, said, _ = await cli(
+        nats_server, "erase", STREAM, str(letter.stream_sequence), party="intake"
+    )
     assert code == 0, said
     nc = await nats.connect(**nats_server.login("intake"))
     try:
@@ -201,8 +242,9 @@ async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with
             await nc.jetstream().get_msg(STREAM, letter.stream_sequence)
     finally:
         await nc.close()
-    code, said, _ = await cli(nats_server, "discard", str(letter.sequence),
-                              "--reason", "PERSONAL_DATA")
+    code, said, _ = await cli(
+        nats_server, "discard", str(letter.sequence), "--reason", "PERSONAL_DATA"
+    )
     assert code == 0
     assert "discarded: PERSONAL_DATA" in said
     [handled] = await dead_letters(nats_server)
@@ -211,8 +253,7 @@ async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with
     assert "0 dead letter(s)" in listed
 
 
-async def test_a_dead_letter_is_replayed_to_its_running_consumer(
-        nats_server: NatsServer) -> None:
+async def test_a_dead_letter_is_replayed_to_its_running_consumer(nats_server: NatsServer) -> None:
     await keep_dead_letters(nats_server)
     ids = await publish_events(nats_server, 3, max_deliver=2)
     failing = True

@@ -38,8 +38,9 @@ class CountingConsumer:
         self.inbox = SqliteInbox(inbox_path)
         self.seen: Counter[str] = Counter()
         self.broker = event_broker(bus.url, bus.seed("residence"))
-        self.subscription = subscribe(self.broker, reader="residence", services=["intake"],
-                                      handler=self.handle, tracer=tracer)
+        self.subscription = subscribe(
+            self.broker, reader="residence", services=["intake"], handler=self.handle, tracer=tracer
+        )
 
     async def handle(self, event: ReceivedEvent) -> None:
         self.seen[str(event.envelope.event_id)] += 1
@@ -62,10 +63,14 @@ class CountingConsumer:
 
 def signal(n: int) -> pb.RegisterSignalRequest:
     return pb.RegisterSignalRequest(
-        command_id=f"signal-{n}", occurred_on="2023-03-01",
+        command_id=f"signal-{n}",
+        occurred_on="2023-03-01",
         source_organisation=pb.SOURCE_ORGANISATION_KMAR,
-        form=common_pb2.EXPLOITATION_FORM_LABOUR, nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
-        residence_position=pb.RESIDENCE_POSITION_LAWFUL, region=pb.POLICE_REGION_LIMBURG)
+        form=common_pb2.EXPLOITATION_FORM_LABOUR,
+        nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
+        residence_position=pb.RESIDENCE_POSITION_LAWFUL,
+        region=pb.POLICE_REGION_LIMBURG,
+    )
 
 
 async def register(address: str, numbers: range) -> set[str]:
@@ -76,7 +81,8 @@ async def register(address: str, numbers: range) -> set[str]:
 
 
 async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exactly_once(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     intake = service_factory("intake", nats_server)
     async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite") as consumer:
         before = await register(intake.address, range(5))
@@ -97,8 +103,8 @@ async def test_events_accepted_while_nats_is_down_reach_a_durable_consumer_exact
 
 
 async def test_a_service_killed_between_storing_and_publishing_publishes_once_after_restart(
-        nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory,
-        tmp_path: Path) -> None:
+    nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     nats_server = nats_factory()
     nats_server.stop()  # nothing can be published: the event stays in the store only
     data_dir = tmp_path / "intake-data"
@@ -122,7 +128,8 @@ async def test_a_service_killed_between_storing_and_publishing_publishes_once_af
 
 
 async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -133,17 +140,18 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     intake = service_factory("intake", nats_server, env={"OTEL_TRACES_EXPORTER": "console"})
 
-    with trace.use_span(provider.get_tracer("police-system").start_span("register"),
-                        end_on_exit=True) as span:
+    with trace.use_span(
+        provider.get_tracer("police-system").start_span("register"), end_on_exit=True
+    ) as span:
         await register(intake.address, range(1))
     trace_id = format(span.get_span_context().trace_id, "032x")
 
-    async with CountingConsumer(nats_server, tmp_path / "inbox.sqlite",
-                                tracer=provider.get_tracer("consumer")) as consumer:
+    async with CountingConsumer(
+        nats_server, tmp_path / "inbox.sqlite", tracer=provider.get_tracer("consumer")
+    ) as consumer:
         await consumer.wait_for(1)
         await asyncio.sleep(0.3)
-    consumer_spans = [s for s in exporter.get_finished_spans()
-                      if s.kind == trace.SpanKind.CONSUMER]
+    consumer_spans = [s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.CONSUMER]
     assert consumer_spans, [s.name for s in exporter.get_finished_spans()]
     assert {format(s.context.trace_id, "032x") for s in consumer_spans} == {trace_id}
     # The service's own server span (console exporter) belongs to the same trace.
@@ -151,7 +159,8 @@ async def test_one_trace_runs_from_the_grpc_call_to_the_consumers_span(
 
 
 async def test_a_relay_in_a_stream_of_another_store_publishes_its_own_events_from_the_first(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     first = service_factory("intake", nats_server, data_dir=tmp_path / "first-store")
     await register(first.address, range(3))
     await stream_messages(nats_server, STREAM, at_least=3)

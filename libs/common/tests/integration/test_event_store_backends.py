@@ -45,38 +45,45 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetti
 
 
 def provenance(command_id: str) -> Provenance:
-    return Provenance(organisation="politie", system="police-registration",
-                      command_id=command_id)
+    return Provenance(organisation="politie", system="police-registration", command_id=command_id)
 
 
 SIGNAL = c.RegisterSignal(
-    occurred_on=date(2022, 1, 3), source_organisation=SourceOrganisation.POLICE,
-    form=ExploitationForm.SEXUAL, minor=False, nationality_group=NationalityGroup.THIRD_COUNTRY,
-    residence_position=ResidencePosition.IRREGULAR, region=PoliceRegion.DEN_HAAG)
+    occurred_on=date(2022, 1, 3),
+    source_organisation=SourceOrganisation.POLICE,
+    form=ExploitationForm.SEXUAL,
+    minor=False,
+    nationality_group=NationalityGroup.THIRD_COUNTRY,
+    residence_position=ResidencePosition.IRREGULAR,
+    region=PoliceRegion.DEN_HAAG,
+)
 
 
 async def _run(store: StoreSettings) -> tuple[str, list[str]]:
     app = IntakeApplication(store)
     bus = CommandBus(app)
     try:
-        commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1,
-                                                                          tzinfo=UTC))))
+        commands = IntakeCommands(CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
         signal = await commands.register_signal(SIGNAL, provenance("cmd-1"))
         victim = signal.answer.victim_id
-        acks = await asyncio.gather(*[
-            commands.file_report(c.FileReport(victim_id=victim, case_id=f"case-{n}",
-                                              occurred_on=date(2022, 2, n)),
-                                 provenance(f"cmd-report-{n}"))
-            for n in range(1, 21)
-        ])
+        acks = await asyncio.gather(
+            *[
+                commands.file_report(
+                    c.FileReport(
+                        victim_id=victim, case_id=f"case-{n}", occurred_on=date(2022, 2, n)
+                    ),
+                    provenance(f"cmd-report-{n}"),
+                )
+                for n in range(1, 21)
+            ]
+        )
         return victim, [e for ack in acks for e in ack.event_ids]
     finally:
         bus.close()
         app.close()
 
 
-def test_events_survive_a_restart_in_order_and_as_the_contract_says(
-        store: StoreSettings) -> None:
+def test_events_survive_a_restart_in_order_and_as_the_contract_says(store: StoreSettings) -> None:
     victim, event_ids = asyncio.run(_run(store))
     assert len(event_ids) == 20
 
@@ -85,11 +92,13 @@ def test_events_survive_a_restart_in_order_and_as_the_contract_says(
         track = reopened.victim(victim)
         assert sorted(track.reports) == sorted(f"case-{n}" for n in range(1, 21))
         notifications = reopened.recorder.select_notifications(
-            None, 100, topics=reopened.public_topics())
+            None, 100, topics=reopened.public_topics()
+        )
         assert [n.id for n in notifications] == sorted(n.id for n in notifications)
         messages = [to_message(reopened, n) for n in notifications]
-        assert [m[0] for m in messages] == (["ketenzicht.intake.SignalRegistered"]
-                                            + ["ketenzicht.intake.ReportFiled"] * 20)
+        assert [m[0] for m in messages] == (
+            ["ketenzicht.intake.SignalRegistered"] + ["ketenzicht.intake.ReportFiled"] * 20
+        )
         published_ids = [str(m[2].event_id) for m in messages[1:]]
         assert sorted(published_ids) == sorted(event_ids)
         assert {m[2].organisation for m in messages} == {"politie"}
@@ -103,8 +112,9 @@ def test_a_retry_after_a_restart_still_stores_nothing_new(store: StoreSettings) 
             app = IntakeApplication(store)
             bus = CommandBus(app)
             try:
-                commands = IntakeCommands(CommandGateway(
-                    bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
+                commands = IntakeCommands(
+                    CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC)))
+                )
                 result = await commands.register_signal(SIGNAL, provenance("same-command"))
                 assert result.replayed == (attempt == 1)
                 # Opened, SignalRegistered and the command-log entry: nothing more on a retry.

@@ -24,18 +24,21 @@ pytestmark = pytest.mark.integration
 
 def signal_on(day: date) -> pb.RegisterSignalRequest:
     return pb.RegisterSignalRequest(
-        occurred_on=day.isoformat(), source_organisation=pb.SOURCE_ORGANISATION_POLICE,
+        occurred_on=day.isoformat(),
+        source_organisation=pb.SOURCE_ORGANISATION_POLICE,
         form=common_pb2.EXPLOITATION_FORM_LABOUR,
         nationality_group=pb.NATIONALITY_GROUP_THIRD_COUNTRY,
-        residence_position=pb.RESIDENCE_POSITION_IRREGULAR, region=pb.POLICE_REGION_ROTTERDAM)
+        residence_position=pb.RESIDENCE_POSITION_IRREGULAR,
+        region=pb.POLICE_REGION_ROTTERDAM,
+    )
 
 
 async def test_the_service_refuses_facts_after_the_scenario_present_and_follows_it(
-        nats_server: NatsServer, service_factory: Callable[..., Any], tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: Callable[..., Any], tmp_path: Path
+) -> None:
     clock_file = tmp_path / "scenario-clock"
     write_present(clock_file, noon_on(date(2019, 6, 1)))
-    intake = service_factory("intake", nats_server,
-                             env={"KETENZICHT_CLOCK_FILE": str(clock_file)})
+    intake = service_factory("intake", nats_server, env={"KETENZICHT_CLOCK_FILE": str(clock_file)})
     async with connect(intake.address, token=TOKENS["POLICE"]) as channel:
         police = IntakeServiceStub(channel)
         await police.RegisterSignal(signal_on(date(2019, 6, 1)))

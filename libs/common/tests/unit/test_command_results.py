@@ -30,7 +30,8 @@ def test_a_command_without_an_answer_records_its_event_ids_only() -> None:
     first = CommandResult(None, ("e-1",))
     assert first.record() == {"event_ids": ["e-1"]}
     assert CommandResult.replay(type(None), first.record()) == CommandResult(
-        None, ("e-1",), replayed=True)
+        None, ("e-1",), replayed=True
+    )
 
 
 def test_the_victims_a_decision_changed_are_marked_again_on_a_retry() -> None:
@@ -40,7 +41,9 @@ def test_the_victims_a_decision_changed_are_marked_again_on_a_retry() -> None:
 
 
 def test_a_settled_victims_next_deadline_is_recorded_as_an_iso_date_or_empty() -> None:
-    assert CommandResult(Settled(date(2025, 3, 1))).record() == {"next": "2025-03-01",
-                                                                 "event_ids": []}
+    assert CommandResult(Settled(date(2025, 3, 1))).record() == {
+        "next": "2025-03-01",
+        "event_ids": [],
+    }
     assert CommandResult(Settled()).record() == {"next": "", "event_ids": []}
     assert CommandResult.replay(Settled, {"next": "", "event_ids": []}).answer == Settled()

@@ -34,10 +34,12 @@ class Ticks:
         return self.seconds
 
 
-def scenario_clock(path: Path, ticks: Ticks | None = None,
-                   recheck_seconds: float = 1.0) -> ScenarioClock:
-    return ScenarioClock(path, recheck_seconds=recheck_seconds, wall=FixedClock(WALL),
-                         monotonic=ticks or Ticks())
+def scenario_clock(
+    path: Path, ticks: Ticks | None = None, recheck_seconds: float = 1.0
+) -> ScenarioClock:
+    return ScenarioClock(
+        path, recheck_seconds=recheck_seconds, wall=FixedClock(WALL), monotonic=ticks or Ticks()
+    )
 
 
 def test_without_the_file_the_clock_is_the_wall_clock(tmp_path: Path) -> None:
@@ -55,10 +57,19 @@ def test_the_file_sets_the_present_and_today_is_the_dutch_day(tmp_path: Path) ->
     assert clock.today() == date(2021, 6, 2)
 
 
-@pytest.mark.parametrize("day", [date(2019, 1, 1), date(2021, 3, 28), date(2022, 7, 15),
-                                 date(2024, 10, 27), date(2025, 12, 31)])
+@pytest.mark.parametrize(
+    "day",
+    [
+        date(2019, 1, 1),
+        date(2021, 3, 28),
+        date(2022, 7, 15),
+        date(2024, 10, 27),
+        date(2025, 12, 31),
+    ],
+)
 def test_noon_on_a_day_is_that_dutch_day_in_winter_summer_and_on_the_switch(
-        tmp_path: Path, day: date) -> None:
+    tmp_path: Path, day: date
+) -> None:
     path = tmp_path / "clock"
     write_present(path, noon_on(day))
     assert scenario_clock(path).today() == day
@@ -78,15 +89,17 @@ def test_a_new_present_is_seen_after_the_recheck_and_not_before(tmp_path: Path) 
 
 
 def test_within_the_recheck_the_file_is_not_even_looked_at(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, ticks = tmp_path / "clock", Ticks()
     write_present(path, noon_on(date(2020, 5, 1)))
     clock = scenario_clock(path, ticks, recheck_seconds=0.5)
     clock.today()
     looked: list[object] = []
     real_stat = os.stat
-    monkeypatch.setattr("ketenzicht_common.clock.os.stat",
-                        lambda p: looked.append(p) or real_stat(p))
+    monkeypatch.setattr(
+        "ketenzicht_common.clock.os.stat", lambda p: looked.append(p) or real_stat(p)
+    )
     for _ in range(1000):
         clock.now()
     assert looked == []
@@ -95,16 +108,18 @@ def test_within_the_recheck_the_file_is_not_even_looked_at(
     assert looked == [path]
 
 
-def test_an_unchanged_file_is_not_read_again(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unchanged_file_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, ticks = tmp_path / "clock", Ticks()
     write_present(path, noon_on(date(2020, 5, 1)))
     clock = scenario_clock(path, ticks, recheck_seconds=0.5)
     clock.today()
     reads: list[str] = []
     real_read = Path.read_text
-    monkeypatch.setattr(Path, "read_text",
-                        lambda self, *a, **k: reads.append(str(self)) or real_read(self))
+    monkeypatch.setattr(
+        Path, "read_text", lambda self, *a, **k: reads.append(str(self)) or real_read(self)
+    )
     for _ in range(5):
         ticks.seconds += 1.0
         assert clock.today() == date(2020, 5, 1)
@@ -126,7 +141,8 @@ def test_a_half_written_file_keeps_the_last_present(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", ["", "2020-05-0", "not a date", "2020-05-03T10:00:00"])
 def test_a_half_written_or_naive_file_without_an_earlier_present_is_the_wall_clock(
-        tmp_path: Path, content: str) -> None:
+    tmp_path: Path, content: str
+) -> None:
     path = tmp_path / "clock"
     path.write_text(content)
     clock = scenario_clock(path)
@@ -156,7 +172,8 @@ def test_write_present_is_atomic_and_refuses_a_naive_time(tmp_path: Path) -> Non
 
 
 def test_with_the_default_recheck_a_new_present_is_seen_at_once_after_the_settle_time(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "clock"
     clock = ScenarioClock(path)
     write_present(path, noon_on(date(2020, 5, 1)))
@@ -168,7 +185,8 @@ def test_with_the_default_recheck_a_new_present_is_seen_at_once_after_the_settle
 
 
 def test_a_service_uses_the_scenario_clock_only_when_the_setting_names_a_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert ServiceSettings().clock_file is None
     assert isinstance(clock_for(ServiceSettings().clock_file), SystemClock)
     monkeypatch.setenv("KETENZICHT_CLOCK_FILE", str(tmp_path / "clock"))

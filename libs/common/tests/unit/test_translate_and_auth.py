@@ -15,7 +15,9 @@ IDENTITIES = Path(__file__).resolve().parents[4] / "deploy/local/identities.toml
 
 def test_a_request_becomes_a_command_and_keeps_its_command_id_apart() -> None:
     request = pb.CompleteIndividualAssessmentRequest(
-        command_id="cmd-1", victim_id="victim-001", occurred_on="2022-02-01",
+        command_id="cmd-1",
+        victim_id="victim-001",
+        occurred_on="2022-02-01",
         measures=[pb.PROTECTION_MEASURE_SHIELDED_HEARING],
     )
     command, command_id = command_from(request, CompleteIndividualAssessment)
@@ -46,8 +48,9 @@ def test_tokens_identify_organisations_and_roles_decide_access() -> None:
 
 
 def test_an_enum_number_the_contract_does_not_know_is_invalid_input() -> None:
-    request = pb.RecordPilotInterventionRequest(victim_id="victim-001", occurred_on="2022-02-01",
-                                                intervention=99)
+    request = pb.RecordPilotInterventionRequest(
+        victim_id="victim-001", occurred_on="2022-02-01", intervention=99
+    )
     from intake.application.commands import RecordPilotIntervention
 
     with pytest.raises(InvalidCommand) as refused:

@@ -26,7 +26,8 @@ class IntakeSettings(BaseSettings):
 
     def reflection(self) -> ReflectionOfferSettings:
         return ReflectionOfferSettings(
-            lawful_residents_from=self.reflection_for_lawful_residents_from)
+            lawful_residents_from=self.reflection_for_lawful_residents_from
+        )
 
 
 def create_application(settings: ServiceSettings) -> IntakeApplication:

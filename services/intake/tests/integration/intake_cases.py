@@ -39,53 +39,98 @@ async def register_changed(stub: IntakeServiceStub, key: str) -> Any:
 
 async def refusals(stub: IntakeServiceStub) -> list[Refusal]:
     signal = await stub.RegisterSignal(signal_request(command_id="signal-bad"))
-    await stub.FileReport(pb.FileReportRequest(
-        command_id="report-bad", victim_id=signal.victim_id, case_id="case-bad",
-        occurred_on="2022-01-10"))
+    await stub.FileReport(
+        pb.FileReportRequest(
+            command_id="report-bad",
+            victim_id=signal.victim_id,
+            case_id="case-bad",
+            occurred_on="2022-01-10",
+        )
+    )
     await asyncio.sleep(0.5)
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     v = signal.victim_id
     invalid, failed = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION
     return [
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id=v, occurred_on="2022-01-10")),
-                invalid, fields=frozenset({"case_id"})),
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id=v, case_id="case bad!",
-                                                     occurred_on="2022-01-10")),
-                invalid, fields=frozenset({"case_id"})),
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-x",
-                                                     occurred_on="10-01-2022")),
-                invalid, fields=frozenset({"occurred_on"})),
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-x",
-                                                     occurred_on=tomorrow)),
-                invalid, fields=frozenset({"occurred_on"})),
-        Refusal(stub.RegisterSignal(signal_request(
-            form=common_pb2.EXPLOITATION_FORM_UNSPECIFIED)), invalid, fields=frozenset({"form"})),
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id="never-signalled",
-                                                     case_id="case-x", occurred_on="2022-01-10")),
-                failed),
-        Refusal(stub.FileReport(pb.FileReportRequest(victim_id=v, case_id="case-bad",
-                                                     occurred_on="2022-01-12")),
-                grpc.StatusCode.ALREADY_EXISTS),
-        Refusal(stub.RegisterSignal(signal_request(victim_id="unknown-victim")),
-                grpc.StatusCode.NOT_FOUND),
-        Refusal(stub.GetVictim(pb.GetVictimRequest(victim_id="unknown-victim")),
-                grpc.StatusCode.NOT_FOUND),
-        Refusal(stub.WithdrawReport(pb.CaseFactRequest(victim_id=v, case_id="case-none",
-                                                       occurred_on="2022-02-01")),
-                failed),
+        Refusal(
+            stub.FileReport(pb.FileReportRequest(victim_id=v, occurred_on="2022-01-10")),
+            invalid,
+            fields=frozenset({"case_id"}),
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(victim_id=v, case_id="case bad!", occurred_on="2022-01-10")
+            ),
+            invalid,
+            fields=frozenset({"case_id"}),
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(victim_id=v, case_id="case-x", occurred_on="10-01-2022")
+            ),
+            invalid,
+            fields=frozenset({"occurred_on"}),
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(victim_id=v, case_id="case-x", occurred_on=tomorrow)
+            ),
+            invalid,
+            fields=frozenset({"occurred_on"}),
+        ),
+        Refusal(
+            stub.RegisterSignal(signal_request(form=common_pb2.EXPLOITATION_FORM_UNSPECIFIED)),
+            invalid,
+            fields=frozenset({"form"}),
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(
+                    victim_id="never-signalled", case_id="case-x", occurred_on="2022-01-10"
+                )
+            ),
+            failed,
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(victim_id=v, case_id="case-bad", occurred_on="2022-01-12")
+            ),
+            grpc.StatusCode.ALREADY_EXISTS,
+        ),
+        Refusal(
+            stub.RegisterSignal(signal_request(victim_id="unknown-victim")),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        Refusal(
+            stub.GetVictim(pb.GetVictimRequest(victim_id="unknown-victim")),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        Refusal(
+            stub.WithdrawReport(
+                pb.CaseFactRequest(victim_id=v, case_id="case-none", occurred_on="2022-02-01")
+            ),
+            failed,
+        ),
     ]
 
 
 def bulk_signal() -> pb.IntakeCommand:
-    return pb.IntakeCommand(register_signal=pb.RegisterSignalRequest(
-        occurred_on="2021-06-01", source_organisation=pb.SOURCE_ORGANISATION_LABOUR_INSPECTORATE,
-        form=common_pb2.EXPLOITATION_FORM_LABOUR, nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
-        residence_position=pb.RESIDENCE_POSITION_LAWFUL, region=pb.POLICE_REGION_OOST_BRABANT))
+    return pb.IntakeCommand(
+        register_signal=pb.RegisterSignalRequest(
+            occurred_on="2021-06-01",
+            source_organisation=pb.SOURCE_ORGANISATION_LABOUR_INSPECTORATE,
+            form=common_pb2.EXPLOITATION_FORM_LABOUR,
+            nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
+            residence_position=pb.RESIDENCE_POSITION_LAWFUL,
+            region=pb.POLICE_REGION_OOST_BRABANT,
+        )
+    )
 
 
 def report(victim_id: str, case_id: str, on: str) -> pb.IntakeCommand:
-    return pb.IntakeCommand(file_report=pb.FileReportRequest(
-        victim_id=victim_id, case_id=case_id, occurred_on=on))
+    return pb.IntakeCommand(
+        file_report=pb.FileReportRequest(victim_id=victim_id, case_id=case_id, occurred_on=on)
+    )
 
 
 async def backlog(stub: IntakeServiceStub) -> Backlog:
@@ -100,8 +145,11 @@ async def backlog(stub: IntakeServiceStub) -> Backlog:
     return Backlog(
         commands=commands,
         accepted=[(range(300), "signal"), (range(300, 500), "ack")],
-        refused={500: (code_pb2.ALREADY_EXISTS, None), 501: (code_pb2.INVALID_ARGUMENT, None),
-                 502: (code_pb2.INVALID_ARGUMENT, None)},
+        refused={
+            500: (code_pb2.ALREADY_EXISTS, None),
+            501: (code_pb2.INVALID_ARGUMENT, None),
+            502: (code_pb2.INVALID_ARGUMENT, None),
+        },
         replayed=None,
         published=1 + 300 + 200,  # the first signal, the signals and the reports
     )

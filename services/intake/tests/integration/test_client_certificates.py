@@ -20,25 +20,35 @@ pytestmark = pytest.mark.integration
 
 
 async def test_client_certificates_identify_callers_when_tls_is_configured(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     certificates = tmp_path / "pki"
     certificates.mkdir()
     make_certificates(certificates)
-    intake = service_factory("intake", nats_server, env={
-        "KETENZICHT_TLS_CERTIFICATE": str(certificates / "server.pem"),
-        "KETENZICHT_TLS_PRIVATE_KEY": str(certificates / "server.key"),
-        "KETENZICHT_TLS_CLIENT_CA": str(certificates / "ca.pem"),
-    })
+    intake = service_factory(
+        "intake",
+        nats_server,
+        env={
+            "KETENZICHT_TLS_CERTIFICATE": str(certificates / "server.pem"),
+            "KETENZICHT_TLS_PRIVATE_KEY": str(certificates / "server.key"),
+            "KETENZICHT_TLS_CLIENT_CA": str(certificates / "ca.pem"),
+        },
+    )
     request = pb.RegisterSignalRequest(
-        occurred_on="2022-05-01", source_organisation=pb.SOURCE_ORGANISATION_POLICE,
+        occurred_on="2022-05-01",
+        source_organisation=pb.SOURCE_ORGANISATION_POLICE,
         form=common_pb2.EXPLOITATION_FORM_CRIMINAL,
         nationality_group=pb.NATIONALITY_GROUP_DUTCH,
-        residence_position=pb.RESIDENCE_POSITION_LAWFUL, region=pb.POLICE_REGION_ROTTERDAM)
+        residence_position=pb.RESIDENCE_POSITION_LAWFUL,
+        region=pb.POLICE_REGION_ROTTERDAM,
+    )
 
     def client(name: str) -> dict[str, Path]:
-        return {"client_certificate": certificates / f"{name}.pem",
-                "client_key": certificates / f"{name}.key",
-                "server_ca": certificates / "ca.pem"}
+        return {
+            "client_certificate": certificates / f"{name}.pem",
+            "client_key": certificates / f"{name}.key",
+            "server_ca": certificates / "ca.pem",
+        }
 
     async with connect(intake.address, **client("politie")) as channel:
         reply = await IntakeServiceStub(channel).RegisterSignal(request)

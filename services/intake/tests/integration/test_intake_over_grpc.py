@@ -46,16 +46,22 @@ async def police(service: Running) -> AsyncIterator[IntakeServiceStub]:
         yield IntakeServiceStub(channel)
 
 
-
 async def test_a_report_filed_over_grpc_arrives_on_jetstream(
-        service: Running, police: IntakeServiceStub) -> None:
+    service: Running, police: IntakeServiceStub
+) -> None:
     nats_server = service.nats
     # Counted before the signal: its relay may still be publishing when the report is filed.
     before = await stream_count(nats_server, STREAM)
     signal = await police.RegisterSignal(signal_request(command_id="signal-a"))
-    ack = await police.FileReport(pb.FileReportRequest(
-        command_id="report-a", victim_id=signal.victim_id, case_id="case-a",
-        occurred_on="2022-01-10", under_number=True))
+    ack = await police.FileReport(
+        pb.FileReportRequest(
+            command_id="report-a",
+            victim_id=signal.victim_id,
+            case_id="case-a",
+            occurred_on="2022-01-10",
+            under_number=True,
+        )
+    )
     assert len(ack.event_ids) == 1
     assert not ack.replayed
 
@@ -70,21 +76,27 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
     assert headers["ce-organisation"] == "politie"
     assert headers["ce-commandid"] == "report-a"
     # No capacity in the request: a victim's report.
-    assert json.loads(report.data) == {"occurred_on": "2022-01-10",
-                                       "victim_id": signal.victim_id,
-                                       "case_id": "case-a", "under_number": True,
-                                       "capacity": "VICTIM"}
+    assert json.loads(report.data) == {
+        "occurred_on": "2022-01-10",
+        "victim_id": signal.victim_id,
+        "case_id": "case-a",
+        "under_number": True,
+        "capacity": "VICTIM",
+    }
 
 
-
-async def test_the_police_can_read_back_what_intake_knows(
-        police: IntakeServiceStub) -> None:
+async def test_the_police_can_read_back_what_intake_knows(police: IntakeServiceStub) -> None:
     signal = await police.RegisterSignal(signal_request(command_id="read-back"))
-    await police.FileReport(pb.FileReportRequest(victim_id=signal.victim_id, case_id="case-r1",
-                                                 occurred_on="2022-01-10"))
-    await police.DeclareCooperation(pb.DeclareCooperationRequest(victim_id=signal.victim_id,
-                                                                 case_id="case-r2",
-                                                                 occurred_on="2022-02-10"))
+    await police.FileReport(
+        pb.FileReportRequest(
+            victim_id=signal.victim_id, case_id="case-r1", occurred_on="2022-01-10"
+        )
+    )
+    await police.DeclareCooperation(
+        pb.DeclareCooperationRequest(
+            victim_id=signal.victim_id, case_id="case-r2", occurred_on="2022-02-10"
+        )
+    )
     summary = await police.GetVictim(pb.GetVictimRequest(victim_id=signal.victim_id))
     assert summary.first_signal_on == "2022-01-03"
     assert list(summary.reported_case_ids) == ["case-r1"]
@@ -92,100 +104,172 @@ async def test_the_police_can_read_back_what_intake_knows(
 
 
 async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_stream(
-        service: Running, police: IntakeServiceStub) -> None:
+    service: Running, police: IntakeServiceStub
+) -> None:
     signal = await police.RegisterSignal(signal_request(command_id="signal-witness"))
-    report = await police.FileReport(pb.FileReportRequest(
-        command_id="report-witness", victim_id=signal.victim_id, case_id="case-witness-1",
-        occurred_on="2022-01-10", capacity=pb.REPORTING_CAPACITY_WITNESS))
-    cooperation = await police.DeclareCooperation(pb.DeclareCooperationRequest(
-        command_id="cooperation-witness", victim_id=signal.victim_id, case_id="case-witness-2",
-        occurred_on="2022-01-11", capacity=pb.REPORTING_CAPACITY_WITNESS))
+    report = await police.FileReport(
+        pb.FileReportRequest(
+            command_id="report-witness",
+            victim_id=signal.victim_id,
+            case_id="case-witness-1",
+            occurred_on="2022-01-10",
+            capacity=pb.REPORTING_CAPACITY_WITNESS,
+        )
+    )
+    cooperation = await police.DeclareCooperation(
+        pb.DeclareCooperationRequest(
+            command_id="cooperation-witness",
+            victim_id=signal.victim_id,
+            case_id="case-witness-2",
+            occurred_on="2022-01-11",
+            capacity=pb.REPORTING_CAPACITY_WITNESS,
+        )
+    )
     ids = [report.event_ids[0], cooperation.event_ids[0]]
     published = await published_ids(service, ids)
     assert published[ids[0]].subject == "ketenzicht.intake.ReportFiled"
     assert json.loads(published[ids[0]].data) == {
-        "occurred_on": "2022-01-10", "victim_id": signal.victim_id,
-        "case_id": "case-witness-1", "under_number": False, "capacity": "WITNESS"}
+        "occurred_on": "2022-01-10",
+        "victim_id": signal.victim_id,
+        "case_id": "case-witness-1",
+        "under_number": False,
+        "capacity": "WITNESS",
+    }
     assert published[ids[1]].subject == "ketenzicht.intake.CooperationDeclared"
     assert json.loads(published[ids[1]].data) == {
-        "occurred_on": "2022-01-11", "victim_id": signal.victim_id,
-        "case_id": "case-witness-2", "capacity": "WITNESS"}
+        "occurred_on": "2022-01-11",
+        "victim_id": signal.victim_id,
+        "case_id": "case-witness-2",
+        "capacity": "WITNESS",
+    }
 
 
 async def test_cooperation_impossible_is_stored_and_published_unary_and_in_bulk(
-        service: Running, police: IntakeServiceStub) -> None:
+    service: Running, police: IntakeServiceStub
+) -> None:
     signal = await police.RegisterSignal(signal_request(command_id="signal-impossible"))
-    unary = await police.RecordCooperationImpossible(pb.RecordCooperationImpossibleRequest(
-        command_id="impossible-1", victim_id=signal.victim_id, occurred_on="2022-01-20",
-        reason=pb.COOPERATION_IMPOSSIBLE_REASON_SERIOUS_THREAT))
+    unary = await police.RecordCooperationImpossible(
+        pb.RecordCooperationImpossibleRequest(
+            command_id="impossible-1",
+            victim_id=signal.victim_id,
+            occurred_on="2022-01-20",
+            reason=pb.COOPERATION_IMPOSSIBLE_REASON_SERIOUS_THREAT,
+        )
+    )
 
     async def bulk():  # type: ignore[no-untyped-def]
-        yield pb.IntakeCommand(record_cooperation_impossible=pb.RecordCooperationImpossibleRequest(
-            command_id="impossible-2", victim_id=signal.victim_id, occurred_on="2022-01-21",
-            reason=pb.COOPERATION_IMPOSSIBLE_REASON_PSYCHOLOGICAL))
+        yield pb.IntakeCommand(
+            record_cooperation_impossible=pb.RecordCooperationImpossibleRequest(
+                command_id="impossible-2",
+                victim_id=signal.victim_id,
+                occurred_on="2022-01-21",
+                reason=pb.COOPERATION_IMPOSSIBLE_REASON_PSYCHOLOGICAL,
+            )
+        )
 
     (result,) = [r async for r in police.Submit(bulk())]
     assert result.HasField("ack"), result
     ids = [unary.event_ids[0], result.ack.event_ids[0]]
     published = await published_ids(service, ids)
     assert {m.subject for m in published.values()} == {
-        "ketenzicht.intake.CooperationImpossibleRecorded"}
+        "ketenzicht.intake.CooperationImpossibleRecorded"
+    }
     assert [json.loads(published[i].data) for i in ids] == [
         {"occurred_on": "2022-01-20", "victim_id": signal.victim_id, "reason": "SERIOUS_THREAT"},
-        {"occurred_on": "2022-01-21", "victim_id": signal.victim_id, "reason": "PSYCHOLOGICAL"}]
+        {"occurred_on": "2022-01-21", "victim_id": signal.victim_id, "reason": "PSYCHOLOGICAL"},
+    ]
 
-    missing = await rpc_error(police.RecordCooperationImpossible(
-        pb.RecordCooperationImpossibleRequest(victim_id=signal.victim_id,
-                                              occurred_on="2022-01-22")))
+    missing = await rpc_error(
+        police.RecordCooperationImpossible(
+            pb.RecordCooperationImpossibleRequest(
+                victim_id=signal.victim_id, occurred_on="2022-01-22"
+            )
+        )
+    )
     assert missing.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "reason" in field_violations(missing)
 
 
 async def test_cooperation_impossible_may_be_recorded_by_the_roles_that_file_reports(
-        service: Running) -> None:
+    service: Running,
+) -> None:
     async with connect(service.service.address, token=TOKENS["KMAR"]) as channel:
         kmar = IntakeServiceStub(channel)
         signal = await kmar.RegisterSignal(signal_request(command_id="signal-kmar-impossible"))
-        ack = await kmar.RecordCooperationImpossible(pb.RecordCooperationImpossibleRequest(
-            victim_id=signal.victim_id, occurred_on="2022-01-20",
-            reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL))
+        ack = await kmar.RecordCooperationImpossible(
+            pb.RecordCooperationImpossibleRequest(
+                victim_id=signal.victim_id,
+                occurred_on="2022-01-20",
+                reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL,
+            )
+        )
         assert ack.event_ids
     stored = service.stored()
     for role in ("OM", "IND", "ANALYST"):
         async with connect(service.service.address, token=TOKENS[role]) as channel:
-            error = await rpc_error(IntakeServiceStub(channel).RecordCooperationImpossible(
-                pb.RecordCooperationImpossibleRequest(
-                    victim_id=signal.victim_id, occurred_on="2022-01-21",
-                    reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL)))
+            error = await rpc_error(
+                IntakeServiceStub(channel).RecordCooperationImpossible(
+                    pb.RecordCooperationImpossibleRequest(
+                        victim_id=signal.victim_id,
+                        occurred_on="2022-01-21",
+                        reason=pb.COOPERATION_IMPOSSIBLE_REASON_MEDICAL,
+                    )
+                )
+            )
             assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert service.stored() == stored
 
 
 async def test_an_offer_the_signal_does_not_allow_is_refused_and_stores_nothing(
-        service: Running, police: IntakeServiceStub) -> None:
-    dublin = await police.RegisterSignal(signal_request(
-        command_id="signal-r4-dublin", occurred_on="2023-05-01",
-        residence_position=pb.RESIDENCE_POSITION_DUBLIN_CLAIMANT))
-    dutch = await police.RegisterSignal(signal_request(
-        command_id="signal-r4-dutch", nationality_group=pb.NATIONALITY_GROUP_DUTCH,
-        residence_position=pb.RESIDENCE_POSITION_LAWFUL))
-    eu = await police.RegisterSignal(signal_request(
-        command_id="signal-r4-eu", nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
-        residence_position=pb.RESIDENCE_POSITION_LAWFUL))
+    service: Running, police: IntakeServiceStub
+) -> None:
+    dublin = await police.RegisterSignal(
+        signal_request(
+            command_id="signal-r4-dublin",
+            occurred_on="2023-05-01",
+            residence_position=pb.RESIDENCE_POSITION_DUBLIN_CLAIMANT,
+        )
+    )
+    dutch = await police.RegisterSignal(
+        signal_request(
+            command_id="signal-r4-dutch",
+            nationality_group=pb.NATIONALITY_GROUP_DUTCH,
+            residence_position=pb.RESIDENCE_POSITION_LAWFUL,
+        )
+    )
+    eu = await police.RegisterSignal(
+        signal_request(
+            command_id="signal-r4-eu",
+            nationality_group=pb.NATIONALITY_GROUP_OTHER_EU,
+            residence_position=pb.RESIDENCE_POSITION_LAWFUL,
+        )
+    )
     witness = await police.RegisterSignal(signal_request(command_id="signal-r4-witness"))
-    await police.FileReport(pb.FileReportRequest(
-        victim_id=witness.victim_id, case_id="case-r4-witness", occurred_on="2022-01-05",
-        capacity=pb.REPORTING_CAPACITY_WITNESS))
+    await police.FileReport(
+        pb.FileReportRequest(
+            victim_id=witness.victim_id,
+            case_id="case-r4-witness",
+            occurred_on="2022-01-05",
+            capacity=pb.REPORTING_CAPACITY_WITNESS,
+        )
+    )
     await asyncio.sleep(0.5)
     stored, published = service.stored(), await service.published()
 
-    refused = [(dublin.victim_id, "2023-05-17", "Dublin claimant"),
-               (dutch.victim_id, "2024-01-10", "Dutch"),
-               (eu.victim_id, "2024-01-10", "EU law"),
-               (witness.victim_id, "2022-01-06", "witness")]
+    refused = [
+        (dublin.victim_id, "2023-05-17", "Dublin claimant"),
+        (dutch.victim_id, "2024-01-10", "Dutch"),
+        (eu.victim_id, "2024-01-10", "EU law"),
+        (witness.victim_id, "2022-01-06", "witness"),
+    ]
     for victim_id, day, why in refused:
-        error = await rpc_error(police.OfferReflectionPeriod(pb.VictimFactRequest(
-            command_id=f"offer-r4-{victim_id}", victim_id=victim_id, occurred_on=day)))
+        error = await rpc_error(
+            police.OfferReflectionPeriod(
+                pb.VictimFactRequest(
+                    command_id=f"offer-r4-{victim_id}", victim_id=victim_id, occurred_on=day
+                )
+            )
+        )
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
         assert reason_of(error) == "REFLECTION_NOT_ALLOWED"
         assert why in (error.details() or "")
@@ -195,26 +279,39 @@ async def test_an_offer_the_signal_does_not_allow_is_refused_and_stores_nothing(
 
     # The first day the rules allow it, the same offer is stored (under a new command id:
     # the refusal recorded nothing, not even the command id).
-    ack = await police.OfferReflectionPeriod(pb.VictimFactRequest(
-        command_id=f"offer-r4-{dublin.victim_id}", victim_id=dublin.victim_id,
-        occurred_on="2023-05-18"))
+    ack = await police.OfferReflectionPeriod(
+        pb.VictimFactRequest(
+            command_id=f"offer-r4-{dublin.victim_id}",
+            victim_id=dublin.victim_id,
+            occurred_on="2023-05-18",
+        )
+    )
     assert not ack.replayed
     (offered,) = (await published_ids(service, list(ack.event_ids))).values()
     assert offered.subject == "ketenzicht.intake.ReflectionPeriodOffered"
 
 
 async def test_the_lawful_residents_date_is_read_from_the_environment(
-        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
-    intake = service_factory("intake", nats_server, env={
-        "KETENZICHT_INTAKE_REFLECTION_FOR_LAWFUL_RESIDENTS_FROM": "2022-10-20"})
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
+    intake = service_factory(
+        "intake",
+        nats_server,
+        env={"KETENZICHT_INTAKE_REFLECTION_FOR_LAWFUL_RESIDENTS_FROM": "2022-10-20"},
+    )
     async with connect(intake.address, token=TOKENS["POLICE"]) as channel:
         police = IntakeServiceStub(channel)
-        lawful = await police.RegisterSignal(signal_request(
-            residence_position=pb.RESIDENCE_POSITION_LAWFUL))
-        error = await rpc_error(police.OfferReflectionPeriod(pb.VictimFactRequest(
-            victim_id=lawful.victim_id, occurred_on="2022-10-19")))
+        lawful = await police.RegisterSignal(
+            signal_request(residence_position=pb.RESIDENCE_POSITION_LAWFUL)
+        )
+        error = await rpc_error(
+            police.OfferReflectionPeriod(
+                pb.VictimFactRequest(victim_id=lawful.victim_id, occurred_on="2022-10-19")
+            )
+        )
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "2022-10-20" in (error.details() or "")
-        ack = await police.OfferReflectionPeriod(pb.VictimFactRequest(
-            victim_id=lawful.victim_id, occurred_on="2022-10-20"))
+        ack = await police.OfferReflectionPeriod(
+            pb.VictimFactRequest(victim_id=lawful.victim_id, occurred_on="2022-10-20")
+        )
         assert ack.event_ids

@@ -24,7 +24,8 @@ def situation(nationality: str, position: str) -> SignalSituation:
 @pytest.mark.parametrize("position", ["LAWFUL", "IRREGULAR", "ASYLUM_SEEKER", "DUBLIN_CLAIMANT"])
 @pytest.mark.parametrize("offered_on", [BEFORE, FROM])
 def test_a_dutch_national_is_never_offered_the_reflection_period(
-        position: str, offered_on: date) -> None:
+    position: str, offered_on: date
+) -> None:
     refusal = reflection_offer_refusal(situation("DUTCH", position), offered_on)
     assert "Dutch" in refusal
 
@@ -32,7 +33,8 @@ def test_a_dutch_national_is_never_offered_the_reflection_period(
 @pytest.mark.parametrize("position", ["LAWFUL", "IRREGULAR", "ASYLUM_SEEKER", "DUBLIN_CLAIMANT"])
 @pytest.mark.parametrize("offered_on", [BEFORE, FROM])
 def test_the_police_offer_no_eu_national_the_period_because_the_ind_finding_decides(
-        position: str, offered_on: date) -> None:
+    position: str, offered_on: date
+) -> None:
     refusal = reflection_offer_refusal(situation("OTHER_EU", position), offered_on)
     assert "IND" in refusal
     assert "EU law" in refusal
@@ -40,14 +42,18 @@ def test_the_police_offer_no_eu_national_the_period_because_the_ind_finding_deci
 
 @pytest.mark.parametrize("offered_on", [date(2010, 1, 1), BEFORE, FROM])
 def test_a_third_country_national_without_lawful_residence_may_always_be_offered_it(
-        offered_on: date) -> None:
+    offered_on: date,
+) -> None:
     assert reflection_offer_refusal(situation("THIRD_COUNTRY", "IRREGULAR"), offered_on) == ""
 
 
-@pytest.mark.parametrize(("position", "who"), [("ASYLUM_SEEKER", "an asylum seeker"),
-                                               ("DUBLIN_CLAIMANT", "a Dublin claimant")])
+@pytest.mark.parametrize(
+    ("position", "who"),
+    [("ASYLUM_SEEKER", "an asylum seeker"), ("DUBLIN_CLAIMANT", "a Dublin claimant")],
+)
 def test_asylum_seekers_and_dublin_claimants_are_refused_until_2023_05_17(
-        position: str, who: str) -> None:
+    position: str, who: str
+) -> None:
     refusal = reflection_offer_refusal(situation("THIRD_COUNTRY", position), BEFORE)
     assert who in refusal
     assert "2023-05-18" in refusal

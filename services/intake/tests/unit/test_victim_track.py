@@ -16,9 +16,17 @@ POLICE = Provenance(organisation="politie", system="police-registration", comman
 
 def signalled(on: date = date(2022, 1, 3)) -> VictimTrack:
     track = VictimTrack.open("victim-001", POLICE, on)
-    track.register_signal(POLICE, on, "signal-001", source_organisation="POLICE",
-                          form="SEXUAL", minor=False, nationality_group="THIRD_COUNTRY",
-                          residence_position="IRREGULAR", region="AMSTERDAM")
+    track.register_signal(
+        POLICE,
+        on,
+        "signal-001",
+        source_organisation="POLICE",
+        form="SEXUAL",
+        minor=False,
+        nationality_group="THIRD_COUNTRY",
+        residence_position="IRREGULAR",
+        region="AMSTERDAM",
+    )
     track.collect_events()
     return track
 
@@ -29,7 +37,10 @@ def test_a_report_is_recorded_once_per_case() -> None:
     (event,) = track.collect_events()
     assert isinstance(event, VictimTrack.ReportFiled)
     assert (event.case_id, event.under_number, event.occurred_on) == (
-        "case-007", True, date(2022, 1, 10))
+        "case-007",
+        True,
+        date(2022, 1, 10),
+    )
     assert event.provenance["organisation"] == "politie"
 
     with pytest.raises(AlreadyExists):
@@ -82,9 +93,17 @@ def test_a_new_signal_brings_a_victim_back_in_sight() -> None:
     track.mark_out_of_sight(POLICE, date(2022, 3, 1))
     with pytest.raises(AlreadyExists):
         track.mark_out_of_sight(POLICE, date(2022, 3, 2))
-    track.register_signal(POLICE, date(2024, 6, 1), "signal-002", source_organisation="KMAR",
-                          form="LABOUR", minor=False, nationality_group="THIRD_COUNTRY",
-                          residence_position="IRREGULAR", region="ROTTERDAM")
+    track.register_signal(
+        POLICE,
+        date(2024, 6, 1),
+        "signal-002",
+        source_organisation="KMAR",
+        form="LABOUR",
+        minor=False,
+        nationality_group="THIRD_COUNTRY",
+        residence_position="IRREGULAR",
+        region="ROTTERDAM",
+    )
     assert not track.out_of_sight
     assert track.first_signal_on == date(2022, 1, 3)
 
@@ -102,18 +121,26 @@ def test_pilot_interventions_need_enrolment_and_name_their_own_event() -> None:
 
 def test_the_assessment_keeps_categories_only_once_each() -> None:
     track = signalled()
-    track.complete_individual_assessment(POLICE, date(2022, 2, 1),
-                                         ["SHIELDED_HEARING", "SAFETY_MEASURES",
-                                          "SHIELDED_HEARING"])
+    track.complete_individual_assessment(
+        POLICE, date(2022, 2, 1), ["SHIELDED_HEARING", "SAFETY_MEASURES", "SHIELDED_HEARING"]
+    )
     (event,) = track.collect_events()
     assert event.measures == ["SAFETY_MEASURES", "SHIELDED_HEARING"]
 
 
 def signalled_as(nationality: str, position: str, on: date = date(2022, 1, 3)) -> VictimTrack:
     track = VictimTrack.open("victim-002", POLICE, on)
-    track.register_signal(POLICE, on, "signal-101", source_organisation="POLICE",
-                          form="LABOUR", minor=False, nationality_group=nationality,
-                          residence_position=position, region="ROTTERDAM")
+    track.register_signal(
+        POLICE,
+        on,
+        "signal-101",
+        source_organisation="POLICE",
+        form="LABOUR",
+        minor=False,
+        nationality_group=nationality,
+        residence_position=position,
+        region="ROTTERDAM",
+    )
     track.collect_events()
     return track
 
@@ -135,9 +162,17 @@ def test_an_offer_the_signal_does_not_allow_is_refused_and_records_nothing() -> 
 def test_the_offer_is_judged_by_the_signal_in_force_on_its_date() -> None:
     track = signalled_as("THIRD_COUNTRY", "IRREGULAR", date(2021, 1, 4))
     # A later signal (a permit since: lawful stay), registered before a backdated offer.
-    track.register_signal(POLICE, date(2022, 6, 1), "signal-102", source_organisation="POLICE",
-                          form="LABOUR", minor=False, nationality_group="THIRD_COUNTRY",
-                          residence_position="LAWFUL", region="ROTTERDAM")
+    track.register_signal(
+        POLICE,
+        date(2022, 6, 1),
+        "signal-102",
+        source_organisation="POLICE",
+        form="LABOUR",
+        minor=False,
+        nationality_group="THIRD_COUNTRY",
+        residence_position="LAWFUL",
+        region="ROTTERDAM",
+    )
     with pytest.raises(PreconditionFailed):
         track.offer_reflection_period(POLICE, date(2022, 6, 2))
     track.offer_reflection_period(POLICE, date(2022, 5, 31))
@@ -148,14 +183,15 @@ def test_the_lawful_residents_date_reaches_the_aggregate_as_a_setting() -> None:
     with pytest.raises(PreconditionFailed):
         track.offer_reflection_period(POLICE, date(2022, 10, 20))
     track.offer_reflection_period(
-        POLICE, date(2022, 10, 20),
-        ReflectionOfferSettings(lawful_residents_from=date(2022, 10, 20)))
+        POLICE,
+        date(2022, 10, 20),
+        ReflectionOfferSettings(lawful_residents_from=date(2022, 10, 20)),
+    )
 
 
 def test_a_witness_who_reported_is_refused_an_offer_and_a_victims_report_undoes_that() -> None:
     track = signalled_as("THIRD_COUNTRY", "IRREGULAR")
-    track.file_report(POLICE, date(2022, 1, 10), "case-w1", under_number=False,
-                      capacity="WITNESS")
+    track.file_report(POLICE, date(2022, 1, 10), "case-w1", under_number=False, capacity="WITNESS")
     (report,) = track.collect_events()
     assert report.capacity == "WITNESS"
     with pytest.raises(PreconditionFailed) as refused:
@@ -187,9 +223,18 @@ def test_cooperation_impossible_is_recorded_once_per_reason_after_a_signal() -> 
     events = track.collect_events()
     assert [(type(e).__name__, e.reason) for e in events] == [
         ("CooperationImpossibleRecorded", "SERIOUS_THREAT"),
-        ("CooperationImpossibleRecorded", "PSYCHOLOGICAL")]
+        ("CooperationImpossibleRecorded", "PSYCHOLOGICAL"),
+    ]
     # A new signal is a new episode: the same reason may be recorded again.
-    track.register_signal(POLICE, date(2024, 6, 1), "signal-002", source_organisation="POLICE",
-                          form="SEXUAL", minor=False, nationality_group="THIRD_COUNTRY",
-                          residence_position="IRREGULAR", region="AMSTERDAM")
+    track.register_signal(
+        POLICE,
+        date(2024, 6, 1),
+        "signal-002",
+        source_organisation="POLICE",
+        form="SEXUAL",
+        minor=False,
+        nationality_group="THIRD_COUNTRY",
+        residence_position="IRREGULAR",
+        region="AMSTERDAM",
+    )
     track.record_cooperation_impossible(POLICE, date(2024, 6, 2), "SERIOUS_THREAT")

@@ -22,6 +22,7 @@ def build(wiring: Wiring) -> ServiceParts:
     commands = InvestigationCommands(CommandGateway(wiring.bus, wiring.clock))
     api = InvestigationApi(wiring.app, commands)
     return ServiceParts(
-        servicers=[(investigation_pb2_grpc.add_InvestigationServiceServicer_to_server, api,
-                    DESCRIPTOR)]
+        servicers=[
+            (investigation_pb2_grpc.add_InvestigationServiceServicer_to_server, api, DESCRIPTOR)
+        ]
     )

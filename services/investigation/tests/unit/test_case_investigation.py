@@ -56,11 +56,17 @@ def test_an_investigation_does_not_need_the_report_that_intake_owns() -> None:
 def test_facts_need_an_opened_investigation_and_cannot_precede_it() -> None:
     case = CaseInvestigation.create("case-001", POLICE, date(2022, 2, 1))
     case.collect_events()
-    refused("INVESTIGATION_NOT_OPENED", case,
-            lambda: case.identify_suspect(POLICE, date(2022, 2, 2), "suspect-001"))
+    refused(
+        "INVESTIGATION_NOT_OPENED",
+        case,
+        lambda: case.identify_suspect(POLICE, date(2022, 2, 2), "suspect-001"),
+    )
     case = opened(date(2022, 2, 1))
-    refused("DATE_BEFORE_OPENING", case,
-            lambda: case.hear_victim(POLICE, date(2022, 1, 31), "victim-001", False))
+    refused(
+        "DATE_BEFORE_OPENING",
+        case,
+        lambda: case.hear_victim(POLICE, date(2022, 1, 31), "victim-001", False),
+    )
 
 
 def test_a_suspect_is_identified_once_and_a_victim_may_be_heard_twice() -> None:
@@ -83,8 +89,11 @@ def test_suspension_and_resumption() -> None:
         case.suspend(POLICE, date(2022, 3, 2))
     case.collect_events()
     refused("DATE_BEFORE_SUSPENSION", case, lambda: case.resume(POLICE, date(2022, 2, 28)))
-    refused("INVESTIGATION_SUSPENDED", case,
-            lambda: case.submit_to_prosecution(POLICE, date(2022, 3, 5), []))
+    refused(
+        "INVESTIGATION_SUSPENDED",
+        case,
+        lambda: case.submit_to_prosecution(POLICE, date(2022, 3, 5), []),
+    )
     case.resume(POLICE, date(2022, 4, 1))
     assert case.status == "OPEN"
 
@@ -95,10 +104,16 @@ def test_a_submission_names_identified_suspects_only() -> None:
     case.identify_suspect(POLICE, date(2022, 3, 1), "suspect-001")
     case.identify_suspect(POLICE, date(2022, 3, 2), "suspect-002")
     case.collect_events()
-    refused("SUSPECT_NOT_IDENTIFIED", case,
-            lambda: case.submit_to_prosecution(POLICE, date(2022, 5, 1), ["suspect-009"]))
-    refused("DATE_BEFORE_IDENTIFICATION", case,
-            lambda: case.submit_to_prosecution(POLICE, date(2022, 3, 1), ["suspect-002"]))
+    refused(
+        "SUSPECT_NOT_IDENTIFIED",
+        case,
+        lambda: case.submit_to_prosecution(POLICE, date(2022, 5, 1), ["suspect-009"]),
+    )
+    refused(
+        "DATE_BEFORE_IDENTIFICATION",
+        case,
+        lambda: case.submit_to_prosecution(POLICE, date(2022, 3, 1), ["suspect-002"]),
+    )
     case.submit_to_prosecution(POLICE, date(2022, 5, 1), [])
     (event,) = case.collect_events()
     assert isinstance(event, CaseInvestigation.CaseSubmittedToProsecution)
@@ -114,8 +129,9 @@ def test_closing_as_submitted_needs_a_submission_and_follows_every_fact() -> Non
     refused("NOT_SUBMITTED", case, lambda: case.close(POLICE, date(2022, 6, 1), "SUBMITTED"))
     case.submit_to_prosecution(POLICE, date(2022, 5, 1), [])
     case.collect_events()
-    refused("DATE_BEFORE_LAST_FACT", case,
-            lambda: case.close(POLICE, date(2022, 4, 1), "SUBMITTED"))
+    refused(
+        "DATE_BEFORE_LAST_FACT", case, lambda: case.close(POLICE, date(2022, 4, 1), "SUBMITTED")
+    )
     case.close(POLICE, date(2022, 6, 1), "SUBMITTED")
     assert case.status == "CLOSED"
 
@@ -124,12 +140,13 @@ def test_nothing_dated_after_the_close_until_the_investigation_is_reopened() -> 
     case = opened(date(2022, 2, 1))
     case.close(POLICE, date(2022, 6, 1), "NO_LEADS")
     case.collect_events()
-    refused("INVESTIGATION_CLOSED", case,
-            lambda: case.identify_suspect(POLICE, date(2022, 7, 1), "suspect-001"))
-    refused("INVESTIGATION_CLOSED", case, lambda: case.close(POLICE, date(2022, 7, 1),
-                                                             "NO_LEADS"))
-    refused("DATE_BEFORE_CLOSE", case, lambda: case.open_investigation(POLICE,
-                                                                       date(2022, 5, 1)))
+    refused(
+        "INVESTIGATION_CLOSED",
+        case,
+        lambda: case.identify_suspect(POLICE, date(2022, 7, 1), "suspect-001"),
+    )
+    refused("INVESTIGATION_CLOSED", case, lambda: case.close(POLICE, date(2022, 7, 1), "NO_LEADS"))
+    refused("DATE_BEFORE_CLOSE", case, lambda: case.open_investigation(POLICE, date(2022, 5, 1)))
     case.open_investigation(POLICE, date(2023, 1, 10))
     case.identify_suspect(POLICE, date(2023, 2, 1), "suspect-001")
     assert case.status == "OPEN"
@@ -145,8 +162,9 @@ def test_a_late_fact_dated_while_the_investigation_ran_is_accepted_after_the_clo
 
 def test_a_decision_not_to_investigate() -> None:
     case = opened()
-    refused("INVESTIGATION_OPEN", case,
-            lambda: case.decide_no_investigation(POLICE, date(2022, 3, 1)))
+    refused(
+        "INVESTIGATION_OPEN", case, lambda: case.decide_no_investigation(POLICE, date(2022, 3, 1))
+    )
 
     case = CaseInvestigation.create("case-001", POLICE, date(2022, 2, 1))
     case.decide_no_investigation(POLICE, date(2022, 2, 1))
@@ -154,8 +172,9 @@ def test_a_decision_not_to_investigate() -> None:
     with pytest.raises(AlreadyExists):
         case.decide_no_investigation(POLICE, date(2022, 2, 2))
     case.collect_events()
-    refused("NO_INVESTIGATION_DECIDED", case,
-            lambda: case.open_investigation(POLICE, date(2022, 1, 15)))
+    refused(
+        "NO_INVESTIGATION_DECIDED", case, lambda: case.open_investigation(POLICE, date(2022, 1, 15))
+    )
     case.open_investigation(POLICE, date(2022, 9, 1))
     assert case.status == "OPEN"
 
@@ -164,15 +183,17 @@ def test_a_case_keeps_one_police_registration_number() -> None:
     case = opened(number="PL0100-2022-0001")
     case.close(POLICE, date(2022, 3, 1), "NO_LEADS")
     case.collect_events()
-    refused("REGISTRATION_NUMBER_MISMATCH", case,
-            lambda: case.open_investigation(POLICE, date(2022, 4, 1), "PL0100-2022-0002"))
+    refused(
+        "REGISTRATION_NUMBER_MISMATCH",
+        case,
+        lambda: case.open_investigation(POLICE, date(2022, 4, 1), "PL0100-2022-0002"),
+    )
     case.open_investigation(POLICE, date(2022, 4, 1), "PL0100-2022-0001")
     assert [type(e).__name__ for e in case.collect_events()] == ["InvestigationOpened"]
 
 
 def test_every_public_event_matches_its_contract_field_for_field() -> None:
-    skip = {"originator_id", "originator_version", "timestamp", "originator_topic",
-            "provenance"}
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"}
     public = topics_of(CaseInvestigation) - PRIVATE_TOPICS
     assert len(public) == 8
     for name, value in vars(CaseInvestigation).items():

@@ -58,9 +58,12 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
     if live.restored:
         log.info("projection restored: %d facts", len(live))
     consumer = ChainConsumer(
-        wiring.settings.nats_url, live, services=SERVICES,
+        wiring.settings.nats_url,
+        live,
+        services=SERVICES,
         seed_file=wiring.settings.nats_seed_file,
-        rebuild_at_start=not live.restored, batch_size=options.consumer_batch_size,
+        rebuild_at_start=not live.restored,
+        batch_size=options.consumer_batch_size,
         stream_replicas=wiring.settings.stream_replicas,
     )
     queries = MonitorQueries(live, wiring.clock, min_group_size=options.min_group_size)
@@ -68,10 +71,14 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
     if options.http_enabled:
         tls_files = wiring.settings.tls()
         http = HttpApi(
-            queries, live, consumer, IdentityRegistry.from_file(wiring.settings.identities_file),
+            queries,
+            live,
+            consumer,
+            IdentityRegistry.from_file(wiring.settings.identities_file),
             options.http_address,
             tls=server_tls(str(tls_files.certificate), str(tls_files.private_key))
-            if tls_files else None,
+            if tls_files
+            else None,
         )
         http.bind()  # a taken port fails the start, not a background task later
 
@@ -93,8 +100,13 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
                     await task
 
     return ServiceParts(
-        servicers=[(monitor_pb2_grpc.add_MonitorServiceServicer_to_server,
-                    MonitorApi(queries, live, consumer), DESCRIPTOR)],
+        servicers=[
+            (
+                monitor_pb2_grpc.add_MonitorServiceServicer_to_server,
+                MonitorApi(queries, live, consumer),
+                DESCRIPTOR,
+            )
+        ],
         background=[run],
         close=live.close,
     )

@@ -36,9 +36,11 @@ _MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # event logs are large; the server sends
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ketenzicht", description="Lead times, chain figures and event logs from the monitor.")
-    parser.add_argument("--address", default=os.environ.get("KETENZICHT_MONITOR_ADDRESS",
-                                                            DEFAULT_ADDRESS))
+        prog="ketenzicht", description="Lead times, chain figures and event logs from the monitor."
+    )
+    parser.add_argument(
+        "--address", default=os.environ.get("KETENZICHT_MONITOR_ADDRESS", DEFAULT_ADDRESS)
+    )
     parser.add_argument("--token", default=os.environ.get("KETENZICHT_TOKEN", DEFAULT_TOKEN))
     parser.add_argument("--server-ca", type=Path, help="CA of the monitor's certificate (TLS)")
     parser.add_argument("--client-cert", type=Path)
@@ -48,17 +50,27 @@ def _parser() -> argparse.ArgumentParser:
 
     def cut(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--as-of", default="", help="cut-off date YYYY-MM-DD (default today)")
-        sub.add_argument("--known-by", default="",
-                         help="only facts recorded by this RFC 3339 instant (reproduce a table)")
+        sub.add_argument(
+            "--known-by",
+            default="",
+            help="only facts recorded by this RFC 3339 instant (reproduce a table)",
+        )
 
     report = commands.add_parser("report", help="print a table").add_subparsers(
-        dest="report", required=True)
+        dest="report", required=True
+    )
     lead_times = report.add_parser("lead-times", help="lead times (doorlooptijden)")
     cut(lead_times)
-    lead_times.add_argument("--by", default="", choices=["", *DIMENSION_NAMES],
-                            help="break down by this dimension")
-    lead_times.add_argument("--interval", action="append", default=[], choices=INTERVAL_NAMES,
-                            help="only this interval (repeatable)")
+    lead_times.add_argument(
+        "--by", default="", choices=["", *DIMENSION_NAMES], help="break down by this dimension"
+    )
+    lead_times.add_argument(
+        "--interval",
+        action="append",
+        default=[],
+        choices=INTERVAL_NAMES,
+        help="only this interval (repeatable)",
+    )
     lead_times.add_argument("--csv", action="store_true", help="CSV instead of a table")
     figures = report.add_parser("figures", help="chain figures per year (ketencijfers)")
     cut(figures)
@@ -68,8 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the event log for process mining")
     export.add_argument("format", choices=["xes", "csv"])
     cut(export)
-    export.add_argument("--pseudonymise", action="store_true",
-                        help="trace numbers instead of case and victim pseudonyms")
+    export.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="trace numbers instead of case and victim pseudonyms",
+    )
     export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
 
     commands.add_parser("status", help="how much the monitor holds")
@@ -104,27 +119,56 @@ def print_table(rows: Sequence[Sequence[str]], out: TextIO, *, left: int = 1) ->
     """Columns padded to their widest cell; the first `left` columns left-aligned."""
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for row in rows:
-        cells = [cell.ljust(w) if c < left else cell.rjust(w)
-                 for c, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.ljust(w) if c < left else cell.rjust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         out.write("  ".join(cells).rstrip() + "\n")
 
 
 def lead_time_lines(response: Any) -> list[list[str]]:
     grouped = any(row.dimension for row in response.rows)
-    header = ["interval", *(["group"] if grouped else []), "units", "closed", "open",
-              "out of sight", "ended", "median", "q1", "q3", "p90", "norm", "within norm",
-              "KM median", "KM within norm", "open: median age"]
+    header = [
+        "interval",
+        *(["group"] if grouped else []),
+        "units",
+        "closed",
+        "open",
+        "out of sight",
+        "ended",
+        "median",
+        "q1",
+        "q3",
+        "p90",
+        "norm",
+        "within norm",
+        "KM median",
+        "KM within norm",
+        "open: median age",
+    ]
     lines = [header]
     for row in response.rows:
         ages = f"{row.open_ages.median_days:.0f}" if row.HasField("open_ages") else "-"
-        lines.append([
-            row.interval, *([row.group] if grouped else []), str(row.units), str(row.closed),
-            str(row.open), str(row.out_of_sight), str(row.ended), _value(row, "median_days"),
-            _value(row, "q1_days"), _value(row, "q3_days"), _value(row, "p90_days"),
-            f"{row.norm_months}m" if row.HasField("norm_months") else "-",
-            _share(row, "share_within_norm"), _value(row, "km_median_days"),
-            _share(row, "km_share_within_norm"), ages,
-        ])
+        lines.append(
+            [
+                row.interval,
+                *([row.group] if grouped else []),
+                str(row.units),
+                str(row.closed),
+                str(row.open),
+                str(row.out_of_sight),
+                str(row.ended),
+                _value(row, "median_days"),
+                _value(row, "q1_days"),
+                _value(row, "q3_days"),
+                _value(row, "p90_days"),
+                f"{row.norm_months}m" if row.HasField("norm_months") else "-",
+                _share(row, "share_within_norm"),
+                _value(row, "km_median_days"),
+                _share(row, "km_share_within_norm"),
+                ages,
+            ]
+        )
     return lines
 
 
@@ -141,8 +185,12 @@ def figure_lines(response: Any) -> list[list[str]]:
         elif field.message_type is pb.Count.DESCRIPTOR:
             counts = [{c.category: c.count for c in getattr(y, name)} for y in years]
             for category in sorted({c for per_year in counts for c in per_year}):
-                lines.append([f"{name}: {category}",
-                              *(str(per_year.get(category, 0)) for per_year in counts)])
+                lines.append(
+                    [
+                        f"{name}: {category}",
+                        *(str(per_year.get(category, 0)) for per_year in counts),
+                    ]
+                )
         else:
             lines.append([name, *(str(getattr(y, name)).lower() for y in years)])
     return lines
@@ -162,42 +210,64 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
 
         if args.command == "status":
             status = await call(stub.GetStatus, pb.GetStatusRequest())
-            out.write(f"facts held     {status.facts}\nconsuming      {status.consuming}\n"
-                      f"rebuilding     {status.rebuilding}\n"
-                      f"last saved     {status.last_snapshot_at or '-'}\n"
-                      f"streams        {', '.join(status.streams)}\n")
+            out.write(
+                f"facts held     {status.facts}\nconsuming      {status.consuming}\n"
+                f"rebuilding     {status.rebuilding}\n"
+                f"last saved     {status.last_snapshot_at or '-'}\n"
+                f"streams        {', '.join(status.streams)}\n"
+            )
         elif args.command == "rebuild":
             done = await call(stub.Rebuild, pb.RebuildRequest())
             out.write(f"rebuilt: {done.facts_before} facts before, {done.facts_after} after\n")
         elif args.command == "export":
-            export = await call(stub.ExportEventLog, pb.ExportEventLogRequest(
-                as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
-                format=pb.EVENT_LOG_FORMAT_XES if args.format == "xes" else pb.EVENT_LOG_FORMAT_CSV,
-                pseudonymise=args.pseudonymise, gzip=True))
+            export = await call(
+                stub.ExportEventLog,
+                pb.ExportEventLogRequest(
+                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                    format=pb.EVENT_LOG_FORMAT_XES
+                    if args.format == "xes"
+                    else pb.EVENT_LOG_FORMAT_CSV,
+                    pseudonymise=args.pseudonymise,
+                    gzip=True,
+                ),
+            )
             _write(_content(export), args.output, out)
         elif args.report == "lead-times":
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
             if args.csv:
-                export = await call(stub.ExportLeadTimes, pb.ExportLeadTimesRequest(
-                    as_of=as_of, by=args.by, intervals=args.interval, gzip=True))
+                export = await call(
+                    stub.ExportLeadTimes,
+                    pb.ExportLeadTimesRequest(
+                        as_of=as_of, by=args.by, intervals=args.interval, gzip=True
+                    ),
+                )
                 _write(_content(export), None, out)
                 return
-            table = await call(stub.GetLeadTimes, pb.GetLeadTimesRequest(
-                as_of=as_of, by=args.by, intervals=args.interval))
-            out.write(f"Lead times in days as of {table.as_of} (known by {table.known_by})"
-                      f"{', by ' + args.by if args.by else ''}\n\n")
+            table = await call(
+                stub.GetLeadTimes,
+                pb.GetLeadTimesRequest(as_of=as_of, by=args.by, intervals=args.interval),
+            )
+            out.write(
+                f"Lead times in days as of {table.as_of} (known by {table.known_by})"
+                f"{', by ' + args.by if args.by else ''}\n\n"
+            )
             print_table(lead_time_lines(table), out, left=2 if args.by else 1)
-            out.write(f"\n- withheld: fewer than {table.min_group_size} cases (or closed "
-                      "cases) in the group. KM: Kaplan-Meier, open cases censored.\n")
+            out.write(
+                f"\n- withheld: fewer than {table.min_group_size} cases (or closed "
+                "cases) in the group. KM: Kaplan-Meier, open cases censored.\n"
+            )
         else:
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
             if args.csv:
-                export = await call(stub.ExportChainFigures, pb.ExportChainFiguresRequest(
-                    as_of=as_of, years=args.years, gzip=True))
+                export = await call(
+                    stub.ExportChainFigures,
+                    pb.ExportChainFiguresRequest(as_of=as_of, years=args.years, gzip=True),
+                )
                 _write(_content(export), None, out)
                 return
-            figures = await call(stub.GetChainFigures, pb.GetChainFiguresRequest(
-                as_of=as_of, years=args.years))
+            figures = await call(
+                stub.GetChainFigures, pb.GetChainFiguresRequest(as_of=as_of, years=args.years)
+            )
             out.write(f"Chain figures as of {figures.as_of} (known by {figures.known_by})\n\n")
             if figures.years:
                 print_table(figure_lines(figures), out)

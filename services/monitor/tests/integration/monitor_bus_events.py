@@ -45,10 +45,12 @@ AS_OF = "2024-06-30"
 """Every generated fact occurred on or before this date."""
 _LAST_DAY = date.fromisoformat(AS_OF)
 _NAMESPACE = uuid.UUID("6f1c9a52-0d7e-4b8e-9a43-3f0e4b1d2c10")
-_SYSTEMS = {"intake": ("politie", "police-registration"),
-            "investigation": ("politie", "police-registration"),
-            "prosecution": ("om", "om-case-registration"),
-            "residence": ("ind", "ind-residence")}
+_SYSTEMS = {
+    "intake": ("politie", "police-registration"),
+    "investigation": ("politie", "police-registration"),
+    "prosecution": ("om", "om-case-registration"),
+    "residence": ("ind", "ind-residence"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ class BusEvent:
     def redelivered(self) -> BusEvent:
         """The same event under another Nats-Msg-Id: past JetStream's de-duplication, as a
         relay republishing after the duplicate window would send it."""
-        return replace(self, envelope=self.envelope.model_copy(
-            update={"message_id": f"again-{self.envelope.event_id}"}))
+        return replace(
+            self,
+            envelope=self.envelope.model_copy(
+                update={"message_id": f"again-{self.envelope.event_id}"}
+            ),
+        )
 
 
 class _Chain:
@@ -80,13 +86,21 @@ class _Chain:
         self._positions[service] = position
         event_id = uuid.uuid5(_NAMESPACE, f"{service}/{position}")
         organisation, system = _SYSTEMS[service]
-        recorded = datetime.combine(payload.occurred_on + timedelta(days=1), clock_time(9),
-                                    tzinfo=UTC)
+        recorded = datetime.combine(
+            payload.occurred_on + timedelta(days=1), clock_time(9), tzinfo=UTC
+        )
         envelope = Envelope(
-            event_id=event_id, service=service, event_type=type(payload).__name__,
-            version=payload.VERSION, occurred_on=payload.occurred_on, recorded_at=recorded,
-            aggregate_id=uuid.uuid5(_NAMESPACE, aggregate), aggregate_version=1,
-            organisation=organisation, system=system, position=position,
+            event_id=event_id,
+            service=service,
+            event_type=type(payload).__name__,
+            version=payload.VERSION,
+            occurred_on=payload.occurred_on,
+            recorded_at=recorded,
+            aggregate_id=uuid.uuid5(_NAMESPACE, aggregate),
+            aggregate_version=1,
+            organisation=organisation,
+            system=system,
+            position=position,
         )
         self.events.append(BusEvent(envelope, payload.model_dump_json().encode()))
 
@@ -99,69 +113,144 @@ def chain_events(victims: int = 60, *, seed: int = 2024) -> list[BusEvent]:
     for n in range(1, victims + 1):
         victim, case, suspect = f"vic-{n:04d}", f"case-{n:04d}", f"sus-{n:04d}"
         t0 = start + timedelta(days=rng.randrange(900))
-        chain.add(i.SignalRegistered(
-            occurred_on=t0, victim_id=victim, signal_id=f"sig-{n:04d}",
-            source_organisation=rng.choice(list(SourceOrganisation)),
-            form=rng.choices([ExploitationForm.SEXUAL, ExploitationForm.LABOUR,
-                              ExploitationForm.CRIMINAL], weights=[55, 30, 15])[0],
-            minor=rng.random() < 0.2, nationality_group=rng.choice(list(NationalityGroup)),
-            residence_position=rng.choice([ResidencePosition.LAWFUL,
-                                           ResidencePosition.IRREGULAR]),
-            region=rng.choice([PoliceRegion.AMSTERDAM, PoliceRegion.ROTTERDAM,
-                               PoliceRegion.LIMBURG])), victim)
+        chain.add(
+            i.SignalRegistered(
+                occurred_on=t0,
+                victim_id=victim,
+                signal_id=f"sig-{n:04d}",
+                source_organisation=rng.choice(list(SourceOrganisation)),
+                form=rng.choices(
+                    [ExploitationForm.SEXUAL, ExploitationForm.LABOUR, ExploitationForm.CRIMINAL],
+                    weights=[55, 30, 15],
+                )[0],
+                minor=rng.random() < 0.2,
+                nationality_group=rng.choice(list(NationalityGroup)),
+                residence_position=rng.choice(
+                    [ResidencePosition.LAWFUL, ResidencePosition.IRREGULAR]
+                ),
+                region=rng.choice(
+                    [PoliceRegion.AMSTERDAM, PoliceRegion.ROTTERDAM, PoliceRegion.LIMBURG]
+                ),
+            ),
+            victim,
+        )
         if rng.random() < 0.5:
-            chain.add(i.PilotEnrolled(occurred_on=t0 + timedelta(days=1), victim_id=victim,
-                                      cohort=rng.choice(["pilot-2022-a", "pilot-2022-b"])),
-                      victim)
+            chain.add(
+                i.PilotEnrolled(
+                    occurred_on=t0 + timedelta(days=1),
+                    victim_id=victim,
+                    cohort=rng.choice(["pilot-2022-a", "pilot-2022-b"]),
+                ),
+                victim,
+            )
             if rng.random() < 0.5:
-                chain.add(i.SafetyCoordinatorAssigned(occurred_on=t0 + timedelta(days=3),
-                                                      victim_id=victim), victim)
+                chain.add(
+                    i.SafetyCoordinatorAssigned(
+                        occurred_on=t0 + timedelta(days=3), victim_id=victim
+                    ),
+                    victim,
+                )
         if rng.random() < 0.6:
-            chain.add(i.InformativeInterviewHeld(occurred_on=t0 + timedelta(days=4),
-                                                 victim_id=victim), victim)
+            chain.add(
+                i.InformativeInterviewHeld(occurred_on=t0 + timedelta(days=4), victim_id=victim),
+                victim,
+            )
         if rng.random() < 0.15:
             continue  # never reports: stays open (or out of sight) for T0-T2
         t2 = t0 + timedelta(days=rng.randint(5, 120))
-        chain.add(i.ReportFiled(occurred_on=t2, victim_id=victim, case_id=case,
-                                under_number=rng.random() < 0.1), victim)
-        chain.add(r.ReflectionPeriodGranted(occurred_on=t0 + timedelta(days=2),
-                                            victim_id=victim), victim)
-        chain.add(r.TemporaryPermitGranted(occurred_on=t2, victim_id=victim, case_id=case,
-                                           valid_from=t2, valid_until=t2 + timedelta(days=365)),
-                  victim)
+        chain.add(
+            i.ReportFiled(
+                occurred_on=t2, victim_id=victim, case_id=case, under_number=rng.random() < 0.1
+            ),
+            victim,
+        )
+        chain.add(
+            r.ReflectionPeriodGranted(occurred_on=t0 + timedelta(days=2), victim_id=victim), victim
+        )
+        chain.add(
+            r.TemporaryPermitGranted(
+                occurred_on=t2,
+                victim_id=victim,
+                case_id=case,
+                valid_from=t2,
+                valid_until=t2 + timedelta(days=365),
+            ),
+            victim,
+        )
         chain.add(inv.InvestigationOpened(occurred_on=t2, case_id=case), case)
-        chain.add(inv.VictimHeard(occurred_on=t2 + timedelta(days=rng.randint(1, 30)),
-                                  case_id=case, victim_id=victim,
-                                  with_police_psychologist=rng.random() < 0.3), case)
+        chain.add(
+            inv.VictimHeard(
+                occurred_on=t2 + timedelta(days=rng.randint(1, 30)),
+                case_id=case,
+                victim_id=victim,
+                with_police_psychologist=rng.random() < 0.3,
+            ),
+            case,
+        )
         t3 = t2 + timedelta(days=rng.randint(40, 260))
-        chain.add(inv.CaseSubmittedToProsecution(occurred_on=t3, case_id=case,
-                                                 suspect_ids=[suspect]), case)
+        chain.add(
+            inv.CaseSubmittedToProsecution(occurred_on=t3, case_id=case, suspect_ids=[suspect]),
+            case,
+        )
         chain.add(p.CaseRegistered(occurred_on=t3, case_id=case, suspect_id=suspect), case)
         if rng.random() < 0.7:
-            chain.add(p.ExaminingMagistrateHearingHeld(
-                occurred_on=t3 + timedelta(days=rng.randint(10, 90)), case_id=case,
-                victim_id=victim), case)
+            chain.add(
+                p.ExaminingMagistrateHearingHeld(
+                    occurred_on=t3 + timedelta(days=rng.randint(10, 90)),
+                    case_id=case,
+                    victim_id=victim,
+                ),
+                case,
+            )
         t5 = t3 + timedelta(days=rng.randint(30, 200))
         if rng.random() < 0.3:
-            chain.add(p.CaseDismissed(occurred_on=t5, case_id=case, suspect_id=suspect,
-                                      kind=rng.choice(list(DismissalKind)), code="01"), case)
+            chain.add(
+                p.CaseDismissed(
+                    occurred_on=t5,
+                    case_id=case,
+                    suspect_id=suspect,
+                    kind=rng.choice(list(DismissalKind)),
+                    code="01",
+                ),
+                case,
+            )
             continue
         chain.add(p.SuspectSummoned(occurred_on=t5, case_id=case, suspect_id=suspect), case)
         t6 = t5 + timedelta(days=rng.randint(60, 200))
-        chain.add(p.CourtHearingHeld(occurred_on=t6, case_id=case, suspect_id=suspect,
-                                     instance=CourtInstance.FIRST_INSTANCE), case)
+        chain.add(
+            p.CourtHearingHeld(
+                occurred_on=t6,
+                case_id=case,
+                suspect_id=suspect,
+                instance=CourtInstance.FIRST_INSTANCE,
+            ),
+            case,
+        )
         t7 = t6 + timedelta(days=rng.randint(14, 120))
-        chain.add(p.VerdictDelivered(
-            occurred_on=t7, case_id=case, suspect_id=suspect,
-            instance=CourtInstance.FIRST_INSTANCE,
-            outcome=rng.choices(list(VerdictOutcome), weights=[60, 10, 25, 5])[0]), case)
-        chain.add(p.CaseFinal(occurred_on=t7 + timedelta(days=rng.randint(14, 200)),
-                              case_id=case, suspect_id=suspect), case)
+        chain.add(
+            p.VerdictDelivered(
+                occurred_on=t7,
+                case_id=case,
+                suspect_id=suspect,
+                instance=CourtInstance.FIRST_INSTANCE,
+                outcome=rng.choices(list(VerdictOutcome), weights=[60, 10, 25, 5])[0],
+            ),
+            case,
+        )
+        chain.add(
+            p.CaseFinal(
+                occurred_on=t7 + timedelta(days=rng.randint(14, 200)),
+                case_id=case,
+                suspect_id=suspect,
+            ),
+            case,
+        )
     return chain.events
 
 
-def shuffled_with_duplicates(events: Sequence[BusEvent], *, seed: int = 7,
-                             share: float = 0.3) -> list[BusEvent]:
+def shuffled_with_duplicates(
+    events: Sequence[BusEvent], *, seed: int = 7, share: float = 0.3
+) -> list[BusEvent]:
     """The events in a random order, with a share of them delivered a second time."""
     rng = random.Random(seed)
     mixed = list(events) + [e.redelivered() for e in events if rng.random() < share]
@@ -179,9 +268,11 @@ async def publish(bus: NatsServer, events: Iterable[BusEvent]) -> int:
             js = nc.jetstream(timeout=10)
             await ensure_stream(js, service_stream(service))
             await provision_feeds(js, service)
-            acks = [await js.publish_async(e.envelope.subject, e.body,
-                                           headers=e.envelope.to_headers())
-                    for e in events if e.envelope.service == service]
+            acks = [
+                await js.publish_async(e.envelope.subject, e.body, headers=e.envelope.to_headers())
+                for e in events
+                if e.envelope.service == service
+            ]
             await asyncio.gather(*acks)
         finally:
             await nc.close()

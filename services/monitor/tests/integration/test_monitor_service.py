@@ -35,8 +35,13 @@ pytestmark = pytest.mark.integration
 BREAKDOWNS = ("", "cohort", "intervention:SAFETY_COORDINATOR")
 
 
-def start_monitor(service_factory: ServiceFactory, nats_url: NatsServer, *,
-                  data_dir: Path | None = None, http_port: int | None = None) -> ServiceProcess:
+def start_monitor(
+    service_factory: ServiceFactory,
+    nats_url: NatsServer,
+    *,
+    data_dir: Path | None = None,
+    http_port: int | None = None,
+) -> ServiceProcess:
     env = {"KETENZICHT_MONITOR_HTTP_ADDRESS": f"127.0.0.1:{http_port or free_port()}"}
     return service_factory("monitor", nats_url, data_dir=data_dir, env=env)
 
@@ -49,11 +54,13 @@ async def tables(address: str) -> dict[str, Any]:
         monitor = MonitorServiceStub(channel)
         for by in BREAKDOWNS:
             found[f"lead times by {by or 'nothing'}"] = await monitor.GetLeadTimes(
-                pb.GetLeadTimesRequest(as_of=as_of, by=by))
+                pb.GetLeadTimesRequest(as_of=as_of, by=by)
+            )
         found["figures"] = await monitor.GetChainFigures(pb.GetChainFiguresRequest(as_of=as_of))
         for form in (pb.EVENT_LOG_FORMAT_XES, pb.EVENT_LOG_FORMAT_CSV):
-            export = await monitor.ExportEventLog(pb.ExportEventLogRequest(as_of=as_of,
-                                                                           format=form))
+            export = await monitor.ExportEventLog(
+                pb.ExportEventLogRequest(as_of=as_of, format=form)
+            )
             found[f"event log {form}"] = export.content
     return found
 
@@ -64,8 +71,8 @@ async def status(address: str) -> Any:
 
 
 async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_order(
-        nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory,
-        tmp_path: Path) -> None:
+    nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     events = chain_events()
     in_order_bus, shuffled_bus = nats_factory(), nats_factory()
 
@@ -82,7 +89,10 @@ async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_
     expected = await tables(in_order.address)
     assert expected["lead times by nothing"].rows[0].median_days > 0  # not an empty table
     assert [r.group for r in expected["lead times by cohort"].rows][:3] == [
-        "none", "pilot-2022-a", "pilot-2022-b"]
+        "none",
+        "pilot-2022-a",
+        "pilot-2022-b",
+    ]
     assert await tables(shuffled.address) == expected
     assert (await status(shuffled.address)).facts == len(events)
 
@@ -99,21 +109,27 @@ async def projection_contents(address: str) -> tuple[Any, ...]:
     as_of = pb.AsOf(on=AS_OF)
     async with connect(address, token=TOKENS["ANALYST"]) as channel:
         monitor = MonitorServiceStub(channel)
-        log = await monitor.ExportEventLog(pb.ExportEventLogRequest(
-            as_of=as_of, format=pb.EVENT_LOG_FORMAT_CSV))
+        log = await monitor.ExportEventLog(
+            pb.ExportEventLogRequest(as_of=as_of, format=pb.EVENT_LOG_FORMAT_CSV)
+        )
         figures = await monitor.GetChainFigures(pb.GetChainFiguresRequest(as_of=as_of))
         facts = (await monitor.GetStatus(pb.GetStatusRequest())).facts
     return log.content, figures, facts
 
 
 async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_bus(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "monitor-data"
     events = chain_events(40, seed=11)
 
     def monitor() -> ServiceProcess:
-        return service_factory("monitor", nats_server, data_dir=data_dir, env={
-            "KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"})
+        return service_factory(
+            "monitor",
+            nats_server,
+            data_dir=data_dir,
+            env={"KETENZICHT_MONITOR_HTTP_ENABLED": "false", "KETENZICHT_MONITOR_PREWARM": "false"},
+        )
 
     first = monitor()
     await publish(nats_server, events)
@@ -135,7 +151,7 @@ async def test_a_restarted_monitor_has_its_figures_at_once_without_reading_the_b
 
     # Back on the bus, the durable consumers resume: new facts are added, none twice.
     nats_server.start()
-    more = chain_events(45, seed=11)[len(events):]
+    more = chain_events(45, seed=11)[len(events) :]
     assert more, "the bigger chain has events the smaller one lacks"
     await publish(nats_server, more)
     await wait_until_acknowledged(nats_server)
@@ -154,7 +170,8 @@ def http_get(url: str, token: str | None = None) -> tuple[int, dict[str, str], b
 
 
 async def test_the_http_json_api_answers_analysts_only(
-        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
     http_port = free_port()
     monitor = start_monitor(service_factory, nats_server, http_port=http_port)
     await publish(nats_server, chain_events())
@@ -176,24 +193,34 @@ async def test_the_http_json_api_answers_analysts_only(
     assert headers["Content-Type"] == "application/json"
     document = json.loads(body)
     over_grpc = (await tables(monitor.address))["lead times by cohort"]
-    assert [(r["interval"], r["group"], r["units"], r["closed"], r["median_days"])
-            for r in document["rows"]] == [
-        (r.interval, r.group, r.units, r.closed,
-         r.median_days if r.HasField("median_days") else None) for r in over_grpc.rows]
+    assert [
+        (r["interval"], r["group"], r["units"], r["closed"], r["median_days"])
+        for r in document["rows"]
+    ] == [
+        (
+            r.interval,
+            r.group,
+            r.units,
+            r.closed,
+            r.median_days if r.HasField("median_days") else None,
+        )
+        for r in over_grpc.rows
+    ]
     assert document["as_of"] == AS_OF
 
-    code, _, body = await get(f"{base}/api/figures?as_of={AS_OF}&years=2021,2022",
-                              TOKENS["ANALYST"])
+    code, _, body = await get(
+        f"{base}/api/figures?as_of={AS_OF}&years=2021,2022", TOKENS["ANALYST"]
+    )
     assert code == 200
     assert [y["year"] for y in json.loads(body)["years"]] == [2021, 2022]
 
-    code, headers, body = await get(f"{base}/export/lead-times.csv?as_of={AS_OF}",
-                                    TOKENS["ANALYST"])
+    code, headers, body = await get(
+        f"{base}/export/lead-times.csv?as_of={AS_OF}", TOKENS["ANALYST"]
+    )
     assert code == 200
     assert headers["Content-Type"].startswith("text/csv")
     assert body.decode().splitlines()[0].startswith("interval,dimension,group,units")
-    code, headers, body = await get(f"{base}/export/event-log.xes?as_of={AS_OF}",
-                                    TOKENS["ANALYST"])
+    code, headers, body = await get(f"{base}/export/event-log.xes?as_of={AS_OF}", TOKENS["ANALYST"])
     assert code == 200
     assert b"<trace>" in body
     assert "attachment" in headers["Content-Disposition"]
@@ -215,13 +242,25 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing at /usr/bin/chromium: run `make chromium` "
-                    "(make test installs it); the dashboard must be tested in a real browser")
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", f"--user-data-dir={profile}",
-               # Virtual time waits for the page's fetches and scripts before the DOM is dumped.
-               "--virtual-time-budget=15000", *arguments]
+        pytest.fail(
+            "Debian's chromium is missing at /usr/bin/chromium: run `make chromium` "
+            "(make test installs it); the dashboard must be tested in a real browser"
+        )
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        # Virtual time waits for the page's fetches and scripts before the DOM is dumped.
+        "--virtual-time-budget=15000",
+        *arguments,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
 
 
@@ -254,8 +293,11 @@ class SvgCollector:
         Parser().feed(html)
 
     def find(self, chart: str, tag: str, css_class: str) -> list[dict[str, str]]:
-        return [a for c, t, a in self.elements
-                if c == chart and t == tag and css_class in a.get("class", "").split()]
+        return [
+            a
+            for c, t, a in self.elements
+            if c == chart and t == tag and css_class in a.get("class", "").split()
+        ]
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -264,7 +306,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 async def test_the_dashboard_draws_its_charts_in_headless_chromium(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     http_port = free_port()
     start_monitor(service_factory, nats_server, http_port=http_port)
     await publish(nats_server, chain_events())
@@ -272,9 +315,14 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
     page = f"http://127.0.0.1:{http_port}/#token={TOKENS['ANALYST']}"
     screenshot = tmp_path / "dashboard.png"
 
-    dumped = await asyncio.to_thread(chromium, tmp_path / "profile", "--dump-dom",
-                                     f"--screenshot={screenshot}", "--window-size=1280,1600",
-                                     page)
+    dumped = await asyncio.to_thread(
+        chromium,
+        tmp_path / "profile",
+        "--dump-dom",
+        f"--screenshot={screenshot}",
+        "--window-size=1280,1600",
+        page,
+    )
 
     dom = SvgCollector(dumped.stdout)
     assert dom.body.get("data-state") == "ready", dumped.stdout[:2000]
@@ -285,15 +333,26 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
     assert dom.find("chart-distribution", "line", "whisker")
     assert dom.find("chart-distribution", "path", "km-median")
     assert {a["id"] for a in dom.find("chart-distribution", "g", "series")} >= {
-        "interval-T0-T2", "interval-T2-T3", "interval-T0-T8"}
+        "interval-T0-T2",
+        "interval-T2-T3",
+        "interval-T0-T8",
+    }
     # By cohort: the two pilot cohorts and the victims outside the pilot.
     assert {a["id"] for a in dom.find("chart-cohort", "g", "series")} == {
-        "cohort-none", "cohort-pilot-2022-a", "cohort-pilot-2022-b"}
+        "cohort-none",
+        "cohort-pilot-2022-a",
+        "cohort-pilot-2022-b",
+    }
     assert len(dom.find("chart-cohort", "rect", "box")) == 3
     # Open cases by age: stacked bars by age band.
     ages = dom.find("chart-open-ages", "rect", "age-band")
     assert {a["data-band"] for a in ages if "data-band" in a} <= {
-        "0-6m", "6-12m", "1-2y", "2-3y", "3y+"}
+        "0-6m",
+        "6-12m",
+        "1-2y",
+        "2-3y",
+        "3y+",
+    }
     assert any(int(a.get("data-count", "0")) > 0 for a in ages)
 
     image = screenshot.read_bytes()
@@ -301,15 +360,17 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
     assert len(image) > 20_000, "a blank page compresses to far less"
 
     # Without a token the page asks for one and shows no figures.
-    dumped = await asyncio.to_thread(chromium, tmp_path / "profile", "--dump-dom",
-                                     f"http://127.0.0.1:{http_port}/")
+    dumped = await asyncio.to_thread(
+        chromium, tmp_path / "profile", "--dump-dom", f"http://127.0.0.1:{http_port}/"
+    )
     dom = SvgCollector(dumped.stdout)
     assert dom.body.get("data-state") == "login"
     assert not dom.find("chart-distribution", "rect", "box")
 
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
-        nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
     monitor = start_monitor(service_factory, nats_server)
     await publish(nats_server, chain_events())
     await wait_until_acknowledged(nats_server)
@@ -317,19 +378,26 @@ async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
     def ketenzicht(*arguments: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "monitor.cli", "--address", monitor.address, *arguments],
-            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, check=False)
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO_ROOT,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    table = await asyncio.to_thread(ketenzicht, "report", "lead-times", "--by", "cohort",
-                                    "--as-of", AS_OF)
+    table = await asyncio.to_thread(
+        ketenzicht, "report", "lead-times", "--by", "cohort", "--as-of", AS_OF
+    )
     assert f"as of {AS_OF}" in table
     lines = table.splitlines()
     assert lines[2].split()[:3] == ["interval", "group", "units"]
     assert any(line.split()[:2] == ["T0-T2", "pilot-2022-a"] for line in lines)
 
-    csv_text = await asyncio.to_thread(ketenzicht, "report", "lead-times", "--csv",
-                                       "--as-of", AS_OF)
+    csv_text = await asyncio.to_thread(
+        ketenzicht, "report", "lead-times", "--csv", "--as-of", AS_OF
+    )
     assert csv_text.splitlines()[0].startswith("interval,dimension,group")
     figures = await asyncio.to_thread(ketenzicht, "report", "figures", "--as-of", AS_OF)
     assert figures.splitlines()[2].split()[:2] == ["figure", "2021"]
@@ -339,8 +407,21 @@ async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
     assert log.read_text().count("<trace>") == 60
 
     refused = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "monitor.cli", "--address", monitor.address,
-                         "--token", TOKENS["OM"], "status"],
-        capture_output=True, text=True, timeout=60, check=False)
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "--address",
+            monitor.address,
+            "--token",
+            TOKENS["OM"],
+            "status",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == 1
     assert "PERMISSION_DENIED" in refused.stderr

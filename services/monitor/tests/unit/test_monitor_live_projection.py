@@ -75,11 +75,12 @@ def store_of(live: LiveProjection) -> RecordingStore:
     return store
 
 
-async def apply_together(live: LiveProjection, facts: Sequence[ChainFact],
-                         batch: int = 256) -> None:
+async def apply_together(
+    live: LiveProjection, facts: Sequence[ChainFact], batch: int = 256
+) -> None:
     """As the consumer does: the facts that arrive together are applied concurrently."""
     for start in range(0, len(facts), batch):
-        await asyncio.gather(*(live.apply(f) for f in facts[start:start + batch]))
+        await asyncio.gather(*(live.apply(f) for f in facts[start : start + batch]))
 
 
 def in_memory(facts: Sequence[ChainFact]) -> ChainProjection:
@@ -89,7 +90,8 @@ def in_memory(facts: Sequence[ChainFact]) -> ChainProjection:
 
 
 async def test_facts_that_arrive_together_are_committed_in_one_transaction(
-        open_live: OpenLive) -> None:
+    open_live: OpenLive,
+) -> None:
     live = open_live()
     await asyncio.gather(*(live.apply(f) for f in FACTS))
     assert store_of(live).commits == [[f.event_id for f in FACTS]]
@@ -115,7 +117,8 @@ async def test_a_redelivered_fact_changes_nothing(open_live: OpenLive) -> None:
 
 
 async def test_a_failed_commit_fails_the_delivery_and_the_redelivery_stores_the_fact(
-        open_live: OpenLive) -> None:
+    open_live: OpenLive,
+) -> None:
     live = open_live()
     first, second = FACTS[:2]
     store_of(live).fail_next_add = True
@@ -128,7 +131,8 @@ async def test_a_failed_commit_fails_the_delivery_and_the_redelivery_stores_the_
 
 
 async def test_a_cancelled_handler_does_not_cancel_the_commit_of_the_others(
-        open_live: OpenLive) -> None:
+    open_live: OpenLive,
+) -> None:
     live = open_live()
     cancelled = asyncio.ensure_future(live.apply(FACTS[0]))
     others = asyncio.gather(*(live.apply(f) for f in FACTS[1:3]))
@@ -138,8 +142,7 @@ async def test_a_cancelled_handler_does_not_cancel_the_commit_of_the_others(
     assert len(live) == 3
 
 
-async def test_a_restarted_projection_has_its_facts_without_any_replay(
-        open_live: OpenLive) -> None:
+async def test_a_restarted_projection_has_its_facts_without_any_replay(open_live: OpenLive) -> None:
     first = open_live()
     assert not first.restored
     await apply_together(first, FACTS, batch=7)
@@ -179,10 +182,12 @@ CRASHING_WRITER = textwrap.dedent("""
 
 
 def test_a_crash_in_the_middle_of_a_commit_keeps_every_committed_group_whole(
-        database: Path) -> None:
+    database: Path,
+) -> None:
     database.parent.mkdir(parents=True)
-    writer = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, str(database)],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, str(database)], stdout=subprocess.PIPE, text=True
+    )
     assert writer.stdout is not None
     committed = [int(writer.stdout.readline()) for _ in range(20)]
     writer.send_signal(signal.SIGKILL)  # while it is busy committing further groups
@@ -203,17 +208,24 @@ def test_a_crash_in_the_middle_of_a_commit_keeps_every_committed_group_whole(
 
 
 async def test_as_of_reads_only_what_had_occurred_and_was_known_at_the_cut(
-        open_live: OpenLive) -> None:
+    open_live: OpenLive,
+) -> None:
     log = fixed_chain()
     known_late = datetime(2022, 3, 1, 9, tzinfo=UTC)
-    log.add("ReportFiled", "2020-07-01", victim_id="victim-009", case_id="case-007",
-            recorded=known_late)
+    log.add(
+        "ReportFiled", "2020-07-01", victim_id="victim-009", case_id="case-007", recorded=known_late
+    )
     log.add("CaseRegistered", "2021-01-15", case_id="case-002", suspect_id="suspect-071")
     live = open_live()
     await apply_together(live, log.facts)
     projection = in_memory(log.facts)
-    for cut in (AsOf.of(date(2020, 12, 31)), AsOf.of(date(2020, 12, 31), known_by=known_late),
-                AsOf.of(date(2021, 1, 15)), AS_OF, AsOf.of(date(2019, 1, 1))):
+    for cut in (
+        AsOf.of(date(2020, 12, 31)),
+        AsOf.of(date(2020, 12, 31), known_by=known_late),
+        AsOf.of(date(2021, 1, 15)),
+        AS_OF,
+        AsOf.of(date(2019, 1, 1)),
+    ):
         view = await live.view(cut)
         assert view.records == projection.view(cut).records, cut
         assert view.as_of == cut
@@ -232,10 +244,17 @@ async def test_views_follow_new_facts_and_only_a_few_are_kept(open_live: OpenLiv
 
 
 async def test_a_rebuild_keeps_facts_that_arrive_while_the_streams_are_replayed(
-        open_live: OpenLive) -> None:
+    open_live: OpenLive,
+) -> None:
     live = open_live(rebuild_chunk=4)
-    gone = ChainFact("gone-from-the-bus", "intake", "VictimOutOfSight", date(2020, 1, 1),
-                     datetime(2020, 1, 2, tzinfo=UTC), {"victim_id": "victim-009"})
+    gone = ChainFact(
+        "gone-from-the-bus",
+        "intake",
+        "VictimOutOfSight",
+        date(2020, 1, 1),
+        datetime(2020, 1, 2, tzinfo=UTC),
+        {"victim_id": "victim-009"},
+    )
     await apply_together(live, [*FACTS[:3], gone])
     late = FACTS[-1]
     during: list[int] = []
@@ -276,7 +295,8 @@ async def test_a_failed_rebuild_leaves_the_projection_as_it_was(open_live: OpenL
     await live.apply(FACTS[5])
     assert len(live) == 6
     assert [r.event_id for r in (await live.view(AS_OF)).records] == [
-        r.event_id for r in in_memory(FACTS[:6]).view(AS_OF).records]
+        r.event_id for r in in_memory(FACTS[:6]).view(AS_OF).records
+    ]
 
 
 def many_facts(victims: int) -> list[ChainFact]:
@@ -294,8 +314,14 @@ def many_facts(victims: int) -> list[ChainFact]:
         log.add("InvestigationOpened", on(31), case_id=case)
         log.add("CaseRegistered", on(180), case_id=case, suspect_id=suspect)
         log.add("SuspectSummoned", on(300), case_id=case, suspect_id=suspect)
-        log.add("VerdictDelivered", on(540), case_id=case, suspect_id=suspect,
-                instance="FIRST_INSTANCE", outcome="ACQUITTAL")
+        log.add(
+            "VerdictDelivered",
+            on(540),
+            case_id=case,
+            suspect_id=suspect,
+            instance="FIRST_INSTANCE",
+            outcome="ACQUITTAL",
+        )
     return log.facts
 
 
@@ -313,8 +339,7 @@ def held_by(build: Callable[[], object]) -> int:
     return held
 
 
-async def test_memory_does_not_grow_with_the_number_of_facts_applied(
-        open_live: OpenLive) -> None:
+async def test_memory_does_not_grow_with_the_number_of_facts_applied(open_live: OpenLive) -> None:
     facts = many_facts(4000)  # 24k facts
     warm_up, measured = facts[:3000], facts[3000:]
     live = open_live()

@@ -43,9 +43,12 @@ def test_query_arguments_are_checked(live: LiveProjection) -> None:
     queries = MonitorQueries(live, CLOCK)
     assert queries.as_of("") == AsOf.of(date(2022, 1, 3))
     assert queries.as_of("2021-06-30", "2021-07-01T12:00:00+02:00").known_by == datetime(
-        2021, 7, 1, 10, tzinfo=UTC)
-    for on, known_by, field in [("30-06-2021", "", "as_of.on"),
-                                ("2021-06-30", "2021-07-01T12:00:00", "as_of.known_by")]:
+        2021, 7, 1, 10, tzinfo=UTC
+    )
+    for on, known_by, field in [
+        ("30-06-2021", "", "as_of.on"),
+        ("2021-06-30", "2021-07-01T12:00:00", "as_of.known_by"),
+    ]:
         with pytest.raises(InvalidCommand) as refused:
             queries.as_of(on, known_by)
         assert refused.value.violations[0].field == field
@@ -61,11 +64,17 @@ def test_a_message_without_a_json_object_body_is_unreadable() -> None:
     from ketenzicht_contracts.envelope import Envelope
 
     envelope = Envelope(
-        event_id="00000000-0000-4000-8000-000000000001", service="intake",
-        event_type="SignalRegistered", version=1, occurred_on=date(2021, 1, 1),
+        event_id="00000000-0000-4000-8000-000000000001",
+        service="intake",
+        event_type="SignalRegistered",
+        version=1,
+        occurred_on=date(2021, 1, 1),
         recorded_at=datetime(2021, 1, 2, tzinfo=UTC),
-        aggregate_id="00000000-0000-4000-8000-000000000002", aggregate_version=1,
-        organisation="politie", system="police-registration")
+        aggregate_id="00000000-0000-4000-8000-000000000002",
+        aggregate_version=1,
+        organisation="politie",
+        system="police-registration",
+    )
     for body in (b"not json", b"[1, 2]"):
         with pytest.raises(UnreadableEvent):
             fact_of(envelope, body)
@@ -79,36 +88,51 @@ def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
     from ketenzicht_contracts.envelope import Envelope
 
     envelope = Envelope(
-        event_id="00000000-0000-4000-8000-00000000000A", service="prosecution",
-        event_type="SuspectSummoned", version=1, occurred_on=date(2022, 9, 1),
+        event_id="00000000-0000-4000-8000-00000000000A",
+        service="prosecution",
+        event_type="SuspectSummoned",
+        version=1,
+        occurred_on=date(2022, 9, 1),
         recorded_at=datetime(2022, 9, 2, 8, 30, tzinfo=UTC),
-        aggregate_id="00000000-0000-4000-8000-000000000002", aggregate_version=3,
-        organisation="om", system="om-registration", command_id="c-1", position=7)
+        aggregate_id="00000000-0000-4000-8000-000000000002",
+        aggregate_version=3,
+        organisation="om",
+        system="om-registration",
+        command_id="c-1",
+        position=7,
+    )
     body = b'{"occurred_on":"2022-09-01","case_id":"case-001","suspect_id":"suspect-001"}'
-    message = Msg(None, subject="ketenzicht.prosecution.SuspectSummoned", data=body,
-                  headers=envelope.to_headers())
+    message = Msg(
+        None,
+        subject="ketenzicht.prosecution.SuspectSummoned",
+        data=body,
+        headers=envelope.to_headers(),
+    )
     stream = "KETENZICHT_PROSECUTION"
     assert fact_from_message(message, stream) == fact_of(envelope, body)
     assert fact_from_message(message, stream).event_id == "00000000-0000-4000-8000-00000000000a"
 
     # What the live consumers refuse by their contract check, the replay skips too.
     for subject, in_stream, data, rule in [
-            ("ketenzicht.intake.SuspectSummoned", stream, body, "wrong-subject"),
-            (message.subject, "KETENZICHT_INTAKE", body, "wrong-stream"),
-            (message.subject, stream, body.replace(b"case-001", b"Jan Jansen"),
-             "breaks-contract"),
-            (message.subject, stream, body.replace(b"2022-09-01", b"2022-09-02"),
-             "date-mismatch")]:
+        ("ketenzicht.intake.SuspectSummoned", stream, body, "wrong-subject"),
+        (message.subject, "KETENZICHT_INTAKE", body, "wrong-stream"),
+        (message.subject, stream, body.replace(b"case-001", b"Jan Jansen"), "breaks-contract"),
+        (message.subject, stream, body.replace(b"2022-09-01", b"2022-09-02"), "date-mismatch"),
+    ]:
         with pytest.raises(UnreadableEvent, match=rule) as skipped:
-            fact_from_message(Msg(None, subject=subject, data=data,
-                                  headers=envelope.to_headers()), in_stream)
+            fact_from_message(
+                Msg(None, subject=subject, data=data, headers=envelope.to_headers()), in_stream
+            )
         assert "Jan" not in str(skipped.value)
 
-    for broken in ({**envelope.to_headers(), "ce-type": "com.example.prosecution.X"},
-                   {**envelope.to_headers(), "ce-type": "nl.ketenzicht.prosecution"},
-                   {**envelope.to_headers(), "ce-occurredon": "1 September"},
-                   {**envelope.to_headers(), "ce-aggregateversion": "third"},
-                   {k: v for k, v in envelope.to_headers().items() if k != "ce-id"}, None):
+    for broken in (
+        {**envelope.to_headers(), "ce-type": "com.example.prosecution.X"},
+        {**envelope.to_headers(), "ce-type": "nl.ketenzicht.prosecution"},
+        {**envelope.to_headers(), "ce-occurredon": "1 September"},
+        {**envelope.to_headers(), "ce-aggregateversion": "third"},
+        {k: v for k, v in envelope.to_headers().items() if k != "ce-id"},
+        None,
+    ):
         with pytest.raises(UnreadableEvent):
             fact_from_message(Msg(None, subject="x", data=body, headers=broken), stream)
         if broken is not None:  # … as the live consumers refuse it
@@ -121,8 +145,9 @@ async def http(live: LiveProjection) -> HttpApi:
     await asyncio.gather(*(live.apply(f) for f in fixed_chain().facts))
     registry = IdentityRegistry.from_file(REPO_ROOT / "deploy/local/identities.toml")
     consumer: Any = type("Consumer", (), {"consuming": True, "services": ("intake",)})()
-    return HttpApi(MonitorQueries(live, CLOCK, min_group_size=1), live, consumer, registry,
-                   "127.0.0.1:0")
+    return HttpApi(
+        MonitorQueries(live, CLOCK, min_group_size=1), live, consumer, registry, "127.0.0.1:0"
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -141,10 +166,12 @@ async def test_http_needs_an_analyst_token_for_data_but_not_for_the_page(http: H
     assert page.status == 200
     assert b'src="/dashboard.js"' in page.body
     assert (await http.respond("GET", "/dashboard.js", {})).content_type.startswith(
-        "text/javascript")
+        "text/javascript"
+    )
     assert (await http.respond("POST", path, bearer("local-analyst-token"))).status == 405
-    assert (await http.respond("GET", "/api/lead-times?as_of=yesterday",
-                               bearer("local-analyst-token"))).status == 400
+    assert (
+        await http.respond("GET", "/api/lead-times?as_of=yesterday", bearer("local-analyst-token"))
+    ).status == 400
 
 
 def test_withheld_figures_stay_unset_in_grpc_and_show_as_a_dash_in_the_table() -> None:

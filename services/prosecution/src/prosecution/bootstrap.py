@@ -19,6 +19,5 @@ def build(wiring: Wiring) -> ServiceParts:
     commands = ProsecutionCommands(CommandGateway(wiring.bus, wiring.clock))
     api = ProsecutionApi(wiring.app, commands)
     return ServiceParts(
-        servicers=[(prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, api,
-                    DESCRIPTOR)]
+        servicers=[(prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, api, DESCRIPTOR)]
     )

@@ -20,46 +20,85 @@ def fact(case: str, suspect: str, on: str) -> pb.SuspectFactRequest:
 
 
 async def register_case(stub: ProsecutionServiceStub, key: str) -> Any:
-    return await stub.RegisterCase(pb.RegisterCaseRequest(
-        command_id=f"register-{key}", case_id=f"case-{key}", suspect_id=f"suspect-{key}",
-        occurred_on="2022-06-01"))
+    return await stub.RegisterCase(
+        pb.RegisterCaseRequest(
+            command_id=f"register-{key}",
+            case_id=f"case-{key}",
+            suspect_id=f"suspect-{key}",
+            occurred_on="2022-06-01",
+        )
+    )
 
 
 async def register_changed(stub: ProsecutionServiceStub, key: str) -> Any:
-    return await stub.RegisterCase(pb.RegisterCaseRequest(
-        command_id=f"register-{key}", case_id=f"case-{key}", suspect_id=f"suspect-{key}-b",
-        occurred_on="2022-06-01"))
+    return await stub.RegisterCase(
+        pb.RegisterCaseRequest(
+            command_id=f"register-{key}",
+            case_id=f"case-{key}",
+            suspect_id=f"suspect-{key}-b",
+            occurred_on="2022-06-01",
+        )
+    )
 
 
 async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
     c = "case-om-refusals"
     s, d, f = "suspect-om-summoned", "suspect-om-dismissed", "suspect-om-final"
     for suspect in (s, d, f):
-        await stub.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=suspect,
-                                                       occurred_on="2022-06-01"))
-    await stub.RegisterCase(pb.RegisterCaseRequest(case_id="case-om-number", suspect_id=s,
-                                                   occurred_on="2022-06-01",
-                                                   parketnummer="08/654321-22"))
+        await stub.RegisterCase(
+            pb.RegisterCaseRequest(case_id=c, suspect_id=suspect, occurred_on="2022-06-01")
+        )
+    await stub.RegisterCase(
+        pb.RegisterCaseRequest(
+            case_id="case-om-number",
+            suspect_id=s,
+            occurred_on="2022-06-01",
+            parketnummer="08/654321-22",
+        )
+    )
     await stub.SummonSuspect(fact(c, s, "2022-09-01"))
-    await stub.DismissCase(pb.DismissCaseRequest(case_id=c, suspect_id=d,
-                                                 occurred_on="2022-08-01",
-                                                 kind=pb.DISMISSAL_KIND_TECHNICAL, code="02"))
+    await stub.DismissCase(
+        pb.DismissCaseRequest(
+            case_id=c,
+            suspect_id=d,
+            occurred_on="2022-08-01",
+            kind=pb.DISMISSAL_KIND_TECHNICAL,
+            code="02",
+        )
+    )
     await stub.SummonSuspect(fact(c, f, "2022-09-01"))
-    await stub.DeliverVerdict(pb.VerdictRequest(case_id=c, suspect_id=f,
-                                                occurred_on="2023-01-10", instance=FIRST,
-                                                outcome=pb.VERDICT_OUTCOME_ACQUITTAL))
+    await stub.DeliverVerdict(
+        pb.VerdictRequest(
+            case_id=c,
+            suspect_id=f,
+            occurred_on="2023-01-10",
+            instance=FIRST,
+            outcome=pb.VERDICT_OUTCOME_ACQUITTAL,
+        )
+    )
     await stub.MarkCaseFinal(fact(c, f, "2023-01-30"))
-    await stub.AssessPresence(pb.AssessPresenceRequest(case_id=c, victim_id="victim-om-r",
-                                                       occurred_on="2022-07-01",
-                                                       presence=pb.PRESENCE_NECESSARY))
+    await stub.AssessPresence(
+        pb.AssessPresenceRequest(
+            case_id=c,
+            victim_id="victim-om-r",
+            occurred_on="2022-07-01",
+            presence=pb.PRESENCE_NECESSARY,
+        )
+    )
     await asyncio.sleep(0.6)
     failed, invalid = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT
     exists = grpc.StatusCode.ALREADY_EXISTS
 
     def verdict(suspect: str, on: str, instance: int) -> Any:
-        return stub.DeliverVerdict(pb.VerdictRequest(
-            case_id=c, suspect_id=suspect, occurred_on=on, instance=instance,
-            outcome=pb.VERDICT_OUTCOME_ACQUITTAL))
+        return stub.DeliverVerdict(
+            pb.VerdictRequest(
+                case_id=c,
+                suspect_id=suspect,
+                occurred_on=on,
+                instance=instance,
+                outcome=pb.VERDICT_OUTCOME_ACQUITTAL,
+            )
+        )
 
     return [
         Refusal(verdict(d, "2023-01-10", FIRST), failed, "NOT_SUMMONED"),
@@ -67,63 +106,157 @@ async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
         Refusal(stub.LodgeAppeal(fact(c, s, "2023-01-01")), failed, "NO_FIRST_INSTANCE_VERDICT"),
         Refusal(verdict(s, "2023-06-01", APPEAL), failed, "NO_FIRST_INSTANCE_VERDICT"),
         Refusal(stub.LodgeAppeal(fact(c, f, "2023-02-01")), failed, "CASE_FINAL"),
-        Refusal(stub.HoldCourtHearing(pb.CourtHearingRequest(
-            case_id=c, suspect_id=f, occurred_on="2023-03-01", instance=FIRST)),
-            failed, "CASE_FINAL"),
-        Refusal(stub.DismissCase(pb.DismissCaseRequest(
-            case_id=c, suspect_id=s, occurred_on="2022-10-01", kind=pb.DISMISSAL_KIND_POLICY,
-            code="50")), failed, "SUSPECT_SUMMONED"),
+        Refusal(
+            stub.HoldCourtHearing(
+                pb.CourtHearingRequest(
+                    case_id=c, suspect_id=f, occurred_on="2023-03-01", instance=FIRST
+                )
+            ),
+            failed,
+            "CASE_FINAL",
+        ),
+        Refusal(
+            stub.DismissCase(
+                pb.DismissCaseRequest(
+                    case_id=c,
+                    suspect_id=s,
+                    occurred_on="2022-10-01",
+                    kind=pb.DISMISSAL_KIND_POLICY,
+                    code="50",
+                )
+            ),
+            failed,
+            "SUSPECT_SUMMONED",
+        ),
         Refusal(stub.SummonSuspect(fact(c, d, "2022-09-01")), failed, "CASE_DISMISSED"),
         Refusal(stub.ReopenCase(fact(c, d, "2022-07-01")), failed, "DATE_BEFORE_DECISION"),
         Refusal(stub.MarkCaseFinal(fact(c, s, "2023-01-01")), failed, "NO_VERDICT"),
-        Refusal(stub.SummonSuspect(fact(c, "suspect-om-unknown", "2022-09-01")),
-                failed, "CASE_NOT_REGISTERED"),
-        Refusal(stub.SummonSuspect(fact(c, d, "2022-05-01")), failed,
-                "DATE_BEFORE_REGISTRATION"),
-        Refusal(stub.RegisterCase(pb.RegisterCaseRequest(
-            case_id="case-om-other", suspect_id=s, occurred_on="2022-06-01",
-            parketnummer="08/654321-22")), failed, "PARKETNUMMER_IN_USE"),
-        Refusal(stub.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s,
-                                                         occurred_on="2022-06-01")),
-                exists, ""),
-        Refusal(stub.AssessPresence(pb.AssessPresenceRequest(
-            case_id=c, victim_id="victim-om-r", occurred_on="2022-07-02",
-            presence=pb.PRESENCE_NOT_NECESSARY)), exists, ""),
-        Refusal(stub.RegisterCase(pb.RegisterCaseRequest(
-            case_id=c, suspect_id="suspect-om-x", occurred_on="2022-06-01",
-            parketnummer="8/1234-22")), invalid, ""),
-        Refusal(stub.DismissCase(pb.DismissCaseRequest(
-            case_id=c, suspect_id=s, occurred_on="2022-10-01", kind=pb.DISMISSAL_KIND_POLICY,
-            code="5")), invalid, ""),
-        Refusal(stub.AssessPresence(pb.AssessPresenceRequest(
-            case_id=c, victim_id="victim-om-q", occurred_on="2022-07-02")), invalid, ""),
-        Refusal(stub.FindProsecution(pb.FindProsecutionRequest(parketnummer="99/999999-99")),
-                grpc.StatusCode.NOT_FOUND, ""),
+        Refusal(
+            stub.SummonSuspect(fact(c, "suspect-om-unknown", "2022-09-01")),
+            failed,
+            "CASE_NOT_REGISTERED",
+        ),
+        Refusal(stub.SummonSuspect(fact(c, d, "2022-05-01")), failed, "DATE_BEFORE_REGISTRATION"),
+        Refusal(
+            stub.RegisterCase(
+                pb.RegisterCaseRequest(
+                    case_id="case-om-other",
+                    suspect_id=s,
+                    occurred_on="2022-06-01",
+                    parketnummer="08/654321-22",
+                )
+            ),
+            failed,
+            "PARKETNUMMER_IN_USE",
+        ),
+        Refusal(
+            stub.RegisterCase(
+                pb.RegisterCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-06-01")
+            ),
+            exists,
+            "",
+        ),
+        Refusal(
+            stub.AssessPresence(
+                pb.AssessPresenceRequest(
+                    case_id=c,
+                    victim_id="victim-om-r",
+                    occurred_on="2022-07-02",
+                    presence=pb.PRESENCE_NOT_NECESSARY,
+                )
+            ),
+            exists,
+            "",
+        ),
+        Refusal(
+            stub.RegisterCase(
+                pb.RegisterCaseRequest(
+                    case_id=c,
+                    suspect_id="suspect-om-x",
+                    occurred_on="2022-06-01",
+                    parketnummer="8/1234-22",
+                )
+            ),
+            invalid,
+            "",
+        ),
+        Refusal(
+            stub.DismissCase(
+                pb.DismissCaseRequest(
+                    case_id=c,
+                    suspect_id=s,
+                    occurred_on="2022-10-01",
+                    kind=pb.DISMISSAL_KIND_POLICY,
+                    code="5",
+                )
+            ),
+            invalid,
+            "",
+        ),
+        Refusal(
+            stub.AssessPresence(
+                pb.AssessPresenceRequest(
+                    case_id=c, victim_id="victim-om-q", occurred_on="2022-07-02"
+                )
+            ),
+            invalid,
+            "",
+        ),
+        Refusal(
+            stub.FindProsecution(pb.FindProsecutionRequest(parketnummer="99/999999-99")),
+            grpc.StatusCode.NOT_FOUND,
+            "",
+        ),
     ]
 
 
-def register(case_id: str, suspect_id: str, on: str = "2022-06-01", *, command_id: str = "",
-             parketnummer: str = "") -> pb.ProsecutionCommand:
-    return pb.ProsecutionCommand(register_case=pb.RegisterCaseRequest(
-        command_id=command_id, case_id=case_id, suspect_id=suspect_id, occurred_on=on,
-        parketnummer=parketnummer))
+def register(
+    case_id: str,
+    suspect_id: str,
+    on: str = "2022-06-01",
+    *,
+    command_id: str = "",
+    parketnummer: str = "",
+) -> pb.ProsecutionCommand:
+    return pb.ProsecutionCommand(
+        register_case=pb.RegisterCaseRequest(
+            command_id=command_id,
+            case_id=case_id,
+            suspect_id=suspect_id,
+            occurred_on=on,
+            parketnummer=parketnummer,
+        )
+    )
 
 
 async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     base, final = "case-om-bulk", "suspect-om-final"
-    first = await stub.RegisterCase(register(base, "suspect-om-base", command_id="bulk-base",
-                                             parketnummer="08/111111-22").register_case)
+    first = await stub.RegisterCase(
+        register(
+            base, "suspect-om-base", command_id="bulk-base", parketnummer="08/111111-22"
+        ).register_case
+    )
     await stub.RegisterCase(register(base, final).register_case)
     await stub.SummonSuspect(fact(base, final, "2022-09-01"))
-    await stub.DeliverVerdict(pb.VerdictRequest(
-        case_id=base, suspect_id=final, occurred_on="2023-01-10", instance=FIRST,
-        outcome=pb.VERDICT_OUTCOME_ACQUITTAL))
+    await stub.DeliverVerdict(
+        pb.VerdictRequest(
+            case_id=base,
+            suspect_id=final,
+            occurred_on="2023-01-10",
+            instance=FIRST,
+            outcome=pb.VERDICT_OUTCOME_ACQUITTAL,
+        )
+    )
     await stub.MarkCaseFinal(fact(base, final, "2023-01-30"))
     commands = [register(f"case-om-bulk-{n}", f"suspect-om-{n}") for n in range(200)]
-    commands += [pb.ProsecutionCommand(
-        hold_examining_magistrate_hearing=pb.VictimFactRequest(
-            case_id=base, victim_id=f"victim-om-{n}", occurred_on="2022-07-01"))
-        for n in range(100)]
+    commands += [
+        pb.ProsecutionCommand(
+            hold_examining_magistrate_hearing=pb.VictimFactRequest(
+                case_id=base, victim_id=f"victim-om-{n}", occurred_on="2022-07-01"
+            )
+        )
+        for n in range(100)
+    ]
     commands += [
         # 300: a fact about a suspect the OM registered no case against
         pb.ProsecutionCommand(summon_suspect=fact(base, "suspect-om-never", "2022-09-01")),
@@ -151,10 +284,16 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     return Backlog(
         commands=commands,
         accepted=[(range(300), "ack")],
-        refused={300: (failed, "CASE_NOT_REGISTERED"), 301: (failed, "CASE_FINAL"),
-                 302: (failed, "PARKETNUMMER_IN_USE"), 303: (code_pb2.ALREADY_EXISTS, None),
-                 305: (code_pb2.ALREADY_EXISTS, None), 306: (invalid, None),
-                 307: (invalid, None), 308: (invalid, None)},
+        refused={
+            300: (failed, "CASE_NOT_REGISTERED"),
+            301: (failed, "CASE_FINAL"),
+            302: (failed, "PARKETNUMMER_IN_USE"),
+            303: (code_pb2.ALREADY_EXISTS, None),
+            305: (code_pb2.ALREADY_EXISTS, None),
+            306: (invalid, None),
+            307: (invalid, None),
+            308: (invalid, None),
+        },
         replayed=(304, list(first.event_ids)),
         published=5 + 300,  # the five unary commands, then one event per accepted command
         check=hundred_victims_heard,

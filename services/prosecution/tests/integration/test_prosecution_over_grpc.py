@@ -43,44 +43,88 @@ def fact(case: str, suspect: str, on: str) -> pb.SuspectFactRequest:
 
 
 async def test_proceedings_from_registration_to_final_land_on_jetstream(
-        running: Running, om: ProsecutionServiceStub) -> None:
+    running: Running, om: ProsecutionServiceStub
+) -> None:
     c, s = "case-om-001", "suspect-om-a"
     acks = [
-        await om.RegisterCase(pb.RegisterCaseRequest(
-            command_id="register-om-001", case_id=c, suspect_id=s, occurred_on="2022-06-01",
-            parketnummer="08/123456-22")),
-        await om.HoldExaminingMagistrateHearing(pb.VictimFactRequest(
-            case_id=c, victim_id="victim-om-a", occurred_on="2022-07-01")),
-        await om.AssessPresence(pb.AssessPresenceRequest(
-            case_id=c, victim_id="victim-om-a", occurred_on="2022-07-02",
-            presence=pb.PRESENCE_NOT_NECESSARY)),
+        await om.RegisterCase(
+            pb.RegisterCaseRequest(
+                command_id="register-om-001",
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2022-06-01",
+                parketnummer="08/123456-22",
+            )
+        ),
+        await om.HoldExaminingMagistrateHearing(
+            pb.VictimFactRequest(case_id=c, victim_id="victim-om-a", occurred_on="2022-07-01")
+        ),
+        await om.AssessPresence(
+            pb.AssessPresenceRequest(
+                case_id=c,
+                victim_id="victim-om-a",
+                occurred_on="2022-07-02",
+                presence=pb.PRESENCE_NOT_NECESSARY,
+            )
+        ),
         await om.SummonSuspect(fact(c, s, "2022-09-01")),
-        await om.HoldCourtHearing(pb.CourtHearingRequest(
-            case_id=c, suspect_id=s, occurred_on="2023-02-01", instance=FIRST)),
-        await om.DeliverVerdict(pb.VerdictRequest(
-            case_id=c, suspect_id=s, occurred_on="2023-02-15", instance=FIRST,
-            outcome=pb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING)),
+        await om.HoldCourtHearing(
+            pb.CourtHearingRequest(
+                case_id=c, suspect_id=s, occurred_on="2023-02-01", instance=FIRST
+            )
+        ),
+        await om.DeliverVerdict(
+            pb.VerdictRequest(
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2023-02-15",
+                instance=FIRST,
+                outcome=pb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING,
+            )
+        ),
         await om.LodgeAppeal(fact(c, s, "2023-02-27")),
-        await om.HoldCourtHearing(pb.CourtHearingRequest(
-            case_id=c, suspect_id=s, occurred_on="2023-10-01", instance=APPEAL)),
-        await om.DeliverVerdict(pb.VerdictRequest(
-            case_id=c, suspect_id=s, occurred_on="2023-10-15", instance=APPEAL,
-            outcome=pb.VERDICT_OUTCOME_CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED)),
+        await om.HoldCourtHearing(
+            pb.CourtHearingRequest(
+                case_id=c, suspect_id=s, occurred_on="2023-10-01", instance=APPEAL
+            )
+        ),
+        await om.DeliverVerdict(
+            pb.VerdictRequest(
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2023-10-15",
+                instance=APPEAL,
+                outcome=pb.VERDICT_OUTCOME_CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED,
+            )
+        ),
         await om.MarkCaseFinal(fact(c, s, "2023-10-30")),
     ]
     assert [len(a.event_ids) for a in acks] == [1] * 10
     ids = [a.event_ids[0] for a in acks]
     messages = await published_ids(running, ids)
     assert [messages[i].subject.rsplit(".", 1)[1] for i in ids] == [
-        "CaseRegistered", "ExaminingMagistrateHearingHeld", "PresenceAssessed",
-        "SuspectSummoned", "CourtHearingHeld", "VerdictDelivered", "AppealLodged",
-        "CourtHearingHeld", "VerdictDelivered", "CaseFinal"]
+        "CaseRegistered",
+        "ExaminingMagistrateHearingHeld",
+        "PresenceAssessed",
+        "SuspectSummoned",
+        "CourtHearingHeld",
+        "VerdictDelivered",
+        "AppealLodged",
+        "CourtHearingHeld",
+        "VerdictDelivered",
+        "CaseFinal",
+    ]
     assert all(messages[i].subject.startswith("ketenzicht.prosecution.") for i in ids)
-    assert json.loads(messages[ids[0]].data) == {"occurred_on": "2022-06-01", "case_id": c,
-                                                 "suspect_id": s}
+    assert json.loads(messages[ids[0]].data) == {
+        "occurred_on": "2022-06-01",
+        "case_id": c,
+        "suspect_id": s,
+    }
     assert json.loads(messages[ids[2]].data)["presence_necessary"] is False
-    assert json.loads(messages[ids[8]].data)["outcome"] == \
-        "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED"
+    assert (
+        json.loads(messages[ids[8]].data)["outcome"]
+        == "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED"
+    )
     for message in messages.values():
         assert b"123456" not in message.data
 
@@ -100,22 +144,36 @@ async def test_proceedings_from_registration_to_final_land_on_jetstream(
 async def test_dismissal_other_disposal_and_reopening(om: ProsecutionServiceStub) -> None:
     c = "case-om-002"
     for suspect in ("suspect-om-b", "suspect-om-c"):
-        await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=suspect,
-                                                     occurred_on="2022-06-01"))
-    dismissed = await om.DismissCase(pb.DismissCaseRequest(
-        case_id=c, suspect_id="suspect-om-b", occurred_on="2022-08-01",
-        kind=pb.DISMISSAL_KIND_POLICY, code="50"))
+        await om.RegisterCase(
+            pb.RegisterCaseRequest(case_id=c, suspect_id=suspect, occurred_on="2022-06-01")
+        )
+    dismissed = await om.DismissCase(
+        pb.DismissCaseRequest(
+            case_id=c,
+            suspect_id="suspect-om-b",
+            occurred_on="2022-08-01",
+            kind=pb.DISMISSAL_KIND_POLICY,
+            code="50",
+        )
+    )
     assert len(dismissed.event_ids) == 1
     await om.ReopenCase(fact(c, "suspect-om-b", "2023-01-10"))
     await om.SummonSuspect(fact(c, "suspect-om-b", "2023-02-01"))
-    await om.DecideOtherDisposal(pb.OtherDisposalRequest(
-        case_id=c, suspect_id="suspect-om-c", occurred_on="2022-09-01",
-        kind=pb.OTHER_DISPOSAL_KIND_TRANSACTION))
+    await om.DecideOtherDisposal(
+        pb.OtherDisposalRequest(
+            case_id=c,
+            suspect_id="suspect-om-c",
+            occurred_on="2022-09-01",
+            kind=pb.OTHER_DISPOSAL_KIND_TRANSACTION,
+        )
+    )
     b = await om.GetProsecution(pb.GetProsecutionRequest(case_id=c, suspect_id="suspect-om-b"))
-    assert (b.decision, b.reopenings, b.summoned_on) == (pb.PROSECUTION_DECISION_SUMMONED, 1,
-                                                         "2023-02-01")
-    other = await om.GetProsecution(pb.GetProsecutionRequest(case_id=c,
-                                                             suspect_id="suspect-om-c"))
+    assert (b.decision, b.reopenings, b.summoned_on) == (
+        pb.PROSECUTION_DECISION_SUMMONED,
+        1,
+        "2023-02-01",
+    )
+    other = await om.GetProsecution(pb.GetProsecutionRequest(case_id=c, suspect_id="suspect-om-c"))
     assert other.other_disposal_kind == pb.OTHER_DISPOSAL_KIND_TRANSACTION
     case = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=c))
     assert list(case.suspect_ids) == ["suspect-om-b", "suspect-om-c"]

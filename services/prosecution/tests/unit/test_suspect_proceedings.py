@@ -44,12 +44,12 @@ def refused(reason: str, proceedings: SuspectProceedings, act: Callable[[], None
 
 
 def test_a_registration_keeps_the_parketnummer_private() -> None:
-    proceedings = SuspectProceedings.register("case-001", "suspect-001", OM, date(2022, 6, 1),
-                                              "08/123456-22")
+    proceedings = SuspectProceedings.register(
+        "case-001", "suspect-001", OM, date(2022, 6, 1), "08/123456-22"
+    )
     registered_event, number = proceedings.collect_events()
     assert isinstance(registered_event, SuspectProceedings.CaseRegistered)
-    assert (registered_event.case_id, registered_event.suspect_id) == ("case-001",
-                                                                       "suspect-001")
+    assert (registered_event.case_id, registered_event.suspect_id) == ("case-001", "suspect-001")
     assert registered_event.TOPIC not in PRIVATE_TOPICS
     assert number.TOPIC in PRIVATE_TOPICS
     assert proceedings.parketnummer == "08/123456-22"
@@ -57,13 +57,22 @@ def test_a_registration_keeps_the_parketnummer_private() -> None:
 
 def test_a_verdict_needs_a_summons_and_cannot_precede_it() -> None:
     proceedings = registered()
-    refused("NOT_SUMMONED", proceedings,
-            lambda: proceedings.deliver_verdict(OM, date(2023, 1, 1), FIRST, "ACQUITTAL"))
+    refused(
+        "NOT_SUMMONED",
+        proceedings,
+        lambda: proceedings.deliver_verdict(OM, date(2023, 1, 1), FIRST, "ACQUITTAL"),
+    )
     proceedings = summoned(date(2022, 9, 1))
-    refused("DATE_BEFORE_SUMMONS", proceedings,
-            lambda: proceedings.deliver_verdict(OM, date(2022, 8, 31), FIRST, "ACQUITTAL"))
-    refused("DATE_BEFORE_SUMMONS", proceedings,
-            lambda: proceedings.hold_court_hearing(OM, date(2022, 8, 1), FIRST))
+    refused(
+        "DATE_BEFORE_SUMMONS",
+        proceedings,
+        lambda: proceedings.deliver_verdict(OM, date(2022, 8, 31), FIRST, "ACQUITTAL"),
+    )
+    refused(
+        "DATE_BEFORE_SUMMONS",
+        proceedings,
+        lambda: proceedings.hold_court_hearing(OM, date(2022, 8, 1), FIRST),
+    )
     proceedings.deliver_verdict(OM, date(2023, 3, 1), FIRST, "CONVICTION_TRAFFICKING")
     with pytest.raises(AlreadyExists):
         proceedings.deliver_verdict(OM, date(2023, 3, 2), FIRST, "ACQUITTAL")
@@ -71,26 +80,43 @@ def test_a_verdict_needs_a_summons_and_cannot_precede_it() -> None:
 
 def test_an_appeal_needs_a_first_instance_verdict() -> None:
     proceedings = summoned()
-    refused("NO_FIRST_INSTANCE_VERDICT", proceedings,
-            lambda: proceedings.lodge_appeal(OM, date(2023, 3, 10)))
-    refused("NO_FIRST_INSTANCE_VERDICT", proceedings,
-            lambda: proceedings.deliver_verdict(OM, date(2024, 1, 1), APPEAL, "ACQUITTAL"))
+    refused(
+        "NO_FIRST_INSTANCE_VERDICT",
+        proceedings,
+        lambda: proceedings.lodge_appeal(OM, date(2023, 3, 10)),
+    )
+    refused(
+        "NO_FIRST_INSTANCE_VERDICT",
+        proceedings,
+        lambda: proceedings.deliver_verdict(OM, date(2024, 1, 1), APPEAL, "ACQUITTAL"),
+    )
     proceedings.deliver_verdict(OM, date(2023, 3, 1), FIRST, "CONVICTION_TRAFFICKING")
     proceedings.collect_events()
-    refused("APPEAL_NOT_LODGED", proceedings,
-            lambda: proceedings.deliver_verdict(OM, date(2024, 1, 1), APPEAL, "ACQUITTAL"))
-    refused("APPEAL_NOT_LODGED", proceedings,
-            lambda: proceedings.hold_court_hearing(OM, date(2023, 11, 1), APPEAL))
-    refused("DATE_BEFORE_VERDICT", proceedings,
-            lambda: proceedings.lodge_appeal(OM, date(2023, 2, 28)))
+    refused(
+        "APPEAL_NOT_LODGED",
+        proceedings,
+        lambda: proceedings.deliver_verdict(OM, date(2024, 1, 1), APPEAL, "ACQUITTAL"),
+    )
+    refused(
+        "APPEAL_NOT_LODGED",
+        proceedings,
+        lambda: proceedings.hold_court_hearing(OM, date(2023, 11, 1), APPEAL),
+    )
+    refused(
+        "DATE_BEFORE_VERDICT", proceedings, lambda: proceedings.lodge_appeal(OM, date(2023, 2, 28))
+    )
     proceedings.lodge_appeal(OM, date(2023, 3, 10))
     proceedings.collect_events()
     refused("APPEAL_PENDING", proceedings, lambda: proceedings.mark_final(OM, date(2023, 6, 1)))
-    refused("DATE_BEFORE_APPEAL", proceedings,
-            lambda: proceedings.deliver_verdict(OM, date(2023, 3, 9), APPEAL, "ACQUITTAL"))
+    refused(
+        "DATE_BEFORE_APPEAL",
+        proceedings,
+        lambda: proceedings.deliver_verdict(OM, date(2023, 3, 9), APPEAL, "ACQUITTAL"),
+    )
     proceedings.hold_court_hearing(OM, date(2023, 11, 1), APPEAL)
-    proceedings.deliver_verdict(OM, date(2024, 1, 15), APPEAL,
-                                "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED")
+    proceedings.deliver_verdict(
+        OM, date(2024, 1, 15), APPEAL, "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED"
+    )
     proceedings.mark_final(OM, date(2024, 1, 29))
     assert proceedings.final_on == date(2024, 1, 29)
 
@@ -100,16 +126,21 @@ def test_nothing_after_the_case_is_final() -> None:
     refused("NO_VERDICT", proceedings, lambda: proceedings.mark_final(OM, date(2023, 1, 1)))
     proceedings.deliver_verdict(OM, date(2023, 3, 1), FIRST, "ACQUITTAL")
     proceedings.collect_events()
-    refused("DATE_BEFORE_LAST_FACT", proceedings,
-            lambda: proceedings.mark_final(OM, date(2023, 2, 1)))
+    refused(
+        "DATE_BEFORE_LAST_FACT", proceedings, lambda: proceedings.mark_final(OM, date(2023, 2, 1))
+    )
     proceedings.mark_final(OM, date(2023, 3, 15))
     proceedings.collect_events()
     refused("CASE_FINAL", proceedings, lambda: proceedings.lodge_appeal(OM, date(2023, 3, 16)))
     refused("CASE_FINAL", proceedings, lambda: proceedings.summon(OM, date(2023, 4, 1)))
-    refused("CASE_FINAL", proceedings,
-            lambda: proceedings.dismiss(OM, date(2023, 4, 1), "POLICY", "50"))
-    refused("CASE_FINAL", proceedings,
-            lambda: proceedings.hold_court_hearing(OM, date(2023, 4, 1), FIRST))
+    refused(
+        "CASE_FINAL", proceedings, lambda: proceedings.dismiss(OM, date(2023, 4, 1), "POLICY", "50")
+    )
+    refused(
+        "CASE_FINAL",
+        proceedings,
+        lambda: proceedings.hold_court_hearing(OM, date(2023, 4, 1), FIRST),
+    )
     with pytest.raises(AlreadyExists):
         proceedings.mark_final(OM, date(2023, 4, 1))
 
@@ -124,10 +155,16 @@ def test_a_hearing_held_before_the_case_became_final_may_be_registered_late() ->
 
 def test_a_summons_and_a_dismissal_exclude_each_other_unless_the_case_is_reopened() -> None:
     proceedings = summoned()
-    refused("SUSPECT_SUMMONED", proceedings,
-            lambda: proceedings.dismiss(OM, date(2022, 10, 1), "TECHNICAL", "02"))
-    refused("SUSPECT_SUMMONED", proceedings,
-            lambda: proceedings.dispose_otherwise(OM, date(2022, 10, 1), "TRANSACTION"))
+    refused(
+        "SUSPECT_SUMMONED",
+        proceedings,
+        lambda: proceedings.dismiss(OM, date(2022, 10, 1), "TECHNICAL", "02"),
+    )
+    refused(
+        "SUSPECT_SUMMONED",
+        proceedings,
+        lambda: proceedings.dispose_otherwise(OM, date(2022, 10, 1), "TRANSACTION"),
+    )
     refused("NOT_DISPOSED_OF", proceedings, lambda: proceedings.reopen(OM, date(2022, 10, 1)))
 
     proceedings = registered()
@@ -136,12 +173,10 @@ def test_a_summons_and_a_dismissal_exclude_each_other_unless_the_case_is_reopene
     refused("CASE_DISMISSED", proceedings, lambda: proceedings.summon(OM, date(2022, 9, 1)))
     with pytest.raises(AlreadyExists):
         proceedings.dismiss(OM, date(2022, 8, 2), "POLICY", "50")
-    refused("DATE_BEFORE_DECISION", proceedings,
-            lambda: proceedings.reopen(OM, date(2022, 7, 1)))
+    refused("DATE_BEFORE_DECISION", proceedings, lambda: proceedings.reopen(OM, date(2022, 7, 1)))
     proceedings.reopen(OM, date(2023, 1, 5))
     proceedings.collect_events()
-    refused("DATE_BEFORE_REOPENING", proceedings,
-            lambda: proceedings.summon(OM, date(2023, 1, 4)))
+    refused("DATE_BEFORE_REOPENING", proceedings, lambda: proceedings.summon(OM, date(2023, 1, 4)))
     proceedings.summon(OM, date(2023, 2, 1))
     assert proceedings.decision == "SUMMONED"
 
@@ -151,16 +186,20 @@ def test_another_disposal_also_excludes_a_summons_until_reopened() -> None:
     proceedings.dispose_otherwise(OM, date(2022, 7, 1), "JOINDER")
     proceedings.collect_events()
     refused("CASE_DISPOSED_OF", proceedings, lambda: proceedings.summon(OM, date(2022, 8, 1)))
-    refused("CASE_DISPOSED_OF", proceedings,
-            lambda: proceedings.dismiss(OM, date(2022, 8, 1), "TECHNICAL", "01"))
+    refused(
+        "CASE_DISPOSED_OF",
+        proceedings,
+        lambda: proceedings.dismiss(OM, date(2022, 8, 1), "TECHNICAL", "01"),
+    )
     proceedings.reopen(OM, date(2022, 9, 1))
     proceedings.summon(OM, date(2022, 9, 2))
 
 
 def test_no_fact_is_dated_before_the_registration() -> None:
     proceedings = registered(date(2022, 6, 1))
-    refused("DATE_BEFORE_REGISTRATION", proceedings,
-            lambda: proceedings.summon(OM, date(2022, 5, 31)))
+    refused(
+        "DATE_BEFORE_REGISTRATION", proceedings, lambda: proceedings.summon(OM, date(2022, 5, 31))
+    )
 
 
 def test_facts_about_the_victims_of_a_case() -> None:
@@ -175,8 +214,7 @@ def test_facts_about_the_victims_of_a_case() -> None:
 
 
 def test_every_public_event_matches_its_contract_field_for_field() -> None:
-    skip = {"originator_id", "originator_version", "timestamp", "originator_topic",
-            "provenance"}
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"}
     public = topics_of(SuspectProceedings, ProsecutionCase, Parketnummer) - PRIVATE_TOPICS
     assert len(public) == 11
     for aggregate in (SuspectProceedings, ProsecutionCase):
@@ -186,5 +224,4 @@ def test_every_public_event_matches_its_contract_field_for_field() -> None:
                 continue
             model = payload_model(*parse_event_topic(topic))
             assert model.__name__ == name
-            assert {f.name for f in dataclasses.fields(value)} - skip == \
-                set(model.model_fields)
+            assert {f.name for f in dataclasses.fields(value)} - skip == set(model.model_fields)

@@ -55,8 +55,11 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
     residence = residence or ResidenceSettings()
     rules = rule_settings(residence)
     commands = ResidenceCommands(
-        wiring.app, CommandGateway(wiring.bus, wiring.clock), rules,
-        settling=Settling(UPSTREAM_STREAMS, residence.settle_grace_seconds))
+        wiring.app,
+        CommandGateway(wiring.bus, wiring.clock),
+        rules,
+        settling=Settling(UPSTREAM_STREAMS, residence.settle_grace_seconds),
+    )
     # Before the consumer starts: a restored schedule must not overwrite what it applies.
     schedule_file = wiring.settings.data_dir / schedule.FILE_NAME
     commands.restore_schedule(schedule_file)
@@ -64,21 +67,32 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
 
     async def consumer() -> None:
         try:
-            await consume(commands, wiring.settings.nats_url, stop,
-                          wiring.settings.nats_seed_file, wiring.settings.stream_replicas)
+            await consume(
+                commands,
+                wiring.settings.nats_url,
+                stop,
+                wiring.settings.nats_seed_file,
+                wiring.settings.stream_replicas,
+            )
         finally:
             stop.set()
 
     async def watermark() -> None:
-        await follow_upstreams(commands, wiring.settings.nats_url, stop,
-                               wiring.settings.nats_seed_file)
+        await follow_upstreams(
+            commands, wiring.settings.nats_url, stop, wiring.settings.nats_seed_file
+        )
 
     async def settling() -> None:
         await run_settling(commands, wiring.clock, stop, residence.deadline_tick_seconds)
 
     return ServiceParts(
-        servicers=[(residence_pb2_grpc.add_ResidenceServiceServicer_to_server,
-                    ResidenceApi(commands), DESCRIPTOR)],
+        servicers=[
+            (
+                residence_pb2_grpc.add_ResidenceServiceServicer_to_server,
+                ResidenceApi(commands),
+                DESCRIPTOR,
+            )
+        ],
         background=[consumer, watermark, settling],
         # Called once the background tasks and the bus have stopped.
         close=lambda: commands.save_schedule(schedule_file, bus_stopped=wiring.bus.stopped),

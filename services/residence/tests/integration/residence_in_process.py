@@ -16,18 +16,21 @@ from residence.bootstrap import build, create_application
 
 
 @contextlib.asynccontextmanager
-async def residence_running(bus: NatsServer, data_dir: Path,
-                            clock: FixedClock) -> AsyncIterator[str]:
+async def residence_running(
+    bus: NatsServer, data_dir: Path, clock: FixedClock
+) -> AsyncIterator[str]:
     """Residence in this process, with its own identity on the bus; yields its gRPC
     address."""
     address = f"127.0.0.1:{free_port()}"
     settings = ServiceSettings(
-        grpc_address=address, nats_url=bus.url, nats_seed_file=bus.seed("residence"),
+        grpc_address=address,
+        nats_url=bus.url,
+        nats_seed_file=bus.seed("residence"),
         data_dir=data_dir,
-        identities_file=REPO_ROOT / "deploy/local/identities.toml")
+        identities_file=REPO_ROOT / "deploy/local/identities.toml",
+    )
     stop = asyncio.Event()
-    task = asyncio.create_task(serve("residence", create_application, build, settings, stop,
-                                     clock))
+    task = asyncio.create_task(serve("residence", create_application, build, settings, stop, clock))
     try:
         await asyncio.sleep(1.0)
         if task.done():  # it did not start: say why, rather than wait for it

@@ -31,17 +31,27 @@ pytestmark = pytest.mark.integration
 async def publish_report_without_case(bus: NatsServer) -> str:
     """A ReportFiled whose body lacks the case it was filed in: no redelivery repairs that."""
     envelope = Envelope(
-        event_id=uuid.uuid4(), service="intake", event_type="ReportFiled", version=1,
-        occurred_on=date(2024, 3, 1), recorded_at=datetime.now(UTC), aggregate_id=uuid.uuid4(),
-        aggregate_version=1, organisation="politie", system="test")
+        event_id=uuid.uuid4(),
+        service="intake",
+        event_type="ReportFiled",
+        version=1,
+        occurred_on=date(2024, 3, 1),
+        recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        organisation="politie",
+        system="test",
+    )
     nc = await nats.connect(**bus.login("intake"))
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
         await provision_feeds(js, "intake")
-        await js.publish("ketenzicht.intake.ReportFiled",
-                                     b'{"victim_id":"victim-dl-1","occurred_on":"2024-03-01"}',
-                                     headers=envelope.to_headers())
+        await js.publish(
+            "ketenzicht.intake.ReportFiled",
+            b'{"victim_id":"victim-dl-1","occurred_on":"2024-03-01"}',
+            headers=envelope.to_headers(),
+        )
     finally:
         await nc.close()
     return str(envelope.event_id)
@@ -60,11 +70,14 @@ async def dead_letters(bus: NatsServer, timeout: float = 20.0) -> list[DeadLette
 
 
 async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
-        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
     side = service_factory("residence", nats_server)
     broken = await publish_report_without_case(nats_server)
-    await publish_event(nats_server, ReportFiled(
-        occurred_on=date(2024, 3, 2), victim_id="victim-dl-2", case_id="case-dl-2"))
+    await publish_event(
+        nats_server,
+        ReportFiled(occurred_on=date(2024, 3, 2), victim_id="victim-dl-2", case_id="case-dl-2"),
+    )
 
     [letter] = await dead_letters(nats_server)
     assert (letter.event_id, letter.consumer) == (broken, "residence-intake")
@@ -78,7 +91,8 @@ async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
         while True:
             try:
                 await ind.GetResidencePosition(
-                    residence.GetResidencePositionRequest(victim_id="victim-dl-2"))
+                    residence.GetResidencePositionRequest(victim_id="victim-dl-2")
+                )
                 break
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
@@ -86,5 +100,6 @@ async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
                 await asyncio.sleep(0.1)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await ind.GetResidencePosition(
-                residence.GetResidencePositionRequest(victim_id="victim-dl-1"))
+                residence.GetResidencePositionRequest(victim_id="victim-dl-1")
+            )
         assert refused.value.code() == grpc.StatusCode.NOT_FOUND

@@ -28,15 +28,17 @@ pytestmark = pytest.mark.integration
 
 async def triggers_on_feed(url: NatsServer, expected: int) -> list[dict[str, object]]:
     messages = await stream_messages(url, "KETENZICHT_RESIDENCE", at_least=expected, timeout=5)
-    return [json.loads(m.data) | {"_subject": m.subject} for m in messages
-            if ".triggers." in m.subject]
+    return [
+        json.loads(m.data) | {"_subject": m.subject} for m in messages if ".triggers." in m.subject
+    ]
 
 
 Triggers = list[dict[str, object]]
 
 
-async def triggers_until(url: NatsServer, holds: Callable[[Triggers], bool],
-                         timeout: float = 15.0) -> Triggers:
+async def triggers_until(
+    url: NatsServer, holds: Callable[[Triggers], bool], timeout: float = 15.0
+) -> Triggers:
     """The triggers on the feed, once ``holds`` is true of them (or the time is up)."""
     deadline = time.monotonic() + timeout
     while not holds(triggers := await triggers_on_feed(url, 0)) and time.monotonic() < deadline:
@@ -45,39 +47,71 @@ async def triggers_until(url: NatsServer, holds: Callable[[Triggers], bool],
 
 
 def three_years(triggers: Triggers) -> list[tuple[object, object]]:
-    return sorted((t["victim_id"], t["occurred_on"]) for t in triggers
-                  if t.get("ground") == "THREE_YEARS")
+    return sorted(
+        (t["victim_id"], t["occurred_on"]) for t in triggers if t.get("ground") == "THREE_YEARS"
+    )
 
 
 def extensions_due(triggers: Triggers) -> list[object]:
-    return [t["occurred_on"] for t in triggers
-            if str(t["_subject"]).endswith("TemporaryPermitExtensionDue")]
+    return [
+        t["occurred_on"]
+        for t in triggers
+        if str(t["_subject"]).endswith("TemporaryPermitExtensionDue")
+    ]
 
 
 async def report_of(url: NatsServer, victim_id: str, reported_on: date) -> None:
-    await publish_event(url, intake.SignalRegistered(
-        occurred_on=reported_on - timedelta(days=10), victim_id=victim_id,
-        signal_id=f"signal-{victim_id}", source_organisation="POLICE", form="LABOUR",
-        minor=False, nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR",
-        region="OOST_NEDERLAND"))
-    await publish_event(url, intake.ReportFiled(occurred_on=reported_on, victim_id=victim_id,
-                                                case_id=f"case-{victim_id}"))
+    await publish_event(
+        url,
+        intake.SignalRegistered(
+            occurred_on=reported_on - timedelta(days=10),
+            victim_id=victim_id,
+            signal_id=f"signal-{victim_id}",
+            source_organisation="POLICE",
+            form="LABOUR",
+            minor=False,
+            nationality_group="THIRD_COUNTRY",
+            residence_position="IRREGULAR",
+            region="OOST_NEDERLAND",
+        ),
+    )
+    await publish_event(
+        url,
+        intake.ReportFiled(
+            occurred_on=reported_on, victim_id=victim_id, case_id=f"case-{victim_id}"
+        ),
+    )
 
 
-async def grant_permit(address: str, victim_id: str, case_id: str, *, granted_on: str,
-                       valid_from: str, valid_until: str) -> None:
+async def grant_permit(
+    address: str,
+    victim_id: str,
+    case_id: str,
+    *,
+    granted_on: str,
+    valid_from: str,
+    valid_until: str,
+) -> None:
     """What the IND reports: the temporary permit it granted (R13 counts only those)."""
     async with connect(address, token=TOKENS["IND"]) as channel:
         await ResidenceServiceStub(channel).GrantTemporaryPermit(
             residence_pb2.GrantTemporaryPermitRequest(
-                victim_id=victim_id, case_id=case_id, occurred_on=granted_on,
-                valid_from=valid_from, valid_until=valid_until))
+                victim_id=victim_id,
+                case_id=case_id,
+                occurred_on=granted_on,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+        )
 
 
 def indicated(victim_id: str) -> Callable[[Triggers], bool]:
     """The victim's report has reached the feed as the application it counts as."""
-    return lambda ts: any(t["victim_id"] == victim_id and str(t["_subject"]).endswith(
-        "TemporaryPermitApplicationIndicated") for t in ts)
+    return lambda ts: any(
+        t["victim_id"] == victim_id
+        and str(t["_subject"]).endswith("TemporaryPermitApplicationIndicated")
+        for t in ts
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -88,22 +122,42 @@ def quick_settling(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_after_start(
-        nats_server: NatsServer, tmp_path: Path) -> None:
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
-    await publish_event(nats_server, intake.SignalRegistered(
-        occurred_on=date(2020, 2, 20), victim_id="victim-restart", signal_id="signal-1",
-        source_organisation="POLICE", form="SEXUAL", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="ROTTERDAM"))
-    await publish_event(nats_server, intake.ReportFiled(
-        occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"))
+    await publish_event(
+        nats_server,
+        intake.SignalRegistered(
+            occurred_on=date(2020, 2, 20),
+            victim_id="victim-restart",
+            signal_id="signal-1",
+            source_organisation="POLICE",
+            form="SEXUAL",
+            minor=False,
+            nationality_group="THIRD_COUNTRY",
+            residence_position="IRREGULAR",
+            region="ROTTERDAM",
+        ),
+    )
+    await publish_event(
+        nats_server,
+        intake.ReportFiled(
+            occurred_on=date(2020, 3, 1), victim_id="victim-restart", case_id="case-restart"
+        ),
+    )
 
     async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         # The IND granted the permit from the report date, valid past the three-year mark
         # (2023-03-01); its extension, due on 2023-02-18, shows the grant has been judged.
-        await grant_permit(address, "victim-restart", "case-restart", granted_on="2020-04-01",
-                           valid_from="2020-03-01", valid_until="2023-03-20")
-        before = await triggers_until(nats_server,
-                                      lambda ts: "2023-02-18" in extensions_due(ts))
+        await grant_permit(
+            address,
+            "victim-restart",
+            "case-restart",
+            granted_on="2020-04-01",
+            valid_from="2020-03-01",
+            valid_until="2023-03-20",
+        )
+        before = await triggers_until(nats_server, lambda ts: "2023-02-18" in extensions_due(ts))
     assert "2023-02-18" in extensions_due(before)
     assert not three_years(before)
 
@@ -119,22 +173,42 @@ async def test_a_three_year_mark_passed_while_the_service_was_down_fires_once_af
 
 
 async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
-        nats_server: NatsServer, tmp_path: Path) -> None:
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
     clock = FixedClock(datetime(2024, 6, 10, 9, tzinfo=UTC))
-    await publish_event(nats_server, intake.SignalRegistered(
-        occurred_on=date(2021, 6, 1), victim_id="victim-tick", signal_id="signal-2",
-        source_organisation="KMAR", form="LABOUR", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position="IRREGULAR", region="LIMBURG"))
-    await publish_event(nats_server, intake.ReportFiled(
-        occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"))
+    await publish_event(
+        nats_server,
+        intake.SignalRegistered(
+            occurred_on=date(2021, 6, 1),
+            victim_id="victim-tick",
+            signal_id="signal-2",
+            source_organisation="KMAR",
+            form="LABOUR",
+            minor=False,
+            nationality_group="THIRD_COUNTRY",
+            residence_position="IRREGULAR",
+            region="LIMBURG",
+        ),
+    )
+    await publish_event(
+        nats_server,
+        intake.ReportFiled(
+            occurred_on=date(2021, 6, 15), victim_id="victim-tick", case_id="case-tick"
+        ),
+    )
 
     async with residence_running(nats_server, tmp_path / "residence", clock) as address:
         # Granted from the report date until past the mark (2024-06-15); its extension, due on
         # 2024-06-01, shows the grant has been judged before the clock moves.
-        await grant_permit(address, "victim-tick", "case-tick", granted_on="2021-07-01",
-                           valid_from="2021-06-15", valid_until="2024-07-01")
-        first = await triggers_until(nats_server,
-                                     lambda ts: "2024-06-01" in extensions_due(ts))
+        await grant_permit(
+            address,
+            "victim-tick",
+            "case-tick",
+            granted_on="2021-07-01",
+            valid_from="2021-06-15",
+            valid_until="2024-07-01",
+        )
+        first = await triggers_until(nats_server, lambda ts: "2024-06-01" in extensions_due(ts))
         assert "2024-06-01" in extensions_due(first)
         assert not three_years(first)
         clock.advance(timedelta(days=5))  # 2024-06-15: three years since the report
@@ -143,14 +217,21 @@ async def test_a_deadline_fires_on_the_tick_after_the_clock_passes_it(
 
 
 async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_does_not(
-        nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="residence")
     data = tmp_path / "residence"
     clock = FixedClock(datetime(2023, 2, 27, 9, tzinfo=UTC))
     await report_of(nats_server, "victim-kept", date(2020, 3, 1))  # three years: 2023-03-01
     async with residence_running(nats_server, data, clock) as address:
-        await grant_permit(address, "victim-kept", "case-victim-kept", granted_on="2020-04-01",
-                           valid_from="2020-03-01", valid_until="2023-06-01")
+        await grant_permit(
+            address,
+            "victim-kept",
+            "case-victim-kept",
+            granted_on="2020-04-01",
+            valid_from="2020-03-01",
+            valid_until="2023-06-01",
+        )
         await triggers_until(nats_server, indicated("victim-kept"))
     assert "the rules are applied to all" in caplog.text  # a first start: no schedule yet
     saved_at_the_clean_stop = (data / schedule.FILE_NAME).read_bytes()
@@ -163,8 +244,14 @@ async def test_a_clean_stop_keeps_the_schedule_for_the_next_start_and_a_crash_do
         assert "deadline schedule of the clean stop restored" in caplog.text
         assert "the rules are applied to all" not in caplog.text
         await report_of(nats_server, "victim-new", date(2020, 3, 2))  # 2023-03-02
-        await grant_permit(address, "victim-new", "case-victim-new", granted_on="2020-04-02",
-                           valid_from="2020-03-02", valid_until="2023-06-02")
+        await grant_permit(
+            address,
+            "victim-new",
+            "case-victim-new",
+            granted_on="2020-04-02",
+            valid_from="2020-03-02",
+            valid_until="2023-06-02",
+        )
         await triggers_until(nats_server, indicated("victim-new"))
 
     # As a crash would leave it: the file of the earlier clean stop, while the store has moved
@@ -184,7 +271,8 @@ def saved_deadlines(data: Path) -> dict[str, str]:
 
 
 async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_schedule(
-        nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # The rules applied again on the day a deadline fired (after a crash) send nothing new,
     # and the schedule must still learn what comes next.
     data = tmp_path / "residence"
@@ -194,13 +282,24 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
         await triggers_until(nats_server, indicated("victim-again"))
         async with connect(address, token=TOKENS["IND"]) as channel:
             ind = ResidenceServiceStub(channel)
-            await ind.GrantTemporaryPermit(residence_pb2.GrantTemporaryPermitRequest(
-                victim_id="victim-again", case_id="case-victim-again", occurred_on="2020-04-01",
-                valid_from="2020-03-01", valid_until="2021-03-01"))
+            await ind.GrantTemporaryPermit(
+                residence_pb2.GrantTemporaryPermitRequest(
+                    victim_id="victim-again",
+                    case_id="case-victim-again",
+                    occurred_on="2020-04-01",
+                    valid_from="2020-03-01",
+                    valid_until="2021-03-01",
+                )
+            )
             for year in (2021, 2022, 2023):
-                await ind.ExtendTemporaryPermit(residence_pb2.ExtendTemporaryPermitRequest(
-                    victim_id="victim-again", case_id="case-victim-again",
-                    occurred_on=f"{year}-02-01", valid_until=f"{year + 1}-03-01"))
+                await ind.ExtendTemporaryPermit(
+                    residence_pb2.ExtendTemporaryPermitRequest(
+                        victim_id="victim-again",
+                        case_id="case-victim-again",
+                        occurred_on=f"{year}-02-01",
+                        valid_until=f"{year + 1}-03-01",
+                    )
+                )
 
     clock.set(datetime(2023, 3, 2, 9, tzinfo=UTC))  # three years held on 2023-03-01
     async with residence_running(nats_server, data, clock):
@@ -222,6 +321,5 @@ async def test_a_deadline_met_again_on_the_same_day_after_a_crash_stays_in_the_s
 
     clock.set(datetime(2024, 2, 1, 9, tzinfo=UTC))
     async with residence_running(nats_server, data, clock):
-        later = await triggers_until(nats_server,
-                                     lambda ts: "2024-01-31" in extensions_due(ts))
+        later = await triggers_until(nats_server, lambda ts: "2024-01-31" in extensions_due(ts))
     assert "2024-01-31" in extensions_due(later)

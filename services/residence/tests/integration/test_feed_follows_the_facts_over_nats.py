@@ -50,7 +50,8 @@ async def _quiet(url: NatsServer, quiet_seconds: float = 3.0, timeout: float = 6
 
 
 async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
-        nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nats_server: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KETENZICHT_RESIDENCE_SETTLE_GRACE_SECONDS", "0.3")
     rng = random.Random(2026)
     facts = interleave(scenario_facts(32, 5), rng)
@@ -63,14 +64,15 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
                 command = fed.command
                 if fed.channel == "ind":
                     name = rpc_of[command.event_type]
-                    bulk = build_request(residence_pb2.ResidenceCommand, snake_case(name),
-                                         dict(command.fields) | {
-                                             "occurred_on": command.occurred_on,
-                                             "command_id": f"ind-{number}"})
+                    bulk = build_request(
+                        residence_pb2.ResidenceCommand,
+                        snake_case(name),
+                        dict(command.fields)
+                        | {"occurred_on": command.occurred_on, "command_id": f"ind-{number}"},
+                    )
                     await getattr(ind, name)(getattr(bulk, snake_case(name)))
                 else:
-                    await publish_event(nats_server, command.to_payload(),
-                                        event_id=fed.event_id)
+                    await publish_event(nats_server, command.to_payload(), event_id=fed.event_id)
                 if rng.random() < 0.2:
                     await asyncio.sleep(rng.choice([0.05, 0.4, 1.0]))
         await _quiet(nats_server)
@@ -86,18 +88,24 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
         assert trigger["trigger_key"] not in {t["trigger_key"] for t in standing.values()}
         standing[str(trigger["trigger_id"])] = trigger
 
-    app = ResidenceApplication(StoreSettings(
-        sqlite_path=str(tmp_path / "residence" / "events.sqlite")))
+    app = ResidenceApplication(
+        StoreSettings(sqlite_path=str(tmp_path / "residence" / "events.sqlite"))
+    )
     try:
         held = []
         for victim_id in app.victim_ids():
             file = app.repository.get(VictimFile.id_for(victim_id))
             held += file.facts.values()
-            held += [f for case_id in file.case_ids() if (case := app.case_file(case_id))
-                     for f in case.facts.values()]
+            held += [
+                f
+                for case_id in file.case_ids()
+                if (case := app.case_file(case_id))
+                for f in case.facts.values()
+            ]
         reference = evaluate(list({f.event_id: f for f in held}.values()), TODAY)
     finally:
         app.close()
     assert reference, "the scenario raises triggers"
     assert sorted((t["trigger_key"], t["occurred_on"]) for t in standing.values()) == sorted(
-        (d.key, d.fires_on.isoformat()) for d in reference)
+        (d.key, d.fires_on.isoformat()) for d in reference
+    )

@@ -42,26 +42,44 @@ def ind(command_id: str) -> Provenance:
     return Provenance("ind", "ind-residence", command_id)
 
 
-async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
-        tmp_path: Path) -> None:
+async def test_decisions_residence_once_refused_are_stored_and_acknowledged(tmp_path: Path) -> None:
     app = ResidenceApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
     app.store_id()
     bus = CommandBus(app)
-    commands = ResidenceCommands(app, CommandGateway(
-        bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC))))
+    commands = ResidenceCommands(
+        app, CommandGateway(bus, FixedClock(datetime(2024, 1, 1, tzinfo=UTC)))
+    )
     try:
         before = app.max_notification_id()
         # No grant of this permit is known: the IND extended and ended it all the same.
-        extended = await commands.extend_temporary_permit(c.ExtendTemporaryPermit(
-            victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 5, 1),
-            valid_until=date(2024, 5, 1)), ind("extend-1"))
-        ended = await commands.end_temporary_permit(c.EndTemporaryPermit(
-            victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 6, 1),
-            end_date=date(2023, 6, 1)), ind("end-1"))
+        extended = await commands.extend_temporary_permit(
+            c.ExtendTemporaryPermit(
+                victim_id="victim-unknown",
+                case_id="case-x",
+                occurred_on=date(2023, 5, 1),
+                valid_until=date(2024, 5, 1),
+            ),
+            ind("extend-1"),
+        )
+        ended = await commands.end_temporary_permit(
+            c.EndTemporaryPermit(
+                victim_id="victim-unknown",
+                case_id="case-x",
+                occurred_on=date(2023, 6, 1),
+                end_date=date(2023, 6, 1),
+            ),
+            ind("end-1"),
+        )
         # A second non-temporary permit: recorded as the IND reported it.
-        granted = [await commands.grant_non_temporary_permit(c.GrantNonTemporaryPermit(
-            victim_id="victim-unknown", occurred_on=date(2023, 7, day)), ind(f"non-temp-{day}"))
-            for day in (1, 2)]
+        granted = [
+            await commands.grant_non_temporary_permit(
+                c.GrantNonTemporaryPermit(
+                    victim_id="victim-unknown", occurred_on=date(2023, 7, day)
+                ),
+                ind(f"non-temp-{day}"),
+            )
+            for day in (1, 2)
+        ]
 
         acknowledged = [extended, ended, *granted]
         assert all(len(result.event_ids) == 1 for result in acknowledged)
@@ -76,15 +94,26 @@ async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
         assert file is not None
         assert {str(i) for i in ids} <= set(file.facts)
         recorded = [type(fact).__name__ for fact in file.facts.values()]
-        assert sorted(recorded) == sorted(["TemporaryPermitExtended", "TemporaryPermitEnded",
-                                           "NonTemporaryPermitGranted",
-                                           "NonTemporaryPermitGranted"])
+        assert sorted(recorded) == sorted(
+            [
+                "TemporaryPermitExtended",
+                "TemporaryPermitEnded",
+                "NonTemporaryPermitGranted",
+                "NonTemporaryPermitGranted",
+            ]
+        )
 
         # The same command again is acknowledged with what it stored the first time.
         stored = app.max_notification_id()
-        again = await commands.extend_temporary_permit(c.ExtendTemporaryPermit(
-            victim_id="victim-unknown", case_id="case-x", occurred_on=date(2023, 5, 1),
-            valid_until=date(2024, 5, 1)), ind("extend-1"))
+        again = await commands.extend_temporary_permit(
+            c.ExtendTemporaryPermit(
+                victim_id="victim-unknown",
+                case_id="case-x",
+                occurred_on=date(2023, 5, 1),
+                valid_until=date(2024, 5, 1),
+            ),
+            ind("extend-1"),
+        )
         assert again.event_ids == extended.event_ids
         assert again.replayed
         assert app.max_notification_id() == stored
@@ -96,32 +125,50 @@ async def test_decisions_residence_once_refused_are_stored_and_acknowledged(
 Trigger = dict[str, Any]
 
 
-async def residence_triggers(url: NatsServer, holds: Callable[[list[Trigger]], bool],
-                             timeout: float = 20.0) -> list[Trigger]:
+async def residence_triggers(
+    url: NatsServer, holds: Callable[[list[Trigger]], bool], timeout: float = 20.0
+) -> list[Trigger]:
     """What residence published (its stream), once ``holds`` is true of it."""
     deadline = time.monotonic() + timeout
     while True:
-        published = [json.loads(m.data) | {"_subject": m.subject}
-                     for m in await stream_messages(url, "KETENZICHT_RESIDENCE")]
+        published = [
+            json.loads(m.data) | {"_subject": m.subject}
+            for m in await stream_messages(url, "KETENZICHT_RESIDENCE")
+        ]
         if holds(published) or time.monotonic() > deadline:
             return published
         await asyncio.sleep(0.1)
 
 
 def of_kind(published: list[Trigger], kind: str, victim_id: str | None = None) -> list[Trigger]:
-    return [t for t in published if str(t["_subject"]).endswith(f".{kind}")
-            and (victim_id is None or t["victim_id"] == victim_id)]
+    return [
+        t
+        for t in published
+        if str(t["_subject"]).endswith(f".{kind}")
+        and (victim_id is None or t["victim_id"] == victim_id)
+    ]
 
 
 async def signal_of(url: NatsServer, victim_id: str, on: date, position: str) -> None:
-    await publish_event(url, intake.SignalRegistered(
-        occurred_on=on, victim_id=victim_id, signal_id=f"signal-{victim_id}",
-        source_organisation="POLICE", form="SEXUAL", minor=False,
-        nationality_group="THIRD_COUNTRY", residence_position=position, region="AMSTERDAM"))
+    await publish_event(
+        url,
+        intake.SignalRegistered(
+            occurred_on=on,
+            victim_id=victim_id,
+            signal_id=f"signal-{victim_id}",
+            source_organisation="POLICE",
+            form="SEXUAL",
+            minor=False,
+            nationality_group="THIRD_COUNTRY",
+            residence_position=position,
+            region="AMSTERDAM",
+        ),
+    )
 
 
 async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
-        nats_server: NatsServer, service_factory: ServiceFactory) -> None:
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
     residence = service_factory("residence", nats_server)
     # A Dublin claimant could not have a reflection period until 2023-05-18 (WBV 2023/11);
     # from then on for 30 days. A third-country national without lawful residence always.
@@ -130,23 +177,31 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
     await signal_of(nats_server, "victim-irregular", date(2023, 3, 1), "IRREGULAR")
     # The grants follow at once: residence need not have applied the signals yet, the rules
     # judge each grant on all the facts once the victim has settled.
-    grants = {"victim-dublin-early": "2023-03-10", "victim-dublin-late": "2023-05-18",
-              "victim-irregular": "2023-03-10"}
+    grants = {
+        "victim-dublin-early": "2023-03-10",
+        "victim-dublin-late": "2023-05-18",
+        "victim-irregular": "2023-03-10",
+    }
     acks = {}
     async with connect(residence.address, token=TOKENS["IND"]) as channel:
         stub = ResidenceServiceStub(channel)
         for victim_id, granted_on in grants.items():
             acks[victim_id] = await stub.GrantReflectionPeriod(
-                residence_pb2.VictimDecisionRequest(victim_id=victim_id, occurred_on=granted_on))
+                residence_pb2.VictimDecisionRequest(victim_id=victim_id, occurred_on=granted_on)
+            )
     # Stored and acknowledged, the one not allowed as much as the others.
     assert all(len(ack.event_ids) == 1 and not ack.replayed for ack in acks.values())
 
     # The allowed periods expire without a report (R6, 3 months; 30 days for the Dublin
     # claimant): those triggers come with the same settling that judges every grant.
-    published = await residence_triggers(nats_server, lambda ts: bool(
-        of_kind(ts, "DecisionNotAllowedFound")
-        and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-irregular")
-        and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-dublin-late")))
+    published = await residence_triggers(
+        nats_server,
+        lambda ts: bool(
+            of_kind(ts, "DecisionNotAllowedFound")
+            and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-irregular")
+            and of_kind(ts, "ReflectionPeriodExpiryDue", "victim-dublin-late")
+        ),
+    )
 
     recorded = of_kind(published, "ReflectionPeriodGranted")
     assert sorted(g["victim_id"] for g in recorded) == sorted(grants)
@@ -161,12 +216,12 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
 
     # The grant not allowed is no reflection period for the other rules: it does not expire.
     assert not of_kind(published, "ReflectionPeriodExpiryDue", "victim-dublin-early")
-    expiries = {t["victim_id"]: t["expired_on"]
-                for t in of_kind(published, "ReflectionPeriodExpiryDue")}
+    expiries = {
+        t["victim_id"]: t["expired_on"] for t in of_kind(published, "ReflectionPeriodExpiryDue")
+    }
     assert expiries == {"victim-irregular": "2023-06-10", "victim-dublin-late": "2023-06-17"}
 
     # The finding is on the IND's own feed.
-    feed = await stream_messages(nats_server, "KETENZICHT_IND_TRIGGERS", at_least=3,
-                                 timeout=20)
+    feed = await stream_messages(nats_server, "KETENZICHT_IND_TRIGGERS", at_least=3, timeout=20)
     on_feed = [json.loads(m.data) for m in feed if m.subject.endswith(".DecisionNotAllowedFound")]
     assert [t["trigger_id"] for t in on_feed] == [finding["trigger_id"]]

@@ -26,25 +26,34 @@ def residence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 async def test_the_finding_is_stored_and_published_with_its_fields_unary_and_in_bulk(
-        residence: Running) -> None:
+    residence: Running,
+) -> None:
     async with connect(residence.service.address, token=TOKENS["IND"]) as channel:
         ind = ResidenceServiceStub(channel)
-        unary = await ind.FindNoEuResidenceRight(pb.VictimDecisionRequest(
-            command_id="no-eu-1", victim_id="victim-eu-1", occurred_on="2023-02-01"))
+        unary = await ind.FindNoEuResidenceRight(
+            pb.VictimDecisionRequest(
+                command_id="no-eu-1", victim_id="victim-eu-1", occurred_on="2023-02-01"
+            )
+        )
 
         async def bulk():  # type: ignore[no-untyped-def]
-            yield pb.ResidenceCommand(find_no_eu_residence_right=pb.VictimDecisionRequest(
-                command_id="no-eu-2", victim_id="victim-eu-2", occurred_on="2023-02-02"))
+            yield pb.ResidenceCommand(
+                find_no_eu_residence_right=pb.VictimDecisionRequest(
+                    command_id="no-eu-2", victim_id="victim-eu-2", occurred_on="2023-02-02"
+                )
+            )
 
         (result,) = [r async for r in ind.Submit(bulk())]
     assert result.HasField("ack"), result
     ids = [unary.event_ids[0], result.ack.event_ids[0]]
     published = await published_ids(residence, ids)
     assert {m.subject for m in published.values()} == {
-        "ketenzicht.residence.NoEuResidenceRightFound"}
+        "ketenzicht.residence.NoEuResidenceRightFound"
+    }
     assert [json.loads(published[i].data) for i in ids] == [
         {"occurred_on": "2023-02-01", "victim_id": "victim-eu-1"},
-        {"occurred_on": "2023-02-02", "victim_id": "victim-eu-2"}]
+        {"occurred_on": "2023-02-02", "victim_id": "victim-eu-2"},
+    ]
     assert (published[ids[0]].headers or {})["ce-organisation"] == "ind"
 
 
@@ -53,8 +62,11 @@ async def test_only_the_ind_may_report_the_finding(residence: Running) -> None:
     stored, published = residence.stored(), await residence.published()
     for role in ("POLICE", "KMAR", "OM", "ANALYST"):
         async with connect(residence.service.address, token=TOKENS[role]) as channel:
-            error = await rpc_error(ResidenceServiceStub(channel).FindNoEuResidenceRight(
-                pb.VictimDecisionRequest(victim_id="victim-eu-3", occurred_on="2023-02-03")))
+            error = await rpc_error(
+                ResidenceServiceStub(channel).FindNoEuResidenceRight(
+                    pb.VictimDecisionRequest(victim_id="victim-eu-3", occurred_on="2023-02-03")
+                )
+            )
             assert error.code() == grpc.StatusCode.PERMISSION_DENIED, role
     await asyncio.sleep(0.5)
     assert residence.stored() == stored

@@ -57,11 +57,15 @@ async def run(tiny: bool) -> list[str]:
         cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
         fed = await chain.ingest(stack, scale)
         ingest, commands = fed.events, fed.commands
-        cpu = {name: spent - cpu_before.get(name, 0.0)
-               for name, spent in per_process(stack, cpu_seconds).items()}
+        cpu = {
+            name: spent - cpu_before.get(name, 0.0)
+            for name, spent in per_process(stack, cpu_seconds).items()
+        }
         cpu["bench (the feeder)"] = time.process_time() - own_before
-        print(f"ingest: {ingest.count:,} events of {commands:,} commands in {ingest.seconds:.1f} s",
-              flush=True)
+        print(
+            f"ingest: {ingest.count:,} events of {commands:,} commands in {ingest.seconds:.1f} s",
+            flush=True,
+        )
         await chain.consumed(stack)  # residence and the monitor have drained the backlog
         await asyncio.sleep(3)  # the last victims settle (grace period) and are sent
         triggers_sent, retracted = await chain.feed_retractions(stack.profile)
@@ -71,8 +75,10 @@ async def run(tiny: bool) -> list[str]:
         latency = await chain.trigger_latency(stack, pairs, rate)
         print(f"trigger latency: {chain.describe(latency)}", flush=True)
         await chain.consumed(stack)  # what the 1k/s run queued, so it does not count twice
-        pair_cpu = {name: spent - pair_cpu_before.get(name, 0.0)
-                    for name, spent in per_process(stack, cpu_seconds).items()}
+        pair_cpu = {
+            name: spent - pair_cpu_before.get(name, 0.0)
+            for name, spent in per_process(stack, cpu_seconds).items()
+        }
         pair_cpu["bench (the callers)"] = time.process_time() - own_before
         gentle_rate = 100.0
         gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
@@ -85,47 +91,101 @@ async def run(tiny: bool) -> list[str]:
         memory = per_process(stack, peak_rss_mib)
 
     lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
-    lines.append(_line(ingest.name, _rate(ingest), _rate(publish),
-                       f"{ingest.per_second / publish.per_second:.2f}"))
-    lines.append(_line("  … against eventsourcing, 1 event a save", "", _rate(one_per_save),
-                       f"{ingest.per_second / one_per_save.per_second:.2f}"))
-    lines.append(_line("  … and against eventsourcing, 10 events a save", "", _rate(ten_per_save),
-                       f"{ingest.per_second / ten_per_save.per_second:.2f}"))
-    lines.append(_line(f"  ({ingest.count:,} events of {commands:,} commands in "
-                       f"{ingest.seconds:.1f} s: {commands / ingest.seconds:,.0f} commands/s)", ""))
+    lines.append(
+        _line(
+            ingest.name,
+            _rate(ingest),
+            _rate(publish),
+            f"{ingest.per_second / publish.per_second:.2f}",
+        )
+    )
+    lines.append(
+        _line(
+            "  … against eventsourcing, 1 event a save",
+            "",
+            _rate(one_per_save),
+            f"{ingest.per_second / one_per_save.per_second:.2f}",
+        )
+    )
+    lines.append(
+        _line(
+            "  … and against eventsourcing, 10 events a save",
+            "",
+            _rate(ten_per_save),
+            f"{ingest.per_second / ten_per_save.per_second:.2f}",
+        )
+    )
+    lines.append(
+        _line(
+            f"  ({ingest.count:,} events of {commands:,} commands in "
+            f"{ingest.seconds:.1f} s: {commands / ingest.seconds:,.0f} commands/s)",
+            "",
+        )
+    )
     for run_, offered in ((latency, rate), (gentle, gentle_rate)):
         for share in (0.5, 0.99):
             measured, limit = run_.percentile(share), raw_latency.percentile(share)
-            lines.append(_line(f"{run_.name}, p{int(share * 100)} at {offered:,.0f} events/s",
-                               f"{measured:.1f} ms", f"{limit:.1f} ms",
-                               f"{measured / limit:.1f}" if limit else "-"))
-        lines.append(_line(f"  (offered {run_.offered_per_second:,.0f} events/s, achieved "
-                           f"{run_.achieved_per_second:,.0f}; {len(run_.samples)} samples, "
-                           f"{run_.failures} failed calls)", ""))
-    lines.append(_line(rebuilt.name, _rate(rebuilt), _rate(raw_read),
-                       f"{rebuilt.per_second / raw_read.per_second:.2f}"
-                       if raw_read.per_second else "-"))
+            lines.append(
+                _line(
+                    f"{run_.name}, p{int(share * 100)} at {offered:,.0f} events/s",
+                    f"{measured:.1f} ms",
+                    f"{limit:.1f} ms",
+                    f"{measured / limit:.1f}" if limit else "-",
+                )
+            )
+        lines.append(
+            _line(
+                f"  (offered {run_.offered_per_second:,.0f} events/s, achieved "
+                f"{run_.achieved_per_second:,.0f}; {len(run_.samples)} samples, "
+                f"{run_.failures} failed calls)",
+                "",
+            )
+        )
+    lines.append(
+        _line(
+            rebuilt.name,
+            _rate(rebuilt),
+            _rate(raw_read),
+            f"{rebuilt.per_second / raw_read.per_second:.2f}" if raw_read.per_second else "-",
+        )
+    )
     lines.append(_line(f"  ({rebuilt.count:,} facts in {rebuilt.seconds:.1f} s)", ""))
-    lines.append(_line("residence's feed after the ingest: triggers retracted",
-                       f"{retracted:,} of {triggers_sent:,}",
-                       "", f"{retracted / triggers_sent:.1%}" if triggers_sent else "-"))
+    lines.append(
+        _line(
+            "residence's feed after the ingest: triggers retracted",
+            f"{retracted:,} of {triggers_sent:,}",
+            "",
+            f"{retracted / triggers_sent:.1%}" if triggers_sent else "-",
+        )
+    )
     cores = os.cpu_count() or 1
-    lines += ["", f"where the time goes: CPU per command during the ingest ({commands:,} "
-              "commands)"]
+    lines += ["", f"where the time goes: CPU per command during the ingest ({commands:,} commands)"]
     lines += _cpu_lines(cpu, commands, "ms", cores, "commands/s")
-    lines += ["", f"where the time goes at {rate:,.0f} events/s: CPU per signal-and-report pair "
-              f"({pairs:,} pairs, two events each)"]
+    lines += [
+        "",
+        f"where the time goes at {rate:,.0f} events/s: CPU per signal-and-report pair "
+        f"({pairs:,} pairs, two events each)",
+    ]
     lines += _cpu_lines(pair_cpu, pairs, "ms", cores, "pairs/s")
     if raw_read.per_second and bare_read.per_second:
-        lines += ["", "where the time goes in the rebuild: nats-py alone, per message read",
-                  _line("  an event (its envelope: 15 to 19 headers)",
-                        f"{1e6 / raw_read.per_second:.0f} µs"),
-                  _line("  a message with one header", f"{1e6 / bare_read.per_second:.0f} µs"),
-                  _line("  the monitor, reading and applying an event",
-                        f"{1e6 / rebuilt.per_second:.0f} µs" if rebuilt.per_second else "-")]
-    lines += ["", "raw limits measured in this run (NATS's on an unsecured nats-server of the "
-              "bench's, same binary, beside the stack;", " the rebuild's reading on the stack's "
-              "server, as the monitor):"]
+        lines += [
+            "",
+            "where the time goes in the rebuild: nats-py alone, per message read",
+            _line(
+                "  an event (its envelope: 15 to 19 headers)", f"{1e6 / raw_read.per_second:.0f} µs"
+            ),
+            _line("  a message with one header", f"{1e6 / bare_read.per_second:.0f} µs"),
+            _line(
+                "  the monitor, reading and applying an event",
+                f"{1e6 / rebuilt.per_second:.0f} µs" if rebuilt.per_second else "-",
+            ),
+        ]
+    lines += [
+        "",
+        "raw limits measured in this run (NATS's on an unsecured nats-server of the "
+        "bench's, same binary, beside the stack;",
+        " the rebuild's reading on the stack's server, as the monitor):",
+    ]
     for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read, bare_read):
         lines.append(_line(f"  {r.name}", _rate(r)))
     lines.append(_line(f"  {raw_latency.name}", chain.describe(raw_latency)))
@@ -136,12 +196,18 @@ async def run(tiny: bool) -> list[str]:
 
 
 def _cpu_lines(cpu: dict[str, float], units: int, unit: str, cores: int, per: str) -> list[str]:
-    lines = [_line(f"  {name}", f"{1000 * seconds / units:.2f} {unit}")
-             for name, seconds in cpu.items()]
+    lines = [
+        _line(f"  {name}", f"{1000 * seconds / units:.2f} {unit}") for name, seconds in cpu.items()
+    ]
     total_ms = 1000 * sum(cpu.values()) / units
     lines.append(_line("  all processes", f"{total_ms:.2f} {unit}"))
-    lines.append(_line(f"  → at most {cores * 1000 / total_ms:,.0f} {per} on this machine's "
-                       f"{cores} cores, whatever the waiting", ""))
+    lines.append(
+        _line(
+            f"  → at most {cores * 1000 / total_ms:,.0f} {per} on this machine's "
+            f"{cores} cores, whatever the waiting",
+            "",
+        )
+    )
     return lines
 
 
@@ -153,10 +219,14 @@ async def run_scale(events: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="ketenzicht_bench")
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the test suite")
-    parser.add_argument("--scale-run", action="store_true",
-                        help="feed a large scenario and sample every process's memory")
-    parser.add_argument("--events", type=int, default=1_000_000,
-                        help="events in the scale run (default 1M)")
+    parser.add_argument(
+        "--scale-run",
+        action="store_true",
+        help="feed a large scenario and sample every process's memory",
+    )
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events in the scale run (default 1M)"
+    )
     args = parser.parse_args()
     lines = asyncio.run(run_scale(args.events) if args.scale_run else run(args.tiny))
     for line in lines:
@@ -173,12 +243,24 @@ def feed_property() -> str:
 
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "slow",
-         "services/residence/tests/unit/test_feed_follows_the_facts.py"],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-m",
+            "slow",
+            "services/residence/tests/unit/test_feed_follows_the_facts.py",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
-    return (f"\nresidence feed, 200 victims x 20 interleavings against the reference evaluation "
-            f"({time.perf_counter() - started:.0f} s): {summary}")
+    return (
+        f"\nresidence feed, 200 victims x 20 interleavings against the reference evaluation "
+        f"({time.perf_counter() - started:.0f} s): {summary}"
+    )
 
 
 if __name__ == "__main__":

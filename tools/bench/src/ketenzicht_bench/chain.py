@@ -51,9 +51,13 @@ class Latency:
 
 
 def endpoints(stack: Stack) -> Endpoints:
-    return Endpoints(stack.address("intake"), stack.address("investigation"),
-                     stack.address("prosecution"), stack.address("residence"),
-                     stack.profile)
+    return Endpoints(
+        stack.address("intake"),
+        stack.address("investigation"),
+        stack.address("prosecution"),
+        stack.address("residence"),
+        stack.profile,
+    )
 
 
 async def _total(bus: Bus, streams: tuple[str, ...]) -> int:
@@ -65,7 +69,8 @@ async def monitor_facts(address: str) -> int:
     """How many facts the monitor has applied (its GetStatus)."""
     async with connect(address, token=ANALYST) as channel:
         status = await monitor_pb2_grpc.MonitorServiceStub(channel).GetStatus(
-            monitor_pb2.GetStatusRequest())
+            monitor_pb2.GetStatusRequest()
+        )
         return int(status.facts)
 
 
@@ -94,8 +99,9 @@ async def _outstanding(connections: dict[str, Client]) -> int:
     outstanding = 0
     for feed in PUSH_FEEDS:
         try:
-            info = await connections[feed.owner].jetstream().consumer_info(
-                feed.stream, feed.durable)
+            info = (
+                await connections[feed.owner].jetstream().consumer_info(feed.stream, feed.durable)
+            )
         except nats.js.errors.NotFoundError:
             return 1
         outstanding += int(info.num_pending or 0) + int(info.num_ack_pending or 0)
@@ -137,8 +143,11 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Ingest:
         if facts >= published or time.perf_counter() - changed_at > 3:
             break
         await asyncio.sleep(0.05)
-    events = Rate("end-to-end ingest (events): gRPC → JetStream → residence, monitor",
-                  published - before, changed_at - started)
+    events = Rate(
+        "end-to-end ingest (events): gRPC → JetStream → residence, monitor",
+        published - before,
+        changed_at - started,
+    )
     return Ingest(events, accepted)
 
 
@@ -162,8 +171,11 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
     js = nc.jetstream()
     subscription = await js.subscribe(
         "ketenzicht.residence.triggers.ind.TemporaryPermitApplicationIndicated",
-        stream=IND_TRIGGERS, ordered_consumer=True,
-        deliver_policy=DeliverPolicy.NEW, cb=on_trigger)
+        stream=IND_TRIGGERS,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.NEW,
+        cb=on_trigger,
+    )
     try:
         async with connect(stack.address("intake"), token="local-police-token") as channel:
             police = IntakeServiceStub(channel)
@@ -180,15 +192,23 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
                         failures += 1
 
             async def pair(n: int) -> None:
-                signal = await police.RegisterSignal(intake.RegisterSignalRequest(
-                    occurred_on="2024-05-01", source_organisation=intake.SOURCE_ORGANISATION_POLICE,
-                    form=common_pb2.EXPLOITATION_FORM_LABOUR,
-                    nationality_group=intake.NATIONALITY_GROUP_THIRD_COUNTRY,
-                    residence_position=intake.RESIDENCE_POSITION_IRREGULAR,
-                    region=intake.POLICE_REGION_ROTTERDAM))
-                await police.FileReport(intake.FileReportRequest(
-                    victim_id=signal.victim_id, case_id=f"bench-latency-{n}",
-                    occurred_on="2024-05-02"))
+                signal = await police.RegisterSignal(
+                    intake.RegisterSignalRequest(
+                        occurred_on="2024-05-01",
+                        source_organisation=intake.SOURCE_ORGANISATION_POLICE,
+                        form=common_pb2.EXPLOITATION_FORM_LABOUR,
+                        nationality_group=intake.NATIONALITY_GROUP_THIRD_COUNTRY,
+                        residence_position=intake.RESIDENCE_POSITION_IRREGULAR,
+                        region=intake.POLICE_REGION_ROTTERDAM,
+                    )
+                )
+                await police.FileReport(
+                    intake.FileReportRequest(
+                        victim_id=signal.victim_id,
+                        case_id=f"bench-latency-{n}",
+                        occurred_on="2024-05-02",
+                    )
+                )
                 acked[signal.victim_id] = time.perf_counter()
 
             interval = 2 / events_per_second  # two events a pair
@@ -207,8 +227,13 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
         await subscription.unsubscribe()
         await nc.close()
     samples = [max(0.0, arrived[v] - acked[v]) for v in acked if v in arrived]
-    return Latency("trigger latency: report acknowledged → trigger on the IND stream", samples,
-                   events_per_second, achieved, failures)
+    return Latency(
+        "trigger latency: report acknowledged → trigger on the IND stream",
+        samples,
+        events_per_second,
+        achieved,
+        failures,
+    )
 
 
 async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
@@ -225,8 +250,9 @@ async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
     async def on_message(message: Msg) -> None:
         samples.append(time.perf_counter() - sent[int(message.data)])
 
-    subscription = await js.subscribe("raw.latency", ordered_consumer=True,
-                                      deliver_policy=DeliverPolicy.NEW, cb=on_message)
+    subscription = await js.subscribe(
+        "raw.latency", ordered_consumer=True, deliver_policy=DeliverPolicy.NEW, cb=on_message
+    )
     try:
         next_at = time.perf_counter()
         for n in range(messages):
@@ -248,8 +274,11 @@ async def rebuild(stack: Stack) -> Rate:
         stub = monitor_pb2_grpc.MonitorServiceStub(channel)
         started = time.perf_counter()
         result = await stub.Rebuild(monitor_pb2.RebuildRequest(), timeout=600)
-        return Rate("projection rebuild: the monitor re-reads every stream",
-                    int(result.facts_after), time.perf_counter() - started)
+        return Rate(
+            "projection rebuild: the monitor re-reads every stream",
+            int(result.facts_after),
+            time.perf_counter() - started,
+        )
 
 
 async def raw_stream_read(bus: Bus) -> Rate:
@@ -259,8 +288,11 @@ async def raw_stream_read(bus: Bus) -> Rate:
     nc = await connect_as(bus, REBUILDER)
     try:
         return await _read_streams(
-            nc, REBUILDER, ALL_STREAMS,
-            "the rebuild's reading: direct get as the monitor, nothing applied")
+            nc,
+            REBUILDER,
+            ALL_STREAMS,
+            "the rebuild's reading: direct get as the monitor, nothing applied",
+        )
     finally:
         await nc.close()
 
@@ -271,8 +303,9 @@ async def raw_bare_read(url: str) -> Rate:
     what the events' envelope headers cost."""
     nc = await nats.connect(url)
     try:
-        return await _read_streams(nc, None, ("RAW_BENCH",),
-                                   "the same, of messages whose only header is Nats-Msg-Id")
+        return await _read_streams(
+            nc, None, ("RAW_BENCH",), "the same, of messages whose only header is Nats-Msg-Id"
+        )
     finally:
         await nc.close()
 
@@ -291,8 +324,7 @@ async def _read_streams(nc: Client, me: str | None, streams: tuple[str, ...], na
         if not info.state.messages or not info.state.last_seq:
             continue
         async with asyncio.timeout(600):
-            async for _ in read_stream(nc, api, stream, info.state.first_seq,
-                                       info.state.last_seq):
+            async for _ in read_stream(nc, api, stream, info.state.first_seq, info.state.last_seq):
                 total += 1
     return Rate(name, total, time.perf_counter() - started)
 
@@ -300,8 +332,10 @@ async def _read_streams(nc: Client, me: str | None, streams: tuple[str, ...], na
 def describe(latency: Latency) -> str:
     if not latency.samples:
         return "no samples"
-    return (f"p50 {latency.percentile(0.5):.1f} ms, p99 {latency.percentile(0.99):.1f} ms "
-            f"({len(latency.samples)} samples, mean {statistics.mean(latency.samples)*1000:.1f})")
+    return (
+        f"p50 {latency.percentile(0.5):.1f} ms, p99 {latency.percentile(0.99):.1f} ms "
+        f"({len(latency.samples)} samples, mean {statistics.mean(latency.samples) * 1000:.1f})"
+    )
 
 
 async def feed_retractions(bus: Bus) -> tuple[int, int]:
@@ -309,12 +343,14 @@ async def feed_retractions(bus: Bus) -> tuple[int, int]:
     stream's subjects, asked by residence, its owner."""
     nc = await connect_as(bus, "residence")
     try:
-        info = await nc.jetstream().stream_info("KETENZICHT_RESIDENCE",
-                                                subjects_filter="ketenzicht.residence.triggers.>")
+        info = await nc.jetstream().stream_info(
+            "KETENZICHT_RESIDENCE", subjects_filter="ketenzicht.residence.triggers.>"
+        )
         subjects = info.state.subjects or {}
         sent = sum(subjects.values())
-        retracted = sum(n for subject, n in subjects.items()
-                        if subject.endswith(".TriggerRetracted"))
+        retracted = sum(
+            n for subject, n in subjects.items() if subject.endswith(".TriggerRetracted")
+        )
         return sent, retracted
     finally:
         await nc.close()

@@ -36,8 +36,10 @@ class Rate:
         return self.count / self.seconds if self.seconds else 0.0
 
 
-BODY = (b'{"occurred_on":"2022-01-10","victim_id":"V-0123456789abcdef0123","case_id":'
-        b'"case-2022-000123","under_number":false}')
+BODY = (
+    b'{"occurred_on":"2022-01-10","victim_id":"V-0123456789abcdef0123","case_id":'
+    b'"case-2022-000123","under_number":false}'
+)
 
 
 @contextmanager
@@ -63,14 +65,20 @@ async def jetstream_publish(server: NatsServer, count: int) -> Rate:
         started = time.perf_counter()
         pending = []
         for n in range(count):
-            pending.append(await js.publish_async(
-                "raw.bench.ReportFiled", BODY, headers={"Nats-Msg-Id": f"raw-{n}"}))
+            pending.append(
+                await js.publish_async(
+                    "raw.bench.ReportFiled", BODY, headers={"Nats-Msg-Id": f"raw-{n}"}
+                )
+            )
             if len(pending) >= 1000:
                 await asyncio.gather(*pending)
                 pending.clear()
         await asyncio.gather(*pending)
-        return Rate("JetStream publish (nats-py, dedup ids, pipelined)", count,
-                    time.perf_counter() - started)
+        return Rate(
+            "JetStream publish (nats-py, dedup ids, pipelined)",
+            count,
+            time.perf_counter() - started,
+        )
     finally:
         await nc.close()
 
@@ -79,12 +87,15 @@ def sqlite_batched_insert(count: int, batch: int = 500) -> Rate:
     with tempfile.TemporaryDirectory() as directory:
         db = sqlite3.connect(Path(directory) / "raw.sqlite")
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("CREATE TABLE events (id TEXT PRIMARY KEY, version INTEGER, topic TEXT,"
-                   " state BLOB)")
+        db.execute(
+            "CREATE TABLE events (id TEXT PRIMARY KEY, version INTEGER, topic TEXT, state BLOB)"
+        )
         started = time.perf_counter()
         for start in range(0, count, batch):
-            rows = [(uuid.uuid4().hex, 1, "intake:ReportFiled.v1", BODY)
-                    for _ in range(min(batch, count - start))]
+            rows = [
+                (uuid.uuid4().hex, 1, "intake:ReportFiled.v1", BODY)
+                for _ in range(min(batch, count - start))
+            ]
             with db:
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", rows)
         elapsed = time.perf_counter() - started
@@ -104,10 +115,12 @@ class _Report(Aggregate):
 
 def eventsourcing_saves(count: int, events_per_save: int) -> Rate:
     with tempfile.TemporaryDirectory() as directory:
-        app: Application[uuid.UUID] = Application(env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(Path(directory) / "es.sqlite"),
-        })
+        app: Application[uuid.UUID] = Application(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(Path(directory) / "es.sqlite"),
+            }
+        )
         saves = count // events_per_save
         started = time.perf_counter()
         for n in range(saves):
@@ -117,5 +130,8 @@ def eventsourcing_saves(count: int, events_per_save: int) -> Rate:
             app.save(aggregate)
         elapsed = time.perf_counter() - started
         app.close()
-    return Rate(f"eventsourcing on SQLite, {events_per_save} event(s) a save",
-                saves * events_per_save, elapsed)
+    return Rate(
+        f"eventsourcing on SQLite, {events_per_save} event(s) a save",
+        saves * events_per_save,
+        elapsed,
+    )

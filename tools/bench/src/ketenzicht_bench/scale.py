@@ -59,39 +59,60 @@ class ScaleRun:
 
     def lines(self) -> list[str]:
         names = list(self.samples[-1].rss_mib)
-        rows = [f"scale run: {self.commands_fed:,} commands fed, {self.facts:,} events applied "
-                f"by the monitor in {self.seconds:,.0f} s ({self.facts / self.seconds:,.0f}/s)",
-                "", "resident memory (VmRSS, MiB) as the events go through:",
-                f"{'events applied':>16} " + " ".join(f"{n:>13}" for n in names)]
+        rows = [
+            f"scale run: {self.commands_fed:,} commands fed, {self.facts:,} events applied "
+            f"by the monitor in {self.seconds:,.0f} s ({self.facts / self.seconds:,.0f}/s)",
+            "",
+            "resident memory (VmRSS, MiB) as the events go through:",
+            f"{'events applied':>16} " + " ".join(f"{n:>13}" for n in names),
+        ]
         for share in CHECKPOINTS:
             sample = self.at(share)
-            rows.append(f"{sample.facts:>16,} "
-                        + " ".join(f"{sample.rss_mib.get(n, 0):>13,.0f}" for n in names))
+            rows.append(
+                f"{sample.facts:>16,} "
+                + " ".join(f"{sample.rss_mib.get(n, 0):>13,.0f}" for n in names)
+            )
         first, last = self.at(CHECKPOINTS[0]), self.at(1.0)
         span = max(last.facts - first.facts, 1)
-        rows.append(f"{'growth /100k':>16} " + " ".join(
-            f"{(last.rss_mib.get(n, 0) - first.rss_mib.get(n, 0)) * 100_000 / span:>13,.1f}"
-            for n in names))
-        rows.append(f"{'peak (VmHWM)':>16} "
-                    + " ".join(f"{self.peak_mib.get(n, 0):>13,.0f}" for n in names))
-        rows.append(f"('growth /100k': MiB more per 100k events between {first.facts:,} and "
-                    f"{last.facts:,} events applied; flat memory keeps it near zero)")
+        rows.append(
+            f"{'growth /100k':>16} "
+            + " ".join(
+                f"{(last.rss_mib.get(n, 0) - first.rss_mib.get(n, 0)) * 100_000 / span:>13,.1f}"
+                for n in names
+            )
+        )
+        rows.append(
+            f"{'peak (VmHWM)':>16} " + " ".join(f"{self.peak_mib.get(n, 0):>13,.0f}" for n in names)
+        )
+        rows.append(
+            f"('growth /100k': MiB more per 100k events between {first.facts:,} and "
+            f"{last.facts:,} events applied; flat memory keeps it near zero)"
+        )
         if self.retractions is not None:
-            rows += ["", "triggers the IND player received, and residence's retractions:",
-                     *self.retractions.lines()]
+            rows += [
+                "",
+                "triggers the IND player received, and residence's retractions:",
+                *self.retractions.lines(),
+            ]
         return rows
 
 
-async def scale_run(stack: Stack, events: int, *, seed: int = 11,
-                    sample_seconds: float = 5.0) -> ScaleRun:
+async def scale_run(
+    stack: Stack, events: int, *, seed: int = 11, sample_seconds: float = 5.0
+) -> ScaleRun:
     run = ScaleRun(events_asked=events)
     scale = events / (estimate_events(START, END, 1.0) * EVENTS_PER_PLANNED_COMMAND)
     started = time.monotonic()
     monitor = stack.address("monitor")
 
     async def sample() -> None:
-        run.samples.append(Sample(time.monotonic() - started, await monitor_facts(monitor),
-                                  per_process(stack, current_rss_mib)))
+        run.samples.append(
+            Sample(
+                time.monotonic() - started,
+                await monitor_facts(monitor),
+                per_process(stack, current_rss_mib),
+            )
+        )
 
     async def sampler() -> None:
         printed = started
@@ -101,8 +122,11 @@ async def scale_run(stack: Stack, events: int, *, seed: int = 11,
             if time.monotonic() - printed >= 60:  # a long run shows its memory as it goes
                 printed = time.monotonic()
                 last = run.samples[-1]
-                print(f"\n[{last.seconds:,.0f} s] {last.facts:,} events applied; RSS MiB: "
-                      + ", ".join(f"{n} {v:,.0f}" for n, v in last.rss_mib.items()), flush=True)
+                print(
+                    f"\n[{last.seconds:,.0f} s] {last.facts:,} events applied; RSS MiB: "
+                    + ", ".join(f"{n} {v:,.0f}" for n, v in last.rss_mib.items()),
+                    flush=True,
+                )
 
     sampling = asyncio.create_task(sampler())
     try:

@@ -68,22 +68,29 @@ class Calibration:
 
     # --- victims in view (§7: ≈ 950 a year, 650–1,561) ---
     signals_per_year: float = 950.0
-    form_shares: MappingProxyType[ExploitationForm, float] = field(default_factory=lambda: _frozen({
-        ExploitationForm.SEXUAL: 0.55,
-        ExploitationForm.LABOUR: 0.25,
-        ExploitationForm.CRIMINAL: 0.12,
-        ExploitationForm.ORGAN_REMOVAL: 0.003,
-        ExploitationForm.OTHER_UNKNOWN: 0.077,
-    }))
+    form_shares: MappingProxyType[ExploitationForm, float] = field(
+        default_factory=lambda: _frozen(
+            {
+                ExploitationForm.SEXUAL: 0.55,
+                ExploitationForm.LABOUR: 0.25,
+                ExploitationForm.CRIMINAL: 0.12,
+                ExploitationForm.ORGAN_REMOVAL: 0.003,
+                ExploitationForm.OTHER_UNKNOWN: 0.077,
+            }
+        )
+    )
     # Minors are found mostly in sexual and criminal exploitation; overall ≈ 12%.
     minor_share_by_form: MappingProxyType[ExploitationForm, float] = field(
-        default_factory=lambda: _frozen({
-            ExploitationForm.SEXUAL: 0.16,
-            ExploitationForm.LABOUR: 0.03,
-            ExploitationForm.CRIMINAL: 0.15,
-            ExploitationForm.ORGAN_REMOVAL: 0.0,
-            ExploitationForm.OTHER_UNKNOWN: 0.08,
-        }))
+        default_factory=lambda: _frozen(
+            {
+                ExploitationForm.SEXUAL: 0.16,
+                ExploitationForm.LABOUR: 0.03,
+                ExploitationForm.CRIMINAL: 0.15,
+                ExploitationForm.ORGAN_REMOVAL: 0.0,
+                ExploitationForm.OTHER_UNKNOWN: 0.08,
+            }
+        )
+    )
     # 70% foreign, half of them from outside the EU. Minors are more often Dutch, so the adult
     # Dutch share is lower; the two together keep the overall Dutch share at 30%.
     dutch_share_minor: float = 0.60
@@ -92,25 +99,32 @@ class Calibration:
     # Residence position of third-country nationals at the signal. The irregular share makes
     # ≈ 200 reflection periods a year under the rules before 2023-05-18 (R1).
     third_country_positions: MappingProxyType[ResidencePosition, float] = field(
-        default_factory=lambda: _frozen({
-            ResidencePosition.IRREGULAR: 0.66,
-            ResidencePosition.ASYLUM_SEEKER: 0.16,
-            ResidencePosition.DUBLIN_CLAIMANT: 0.11,
-            ResidencePosition.LAWFUL: 0.07,
-        }))
-    region_shares: MappingProxyType[PoliceRegion, float] = field(default_factory=lambda: _frozen({
-        PoliceRegion.NOORD_NEDERLAND: 0.10,
-        PoliceRegion.OOST_NEDERLAND: 0.13,
-        PoliceRegion.MIDDEN_NEDERLAND: 0.09,
-        PoliceRegion.NOORD_HOLLAND: 0.08,
-        PoliceRegion.AMSTERDAM: 0.12,
-        PoliceRegion.DEN_HAAG: 0.11,
-        PoliceRegion.ROTTERDAM: 0.12,
-        PoliceRegion.ZEELAND_WEST_BRABANT: 0.07,
-        PoliceRegion.OOST_BRABANT: 0.07,
-        PoliceRegion.LIMBURG: 0.07,
-        PoliceRegion.LANDELIJKE_EENHEID: 0.04,
-    }))
+        default_factory=lambda: _frozen(
+            {
+                ResidencePosition.IRREGULAR: 0.66,
+                ResidencePosition.ASYLUM_SEEKER: 0.16,
+                ResidencePosition.DUBLIN_CLAIMANT: 0.11,
+                ResidencePosition.LAWFUL: 0.07,
+            }
+        )
+    )
+    region_shares: MappingProxyType[PoliceRegion, float] = field(
+        default_factory=lambda: _frozen(
+            {
+                PoliceRegion.NOORD_NEDERLAND: 0.10,
+                PoliceRegion.OOST_NEDERLAND: 0.13,
+                PoliceRegion.MIDDEN_NEDERLAND: 0.09,
+                PoliceRegion.NOORD_HOLLAND: 0.08,
+                PoliceRegion.AMSTERDAM: 0.12,
+                PoliceRegion.DEN_HAAG: 0.11,
+                PoliceRegion.ROTTERDAM: 0.12,
+                PoliceRegion.ZEELAND_WEST_BRABANT: 0.07,
+                PoliceRegion.OOST_BRABANT: 0.07,
+                PoliceRegion.LIMBURG: 0.07,
+                PoliceRegion.LANDELIJKE_EENHEID: 0.04,
+            }
+        )
+    )
     # Who brings the victim into view: the Labour Inspectorate for much labour exploitation,
     # the KMar for third-country nationals at the border.
     labour_inspectorate_share_labour: float = 0.40
@@ -153,19 +167,25 @@ class Calibration:
     # common reason in the chain's practice, then psychological, then medical limitations.
     cooperation_impossible_share: float = 0.03
     cooperation_impossible_reasons: MappingProxyType[CooperationImpossibleReason, float] = field(
-        default_factory=lambda: _frozen({
-            CooperationImpossibleReason.SERIOUS_THREAT: 0.50,
-            CooperationImpossibleReason.PSYCHOLOGICAL: 0.35,
-            CooperationImpossibleReason.MEDICAL: 0.15,
-        }))
+        default_factory=lambda: _frozen(
+            {
+                CooperationImpossibleReason.SERIOUS_THREAT: 0.50,
+                CooperationImpossibleReason.PSYCHOLOGICAL: 0.35,
+                CooperationImpossibleReason.MEDICAL: 0.15,
+            }
+        )
+    )
     time_to_cooperation_impossible: Duration = Duration(median=21.0, sigma=0.8)
     individual_assessment_share: float = 0.75
     out_of_sight_share: MappingProxyType[NationalityGroup, float] = field(
-        default_factory=lambda: _frozen({
-            NationalityGroup.DUTCH: 0.05,
-            NationalityGroup.OTHER_EU: 0.12,
-            NationalityGroup.THIRD_COUNTRY: 0.16,
-        }))
+        default_factory=lambda: _frozen(
+            {
+                NationalityGroup.DUTCH: 0.05,
+                NationalityGroup.OTHER_EU: 0.12,
+                NationalityGroup.THIRD_COUNTRY: 0.16,
+            }
+        )
+    )
     time_to_out_of_sight: Duration = Duration(median=60.0, sigma=1.0)
 
     # --- the reporting-readiness pilot (pilot aangiftebereidheid) ---
@@ -183,7 +203,13 @@ class Calibration:
     no_jurisdiction_share_of_closed: float = 0.2
     suspension_share: float = 0.08
     suspects_per_case: tuple[tuple[int, float], ...] = (
-        (1, 0.55), (2, 0.24), (3, 0.12), (4, 0.05), (5, 0.03), (6, 0.01))
+        (1, 0.55),
+        (2, 0.24),
+        (3, 0.12),
+        (4, 0.05),
+        (5, 0.03),
+        (6, 0.01),
+    )
     report_to_opened: Duration = Duration(median=3.0, sigma=1.0)
     report_to_no_investigation: Duration = Duration(median=30.0, sigma=0.7)
     # The police, OM and court phases share the case's complexity (a lognormal pace with this
@@ -257,7 +283,17 @@ DEFAULT: Final = Calibration()
 # tests/test_chainsim_performance.py). Short windows hold mostly young cases, hence the bend;
 # past about ten years each further year adds a steady amount (≈ 5,300 at scale 1).
 EVENTS_BY_WINDOW: Final[tuple[tuple[int, float], ...]] = (
-    (0, 0.0), (30, 103.0), (91, 467.0), (182, 1215.0), (365, 3028.0), (730, 7274.0),
-    (1096, 11896.0), (1461, 16727.0), (2191, 26563.0), (2922, 36655.0), (3652, 46977.0),
-    (5479, 74080.0), (7305, 99995.0),
+    (0, 0.0),
+    (30, 103.0),
+    (91, 467.0),
+    (182, 1215.0),
+    (365, 3028.0),
+    (730, 7274.0),
+    (1096, 11896.0),
+    (1461, 16727.0),
+    (2191, 26563.0),
+    (2922, 36655.0),
+    (3652, 46977.0),
+    (5479, 74080.0),
+    (7305, 99995.0),
 )

@@ -119,12 +119,21 @@ PILOT_INTERVENTIONS = {
 
 SERVICES: dict[str, tuple[Any, Any, type[Message]]] = {
     "intake": (intake_pb2, intake_pb2_grpc.IntakeServiceStub, intake_pb2.IntakeCommand),
-    "investigation": (investigation_pb2, investigation_pb2_grpc.InvestigationServiceStub,
-                      investigation_pb2.InvestigationCommand),
-    "prosecution": (prosecution_pb2, prosecution_pb2_grpc.ProsecutionServiceStub,
-                    prosecution_pb2.ProsecutionCommand),
-    "residence": (residence_pb2, residence_pb2_grpc.ResidenceServiceStub,
-                  residence_pb2.ResidenceCommand),
+    "investigation": (
+        investigation_pb2,
+        investigation_pb2_grpc.InvestigationServiceStub,
+        investigation_pb2.InvestigationCommand,
+    ),
+    "prosecution": (
+        prosecution_pb2,
+        prosecution_pb2_grpc.ProsecutionServiceStub,
+        prosecution_pb2.ProsecutionCommand,
+    ),
+    "residence": (
+        residence_pb2,
+        residence_pb2_grpc.ResidenceServiceStub,
+        residence_pb2.ResidenceCommand,
+    ),
 }
 
 
@@ -254,9 +263,16 @@ class Endpoints:
 
 
 class Feeder:
-    def __init__(self, endpoints: Endpoints, *, today: date, seed: int = 0,
-                 tokens: dict[Actor, str] | None = None,
-                 clock_file: Path | None = None, clock_step_days: int = 1) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        *,
+        today: date,
+        seed: int = 0,
+        tokens: dict[Actor, str] | None = None,
+        clock_file: Path | None = None,
+        clock_step_days: int = 1,
+    ) -> None:
         if clock_step_days < 1:
             raise ValueError("the scenario clock moves by one day or more")
         self.endpoints = endpoints
@@ -296,8 +312,11 @@ class Feeder:
 
     def _count(self, result: Any, registration: Registration | None = None) -> bool:
         if result.HasField("error"):
-            self.report.refused[grpc.StatusCode(
-                next(c for c in grpc.StatusCode if c.value[0] == result.error.code)).name] += 1
+            self.report.refused[
+                grpc.StatusCode(
+                    next(c for c in grpc.StatusCode if c.value[0] == result.error.code)
+                ).name
+            ] += 1
             return False
         self.report.accepted += 1
         if registration is not None and registration.decisive:
@@ -305,8 +324,7 @@ class Feeder:
                 self.registrations[event_id] = registration
         return True
 
-    async def _send(self, service: str, actor: Actor, oneof: str,
-                    fields: dict[str, Any]) -> Any:
+    async def _send(self, service: str, actor: Actor, oneof: str, fields: dict[str, Any]) -> Any:
         request = build_request(SERVICES[service][2], oneof, fields)
         self.report.sent += 1
         return await (await self._stream(service, actor)).send(request)
@@ -314,8 +332,9 @@ class Feeder:
     async def _victim(self, planned_id: str) -> str:
         return await self._victims[planned_id]
 
-    async def feed(self, plan: Iterable[PlannedCommand],
-                   progress: Callable[[int], None] | None = None) -> FeedReport:
+    async def feed(
+        self, plan: Iterable[PlannedCommand], progress: Callable[[int], None] | None = None
+    ) -> FeedReport:
         """Send the plan; returns when every command of it has been answered.
 
         With a scenario clock, day by day (or `clock_step_days` at a time): the present is set
@@ -329,8 +348,12 @@ class Feeder:
                 if step_end is None or command.known_on > step_end:
                     if step_end is not None:
                         await self.settled()
-                    step_end = max(command.known_on, min(
-                        command.known_on + timedelta(days=self.clock_step_days - 1), self.today))
+                    step_end = max(
+                        command.known_on,
+                        min(
+                            command.known_on + timedelta(days=self.clock_step_days - 1), self.today
+                        ),
+                    )
                     await self._set_clock(step_end)
                 await self._reach(command.known_on)
             await self._feed_one(index, command)
@@ -381,8 +404,10 @@ class Feeder:
             return
         service, oneof = route
         registration = Registration(service, command.occurred_on, command.known_on)
-        fields = dict(command.fields) | {"occurred_on": command.occurred_on,
-                                         "command_id": f"chainsim-{self.seed}-{index}"}
+        fields = dict(command.fields) | {
+            "occurred_on": command.occurred_on,
+            "command_id": f"chainsim-{self.seed}-{index}",
+        }
         if command.event_type in PILOT_INTERVENTIONS:
             fields["intervention"] = PILOT_INTERVENTIONS[command.event_type]
         planned_victim = str(fields.get("victim_id") or "")
@@ -399,36 +424,50 @@ class Feeder:
                 self._victims[planned_victim] = asyncio.get_running_loop().create_future()
             issued_id = self._victims[planned_victim]
             if not issued_id.done():
-                self._track(self._after_victim(issued_id, service, command.actor, oneof, fields,
-                                               registration))
+                self._track(
+                    self._after_victim(
+                        issued_id, service, command.actor, oneof, fields, registration
+                    )
+                )
                 return
             if issued_id.exception() is not None:
                 self.report.skipped["victim never registered"] += 1
                 return
             fields["victim_id"] = issued_id.result()
-        self._track(self._await_result(await self._send(service, command.actor, oneof, fields),
-                                       registration))
+        self._track(
+            self._await_result(
+                await self._send(service, command.actor, oneof, fields), registration
+            )
+        )
 
     def _track(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _await_result(self, future: asyncio.Future[Any],
-                            registration: Registration | None = None) -> None:
+    async def _await_result(
+        self, future: asyncio.Future[Any], registration: Registration | None = None
+    ) -> None:
         self._count(await future, registration)
 
-    async def _settle_victim(self, future: asyncio.Future[Any], issued: asyncio.Future[str],
-                             registration: Registration) -> None:
+    async def _settle_victim(
+        self, future: asyncio.Future[Any], issued: asyncio.Future[str], registration: Registration
+    ) -> None:
         result = await future
         if self._count(result, registration):
             issued.set_result(result.signal.victim_id)
         else:
             issued.set_exception(LookupError("signal refused"))
 
-    async def _after_victim(self, issued: asyncio.Future[str], service: str, actor: Actor,
-                            oneof: str, fields: dict[str, Any],
-                            registration: Registration) -> None:
+    async def _after_victim(
+        self,
+        issued: asyncio.Future[str],
+        service: str,
+        actor: Actor,
+        oneof: str,
+        fields: dict[str, Any],
+        registration: Registration,
+    ) -> None:
         try:
             fields["victim_id"] = await issued
         except LookupError:
@@ -457,25 +496,43 @@ class Feeder:
         decision: tuple[str, dict[str, Any]] | None = None
         if kind == "TemporaryPermitApplicationIndicated" and case:
             start = date.fromisoformat(trigger["application_date"])
-            decision = "grant_temporary_permit", victim | case | {
-                "occurred_on": start + timedelta(days=self._draws(trigger).randint(7, 42)),
-                "valid_from": start, "valid_until": _plus_year(start)}
+            decision = (
+                "grant_temporary_permit",
+                victim
+                | case
+                | {
+                    "occurred_on": start + timedelta(days=self._draws(trigger).randint(7, 42)),
+                    "valid_from": start,
+                    "valid_until": _plus_year(start),
+                },
+            )
         elif kind == "TemporaryPermitExtensionDue" and case:
             until = date.fromisoformat(trigger["permit_valid_until"])
-            decision = "extend_temporary_permit", victim | case | {
-                "occurred_on": fires_on, "valid_until": _plus_year(until)}
+            decision = (
+                "extend_temporary_permit",
+                victim | case | {"occurred_on": fires_on, "valid_until": _plus_year(until)},
+            )
         elif kind == "TemporaryPermitBasisEnded" and case:
-            decision = "end_temporary_permit", victim | case | {
-                "occurred_on": fires_on + timedelta(days=14),
-                "end_date": trigger["basis_ended_on"]}
+            decision = (
+                "end_temporary_permit",
+                victim
+                | case
+                | {
+                    "occurred_on": fires_on + timedelta(days=14),
+                    "end_date": trigger["basis_ended_on"],
+                },
+            )
         elif kind == "NonTemporaryPermitIndicated":
-            decision = "grant_non_temporary_permit", victim | {
-                "occurred_on": fires_on + timedelta(days=60)}
+            decision = (
+                "grant_non_temporary_permit",
+                victim | {"occurred_on": fires_on + timedelta(days=60)},
+            )
         elif kind == "NonTemporaryAssessmentRequired":
             granted = self._draws(trigger).random() < 0.4
-            decision = ("grant_non_temporary_permit" if granted
-                        else "refuse_non_temporary_permit"), victim | {
-                "occurred_on": fires_on + timedelta(days=90)}
+            decision = (
+                ("grant_non_temporary_permit" if granted else "refuse_non_temporary_permit"),
+                victim | {"occurred_on": fires_on + timedelta(days=90)},
+            )
         if decision is None:
             return None
         command, fields = decision
@@ -508,12 +565,16 @@ class Feeder:
         self.report.ind_decisions[decision.command] += 1
         self.report.ind_held = len(self._held)
         registration = Registration("residence", decision.decided_on, self.present)
-        self._track(self._await_result(
-            await self._send("residence", Actor.IND, decision.command, dict(decision.fields)),
-            registration))
+        self._track(
+            self._await_result(
+                await self._send("residence", Actor.IND, decision.command, dict(decision.fields)),
+                registration,
+            )
+        )
 
-    async def play_ind(self, stop: asyncio.Event, idle: asyncio.Event,
-                       idle_after: float = 3.0) -> None:
+    async def play_ind(
+        self, stop: asyncio.Event, idle: asyncio.Event, idle_after: float = 3.0
+    ) -> None:
         """Read the trigger feed as the IND does and report decisions back, until ``stop``.
         ``idle`` is set whenever nothing has arrived for ``idle_after`` seconds."""
         nc = await nats.connect(**self.endpoints.nats.login("ind"))
@@ -537,16 +598,18 @@ class Feeder:
                 quiet = 0.0
                 idle.clear()
                 for message in messages:
-                    await self.receive(message.subject.rsplit(".", 1)[-1],
-                                       json.loads(message.data))
+                    await self.receive(message.subject.rsplit(".", 1)[-1], json.loads(message.data))
                     await message.ack()
         finally:
             await nc.close()
 
     def planned_victims(self) -> dict[str, str]:
         """The pseudonym intake issued for each planned victim, mapped back: issued → planned."""
-        return {future.result(): planned for planned, future in self._victims.items()
-                if future.done() and not future.cancelled() and future.exception() is None}
+        return {
+            future.result(): planned
+            for planned, future in self._victims.items()
+            if future.done() and not future.cancelled() and future.exception() is None
+        }
 
     def retraction_summary(self) -> RetractionSummary:
         """The triggers the IND received and the retractions among them, by cause."""

@@ -80,8 +80,12 @@ _ACTOR_BY_SOURCE: Final = {
     # A signal from elsewhere (care, municipality) is registered and taken up by the police.
     SourceOrganisation.OTHER: Actor.POLICE,
 }
-_CONVICTIONS: Final = frozenset({VerdictOutcome.CONVICTION_TRAFFICKING,
-                                 VerdictOutcome.CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED})
+_CONVICTIONS: Final = frozenset(
+    {
+        VerdictOutcome.CONVICTION_TRAFFICKING,
+        VerdictOutcome.CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED,
+    }
+)
 _MEASURES: Final = tuple(ProtectionMeasure)
 
 
@@ -196,8 +200,9 @@ class _Episode:
     def third_country(self) -> bool:
         return self.person.nationality is NationalityGroup.THIRD_COUNTRY
 
-    def draft(self, occurred: int, precedence: int, event_type: str,
-              fields: dict[str, Any]) -> None:
+    def draft(
+        self, occurred: int, precedence: int, event_type: str, fields: dict[str, Any]
+    ) -> None:
         self.drafts.append((occurred, precedence, event_type, fields))
 
     def before_out_of_sight(self, on: int) -> bool:
@@ -212,8 +217,9 @@ class _Return:
 
 
 class _Simulation:
-    def __init__(self, seed: int, start: date, end: date, scale: float,
-                 calibration: Calibration) -> None:
+    def __init__(
+        self, seed: int, start: date, end: date, scale: float, calibration: Calibration
+    ) -> None:
         self.rng = Random(seed)
         self.seed = seed
         self.cal = calibration
@@ -231,9 +237,12 @@ class _Simulation:
         self.third_country_positions = _Choice(list(cal.third_country_positions.items()))
         self.suspect_counts = _Choice(list(cal.suspects_per_case))
         self.cooperation_impossible_reasons = _Choice(
-            list(cal.cooperation_impossible_reasons.items()))
-        sexual_minors = (cal.form_shares[ExploitationForm.SEXUAL]
-                         * cal.minor_share_by_form[ExploitationForm.SEXUAL])
+            list(cal.cooperation_impossible_reasons.items())
+        )
+        sexual_minors = (
+            cal.form_shares[ExploitationForm.SEXUAL]
+            * cal.minor_share_by_form[ExploitationForm.SEXUAL]
+        )
         pilot_days = (cal.pilot_until - cal.pilot_from).days + 1
         eligible = cal.signals_per_year * sexual_minors / sum(cal.form_shares.values())
         eligible *= pilot_days / _DAYS_PER_YEAR
@@ -267,8 +276,16 @@ class _Simulation:
 
     # --- emitting ---
 
-    def _put(self, chain: _Chain | None, actor: Actor, event_type: str, occurred: int,
-             fields: dict[str, Any], floor: int = 0, cap: int = _NEVER) -> int:
+    def _put(
+        self,
+        chain: _Chain | None,
+        actor: Actor,
+        event_type: str,
+        occurred: int,
+        fields: dict[str, Any],
+        floor: int = 0,
+        cap: int = _NEVER,
+    ) -> int:
         """Plan one fact; returns the day it is known. Facts known after `end` are dropped:
         the chain keeps them in its order all the same, so what follows is dropped too."""
         known = max(occurred + self._lag(), floor)
@@ -287,10 +304,13 @@ class _Simulation:
         heap = self.heap
         while heap and heap[0][0] < before:
             known, _, actor, event_type, occurred, fields = heapq.heappop(heap)
-            yield PlannedCommand(actor=actor, event_type=event_type,
-                                 occurred_on=date.fromordinal(occurred),
-                                 known_on=date.fromordinal(known),
-                                 fields=MappingProxyType(fields))
+            yield PlannedCommand(
+                actor=actor,
+                event_type=event_type,
+                occurred_on=date.fromordinal(occurred),
+                known_on=date.fromordinal(known),
+                fields=MappingProxyType(fields),
+            )
 
     # --- arrivals ---
 
@@ -360,8 +380,9 @@ class _Simulation:
                 person.form = self.forms.draw(self.rng)
             person.minor = person.minor and self._chance(0.5)
         third_country = person.nationality is NationalityGroup.THIRD_COUNTRY
-        if (person.form is ExploitationForm.LABOUR
-                and self._chance(cal.labour_inspectorate_share_labour)):
+        if person.form is ExploitationForm.LABOUR and self._chance(
+            cal.labour_inspectorate_share_labour
+        ):
             source = SourceOrganisation.LABOUR_INSPECTORATE
         elif third_country and self._chance(cal.kmar_share_third_country):
             source = SourceOrganisation.KMAR
@@ -370,11 +391,21 @@ class _Simulation:
         else:
             source = SourceOrganisation.POLICE
         episode = _Episode(signal_on, person, _ACTOR_BY_SOURCE[source])
-        episode.draft(signal_on, 0, "SignalRegistered", {
-            "victim_id": person.victim_id, "signal_id": self._id("sig"),
-            "source_organisation": source, "form": person.form, "minor": person.minor,
-            "nationality_group": person.nationality, "residence_position": person.position,
-            "region": person.region})
+        episode.draft(
+            signal_on,
+            0,
+            "SignalRegistered",
+            {
+                "victim_id": person.victim_id,
+                "signal_id": self._id("sig"),
+                "source_organisation": source,
+                "form": person.form,
+                "minor": person.minor,
+                "nationality_group": person.nationality,
+                "residence_position": person.position,
+                "region": person.region,
+            },
+        )
         return episode
 
     def _reflection_offer(self, episode: _Episode) -> None:
@@ -384,9 +415,14 @@ class _Simulation:
         its default lawful-residents date 2023-05-18) allows every offer planned here; none to
         a victim whose reports so far are all a witness's, which intake refuses."""
         cal, person = self.cal, episode.person
-        eligible = episode.third_country and not person.witness_only and (
-            episode.signal_on >= _REFLECTION_RULES_CHANGED
-            or person.position is ResidencePosition.IRREGULAR)
+        eligible = (
+            episode.third_country
+            and not person.witness_only
+            and (
+                episode.signal_on >= _REFLECTION_RULES_CHANGED
+                or person.position is ResidencePosition.IRREGULAR
+            )
+        )
         if not (eligible and self._chance(cal.reflection_offer_compliance)):
             return
         offered = episode.signal_on + self._days(Duration(0.5, 1.2))
@@ -399,27 +435,33 @@ class _Simulation:
             # A victim who already holds a permit has lawful stay: nothing to grant.
             granted = offered + self._days(cal.reflection_grant_delay)
             episode.granted = granted
-            episode.expiry = (granted + DUBLIN_REFLECTION_DAYS
-                              if person.position is ResidencePosition.DUBLIN_CLAIMANT
-                              else _plus_months(granted, REFLECTION_MONTHS))
+            episode.expiry = (
+                granted + DUBLIN_REFLECTION_DAYS
+                if person.position is ResidencePosition.DUBLIN_CLAIMANT
+                else _plus_months(granted, REFLECTION_MONTHS)
+            )
 
     def _pilot(self, episode: _Episode) -> None:
         """The pilot for sexually exploited minors: enrolment and its interventions."""
         cal, person = self.cal, episode.person
-        pilot_eligible = (person.form is ExploitationForm.SEXUAL and person.minor
-                          and not person.enrolled
-                          and cal.pilot_from.toordinal() <= episode.signal_on
-                          <= cal.pilot_until.toordinal())
+        pilot_eligible = (
+            person.form is ExploitationForm.SEXUAL
+            and person.minor
+            and not person.enrolled
+            and cal.pilot_from.toordinal() <= episode.signal_on <= cal.pilot_until.toordinal()
+        )
         if not (pilot_eligible and self._chance(self.pilot_share)):
             return
         person.enrolled = True
         enrolled = episode.signal_on + self._days(Duration(7.0, 0.6))
         episode.enrolled = enrolled
         episode.draft(enrolled, 4, "PilotEnrolled", {**episode.vid, "cohort": cal.pilot_cohort})
-        kinds = ("PolicePsychologistDeployed", "SafetyCoordinatorAssigned",
-                 "PeerSupportAssigned")
-        chosen = [k for k, share in zip(kinds, cal.pilot_intervention_shares, strict=True)
-                  if self._chance(share)] or [kinds[self.rng.randrange(3)]]
+        kinds = ("PolicePsychologistDeployed", "SafetyCoordinatorAssigned", "PeerSupportAssigned")
+        chosen = [
+            k
+            for k, share in zip(kinds, cal.pilot_intervention_shares, strict=True)
+            if self._chance(share)
+        ] or [kinds[self.rng.randrange(3)]]
         for kind in chosen:
             episode.interventions.append((enrolled + self._days(Duration(10.0, 0.8)), kind))
         episode.drafts.extend((on, 5, kind, episode.vid) for on, kind in episode.interventions)
@@ -429,8 +471,7 @@ class _Simulation:
         if episode.enrolled is not None:
             return cal.pilot_report_share
         if person.nationality is NationalityGroup.DUTCH:
-            return (cal.report_share_dutch_minor if person.minor
-                    else cal.report_share_dutch_adult)
+            return cal.report_share_dutch_minor if person.minor else cal.report_share_dutch_adult
         if episode.third_country:
             return cal.report_share_third_country
         return cal.report_share_other_eu
@@ -475,9 +516,13 @@ class _Simulation:
     def _declined_after_grant(self, episode: _Episode) -> None:
         """A victim who does not report may decline the reflection period once granted."""
         granted, expiry = episode.granted, episode.expiry
-        if (granted is not None and expiry is not None and episode.report is None
-                and expiry - granted > 6
-                and self._chance(self.cal.reflection_declined_after_grant_share)):
+        if (
+            granted is not None
+            and expiry is not None
+            and episode.report is None
+            and expiry - granted > 6
+            and self._chance(self.cal.reflection_declined_after_grant_share)
+        ):
             episode.declined_late = self.rng.randint(granted + 3, expiry - 3)
             episode.draft(episode.declined_late, 2, "ReflectionPeriodDeclined", episode.vid)
 
@@ -497,12 +542,17 @@ class _Simulation:
         intake; or, without a report, that the victim cannot cooperate."""
         cal, rng, person, report = self.cal, self.rng, episode.person, episode.report
         if report is None:
-            if (person.nationality is not NationalityGroup.DUTCH
-                    and self._chance(cal.cooperation_impossible_share)):
+            if person.nationality is not NationalityGroup.DUTCH and self._chance(
+                cal.cooperation_impossible_share
+            ):
                 # No report: the police record that the victim cannot cooperate (Vc B8/3).
                 impossible = episode.signal_on + self._days(cal.time_to_cooperation_impossible)
-                episode.draft(impossible, 6, "CooperationImpossibleRecorded", {
-                    **episode.vid, "reason": self.cooperation_impossible_reasons.draw(rng)})
+                episode.draft(
+                    impossible,
+                    6,
+                    "CooperationImpossibleRecorded",
+                    {**episode.vid, "reason": self.cooperation_impossible_reasons.draw(rng)},
+                )
             return
         case, episode.new_case = self._case_for(episode.signal_on, report, person, episode.actor)
         episode.case = case
@@ -517,9 +567,12 @@ class _Simulation:
             witness = episode.offered is None and self._chance(cal.witness_report_share)
             capacity = ReportingCapacity.WITNESS if witness else ReportingCapacity.VICTIM
             person.capacities.add(capacity)
-            episode.draft(report, 6, "ReportFiled", {
-                **vc, "under_number": self._chance(cal.under_number_share),
-                "capacity": capacity})
+            episode.draft(
+                report,
+                6,
+                "ReportFiled",
+                {**vc, "under_number": self._chance(cal.under_number_share), "capacity": capacity},
+            )
             if self._chance(cal.report_withdrawn_share):
                 withdrawn = report + self._days(Duration(60.0, 0.8), at_least=1)
                 if episode.before_out_of_sight(withdrawn):
@@ -529,8 +582,12 @@ class _Simulation:
             assessed = report + self._days(Duration(14.0, 0.8))
             measures = sorted(rng.sample(_MEASURES, rng.randint(1, 4)))
             if episode.before_out_of_sight(assessed):
-                episode.draft(assessed, 7, "IndividualAssessmentCompleted",
-                              {**episode.vid, "measures": measures})
+                episode.draft(
+                    assessed,
+                    7,
+                    "IndividualAssessmentCompleted",
+                    {**episode.vid, "measures": measures},
+                )
 
     def _register_intake(self, episode: _Episode) -> None:
         """Intake registers its facts, in the order they happened, up to the victim's going
@@ -541,21 +598,30 @@ class _Simulation:
         episode.drafts.sort(key=lambda d: (d[0], d[1]))
         known = episode.known
         for occurred, _, event_type, fields in episode.drafts:
-            known.setdefault(event_type,
-                             self._put(episode.intake, episode.actor, event_type, occurred,
-                                       fields))
+            known.setdefault(
+                event_type, self._put(episode.intake, episode.actor, event_type, occurred, fields)
+            )
         episode.report_known = known.get("ReportFiled", known.get("CooperationDeclared", 0))
 
     def _no_eu_right(self, episode: _Episode) -> None:
         """The IND's finding on an EU national: B8 applies (the only IND fact of the episode,
         because the reflection period and permits are third-country)."""
         person = episode.person
-        if (person.nationality is NationalityGroup.OTHER_EU and not person.no_eu_right
-                and self._chance(self.cal.no_eu_right_share)):
+        if (
+            person.nationality is NationalityGroup.OTHER_EU
+            and not person.no_eu_right
+            and self._chance(self.cal.no_eu_right_share)
+        ):
             person.no_eu_right = True
             found = episode.signal_on + self._days(self.cal.signal_to_no_eu_right_found)
-            self._put(episode.ind, Actor.IND, "NoEuResidenceRightFound", found, episode.vid,
-                      floor=episode.known["SignalRegistered"])
+            self._put(
+                episode.ind,
+                Actor.IND,
+                "NoEuResidenceRightFound",
+                found,
+                episode.vid,
+                floor=episode.known["SignalRegistered"],
+            )
 
     def _case(self, episode: _Episode) -> None:
         """The case at the police and the OM (drawn once, by its first report), the victim's
@@ -565,43 +631,89 @@ class _Simulation:
             return
         if episode.new_case:
             self._run_case(case, report, episode.report_known, person.form, person.region)
-        psychologist = next((on for on, kind in episode.interventions
-                             if kind == "PolicePsychologistDeployed"), None)
-        self._victim_in_case(case, person.victim_id, report, episode.report_known,
-                             episode.out_of_sight, episode.withdrawn, psychologist)
-        if (person.position is ResidencePosition.DUBLIN_CLAIMANT
-                and report >= _DUBLIN_ASSESSMENT_FROM):
+        psychologist = next(
+            (on for on, kind in episode.interventions if kind == "PolicePsychologistDeployed"), None
+        )
+        self._victim_in_case(
+            case,
+            person.victim_id,
+            report,
+            episode.report_known,
+            episode.out_of_sight,
+            episode.withdrawn,
+            psychologist,
+        )
+        if (
+            person.position is ResidencePosition.DUBLIN_CLAIMANT
+            and report >= _DUBLIN_ASSESSMENT_FROM
+        ):
             assessed = report + self._days(self.cal.report_to_presence_assessed, at_least=1)
             necessary = self._chance(self.cal.presence_necessary_share)
-            known = self._put(None, Actor.OM, "PresenceAssessed", assessed, {
-                "case_id": case.case_id, "victim_id": person.victim_id,
-                "presence_necessary": necessary}, floor=episode.report_known)
+            known = self._put(
+                None,
+                Actor.OM,
+                "PresenceAssessed",
+                assessed,
+                {
+                    "case_id": case.case_id,
+                    "victim_id": person.victim_id,
+                    "presence_necessary": necessary,
+                },
+                floor=episode.report_known,
+            )
             episode.presence = (assessed, known, necessary)
 
     def _residence(self, episode: _Episode) -> None:
         """The IND's side: only third-country nationals without another lawful stay."""
-        person, case, report, presence = (episode.person, episode.case, episode.report,
-                                          episode.presence)
+        person, case, report, presence = (
+            episode.person,
+            episode.case,
+            episode.report,
+            episode.presence,
+        )
         ind, known = episode.ind, episode.known
-        if (episode.granted is not None and episode.expiry is not None
-                and episode.offered is not None):
-            self._reflection(ind, person.victim_id, episode.granted, episode.expiry,
-                             known["ReflectionPeriodOffered"], report, episode.report_known,
-                             episode.declined_late, known, episode.out_of_sight)
+        if (
+            episode.granted is not None
+            and episode.expiry is not None
+            and episode.offered is not None
+        ):
+            self._reflection(
+                ind,
+                person.victim_id,
+                episode.granted,
+                episode.expiry,
+                known["ReflectionPeriodOffered"],
+                report,
+                episode.report_known,
+                episode.declined_late,
+                known,
+                episode.out_of_sight,
+            )
             episode.reflection_known = ind.known
-        if not (case is not None and report is not None and episode.third_country
-                and person.position is not ResidencePosition.LAWFUL):
+        if not (
+            case is not None
+            and report is not None
+            and episode.third_country
+            and person.position is not ResidencePosition.LAWFUL
+        ):
             return
         if presence is not None and not presence[2]:
             resumed = presence[0] + self._days(self.cal.presence_to_transfer_resumed)
-            self._put(ind, Actor.IND, "DublinTransferResumed", resumed, episode.vid,
-                      floor=presence[1])
+            self._put(
+                ind, Actor.IND, "DublinTransferResumed", resumed, episode.vid, floor=presence[1]
+            )
             episode.transfer = True
             return
-        floor = (episode.report_known if presence is None
-                 else max(episode.report_known, presence[1]))
-        if self._permits(ind, person.victim_id, case, report, floor, episode.out_of_sight,
-                         known.get("VictimOutOfSight", 0)):
+        floor = episode.report_known if presence is None else max(episode.report_known, presence[1])
+        if self._permits(
+            ind,
+            person.victim_id,
+            case,
+            report,
+            floor,
+            episode.out_of_sight,
+            known.get("VictimOutOfSight", 0),
+        ):
             person.position, person.permit = ResidencePosition.LAWFUL, True
 
     def _return_later(self, episode: _Episode) -> None:
@@ -630,30 +742,48 @@ class _Simulation:
             nationality = NationalityGroup.THIRD_COUNTRY
         else:
             nationality = NationalityGroup.OTHER_EU
-        position = (self.third_country_positions.draw(rng)
-                    if nationality is NationalityGroup.THIRD_COUNTRY
-                    else ResidencePosition.LAWFUL)
-        return _Person(victim_id=self._id("v"), nationality=nationality, position=position,
-                       minor=minor, form=form, region=self.regions.draw(rng))
+        position = (
+            self.third_country_positions.draw(rng)
+            if nationality is NationalityGroup.THIRD_COUNTRY
+            else ResidencePosition.LAWFUL
+        )
+        return _Person(
+            victim_id=self._id("v"),
+            nationality=nationality,
+            position=position,
+            minor=minor,
+            form=form,
+            region=self.regions.draw(rng),
+        )
 
     # --- cases ---
 
-    def _case_for(self, today: int, report: int, person: _Person,
-                  actor: Actor) -> tuple[_Case, bool]:
+    def _case_for(
+        self, today: int, report: int, person: _Person, actor: Actor
+    ) -> tuple[_Case, bool]:
         """An open case of the same form and region that the victim joins, or a new case
         (True) whose course is drawn once the report is planned."""
         pool = self.open_cases.get((person.form, person.region))
         if pool:
             # Every later report lies on or after today: closed windows can go.
             pool[:] = [c for c in pool if c.join_until >= today]
-            candidates = [c for c in pool if c.join_from <= report <= c.join_until
-                          and c.case_id not in person.cases]
+            candidates = [
+                c
+                for c in pool
+                if c.join_from <= report <= c.join_until and c.case_id not in person.cases
+            ]
             if candidates and self._chance(self.cal.join_existing_case_share):
                 return candidates[self.rng.randrange(len(candidates))], False
         return _Case(case_id=self._id("c"), actor=actor), True
 
-    def _run_case(self, case: _Case, report: int, report_known: int, form: ExploitationForm,
-                  region: PoliceRegion) -> None:
+    def _run_case(
+        self,
+        case: _Case,
+        report: int,
+        report_known: int,
+        form: ExploitationForm,
+        region: PoliceRegion,
+    ) -> None:
         """Draw the case's whole course from its first report on, and plan its facts."""
         cal, rng = self.cal, self.rng
         cid = {"case_id": case.case_id}
@@ -677,29 +807,47 @@ class _Simulation:
         drafts: list[tuple[int, int, str, dict[str, Any]]] = []
         suspect_ids = [self._id("s") for _ in range(suspects)]
         for suspect in suspect_ids:
-            drafts.append((rng.randint(opened, ends - 1), 1, "SuspectIdentified",
-                           {**cid, "suspect_id": suspect}))
+            drafts.append(
+                (
+                    rng.randint(opened, ends - 1),
+                    1,
+                    "SuspectIdentified",
+                    {**cid, "suspect_id": suspect},
+                )
+            )
         if self._chance(cal.suspension_share):
             span = ends - opened
-            drafts.append((opened + int(span * rng.uniform(0.15, 0.45)), 2,
-                           "InvestigationSuspended", cid))
+            drafts.append(
+                (opened + int(span * rng.uniform(0.15, 0.45)), 2, "InvestigationSuspended", cid)
+            )
             if submitted or self._chance(0.5):
-                drafts.append((opened + int(span * rng.uniform(0.55, 0.9)), 3,
-                               "InvestigationResumed", cid))
+                drafts.append(
+                    (opened + int(span * rng.uniform(0.55, 0.9)), 3, "InvestigationResumed", cid)
+                )
         if submitted:
-            drafts.append((ends, 4, "CaseSubmittedToProsecution",
-                           {**cid, "suspect_ids": list(suspect_ids)}))
-            drafts.append((ends + rng.randint(0, 7), 5, "InvestigationClosed",
-                           {**cid, "reason": InvestigationCloseReason.SUBMITTED}))
+            drafts.append(
+                (ends, 4, "CaseSubmittedToProsecution", {**cid, "suspect_ids": list(suspect_ids)})
+            )
+            drafts.append(
+                (
+                    ends + rng.randint(0, 7),
+                    5,
+                    "InvestigationClosed",
+                    {**cid, "reason": InvestigationCloseReason.SUBMITTED},
+                )
+            )
         else:
-            reason = (InvestigationCloseReason.NO_JURISDICTION
-                      if self._chance(cal.no_jurisdiction_share_of_closed)
-                      else InvestigationCloseReason.NO_LEADS)
+            reason = (
+                InvestigationCloseReason.NO_JURISDICTION
+                if self._chance(cal.no_jurisdiction_share_of_closed)
+                else InvestigationCloseReason.NO_LEADS
+            )
             drafts.append((ends, 5, "InvestigationClosed", {**cid, "reason": reason}))
         drafts.sort(key=lambda d: (d[0], d[1]))
         case.opened = opened
-        case.opened_known = self._put(inv, actor, "InvestigationOpened", opened, cid,
-                                      floor=report_known)
+        case.opened_known = self._put(
+            inv, actor, "InvestigationOpened", opened, cid, floor=report_known
+        )
         submitted_known = 0
         for occurred, _, event_type, fields in drafts:
             k = self._put(inv, actor, event_type, occurred, fields)
@@ -715,14 +863,22 @@ class _Simulation:
             self.open_cases.setdefault((form, region), []).append(case)
         if submitted:
             # The OM mostly decides on co-suspects together, and they are mostly tried together.
-            together = (self._days(cal.registered_to_decision, at_least=1, pace=case.pace),
-                        self._days(cal.summons_to_hearing, at_least=14, pace=case.pace))
+            together = (
+                self._days(cal.registered_to_decision, at_least=1, pace=case.pace),
+                self._days(cal.summons_to_hearing, at_least=14, pace=case.pace),
+            )
             for suspect in suspect_ids:
-                joint = (together if self._chance(cal.co_suspects_together_share) else None)
+                joint = together if self._chance(cal.co_suspects_together_share) else None
                 self._prosecute(case, suspect, ends, submitted_known, joint)
 
-    def _prosecute(self, case: _Case, suspect: str, submitted: int, submitted_known: int,
-                   joint: tuple[int, int] | None) -> None:
+    def _prosecute(
+        self,
+        case: _Case,
+        suspect: str,
+        submitted: int,
+        submitted_known: int,
+        joint: tuple[int, int] | None,
+    ) -> None:
         """One suspect's course at the OM and in court (the OM registers per suspect)."""
         cal, rng = self.cal, self.rng
         ids = {"case_id": case.case_id, "suspect_id": suspect}
@@ -737,8 +893,9 @@ class _Simulation:
             deciding = joint[0] + rng.randint(0, 7)
         u = rng.random()
         # A summons takes longer to prepare than a dismissal.
-        stretch = (cal.summons_decision_stretch if u < cal.summons_share
-                   else cal.other_decision_stretch)
+        stretch = (
+            cal.summons_decision_stretch if u < cal.summons_share else cal.other_decision_stretch
+        )
         decided = registered + max(1, round(deciding * stretch))
         if u >= cal.summons_share:
             if u < cal.summons_share + cal.dismissal_share:
@@ -747,32 +904,44 @@ class _Simulation:
                     code = rng.choice(cal.technical_dismissal_codes)
                 else:
                     kind, code = DismissalKind.POLICY, rng.choice(cal.policy_dismissal_codes)
-                k = self._put(om, Actor.OM, "CaseDismissed", decided,
-                              {**ids, "kind": kind, "code": code})
+                k = self._put(
+                    om, Actor.OM, "CaseDismissed", decided, {**ids, "kind": kind, "code": code}
+                )
                 case.assessment_at_end = True
             else:
                 other = OtherDisposalKind(rng.choice(list(OtherDisposalKind)))
-                k = self._put(om, Actor.OM, "OtherDisposalDecided", decided,
-                              {**ids, "kind": other})
+                k = self._put(om, Actor.OM, "OtherDisposalDecided", decided, {**ids, "kind": other})
             self._suspect_ended(case, decided, k)
             self._examining_magistrate_until(case, decided)
             return
         k = self._put(om, Actor.OM, "SuspectSummoned", decided, ids)
         if case.summons is None or decided < case.summons[0]:
             case.summons = (decided, k)
-        hearing = decided + (joint[1] if joint is not None else
-                             self._days(cal.summons_to_hearing, at_least=14, pace=case.pace))
+        hearing = decided + (
+            joint[1]
+            if joint is not None
+            else self._days(cal.summons_to_hearing, at_least=14, pace=case.pace)
+        )
         self._examining_magistrate_until(case, hearing - 7)
         outcome = None
         for instance in (CourtInstance.FIRST_INSTANCE, CourtInstance.APPEAL):
             self._put(om, Actor.OM, "CourtHearingHeld", hearing, {**ids, "instance": instance})
-            verdict = hearing + (14 if self._chance(cal.verdict_two_weeks_share)
-                                 else self._days(cal.hearing_to_late_verdict, at_least=15))
+            verdict = hearing + (
+                14
+                if self._chance(cal.verdict_two_weeks_share)
+                else self._days(cal.hearing_to_late_verdict, at_least=15)
+            )
             outcome = self._outcome()
-            k = self._put(om, Actor.OM, "VerdictDelivered", verdict,
-                          {**ids, "instance": instance, "outcome": outcome})
-            if outcome in _CONVICTIONS and (case.conviction is None
-                                            or verdict < case.conviction[0]):
+            k = self._put(
+                om,
+                Actor.OM,
+                "VerdictDelivered",
+                verdict,
+                {**ids, "instance": instance, "outcome": outcome},
+            )
+            if outcome in _CONVICTIONS and (
+                case.conviction is None or verdict < case.conviction[0]
+            ):
                 case.conviction = (verdict, k)
             if instance is CourtInstance.APPEAL or not self._chance(cal.appeal_share):
                 break
@@ -780,8 +949,11 @@ class _Simulation:
             self._put(om, Actor.OM, "AppealLodged", lodged, ids)
             hearing = lodged + self._days(cal.appeal_to_hearing, at_least=60)
         # Final once the term for appeal (or cassation) has passed, or after cassation.
-        final = verdict + (self._days(cal.cassation_duration, at_least=60)
-                           if self._chance(cal.cassation_share) else 15)
+        final = verdict + (
+            self._days(cal.cassation_duration, at_least=60)
+            if self._chance(cal.cassation_share)
+            else 15
+        )
         k = self._put(om, Actor.OM, "CaseFinal", final, ids)
         if outcome is VerdictOutcome.ACQUITTAL:
             case.assessment_at_end = True
@@ -809,9 +981,16 @@ class _Simulation:
         if case.examining_magistrate_until == _NEVER or on < case.examining_magistrate_until:
             case.examining_magistrate_until = on
 
-    def _victim_in_case(self, case: _Case, victim: str, report: int, report_known: int,
-                        out_of_sight: int | None, withdrawn: int | None,
-                        psychologist: int | None) -> None:
+    def _victim_in_case(
+        self,
+        case: _Case,
+        victim: str,
+        report: int,
+        report_known: int,
+        out_of_sight: int | None,
+        withdrawn: int | None,
+        psychologist: int | None,
+    ) -> None:
         """The police hear the victim; the examining magistrate may hear the victim too."""
         cal = self.cal
         gone = min(out_of_sight or _NEVER, withdrawn or _NEVER)
@@ -822,10 +1001,20 @@ class _Simulation:
             # Registered before the police register the end of the investigation.
             cap = case.investigation_end_known - 1
             if report <= heard < gone and floor <= cap:
-                self._put(None, case.actor, "VictimHeard", heard, {
-                    "case_id": case.case_id, "victim_id": victim,
-                    "with_police_psychologist": psychologist is not None and psychologist <= heard,
-                }, floor=floor, cap=cap)
+                self._put(
+                    None,
+                    case.actor,
+                    "VictimHeard",
+                    heard,
+                    {
+                        "case_id": case.case_id,
+                        "victim_id": victim,
+                        "with_police_psychologist": psychologist is not None
+                        and psychologist <= heard,
+                    },
+                    floor=floor,
+                    cap=cap,
+                )
         if case.first_registered is not None and self._chance(cal.examining_magistrate_share):
             lower = max(case.first_registered, report)
             hearing = lower + self._days(cal.registered_to_examining_magistrate)
@@ -833,16 +1022,30 @@ class _Simulation:
             if hearing > until and until >= lower:
                 hearing = self.rng.randint(lower, until)
             if hearing <= until and hearing < gone:
-                self._put(None, Actor.OM, "ExaminingMagistrateHearingHeld", hearing, {
-                    "case_id": case.case_id, "victim_id": victim},
-                    floor=max(case.first_registered_known, report_known))
+                self._put(
+                    None,
+                    Actor.OM,
+                    "ExaminingMagistrateHearingHeld",
+                    hearing,
+                    {"case_id": case.case_id, "victim_id": victim},
+                    floor=max(case.first_registered_known, report_known),
+                )
 
     # --- the IND ---
 
-    def _reflection(self, ind: _Chain, victim: str, granted: int, expiry: int,
-                    offered_known: int, report: int | None, report_known: int,
-                    declined_late: int | None, known: dict[str, int],
-                    out_of_sight: int | None) -> None:
+    def _reflection(
+        self,
+        ind: _Chain,
+        victim: str,
+        granted: int,
+        expiry: int,
+        offered_known: int,
+        report: int | None,
+        report_known: int,
+        declined_late: int | None,
+        known: dict[str, int],
+        out_of_sight: int | None,
+    ) -> None:
         vid = {"victim_id": victim}
         self._put(ind, Actor.IND, "ReflectionPeriodGranted", granted, vid, floor=offered_known)
         # On a tie the report wins: a report on the last day ends the period by the report.
@@ -851,31 +1054,62 @@ class _Simulation:
             ends.append((report, ReflectionEndReason.REPORT, report_known))
         ends.append((expiry, ReflectionEndReason.EXPIRED, 0))
         if declined_late is not None:
-            ends.append((declined_late, ReflectionEndReason.DECLINED,
-                         known.get("ReflectionPeriodDeclined", 0)))
+            ends.append(
+                (
+                    declined_late,
+                    ReflectionEndReason.DECLINED,
+                    known.get("ReflectionPeriodDeclined", 0),
+                )
+            )
         if out_of_sight is not None and out_of_sight < expiry:
-            ends.append((out_of_sight, ReflectionEndReason.ENDED_EARLY,
-                         known.get("VictimOutOfSight", 0)))
+            ends.append(
+                (out_of_sight, ReflectionEndReason.ENDED_EARLY, known.get("VictimOutOfSight", 0))
+            )
         on, reason, floor = min(ends, key=lambda e: e[0])
-        self._put(ind, Actor.IND, "ReflectionPeriodEnded", max(on, granted),
-                  {**vid, "reason": reason}, floor=floor)
+        self._put(
+            ind,
+            Actor.IND,
+            "ReflectionPeriodEnded",
+            max(on, granted),
+            {**vid, "reason": reason},
+            floor=floor,
+        )
 
-    def _permits(self, ind: _Chain, victim: str, case: _Case, applied: int, floor: int,
-                 out_of_sight: int | None, out_of_sight_known: int) -> bool:
+    def _permits(
+        self,
+        ind: _Chain,
+        victim: str,
+        case: _Case,
+        applied: int,
+        floor: int,
+        out_of_sight: int | None,
+        out_of_sight_known: int,
+    ) -> bool:
         """The temporary permit (B8/3) and what follows it; True when a permit was granted."""
         cal = self.cal
         vc = {"victim_id": victim, "case_id": case.case_id}
-        decided = max(applied + self._days(cal.report_to_permit_decision, at_least=1),
-                      ind.occurred)
+        decided = max(applied + self._days(cal.report_to_permit_decision, at_least=1), ind.occurred)
         gone = out_of_sight or _NEVER
-        if gone <= decided or case.basis_end <= decided or self._chance(
-                cal.temporary_permit_refused_share):
+        if (
+            gone <= decided
+            or case.basis_end <= decided
+            or self._chance(cal.temporary_permit_refused_share)
+        ):
             self._put(ind, Actor.IND, "TemporaryPermitRefused", decided, vc, floor=floor)
             return False
         valid_until = _plus_months(applied, 12)
-        granted_known = self._put(ind, Actor.IND, "TemporaryPermitGranted", decided, {
-            **vc, "valid_from": date.fromordinal(applied),
-            "valid_until": date.fromordinal(valid_until)}, floor=floor)
+        granted_known = self._put(
+            ind,
+            Actor.IND,
+            "TemporaryPermitGranted",
+            decided,
+            {
+                **vc,
+                "valid_from": date.fromordinal(applied),
+                "valid_until": date.fromordinal(valid_until),
+            },
+            floor=floor,
+        )
         grounds: list[tuple[int, int]] = []
         if case.summons is not None and case.summons[0] >= cal.prosecution_ground_from.toordinal():
             grounds.append(case.summons)
@@ -888,49 +1122,71 @@ class _Simulation:
         last = decided
         while True:
             due = valid_until - EXTENSION_NOTICE_DAYS
-            if ((ground is not None and ground[0] <= due) or case.basis_end <= due
-                    or gone <= due):
+            if (ground is not None and ground[0] <= due) or case.basis_end <= due or gone <= due:
                 break
             extended = max(due + self._days(cal.extension_decision_delay), last + 1)
             valid_until = _plus_months(valid_until, 12)
-            self._put(ind, Actor.IND, "TemporaryPermitExtended", extended,
-                      {**vc, "valid_until": date.fromordinal(valid_until)})
+            self._put(
+                ind,
+                Actor.IND,
+                "TemporaryPermitExtended",
+                extended,
+                {**vc, "valid_until": date.fromordinal(valid_until)},
+            )
             last = extended
         if ground is not None and ground[0] < case.basis_end:
-            decision = max(ground[0] + self._days(cal.ground_to_non_temporary_decision),
-                           last + 1)
+            decision = max(ground[0] + self._days(cal.ground_to_non_temporary_decision), last + 1)
             if decision < gone:
                 refused = self._chance(cal.non_temporary_refused_share)
-                self._put(ind, Actor.IND, "NonTemporaryPermitRefused" if refused
-                          else "NonTemporaryPermitGranted", decision, {"victim_id": victim},
-                          floor=ground[1])
+                self._put(
+                    ind,
+                    Actor.IND,
+                    "NonTemporaryPermitRefused" if refused else "NonTemporaryPermitGranted",
+                    decision,
+                    {"victim_id": victim},
+                    floor=ground[1],
+                )
                 return True
         elif case.basis_end != _NEVER:
             ended = max(case.basis_end + self._days(cal.basis_end_to_permit_ended), last + 1)
             if ended < gone:
-                self._put(ind, Actor.IND, "TemporaryPermitEnded", ended, {
-                    **vc, "end_date": date.fromordinal(case.basis_end)},
-                    floor=case.basis_end_known)
+                self._put(
+                    ind,
+                    Actor.IND,
+                    "TemporaryPermitEnded",
+                    ended,
+                    {**vc, "end_date": date.fromordinal(case.basis_end)},
+                    floor=case.basis_end_known,
+                )
                 if case.assessment_at_end:
-                    assessed = max(case.basis_end + self._days(cal.assessment_duration),
-                                   ended + 1)
+                    assessed = max(case.basis_end + self._days(cal.assessment_duration), ended + 1)
                     if assessed < gone:
                         granted = self._chance(cal.assessment_granted_share)
-                        self._put(ind, Actor.IND, "NonTemporaryPermitGranted" if granted
-                                  else "NonTemporaryPermitRefused", assessed,
-                                  {"victim_id": victim})
+                        self._put(
+                            ind,
+                            Actor.IND,
+                            "NonTemporaryPermitGranted" if granted else "NonTemporaryPermitRefused",
+                            assessed,
+                            {"victim_id": victim},
+                        )
                 return True
         if out_of_sight is not None:
             # Contact lost: the IND ends the permit from that day (retroactively).
             ended = max(out_of_sight + self._days(cal.out_of_sight_to_permit_ended), last + 1)
-            self._put(ind, Actor.IND, "TemporaryPermitEnded", ended, {
-                **vc, "end_date": date.fromordinal(max(out_of_sight, applied))},
-                floor=out_of_sight_known)
+            self._put(
+                ind,
+                Actor.IND,
+                "TemporaryPermitEnded",
+                ended,
+                {**vc, "end_date": date.fromordinal(max(out_of_sight, applied))},
+                floor=out_of_sight_known,
+            )
         return True
 
 
-def generate(seed: int, start: date, end: date, scale: float = 1.0,
-             calibration: Calibration = DEFAULT) -> Iterator[PlannedCommand]:
+def generate(
+    seed: int, start: date, end: date, scale: float = 1.0, calibration: Calibration = DEFAULT
+) -> Iterator[PlannedCommand]:
     """The plan of a synthetic chain: victims coming into view from `start` on, and every fact
     about them known on or before `end`, ordered by `known_on` (ties in the order drawn).
 

@@ -80,11 +80,13 @@ _MODELS: Final[tuple[type[EventPayload], ...]] = (
 )
 
 MODEL_BY_EVENT_TYPE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
-    {model.event_type(): model for model in _MODELS})
+    {model.event_type(): model for model in _MODELS}
+)
 """The contract model of every event type a plan can hold."""
 
 SERVICE_BY_EVENT_TYPE: Final[Mapping[str, str]] = MappingProxyType(
-    {name: model.SERVICE for name, model in MODEL_BY_EVENT_TYPE.items()})
+    {name: model.SERVICE for name, model in MODEL_BY_EVENT_TYPE.items()}
+)
 """The ketenzicht service whose gRPC API a feeder calls for the event type."""
 
 
@@ -112,8 +114,12 @@ class PlannedCommand:
         return MODEL_BY_EVENT_TYPE[self.event_type](occurred_on=self.occurred_on, **self.fields)
 
 
-_CONVICTIONS: Final = frozenset({VerdictOutcome.CONVICTION_TRAFFICKING,
-                                 VerdictOutcome.CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED})
+_CONVICTIONS: Final = frozenset(
+    {
+        VerdictOutcome.CONVICTION_TRAFFICKING,
+        VerdictOutcome.CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +147,11 @@ class Scenario:
 
     @property
     def om_decisions(self) -> int:
-        return (self.count("SuspectSummoned") + self.count("CaseDismissed")
-                + self.count("OtherDisposalDecided"))
+        return (
+            self.count("SuspectSummoned")
+            + self.count("CaseDismissed")
+            + self.count("OtherDisposalDecided")
+        )
 
     @property
     def summons_share(self) -> float:
@@ -186,8 +195,10 @@ class Scenario:
                 cases.add(fields["case_id"])
             elif command.event_type == "CaseRegistered":
                 suspects.add(fields["suspect_id"])
-            elif (command.event_type == "VerdictDelivered"
-                  and fields["instance"] == CourtInstance.FIRST_INSTANCE):
+            elif (
+                command.event_type == "VerdictDelivered"
+                and fields["instance"] == CourtInstance.FIRST_INSTANCE
+            ):
                 verdicts += 1
                 convictions += fields["outcome"] in _CONVICTIONS
         return cls(

@@ -54,8 +54,7 @@ class Cause(StrEnum):
     OTHER = "other/unknown"
 
 
-def cause_of(caused_by: Iterable[str] | None,
-             registrations: Mapping[str, Registration]) -> Cause:
+def cause_of(caused_by: Iterable[str] | None, registrations: Mapping[str, Registration]) -> Cause:
     """The cause of one retraction, from the event ids its payload names."""
     found = [registrations[event_id] for event_id in caused_by or () if event_id in registrations]
     if any(r.late for r in found):
@@ -79,8 +78,10 @@ class RetractionSummary:
         return self.retractions / self.triggers if self.triggers else 0.0
 
     def lines(self) -> list[str]:
-        rows = [f"  {'triggers sent (retractions included)':<40} {self.triggers:>7,}",
-                f"  {'retractions':<40} {self.retractions:>7,}  ({self.share:.1%})"]
+        rows = [
+            f"  {'triggers sent (retractions included)':<40} {self.triggers:>7,}",
+            f"  {'retractions':<40} {self.retractions:>7,}  ({self.share:.1%})",
+        ]
         if self.by_cause:
             for cause in Cause:
                 count = self.by_cause.get(cause, 0)
@@ -89,8 +90,11 @@ class RetractionSummary:
         return rows
 
 
-def summarise(triggers: int, retracted: Sequence[Iterable[str] | None],
-              registrations: Mapping[str, Registration]) -> RetractionSummary:
+def summarise(
+    triggers: int,
+    retracted: Sequence[Iterable[str] | None],
+    registrations: Mapping[str, Registration],
+) -> RetractionSummary:
     """``triggers``: every trigger message sent, retractions included; ``retracted``: the
     ``caused_by`` of each retraction."""
     by_cause = Counter(cause_of(caused_by, registrations) for caused_by in retracted)

@@ -61,35 +61,59 @@ def progress_bar(total: int, label: str) -> Any:
         share = min(done / total, 1.0) if total else 1.0
         filled = int(share * 40)
         rate = done / max(time.monotonic() - started, 1e-6)
-        sys.stdout.write(f"\r{label} [{'#' * filled}{'.' * (40 - filled)}] {share:4.0%} "
-                         f"{done:,}/{total:,} commands, {rate:,.0f}/s   ")
+        sys.stdout.write(
+            f"\r{label} [{'#' * filled}{'.' * (40 - filled)}] {share:4.0%} "
+            f"{done:,}/{total:,} commands, {rate:,.0f}/s   "
+        )
         sys.stdout.flush()
 
     return show
 
 
-async def feed_scenario(stack: Stack, seed: int, start: date, end: date, scale: float,
-                        today: date, clock_step_days: int = 1) -> FeedReport:
+async def feed_scenario(
+    stack: Stack,
+    seed: int,
+    start: date,
+    end: date,
+    scale: float,
+    today: date,
+    clock_step_days: int = 1,
+) -> FeedReport:
     """Feed the plan while playing the IND; with the stack's scenario clock (if it has one)
     moved along with the feed, then to ``today``, and removed once the IND has finished."""
-    endpoints = Endpoints(stack.address("intake"), stack.address("investigation"),
-                          stack.address("prosecution"), stack.address("residence"),
-                          stack.profile)
-    feeder = Feeder(endpoints, today=today, seed=seed, clock_file=stack.clock_file,
-                    clock_step_days=clock_step_days)
+    endpoints = Endpoints(
+        stack.address("intake"),
+        stack.address("investigation"),
+        stack.address("prosecution"),
+        stack.address("residence"),
+        stack.profile,
+    )
+    feeder = Feeder(
+        endpoints,
+        today=today,
+        seed=seed,
+        clock_file=stack.clock_file,
+        clock_step_days=clock_step_days,
+    )
     stop, idle = asyncio.Event(), asyncio.Event()
     ind = asyncio.create_task(feeder.play_ind(stop, idle))
     estimate = estimate_events(start, end, scale)
-    print(f"Feeding the scenario: seed {seed}, {start} to {end}, scale {scale} "
-          f"(about {estimate:,} facts) through gRPC as police, KMar, Labour Inspectorate, OM "
-          "and IND" + (", the present moving with the feed" if stack.clock_file else "")
-          + " ...", flush=True)
+    print(
+        f"Feeding the scenario: seed {seed}, {start} to {end}, scale {scale} "
+        f"(about {estimate:,} facts) through gRPC as police, KMar, Labour Inspectorate, OM "
+        "and IND" + (", the present moving with the feed" if stack.clock_file else "") + " ...",
+        flush=True,
+    )
     try:
-        report = await feeder.feed(generate(seed, start, end, scale),
-                                   progress_bar(estimate, "feeding"))
-        print(f"\nFed in {report.seconds:.1f} s"
-              + (f" ({report.days:,} days)" if report.days else "")
-              + ". Waiting for the IND's decisions on the triggers to settle ...", flush=True)
+        report = await feeder.feed(
+            generate(seed, start, end, scale), progress_bar(estimate, "feeding")
+        )
+        print(
+            f"\nFed in {report.seconds:.1f} s"
+            + (f" ({report.days:,} days)" if report.days else "")
+            + ". Waiting for the IND's decisions on the triggers to settle ...",
+            flush=True,
+        )
         # The plan ends before today: the IND decides what falls due up to today, on its day.
         await feeder.advance(today)
         idle.clear()
@@ -137,13 +161,16 @@ def scenario_profile(profile: Profile) -> Profile:
     """The profile as the feed of a scenario runs it: residence's deadlines looked at often
     (see SCENARIO_DEADLINE_TICK_SECONDS)."""
     tick = {"KETENZICHT_RESIDENCE_DEADLINE_TICK_SECONDS": str(SCENARIO_DEADLINE_TICK_SECONDS)}
-    return dataclasses.replace(profile, services=[
-        dataclasses.replace(s, env=tick | s.env) if s.name == "residence" else s
-        for s in profile.services])
+    return dataclasses.replace(
+        profile,
+        services=[
+            dataclasses.replace(s, env=tick | s.env) if s.name == "residence" else s
+            for s in profile.services
+        ],
+    )
 
 
-async def monitor_settled(address: str, quiet_seconds: float = 3.0,
-                          timeout: float = 300.0) -> int:
+async def monitor_settled(address: str, quiet_seconds: float = 3.0, timeout: float = 300.0) -> int:
     """Wait until the monitor's count of facts stops growing."""
     async with connect(address, token=ANALYST_TOKEN) as channel:
         stub = monitor_pb2_grpc.MonitorServiceStub(channel)
@@ -163,16 +190,31 @@ async def triggers_received(bus: Bus) -> dict[str, int]:
     try:
         stream = trigger_stream_name("ind")
         info = await jetstream_for(nc, "ind", stream).stream_info(stream, subjects_filter=">")
-        return {subject.rsplit(".", 1)[-1]: count
-                for subject, count in sorted((info.state.subjects or {}).items())}
+        return {
+            subject.rsplit(".", 1)[-1]: count
+            for subject, count in sorted((info.state.subjects or {}).items())
+        }
     finally:
         await nc.close()
 
 
 def monitor_report(address: str, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "--address", address, "--token", ANALYST_TOKEN,
-         *args], capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "--address",
+            address,
+            "--token",
+            ANALYST_TOKEN,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     return result.stdout if result.returncode == 0 else result.stderr
 
 
@@ -184,11 +226,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2019, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 12, 31))
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--clock-step", type=int, default=1, metavar="DAYS",
-                        help="move the scenario clock this many days at a time (default 1: "
-                             "day by day, each day's facts stored before the next day begins)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="stop after printing the report (for tests)")
+    parser.add_argument(
+        "--clock-step",
+        type=int,
+        default=1,
+        metavar="DAYS",
+        help="move the scenario clock this many days at a time (default 1: "
+        "day by day, each day's facts stored before the next day begins)",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="stop after printing the report (for tests)"
+    )
     args = parser.parse_args(argv)
 
     marker = args.var / "scenario.json"
@@ -197,8 +245,11 @@ def main(argv: list[str] | None = None) -> None:
     clear_present(clock_file)
     profile = Profile.load(args.profile)
     feeding = not marker.exists()
-    stack = (Stack(scenario_profile(profile), log_dir=args.var / "log", clock_file=clock_file)
-             if feeding else Stack(profile, log_dir=args.var / "log"))
+    stack = (
+        Stack(scenario_profile(profile), log_dir=args.var / "log", clock_file=clock_file)
+        if feeding
+        else Stack(profile, log_dir=args.var / "log")
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -207,32 +258,64 @@ def main(argv: list[str] | None = None) -> None:
         stack.start()
         if not feeding:
             fed = json.loads(marker.read_text())
-            print(f"\nExisting data in {args.var}/ reused: the scenario (seed {fed['seed']}, "
-                  f"{fed['commands']:,} commands) was fed on {fed['fed_on']}; feeding skipped. "
-                  f"Delete {args.var}/ to feed it again.", flush=True)
+            print(
+                f"\nExisting data in {args.var}/ reused: the scenario (seed {fed['seed']}, "
+                f"{fed['commands']:,} commands) was fed on {fed['fed_on']}; feeding skipped. "
+                f"Delete {args.var}/ to feed it again.",
+                flush=True,
+            )
         else:
-            report = asyncio.run(feed_scenario(stack, args.seed, args.start, args.end,
-                                               args.scale, date.today(), args.clock_step))
-            marker.write_text(json.dumps({
-                "seed": args.seed, "start": args.start.isoformat(),
-                "end": args.end.isoformat(), "scale": args.scale,
-                "commands": report.sent, "accepted": report.accepted,
-                "refused": dict(report.refused), "fed_on": date.today().isoformat(),
-            }, indent=2))
-            print(f"Fed {report.sent:,} commands: {report.accepted:,} accepted"
-                  + (f", refused {dict(report.refused)}" if report.refused else "")
-                  + f"; the IND decided {sum(report.ind_decisions.values()):,} times "
-                  f"({dict(report.ind_decisions)})"
-                  + (f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
-                     "dated after today held back" if report.ind_held else "") + ".", flush=True)
+            report = asyncio.run(
+                feed_scenario(
+                    stack,
+                    args.seed,
+                    args.start,
+                    args.end,
+                    args.scale,
+                    date.today(),
+                    args.clock_step,
+                )
+            )
+            marker.write_text(
+                json.dumps(
+                    {
+                        "seed": args.seed,
+                        "start": args.start.isoformat(),
+                        "end": args.end.isoformat(),
+                        "scale": args.scale,
+                        "commands": report.sent,
+                        "accepted": report.accepted,
+                        "refused": dict(report.refused),
+                        "fed_on": date.today().isoformat(),
+                    },
+                    indent=2,
+                )
+            )
+            print(
+                f"Fed {report.sent:,} commands: {report.accepted:,} accepted"
+                + (f", refused {dict(report.refused)}" if report.refused else "")
+                + f"; the IND decided {sum(report.ind_decisions.values()):,} times "
+                f"({dict(report.ind_decisions)})"
+                + (
+                    f", {report.ind_held:,} decision{'s' if report.ind_held > 1 else ''} "
+                    "dated after today held back"
+                    if report.ind_held
+                    else ""
+                )
+                + ".",
+                flush=True,
+            )
             retractions = report.retractions
             fed_feed = asyncio.run(feed_by_plan(stack.profile, report.planned_victims))
             (args.var / "feed-by-plan.txt").write_text("\n".join(fed_feed) + "\n")
             retracted = sum(line.startswith(RETRACTION + " ") for line in fed_feed)
-            print(f"The feed residence sent to the IND, the police and the OM: "
-                  f"{len(fed_feed):,} triggers, {retracted:,} of them retractions "
-                  f"({retracted / max(len(fed_feed), 1):.1%}); with pseudonyms mapped back to "
-                  f"the plan's victims in {args.var}/feed-by-plan.txt.", flush=True)
+            print(
+                f"The feed residence sent to the IND, the police and the OM: "
+                f"{len(fed_feed):,} triggers, {retracted:,} of them retractions "
+                f"({retracted / max(len(fed_feed), 1):.1%}); with pseudonyms mapped back to "
+                f"the plan's victims in {args.var}/feed-by-plan.txt.",
+                flush=True,
+            )
         monitor = stack.address("monitor")
         facts = asyncio.run(monitor_settled(monitor))
         print(f"\nThe monitor holds {facts:,} facts.\n", flush=True)
@@ -249,13 +332,29 @@ def main(argv: list[str] | None = None) -> None:
             print(line)
         # Whether every relay and consumer makes progress; anything stuck is named, with why.
         print("\nHealth (again any time: ketenzicht-stack status):")
-        print("\n".join(health_report(asyncio.run(stack_health(
-            (p.name, p.address) for p in stack.services)))), flush=True)
-        http = next((s.env.get("KETENZICHT_MONITOR_HTTP_ADDRESS") for s in
-                     stack.profile.services if s.name == "monitor"), None) or "127.0.0.1:8080"
+        print(
+            "\n".join(
+                health_report(
+                    asyncio.run(stack_health((p.name, p.address) for p in stack.services))
+                )
+            ),
+            flush=True,
+        )
+        http = (
+            next(
+                (
+                    s.env.get("KETENZICHT_MONITOR_HTTP_ADDRESS")
+                    for s in stack.profile.services
+                    if s.name == "monitor"
+                ),
+                None,
+            )
+            or "127.0.0.1:8080"
+        )
         print(f"\nDashboard: http://{http}/#token={ANALYST_TOKEN}")
-        print(f"CLI:       {Path(sys.executable).parent / 'ketenzicht'} report lead-times "
-              "--by cohort")
+        print(
+            f"CLI:       {Path(sys.executable).parent / 'ketenzicht'} report lead-times --by cohort"
+        )
         if not args.no_wait:
             print("\nketenzicht is up. Ctrl-C stops it.", flush=True)
             stopped.wait()

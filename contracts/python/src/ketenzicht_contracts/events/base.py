@@ -48,7 +48,7 @@ class EventPayload(BaseModel):
         prefix = f"ketenzicht.{cls.SERVICE}."
         if not subject.startswith(prefix) or not subject.endswith(f".{cls.event_type()}"):
             return False
-        middle = subject[len(prefix):-len(cls.event_type()) - 1]
+        middle = subject[len(prefix) : -len(cls.event_type()) - 1]
         if not cls.ADDRESSEES:
             return middle == ""
         kind, _, addressee = middle.partition(".")

@@ -41,8 +41,14 @@ def service_factory(tmp_path: Path) -> Iterator[ServiceFactory]:
     own identity on the given nats-server."""
     started: list[ServiceProcess] = []
 
-    def start(name: str, nats: NatsServer, *, data_dir: Path | None = None,
-              env: dict[str, str] | None = None, port: int | None = None) -> ServiceProcess:
+    def start(
+        name: str,
+        nats: NatsServer,
+        *,
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> ServiceProcess:
         process = ServiceProcess(
             name,
             {

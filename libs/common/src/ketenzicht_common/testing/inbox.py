@@ -26,8 +26,12 @@ class SqliteInbox:
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO inbox VALUES (?, ?, ?, ?)",
-                (str(event.envelope.event_id), event.subject,
-                 event.envelope.occurred_on.isoformat(), event.body.decode()),
+                (
+                    str(event.envelope.event_id),
+                    event.subject,
+                    event.envelope.occurred_on.isoformat(),
+                    event.body.decode(),
+                ),
             )
             return cursor.rowcount == 1
 

@@ -17,8 +17,9 @@ async def connect_as(bus: Bus, party: str) -> Client:
     return await nats.connect(**bus.login(party))
 
 
-async def stream_messages(bus: Bus, stream: str, *, at_least: int = 0,
-                          timeout: float = 10.0, party: str | None = None) -> list[Msg]:
+async def stream_messages(
+    bus: Bus, stream: str, *, at_least: int = 0, timeout: float = 10.0, party: str | None = None
+) -> list[Msg]:
     """Every message in ``stream``, waiting until there are at least ``at_least``; read as
     its owner unless ``party`` says otherwise (a dead-letter stream: whose)."""
     nc = await connect_as(bus, party or owner_of(stream))
@@ -54,8 +55,14 @@ async def stream_count(bus: Bus, stream: str, party: str | None = None) -> int:
         await nc.close()
 
 
-async def publish_event(bus: Bus, payload: object, *, event_id: str | None = None,
-                        organisation: str = "test-source", position: int = 0) -> str:
+async def publish_event(
+    bus: Bus,
+    payload: object,
+    *,
+    event_id: str | None = None,
+    organisation: str = "test-source",
+    position: int = 0,
+) -> str:
     """Publish a contract payload the way a service's relay would, as that service, its
     stream and its readers' consumers made first as the relay makes them (for tests of
     consumers)."""
@@ -68,19 +75,28 @@ async def publish_event(bus: Bus, payload: object, *, event_id: str | None = Non
 
     assert isinstance(payload, EventPayload)
     envelope = Envelope(
-        event_id=uuid.UUID(event_id) if event_id else uuid.uuid4(), service=payload.SERVICE,
-        event_type=payload.event_type(), version=payload.VERSION,
-        occurred_on=payload.occurred_on, recorded_at=datetime.now(UTC),
-        aggregate_id=uuid.uuid4(), aggregate_version=1, organisation=organisation,
-        system="test", position=position,
+        event_id=uuid.UUID(event_id) if event_id else uuid.uuid4(),
+        service=payload.SERVICE,
+        event_type=payload.event_type(),
+        version=payload.VERSION,
+        occurred_on=payload.occurred_on,
+        recorded_at=datetime.now(UTC),
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        organisation=organisation,
+        system="test",
+        position=position,
     )
     nc = await connect_as(bus, payload.SERVICE)
     try:
         js = nc.jetstream()
         await ensure_stream(js, service_stream(payload.SERVICE))
         await provision_feeds(js, payload.SERVICE)
-        await js.publish(subject_for(payload.SERVICE, payload.event_type()),
-                         payload.model_dump_json().encode(), headers=envelope.to_headers())
+        await js.publish(
+            subject_for(payload.SERVICE, payload.event_type()),
+            payload.model_dump_json().encode(),
+            headers=envelope.to_headers(),
+        )
     finally:
         await nc.close()
     return str(envelope.event_id)

@@ -48,11 +48,29 @@ class PostgresServer:
         password_file.write_text("ketenzicht\n")
         if os.geteuid() == 0:
             shutil.chown(password_file, self.user)
-        self._run(self.bin / "initdb", "-D", self.data, "-U", "ketenzicht", "--auth=md5",
-                  f"--pwfile={password_file}", "-E", "UTF8")
-        self._run(self.bin / "pg_ctl", "-D", self.data, "-w", "-l", self.root / "log",
-                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                  "-c fsync=off -c max_connections=200", "start")
+        self._run(
+            self.bin / "initdb",
+            "-D",
+            self.data,
+            "-U",
+            "ketenzicht",
+            "--auth=md5",
+            f"--pwfile={password_file}",
+            "-E",
+            "UTF8",
+        )
+        self._run(
+            self.bin / "pg_ctl",
+            "-D",
+            self.data,
+            "-w",
+            "-l",
+            self.root / "log",
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200",
+            "start",
+        )
         wait_for_port(self.port)
         self._create_database()
         return self

@@ -19,35 +19,57 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-PURE_STANDARD_LIBRARY: Final = frozenset({
-    "__future__", "abc", "bisect", "calendar", "collections", "dataclasses", "datetime",
-    "decimal", "enum", "functools", "itertools", "math", "operator", "re", "statistics",
-    "types", "typing", "uuid",
-    # Calendar data: the Dutch civil day of an instant.
-    "zoneinfo",
-    # The monitor's exports build CSV and XES text in memory (io.StringIO); the adapter that
-    # serves them does the writing.
-    "csv", "io", "xml",
-})
+PURE_STANDARD_LIBRARY: Final = frozenset(
+    {
+        "__future__",
+        "abc",
+        "bisect",
+        "calendar",
+        "collections",
+        "dataclasses",
+        "datetime",
+        "decimal",
+        "enum",
+        "functools",
+        "itertools",
+        "math",
+        "operator",
+        "re",
+        "statistics",
+        "types",
+        "typing",
+        "uuid",
+        # Calendar data: the Dutch civil day of an instant.
+        "zoneinfo",
+        # The monitor's exports build CSV and XES text in memory (io.StringIO); the adapter that
+        # serves them does the writing.
+        "csv",
+        "io",
+        "xml",
+    }
+)
 
-PURE_MODULES: Final = frozenset({
-    # The aggregate base: eventsourcing's domain module, without its application or stores.
-    "eventsourcing.domain",
-    # Easter's date (a pure function) for the Algemene termijnenwet calendar.
-    "dateutil.easter",
-    # The Kaplan–Meier estimate of the monitor's lead times.
-    "lifelines",
-    # ketenzicht_common's own pure modules (checked by the same rule, see `COMMON_PURE`).
-    "ketenzicht_common.domain",
-    "ketenzicht_common.errors",
-    "ketenzicht_common.months",
-})
+PURE_MODULES: Final = frozenset(
+    {
+        # The aggregate base: eventsourcing's domain module, without its application or stores.
+        "eventsourcing.domain",
+        # Easter's date (a pure function) for the Algemene termijnenwet calendar.
+        "dateutil.easter",
+        # The Kaplan–Meier estimate of the monitor's lead times.
+        "lifelines",
+        # ketenzicht_common's own pure modules (checked by the same rule, see `COMMON_PURE`).
+        "ketenzicht_common.domain",
+        "ketenzicht_common.errors",
+        "ketenzicht_common.months",
+    }
+)
 
 COMMON_PURE: Final = tuple(sorted(m for m in PURE_MODULES if m.startswith("ketenzicht_common.")))
 """The modules of ketenzicht_common a domain may import; they keep the rule themselves."""
 
-FORBIDDEN_CALLS: Final = frozenset({"open", "print", "input", "breakpoint", "exec", "eval",
-                                    "__import__"})
+FORBIDDEN_CALLS: Final = frozenset(
+    {"open", "print", "input", "breakpoint", "exec", "eval", "__import__"}
+)
 """Built-ins that read, write or run what the domain was not handed."""
 
 CLOCK_READS: Final = frozenset({"now", "today", "utcnow"})
@@ -56,9 +78,12 @@ CLOCK_READS: Final = frozenset({"now", "today", "utcnow"})
 
 def _allowed(module: str, domain: str) -> bool:
     top = module.split(".")[0]
-    return (top in PURE_STANDARD_LIBRARY
-            or module == domain or module.startswith(domain + ".")
-            or any(module == pure or module.startswith(pure + ".") for pure in PURE_MODULES))
+    return (
+        top in PURE_STANDARD_LIBRARY
+        or module == domain
+        or module.startswith(domain + ".")
+        or any(module == pure or module.startswith(pure + ".") for pure in PURE_MODULES)
+    )
 
 
 def _module_name(path: Path, root: Path, package: str) -> str:
@@ -77,7 +102,7 @@ def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) 
         return
     # A relative import, resolved against the package the file lives in.
     here = module.split(".") if is_package else module.split(".")[:-1]
-    base = here[:len(here) - (node.level - 1)]
+    base = here[: len(here) - (node.level - 1)]
     yield ".".join([*base, node.module] if node.module else base)
 
 

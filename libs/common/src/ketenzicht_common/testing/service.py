@@ -37,20 +37,22 @@ class Running:
 
 
 @contextmanager
-def running_service(root: Path, name: str,
-                    env: dict[str, str] | None = None) -> Iterator[Running]:
+def running_service(root: Path, name: str, env: dict[str, str] | None = None) -> Iterator[Running]:
     """``name`` as a process with a nats-server of its own under ``root``; ``env`` adds to (or
     overrides) its environment. Its log is ``root / f"{name}.log"``."""
     server = NatsServer(root / "nats").start()
     service = ServiceProcess(
         name,
-        {"KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-         "KETENZICHT_DATA_DIR": str(root / name),
-         "KETENZICHT_NATS_URL": server.url,
-         "KETENZICHT_NATS_SEED_FILE": str(server.seed(name)),
-         "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
-         **(env or {})},
-        cwd=REPO_ROOT, log_file=root / f"{name}.log",
+        {
+            "KETENZICHT_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+            "KETENZICHT_DATA_DIR": str(root / name),
+            "KETENZICHT_NATS_URL": server.url,
+            "KETENZICHT_NATS_SEED_FILE": str(server.seed(name)),
+            "KETENZICHT_IDENTITIES_FILE": str(REPO_ROOT / "deploy/local/identities.toml"),
+            **(env or {}),
+        },
+        cwd=REPO_ROOT,
+        log_file=root / f"{name}.log",
     ).start()
     try:
         yield Running(name, server, service, root / name / "events.sqlite")
@@ -59,8 +61,9 @@ def running_service(root: Path, name: str,
         server.stop()
 
 
-async def published_ids(running: Running, event_ids: list[str],
-                        timeout: float = 5.0) -> dict[str, Any]:
+async def published_ids(
+    running: Running, event_ids: list[str], timeout: float = 5.0
+) -> dict[str, Any]:
     """The messages carrying ``event_ids`` (by Nats-Msg-Id), waiting for the relay."""
     deadline = time.monotonic() + timeout
     while True:

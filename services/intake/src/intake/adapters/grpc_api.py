@@ -20,65 +20,89 @@ class IntakeApi:
         self.app = app
         self.commands = commands
 
-    async def RegisterSignal(self, request: pb.RegisterSignalRequest,
-                             caller: Caller) -> pb.RegisterSignalResponse:
+    async def RegisterSignal(
+        self, request: pb.RegisterSignalRequest, caller: Caller
+    ) -> pb.RegisterSignalResponse:
         command, command_id = command_from(request, c.RegisterSignal)
         result = await self.commands.register_signal(command, caller.provenance(command_id))
-        return pb.RegisterSignalResponse(victim_id=result.answer.victim_id,
-                                         signal_id=result.answer.signal_id, ack=ack(result))
+        return pb.RegisterSignalResponse(
+            victim_id=result.answer.victim_id, signal_id=result.answer.signal_id, ack=ack(result)
+        )
 
-    async def HoldInformativeInterview(self, request: pb.VictimFactRequest,
-                                       caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.HoldInformativeInterview, caller,
-                                  self.commands.hold_informative_interview)
+    async def HoldInformativeInterview(
+        self, request: pb.VictimFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.HoldInformativeInterview, caller, self.commands.hold_informative_interview
+        )
 
-    async def OfferReflectionPeriod(self, request: pb.VictimFactRequest,
-                                    caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.OfferReflectionPeriod, caller,
-                                  self.commands.offer_reflection_period)
+    async def OfferReflectionPeriod(
+        self, request: pb.VictimFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.OfferReflectionPeriod, caller, self.commands.offer_reflection_period
+        )
 
-    async def DeclineReflectionPeriod(self, request: pb.VictimFactRequest,
-                                      caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.DeclineReflectionPeriod, caller,
-                                  self.commands.decline_reflection_period)
+    async def DeclineReflectionPeriod(
+        self, request: pb.VictimFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.DeclineReflectionPeriod, caller, self.commands.decline_reflection_period
+        )
 
     async def FileReport(self, request: pb.FileReportRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.FileReport, caller, self.commands.file_report)
 
-    async def DeclareCooperation(self, request: pb.DeclareCooperationRequest,
-                                 caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.DeclareCooperation, caller,
-                                  self.commands.declare_cooperation)
+    async def DeclareCooperation(
+        self, request: pb.DeclareCooperationRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.DeclareCooperation, caller, self.commands.declare_cooperation
+        )
 
-    async def RecordCooperationImpossible(self, request: pb.RecordCooperationImpossibleRequest,
-                                          caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.RecordCooperationImpossible, caller,
-                                  self.commands.record_cooperation_impossible)
+    async def RecordCooperationImpossible(
+        self, request: pb.RecordCooperationImpossibleRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request,
+            c.RecordCooperationImpossible,
+            caller,
+            self.commands.record_cooperation_impossible,
+        )
 
     async def WithdrawReport(self, request: pb.CaseFactRequest, caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.WithdrawReport, caller,
-                                  self.commands.withdraw_report)
+        return await acknowledged(request, c.WithdrawReport, caller, self.commands.withdraw_report)
 
-    async def MarkVictimOutOfSight(self, request: pb.VictimFactRequest,
-                                   caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.MarkVictimOutOfSight, caller,
-                                  self.commands.mark_victim_out_of_sight)
+    async def MarkVictimOutOfSight(
+        self, request: pb.VictimFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.MarkVictimOutOfSight, caller, self.commands.mark_victim_out_of_sight
+        )
 
     async def CompleteIndividualAssessment(
-            self, request: pb.CompleteIndividualAssessmentRequest, caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.CompleteIndividualAssessment, caller,
-                                  self.commands.complete_individual_assessment)
+        self, request: pb.CompleteIndividualAssessmentRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request,
+            c.CompleteIndividualAssessment,
+            caller,
+            self.commands.complete_individual_assessment,
+        )
 
     async def EnrolInPilot(self, request: pb.EnrolInPilotRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.EnrolInPilot, caller, self.commands.enrol_in_pilot)
 
-    async def RecordPilotIntervention(self, request: pb.RecordPilotInterventionRequest,
-                                      caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.RecordPilotIntervention, caller,
-                                  self.commands.record_pilot_intervention)
+    async def RecordPilotIntervention(
+        self, request: pb.RecordPilotInterventionRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.RecordPilotIntervention, caller, self.commands.record_pilot_intervention
+        )
 
-    def Submit(self, requests: AsyncIterator[pb.IntakeCommand],
-               caller: Caller) -> AsyncIterator[pb.IntakeCommandResult]:
+    def Submit(
+        self, requests: AsyncIterator[pb.IntakeCommand], caller: Caller
+    ) -> AsyncIterator[pb.IntakeCommandResult]:
         return bulk_submit(self, requests, caller, pb.IntakeCommandResult)
 
     async def GetVictim(self, request: pb.GetVictimRequest, caller: Caller) -> pb.VictimSummary:

@@ -38,9 +38,11 @@ class IntakeApplication(ChainApplication):
 def _existing(uow: UnitOfWork, victim_id: str) -> VictimTrack:
     track = uow.get(VictimTrack.id_for(victim_id), VictimTrack)
     if track is None:
-        raise PreconditionFailed("VICTIM_NOT_SIGNALLED",
-                                 f"victim {victim_id} was never signalled to intake",
-                                 subject=victim_id)
+        raise PreconditionFailed(
+            "VICTIM_NOT_SIGNALLED",
+            f"victim {victim_id} was never signalled to intake",
+            subject=victim_id,
+        )
     return track
 
 
@@ -56,13 +58,15 @@ class IntakeCommands:
     """What intake can be told: one method per command. Every method checks before it records
     (see bus.py)."""
 
-    def __init__(self, gateway: CommandGateway,
-                 reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS) -> None:
+    def __init__(
+        self, gateway: CommandGateway, reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS
+    ) -> None:
         self.gateway = gateway
         self.reflection = reflection
 
-    async def register_signal(self, cmd: c.RegisterSignal,
-                              provenance: Provenance) -> CommandResult[SignalRegistered]:
+    async def register_signal(
+        self, cmd: c.RegisterSignal, provenance: Provenance
+    ) -> CommandResult[SignalRegistered]:
         new_victim_id = f"V-{uuid.uuid4().hex[:20]}"
         signal_id = f"S-{uuid.uuid4().hex[:20]}"
 
@@ -70,82 +74,141 @@ class IntakeCommands:
             if cmd.victim_id:
                 track = uow.get(VictimTrack.id_for(cmd.victim_id), VictimTrack)
                 if track is None:
-                    raise NotFound(f"no victim {cmd.victim_id}: leave victim_id empty for a "
-                                   "new victim")
+                    raise NotFound(
+                        f"no victim {cmd.victim_id}: leave victim_id empty for a new victim"
+                    )
             else:
                 track = VictimTrack.open(new_victim_id, provenance, cmd.occurred_on)
                 uow.add(track)
             track.register_signal(
-                provenance, cmd.occurred_on, signal_id,
-                source_organisation=cmd.source_organisation.value, form=cmd.form.value,
-                minor=cmd.minor, nationality_group=cmd.nationality_group.value,
-                residence_position=cmd.residence_position.value, region=cmd.region.value,
+                provenance,
+                cmd.occurred_on,
+                signal_id,
+                source_organisation=cmd.source_organisation.value,
+                form=cmd.form.value,
+                minor=cmd.minor,
+                nationality_group=cmd.nationality_group.value,
+                residence_position=cmd.residence_position.value,
+                region=cmd.region.value,
             )
             return SignalRegistered(victim_id=track.victim_id, signal_id=signal_id)
 
         return await self.gateway.submit(cmd, provenance, handle, SignalRegistered)
 
-    async def _on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
-                         act: Callable[[VictimTrack], None]) -> CommandResult[None]:
+    async def _on_victim(
+        self, cmd: c.VictimCommand, provenance: Provenance, act: Callable[[VictimTrack], None]
+    ) -> CommandResult[None]:
         """A command about a victim intake already knows."""
+
         def handle(uow: UnitOfWork) -> None:
             act(_existing(uow, cmd.victim_id))
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def hold_informative_interview(self, cmd: c.HoldInformativeInterview,
-                                         provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.hold_informative_interview(provenance, cmd.occurred_on)))
+    async def hold_informative_interview(
+        self, cmd: c.HoldInformativeInterview, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.hold_informative_interview(provenance, cmd.occurred_on),
+        )
 
-    async def offer_reflection_period(self, cmd: c.OfferReflectionPeriod,
-                                      provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.offer_reflection_period(provenance, cmd.occurred_on, self.reflection)))
+    async def offer_reflection_period(
+        self, cmd: c.OfferReflectionPeriod, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.offer_reflection_period(
+                provenance, cmd.occurred_on, self.reflection
+            ),
+        )
 
-    async def decline_reflection_period(self, cmd: c.DeclineReflectionPeriod,
-                                        provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.decline_reflection_period(provenance, cmd.occurred_on)))
+    async def decline_reflection_period(
+        self, cmd: c.DeclineReflectionPeriod, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.decline_reflection_period(provenance, cmd.occurred_on),
+        )
 
-    async def file_report(self, cmd: c.FileReport,
-                          provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: track.file_report(
-            provenance, cmd.occurred_on, cmd.case_id, cmd.under_number, cmd.capacity.value))
+    async def file_report(self, cmd: c.FileReport, provenance: Provenance) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.file_report(
+                provenance, cmd.occurred_on, cmd.case_id, cmd.under_number, cmd.capacity.value
+            ),
+        )
 
-    async def declare_cooperation(self, cmd: c.DeclareCooperation,
-                                  provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: track.declare_cooperation(
-            provenance, cmd.occurred_on, cmd.case_id, cmd.capacity.value))
+    async def declare_cooperation(
+        self, cmd: c.DeclareCooperation, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.declare_cooperation(
+                provenance, cmd.occurred_on, cmd.case_id, cmd.capacity.value
+            ),
+        )
 
-    async def record_cooperation_impossible(self, cmd: c.RecordCooperationImpossible,
-                                            provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.record_cooperation_impossible(provenance, cmd.occurred_on, cmd.reason.value)))
+    async def record_cooperation_impossible(
+        self, cmd: c.RecordCooperationImpossible, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.record_cooperation_impossible(
+                provenance, cmd.occurred_on, cmd.reason.value
+            ),
+        )
 
-    async def withdraw_report(self, cmd: c.WithdrawReport,
-                              provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.withdraw_report(provenance, cmd.occurred_on, cmd.case_id)))
+    async def withdraw_report(
+        self, cmd: c.WithdrawReport, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.withdraw_report(provenance, cmd.occurred_on, cmd.case_id),
+        )
 
-    async def mark_victim_out_of_sight(self, cmd: c.MarkVictimOutOfSight,
-                                       provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.mark_out_of_sight(provenance, cmd.occurred_on)))
+    async def mark_victim_out_of_sight(
+        self, cmd: c.MarkVictimOutOfSight, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd, provenance, lambda track: track.mark_out_of_sight(provenance, cmd.occurred_on)
+        )
 
-    async def complete_individual_assessment(self, cmd: c.CompleteIndividualAssessment,
-                                             provenance: Provenance) -> CommandResult[None]:
+    async def complete_individual_assessment(
+        self, cmd: c.CompleteIndividualAssessment, provenance: Provenance
+    ) -> CommandResult[None]:
         measures = [m.value for m in cmd.measures]
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.complete_individual_assessment(provenance, cmd.occurred_on, measures)))
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.complete_individual_assessment(
+                provenance, cmd.occurred_on, measures
+            ),
+        )
 
-    async def enrol_in_pilot(self, cmd: c.EnrolInPilot,
-                             provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.enrol_in_pilot(provenance, cmd.occurred_on, cmd.cohort)))
+    async def enrol_in_pilot(
+        self, cmd: c.EnrolInPilot, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.enrol_in_pilot(provenance, cmd.occurred_on, cmd.cohort),
+        )
 
-    async def record_pilot_intervention(self, cmd: c.RecordPilotIntervention,
-                                        provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda track: (
-            track.record_pilot_intervention(provenance, cmd.occurred_on,
-                                            cmd.intervention.value)))
+    async def record_pilot_intervention(
+        self, cmd: c.RecordPilotIntervention, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda track: track.record_pilot_intervention(
+                provenance, cmd.occurred_on, cmd.intervention.value
+            ),
+        )

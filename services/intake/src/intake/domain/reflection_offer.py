@@ -72,26 +72,36 @@ def reflection_offer_refusal(
     """
     day = offered_on.isoformat()
     if _witness_only(capacities_so_far):
-        return (f"No reflection period (bedenktijd) on {day}: every report so far is a "
-                "witness's, and a witness who reports has none (Vc 2000 B8/3, R1).")
+        return (
+            f"No reflection period (bedenktijd) on {day}: every report so far is a "
+            "witness's, and a witness who reports has none (Vc 2000 B8/3, R1)."
+        )
     nationality, position = situation.nationality_group, situation.residence_position
     if nationality == "DUTCH":
-        return (f"No reflection period (bedenktijd) on {day}: it is for foreign nationals, and "
-                "the victim is Dutch (Vc 2000 B8/3).")
+        return (
+            f"No reflection period (bedenktijd) on {day}: it is for foreign nationals, and "
+            "the victim is Dutch (Vc 2000 B8/3)."
+        )
     if nationality == "OTHER_EU":
-        return (f"No reflection period offered by the police on {day} to an EU/EEA/Swiss "
-                "national: whether B8 applies is the IND's finding that no right of residence "
-                "follows from EU law (Vc 2000 B8/3).")
+        return (
+            f"No reflection period offered by the police on {day} to an EU/EEA/Swiss "
+            "national: whether B8 applies is the IND's finding that no right of residence "
+            "follows from EU law (Vc 2000 B8/3)."
+        )
     if position == "IRREGULAR":
         return ""
     if position in ("ASYLUM_SEEKER", "DUBLIN_CLAIMANT") and offered_on < ASYLUM_REFLECTION_FROM:
         who = "an asylum seeker" if position == "ASYLUM_SEEKER" else "a Dublin claimant"
-        return (f"No reflection period (bedenktijd) for {who} on {day}: before "
-                f"{ASYLUM_REFLECTION_FROM.isoformat()} it is only for a person without lawful "
-                "residence (Vc 2000 B8/3; changed by WBV 2023/11; R4).")
+        return (
+            f"No reflection period (bedenktijd) for {who} on {day}: before "
+            f"{ASYLUM_REFLECTION_FROM.isoformat()} it is only for a person without lawful "
+            "residence (Vc 2000 B8/3; changed by WBV 2023/11; R4)."
+        )
     if position == "LAWFUL" and offered_on < settings.lawful_residents_from:
-        return (f"No reflection period (bedenktijd) for a third-country national with lawful "
-                f"residence on {day}: it applies to lawful residents from "
-                f"{settings.lawful_residents_from.isoformat()} (Vc 2000 B8/3; C-66/21; "
-                "WBV 2023/11; R4).")
+        return (
+            f"No reflection period (bedenktijd) for a third-country national with lawful "
+            f"residence on {day}: it applies to lawful residents from "
+            f"{settings.lawful_residents_from.isoformat()} (Vc 2000 B8/3; C-66/21; "
+            "WBV 2023/11; R4)."
+        )
     return ""

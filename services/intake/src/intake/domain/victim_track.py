@@ -57,8 +57,9 @@ class VictimTrack(ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.signals.append(self.occurred_on)
-            track.situations.append(SignalSituation(self.occurred_on, self.nationality_group,
-                                                    self.residence_position))
+            track.situations.append(
+                SignalSituation(self.occurred_on, self.nationality_group, self.residence_position)
+            )
             track.out_of_sight = False
             track.reflection_offered = False
             track.reflection_declined = False
@@ -204,8 +205,9 @@ class VictimTrack(ChainAggregate):
 
     @classmethod
     def open(cls, victim_id: str, provenance: Provenance, occurred_on: date) -> VictimTrack:
-        track: VictimTrack = cls.start(cls.id_for(victim_id), cls.Opened, provenance,
-                                       occurred_on, victim_id=victim_id)
+        track: VictimTrack = cls.start(
+            cls.id_for(victim_id), cls.Opened, provenance, occurred_on, victim_id=victim_id
+        )
         return track
 
     @property
@@ -222,14 +224,21 @@ class VictimTrack(ChainAggregate):
                 subject=self.victim_id,
             )
 
-    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
-                occurred_on: date, **facts: Any) -> None:
+    def _record(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> None:
         self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **facts)
 
-    def register_signal(self, provenance: Provenance, occurred_on: date, signal_id: str,
-                        **categories: Any) -> None:
-        self._record(self.SignalRegistered, provenance, occurred_on, signal_id=signal_id,
-                     **categories)
+    def register_signal(
+        self, provenance: Provenance, occurred_on: date, signal_id: str, **categories: Any
+    ) -> None:
+        self._record(
+            self.SignalRegistered, provenance, occurred_on, signal_id=signal_id, **categories
+        )
 
     def hold_informative_interview(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_after_signal(occurred_on, "an informative interview")
@@ -241,15 +250,20 @@ class VictimTrack(ChainAggregate):
         return max(dated, key=lambda s: s.signalled_on)
 
     def offer_reflection_period(
-        self, provenance: Provenance, occurred_on: date,
+        self,
+        provenance: Provenance,
+        occurred_on: date,
         settings: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS,
     ) -> None:
         self._check_after_signal(occurred_on, "a reflection period offer")
         if self.reflection_offered:
             raise AlreadyExists("the reflection period was already offered after this signal")
         refusal = reflection_offer_refusal(
-            self.situation_on(occurred_on), occurred_on,
-            [capacity for on, capacity in self.capacities if on <= occurred_on], settings)
+            self.situation_on(occurred_on),
+            occurred_on,
+            [capacity for on, capacity in self.capacities if on <= occurred_on],
+            settings,
+        )
         if refusal:
             raise PreconditionFailed(REFUSAL_REASON, refusal, subject=self.victim_id)
         self._record(self.ReflectionPeriodOffered, provenance, occurred_on)
@@ -257,50 +271,70 @@ class VictimTrack(ChainAggregate):
     def decline_reflection_period(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_after_signal(occurred_on, "declining the reflection period")
         if not self.reflection_offered:
-            raise PreconditionFailed("REFLECTION_PERIOD_NOT_OFFERED",
-                                     "the reflection period was not offered",
-                                     subject=self.victim_id)
+            raise PreconditionFailed(
+                "REFLECTION_PERIOD_NOT_OFFERED",
+                "the reflection period was not offered",
+                subject=self.victim_id,
+            )
         if self.reflection_declined:
             raise AlreadyExists("the reflection period was already declined")
         self._record(self.ReflectionPeriodDeclined, provenance, occurred_on)
 
-    def file_report(self, provenance: Provenance, occurred_on: date, case_id: str,
-                    under_number: bool, capacity: str = "VICTIM") -> None:
+    def file_report(
+        self,
+        provenance: Provenance,
+        occurred_on: date,
+        case_id: str,
+        under_number: bool,
+        capacity: str = "VICTIM",
+    ) -> None:
         self._check_after_signal(occurred_on, "a report")
         if case_id in self.reports:
             raise AlreadyExists(f"the victim already reported in case {case_id}")
-        self._record(self.ReportFiled, provenance, occurred_on, case_id=case_id,
-                     under_number=under_number, capacity=capacity)
+        self._record(
+            self.ReportFiled,
+            provenance,
+            occurred_on,
+            case_id=case_id,
+            under_number=under_number,
+            capacity=capacity,
+        )
 
-    def declare_cooperation(self, provenance: Provenance, occurred_on: date,
-                            case_id: str, capacity: str = "VICTIM") -> None:
+    def declare_cooperation(
+        self, provenance: Provenance, occurred_on: date, case_id: str, capacity: str = "VICTIM"
+    ) -> None:
         self._check_after_signal(occurred_on, "cooperation")
         if case_id in self.cooperations:
             raise AlreadyExists(f"cooperation in case {case_id} was already declared")
-        self._record(self.CooperationDeclared, provenance, occurred_on, case_id=case_id,
-                     capacity=capacity)
+        self._record(
+            self.CooperationDeclared, provenance, occurred_on, case_id=case_id, capacity=capacity
+        )
 
-    def record_cooperation_impossible(self, provenance: Provenance, occurred_on: date,
-                                      reason: str) -> None:
+    def record_cooperation_impossible(
+        self, provenance: Provenance, occurred_on: date, reason: str
+    ) -> None:
         self._check_after_signal(occurred_on, "cooperation being impossible")
         # Another reason is another fact; the same reason twice after one signal is a repeat.
         if reason in self.cooperation_impossible:
-            raise AlreadyExists(f"cooperation impossible ({reason}) was already recorded "
-                                "after this signal")
-        self._record(self.CooperationImpossibleRecorded, provenance, occurred_on,
-                     reason=reason)
+            raise AlreadyExists(
+                f"cooperation impossible ({reason}) was already recorded after this signal"
+            )
+        self._record(self.CooperationImpossibleRecorded, provenance, occurred_on, reason=reason)
 
     def withdraw_report(self, provenance: Provenance, occurred_on: date, case_id: str) -> None:
         reported_on = self.reports.get(case_id)
         if reported_on is None:
-            raise PreconditionFailed("NO_REPORT", f"the victim filed no report in case {case_id}",
-                                     subject=case_id)
+            raise PreconditionFailed(
+                "NO_REPORT", f"the victim filed no report in case {case_id}", subject=case_id
+            )
         if case_id in self.withdrawn:
             raise AlreadyExists(f"the report in case {case_id} was already withdrawn")
         if occurred_on < reported_on:
-            raise PreconditionFailed("DATE_BEFORE_REPORT",
-                                     "a withdrawal cannot be dated before the report",
-                                     subject=case_id)
+            raise PreconditionFailed(
+                "DATE_BEFORE_REPORT",
+                "a withdrawal cannot be dated before the report",
+                subject=case_id,
+            )
         self._record(self.ReportWithdrawn, provenance, occurred_on, case_id=case_id)
 
     def mark_out_of_sight(self, provenance: Provenance, occurred_on: date) -> None:
@@ -309,24 +343,32 @@ class VictimTrack(ChainAggregate):
             raise AlreadyExists("the victim is already out of sight")
         self._record(self.VictimOutOfSight, provenance, occurred_on)
 
-    def complete_individual_assessment(self, provenance: Provenance, occurred_on: date,
-                                       measures: list[str]) -> None:
+    def complete_individual_assessment(
+        self, provenance: Provenance, occurred_on: date, measures: list[str]
+    ) -> None:
         self._check_after_signal(occurred_on, "an individual assessment")
-        self._record(self.IndividualAssessmentCompleted, provenance, occurred_on,
-                     measures=sorted(set(measures)))
+        self._record(
+            self.IndividualAssessmentCompleted,
+            provenance,
+            occurred_on,
+            measures=sorted(set(measures)),
+        )
 
     def enrol_in_pilot(self, provenance: Provenance, occurred_on: date, cohort: str) -> None:
         self._check_after_signal(occurred_on, "pilot enrolment")
         if self.pilot_cohort:
-            raise AlreadyExists(f"the victim is already enrolled in pilot cohort "
-                                f"{self.pilot_cohort}")
+            raise AlreadyExists(
+                f"the victim is already enrolled in pilot cohort {self.pilot_cohort}"
+            )
         self._record(self.PilotEnrolled, provenance, occurred_on, cohort=cohort)
 
-    def record_pilot_intervention(self, provenance: Provenance, occurred_on: date,
-                                  intervention: str) -> None:
+    def record_pilot_intervention(
+        self, provenance: Provenance, occurred_on: date, intervention: str
+    ) -> None:
         self._check_after_signal(occurred_on, "a pilot intervention")
         if not self.pilot_cohort:
-            raise PreconditionFailed("NOT_IN_PILOT", "the victim is not enrolled in the pilot",
-                                     subject=self.victim_id)
+            raise PreconditionFailed(
+                "NOT_IN_PILOT", "the victim is not enrolled in the pilot", subject=self.victim_id
+            )
         event_class = getattr(self, PILOT_INTERVENTION_EVENTS[intervention])
         self._record(event_class, provenance, occurred_on)

@@ -53,59 +53,75 @@ class InvestigationApi:
         self.app = app
         self.commands = commands
 
-    async def OpenInvestigation(self, request: pb.OpenInvestigationRequest,
-                                caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.OpenInvestigation, caller,
-                                  self.commands.open_investigation)
+    async def OpenInvestigation(
+        self, request: pb.OpenInvestigationRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.OpenInvestigation, caller, self.commands.open_investigation
+        )
 
-    async def IdentifySuspect(self, request: pb.IdentifySuspectRequest,
-                              caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.IdentifySuspect, caller,
-                                  self.commands.identify_suspect)
+    async def IdentifySuspect(
+        self, request: pb.IdentifySuspectRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.IdentifySuspect, caller, self.commands.identify_suspect
+        )
 
     async def HearVictim(self, request: pb.HearVictimRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.HearVictim, caller, self.commands.hear_victim)
 
-    async def SuspendInvestigation(self, request: pb.CaseFactRequest,
-                                   caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.SuspendInvestigation, caller,
-                                  self.commands.suspend_investigation)
+    async def SuspendInvestigation(self, request: pb.CaseFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(
+            request, c.SuspendInvestigation, caller, self.commands.suspend_investigation
+        )
 
-    async def ResumeInvestigation(self, request: pb.CaseFactRequest,
-                                  caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.ResumeInvestigation, caller,
-                                  self.commands.resume_investigation)
+    async def ResumeInvestigation(self, request: pb.CaseFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(
+            request, c.ResumeInvestigation, caller, self.commands.resume_investigation
+        )
 
-    async def SubmitToProsecution(self, request: pb.SubmitToProsecutionRequest,
-                                  caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.SubmitToProsecution, caller,
-                                  self.commands.submit_to_prosecution)
+    async def SubmitToProsecution(
+        self, request: pb.SubmitToProsecutionRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.SubmitToProsecution, caller, self.commands.submit_to_prosecution
+        )
 
-    async def CloseInvestigation(self, request: pb.CloseInvestigationRequest,
-                                 caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.CloseInvestigation, caller,
-                                  self.commands.close_investigation)
+    async def CloseInvestigation(
+        self, request: pb.CloseInvestigationRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.CloseInvestigation, caller, self.commands.close_investigation
+        )
 
-    async def DecideNoInvestigation(self, request: pb.CaseFactRequest,
-                                    caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.DecideNoInvestigation, caller,
-                                  self.commands.decide_no_investigation)
+    async def DecideNoInvestigation(
+        self, request: pb.CaseFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.DecideNoInvestigation, caller, self.commands.decide_no_investigation
+        )
 
-    def Submit(self, requests: AsyncIterator[pb.InvestigationCommand],
-               caller: Caller) -> AsyncIterator[pb.InvestigationCommandResult]:
+    def Submit(
+        self, requests: AsyncIterator[pb.InvestigationCommand], caller: Caller
+    ) -> AsyncIterator[pb.InvestigationCommandResult]:
         return bulk_submit(self, requests, caller, pb.InvestigationCommandResult)
 
-    async def GetInvestigation(self, request: pb.GetInvestigationRequest,
-                               caller: Caller) -> pb.InvestigationSummary:
+    async def GetInvestigation(
+        self, request: pb.GetInvestigationRequest, caller: Caller
+    ) -> pb.InvestigationSummary:
         case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.investigation(case_id)))
+            lambda: summary_of(self.app.investigation(case_id))
+        )
 
-    async def FindInvestigation(self, request: pb.FindInvestigationRequest,
-                                caller: Caller) -> pb.InvestigationSummary:
+    async def FindInvestigation(
+        self, request: pb.FindInvestigationRequest, caller: Caller
+    ) -> pb.InvestigationSummary:
         number = request.police_registration_number
         if not _REGISTRATION_NUMBER.fullmatch(number):
-            raise InvalidCommand.of("police_registration_number",
-                                    "use 4-32 capitals, digits or '-'")
+            raise InvalidCommand.of(
+                "police_registration_number", "use 4-32 capitals, digits or '-'"
+            )
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_registration_number(number)))
+            lambda: summary_of(self.app.by_registration_number(number))
+        )

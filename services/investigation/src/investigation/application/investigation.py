@@ -48,9 +48,11 @@ class InvestigationApplication(ChainApplication):
 def _existing(uow: UnitOfWork, case_id: str) -> CaseInvestigation:
     case = uow.get(CaseInvestigation.id_for(case_id), CaseInvestigation)
     if case is None:
-        raise PreconditionFailed("INVESTIGATION_NOT_OPENED",
-                                 f"no investigation was opened in case {case_id}",
-                                 subject=case_id)
+        raise PreconditionFailed(
+            "INVESTIGATION_NOT_OPENED",
+            f"no investigation was opened in case {case_id}",
+            subject=case_id,
+        )
     return case
 
 
@@ -61,8 +63,9 @@ class InvestigationCommands:
     def __init__(self, gateway: CommandGateway) -> None:
         self.gateway = gateway
 
-    async def open_investigation(self, cmd: c.OpenInvestigation,
-                                 provenance: Provenance) -> CommandResult[None]:
+    async def open_investigation(
+        self, cmd: c.OpenInvestigation, provenance: Provenance
+    ) -> CommandResult[None]:
         number = cmd.police_registration_number or ""
 
         def handle(uow: UnitOfWork) -> None:
@@ -83,56 +86,80 @@ class InvestigationCommands:
                 # Checked here too so that a refusal leaves no index entry behind.
                 case.check_open(cmd.occurred_on, number)
             if number and registration is None:
-                uow.add(PoliceRegistration.link(number, cmd.case_id, provenance,
-                                                cmd.occurred_on))
+                uow.add(PoliceRegistration.link(number, cmd.case_id, provenance, cmd.occurred_on))
             case.open_investigation(provenance, cmd.occurred_on, number)
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def decide_no_investigation(self, cmd: c.DecideNoInvestigation,
-                                      provenance: Provenance) -> CommandResult[None]:
+    async def decide_no_investigation(
+        self, cmd: c.DecideNoInvestigation, provenance: Provenance
+    ) -> CommandResult[None]:
         def handle(uow: UnitOfWork) -> None:
             case = uow.get_or_open(
-                CaseInvestigation.id_for(cmd.case_id), CaseInvestigation,
-                lambda: CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on))
+                CaseInvestigation.id_for(cmd.case_id),
+                CaseInvestigation,
+                lambda: CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on),
+            )
             case.decide_no_investigation(provenance, cmd.occurred_on)
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def _on_case(self, cmd: c.CaseCommand, provenance: Provenance,
-                       act: Callable[[CaseInvestigation], None]) -> CommandResult[None]:
+    async def _on_case(
+        self, cmd: c.CaseCommand, provenance: Provenance, act: Callable[[CaseInvestigation], None]
+    ) -> CommandResult[None]:
         """A command about a case the investigation service already knows."""
+
         def handle(uow: UnitOfWork) -> None:
             act(_existing(uow, cmd.case_id))
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def identify_suspect(self, cmd: c.IdentifySuspect,
-                               provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: (
-            case.identify_suspect(provenance, cmd.occurred_on, cmd.suspect_id)))
+    async def identify_suspect(
+        self, cmd: c.IdentifySuspect, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_case(
+            cmd,
+            provenance,
+            lambda case: case.identify_suspect(provenance, cmd.occurred_on, cmd.suspect_id),
+        )
 
-    async def hear_victim(self, cmd: c.HearVictim,
-                          provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: case.hear_victim(
-            provenance, cmd.occurred_on, cmd.victim_id, cmd.with_police_psychologist))
+    async def hear_victim(self, cmd: c.HearVictim, provenance: Provenance) -> CommandResult[None]:
+        return await self._on_case(
+            cmd,
+            provenance,
+            lambda case: case.hear_victim(
+                provenance, cmd.occurred_on, cmd.victim_id, cmd.with_police_psychologist
+            ),
+        )
 
-    async def suspend_investigation(self, cmd: c.SuspendInvestigation,
-                                    provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: (
-            case.suspend(provenance, cmd.occurred_on)))
+    async def suspend_investigation(
+        self, cmd: c.SuspendInvestigation, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_case(
+            cmd, provenance, lambda case: case.suspend(provenance, cmd.occurred_on)
+        )
 
-    async def resume_investigation(self, cmd: c.ResumeInvestigation,
-                                   provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: (
-            case.resume(provenance, cmd.occurred_on)))
+    async def resume_investigation(
+        self, cmd: c.ResumeInvestigation, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_case(
+            cmd, provenance, lambda case: case.resume(provenance, cmd.occurred_on)
+        )
 
-    async def submit_to_prosecution(self, cmd: c.SubmitToProsecution,
-                                    provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: case.submit_to_prosecution(
-            provenance, cmd.occurred_on, list(cmd.suspect_ids)))
+    async def submit_to_prosecution(
+        self, cmd: c.SubmitToProsecution, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_case(
+            cmd,
+            provenance,
+            lambda case: case.submit_to_prosecution(
+                provenance, cmd.occurred_on, list(cmd.suspect_ids)
+            ),
+        )
 
-    async def close_investigation(self, cmd: c.CloseInvestigation,
-                                  provenance: Provenance) -> CommandResult[None]:
-        return await self._on_case(cmd, provenance, lambda case: (
-            case.close(provenance, cmd.occurred_on, cmd.reason.value)))
+    async def close_investigation(
+        self, cmd: c.CloseInvestigation, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_case(
+            cmd, provenance, lambda case: case.close(provenance, cmd.occurred_on, cmd.reason.value)
+        )

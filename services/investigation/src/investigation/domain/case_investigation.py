@@ -183,8 +183,9 @@ class CaseInvestigation(ChainAggregate):
 
     @classmethod
     def create(cls, case_id: str, provenance: Provenance, occurred_on: date) -> CaseInvestigation:
-        case: CaseInvestigation = cls.start(cls.id_for(case_id), cls.Opened, provenance,
-                                            occurred_on, case_id=case_id)
+        case: CaseInvestigation = cls.start(
+            cls.id_for(case_id), cls.Opened, provenance, occurred_on, case_id=case_id
+        )
         return case
 
     def note(self, day: date) -> None:
@@ -221,22 +222,31 @@ class CaseInvestigation(ChainAggregate):
     def _check_under_investigation(self, day: date, what: str) -> None:
         """A fact of the investigation needs an investigation that ran on its date."""
         if not self.periods:
-            raise self._refuse("INVESTIGATION_NOT_OPENED",
-                               f"{what} needs an opened investigation in case {self.case_id}")
+            raise self._refuse(
+                "INVESTIGATION_NOT_OPENED",
+                f"{what} needs an opened investigation in case {self.case_id}",
+            )
         first = self.periods[0].opened_on
         if day < first:
-            raise self._refuse("DATE_BEFORE_OPENING",
-                               f"{what} cannot be dated before the investigation was opened "
-                               f"({first.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_OPENING",
+                f"{what} cannot be dated before the investigation was opened ({first.isoformat()})",
+            )
         if not any(p.covers(day) for p in self.periods):
-            raise self._refuse("INVESTIGATION_CLOSED",
-                               f"the investigation of case {self.case_id} was closed on that "
-                               "date")
+            raise self._refuse(
+                "INVESTIGATION_CLOSED",
+                f"the investigation of case {self.case_id} was closed on that date",
+            )
 
     # -- commands -----------------------------------------------------------------------------
 
-    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
-                occurred_on: date, **facts: Any) -> None:
+    def _record(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> None:
         self.record(event_class, provenance, occurred_on, case_id=self.case_id, **facts)
 
     def check_open(self, occurred_on: date, police_registration_number: str = "") -> None:
@@ -247,125 +257,161 @@ class CaseInvestigation(ChainAggregate):
             closed_on = self.periods[-1].closed_on
             assert closed_on is not None
             if occurred_on < closed_on:
-                raise self._refuse("DATE_BEFORE_CLOSE",
-                                   "a re-opening cannot be dated before the investigation was "
-                                   f"closed ({closed_on.isoformat()})")
+                raise self._refuse(
+                    "DATE_BEFORE_CLOSE",
+                    "a re-opening cannot be dated before the investigation was "
+                    f"closed ({closed_on.isoformat()})",
+                )
         if self.no_investigation_on is not None and occurred_on < self.no_investigation_on:
-            raise self._refuse("NO_INVESTIGATION_DECIDED",
-                               "an investigation cannot be opened before the decision not to "
-                               f"investigate ({self.no_investigation_on.isoformat()})")
+            raise self._refuse(
+                "NO_INVESTIGATION_DECIDED",
+                "an investigation cannot be opened before the decision not to "
+                f"investigate ({self.no_investigation_on.isoformat()})",
+            )
         number = police_registration_number
         if number and self.police_registration_number not in ("", number):
             # The number itself stays out of the message: it is a source identifier.
-            raise self._refuse("REGISTRATION_NUMBER_MISMATCH",
-                               f"case {self.case_id} already has another police registration "
-                               "number")
+            raise self._refuse(
+                "REGISTRATION_NUMBER_MISMATCH",
+                f"case {self.case_id} already has another police registration number",
+            )
 
-    def open_investigation(self, provenance: Provenance, occurred_on: date,
-                           police_registration_number: str = "") -> None:
+    def open_investigation(
+        self, provenance: Provenance, occurred_on: date, police_registration_number: str = ""
+    ) -> None:
         """Open, or re-open after a close. The victim's report belongs to intake, which this
         service never reads, and may still be on its way over the bus: it is not required."""
         self.check_open(occurred_on, police_registration_number)
         number = police_registration_number
         self._record(self.InvestigationOpened, provenance, occurred_on)
         if number and not self.police_registration_number:
-            self.record(self.PoliceRegistrationNumberRecorded, provenance, occurred_on,
-                        police_registration_number=number)
+            self.record(
+                self.PoliceRegistrationNumberRecorded,
+                provenance,
+                occurred_on,
+                police_registration_number=number,
+            )
 
-    def identify_suspect(self, provenance: Provenance, occurred_on: date,
-                         suspect_id: str) -> None:
+    def identify_suspect(self, provenance: Provenance, occurred_on: date, suspect_id: str) -> None:
         self._check_under_investigation(occurred_on, "identifying a suspect")
         if suspect_id in self.suspects:
-            raise AlreadyExists(f"suspect {suspect_id} is already identified in case "
-                                f"{self.case_id}")
+            raise AlreadyExists(
+                f"suspect {suspect_id} is already identified in case {self.case_id}"
+            )
         self._record(self.SuspectIdentified, provenance, occurred_on, suspect_id=suspect_id)
 
-    def hear_victim(self, provenance: Provenance, occurred_on: date, victim_id: str,
-                    with_police_psychologist: bool) -> None:
+    def hear_victim(
+        self,
+        provenance: Provenance,
+        occurred_on: date,
+        victim_id: str,
+        with_police_psychologist: bool,
+    ) -> None:
         # A victim may be heard more than once; a retry is caught by its command id instead.
         self._check_under_investigation(occurred_on, "a police interview")
-        self._record(self.VictimHeard, provenance, occurred_on, victim_id=victim_id,
-                     with_police_psychologist=with_police_psychologist)
+        self._record(
+            self.VictimHeard,
+            provenance,
+            occurred_on,
+            victim_id=victim_id,
+            with_police_psychologist=with_police_psychologist,
+        )
 
     def suspend(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_under_investigation(occurred_on, "a suspension")
         # One open suspension at a time, so that a resumption knows which one it ends.
         if self.open_suspension is not None or self.suspended_on(occurred_on):
-            raise AlreadyExists(f"the investigation of case {self.case_id} is already "
-                                "suspended")
+            raise AlreadyExists(f"the investigation of case {self.case_id} is already suspended")
         self._record(self.InvestigationSuspended, provenance, occurred_on)
 
     def resume(self, provenance: Provenance, occurred_on: date) -> None:
         suspension = self.open_suspension
         if suspension is None:
-            raise self._refuse("NOT_SUSPENDED",
-                               f"the investigation of case {self.case_id} is not suspended")
+            raise self._refuse(
+                "NOT_SUSPENDED", f"the investigation of case {self.case_id} is not suspended"
+            )
         if occurred_on < suspension.start:
-            raise self._refuse("DATE_BEFORE_SUSPENSION",
-                               "a resumption cannot be dated before its suspension "
-                               f"({suspension.start.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_SUSPENSION",
+                "a resumption cannot be dated before its suspension "
+                f"({suspension.start.isoformat()})",
+            )
         self._record(self.InvestigationResumed, provenance, occurred_on)
 
-    def submit_to_prosecution(self, provenance: Provenance, occurred_on: date,
-                              suspect_ids: list[str]) -> None:
+    def submit_to_prosecution(
+        self, provenance: Provenance, occurred_on: date, suspect_ids: list[str]
+    ) -> None:
         """Send the proces-verbaal to the OM. No suspects named: every identified one."""
         self._check_under_investigation(occurred_on, "a submission to the OM")
         if self.suspended_on(occurred_on):
-            raise self._refuse("INVESTIGATION_SUSPENDED",
-                               f"the investigation of case {self.case_id} is suspended on that "
-                               "date")
+            raise self._refuse(
+                "INVESTIGATION_SUSPENDED",
+                f"the investigation of case {self.case_id} is suspended on that date",
+            )
         named = sorted(set(suspect_ids)) if suspect_ids else sorted(self.suspects)
         if not named:
-            raise self._refuse("NO_SUSPECT",
-                               f"no suspect is identified in case {self.case_id}")
+            raise self._refuse("NO_SUSPECT", f"no suspect is identified in case {self.case_id}")
         unknown = [s for s in named if s not in self.suspects]
         if unknown:
-            raise self._refuse("SUSPECT_NOT_IDENTIFIED",
-                               f"suspect {unknown[0]} is not identified in case {self.case_id}")
+            raise self._refuse(
+                "SUSPECT_NOT_IDENTIFIED",
+                f"suspect {unknown[0]} is not identified in case {self.case_id}",
+            )
         too_early = [s for s in named if occurred_on < self.suspects[s]]
         if too_early:
-            raise self._refuse("DATE_BEFORE_IDENTIFICATION",
-                               f"suspect {too_early[0]} was identified after that date")
+            raise self._refuse(
+                "DATE_BEFORE_IDENTIFICATION",
+                f"suspect {too_early[0]} was identified after that date",
+            )
         if all(s in self.submitted for s in named):
-            raise AlreadyExists(f"every named suspect of case {self.case_id} is already "
-                                "submitted")
-        self._record(self.CaseSubmittedToProsecution, provenance, occurred_on,
-                     suspect_ids=named)
+            raise AlreadyExists(f"every named suspect of case {self.case_id} is already submitted")
+        self._record(self.CaseSubmittedToProsecution, provenance, occurred_on, suspect_ids=named)
 
     def close(self, provenance: Provenance, occurred_on: date, reason: str) -> None:
         if not self.periods:
-            raise self._refuse("INVESTIGATION_NOT_OPENED",
-                               f"no investigation was opened in case {self.case_id}")
+            raise self._refuse(
+                "INVESTIGATION_NOT_OPENED", f"no investigation was opened in case {self.case_id}"
+            )
         if not self.is_open:
-            raise self._refuse("INVESTIGATION_CLOSED",
-                               f"the investigation of case {self.case_id} is already closed")
+            raise self._refuse(
+                "INVESTIGATION_CLOSED",
+                f"the investigation of case {self.case_id} is already closed",
+            )
         period = self.periods[-1]
         if occurred_on < period.opened_on:
-            raise self._refuse("DATE_BEFORE_OPENING",
-                               "a close cannot be dated before the investigation was opened "
-                               f"({period.opened_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_OPENING",
+                "a close cannot be dated before the investigation was opened "
+                f"({period.opened_on.isoformat()})",
+            )
         if self.last_fact_on is not None and occurred_on < self.last_fact_on:
-            raise self._refuse("DATE_BEFORE_LAST_FACT",
-                               "a close cannot be dated before a fact already recorded in this "
-                               f"investigation ({self.last_fact_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_LAST_FACT",
+                "a close cannot be dated before a fact already recorded in this "
+                f"investigation ({self.last_fact_on.isoformat()})",
+            )
         if reason == SUBMITTED and not any(d <= occurred_on for d in self.submitted.values()):
-            raise self._refuse("NOT_SUBMITTED",
-                               f"case {self.case_id} was not submitted to the OM by that date")
+            raise self._refuse(
+                "NOT_SUBMITTED", f"case {self.case_id} was not submitted to the OM by that date"
+            )
         self._record(self.InvestigationClosed, provenance, occurred_on, reason=reason)
 
     def decide_no_investigation(self, provenance: Provenance, occurred_on: date) -> None:
         if self.is_open:
-            raise self._refuse("INVESTIGATION_OPEN",
-                               f"an investigation of case {self.case_id} is open")
+            raise self._refuse(
+                "INVESTIGATION_OPEN", f"an investigation of case {self.case_id} is open"
+            )
         if self.not_investigated:
             raise AlreadyExists(f"not investigating case {self.case_id} was already decided")
         if self.periods:
             closed_on = self.periods[-1].closed_on
             assert closed_on is not None
             if occurred_on < closed_on:
-                raise self._refuse("DATE_BEFORE_CLOSE",
-                                   "the decision cannot be dated before the investigation was "
-                                   f"closed ({closed_on.isoformat()})")
+                raise self._refuse(
+                    "DATE_BEFORE_CLOSE",
+                    "the decision cannot be dated before the investigation was "
+                    f"closed ({closed_on.isoformat()})",
+                )
         self._record(self.NoInvestigationDecided, provenance, occurred_on)
 
 
@@ -394,16 +440,20 @@ class PoliceRegistration(ChainAggregate):
         return stable_id("investigation", "police-registration-number", number)
 
     @classmethod
-    def link(cls, number: str, case_id: str, provenance: Provenance,
-             occurred_on: date) -> PoliceRegistration:
-        registration: PoliceRegistration = cls.start(cls.id_for(number), cls.Opened,
-                                                     provenance, occurred_on, case_id=case_id)
+    def link(
+        cls, number: str, case_id: str, provenance: Provenance, occurred_on: date
+    ) -> PoliceRegistration:
+        registration: PoliceRegistration = cls.start(
+            cls.id_for(number), cls.Opened, provenance, occurred_on, case_id=case_id
+        )
         return registration
 
 
-PRIVATE_TOPICS = frozenset({
-    CaseInvestigation.Opened.TOPIC,
-    CaseInvestigation.PoliceRegistrationNumberRecorded.TOPIC,
-    PoliceRegistration.Opened.TOPIC,
-})
+PRIVATE_TOPICS = frozenset(
+    {
+        CaseInvestigation.Opened.TOPIC,
+        CaseInvestigation.PoliceRegistrationNumberRecorded.TOPIC,
+        PoliceRegistration.Opened.TOPIC,
+    }
+)
 """Topics that stay in the investigation store: they hold no chain fact or a source id."""

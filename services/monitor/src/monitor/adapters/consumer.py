@@ -58,14 +58,21 @@ SERVICES: tuple[str, ...] = ("intake", "investigation", "prosecution", "residenc
 """The services whose streams the monitor reads."""
 READER = "monitor"
 
+
 class UnreadableEvent(ValueError):
     """A message the monitor cannot read; retrying will not help, so it is skipped."""
 
 
 def fact_of(envelope: Envelope, body: bytes) -> ChainFact:
     """The monitor's view of one event: the envelope's dates and ids, the payload's fields."""
-    return _fact(str(envelope.event_id), envelope.service, envelope.event_type,
-                 envelope.occurred_on, envelope.recorded_at, body)
+    return _fact(
+        str(envelope.event_id),
+        envelope.service,
+        envelope.event_type,
+        envelope.occurred_on,
+        envelope.recorded_at,
+        body,
+    )
 
 
 def fact_from_message(message: Msg, stream: str) -> ChainFact:
@@ -99,16 +106,28 @@ def fact_from_message(message: Msg, stream: str) -> ChainFact:
     return _fact(event_id, service, event_type, occurred_on, recorded_at, message.data)
 
 
-def _fact(event_id: str, service: str, event_type: str, occurred_on: date,
-          recorded_at: datetime, body: bytes) -> ChainFact:
+def _fact(
+    event_id: str,
+    service: str,
+    event_type: str,
+    occurred_on: date,
+    recorded_at: datetime,
+    body: bytes,
+) -> ChainFact:
     try:
         payload = json.loads(body)
     except ValueError as error:
         raise UnreadableEvent(f"body is not JSON: {error}") from error
     if not isinstance(payload, dict):
         raise UnreadableEvent("body is not a JSON object")
-    return ChainFact(event_id=event_id, service=service, event_type=event_type,
-                     occurred_on=occurred_on, recorded_at=recorded_at, payload=payload)
+    return ChainFact(
+        event_id=event_id,
+        service=service,
+        event_type=event_type,
+        occurred_on=occurred_on,
+        recorded_at=recorded_at,
+        payload=payload,
+    )
 
 
 class ChainConsumer:
@@ -158,10 +177,20 @@ class ChainConsumer:
                 self._nc = await connect(self.nats_url, name="monitor", seed_file=self.seed_file)
                 js = self._nc.jetstream(timeout=5)
                 await ensure_stream(js, dead_letter_stream(READER, self.stream_replicas))
-                broker = event_broker(self.nats_url, self.seed_file, max_reconnect_attempts=-1,
-                                      reconnect_time_wait=1, graceful_timeout=5.0)
-                subscription = subscribe(broker, reader=READER, services=self.services,
-                                         handler=self.handle, concurrency=self.batch_size)
+                broker = event_broker(
+                    self.nats_url,
+                    self.seed_file,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    graceful_timeout=5.0,
+                )
+                subscription = subscribe(
+                    broker,
+                    reader=READER,
+                    services=self.services,
+                    handler=self.handle,
+                    concurrency=self.batch_size,
+                )
                 await broker.start()
                 self.consuming = True
                 log.info("consuming %s", ", ".join(self.services))
@@ -201,8 +230,9 @@ class ChainConsumer:
             total += await self._replay_stream(nc, service, apply)
         return total
 
-    async def _replay_stream(self, nc: Client, service: str,
-                             apply: Callable[[ChainFact], Any]) -> int:
+    async def _replay_stream(
+        self, nc: Client, service: str, apply: Callable[[ChainFact], Any]
+    ) -> int:
         stream = stream_for(service)
         try:
             info = await jetstream_for(nc, READER, stream).stream_info(stream)
@@ -213,8 +243,9 @@ class ChainConsumer:
         if not info.state.messages:
             return 0
         count = 0
-        async for message in read_stream(nc, api_prefix(service), stream,
-                                         info.state.first_seq, info.state.last_seq):
+        async for message in read_stream(
+            nc, api_prefix(service), stream, info.state.first_seq, info.state.last_seq
+        ):
             try:
                 apply(fact_from_message(message, stream))
                 count += 1

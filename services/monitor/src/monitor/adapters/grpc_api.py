@@ -26,8 +26,9 @@ def _counts(values: Mapping[str, int]) -> list[pb.Count]:
 
 
 def _share(share: Share) -> pb.Share:
-    message = pb.Share(numerator=share.numerator, denominator=share.denominator,
-                       small_group=share.small_group)
+    message = pb.Share(
+        numerator=share.numerator, denominator=share.denominator, small_group=share.small_group
+    )
     if share.value is not None:
         message.value = share.value
     return message
@@ -35,23 +36,45 @@ def _share(share: Share) -> pb.Share:
 
 def lead_time_row(row: LeadTimeSummary) -> pb.LeadTimeRow:
     message = pb.LeadTimeRow(
-        interval=row.interval, dimension=row.dimension or "", group=row.group or "",
-        units=row.units, cases=row.cases, closed=row.closed, open=row.open,
-        out_of_sight=row.out_of_sight, ended=row.ended, inverted=row.inverted,
-        small_group=row.small_group, few_closed=row.few_closed,
+        interval=row.interval,
+        dimension=row.dimension or "",
+        group=row.group or "",
+        units=row.units,
+        cases=row.cases,
+        closed=row.closed,
+        open=row.open,
+        out_of_sight=row.out_of_sight,
+        ended=row.ended,
+        inverted=row.inverted,
+        small_group=row.small_group,
+        few_closed=row.few_closed,
     )
     # Withheld figures stay unset (proto3 optional), so a client can tell them from zero.
-    for name in ("median_days", "q1_days", "q3_days", "p90_days", "mean_days", "norm_months",
-                 "within_norm", "share_within_norm", "km_median_days", "km_share_within_norm"):
+    for name in (
+        "median_days",
+        "q1_days",
+        "q3_days",
+        "p90_days",
+        "mean_days",
+        "norm_months",
+        "within_norm",
+        "share_within_norm",
+        "km_median_days",
+        "km_share_within_norm",
+    ):
         value = getattr(row, name)
         if value is not None:
             setattr(message, name, value)
     if row.open_ages is not None:
         ages = row.open_ages
-        message.open_ages.CopyFrom(pb.OpenAges(
-            count=ages.count, median_days=ages.median_days, max_days=ages.max_days,
-            bands=[pb.AgeBand(band=b, count=n) for b, n in ages.by_band.items()],
-        ))
+        message.open_ages.CopyFrom(
+            pb.OpenAges(
+                count=ages.count,
+                median_days=ages.median_days,
+                max_days=ages.max_days,
+                bands=[pb.AgeBand(band=b, count=n) for b, n in ages.by_band.items()],
+            )
+        )
     return message
 
 
@@ -86,18 +109,25 @@ def _export(export: Export, compress: bool) -> pb.ExportFile:
     content = export.content.encode()
     if compress:
         content = gzip.compress(content, mtime=0)
-    return pb.ExportFile(media_type=export.media_type, filename=export.filename,
-                         content=content, gzip=compress)
+    return pb.ExportFile(
+        media_type=export.media_type, filename=export.filename, content=content, gzip=compress
+    )
 
 
-_AsOfRequest = (pb.GetLeadTimesRequest | pb.GetChainFiguresRequest | pb.ExportLeadTimesRequest
-                | pb.ExportChainFiguresRequest | pb.ExportEventLogRequest)
+_AsOfRequest = (
+    pb.GetLeadTimesRequest
+    | pb.GetChainFiguresRequest
+    | pb.ExportLeadTimesRequest
+    | pb.ExportChainFiguresRequest
+    | pb.ExportEventLogRequest
+)
 """The requests that say as of when (and as known by when) their figures are wanted."""
 
 
 class MonitorApi:
-    def __init__(self, queries: MonitorQueries, live: LiveProjection,
-                 consumer: ChainConsumer) -> None:
+    def __init__(
+        self, queries: MonitorQueries, live: LiveProjection, consumer: ChainConsumer
+    ) -> None:
         self.queries = queries
         self.live = live
         self.consumer = consumer
@@ -105,49 +135,59 @@ class MonitorApi:
     def _as_of(self, request: _AsOfRequest) -> AsOf:
         return self.queries.as_of(request.as_of.on, request.as_of.known_by)
 
-    async def GetLeadTimes(self, request: pb.GetLeadTimesRequest,
-                           caller: Caller) -> pb.GetLeadTimesResponse:
+    async def GetLeadTimes(
+        self, request: pb.GetLeadTimesRequest, caller: Caller
+    ) -> pb.GetLeadTimesResponse:
         as_of = self._as_of(request)
         table = await self.queries.lead_times(as_of, request.by, list(request.intervals))
         return pb.GetLeadTimesResponse(
-            as_of=as_of.on.isoformat(), known_by=as_of.known_by.isoformat(),
-            min_group_size=table.min_group_size, rows=[lead_time_row(r) for r in table.rows],
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            min_group_size=table.min_group_size,
+            rows=[lead_time_row(r) for r in table.rows],
         )
 
-    async def GetChainFigures(self, request: pb.GetChainFiguresRequest,
-                              caller: Caller) -> pb.GetChainFiguresResponse:
+    async def GetChainFigures(
+        self, request: pb.GetChainFiguresRequest, caller: Caller
+    ) -> pb.GetChainFiguresResponse:
         as_of = self._as_of(request)
         figures = await self.queries.figures(as_of, list(request.years))
         return pb.GetChainFiguresResponse(
-            as_of=as_of.on.isoformat(), known_by=as_of.known_by.isoformat(),
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
             years=[year_figures(y) for y in figures.years],
         )
 
-    async def ExportLeadTimes(self, request: pb.ExportLeadTimesRequest,
-                              caller: Caller) -> pb.ExportFile:
+    async def ExportLeadTimes(
+        self, request: pb.ExportLeadTimesRequest, caller: Caller
+    ) -> pb.ExportFile:
         export = await self.queries.lead_times_export(
-            self._as_of(request), request.by, list(request.intervals))
+            self._as_of(request), request.by, list(request.intervals)
+        )
         return _export(export, request.gzip)
 
-    async def ExportChainFigures(self, request: pb.ExportChainFiguresRequest,
-                                 caller: Caller) -> pb.ExportFile:
+    async def ExportChainFigures(
+        self, request: pb.ExportChainFiguresRequest, caller: Caller
+    ) -> pb.ExportFile:
         export = await self.queries.figures_export(self._as_of(request), list(request.years))
         return _export(export, request.gzip)
 
-    async def ExportEventLog(self, request: pb.ExportEventLogRequest,
-                             caller: Caller) -> pb.ExportFile:
+    async def ExportEventLog(
+        self, request: pb.ExportEventLogRequest, caller: Caller
+    ) -> pb.ExportFile:
         form = _FORMATS.get(request.format)
         if form is None:
             raise InvalidCommand.of("format", "EVENT_LOG_FORMAT_XES or EVENT_LOG_FORMAT_CSV")
-        export = await self.queries.event_log(self._as_of(request), form,
-                                              pseudonymise=request.pseudonymise)
+        export = await self.queries.event_log(
+            self._as_of(request), form, pseudonymise=request.pseudonymise
+        )
         return _export(export, request.gzip)
 
-    async def GetStatus(self, request: pb.GetStatusRequest,
-                        caller: Caller) -> pb.GetStatusResponse:
+    async def GetStatus(self, request: pb.GetStatusRequest, caller: Caller) -> pb.GetStatusResponse:
         last = self.live.last_commit_at
         return pb.GetStatusResponse(
-            facts=len(self.live), consuming=self.consumer.consuming,
+            facts=len(self.live),
+            consuming=self.consumer.consuming,
             rebuilding=self.live.rebuilding,
             # The contract's name predates the fact database: the last commit of facts to it.
             last_snapshot_at=last.isoformat() if last else "",

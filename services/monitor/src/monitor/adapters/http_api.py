@@ -99,7 +99,9 @@ def _error(status: HTTPStatus, message: str, **extra: Any) -> Response:
 
 def _download(export: Export) -> Response:
     return Response(
-        HTTPStatus.OK, export.content.encode(), f"{export.media_type}; charset=utf-8",
+        HTTPStatus.OK,
+        export.content.encode(),
+        f"{export.media_type}; charset=utf-8",
         {"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
 
@@ -115,8 +117,12 @@ class Query:
         return values[-1].strip() if values else ""
 
     def items(self, name: str) -> list[str]:
-        return [part.strip() for value in self._values.get(name, [])
-                for part in value.split(",") if part.strip()]
+        return [
+            part.strip()
+            for value in self._values.get(name, [])
+            for part in value.split(",")
+            if part.strip()
+        ]
 
     def flag(self, name: str) -> bool:
         return self.get(name).lower() in ("1", "true", "yes", "on")
@@ -177,13 +183,13 @@ class HttpApi:
     async def serve(self) -> None:
         if self._socket is None:
             self.bind()
-        server = await asyncio.start_server(self._connection, sock=self._socket, ssl=self.tls,
-                                            limit=16 * 1024)
+        server = await asyncio.start_server(
+            self._connection, sock=self._socket, ssl=self.tls, limit=16 * 1024
+        )
         async with server:
             await server.serve_forever()
 
-    async def _connection(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             try:
                 async with asyncio.timeout(_READ_TIMEOUT_SECONDS):  # see Relay._follow
@@ -219,8 +225,9 @@ class HttpApi:
         raise ValueError("too many header lines")
 
     @staticmethod
-    async def _write(writer: asyncio.StreamWriter, response: Response, *,
-                     head_only: bool = False) -> None:
+    async def _write(
+        writer: asyncio.StreamWriter, response: Response, *, head_only: bool = False
+    ) -> None:
         headers = {
             "Content-Type": response.content_type,
             "Content-Length": str(len(response.body)),
@@ -229,8 +236,11 @@ class HttpApi:
             **_SECURITY_HEADERS,
             **response.headers,
         }
-        head = f"HTTP/1.1 {response.status.value} {response.status.phrase}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        head = (
+            f"HTTP/1.1 {response.status.value} {response.status.phrase}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        )
         writer.write(head.encode("latin-1"))
         if not head_only:
             writer.write(response.body)
@@ -239,8 +249,9 @@ class HttpApi:
     async def respond(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
         """The response to one request (the routing and the one error table of HTTP)."""
         if method not in ("GET", "HEAD"):
-            return Response(HTTPStatus.METHOD_NOT_ALLOWED, b"", "text/plain",
-                            {"Allow": "GET, HEAD"})
+            return Response(
+                HTTPStatus.METHOD_NOT_ALLOWED, b"", "text/plain", {"Allow": "GET, HEAD"}
+            )
         url = urlsplit(target)
         path = url.path
         if path == "/healthz":
@@ -253,8 +264,9 @@ class HttpApi:
         if route is None:
             return _error(HTTPStatus.NOT_FOUND, "no such resource")
         try:
-            identity = authenticate(self.registry, [("authorization",
-                                                     headers.get("authorization", ""))])
+            identity = authenticate(
+                self.registry, [("authorization", headers.get("authorization", ""))]
+            )
             authorise(identity, SERVICE_ROLES["monitor"], "monitor")
             return await route(Query(url.query))
         except Unauthenticated as refused:
@@ -264,8 +276,11 @@ class HttpApi:
         except PermissionDenied as refused:
             return _error(HTTPStatus.FORBIDDEN, refused.message)
         except InvalidCommand as refused:
-            return _error(HTTPStatus.BAD_REQUEST, refused.message,
-                          fields={v.field: v.description for v in refused.violations})
+            return _error(
+                HTTPStatus.BAD_REQUEST,
+                refused.message,
+                fields={v.field: v.description for v in refused.violations},
+            )
         except CommandRejected as refused:
             return _error(HTTPStatus.CONFLICT, refused.message)
         except Exception:
@@ -284,45 +299,61 @@ class HttpApi:
     async def _lead_times(self, query: Query) -> Response:
         as_of = self._as_of(query)
         table = await self.queries.lead_times(as_of, query.get("by"), query.items("interval"))
-        return _json(HTTPStatus.OK, {
-            **self._cut(as_of),
-            "min_group_size": table.min_group_size,
-            "dimensions": list(DIMENSION_NAMES),
-            "intervals": list(INTERVAL_NAMES),
-            "rows": [_as_dict(r) for r in table.rows],
-        })
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "min_group_size": table.min_group_size,
+                "dimensions": list(DIMENSION_NAMES),
+                "intervals": list(INTERVAL_NAMES),
+                "rows": [_as_dict(r) for r in table.rows],
+            },
+        )
 
     async def _figures(self, query: Query) -> Response:
         as_of = self._as_of(query)
         figures = await self.queries.figures(as_of, query.years())
-        return _json(HTTPStatus.OK, {**self._cut(as_of),
-                                     "years": [_as_dict(y) for y in figures.years]})
+        return _json(
+            HTTPStatus.OK, {**self._cut(as_of), "years": [_as_dict(y) for y in figures.years]}
+        )
 
     async def _status(self, query: Query) -> Response:
         last = self.live.last_commit_at
-        return _json(HTTPStatus.OK, {
-            "facts": len(self.live),
-            "consuming": self.consumer.consuming,
-            "rebuilding": self.live.rebuilding,
-            # The name predates the fact database: now the last commit of facts to it.
-            "last_snapshot_at": last.isoformat() if last else None,
-            "streams": list(self.consumer.services),
-        })
+        return _json(
+            HTTPStatus.OK,
+            {
+                "facts": len(self.live),
+                "consuming": self.consumer.consuming,
+                "rebuilding": self.live.rebuilding,
+                # The name predates the fact database: now the last commit of facts to it.
+                "last_snapshot_at": last.isoformat() if last else None,
+                "streams": list(self.consumer.services),
+            },
+        )
 
     async def _lead_times_csv(self, query: Query) -> Response:
-        return _download(await self.queries.lead_times_export(
-            self._as_of(query), query.get("by"), query.items("interval")))
+        return _download(
+            await self.queries.lead_times_export(
+                self._as_of(query), query.get("by"), query.items("interval")
+            )
+        )
 
     async def _figures_csv(self, query: Query) -> Response:
         return _download(await self.queries.figures_export(self._as_of(query), query.years()))
 
     async def _event_log_xes(self, query: Query) -> Response:
-        return _download(await self.queries.event_log(
-            self._as_of(query), EventLogFormat.XES, pseudonymise=query.flag("pseudonymise")))
+        return _download(
+            await self.queries.event_log(
+                self._as_of(query), EventLogFormat.XES, pseudonymise=query.flag("pseudonymise")
+            )
+        )
 
     async def _event_log_csv(self, query: Query) -> Response:
-        return _download(await self.queries.event_log(
-            self._as_of(query), EventLogFormat.CSV, pseudonymise=query.flag("pseudonymise")))
+        return _download(
+            await self.queries.event_log(
+                self._as_of(query), EventLogFormat.CSV, pseudonymise=query.flag("pseudonymise")
+            )
+        )
 
 
 def server_tls(certificate: str, private_key: str) -> ssl.SSLContext:

@@ -65,9 +65,17 @@ Row = tuple[str, str, str, int, int, str | None, str | None, str | None, str | N
 
 def _row(record: FactRecord) -> Row:
     attrs = record.attrs
-    return (record.event_id, record.service, record.event_type, record.occurred, record.recorded,
-            record.case_id, record.victim_id, record.suspect_id,
-            None if attrs is None else _encode_attrs(attrs))
+    return (
+        record.event_id,
+        record.service,
+        record.event_type,
+        record.occurred,
+        record.recorded,
+        record.case_id,
+        record.victim_id,
+        record.suspect_id,
+        None if attrs is None else _encode_attrs(attrs),
+    )
 
 
 class SqliteFactStore:
@@ -111,8 +119,9 @@ class SqliteFactStore:
         rows = [_row(r) for r in records]
         with self._lock:
             with self._transaction():
-                added = self._db.executemany(f"INSERT OR IGNORE INTO facts {_VALUES}",
-                                             rows).rowcount
+                added = self._db.executemany(
+                    f"INSERT OR IGNORE INTO facts {_VALUES}", rows
+                ).rowcount
                 if fresh_too:
                     self._db.executemany(f"INSERT INTO facts_fresh {_VALUES}", rows)
             # Only once committed: a query that sees the new count must find the new rows.
@@ -171,13 +180,28 @@ class SqliteFactStore:
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True)) as db:
             return [
-                FactRecord(event_id, share(service, service), share(kind, kind), occurred,
-                           recorded, None if case_id is None else share(case_id, case_id),
-                           None if victim_id is None else share(victim_id, victim_id),
-                           None if suspect_id is None else share(suspect_id, suspect_id),
-                           None if attrs is None else attrs_of(attrs))
-                for (event_id, service, kind, occurred, recorded, case_id, victim_id, suspect_id,
-                     attrs) in db.execute(_VISIBLE, (on, known_by))
+                FactRecord(
+                    event_id,
+                    share(service, service),
+                    share(kind, kind),
+                    occurred,
+                    recorded,
+                    None if case_id is None else share(case_id, case_id),
+                    None if victim_id is None else share(victim_id, victim_id),
+                    None if suspect_id is None else share(suspect_id, suspect_id),
+                    None if attrs is None else attrs_of(attrs),
+                )
+                for (
+                    event_id,
+                    service,
+                    kind,
+                    occurred,
+                    recorded,
+                    case_id,
+                    victim_id,
+                    suspect_id,
+                    attrs,
+                ) in db.execute(_VISIBLE, (on, known_by))
             ]
 
     def close(self) -> None:

@@ -80,15 +80,17 @@ class FactStore(Protocol):
 class LiveProjection:
     """The projection the monitor consumes into and queries from (one per process)."""
 
-    def __init__(self, store: FactStore, clock: Clock, *, view_cache_size: int = 3,
-                 rebuild_chunk: int = 5000) -> None:
+    def __init__(
+        self, store: FactStore, clock: Clock, *, view_cache_size: int = 3, rebuild_chunk: int = 5000
+    ) -> None:
         self._store = store
         self._clock = clock
         self.restored = store.count > 0
         """True when the store held facts at start: the durable consumers can just resume."""
         # One thread for every write, so they reach the store in the order they were made.
         self._writer = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="monitor-writer")
+            max_workers=1, thread_name_prefix="monitor-writer"
+        )
         self._pending: list[FactRecord] = []
         self._next_commit: asyncio.Future[None] | None = None
         self._committing = False
@@ -146,8 +148,7 @@ class LiveProjection:
         self._committing = False
         error = None if written.cancelled() else written.exception()
         if written.cancelled() or error is not None:
-            log.error("committing facts failed; their messages will be redelivered",
-                      exc_info=error)
+            log.error("committing facts failed; their messages will be redelivered", exc_info=error)
             done.set_exception(error or RuntimeError("the commit was cancelled"))
             done.exception()  # every waiter sees it; nobody waiting is fine too
         else:

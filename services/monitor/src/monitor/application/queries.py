@@ -68,8 +68,9 @@ class Export:
 
 
 class MonitorQueries:
-    def __init__(self, live: LiveProjection, clock: Clock, *,
-                 min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> None:
+    def __init__(
+        self, live: LiveProjection, clock: Clock, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    ) -> None:
         self.live = live
         self.clock = clock
         self.min_group_size = min_group_size
@@ -120,8 +121,9 @@ class MonitorQueries:
 
     # Tables
 
-    async def lead_times(self, as_of: AsOf, by: str = "",
-                         intervals: Sequence[str] = ()) -> LeadTimes:
+    async def lead_times(
+        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+    ) -> LeadTimes:
         dimension = self.dimension(by)
         chosen = self.intervals(intervals)
         view = await self.live.view(as_of)
@@ -148,20 +150,24 @@ class MonitorQueries:
 
     # Exports
 
-    async def lead_times_export(self, as_of: AsOf, by: str = "",
-                                intervals: Sequence[str] = ()) -> Export:
+    async def lead_times_export(
+        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+    ) -> Export:
         table = await self.lead_times(as_of, by, intervals)
         suffix = f"-by-{by.replace(':', '-')}" if by else ""
-        return Export("text/csv", f"lead-times{suffix}-{as_of.on.isoformat()}.csv",
-                      lead_times_csv(table.rows))
+        return Export(
+            "text/csv", f"lead-times{suffix}-{as_of.on.isoformat()}.csv", lead_times_csv(table.rows)
+        )
 
     async def figures_export(self, as_of: AsOf, years: Sequence[int] = ()) -> Export:
         figures = await self.figures(as_of, years)
-        return Export("text/csv", f"chain-figures-{as_of.on.isoformat()}.csv",
-                      figures_csv(figures.years))
+        return Export(
+            "text/csv", f"chain-figures-{as_of.on.isoformat()}.csv", figures_csv(figures.years)
+        )
 
-    async def event_log(self, as_of: AsOf, form: EventLogFormat, *,
-                        pseudonymise: bool = False) -> Export:
+    async def event_log(
+        self, as_of: AsOf, form: EventLogFormat, *, pseudonymise: bool = False
+    ) -> Export:
         view = await self.live.view(as_of)
         stamp = as_of.on.isoformat()
         if form is EventLogFormat.XES:

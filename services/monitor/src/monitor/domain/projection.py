@@ -242,8 +242,17 @@ def record_row(record: FactRecord) -> list[Any]:
     """A record as a JSON-able row (the snapshot's format)."""
     r = record
     attrs = dict(r.attrs) if r.attrs is not None else None
-    return [r.event_id, r.service, r.event_type, r.occurred, r.recorded, r.case_id, r.victim_id,
-            r.suspect_id, attrs]
+    return [
+        r.event_id,
+        r.service,
+        r.event_type,
+        r.occurred,
+        r.recorded,
+        r.case_id,
+        r.victim_id,
+        r.suspect_id,
+        attrs,
+    ]
 
 
 def record_from_row(row: Sequence[Any]) -> FactRecord:

@@ -34,21 +34,26 @@ def summary_of(proceedings: SuspectProceedings) -> pb.ProsecutionSummary:
         registered_on=_day(proceedings.registered_on),
         parketnummer=proceedings.parketnummer,
         decision=pb.ProsecutionDecision.Value(
-            f"PROSECUTION_DECISION_{proceedings.decision or 'UNSPECIFIED'}"),
+            f"PROSECUTION_DECISION_{proceedings.decision or 'UNSPECIFIED'}"
+        ),
         decided_on=_day(proceedings.decided_on),
         dismissal_kind=pb.DismissalKind.Value(f"DISMISSAL_KIND_{kind}"),
         dismissal_code=code,
         other_disposal_kind=pb.OtherDisposalKind.Value(
-            f"OTHER_DISPOSAL_KIND_{proceedings.disposal_kind or 'UNSPECIFIED'}"),
+            f"OTHER_DISPOSAL_KIND_{proceedings.disposal_kind or 'UNSPECIFIED'}"
+        ),
         reopenings=len(proceedings.reopenings),
         summoned_on=_day(proceedings.summoned_on),
         court_hearings=len(proceedings.hearings),
         verdicts=[
-            pb.Verdict(instance=pb.CourtInstance.Value(f"COURT_INSTANCE_{instance}"),
-                       outcome=pb.VerdictOutcome.Value(f"VERDICT_OUTCOME_{outcome}"),
-                       delivered_on=_day(on))
-            for instance, (outcome, on) in sorted(proceedings.verdicts.items(),
-                                                  key=lambda item: item[1][1])
+            pb.Verdict(
+                instance=pb.CourtInstance.Value(f"COURT_INSTANCE_{instance}"),
+                outcome=pb.VerdictOutcome.Value(f"VERDICT_OUTCOME_{outcome}"),
+                delivered_on=_day(on),
+            )
+            for instance, (outcome, on) in sorted(
+                proceedings.verdicts.items(), key=lambda item: item[1][1]
+            )
         ],
         appeal_lodged_on=_day(proceedings.appeal_lodged_on),
         final_on=_day(proceedings.final_on),
@@ -61,8 +66,9 @@ def case_summary_of(case: ProsecutionCase) -> pb.ProsecutionCaseSummary:
         suspect_ids=sorted(case.suspects),
         heard_victim_ids=sorted(case.hearings),
         presence_assessments=[
-            pb.PresenceAssessment(victim_id=victim, presence_necessary=necessary,
-                                  assessed_on=_day(on))
+            pb.PresenceAssessment(
+                victim_id=victim, presence_necessary=necessary, assessed_on=_day(on)
+            )
             for victim, (necessary, on) in sorted(case.presence.items())
         ],
     )
@@ -76,10 +82,15 @@ class ProsecutionApi:
     async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
 
-    async def HoldExaminingMagistrateHearing(self, request: pb.VictimFactRequest,
-                                             caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.HoldExaminingMagistrateHearing, caller,
-                                  self.commands.hold_examining_magistrate_hearing)
+    async def HoldExaminingMagistrateHearing(
+        self, request: pb.VictimFactRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request,
+            c.HoldExaminingMagistrateHearing,
+            caller,
+            self.commands.hold_examining_magistrate_hearing,
+        )
 
     async def AssessPresence(self, request: pb.AssessPresenceRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.AssessPresence, caller, self.commands.assess_presence)
@@ -90,17 +101,20 @@ class ProsecutionApi:
     async def DismissCase(self, request: pb.DismissCaseRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.DismissCase, caller, self.commands.dismiss_case)
 
-    async def DecideOtherDisposal(self, request: pb.OtherDisposalRequest,
-                                  caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.DecideOtherDisposal, caller,
-                                  self.commands.decide_other_disposal)
+    async def DecideOtherDisposal(
+        self, request: pb.OtherDisposalRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.DecideOtherDisposal, caller, self.commands.decide_other_disposal
+        )
 
     async def ReopenCase(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.ReopenCase, caller, self.commands.reopen_case)
 
     async def HoldCourtHearing(self, request: pb.CourtHearingRequest, caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.HoldCourtHearing, caller,
-                                  self.commands.hold_court_hearing)
+        return await acknowledged(
+            request, c.HoldCourtHearing, caller, self.commands.hold_court_hearing
+        )
 
     async def DeliverVerdict(self, request: pb.VerdictRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.DeliverVerdict, caller, self.commands.deliver_verdict)
@@ -111,27 +125,34 @@ class ProsecutionApi:
     async def MarkCaseFinal(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.MarkCaseFinal, caller, self.commands.mark_case_final)
 
-    def Submit(self, requests: AsyncIterator[pb.ProsecutionCommand],
-               caller: Caller) -> AsyncIterator[pb.ProsecutionCommandResult]:
+    def Submit(
+        self, requests: AsyncIterator[pb.ProsecutionCommand], caller: Caller
+    ) -> AsyncIterator[pb.ProsecutionCommandResult]:
         return bulk_submit(self, requests, caller, pb.ProsecutionCommandResult)
 
-    async def GetProsecution(self, request: pb.GetProsecutionRequest,
-                             caller: Caller) -> pb.ProsecutionSummary:
+    async def GetProsecution(
+        self, request: pb.GetProsecutionRequest, caller: Caller
+    ) -> pb.ProsecutionSummary:
         case_id = pseudonym("case_id", request.case_id)
         suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.proceedings(case_id, suspect_id)))
+            lambda: summary_of(self.app.proceedings(case_id, suspect_id))
+        )
 
-    async def FindProsecution(self, request: pb.FindProsecutionRequest,
-                              caller: Caller) -> pb.ProsecutionSummary:
+    async def FindProsecution(
+        self, request: pb.FindProsecutionRequest, caller: Caller
+    ) -> pb.ProsecutionSummary:
         parketnummer = request.parketnummer
         if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_parketnummer(parketnummer)))
+            lambda: summary_of(self.app.by_parketnummer(parketnummer))
+        )
 
-    async def GetProsecutionCase(self, request: pb.GetProsecutionCaseRequest,
-                                 caller: Caller) -> pb.ProsecutionCaseSummary:
+    async def GetProsecutionCase(
+        self, request: pb.GetProsecutionCaseRequest, caller: Caller
+    ) -> pb.ProsecutionCaseSummary:
         case_id = pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
-            lambda: case_summary_of(self.app.case(case_id)))
+            lambda: case_summary_of(self.app.case(case_id))
+        )

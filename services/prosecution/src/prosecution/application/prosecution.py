@@ -45,26 +45,34 @@ class ProsecutionApplication(ChainApplication):
 
     def proceedings(self, case_id: str, suspect_id: str) -> SuspectProceedings:
         return self._get(
-            SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings,
+            SuspectProceedings.id_for(case_id, suspect_id),
+            SuspectProceedings,
             # The ids are not echoed: a query refusal repeats nothing the caller sent.
-            "that case is not registered against that suspect")
+            "that case is not registered against that suspect",
+        )
 
     def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
         # The number is not echoed: it is a source identifier.
-        number = self._get(Parketnummer.id_for(parketnummer), Parketnummer,
-                           "no proceedings have that parketnummer")
+        number = self._get(
+            Parketnummer.id_for(parketnummer), Parketnummer, "no proceedings have that parketnummer"
+        )
         return self.proceedings(number.case_id, number.suspect_id)
 
     def case(self, case_id: str) -> ProsecutionCase:
-        return self._get(ProsecutionCase.id_for(case_id), ProsecutionCase,
-                         "the OM knows no such case")
+        return self._get(
+            ProsecutionCase.id_for(case_id), ProsecutionCase, "the OM knows no such case"
+        )
 
 
-def _case(uow: UnitOfWork, case_id: str, provenance: Provenance,
-          occurred_on: date) -> ProsecutionCase:
+def _case(
+    uow: UnitOfWork, case_id: str, provenance: Provenance, occurred_on: date
+) -> ProsecutionCase:
     # A victim fact may arrive before any suspect is registered: the case is opened for it.
-    return uow.get_or_open(ProsecutionCase.id_for(case_id), ProsecutionCase,
-                           lambda: ProsecutionCase.create(case_id, provenance, occurred_on))
+    return uow.get_or_open(
+        ProsecutionCase.id_for(case_id),
+        ProsecutionCase,
+        lambda: ProsecutionCase.create(case_id, provenance, occurred_on),
+    )
 
 
 class ProsecutionCommands:
@@ -74,60 +82,89 @@ class ProsecutionCommands:
     def __init__(self, gateway: CommandGateway) -> None:
         self.gateway = gateway
 
-    async def register_case(self, cmd: c.RegisterCase,
-                            provenance: Provenance) -> CommandResult[None]:
+    async def register_case(
+        self, cmd: c.RegisterCase, provenance: Provenance
+    ) -> CommandResult[None]:
         parketnummer = cmd.parketnummer or ""
 
         def handle(uow: UnitOfWork) -> None:
             aggregate_id = SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id)
             if uow.get(aggregate_id, SuspectProceedings) is not None:
-                raise AlreadyExists(f"case {cmd.case_id} is already registered against suspect "
-                                    f"{cmd.suspect_id}")
-            if parketnummer and uow.get(Parketnummer.id_for(parketnummer),
-                                        Parketnummer) is not None:
+                raise AlreadyExists(
+                    f"case {cmd.case_id} is already registered against suspect {cmd.suspect_id}"
+                )
+            if (
+                parketnummer
+                and uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None
+            ):
                 raise PreconditionFailed(
-                    "PARKETNUMMER_IN_USE", "that parketnummer belongs to other proceedings",
+                    "PARKETNUMMER_IN_USE",
+                    "that parketnummer belongs to other proceedings",
                     subject=f"{cmd.case_id}/{cmd.suspect_id}",
                 )
             # Every check is done: from here on the command only records.
-            uow.add(SuspectProceedings.register(cmd.case_id, cmd.suspect_id, provenance,
-                                                cmd.occurred_on, parketnummer))
+            uow.add(
+                SuspectProceedings.register(
+                    cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on, parketnummer
+                )
+            )
             if parketnummer:
-                uow.add(Parketnummer.link(parketnummer, cmd.case_id, cmd.suspect_id,
-                                          provenance, cmd.occurred_on))
+                uow.add(
+                    Parketnummer.link(
+                        parketnummer, cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on
+                    )
+                )
             _case(uow, cmd.case_id, provenance, cmd.occurred_on).add_suspect(
-                provenance, cmd.occurred_on, cmd.suspect_id)
+                provenance, cmd.occurred_on, cmd.suspect_id
+            )
 
         return await self.gateway.submit(cmd, provenance, handle)
 
     # --- about a victim in the case ---
 
-    async def _on_victim(self, cmd: c.VictimCommand, provenance: Provenance,
-                         act: Callable[[ProsecutionCase], None]) -> CommandResult[None]:
+    async def _on_victim(
+        self, cmd: c.VictimCommand, provenance: Provenance, act: Callable[[ProsecutionCase], None]
+    ) -> CommandResult[None]:
         def handle(uow: UnitOfWork) -> None:
             act(_case(uow, cmd.case_id, provenance, cmd.occurred_on))
 
         return await self.gateway.submit(cmd, provenance, handle)
 
     async def hold_examining_magistrate_hearing(
-            self, cmd: c.HoldExaminingMagistrateHearing,
-            provenance: Provenance) -> CommandResult[None]:
-        return await self._on_victim(cmd, provenance, lambda case: (
-            case.hold_examining_magistrate_hearing(provenance, cmd.occurred_on, cmd.victim_id)))
+        self, cmd: c.HoldExaminingMagistrateHearing, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda case: case.hold_examining_magistrate_hearing(
+                provenance, cmd.occurred_on, cmd.victim_id
+            ),
+        )
 
-    async def assess_presence(self, cmd: c.AssessPresence,
-                              provenance: Provenance) -> CommandResult[None]:
+    async def assess_presence(
+        self, cmd: c.AssessPresence, provenance: Provenance
+    ) -> CommandResult[None]:
         necessary = cmd.presence == "NECESSARY"
-        return await self._on_victim(cmd, provenance, lambda case: (
-            case.assess_presence(provenance, cmd.occurred_on, cmd.victim_id, necessary)))
+        return await self._on_victim(
+            cmd,
+            provenance,
+            lambda case: case.assess_presence(
+                provenance, cmd.occurred_on, cmd.victim_id, necessary
+            ),
+        )
 
     # --- about a suspect's registered proceedings ---
 
-    async def _on_suspect(self, cmd: c.SuspectCommand, provenance: Provenance,
-                          act: Callable[[SuspectProceedings], None]) -> CommandResult[None]:
+    async def _on_suspect(
+        self,
+        cmd: c.SuspectCommand,
+        provenance: Provenance,
+        act: Callable[[SuspectProceedings], None],
+    ) -> CommandResult[None]:
         def handle(uow: UnitOfWork) -> None:
-            proceedings = uow.get(SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id),
-                                  SuspectProceedings)
+            proceedings = uow.get(
+                SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id), SuspectProceedings
+            )
             if proceedings is None:
                 raise PreconditionFailed(
                     "CASE_NOT_REGISTERED",
@@ -138,43 +175,70 @@ class ProsecutionCommands:
 
         return await self.gateway.submit(cmd, provenance, handle)
 
-    async def summon_suspect(self, cmd: c.SummonSuspect,
-                             provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.summon(provenance, cmd.occurred_on)))
+    async def summon_suspect(
+        self, cmd: c.SummonSuspect, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd, provenance, lambda proceedings: proceedings.summon(provenance, cmd.occurred_on)
+        )
 
-    async def dismiss_case(self, cmd: c.DismissCase,
-                           provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.dismiss(provenance, cmd.occurred_on, cmd.kind.value, cmd.code)))
+    async def dismiss_case(self, cmd: c.DismissCase, provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd,
+            provenance,
+            lambda proceedings: proceedings.dismiss(
+                provenance, cmd.occurred_on, cmd.kind.value, cmd.code
+            ),
+        )
 
-    async def decide_other_disposal(self, cmd: c.DecideOtherDisposal,
-                                    provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.dispose_otherwise(provenance, cmd.occurred_on, cmd.kind.value)))
+    async def decide_other_disposal(
+        self, cmd: c.DecideOtherDisposal, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd,
+            provenance,
+            lambda proceedings: proceedings.dispose_otherwise(
+                provenance, cmd.occurred_on, cmd.kind.value
+            ),
+        )
 
-    async def reopen_case(self, cmd: c.ReopenCase,
-                          provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.reopen(provenance, cmd.occurred_on)))
+    async def reopen_case(self, cmd: c.ReopenCase, provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd, provenance, lambda proceedings: proceedings.reopen(provenance, cmd.occurred_on)
+        )
 
-    async def hold_court_hearing(self, cmd: c.HoldCourtHearing,
-                                 provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.hold_court_hearing(provenance, cmd.occurred_on, cmd.instance.value)))
+    async def hold_court_hearing(
+        self, cmd: c.HoldCourtHearing, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd,
+            provenance,
+            lambda proceedings: proceedings.hold_court_hearing(
+                provenance, cmd.occurred_on, cmd.instance.value
+            ),
+        )
 
-    async def deliver_verdict(self, cmd: c.DeliverVerdict,
-                              provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.deliver_verdict(provenance, cmd.occurred_on, cmd.instance.value,
-                                        cmd.outcome.value)))
+    async def deliver_verdict(
+        self, cmd: c.DeliverVerdict, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd,
+            provenance,
+            lambda proceedings: proceedings.deliver_verdict(
+                provenance, cmd.occurred_on, cmd.instance.value, cmd.outcome.value
+            ),
+        )
 
-    async def lodge_appeal(self, cmd: c.LodgeAppeal,
-                           provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.lodge_appeal(provenance, cmd.occurred_on)))
+    async def lodge_appeal(self, cmd: c.LodgeAppeal, provenance: Provenance) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd,
+            provenance,
+            lambda proceedings: proceedings.lodge_appeal(provenance, cmd.occurred_on),
+        )
 
-    async def mark_case_final(self, cmd: c.MarkCaseFinal,
-                              provenance: Provenance) -> CommandResult[None]:
-        return await self._on_suspect(cmd, provenance, lambda proceedings: (
-            proceedings.mark_final(provenance, cmd.occurred_on)))
+    async def mark_case_final(
+        self, cmd: c.MarkCaseFinal, provenance: Provenance
+    ) -> CommandResult[None]:
+        return await self._on_suspect(
+            cmd, provenance, lambda proceedings: proceedings.mark_final(provenance, cmd.occurred_on)
+        )

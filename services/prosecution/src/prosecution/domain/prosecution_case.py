@@ -73,31 +73,48 @@ class ProsecutionCase(ChainAggregate):
 
     @classmethod
     def create(cls, case_id: str, provenance: Provenance, occurred_on: date) -> ProsecutionCase:
-        case: ProsecutionCase = cls.start(cls.id_for(case_id), cls.Opened, provenance,
-                                          occurred_on, case_id=case_id)
+        case: ProsecutionCase = cls.start(
+            cls.id_for(case_id), cls.Opened, provenance, occurred_on, case_id=case_id
+        )
         return case
 
     def add_suspect(self, provenance: Provenance, occurred_on: date, suspect_id: str) -> None:
         if suspect_id not in self.suspects:
             self.record(self.SuspectAdded, provenance, occurred_on, suspect_id=suspect_id)
 
-    def hold_examining_magistrate_hearing(self, provenance: Provenance, occurred_on: date,
-                                          victim_id: str) -> None:
+    def hold_examining_magistrate_hearing(
+        self, provenance: Provenance, occurred_on: date, victim_id: str
+    ) -> None:
         # A victim may be heard more than once; a retry is caught by its command id instead.
-        self.record(self.ExaminingMagistrateHearingHeld, provenance, occurred_on,
-                    case_id=self.case_id, victim_id=victim_id)
+        self.record(
+            self.ExaminingMagistrateHearingHeld,
+            provenance,
+            occurred_on,
+            case_id=self.case_id,
+            victim_id=victim_id,
+        )
 
-    def assess_presence(self, provenance: Provenance, occurred_on: date, victim_id: str,
-                        necessary: bool) -> None:
+    def assess_presence(
+        self, provenance: Provenance, occurred_on: date, victim_id: str, necessary: bool
+    ) -> None:
         # One assessment per victim and case: the IND's Dublin track (R8) rests on it.
         if victim_id in self.presence:
-            raise AlreadyExists(f"the presence of victim {victim_id} in case {self.case_id} "
-                                "was already assessed")
-        self.record(self.PresenceAssessed, provenance, occurred_on, case_id=self.case_id,
-                    victim_id=victim_id, presence_necessary=necessary)
+            raise AlreadyExists(
+                f"the presence of victim {victim_id} in case {self.case_id} was already assessed"
+            )
+        self.record(
+            self.PresenceAssessed,
+            provenance,
+            occurred_on,
+            case_id=self.case_id,
+            victim_id=victim_id,
+            presence_necessary=necessary,
+        )
 
 
-PRIVATE_TOPICS = frozenset({
-    ProsecutionCase.Opened.TOPIC,
-    ProsecutionCase.SuspectAdded.TOPIC,
-})
+PRIVATE_TOPICS = frozenset(
+    {
+        ProsecutionCase.Opened.TOPIC,
+        ProsecutionCase.SuspectAdded.TOPIC,
+    }
+)

@@ -177,17 +177,28 @@ class SuspectProceedings(ChainAggregate):
         return stable_id("prosecution", "case", case_id, "suspect", suspect_id)
 
     @classmethod
-    def register(cls, case_id: str, suspect_id: str, provenance: Provenance,
-                 occurred_on: date, parketnummer: str = "") -> SuspectProceedings:
+    def register(
+        cls,
+        case_id: str,
+        suspect_id: str,
+        provenance: Provenance,
+        occurred_on: date,
+        parketnummer: str = "",
+    ) -> SuspectProceedings:
         """Register the case against a suspect, whether or not the police's submission of it
         has reached this service: events on the bus can arrive late."""
         proceedings: SuspectProceedings = cls.start(
-            cls.id_for(case_id, suspect_id), cls.CaseRegistered, provenance, occurred_on,
-            case_id=case_id, suspect_id=suspect_id,
+            cls.id_for(case_id, suspect_id),
+            cls.CaseRegistered,
+            provenance,
+            occurred_on,
+            case_id=case_id,
+            suspect_id=suspect_id,
         )
         if parketnummer:
-            proceedings.record(cls.ParketnummerRecorded, provenance, occurred_on,
-                               parketnummer=parketnummer)
+            proceedings.record(
+                cls.ParketnummerRecorded, provenance, occurred_on, parketnummer=parketnummer
+            )
         return proceedings
 
     def note(self, day: date) -> None:
@@ -211,13 +222,17 @@ class SuspectProceedings(ChainAggregate):
         """What every fact after the registration needs: a case that is not final, and a date
         not before the registration."""
         if self.final_on is not None:
-            raise self._refuse("CASE_FINAL",
-                               f"the case against suspect {self.suspect_id} is final "
-                               f"({self.final_on.isoformat()}): no {what} after that")
+            raise self._refuse(
+                "CASE_FINAL",
+                f"the case against suspect {self.suspect_id} is final "
+                f"({self.final_on.isoformat()}): no {what} after that",
+            )
         if day < self.registered_on:
-            raise self._refuse("DATE_BEFORE_REGISTRATION",
-                               f"{what} cannot be dated before the OM registered the case "
-                               f"({self.registered_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_REGISTRATION",
+                f"{what} cannot be dated before the OM registered the case "
+                f"({self.registered_on.isoformat()})",
+            )
 
     def _check_open_for_decision(self, day: date, what: str, same: str) -> None:
         """A summons, a dismissal and another disposal exclude each other until a re-opening."""
@@ -225,51 +240,77 @@ class SuspectProceedings(ChainAggregate):
         if self.decision == same:
             raise AlreadyExists(f"{what} is already recorded for suspect {self.suspect_id}")
         if self.decision == SUMMONED:
-            raise self._refuse("SUSPECT_SUMMONED",
-                               f"suspect {self.suspect_id} is summoned: no {what}")
+            raise self._refuse(
+                "SUSPECT_SUMMONED", f"suspect {self.suspect_id} is summoned: no {what}"
+            )
         if self.decision == DISMISSED:
-            raise self._refuse("CASE_DISMISSED",
-                               f"the case against suspect {self.suspect_id} is dismissed: "
-                               f"re-open it before a {what}")
+            raise self._refuse(
+                "CASE_DISMISSED",
+                f"the case against suspect {self.suspect_id} is dismissed: "
+                f"re-open it before a {what}",
+            )
         if self.decision == OTHER_DISPOSAL:
-            raise self._refuse("CASE_DISPOSED_OF",
-                               f"the case against suspect {self.suspect_id} is disposed of "
-                               f"otherwise: re-open it before a {what}")
+            raise self._refuse(
+                "CASE_DISPOSED_OF",
+                f"the case against suspect {self.suspect_id} is disposed of "
+                f"otherwise: re-open it before a {what}",
+            )
         reopened_on = self.reopened_on
         if reopened_on is not None and day < reopened_on:
-            raise self._refuse("DATE_BEFORE_REOPENING",
-                               f"a {what} cannot be dated before the case was re-opened "
-                               f"({reopened_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_REOPENING",
+                f"a {what} cannot be dated before the case was re-opened "
+                f"({reopened_on.isoformat()})",
+            )
 
     def _check_summoned(self, day: date, what: str) -> date:
         if self.summoned_on is None:
-            raise self._refuse("NOT_SUMMONED",
-                               f"suspect {self.suspect_id} was not summoned: no {what}")
+            raise self._refuse(
+                "NOT_SUMMONED", f"suspect {self.suspect_id} was not summoned: no {what}"
+            )
         if day < self.summoned_on:
-            raise self._refuse("DATE_BEFORE_SUMMONS",
-                               f"a {what} cannot be dated before the summons it follows "
-                               f"({self.summoned_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_SUMMONS",
+                f"a {what} cannot be dated before the summons it follows "
+                f"({self.summoned_on.isoformat()})",
+            )
         return self.summoned_on
 
     def _check_appeal(self, day: date, what: str) -> None:
         if FIRST_INSTANCE not in self.verdicts:
-            raise self._refuse("NO_FIRST_INSTANCE_VERDICT",
-                               f"no first-instance verdict for suspect {self.suspect_id}: no "
-                               f"{what}")
+            raise self._refuse(
+                "NO_FIRST_INSTANCE_VERDICT",
+                f"no first-instance verdict for suspect {self.suspect_id}: no {what}",
+            )
         if self.appeal_lodged_on is None:
-            raise self._refuse("APPEAL_NOT_LODGED",
-                               f"no appeal was lodged for suspect {self.suspect_id}: no {what}")
+            raise self._refuse(
+                "APPEAL_NOT_LODGED",
+                f"no appeal was lodged for suspect {self.suspect_id}: no {what}",
+            )
         if day < self.appeal_lodged_on:
-            raise self._refuse("DATE_BEFORE_APPEAL",
-                               f"a {what} cannot be dated before the appeal was lodged "
-                               f"({self.appeal_lodged_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_APPEAL",
+                f"a {what} cannot be dated before the appeal was lodged "
+                f"({self.appeal_lodged_on.isoformat()})",
+            )
 
     # -- commands -----------------------------------------------------------------------------
 
-    def _record(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
-                occurred_on: date, **facts: Any) -> None:
-        self.record(event_class, provenance, occurred_on, case_id=self.case_id,
-                    suspect_id=self.suspect_id, **facts)
+    def _record(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> None:
+        self.record(
+            event_class,
+            provenance,
+            occurred_on,
+            case_id=self.case_id,
+            suspect_id=self.suspect_id,
+            **facts,
+        )
 
     def summon(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_open_for_decision(occurred_on, "summons", SUMMONED)
@@ -286,18 +327,21 @@ class SuspectProceedings(ChainAggregate):
     def reopen(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_fact(occurred_on, "re-opening")
         if self.decision not in (DISMISSED, OTHER_DISPOSAL):
-            raise self._refuse("NOT_DISPOSED_OF",
-                               f"the case against suspect {self.suspect_id} is neither "
-                               "dismissed nor disposed of: nothing to re-open")
+            raise self._refuse(
+                "NOT_DISPOSED_OF",
+                f"the case against suspect {self.suspect_id} is neither "
+                "dismissed nor disposed of: nothing to re-open",
+            )
         assert self.decided_on is not None
         if occurred_on < self.decided_on:
-            raise self._refuse("DATE_BEFORE_DECISION",
-                               "a re-opening cannot be dated before the decision it undoes "
-                               f"({self.decided_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_DECISION",
+                "a re-opening cannot be dated before the decision it undoes "
+                f"({self.decided_on.isoformat()})",
+            )
         self._record(self.CaseReopened, provenance, occurred_on)
 
-    def hold_court_hearing(self, provenance: Provenance, occurred_on: date,
-                           instance: str) -> None:
+    def hold_court_hearing(self, provenance: Provenance, occurred_on: date, instance: str) -> None:
         # A hearing that took place before the case became final may be registered late; it
         # changes nothing about how the case ended.
         if self.final_on is None or occurred_on > self.final_on:
@@ -307,29 +351,36 @@ class SuspectProceedings(ChainAggregate):
             self._check_appeal(occurred_on, "appeal hearing")
         self._record(self.CourtHearingHeld, provenance, occurred_on, instance=instance)
 
-    def deliver_verdict(self, provenance: Provenance, occurred_on: date, instance: str,
-                        outcome: str) -> None:
+    def deliver_verdict(
+        self, provenance: Provenance, occurred_on: date, instance: str, outcome: str
+    ) -> None:
         self._check_fact(occurred_on, "verdict")
         self._check_summoned(occurred_on, "verdict")
         if instance == APPEAL:
             self._check_appeal(occurred_on, "appeal verdict")
         if instance in self.verdicts:
-            raise AlreadyExists(f"the {instance.lower().replace('_', '-')} verdict for suspect "
-                                f"{self.suspect_id} is already recorded")
-        self._record(self.VerdictDelivered, provenance, occurred_on, instance=instance,
-                     outcome=outcome)
+            raise AlreadyExists(
+                f"the {instance.lower().replace('_', '-')} verdict for suspect "
+                f"{self.suspect_id} is already recorded"
+            )
+        self._record(
+            self.VerdictDelivered, provenance, occurred_on, instance=instance, outcome=outcome
+        )
 
     def lodge_appeal(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_fact(occurred_on, "appeal")
         first = self.verdicts.get(FIRST_INSTANCE)
         if first is None:
-            raise self._refuse("NO_FIRST_INSTANCE_VERDICT",
-                               f"no first-instance verdict for suspect {self.suspect_id}: an "
-                               "appeal needs one")
+            raise self._refuse(
+                "NO_FIRST_INSTANCE_VERDICT",
+                f"no first-instance verdict for suspect {self.suspect_id}: an appeal needs one",
+            )
         if occurred_on < first[1]:
-            raise self._refuse("DATE_BEFORE_VERDICT",
-                               "an appeal cannot be dated before the first-instance verdict "
-                               f"({first[1].isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_VERDICT",
+                "an appeal cannot be dated before the first-instance verdict "
+                f"({first[1].isoformat()})",
+            )
         if self.appeal_lodged_on is not None:
             raise AlreadyExists(f"an appeal is already lodged for suspect {self.suspect_id}")
         self._record(self.AppealLodged, provenance, occurred_on)
@@ -339,16 +390,19 @@ class SuspectProceedings(ChainAggregate):
             raise AlreadyExists(f"the case against suspect {self.suspect_id} is already final")
         self._check_fact(occurred_on, "finality")
         if not self.verdicts:
-            raise self._refuse("NO_VERDICT",
-                               f"no verdict for suspect {self.suspect_id}: nothing can become "
-                               "final")
+            raise self._refuse(
+                "NO_VERDICT", f"no verdict for suspect {self.suspect_id}: nothing can become final"
+            )
         if self.appeal_lodged_on is not None and APPEAL not in self.verdicts:
-            raise self._refuse("APPEAL_PENDING",
-                               f"the appeal of suspect {self.suspect_id} awaits its verdict")
+            raise self._refuse(
+                "APPEAL_PENDING", f"the appeal of suspect {self.suspect_id} awaits its verdict"
+            )
         if occurred_on < self.last_fact_on:
-            raise self._refuse("DATE_BEFORE_LAST_FACT",
-                               "finality cannot be dated before a fact already recorded "
-                               f"({self.last_fact_on.isoformat()})")
+            raise self._refuse(
+                "DATE_BEFORE_LAST_FACT",
+                "finality cannot be dated before a fact already recorded "
+                f"({self.last_fact_on.isoformat()})",
+            )
         self._record(self.CaseFinal, provenance, occurred_on)
 
 
@@ -380,8 +434,20 @@ class Parketnummer(ChainAggregate):
         return stable_id("prosecution", "parketnummer", parketnummer)
 
     @classmethod
-    def link(cls, parketnummer: str, case_id: str, suspect_id: str, provenance: Provenance,
-             occurred_on: date) -> Parketnummer:
-        number: Parketnummer = cls.start(cls.id_for(parketnummer), cls.Opened, provenance,
-                                         occurred_on, case_id=case_id, suspect_id=suspect_id)
+    def link(
+        cls,
+        parketnummer: str,
+        case_id: str,
+        suspect_id: str,
+        provenance: Provenance,
+        occurred_on: date,
+    ) -> Parketnummer:
+        number: Parketnummer = cls.start(
+            cls.id_for(parketnummer),
+            cls.Opened,
+            provenance,
+            occurred_on,
+            case_id=case_id,
+            suspect_id=suspect_id,
+        )
         return number

@@ -29,8 +29,10 @@ from residence.domain import TriggerDecision
 
 def _line(change: str, decision: TriggerDecision) -> str:
     ground = decision.ground.value if decision.ground else ""
-    return (f"  {change:<9} {decision.victim_id:<24} {decision.kind.value:<40} "
-            f"{decision.fires_on.isoformat()} {decision.rule:<4} {ground}")
+    return (
+        f"  {change:<9} {decision.victim_id:<24} {decision.kind.value:<40} "
+        f"{decision.fires_on.isoformat()} {decision.rule:<4} {ground}"
+    )
 
 
 def preview(commands: ResidenceCommands, proposed_from: dict[str, date], as_of: date) -> str:
@@ -50,27 +52,39 @@ def preview(commands: ResidenceCommands, proposed_from: dict[str, date], as_of: 
             lines.append(_line("was", old))
             lines.append(_line("becomes", new))
     settings = ", ".join(f"{k}={v.isoformat()}" for k, v in sorted(proposed_from.items()))
-    head = [f"Rule change preview as of {as_of.isoformat()} ({settings}): "
-            f"{len(differences)} victims' feeds would change; nothing was sent."]
+    head = [
+        f"Rule change preview as of {as_of.isoformat()} ({settings}): "
+        f"{len(differences)} victims' feeds would change; nothing was sent."
+    ]
     head += [f"  {change:<9} {kind:<40} {n:>6}" for (change, kind), n in sorted(counts.items())]
     return "\n".join(head + (["", *lines] if lines else []))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="residence.adapters.cli", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="residence.adapters.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands_parser = parser.add_subparsers(dest="command", required=True)
-    change = commands_parser.add_parser("preview-rule-change",
-                                        help="the feed difference a rule setting would cause")
+    change = commands_parser.add_parser(
+        "preview-rule-change", help="the feed difference a rule setting would cause"
+    )
     change.add_argument("--prosecution-ground-from", type=date.fromisoformat)
     change.add_argument("--lawful-residents-reflection-from", type=date.fromisoformat)
     change.add_argument("--as-of", type=date.fromisoformat, default=None)
-    change.add_argument("--data-dir", type=Path, default=None,
-                        help="the residence service's data directory (its SQLite store)")
+    change.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the residence service's data directory (its SQLite store)",
+    )
     args = parser.parse_args(argv)
-    proposed = {name: value for name in ("prosecution_ground_from",
-                                         "lawful_residents_reflection_from")
-                if (value := getattr(args, name)) is not None}
+    proposed = {
+        name: value
+        for name in ("prosecution_ground_from", "lawful_residents_reflection_from")
+        if (value := getattr(args, name)) is not None
+    }
     if not proposed:
         parser.error("name at least one setting to change")
     settings = ServiceSettings()
@@ -84,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     bus = CommandBus(app)
     clock = SystemClock()
     try:
-        commands = ResidenceCommands(app, CommandGateway(bus, clock),
-                                     rule_settings(ResidenceSettings()))
+        commands = ResidenceCommands(
+            app, CommandGateway(bus, clock), rule_settings(ResidenceSettings())
+        )
         print(preview(commands, proposed, args.as_of or clock.today()))
     finally:
         bus.close()

@@ -37,8 +37,13 @@ READER = "residence"
 SETTLE_AT_ONCE = 64
 
 
-async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
-                  seed_file: Path | None = None, stream_replicas: int = 1) -> None:
+async def consume(
+    commands: ResidenceCommands,
+    nats_url: str,
+    stop: asyncio.Event,
+    seed_file: Path | None = None,
+    stream_replicas: int = 1,
+) -> None:
     """Residence's feeds on the upstream streams (`bus_access.FEEDS`): the upstream services'
     relays make those durable consumers, so an event published before residence first ran is
     delivered all the same. An event refused or failing on every delivery ends up among
@@ -53,8 +58,9 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await commands.note(event)
 
     broker = event_broker(nats_url, seed_file)
-    subscription = subscribe(broker, reader=READER, services=UPSTREAM, handler=handle,
-                             concurrency=64)
+    subscription = subscribe(
+        broker, reader=READER, services=UPSTREAM, handler=handle, concurrency=64
+    )
     await broker.start()
     try:
         await stop.wait()
@@ -63,9 +69,14 @@ async def consume(commands: ResidenceCommands, nats_url: str, stop: asyncio.Even
         await broker.stop()
 
 
-async def follow_upstreams(commands: ResidenceCommands, nats_url: str, stop: asyncio.Event,
-                           seed_file: Path | None = None, interval: float = 0.1,
-                           monotonic: Callable[[], float] = time.monotonic) -> None:
+async def follow_upstreams(
+    commands: ResidenceCommands,
+    nats_url: str,
+    stop: asyncio.Event,
+    seed_file: Path | None = None,
+    interval: float = 0.1,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> None:
     """Tell the settling gate, every ``interval``, how far each upstream stream is applied:
     the stream's last sequence against the sequence up to which residence's durable consumer
     has acknowledged everything (it acknowledges only what it stored)."""
@@ -75,12 +86,14 @@ async def follow_upstreams(commands: ResidenceCommands, nats_url: str, stop: asy
         while not stop.is_set():
             for reading in readings:
                 at = monotonic()
-                observed = await _observe(jetstream_for(nc, READER, reading.stream),
-                                          reading.stream, reading.durable)
+                observed = await _observe(
+                    jetstream_for(nc, READER, reading.stream), reading.stream, reading.durable
+                )
                 stream = reading.stream
                 if observed is not None:
-                    commands.settling.observed(stream, at=at, last_sequence=observed[0],
-                                               applied=observed[1])
+                    commands.settling.observed(
+                        stream, at=at, last_sequence=observed[0], applied=observed[1]
+                    )
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):  # not wait_for: see Relay._follow
                     await stop.wait()
@@ -107,9 +120,14 @@ async def _observe(js: JetStreamContext, stream: str, durable: str) -> tuple[int
     return last, applied or 0
 
 
-async def run_settling(commands: ResidenceCommands, clock: Clock, stop: asyncio.Event,
-                       tick_seconds: float, interval: float = 0.05,
-                       monotonic: Callable[[], float] = time.monotonic) -> None:
+async def run_settling(
+    commands: ResidenceCommands,
+    clock: Clock,
+    stop: asyncio.Event,
+    tick_seconds: float,
+    interval: float = 0.05,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> None:
     """At start, unless the schedule of a clean stop was restored, every victim is changed;
     then, continually: victims whose deadline has come (checked every ``tick_seconds``) are
     changed, and every victim that has settled gets the rules applied and its feed sent."""
@@ -117,8 +135,7 @@ async def run_settling(commands: ResidenceCommands, clock: Clock, stop: asyncio.
         victims = await asyncio.to_thread(commands.all_victims)
         commands.settling.changed(victims, monotonic())
         commands.schedule.complete = True
-        log.info("the rules are applied to all %d victims once upstream has settled",
-                 len(victims))
+        log.info("the rules are applied to all %d victims once upstream has settled", len(victims))
     next_tick = monotonic()
     while not stop.is_set():
         today = clock.today()
@@ -134,8 +151,9 @@ async def run_settling(commands: ResidenceCommands, clock: Clock, stop: asyncio.
                 await stop.wait()
 
 
-async def _settle(commands: ResidenceCommands, victims: list[str], covered: float,
-                  today: date) -> None:
+async def _settle(
+    commands: ResidenceCommands, victims: list[str], covered: float, today: date
+) -> None:
     try:
         deadlines = await commands.settle(victims, today)
     except Exception:
@@ -154,8 +172,9 @@ async def _settle(commands: ResidenceCommands, victims: list[str], covered: floa
     commands.settling.settled(victims, covered)
 
 
-def feed_health(commands: ResidenceCommands,
-                monotonic: Callable[[], float] = time.monotonic) -> dict[str, str]:
+def feed_health(
+    commands: ResidenceCommands, monotonic: Callable[[], float] = time.monotonic
+) -> dict[str, str]:
     """Named health sub-services and why each is not serving ("" when it is): the feed as a
     whole, and each upstream stream that holds triggers back."""
     lagging = commands.settling.holding_back(monotonic())
@@ -163,6 +182,7 @@ def feed_health(commands: ResidenceCommands,
     for lag in lagging:
         status[f"residence.upstream.{lag.stream}"] = (
             f"{lag.stream} not applied for {lag.seconds:.0f} s ({lag.behind} events behind): "
-            "triggers wait for it")
+            "triggers wait for it"
+        )
     status["residence.feed"] = "; ".join(r for r in status.values() if r)
     return status

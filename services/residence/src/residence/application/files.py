@@ -46,8 +46,9 @@ class _FactNoted(ChainAggregate.Event):
     payload: dict[str, Any]
 
     def apply(self, file: Any) -> None:
-        fact = fact_from_event(self.source_event_id, self.service, self.event_type,
-                               self.occurred_on, self.payload)
+        fact = fact_from_event(
+            self.source_event_id, self.service, self.event_type, self.occurred_on, self.payload
+        )
         if fact is not None:
             file.facts[fact.event_id] = fact
             file.noted_at[fact.event_id] = self.timestamp
@@ -60,8 +61,13 @@ class _Decision(ChainAggregate.Event):
 
     def apply(self, file: Any) -> None:
         event_id = str(event_id_of(self.originator_id, self.originator_version))
-        fact = fact_from_event(event_id, "residence", type(self).__name__, self.occurred_on,
-                               _json_ready(event_facts(self)))
+        fact = fact_from_event(
+            event_id,
+            "residence",
+            type(self).__name__,
+            self.occurred_on,
+            _json_ready(event_facts(self)),
+        )
         if fact is not None:
             file.facts[fact.event_id] = fact
             file.noted_at[fact.event_id] = self.timestamp
@@ -80,17 +86,33 @@ class _Trigger(ChainAggregate.Event):
     reason: str
 
     def decision(self) -> TriggerDecision:
-        specific = {name: getattr(self, name) for name in
-                    ("application_date", "expired_on", "permit_valid_until",
-                     "basis_ended_on", "target_date", "decision_event_id",
-                     "cooperation_impossible_reason") if hasattr(self, name)}
+        specific = {
+            name: getattr(self, name)
+            for name in (
+                "application_date",
+                "expired_on",
+                "permit_valid_until",
+                "basis_ended_on",
+                "target_date",
+                "decision_event_id",
+                "cooperation_impossible_reason",
+            )
+            if hasattr(self, name)
+        }
         if hasattr(self, "ground"):
             specific["ground"] = NonTemporaryGround(self.ground)
         return TriggerDecision(
-            kind=TriggerKind(type(self).__name__), key=self.trigger_key,
-            trigger_id=self.trigger_id, victim_id=self.victim_id, case_id=self.case_id,
-            rule=self.rule, rule_version=self.rule_version, based_on=tuple(self.based_on),
-            reason=self.reason, fires_on=self.occurred_on, **specific,
+            kind=TriggerKind(type(self).__name__),
+            key=self.trigger_key,
+            trigger_id=self.trigger_id,
+            victim_id=self.victim_id,
+            case_id=self.case_id,
+            rule=self.rule,
+            rule_version=self.rule_version,
+            based_on=tuple(self.based_on),
+            reason=self.reason,
+            fires_on=self.occurred_on,
+            **specific,
         )
 
     def apply(self, file: Any) -> None:
@@ -221,7 +243,8 @@ class VictimFile(ChainAggregate):
         def apply(self, file: VictimFile) -> None:
             file.emitted = [
                 replace(sent, retracted=True)
-                if sent.decision.trigger_id == self.retracted_trigger_id else sent
+                if sent.decision.trigger_id == self.retracted_trigger_id
+                else sent
                 for sent in file.emitted
             ]
             file.retractions.append(self.trigger_id)
@@ -239,24 +262,44 @@ class VictimFile(ChainAggregate):
 
     @classmethod
     def open(cls, victim_id: str, provenance: Provenance, occurred_on: date) -> VictimFile:
-        file: VictimFile = cls.start(cls.id_for(victim_id), cls.Opened, provenance, occurred_on,
-                                     victim_id=victim_id)
+        file: VictimFile = cls.start(
+            cls.id_for(victim_id), cls.Opened, provenance, occurred_on, victim_id=victim_id
+        )
         return file
 
     def case_ids(self) -> set[str]:
         return {c for f in self.facts.values() if (c := getattr(f, "case_id", None))}
 
-    def note(self, provenance: Provenance, occurred_on: date, source_event_id: str,
-             service: str, event_type: str, payload: dict[str, Any]) -> bool:
+    def note(
+        self,
+        provenance: Provenance,
+        occurred_on: date,
+        source_event_id: str,
+        service: str,
+        event_type: str,
+        payload: dict[str, Any],
+    ) -> bool:
         """Keep a bus fact; False when this event was noted before (a redelivery)."""
         if source_event_id in self.facts:
             return False
-        self.record(self.FactNoted, provenance, occurred_on, source_event_id=source_event_id,
-                    service=service, event_type=event_type, payload=payload)
+        self.record(
+            self.FactNoted,
+            provenance,
+            occurred_on,
+            source_event_id=source_event_id,
+            service=service,
+            event_type=event_type,
+            payload=payload,
+        )
         return True
 
-    def decide(self, event_class: type[ChainAggregate.Event], provenance: Provenance,
-               occurred_on: date, **facts: Any) -> None:
+    def decide(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        **facts: Any,
+    ) -> None:
         self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **facts)
 
     def send(self, item: TriggerDecision | Retraction, provenance: Provenance) -> None:
@@ -264,12 +307,24 @@ class VictimFile(ChainAggregate):
         payload.pop("victim_id")
         if isinstance(item, Retraction):
             payload.pop("retracted_kind", None)
-            self.record(self.TriggerRetracted, provenance, self._retraction_day(item),
-                        victim_id=self.victim_id, trigger_key=item.retracted_key, **payload)
+            self.record(
+                self.TriggerRetracted,
+                provenance,
+                self._retraction_day(item),
+                victim_id=self.victim_id,
+                trigger_key=item.retracted_key,
+                **payload,
+            )
             return
         event_class = getattr(self, item.kind.value)
-        self.record(event_class, provenance, item.fires_on, victim_id=self.victim_id,
-                    trigger_key=item.key, **payload)
+        self.record(
+            event_class,
+            provenance,
+            item.fires_on,
+            victim_id=self.victim_id,
+            trigger_key=item.key,
+            **payload,
+        )
 
     def _retraction_day(self, item: Retraction) -> date:
         sent = next(s for s in self.emitted if s.decision.trigger_id == item.retracted_trigger_id)
@@ -310,16 +365,31 @@ class CaseFile(ChainAggregate):
 
     @classmethod
     def open(cls, case_id: str, provenance: Provenance, occurred_on: date) -> CaseFile:
-        file: CaseFile = cls.start(cls.id_for(case_id), cls.Opened, provenance, occurred_on,
-                                   case_id=case_id)
+        file: CaseFile = cls.start(
+            cls.id_for(case_id), cls.Opened, provenance, occurred_on, case_id=case_id
+        )
         return file
 
-    def note(self, provenance: Provenance, occurred_on: date, source_event_id: str,
-             service: str, event_type: str, payload: dict[str, Any]) -> bool:
+    def note(
+        self,
+        provenance: Provenance,
+        occurred_on: date,
+        source_event_id: str,
+        service: str,
+        event_type: str,
+        payload: dict[str, Any],
+    ) -> bool:
         if source_event_id in self.facts:
             return False
-        self.record(self.FactNoted, provenance, occurred_on, source_event_id=source_event_id,
-                    service=service, event_type=event_type, payload=payload)
+        self.record(
+            self.FactNoted,
+            provenance,
+            occurred_on,
+            source_event_id=source_event_id,
+            service=service,
+            event_type=event_type,
+            payload=payload,
+        )
         return True
 
     def link(self, provenance: Provenance, occurred_on: date, victim_id: str) -> None:
@@ -327,8 +397,13 @@ class CaseFile(ChainAggregate):
             self.record(self.VictimLinked, provenance, occurred_on, victim_id=victim_id)
 
 
-PRIVATE_TOPICS = frozenset({
-    VictimFile.Opened.TOPIC, VictimFile.FactNoted.TOPIC, CaseFile.Opened.TOPIC,
-    CaseFile.FactNoted.TOPIC, CaseFile.VictimLinked.TOPIC,
-})
+PRIVATE_TOPICS = frozenset(
+    {
+        VictimFile.Opened.TOPIC,
+        VictimFile.FactNoted.TOPIC,
+        CaseFile.Opened.TOPIC,
+        CaseFile.FactNoted.TOPIC,
+        CaseFile.VictimLinked.TOPIC,
+    }
+)
 TRIGGER_EVENT_TYPES = frozenset({k.value for k in TriggerKind} | {"TriggerRetracted"})

@@ -70,6 +70,8 @@ UPSTREAM = ("intake", "investigation", "prosecution")
 UPSTREAM_STREAMS = tuple(stream_for(service) for service in UPSTREAM)
 
 RULES = Provenance(organisation="ketenzicht", system="residence-rules", command_id="")
+
+
 class ResidenceApplication(ChainApplication):
     name = "residence"
     service = "residence"
@@ -80,8 +82,10 @@ class ResidenceApplication(ChainApplication):
     def subject_of(self, event: Any) -> str:
         event_type = type(event).__name__
         if event_type in TRIGGER_EVENT_TYPES:
-            kind = TRIGGER_KINDS.get(event_type) or TRIGGER_KINDS[
-                str(getattr(event, "trigger_key", "")).split("|", 1)[0]]
+            kind = (
+                TRIGGER_KINDS.get(event_type)
+                or TRIGGER_KINDS[str(getattr(event, "trigger_key", "")).split("|", 1)[0]]
+            )
             return f"ketenzicht.residence.triggers.{addressee_of(kind).value}.{event_type}"
         return super().subject_of(event)
 
@@ -93,8 +97,7 @@ class ResidenceApplication(ChainApplication):
         ids: list[str] = []
         start = 1
         while True:
-            page = self.recorder.select_notifications(start, 1000,
-                                                      topics=[VictimFile.Opened.TOPIC])
+            page = self.recorder.select_notifications(start, 1000, topics=[VictimFile.Opened.TOPIC])
             if not page:
                 return ids
             ids.extend(self.mapper.to_domain_event(n).victim_id for n in page)  # type: ignore[attr-defined]
@@ -136,17 +139,26 @@ class Settled:
     """A victim's next deadline after its rules were applied; None when none is pending."""
 
     # Kept in the command log as an ISO date, or "" for none.
-    next: Annotated[date | None, PlainSerializer(_iso_or_empty, return_type=str),
-                    BeforeValidator(lambda value: value or None)] = None
+    next: Annotated[
+        date | None,
+        PlainSerializer(_iso_or_empty, return_type=str),
+        BeforeValidator(lambda value: value or None),
+    ] = None
 
 
 class ResidenceCommands:
     """What residence is told (by the bus, the IND and the clock), and the rules applied to it
     once it has settled."""
 
-    def __init__(self, app: ResidenceApplication, gateway: CommandGateway,
-                 rules: RuleSettings = DEFAULT_SETTINGS, *, settling: Settling | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: ResidenceApplication,
+        gateway: CommandGateway,
+        rules: RuleSettings = DEFAULT_SETTINGS,
+        *,
+        settling: Settling | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.app = app
         self.gateway = gateway
         self.rules = rules
@@ -159,8 +171,9 @@ class ResidenceCommands:
 
     # --- facts in: stored as they come, the victims marked as changed ---
 
-    async def _marking(self, execution: Awaitable[CommandResult[VictimsChanged]]
-                       ) -> CommandResult[VictimsChanged]:
+    async def _marking(
+        self, execution: Awaitable[CommandResult[VictimsChanged]]
+    ) -> CommandResult[VictimsChanged]:
         """The command's result, once the victims it changed are marked unsettled."""
         self._unanswered += 1
         try:
@@ -175,18 +188,24 @@ class ResidenceCommands:
             self._unanswered -= 1
 
     @staticmethod
-    def _file(uow: UnitOfWork, victim_id: str, provenance: Provenance,
-              occurred_on: date) -> VictimFile:
+    def _file(
+        uow: UnitOfWork, victim_id: str, provenance: Provenance, occurred_on: date
+    ) -> VictimFile:
         # Facts may arrive before the signal that introduces the victim: accept them.
-        return uow.get_or_open(VictimFile.id_for(victim_id), VictimFile,
-                               lambda: VictimFile.open(victim_id, provenance, occurred_on))
+        return uow.get_or_open(
+            VictimFile.id_for(victim_id),
+            VictimFile,
+            lambda: VictimFile.open(victim_id, provenance, occurred_on),
+        )
 
     @staticmethod
-    def _case(uow: UnitOfWork, case_id: str, provenance: Provenance,
-              occurred_on: date) -> CaseFile:
+    def _case(uow: UnitOfWork, case_id: str, provenance: Provenance, occurred_on: date) -> CaseFile:
         # Case steps may arrive before any victim's report names the case.
-        return uow.get_or_open(CaseFile.id_for(case_id), CaseFile,
-                               lambda: CaseFile.open(case_id, provenance, occurred_on))
+        return uow.get_or_open(
+            CaseFile.id_for(case_id),
+            CaseFile,
+            lambda: CaseFile.open(case_id, provenance, occurred_on),
+        )
 
     async def note(self, event: ReceivedEvent) -> None:
         """A fact off the bus: kept in the victim's or the case's file."""
@@ -194,22 +213,41 @@ class ResidenceCommands:
         if (envelope.service, envelope.event_type) not in RELEVANT_EVENTS:
             return
         try:
-            fact = fact_from_event(str(envelope.event_id), envelope.service, envelope.event_type,
-                                   envelope.occurred_on, event.data)
+            fact = fact_from_event(
+                str(envelope.event_id),
+                envelope.service,
+                envelope.event_type,
+                envelope.occurred_on,
+                event.data,
+            )
         except (FactError, ValueError) as error:  # ValueError: the body is not JSON
             raise Unprocessable(str(error)) from error
         if fact is None:
             return
-        command = c.NoteFact(occurred_on=envelope.occurred_on, event_id=str(envelope.event_id),
-                             service=envelope.service, event_type=envelope.event_type,
-                             payload=event.data)
-        provenance = Provenance(envelope.organisation or "unknown", envelope.system or "unknown",
-                                str(envelope.event_id), envelope.traceparent,
-                                envelope.tracestate)
+        command = c.NoteFact(
+            occurred_on=envelope.occurred_on,
+            event_id=str(envelope.event_id),
+            service=envelope.service,
+            event_type=envelope.event_type,
+            payload=event.data,
+        )
+        provenance = Provenance(
+            envelope.organisation or "unknown",
+            envelope.system or "unknown",
+            str(envelope.event_id),
+            envelope.traceparent,
+            envelope.tracestate,
+        )
 
         def handle(uow: UnitOfWork) -> VictimsChanged:
-            args = (provenance, command.occurred_on, command.event_id, command.service,
-                    command.event_type, command.payload)
+            args = (
+                provenance,
+                command.occurred_on,
+                command.event_id,
+                command.service,
+                command.event_type,
+                command.payload,
+            )
             if isinstance(fact, VictimFact):
                 file = self._file(uow, fact.victim_id, provenance, command.occurred_on)
                 if not file.note(*args):
@@ -217,7 +255,8 @@ class ResidenceCommands:
                 case_id = getattr(fact, "case_id", None)
                 if case_id:
                     self._case(uow, case_id, provenance, command.occurred_on).link(
-                        provenance, command.occurred_on, fact.victim_id)
+                        provenance, command.occurred_on, fact.victim_id
+                    )
                 return VictimsChanged((fact.victim_id,))
             case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
             case = self._case(uow, case_id, provenance, command.occurred_on)
@@ -229,13 +268,15 @@ class ResidenceCommands:
 
         prefetch = [VictimFile.id_for(v) for v in [getattr(fact, "victim_id", None)] if v]
         prefetch += [CaseFile.id_for(c) for c in [getattr(fact, "case_id", None)] if c]
-        await self._marking(self.gateway.bus.execute(command, provenance, handle,
-                                                     VictimsChanged, prefetch=prefetch))
+        await self._marking(
+            self.gateway.bus.execute(command, provenance, handle, VictimsChanged, prefetch=prefetch)
+        )
 
     # --- the IND's decisions: one method each, naming the event it is recorded as ---
 
-    async def _decide(self, command: c.VictimDecision, provenance: Provenance,
-                      recorded_as: type[VictimFile.Event]) -> CommandResult[VictimsChanged]:
+    async def _decide(
+        self, command: c.VictimDecision, provenance: Provenance, recorded_as: type[VictimFile.Event]
+    ) -> CommandResult[VictimsChanged]:
         """An IND decision: always recorded as the fact it is, with the command's fields.
         Where the rules say it was not allowed, the rules raise a finding for the IND (R4),
         judged on all the facts once settled — never refused by what happened to have arrived
@@ -248,68 +289,82 @@ class ResidenceCommands:
             file.decide(recorded_as, provenance, command.occurred_on, **fields)
             return VictimsChanged((command.victim_id,))
 
-        return await self._marking(
-            self.gateway.submit(command, provenance, handle, VictimsChanged))
+        return await self._marking(self.gateway.submit(command, provenance, handle, VictimsChanged))
 
-    async def grant_reflection_period(self, command: c.GrantReflectionPeriod,
-                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def grant_reflection_period(
+        self, command: c.GrantReflectionPeriod, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.ReflectionPeriodGranted)
 
-    async def end_reflection_period(self, command: c.EndReflectionPeriod,
-                                    provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def end_reflection_period(
+        self, command: c.EndReflectionPeriod, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.ReflectionPeriodEnded)
 
-    async def grant_temporary_permit(self, command: c.GrantTemporaryPermit,
-                                     provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def grant_temporary_permit(
+        self, command: c.GrantTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.TemporaryPermitGranted)
 
-    async def refuse_temporary_permit(self, command: c.RefuseTemporaryPermit,
-                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def refuse_temporary_permit(
+        self, command: c.RefuseTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.TemporaryPermitRefused)
 
-    async def extend_temporary_permit(self, command: c.ExtendTemporaryPermit,
-                                      provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def extend_temporary_permit(
+        self, command: c.ExtendTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.TemporaryPermitExtended)
 
-    async def end_temporary_permit(self, command: c.EndTemporaryPermit,
-                                   provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def end_temporary_permit(
+        self, command: c.EndTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.TemporaryPermitEnded)
 
-    async def grant_non_temporary_permit(self, command: c.GrantNonTemporaryPermit,
-                                         provenance: Provenance
-                                         ) -> CommandResult[VictimsChanged]:
+    async def grant_non_temporary_permit(
+        self, command: c.GrantNonTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.NonTemporaryPermitGranted)
 
-    async def refuse_non_temporary_permit(self, command: c.RefuseNonTemporaryPermit,
-                                          provenance: Provenance
-                                          ) -> CommandResult[VictimsChanged]:
+    async def refuse_non_temporary_permit(
+        self, command: c.RefuseNonTemporaryPermit, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.NonTemporaryPermitRefused)
 
-    async def resume_dublin_transfer(self, command: c.ResumeDublinTransfer,
-                                     provenance: Provenance) -> CommandResult[VictimsChanged]:
+    async def resume_dublin_transfer(
+        self, command: c.ResumeDublinTransfer, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.DublinTransferResumed)
 
-    async def find_no_eu_residence_right(self, command: c.FindNoEuResidenceRight,
-                                         provenance: Provenance
-                                         ) -> CommandResult[VictimsChanged]:
+    async def find_no_eu_residence_right(
+        self, command: c.FindNoEuResidenceRight, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.NoEuResidenceRightFound)
 
     # --- settled: the rules applied, the feed corrected ---
 
-    def _facts(self, file: VictimFile,
-               get: Callable[[str], CaseFile | None]) -> tuple[list[Fact], list[CaseFile]]:
+    def _facts(
+        self, file: VictimFile, get: Callable[[str], CaseFile | None]
+    ) -> tuple[list[Fact], list[CaseFile]]:
         cases = [case for case_id in sorted(file.case_ids()) if (case := get(case_id))]
         return list(file.facts.values()) + [f for case in cases for f in case.facts.values()], cases
 
     @staticmethod
-    def _causes(file: VictimFile, cases: list[CaseFile]) -> Callable[[EmittedTrigger],
-                                                                     tuple[str, ...]]:
+    def _causes(
+        file: VictimFile, cases: list[CaseFile]
+    ) -> Callable[[EmittedTrigger], tuple[str, ...]]:
         """The facts noted after a trigger was sent; those dated on or before its day first
         (a fact late in business terms), else all of them."""
-        noted = [(at, fact) for at, fact in
-                 ((file.noted_at.get(i), f) for i, f in file.facts.items()) if at] + [
-            (at, fact) for case in cases for i, fact in case.facts.items()
-            if (at := case.noted_at.get(i))]
+        noted = [
+            (at, fact)
+            for at, fact in ((file.noted_at.get(i), f) for i, f in file.facts.items())
+            if at
+        ] + [
+            (at, fact)
+            for case in cases
+            for i, fact in case.facts.items()
+            if (at := case.noted_at.get(i))
+        ]
 
         def causes(sent: EmittedTrigger) -> tuple[str, ...]:
             if sent.sent_at is None:
@@ -320,12 +375,15 @@ class ResidenceCommands:
 
         return causes
 
-    def _apply_rules(self, uow: UnitOfWork, file: VictimFile, today: date,
-                     provenance: Provenance) -> date | None:
-        facts, cases = self._facts(file, lambda case_id: uow.get(CaseFile.id_for(case_id),
-                                                                  CaseFile))
-        decisions = [d for d in all_decisions(facts, settings=self.rules)
-                     if d.victim_id == file.victim_id]
+    def _apply_rules(
+        self, uow: UnitOfWork, file: VictimFile, today: date, provenance: Provenance
+    ) -> date | None:
+        facts, cases = self._facts(
+            file, lambda case_id: uow.get(CaseFile.id_for(case_id), CaseFile)
+        )
+        decisions = [
+            d for d in all_decisions(facts, settings=self.rules) if d.victim_id == file.victim_id
+        ]
         fired = [d for d in decisions if d.fires_on <= today]
         for item in reconcile(file.emitted, fired, self._causes(file, cases)):
             file.send(item, provenance)
@@ -348,8 +406,9 @@ class ResidenceCommands:
                     return Settled()
                 return Settled(self._apply_rules(uow, file, today, provenance))
 
-            result = await self.gateway.bus.execute(command, provenance, handle, Settled,
-                                                    prefetch=[VictimFile.id_for(victim_id)])
+            result = await self.gateway.bus.execute(
+                command, provenance, handle, Settled, prefetch=[VictimFile.id_for(victim_id)]
+            )
             return victim_id, result.answer.next
 
         return dict(await asyncio.gather(*(one(v) for v in victim_ids)))
@@ -357,8 +416,9 @@ class ResidenceCommands:
     # --- the schedule across a clean stop ---
 
     def _stamp(self) -> schedule.Stamp:
-        return schedule.Stamp(self.app.store_id(), self.app.max_notification_id(),
-                              self.rules_fingerprint)
+        return schedule.Stamp(
+            self.app.store_id(), self.app.max_notification_id(), self.rules_fingerprint
+        )
 
     def restore_schedule(self, path: Path) -> bool:
         """Take the schedule a clean stop saved, if nothing was stored since under these rules;
@@ -368,8 +428,12 @@ class ResidenceCommands:
     def save_schedule(self, path: Path, *, bus_stopped: bool) -> None:
         """At a clean stop, once the bus has stopped: the schedule, for the next start."""
         self.schedule.save_at_stop(
-            path, self._stamp(), unsettled=self.settling.unsettled_victims(),
-            today=self.gateway.clock.today(), safe=bus_stopped and not self._unanswered)
+            path,
+            self._stamp(),
+            unsettled=self.settling.unsettled_victims(),
+            today=self.gateway.clock.today(),
+            safe=bus_stopped and not self._unanswered,
+        )
 
     def all_victims(self) -> list[str]:
         return self.app.victim_ids()
@@ -398,5 +462,3 @@ class ResidenceCommands:
             return residence_file([], victim_id, as_of, settings=self.rules), None
         facts, _ = self._facts(file, self.app.case_file)
         return residence_file(facts, victim_id, as_of, settings=self.rules), file
-
-

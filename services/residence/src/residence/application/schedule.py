@@ -104,12 +104,14 @@ class DeadlineSchedule:
             return False
         self._next = saved
         self.complete = True
-        log.info("deadline schedule of the clean stop restored (%d victims with a deadline)",
-                 len(saved))
+        log.info(
+            "deadline schedule of the clean stop restored (%d victims with a deadline)", len(saved)
+        )
         return True
 
-    def save_at_stop(self, path: Path, stamp: Stamp, *, unsettled: Iterable[str], today: date,
-             safe: bool) -> None:
+    def save_at_stop(
+        self, path: Path, stamp: Stamp, *, unsettled: Iterable[str], today: date, safe: bool
+    ) -> None:
         """At a clean stop: the schedule, with the unsettled victims due on ``today``; removed
         instead when it would be incomplete (``safe`` False, not complete, or unsure)."""
         if not (safe and self.complete) or self.unsure:
@@ -123,8 +125,11 @@ class DeadlineSchedule:
 
 def save(path: Path, stamp: Stamp, deadlines: Mapping[str, date]) -> None:
     """Written whole or not at all: a file cut short by a crash is simply not taken."""
-    document = {"format": _FORMAT, **asdict(stamp),
-                "deadlines": {victim: day.isoformat() for victim, day in deadlines.items()}}
+    document = {
+        "format": _FORMAT,
+        **asdict(stamp),
+        "deadlines": {victim: day.isoformat() for victim, day in deadlines.items()},
+    }
     partial = path.with_name(path.name + ".partial")
     with partial.open("w") as out:
         json.dump(document, out, separators=(",", ":"))
@@ -137,8 +142,10 @@ def load(path: Path, stamp: Stamp) -> dict[str, date] | None:
     """The schedule saved for exactly this stamp, or None."""
     try:
         document = json.loads(path.read_text())
-        if document.get("format") != _FORMAT or Stamp(
-                document["store"], document["notification_id"], document["rules"]) != stamp:
+        if (
+            document.get("format") != _FORMAT
+            or Stamp(document["store"], document["notification_id"], document["rules"]) != stamp
+        ):
             return None
         return {victim: date.fromisoformat(day) for victim, day in document["deadlines"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -194,9 +194,7 @@ EQUATING_DECREES: tuple[EquatingDecree, ...] = (
 def years_without_decree_data() -> tuple[int, ...]:
     """Covered years for which no Atw art. 3(3) decree is encoded (see the module docstring)."""
     with_data = {y for d in EQUATING_DECREES for y in range(d.first_year, d.last_year + 1)}
-    return tuple(
-        y for y in range(FIRST_COVERED_YEAR, LAST_COVERED_YEAR + 1) if y not in with_data
-    )
+    return tuple(y for y in range(FIRST_COVERED_YEAR, LAST_COVERED_YEAR + 1) if y not in with_data)
 
 
 def _kings_birthday(year: int) -> GeneralHoliday:
@@ -222,7 +220,10 @@ def _statutory_holidays(year: int) -> list[GeneralHoliday]:
     return [
         art_3_1(date(year, 1, 1), "New Year's Day", "Nieuwjaarsdag"),
         GeneralHoliday(
-            sunday - timedelta(days=2), "Good Friday", "Goede Vrijdag", Basis.ATW_3_2,
+            sunday - timedelta(days=2),
+            "Good Friday",
+            "Goede Vrijdag",
+            Basis.ATW_3_2,
             "Atw art. 3(2)",
         ),
         art_3_1(sunday + timedelta(days=1), "Easter Monday", "tweede Paasdag"),
@@ -256,9 +257,7 @@ def ensure_covered(day: date) -> None:
 def general_holidays(year: int) -> tuple[GeneralHoliday, ...]:
     """Every Atw day of ``year``, by date (two names may share a date, e.g. 5 May 2016)."""
     ensure_covered(date(year, 1, 1))
-    return tuple(
-        sorted(_statutory_holidays(year) + _decree_holidays(year), key=lambda h: h.day)
-    )
+    return tuple(sorted(_statutory_holidays(year) + _decree_holidays(year), key=lambda h: h.day))
 
 
 @lru_cache(maxsize=64)
