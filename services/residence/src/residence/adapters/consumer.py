@@ -34,6 +34,8 @@ from residence.application.residence import UPSTREAM, UPSTREAM_STREAMS, Residenc
 log = logging.getLogger(__name__)
 
 READER = "residence"
+STREAM_NOT_FOUND = 10059
+"""JetStream's error code for a stream that does not exist (a missing consumer is 10014)."""
 SETTLE_AT_ONCE = 64
 
 
@@ -103,15 +105,16 @@ async def follow_upstreams(
 
 async def _observe(js: JetStreamContext, stream: str, durable: str) -> tuple[int, int] | None:
     """(last sequence of the stream, sequence up to which the consumer acknowledged all), or
-    None while that cannot be known (the server does not answer).
+    None while that cannot be known.
 
-    A stream or consumer that does not exist yet (its owner has not started, or not made its
-    feeds) holds nothing residence could wait for: (0, 0). Its first event comes through a
-    consumer that delivers from the stream's start, and moves the watermark then."""
+    A stream that does not exist yet (its owner has not started) holds nothing residence
+    could wait for: (0, 0). Its owner makes residence's consumer before it publishes, and the
+    consumer delivers from the stream's start. A stream without residence's consumer may hold
+    anything: unknown, so triggers wait (and health says which stream holds them back)."""
     try:
         info = await js.consumer_info(stream, durable)
-    except nats.js.errors.NotFoundError:
-        return 0, 0
+    except nats.js.errors.NotFoundError as error:
+        return (0, 0) if error.err_code == STREAM_NOT_FOUND else None
     except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
         return None
     delivered = info.delivered.stream_seq if info.delivered else 0
