@@ -27,7 +27,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +49,9 @@ PARTIES = (*SERVICES, *ADDRESSEES)
 DEAD_LETTER_STREAM = "KETENZICHT_DEAD_LETTERS"
 MAX_DELIVER = 50
 ACK_WAIT_SECONDS = 30.0
+PULL_MAX_WAITING = 16
+PULL_MAX_BATCH = 1000
+PULL_MAX_EXPIRES_SECONDS = 60.0
 
 
 class Bus(Protocol):
@@ -97,7 +100,7 @@ class Feed:
         return f"$JS.ACK.{self.stream}.{self.durable}.>"
 
     def consumer_config(self, max_deliver: int = MAX_DELIVER) -> ConsumerConfig:
-        return ConsumerConfig(
+        config = ConsumerConfig(
             durable_name=self.durable,
             deliver_subject=None if self.pull else self.deliver_subject,
             deliver_policy=DeliverPolicy.ALL,
@@ -106,6 +109,32 @@ class Feed:
             ack_wait=ACK_WAIT_SECONDS,
             max_ack_pending=self.max_ack_pending,
         )
+        if self.pull:
+            # An addressee's requests are bounded: a few waiting at once, a batch and a wait of
+            # sensible size, so that its reading cannot load the server the others share.
+            return BoundedPullConfig(
+                **{f.name: getattr(config, f.name) for f in fields(ConsumerConfig)}
+                | {"max_waiting": PULL_MAX_WAITING},
+                max_batch=PULL_MAX_BATCH,
+                max_expires=PULL_MAX_EXPIRES_SECONDS,
+            )
+        return config
+
+
+@dataclass
+class BoundedPullConfig(ConsumerConfig):
+    """A pull consumer's configuration with JetStream's limits on each request, which nats-py's
+    `ConsumerConfig` does not carry: the largest batch and the longest wait a request may ask."""
+
+    max_batch: int | None = None
+    max_expires: float | None = None
+    """Seconds."""
+
+    def as_dict(self) -> dict[str, object]:
+        result = super().as_dict()
+        if self.max_expires is not None:
+            result["max_expires"] = self._to_nanoseconds(self.max_expires)
+        return result
 
 
 FEEDS: tuple[Feed, ...] = (

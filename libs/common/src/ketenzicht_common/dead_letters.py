@@ -119,10 +119,12 @@ class DeadLetter:
     position: int = 0
     """For a relay's record: the event's position in the service's store."""
     aggregate_id: str = ""
+    malformed: bool = False
+    """Not what JetStream says on its subject (see `_advisory_fields`): only discarded."""
 
     @property
     def replayable(self) -> bool:
-        return self.consumer != RELAY and self.stream_sequence > 0
+        return self.consumer != RELAY and self.stream_sequence > 0 and not self.malformed
 
 
 def _printable(text: str, limit: int = 300) -> str:
@@ -185,7 +187,7 @@ async def read(nc: Client, me: str) -> list[DeadLetter]:
         elif subject.startswith(f"{RELAY_SKIPS}."):
             letters.append(_relay_letter(sequence, record))
         elif subject.startswith("$JS.EVENT.ADVISORY."):
-            letters.append(await _advisory_letter(nc, me, sequence, record))
+            letters.append(await _advisory_letter(nc, me, sequence, subject, record))
     return [
         replace(letter, status=_status(outcomes[letter.sequence]))
         if letter.sequence in outcomes
@@ -211,22 +213,58 @@ def _relay_letter(sequence: int, record: dict[str, Any]) -> DeadLetter:
     )
 
 
+_KIND_OF_SUBJECT = {
+    "MAX_DELIVERIES": "io.nats.jetstream.advisory.v1.max_deliver",
+    "MSG_TERMINATED": "io.nats.jetstream.advisory.v1.terminated",
+}
+
+
+def _advisory_fields(subject: str, advisory: dict[str, Any]) -> tuple[str, str, int, int] | None:
+    """(stream, consumer, stream sequence, deliveries) of an advisory that says what its subject
+    says, or None. The stream's owner publishes on these subjects too (they are its own), so
+    a record that names another stream, another consumer or another kind than the subject it
+    came on is no JetStream advisory: it is shown as malformed, and never replayed or erased."""
+    parts = subject.split(".")
+    if len(parts) != 7 or _KIND_OF_SUBJECT.get(parts[4]) != advisory.get("type"):
+        return None
+    stream, consumer = advisory.get("stream"), advisory.get("consumer")
+    sequence, deliveries = advisory.get("stream_seq"), advisory.get("deliveries", 0)
+    if (stream, consumer) != (parts[5], parts[6]):
+        return None
+    if not isinstance(sequence, int) or sequence < 1 or not isinstance(deliveries, int):
+        return None
+    return parts[5], parts[6], sequence, deliveries
+
+
 async def _advisory_letter(
-    nc: Client, me: str, sequence: int, advisory: dict[str, Any]
+    nc: Client, me: str, sequence: int, subject: str, advisory: dict[str, Any]
 ) -> DeadLetter:
-    stream, stream_sequence = str(advisory["stream"]), int(advisory["stream_seq"])
+    fields = _advisory_fields(subject, advisory)
+    if fields is None:
+        return DeadLetter(
+            sequence=sequence,
+            stream=_printable(subject.split(".")[-2], 64),
+            consumer=_printable(subject.split(".")[-1], 64),
+            stream_sequence=0,
+            deliveries=0,
+            reason="malformed: not what a JetStream advisory on its subject says",
+            event_type="",
+            event_id="",
+            malformed=True,
+        )
+    stream, consumer, stream_sequence, deliveries = fields
     headers: dict[str, str] = {}
     with contextlib.suppress(nats.js.errors.NotFoundError, LookupError):  # aged out since
         js = jetstream_for(nc, me, stream)
         headers = (await js.get_msg(stream, stream_sequence)).headers or {}
-    kind = _ADVISORIES.get(advisory.get("type", ""), str(advisory.get("type", "")))
+    kind = _ADVISORIES.get(str(advisory.get("type", "")), "")
     why = str(advisory.get("reason") or "")
     return DeadLetter(
         sequence=sequence,
         stream=stream,
-        consumer=str(advisory["consumer"]),
+        consumer=consumer,
         stream_sequence=stream_sequence,
-        deliveries=int(advisory.get("deliveries", 0)),
+        deliveries=deliveries,
         reason=_printable(
             f"{kind}: {why}"
             if why

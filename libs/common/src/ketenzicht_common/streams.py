@@ -77,6 +77,9 @@ def own_streams(service: str, replicas: int = 1) -> list[StreamConfig]:
     return [*configs, dead_letter_stream(service, replicas)]
 
 
+DEAD_LETTER_MAX_MESSAGE = 8 * 1024
+DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024
+
 RELAY_SKIPS = "ketenzicht.deadletters.relay"
 OUTCOMES = "ketenzicht.deadletters.outcome"
 
@@ -103,7 +106,12 @@ def dead_letter_stream(party: str, replicas: int = 1) -> StreamConfig:
     retention), so an operator reads it there by sequence. Nothing of the event is copied, so
     no personal data lands here.
     """
-    return stream_config(DEAD_LETTER_STREAM, dead_letter_subjects(party), replicas)
+    config = stream_config(DEAD_LETTER_STREAM, dead_letter_subjects(party), replicas)
+    # What lands here comes partly from other accounts (the advisories their owners export):
+    # bounded, so that no one fills a party's storage through it. A record is well under 2 KiB.
+    config.max_msg_size = DEAD_LETTER_MAX_MESSAGE
+    config.max_bytes = DEAD_LETTER_MAX_BYTES
+    return config
 
 
 STREAM_IN_USE = 10058

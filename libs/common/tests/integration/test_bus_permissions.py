@@ -14,7 +14,7 @@ import nats.errors
 import nats.js.errors
 import pytest
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, StreamConfig
+from nats.js.api import ConsumerConfig, RePublish, StreamConfig
 
 from ketenzicht_common.bus_access import (
     ADDRESSEES,
@@ -30,8 +30,9 @@ from ketenzicht_common.bus_access import (
     provision_feeds,
     trigger_stream_name,
 )
+from ketenzicht_common.dead_letters import DiscardReason, discard, read
 from ketenzicht_common.processes import NatsServer
-from ketenzicht_common.streams import ensure_stream, own_streams
+from ketenzicht_common.streams import dead_letter_stream, ensure_stream, own_streams
 
 pytestmark = pytest.mark.integration
 
@@ -310,3 +311,56 @@ def test_the_permission_table_keeps_dead_letters_per_party() -> None:
     assert any("KETENZICHT_INTAKE.residence-intake" in s for s in residence)
     assert not any(".ind" in s for s in residence)
     assert DEAD_LETTER_STREAM not in OWN_STREAMS["residence"]
+
+
+async def test_an_owner_cannot_pass_a_forged_advisory_off_as_a_readers_dead_letter(
+    chain_bus: NatsServer,
+) -> None:
+    """The advisories of residence's consumers come from intake's account, where intake can
+    publish on their subjects too (its own stream republishing there). Such a record is
+    listed as malformed when it names what its subject does not, is never replayed or erased,
+    and one too large for a dead letter is not kept at all."""
+    subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.KETENZICHT_INTAKE.residence-intake"
+    forged = {
+        "type": "io.nats.jetstream.advisory.v1.max_deliver",
+        "stream": "KETENZICHT_RESIDENCE",
+        "consumer": "residence-intake",
+        "stream_seq": 1,
+        "deliveries": 50,
+    }
+    nc = await nats.connect(**chain_bus.login("intake"))
+    try:
+        js = nc.jetstream()
+        # Its own dead-letter stream republishes what it stores onto the advisory's subject.
+        config = dead_letter_stream("intake")
+        config.republish = RePublish(src="ketenzicht.deadletters.fake", dest=subject)
+        config.max_msg_size = -1
+        await js.update_stream(config)
+        await js.publish("ketenzicht.deadletters.fake", json.dumps(forged).encode())
+        await js.publish("ketenzicht.deadletters.fake", b"x" * 10_000)  # beyond a dead letter
+    finally:
+        await nc.close()
+    await asyncio.sleep(0.5)
+
+    nc = await nats.connect(**chain_bus.login("residence"))
+    try:
+        kept = await nc.jetstream().stream_info("KETENZICHT_DEAD_LETTERS")
+        assert kept.state.messages == 1, "the oversized record is not kept"
+        [letter] = await read(nc, "residence")
+        assert letter.malformed
+        assert not letter.replayable
+        assert letter.reason.startswith("malformed")
+        await discard(nc, "residence", letter.sequence, DiscardReason.FORGED, erase=True)
+    finally:
+        await nc.close()
+    assert (await stream_state(chain_bus))["KETENZICHT_RESIDENCE"] == 1, "nothing erased"
+
+
+async def test_an_addressees_requests_are_bounded(chain_bus: NatsServer) -> None:
+    async with as_party(chain_bus, "ind") as me:
+        reply = await me.nc.request(
+            f"{api_prefix('residence')}.CONSUMER.MSG.NEXT.KETENZICHT_IND_TRIGGERS.ind",
+            json.dumps({"batch": 100_000, "expires": 3_600_000_000_000}).encode(),
+            timeout=2,
+        )
+        assert (reply.headers or {}).get("Status") == "409", reply.headers
