@@ -23,6 +23,7 @@ renders it for nats-server, `local_credentials` makes the local profile's identi
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import sys
@@ -38,6 +39,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ketenzicht_contracts.envelope import stream_for
+
+log = logging.getLogger(__name__)
 
 WRITERS = ("intake", "investigation", "prosecution", "residence")
 """The services that publish events of their own."""
@@ -110,6 +113,9 @@ class Feed:
             max_ack_pending=self.max_ack_pending,
         )
         if self.pull:
+            # An addressee's trigger is never given up on (no one would keep its dead letter):
+            # it comes again after each ack wait until the addressee's system acknowledges it.
+            config.max_deliver = -1
             # An addressee's requests are bounded: a few waiting at once, a batch and a wait of
             # sensible size, so that its reading cannot load the server the others share.
             return BoundedPullConfig(
@@ -249,11 +255,20 @@ async def provision_feeds(js: JetStreamContext, owner: str, max_deliver: int = M
             await js.add_consumer(reading.stream, config=reading.consumer_config(max_deliver))
         except nats.js.errors.NotFoundError:
             continue  # a stream this owner does not keep (yet): its feed comes with it
-        except nats.js.errors.BadRequestError as error:
+        except nats.js.errors.APIError as error:
             # A consumer made by an older configuration may not take every change (JetStream
-            # refuses to change a deliver policy): it keeps serving as it is.
-            if error.err_code not in (10012, 10013, 10105):
+            # refuses to change a deliver or ack policy, or push to pull): it keeps serving as
+            # it is, and the operator is told. Anything else stops the relay, as it should.
+            if "can not be updated" not in str(error.description) and (
+                "can not update" not in str(error.description)
+            ):
                 raise
+            log.warning(
+                "feed %s on %s keeps its former configuration: %s",
+                reading.durable,
+                reading.stream,
+                error.description,
+            )
 
 
 # --- the server's side: accounts, users, permissions, exports and imports -----------------
@@ -398,7 +413,7 @@ def permission_table() -> str:
         )
         reads = "; ".join(
             f"`{r.stream}` as `{r.durable}` ({'pull' if r.pull else 'push'}"
-            + (", by sequence too" if r.browse else "")
+            + (", and the stream's state and batches by sequence" if r.browse else "")
             + ")"
             for r in feeds_of(party)
         )

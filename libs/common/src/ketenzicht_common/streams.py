@@ -154,6 +154,8 @@ async def read_stream(
         if not messages:
             return
         for message in messages:
+            if message.header_sequence > last:
+                return  # deleted messages in the range: the batch reached beyond it
             yield message
         sequence = messages[-1].header_sequence + 1
 
@@ -174,7 +176,7 @@ async def _direct_batch(nc: Client, subject: str, sequence: int, count: int) -> 
     async def on_message(message: Msg) -> None:
         headers = dict(message.headers or {})
         status = headers.get("Status")
-        if status:
+        if status and "Nats-Sequence" not in headers:  # the server's, not a stored header
             if not done.done():
                 done.set_result(status)
             return

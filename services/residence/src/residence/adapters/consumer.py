@@ -119,6 +119,10 @@ async def _observe(js: JetStreamContext, stream: str, durable: str) -> tuple[int
         return None
     delivered = info.delivered.stream_seq if info.delivered else 0
     last = (delivered or 0) + (info.num_pending or 0)
+    if not info.num_pending and not info.num_ack_pending:
+        # Everything delivered is settled: acknowledged, refused, or given up on after its
+        # last delivery (a dead letter, which JetStream's ack floor never passes).
+        return last, last
     applied = info.ack_floor.stream_seq if info.ack_floor else 0
     return last, applied or 0
 

@@ -1,0 +1,82 @@
+"""Reading a stream by sequence (direct get in batches) and the feeds an owner makes, on a real
+nats-server: what a rebuild and an addressee's audit rely on."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+import pytest
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from ketenzicht_common.bus_access import FEEDS, provision_feeds
+from ketenzicht_common.processes import NatsServer
+from ketenzicht_common.streams import ensure_stream, own_streams, read_stream, service_stream
+
+pytestmark = pytest.mark.integration
+
+STREAM = "KETENZICHT_INTAKE"
+
+
+async def test_reading_a_range_with_deleted_messages_stays_within_it(
+    nats_server: NatsServer,
+) -> None:
+    nc = await nats.connect(**nats_server.login("intake"))
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream("intake"))
+        for n in range(1, 11):
+            # One message carries a header named like the server's status: it is data.
+            headers = {"Status": "204"} if n == 7 else None
+            await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n, headers=headers)
+        for sequence in (3, 4, 5):
+            await js.delete_msg(STREAM, sequence)
+        for n in range(11, 14):
+            await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n)
+
+        read = [m.data async for m in read_stream(nc, "$JS.API", STREAM, 1, 10, batch=4)]
+        assert read == [b"1", b"2", b"6", b"7", b"8", b"9", b"10"]
+        everything = [m async for m in read_stream(nc, "$JS.API", STREAM, 1, 13)]
+        assert len(everything) == 10
+        assert (everything[3].headers or {}).get("Status") == "204"
+        assert everything[3].subject == "ketenzicht.intake.SignalRegistered"
+    finally:
+        await nc.close()
+
+
+async def test_a_feed_made_by_an_older_configuration_keeps_serving(
+    nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    nc = await nats.connect(**nats_server.login("intake"))
+    try:
+        js = nc.jetstream()
+        for config in own_streams("intake"):
+            await ensure_stream(js, config)
+        [reading] = [f for f in FEEDS if f.durable == "residence-intake"]
+        older = reading.consumer_config()
+        older.deliver_policy = DeliverPolicy.NEW
+        await js.add_consumer(STREAM, older)
+        with caplog.at_level(logging.WARNING):
+            await provision_feeds(js, "intake")  # does not stop the relay
+        assert "residence-intake on KETENZICHT_INTAKE keeps its former configuration" in (
+            caplog.text
+        )
+        kept = await js.consumer_info(STREAM, "residence-intake")
+        assert kept.config.deliver_policy == DeliverPolicy.NEW
+        assert isinstance(kept.config, ConsumerConfig)
+    finally:
+        await nc.close()
+
+
+async def test_an_addressees_trigger_is_never_given_up_on(nats_server: NatsServer) -> None:
+    nc = await nats.connect(**nats_server.login("residence"))
+    try:
+        js = nc.jetstream()
+        for config in own_streams("residence"):
+            await ensure_stream(js, config)
+        await provision_feeds(js, "residence")
+        for addressee in ("ind", "police", "om"):
+            stream = f"KETENZICHT_{addressee.upper()}_TRIGGERS"
+            assert (await js.consumer_info(stream, addressee)).config.max_deliver == -1
+    finally:
+        await nc.close()
