@@ -451,10 +451,16 @@ def local_credentials(directory: Path) -> Path:
     for party in PARTIES:
         path = seed_file(directory, party)
         if not path.exists():
+            # Written beside it and renamed: a crash leaves no empty seed behind.
             seed = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            partial = path.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(seed + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
         keys[party] = public_key(path)
     accounts = directory / "accounts.conf"
     accounts.write_text(server_accounts(keys))
