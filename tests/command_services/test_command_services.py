@@ -28,6 +28,7 @@ from ketenzicht_common.testing.jetstream import stream_messages
 from ketenzicht_common.testing.service import (
     Running,
     field_violations,
+    published_ids,
     reason_of,
     rpc_error,
     running_service,
@@ -187,3 +188,132 @@ async def test_a_stream_from_a_role_without_access_is_refused(
             async for _ in call:
                 pass
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+# Correction reasons (ketenzicht.common.v1.CorrectionReason).
+REGISTERED_IN_ERROR, WRONG_DATE, WRONG_CATEGORY = 1, 5, 6
+UNKNOWN_EVENT_ID = "00000000-0000-4000-8000-000000000000"
+
+
+async def _published_body(running: Running, event_id: str) -> tuple[str, dict[str, Any]]:
+    import json
+
+    found = await published_ids(running, [event_id])
+    assert event_id in found, "the correction was not published"
+    message = found[event_id]
+    return (message.headers or {}).get("ce-type", ""), json.loads(message.data)
+
+
+async def test_a_fact_is_annulled_and_amended_by_its_owner_and_published_as_a_fact(
+    served: tuple[CommandService, Running], stub: Any
+) -> None:
+    service, running = served
+    corrections = service.corrections
+    if corrections is None:
+        pytest.skip(f"{service.name} takes no corrections yet (issue 15, point 1)")
+    key = "corrected"
+    (fact_id,) = (await corrections.state(stub, key)).event_ids
+
+    # Amend the date, then amend the amendment (a category): each a new published event that
+    # names the event it corrects and the fact it belongs to; the fact stays stored.
+    dated = await corrections.amend(stub, key, fact_id, WRONG_DATE, "amend-1", "2022-02-03", False)
+    (dated_id,) = dated.event_ids
+    again = await corrections.amend(stub, key, fact_id, WRONG_DATE, "amend-1", "2022-02-03", False)
+    assert again.replayed
+    assert list(again.event_ids) == [dated_id]
+    categorised = await corrections.amend(stub, key, dated_id, WRONG_CATEGORY, "amend-2", "", True)
+    (categorised_id,) = categorised.event_ids
+
+    prefix = f"nl.ketenzicht.{service.name}."
+    kind, body = await _published_body(running, dated_id)
+    assert kind == prefix + "FactAmended"
+    assert body["corrected_event_id"] == body["original_event_id"] == fact_id
+    assert body["fact_occurred_on"] == "2022-02-03"
+    assert body["correction_reason"] == "WRONG_DATE"
+    kind, body = await _published_body(running, categorised_id)
+    assert kind == prefix + "FactAmended"
+    assert (body["corrected_event_id"], body["original_event_id"]) == (dated_id, fact_id)
+    assert body["fact_occurred_on"] == "2022-02-03"  # the earlier amendment still holds
+    field_name, value = corrections.category
+    assert body["amended"][field_name] == value
+
+    # Refusals: nothing stored, nothing published.
+    await asyncio.sleep(0.3)
+    stored, published = running.stored(), await running.published()
+    failed, invalid = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT
+    refusals: list[tuple[Any, grpc.StatusCode, str | None]] = [
+        (
+            corrections.annul(stub, key, UNKNOWN_EVENT_ID, REGISTERED_IN_ERROR, "r1"),
+            failed,
+            "FACT_NOT_FOUND",
+        ),
+        (
+            corrections.annul(stub, f"{key}-elsewhere", fact_id, REGISTERED_IN_ERROR, "r2"),
+            failed,
+            "FACT_NOT_FOUND",
+        ),
+        (
+            corrections.amend(stub, key, fact_id, WRONG_DATE, "r3", "2022-13-01", False),
+            invalid,
+            None,
+        ),
+        (
+            corrections.amend(stub, key, fact_id, WRONG_DATE, "r4", "2999-01-01", False),
+            invalid,
+            None,
+        ),
+        (corrections.annul(stub, key, fact_id, 99, "r5"), invalid, None),
+        (corrections.annul(stub, key, fact_id, WRONG_DATE, "r6"), invalid, None),
+        (
+            corrections.amend(stub, key, fact_id, REGISTERED_IN_ERROR, "r7", "2022-02-04", False),
+            invalid,
+            None,
+        ),
+        (corrections.amend(stub, key, fact_id, WRONG_DATE, "r8", "", False), invalid, None),
+        (
+            corrections.amend(stub, key, fact_id, WRONG_DATE, "r9", "2022-02-03", False),
+            failed,
+            "NOTHING_AMENDED",
+        ),
+    ]
+    for call, code, reason in refusals:
+        error = await rpc_error(call)
+        assert error.code() == code, error.details()
+        if reason is not None:
+            assert reason_of(error) == reason, error.details()
+    if corrections.other_organisation is not None:
+        token = TOKENS[corrections.other_organisation]
+        async with connect(running.service.address, token=token) as channel:
+            other = service.stub(channel)
+            for call in (
+                corrections.annul(other, key, fact_id, REGISTERED_IN_ERROR, "other-1"),
+                corrections.amend(
+                    other, key, categorised_id, WRONG_DATE, "o2", "2022-02-05", False
+                ),
+            ):
+                error = await rpc_error(call)
+                assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error.details()
+    await asyncio.sleep(0.6)
+    assert running.stored() == stored
+    assert await running.published() == published
+
+    # Annul the amended fact (by its latest amendment's id); after that, no correction of it.
+    annulled = await corrections.annul(stub, key, categorised_id, REGISTERED_IN_ERROR, "annul-1")
+    (annulled_id,) = annulled.event_ids
+    kind, body = await _published_body(running, annulled_id)
+    assert kind == prefix + "FactAnnulled"
+    assert (body["corrected_event_id"], body["original_event_id"]) == (categorised_id, fact_id)
+    assert body["fact_occurred_on"] == "2022-02-03"
+    await asyncio.sleep(0.3)
+    stored, published = running.stored(), await running.published()
+    for call in (
+        corrections.annul(stub, key, fact_id, REGISTERED_IN_ERROR, "late-1"),
+        corrections.annul(stub, key, annulled_id, REGISTERED_IN_ERROR, "late-2"),
+        corrections.amend(stub, key, dated_id, WRONG_DATE, "late-3", "2022-02-06", False),
+    ):
+        error = await rpc_error(call)
+        assert error.code() == failed, error.details()
+        assert reason_of(error) == "FACT_ANNULLED", error.details()
+    await asyncio.sleep(0.6)
+    assert running.stored() == stored
+    assert await running.published() == published

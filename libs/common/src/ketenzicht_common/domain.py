@@ -94,6 +94,29 @@ class ChainCreated(ChainAggregate.Event, AggregateCreated):
     """Base of the first event of an aggregate."""
 
 
+class FactAnnulledEvent(ChainAggregate.Event):
+    """Base of a service's ``FactAnnulled`` (nietig): the fact ``original_event_id`` is void.
+    A service's subclass adds its topic and its key (see ketenzicht_common.corrections)."""
+
+    corrected_event_id: str
+    original_event_id: str
+    corrected_event_type: str
+    correction_reason: str
+    fact_occurred_on: date
+
+
+class FactAmendedEvent(ChainAggregate.Event):
+    """Base of a service's ``FactAmended`` (herstel): the fact ``original_event_id`` now reads
+    as dated ``fact_occurred_on`` with the categories ``amended`` (all its amendable fields)."""
+
+    corrected_event_id: str
+    original_event_id: str
+    corrected_event_type: str
+    correction_reason: str
+    fact_occurred_on: date
+    amended: dict[str, Any]
+
+
 def event_facts(event: ChainAggregate.Event) -> dict[str, Any]:
     """The facts an event states, without the library's bookkeeping and without provenance."""
     skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"}

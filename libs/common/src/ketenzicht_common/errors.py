@@ -54,6 +54,11 @@ class PreconditionFailed(CommandRejected):
         self.subject = subject
 
 
+class NotTheOwner(CommandRejected):
+    """The command concerns a fact another organisation stated (gRPC PERMISSION_DENIED): only
+    the organisation recorded as a fact's provenance may correct it."""
+
+
 class AlreadyExists(CommandRejected):
     """The fact is already recorded (gRPC ALREADY_EXISTS)."""
 

@@ -38,6 +38,7 @@ from .errors import (
     FieldViolation,
     InvalidCommand,
     NotFound,
+    NotTheOwner,
     PermissionDenied,
     PreconditionFailed,
     Unauthenticated,
@@ -100,6 +101,8 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=error.message)
     if isinstance(error, NotFound):
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=error.message)
+    if isinstance(error, NotTheOwner):
+        return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message)
     if isinstance(error, CommandRejected):
         return status_pb2.Status(code=code_pb2.ABORTED, message=error.message)
     if isinstance(error, Unauthenticated):

@@ -8,9 +8,15 @@ from typing import Any
 import grpc
 from google.rpc import code_pb2
 
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServiceStub
-from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
+from ketenzicht_common.testing.command_service import (
+    Backlog,
+    CommandService,
+    Corrections,
+    Refusal,
+)
 
 
 async def open_investigation(stub: InvestigationServiceStub, key: str) -> Any:
@@ -240,6 +246,62 @@ async def backlog(stub: InvestigationServiceStub) -> Backlog:
     )
 
 
+async def closed(stub: InvestigationServiceStub, key: str) -> CommandAck:
+    """A fact with a category: an investigation closed for lack of leads."""
+    await stub.OpenInvestigation(
+        pb.OpenInvestigationRequest(case_id=f"case-{key}", occurred_on="2022-01-10")
+    )
+    ack: CommandAck = await stub.CloseInvestigation(
+        pb.CloseInvestigationRequest(
+            case_id=f"case-{key}",
+            occurred_on="2022-02-02",
+            reason=pb.INVESTIGATION_CLOSE_REASON_NO_LEADS,
+        )
+    )
+    return ack
+
+
+def annul(
+    stub: InvestigationServiceStub, key: str, event_id: str, reason: int, command_id: str
+) -> Any:
+    return stub.AnnulFact(
+        pb.AnnulFactRequest(
+            command_id=command_id,
+            case_id=f"case-{key}",
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+        )
+    )
+
+
+def amend(
+    stub: InvestigationServiceStub,
+    key: str,
+    event_id: str,
+    reason: int,
+    command_id: str,
+    fact_occurred_on: str,
+    category: bool,
+) -> Any:
+    amended = (
+        pb.InvestigationAmendedFields(reason=pb.INVESTIGATION_CLOSE_REASON_NO_JURISDICTION)
+        if category
+        else None
+    )
+    return stub.AmendFact(
+        pb.AmendFactRequest(
+            command_id=command_id,
+            case_id=f"case-{key}",
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+            fact_occurred_on=fact_occurred_on,
+            amended=amended,
+        )
+    )
+
+
 INVESTIGATION = CommandService(
     name="investigation",
     grpc_service="ketenzicht.investigation.v1.InvestigationService",
@@ -252,4 +314,11 @@ INVESTIGATION = CommandService(
     refusals=refusals,
     private="PL0100",
     backlog=backlog,
+    corrections=Corrections(
+        state=closed,
+        annul=annul,
+        amend=amend,
+        category=("reason", "NO_JURISDICTION"),
+        other_organisation="KMAR",
+    ),
 )

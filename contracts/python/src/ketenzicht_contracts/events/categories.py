@@ -136,3 +136,30 @@ class PilotIntervention(StrEnum):
     POLICE_PSYCHOLOGIST = "POLICE_PSYCHOLOGIST"
     SAFETY_COORDINATOR = "SAFETY_COORDINATOR"
     PEER_SUPPORT = "PEER_SUPPORT"
+
+
+class CorrectionReason(StrEnum):
+    """Why the organisation that stated a fact corrects it (docs/domain.md#corrections).
+
+    The first four annul a fact (nietig: it never happened, or not as registered); the last two
+    amend it (herstel: the same fact with a corrected date or category). A fact booked on the
+    wrong case or person is annulled and registered again: a fact is never moved.
+    """
+
+    REGISTERED_IN_ERROR = "REGISTERED_IN_ERROR"
+    DUPLICATE = "DUPLICATE"
+    WRONG_CASE = "WRONG_CASE"
+    WRONG_PERSON = "WRONG_PERSON"
+    WRONG_DATE = "WRONG_DATE"
+    WRONG_CATEGORY = "WRONG_CATEGORY"
+
+
+ANNULMENT_REASONS = frozenset(
+    {
+        CorrectionReason.REGISTERED_IN_ERROR,
+        CorrectionReason.DUPLICATE,
+        CorrectionReason.WRONG_CASE,
+        CorrectionReason.WRONG_PERSON,
+    }
+)
+AMENDMENT_REASONS = frozenset({CorrectionReason.WRONG_DATE, CorrectionReason.WRONG_CATEGORY})

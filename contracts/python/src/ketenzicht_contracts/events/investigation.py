@@ -6,6 +6,7 @@ from pydantic import Field
 
 from .base import EventPayload, Pseudonym, register
 from .categories import InvestigationCloseReason
+from .corrections import AmendedFields, FactCorrection
 
 
 class InvestigationEvent(EventPayload):
@@ -50,6 +51,23 @@ class NoInvestigationDecided(InvestigationEvent):
     """The OM or police decide not to investigate a report."""
 
 
+class FactAnnulled(InvestigationEvent, FactCorrection):
+    """The police annul one of their investigation facts: it never happened, or not in this
+    case (nietig verklaard). The original stays in the store and on the stream."""
+
+
+class InvestigationAmendedFields(AmendedFields):
+    reason: InvestigationCloseReason | None = None
+    with_police_psychologist: bool | None = None
+
+
+class FactAmended(InvestigationEvent, FactCorrection):
+    """The police amend one of their investigation facts (hersteld): the same fact, with
+    the business date ``fact_occurred_on`` and the categories in ``amended``."""
+
+    amended: InvestigationAmendedFields
+
+
 register(
     InvestigationOpened,
     SuspectIdentified,
@@ -59,4 +77,6 @@ register(
     CaseSubmittedToProsecution,
     InvestigationClosed,
     NoInvestigationDecided,
+    FactAnnulled,
+    FactAmended,
 )

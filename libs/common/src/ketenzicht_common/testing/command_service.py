@@ -35,6 +35,27 @@ class Backlog:
 
 
 @dataclass(frozen=True)
+class Corrections:
+    """How the suite corrects one of a service's facts (docs/domain.md#corrections).
+
+    Each call takes the stub, a key (to make the service's ids from) and a command id, and
+    returns the call (awaited by the suite). Reasons are the common CorrectionReason numbers.
+    """
+
+    state: Callable[[Any, str], Awaitable[Any]]
+    """State a fact that has a category to amend; its CommandAck (one event id)."""
+    annul: Callable[[Any, str, str, int, str], Awaitable[Any]]
+    """(stub, key, corrected event id, reason, command id)."""
+    amend: Callable[[Any, str, str, int, str, str, bool], Awaitable[Any]]
+    """(stub, key, corrected event id, reason, command id, fact_occurred_on or "", whether to
+    amend the category ``state`` set to another value)."""
+    category: tuple[str, str]
+    """The amended field's name in ``FactAmended.amended``, and its value after amendment."""
+    other_organisation: str | None
+    """A role of another organisation that may call the service, or None (a single one)."""
+
+
+@dataclass(frozen=True)
 class CommandService:
     name: str
     grpc_service: str  # the full name health and reflection answer for
@@ -53,3 +74,4 @@ class CommandService:
     private: str = ""  # personal data the refusals set up, never in an error's details
     backlog: Callable[[Any], Awaitable[Backlog]] | None = None
     """Send some commands one by one, and return the backlog to stream after them."""
+    corrections: Corrections | None = None

@@ -101,6 +101,12 @@ class InvestigationApi:
             request, c.DecideNoInvestigation, caller, self.commands.decide_no_investigation
         )
 
+    async def AnnulFact(self, request: pb.AnnulFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AnnulFact, caller, self.commands.correct_fact)
+
+    async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
+
     def Submit(
         self, requests: AsyncIterator[pb.InvestigationCommand], caller: Caller
     ) -> AsyncIterator[pb.InvestigationCommandResult]:

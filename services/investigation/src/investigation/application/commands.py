@@ -6,9 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import InvestigationCloseReason
+from ketenzicht_contracts.events.investigation import InvestigationAmendedFields
 
 REGISTRATION_NUMBER_PATTERN = r"^[A-Z0-9-]{4,32}$"
 PoliceRegistrationNumber = Annotated[str, StringConstraints(pattern=REGISTRATION_NUMBER_PATTERN)]
@@ -52,3 +54,13 @@ class CloseInvestigation(CaseCommand):
 
 class DecideNoInvestigation(CaseCommand):
     pass
+
+
+class AnnulFact(CaseCommand, corrections.AnnulFact):
+    """Annul a fact of this case the caller's organisation stated."""
+
+
+class AmendFact(CaseCommand, corrections.AmendFact):
+    """Amend a fact of this case the caller's organisation stated."""
+
+    amended: InvestigationAmendedFields | None = None

@@ -8,12 +8,14 @@ from eventsourcing.application import AggregateNotFoundError
 
 from investigation.application import commands as c
 from investigation.domain.case_investigation import (
+    CORRECTION_TOPICS,
     PRIVATE_TOPICS,
     CaseInvestigation,
     PoliceRegistration,
 )
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -163,3 +165,33 @@ class InvestigationCommands:
         return await self._on_case(
             cmd, provenance, lambda case: case.close(provenance, cmd.occurred_on, cmd.reason.value)
         )
+
+    async def correct_fact(
+        self, cmd: c.AnnulFact | c.AmendFact, provenance: Provenance
+    ) -> CommandResult[None]:
+        """Annul or amend a fact of the case (docs/domain.md#corrections)."""
+        check_correction(cmd, self.gateway.clock.today())
+        facts = self.fact_topics()
+
+        def handle(uow: UnitOfWork) -> None:
+            case = uow.get(CaseInvestigation.id_for(cmd.case_id), CaseInvestigation)
+            correct(
+                uow,
+                case,
+                cmd,
+                provenance,
+                service="investigation",
+                subject=cmd.case_id,
+                fact_topics=facts,
+                record=lambda event, fields: case.record_correction(  # type: ignore[union-attr]
+                    event, provenance, cmd.occurred_on, fields
+                ),
+                annulled=CaseInvestigation.FactAnnulled,
+                amended=CaseInvestigation.FactAmended,
+            )
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    @staticmethod
+    def fact_topics() -> frozenset[str]:
+        return frozenset(topics_of(CaseInvestigation) - PRIVATE_TOPICS - CORRECTION_TOPICS)

@@ -11,12 +11,20 @@ while the investigation was open is accepted even when it arrives after the clos
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.domain import (
+    ChainAggregate,
+    ChainCreated,
+    FactAmendedEvent,
+    FactAnnulledEvent,
+    Provenance,
+    stable_id,
+)
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 
 SUBMITTED = "SUBMITTED"
@@ -162,6 +170,20 @@ class CaseInvestigation(ChainAggregate):
             case.no_investigation_on = self.occurred_on
             case.not_investigated = True
 
+    class FactAnnulled(FactAnnulledEvent):
+        """The police annul one of their facts of this case (nietig): it never happened, or
+        not in this case. It changes none of the checks above; what it means is downstream's."""
+
+        TOPIC = "investigation:FactAnnulled.v1"
+        case_id: str
+
+    class FactAmended(FactAmendedEvent):
+        """The police amend one of their facts of this case (herstel): a corrected date or
+        category. It changes none of the checks above; what it means is downstream's."""
+
+        TOPIC = "investigation:FactAmended.v1"
+        case_id: str
+
     def __init__(self) -> None:
         self.case_id = ""
         self.police_registration_number = ""
@@ -248,6 +270,16 @@ class CaseInvestigation(ChainAggregate):
         **facts: Any,
     ) -> None:
         self.record(event_class, provenance, occurred_on, case_id=self.case_id, **facts)
+
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self._record(event_class, provenance, occurred_on, **fields)
 
     def check_open(self, occurred_on: date, police_registration_number: str = "") -> None:
         """Whether the investigation may be opened on that date (and with that number)."""
@@ -448,6 +480,10 @@ class PoliceRegistration(ChainAggregate):
         )
         return registration
 
+
+CORRECTION_TOPICS = frozenset(
+    {CaseInvestigation.FactAnnulled.TOPIC, CaseInvestigation.FactAmended.TOPIC}
+)
 
 PRIVATE_TOPICS = frozenset(
     {
