@@ -10,9 +10,15 @@ import grpc
 from google.rpc import code_pb2
 
 from ketenzicht.common.v1 import common_pb2
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
-from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
+from ketenzicht_common.testing.command_service import (
+    Backlog,
+    CommandService,
+    Corrections,
+    Refusal,
+)
 
 
 def signal_request(**overrides: Any) -> pb.RegisterSignalRequest:
@@ -155,6 +161,58 @@ async def backlog(stub: IntakeServiceStub) -> Backlog:
     )
 
 
+# Intake issues the victim pseudonym, so the suite's key names the victim through this map; a
+# key never stated names a victim intake does not know.
+_victims: dict[str, str] = {}
+
+
+def _victim(key: str) -> str:
+    return _victims.get(key, f"V-unknown-{key}")
+
+
+async def signalled(stub: IntakeServiceStub, key: str) -> CommandAck:
+    """A fact with categories: the police register a signal of a new victim."""
+    response = await stub.RegisterSignal(signal_request(command_id=f"correct-signal-{key}"))
+    _victims[key] = response.victim_id
+    ack: CommandAck = response.ack
+    return ack
+
+
+def annul(stub: IntakeServiceStub, key: str, event_id: str, reason: int, command_id: str) -> Any:
+    return stub.AnnulFact(
+        pb.AnnulFactRequest(
+            command_id=command_id,
+            victim_id=_victim(key),
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+        )
+    )
+
+
+def amend(
+    stub: IntakeServiceStub,
+    key: str,
+    event_id: str,
+    reason: int,
+    command_id: str,
+    fact_occurred_on: str,
+    category: bool,
+) -> Any:
+    amended = pb.IntakeAmendedFields(form=common_pb2.EXPLOITATION_FORM_LABOUR) if category else None
+    return stub.AmendFact(
+        pb.AmendFactRequest(
+            command_id=command_id,
+            victim_id=_victim(key),
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+            fact_occurred_on=fact_occurred_on,
+            amended=amended,
+        )
+    )
+
+
 INTAKE = CommandService(
     name="intake",
     grpc_service="ketenzicht.intake.v1.IntakeService",
@@ -167,4 +225,11 @@ INTAKE = CommandService(
     ack=lambda reply: reply.ack,
     refusals=refusals,
     backlog=backlog,
+    corrections=Corrections(
+        state=signalled,
+        annul=annul,
+        amend=amend,
+        category=("form", "LABOUR"),
+        other_organisation="KMAR",
+    ),
 )

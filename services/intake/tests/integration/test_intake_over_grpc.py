@@ -13,6 +13,7 @@ import grpc
 import pytest
 from intake_cases import signal_request
 
+from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
@@ -315,3 +316,54 @@ async def test_the_lawful_residents_date_is_read_from_the_environment(
             pb.VictimFactRequest(victim_id=lawful.victim_id, occurred_on="2022-10-20")
         )
         assert ack.event_ids
+
+
+async def test_a_report_is_amended_in_bulk_in_what_a_report_has_and_refused_in_what_it_lacks(
+    service: Running, police: IntakeServiceStub
+) -> None:
+    signal = await police.RegisterSignal(signal_request(command_id="signal-amend-report"))
+    (report_id,) = (
+        await police.FileReport(
+            pb.FileReportRequest(
+                command_id="report-to-amend",
+                victim_id=signal.victim_id,
+                case_id="case-amend",
+                occurred_on="2022-01-10",
+            )
+        )
+    ).event_ids
+
+    def amendment(command_id: str, **amended: object) -> pb.IntakeCommand:
+        return pb.IntakeCommand(
+            amend_fact=pb.AmendFactRequest(
+                command_id=command_id,
+                victim_id=signal.victim_id,
+                occurred_on="2022-06-01",
+                corrected_event_id=report_id,
+                reason=common_pb2.CORRECTION_REASON_WRONG_CATEGORY,
+                amended=pb.IntakeAmendedFields(**amended),  # type: ignore[arg-type]
+            )
+        )
+
+    async def bulk():  # type: ignore[no-untyped-def]
+        yield amendment("amend-report-1", under_number=True)
+
+    (result,) = [r async for r in police.Submit(bulk())]
+    assert result.HasField("ack"), result
+    (amended_id,) = result.ack.event_ids
+    published = await published_ids(service, [amended_id])
+    body = json.loads(published[amended_id].data)
+    assert published[amended_id].subject == "ketenzicht.intake.FactAmended"
+    assert (body["original_event_id"], body["corrected_event_type"]) == (report_id, "ReportFiled")
+    assert body["fact_occurred_on"] == "2022-01-10"
+    # Every amendable field, in its new form; those a report does not have are null.
+    assert {k: v for k, v in body["amended"].items() if v is not None} == {"under_number": True}
+
+    # A report has no exploitation form: that is the signal's.
+    refused = await rpc_error(
+        police.AmendFact(
+            amendment("amend-report-2", form=common_pb2.EXPLOITATION_FORM_LABOUR).amend_fact
+        )
+    )
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(refused) == "FIELD_NOT_IN_FACT"

@@ -16,6 +16,7 @@ from .categories import (
     ResidencePosition,
     SourceOrganisation,
 )
+from .corrections import AmendedFields, FactCorrection
 
 
 class IntakeEvent(EventPayload):
@@ -109,6 +110,34 @@ class PeerSupportAssigned(IntakeEvent):
     """Pilot intervention: peer support (ervaringsdeskundige) is assigned."""
 
 
+class FactAnnulled(IntakeEvent, FactCorrection):
+    """Police, KMar or the Labour Inspectorate annul one of their intake facts about the victim:
+    it never happened, or not to this victim (nietig verklaard). The original stays in the
+    store and on the stream."""
+
+
+class IntakeAmendedFields(AmendedFields):
+    """What an intake fact can be amended in besides its date (docs/domain.md#corrections)."""
+
+    form: ExploitationForm | None = None
+    """Of SignalRegistered."""
+    minor: bool | None = None
+    """Of SignalRegistered."""
+    region: PoliceRegion | None = None
+    """Of SignalRegistered."""
+    under_number: bool | None = None
+    """Of ReportFiled."""
+    reason: CooperationImpossibleReason | None = None
+    """Of CooperationImpossibleRecorded."""
+
+
+class FactAmended(IntakeEvent, FactCorrection):
+    """Police, KMar or the Labour Inspectorate amend one of their intake facts (hersteld): the
+    same fact, with the business date ``fact_occurred_on`` and the categories in ``amended``."""
+
+    amended: IntakeAmendedFields
+
+
 register(
     SignalRegistered,
     InformativeInterviewHeld,
@@ -124,4 +153,6 @@ register(
     PolicePsychologistDeployed,
     SafetyCoordinatorAssigned,
     PeerSupportAssigned,
+    FactAnnulled,
+    FactAmended,
 )

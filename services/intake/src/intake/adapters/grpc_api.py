@@ -100,6 +100,12 @@ class IntakeApi:
             request, c.RecordPilotIntervention, caller, self.commands.record_pilot_intervention
         )
 
+    async def AnnulFact(self, request: pb.AnnulFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AnnulFact, caller, self.commands.correct_fact)
+
+    async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
+
     def Submit(
         self, requests: AsyncIterator[pb.IntakeCommand], caller: Caller
     ) -> AsyncIterator[pb.IntakeCommandResult]:

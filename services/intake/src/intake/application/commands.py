@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
+from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import (
@@ -19,6 +20,7 @@ from ketenzicht_contracts.events.categories import (
     ResidencePosition,
     SourceOrganisation,
 )
+from ketenzicht_contracts.events.intake import IntakeAmendedFields
 
 
 class RegisterSignal(Command):
@@ -96,3 +98,13 @@ class EnrolInPilot(VictimCommand):
 
 class RecordPilotIntervention(VictimCommand):
     intervention: PilotIntervention
+
+
+class AnnulFact(VictimCommand, corrections.AnnulFact):
+    """Annul a fact about this victim the caller's organisation stated."""
+
+
+class AmendFact(VictimCommand, corrections.AmendFact):
+    """Amend a fact about this victim the caller's organisation stated."""
+
+    amended: IntakeAmendedFields | None = None

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from intake.application import commands as c
 from intake.domain.reflection_offer import DEFAULT_OFFER_SETTINGS, ReflectionOfferSettings
-from intake.domain.victim_track import VictimTrack
+from intake.domain.victim_track import CORRECTION_TOPICS, PRIVATE_TOPICS, VictimTrack
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
@@ -21,7 +22,7 @@ class IntakeApplication(ChainApplication):
     service = "intake"
 
     def event_topics(self) -> set[str]:
-        return topics_of(VictimTrack) - {VictimTrack.Opened.TOPIC}
+        return topics_of(VictimTrack) - PRIVATE_TOPICS
 
     def victim(self, victim_id: str) -> VictimTrack:
         from eventsourcing.application import AggregateNotFoundError
@@ -212,3 +213,33 @@ class IntakeCommands:
                 provenance, cmd.occurred_on, cmd.intervention.value
             ),
         )
+
+    async def correct_fact(
+        self, cmd: c.AnnulFact | c.AmendFact, provenance: Provenance
+    ) -> CommandResult[None]:
+        """Annul or amend a fact about the victim (docs/domain.md#corrections)."""
+        check_correction(cmd, self.gateway.clock.today())
+        facts = self.fact_topics()
+
+        def handle(uow: UnitOfWork) -> None:
+            track = uow.get(VictimTrack.id_for(cmd.victim_id), VictimTrack)
+            correct(
+                uow,
+                track,
+                cmd,
+                provenance,
+                service="intake",
+                subject=cmd.victim_id,
+                fact_topics=facts,
+                record=lambda event, fields: track.record_correction(  # type: ignore[union-attr]
+                    event, provenance, cmd.occurred_on, fields
+                ),
+                annulled=VictimTrack.FactAnnulled,
+                amended=VictimTrack.FactAmended,
+            )
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    @staticmethod
+    def fact_topics() -> frozenset[str]:
+        return frozenset(topics_of(VictimTrack) - PRIVATE_TOPICS - CORRECTION_TOPICS)

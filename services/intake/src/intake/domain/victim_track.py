@@ -7,6 +7,7 @@ about the case itself live elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,14 @@ from intake.domain.reflection_offer import (
     SignalSituation,
     reflection_offer_refusal,
 )
-from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.domain import (
+    ChainAggregate,
+    ChainCreated,
+    FactAmendedEvent,
+    FactAnnulledEvent,
+    Provenance,
+    stable_id,
+)
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 
 PILOT_INTERVENTION_EVENTS = {
@@ -182,6 +190,22 @@ class VictimTrack(ChainAggregate):
         TOPIC = "intake:PeerSupportAssigned.v1"
         victim_id: str
 
+    class FactAnnulled(FactAnnulledEvent):
+        """The organisation that stated a fact about the victim annuls it (nietig): it never
+        happened, or not to this victim. It changes none of the checks above; what it means
+        is downstream's."""
+
+        TOPIC = "intake:FactAnnulled.v1"
+        victim_id: str
+
+    class FactAmended(FactAmendedEvent):
+        """The organisation that stated a fact about the victim amends it (herstel): a
+        corrected date or category. It changes none of the checks above; what it means is
+        downstream's."""
+
+        TOPIC = "intake:FactAmended.v1"
+        victim_id: str
+
     def __init__(self) -> None:
         self.victim_id = ""
         self.signals: list[date] = []
@@ -232,6 +256,16 @@ class VictimTrack(ChainAggregate):
         **facts: Any,
     ) -> None:
         self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **facts)
+
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self._record(event_class, provenance, occurred_on, **fields)
 
     def register_signal(
         self, provenance: Provenance, occurred_on: date, signal_id: str, **categories: Any
@@ -372,3 +406,8 @@ class VictimTrack(ChainAggregate):
             )
         event_class = getattr(self, PILOT_INTERVENTION_EVENTS[intervention])
         self._record(event_class, provenance, occurred_on)
+
+
+CORRECTION_TOPICS = frozenset({VictimTrack.FactAnnulled.TOPIC, VictimTrack.FactAmended.TOPIC})
+
+PRIVATE_TOPICS = frozenset({VictimTrack.Opened.TOPIC})
