@@ -9,11 +9,14 @@ systems may enter a hearing before the registration, and arrival order is not fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any, ClassVar
 from uuid import UUID
 
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists
+from prosecution.domain import corrections
 
 
 class ProsecutionCase(ChainAggregate):
@@ -60,6 +63,11 @@ class ProsecutionCase(ChainAggregate):
 
         def apply(self, case: ProsecutionCase) -> None:
             case.presence[self.victim_id] = (self.presence_necessary, self.occurred_on)
+
+    # The OM's corrections (prosecution.domain.corrections), set after the class: both
+    # aggregates take the same two event classes, and a topic names one class only.
+    FactAnnulled: ClassVar[type[corrections.FactAnnulled]]
+    FactAmended: ClassVar[type[corrections.FactAmended]]
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -111,6 +119,21 @@ class ProsecutionCase(ChainAggregate):
             presence_necessary=necessary,
         )
 
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self.record(
+            event_class, provenance, occurred_on, case_id=self.case_id, suspect_id=None, **fields
+        )
+
+
+ProsecutionCase.FactAnnulled = corrections.FactAnnulled
+ProsecutionCase.FactAmended = corrections.FactAmended
 
 PRIVATE_TOPICS = frozenset(
     {

@@ -14,12 +14,14 @@ before the police's submission has reached the bus.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+from prosecution.domain import corrections
 
 FIRST_INSTANCE = "FIRST_INSTANCE"
 APPEAL = "APPEAL"
@@ -151,6 +153,11 @@ class SuspectProceedings(ChainAggregate):
         def apply(self, proceedings: SuspectProceedings) -> None:
             proceedings.final_on = self.occurred_on
             proceedings.note(self.occurred_on)
+
+    # The OM's corrections (prosecution.domain.corrections), set after the class: both
+    # aggregates take the same two event classes, and a topic names one class only.
+    FactAnnulled: ClassVar[type[corrections.FactAnnulled]]
+    FactAmended: ClassVar[type[corrections.FactAmended]]
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -312,6 +319,16 @@ class SuspectProceedings(ChainAggregate):
             **facts,
         )
 
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self._record(event_class, provenance, occurred_on, **fields)
+
     def summon(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_open_for_decision(occurred_on, "summons", SUMMONED)
         self._record(self.SuspectSummoned, provenance, occurred_on)
@@ -404,6 +421,10 @@ class SuspectProceedings(ChainAggregate):
                 f"({self.last_fact_on.isoformat()})",
             )
         self._record(self.CaseFinal, provenance, occurred_on)
+
+
+SuspectProceedings.FactAnnulled = corrections.FactAnnulled
+SuspectProceedings.FactAmended = corrections.FactAmended
 
 
 class Parketnummer(ChainAggregate):
