@@ -17,8 +17,7 @@ from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from prosecution.application import commands as c
 from prosecution.domain import prosecution_case
-from prosecution.domain.corrections import CORRECTION_TOPICS
-from prosecution.domain.prosecution_case import ProsecutionCase
+from prosecution.domain.prosecution_case import CORRECTION_TOPICS, ProsecutionCase
 from prosecution.domain.suspect_proceedings import Parketnummer, SuspectProceedings
 
 PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
@@ -277,8 +276,8 @@ class ProsecutionCommands:
                 record=lambda event, fields: holder.record_correction(  # type: ignore[union-attr]
                     event, provenance, cmd.occurred_on, fields
                 ),
-                annulled=SuspectProceedings.FactAnnulled,
-                amended=SuspectProceedings.FactAmended,
+                annulled=ProsecutionCase.FactAnnulled,
+                amended=ProsecutionCase.FactAmended,
             )
 
         return await self.gateway.submit(cmd, provenance, handle)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
-from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.domain import (
+    ChainAggregate,
+    ChainCreated,
+    FactAmendedEvent,
+    FactAnnulledEvent,
+    Provenance,
+    stable_id,
+)
 from ketenzicht_common.errors import AlreadyExists
-from prosecution.domain import corrections
 
 
 class ProsecutionCase(ChainAggregate):
@@ -64,10 +70,23 @@ class ProsecutionCase(ChainAggregate):
         def apply(self, case: ProsecutionCase) -> None:
             case.presence[self.victim_id] = (self.presence_necessary, self.occurred_on)
 
-    # The OM's corrections (prosecution.domain.corrections), set after the class: both
-    # aggregates take the same two event classes, and a topic names one class only.
-    FactAnnulled: ClassVar[type[corrections.FactAnnulled]]
-    FactAmended: ClassVar[type[corrections.FactAmended]]
+    # The OM's corrections of its facts, of the case's and (shared: see SuspectProceedings)
+    # of the proceedings against a suspect. ``suspect_id`` is None for a fact of the case.
+    class FactAnnulled(FactAnnulledEvent):
+        """The OM annuls one of its facts (nietig): it never happened, or not in this case or
+        against this suspect. It changes none of the checks; what it means is downstream's."""
+
+        TOPIC = "prosecution:FactAnnulled.v1"
+        case_id: str
+        suspect_id: str | None
+
+    class FactAmended(FactAmendedEvent):
+        """The OM amends one of its facts (herstel): a corrected date or category. It changes
+        none of the checks; what it means is downstream's."""
+
+        TOPIC = "prosecution:FactAmended.v1"
+        case_id: str
+        suspect_id: str | None
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -132,8 +151,9 @@ class ProsecutionCase(ChainAggregate):
         )
 
 
-ProsecutionCase.FactAnnulled = corrections.FactAnnulled
-ProsecutionCase.FactAmended = corrections.FactAmended
+CORRECTION_TOPICS = frozenset(
+    {ProsecutionCase.FactAnnulled.TOPIC, ProsecutionCase.FactAmended.TOPIC}
+)
 
 PRIVATE_TOPICS = frozenset(
     {

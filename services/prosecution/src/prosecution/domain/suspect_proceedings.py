@@ -21,7 +21,7 @@ from uuid import UUID
 
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
-from prosecution.domain import corrections
+from prosecution.domain.prosecution_case import ProsecutionCase
 
 FIRST_INSTANCE = "FIRST_INSTANCE"
 APPEAL = "APPEAL"
@@ -154,10 +154,12 @@ class SuspectProceedings(ChainAggregate):
             proceedings.final_on = self.occurred_on
             proceedings.note(self.occurred_on)
 
-    # The OM's corrections (prosecution.domain.corrections), set after the class: both
-    # aggregates take the same two event classes, and a topic names one class only.
-    FactAnnulled: ClassVar[type[corrections.FactAnnulled]]
-    FactAmended: ClassVar[type[corrections.FactAmended]]
+    # The OM's corrections: ProsecutionCase's two event classes, set after this class is made
+    # (below). A topic resolves to one class, and the library gives every event class in an
+    # aggregate's body a subclass of its own; an event's apply does not depend on its
+    # aggregate's class.
+    FactAnnulled: ClassVar[type[ProsecutionCase.FactAnnulled]]
+    FactAmended: ClassVar[type[ProsecutionCase.FactAmended]]
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -423,8 +425,8 @@ class SuspectProceedings(ChainAggregate):
         self._record(self.CaseFinal, provenance, occurred_on)
 
 
-SuspectProceedings.FactAnnulled = corrections.FactAnnulled
-SuspectProceedings.FactAmended = corrections.FactAmended
+SuspectProceedings.FactAnnulled = ProsecutionCase.FactAnnulled
+SuspectProceedings.FactAmended = ProsecutionCase.FactAmended
 
 
 class Parketnummer(ChainAggregate):
