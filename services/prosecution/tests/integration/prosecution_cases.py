@@ -8,9 +8,15 @@ from typing import Any
 import grpc
 from google.rpc import code_pb2
 
+from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
-from ketenzicht_common.testing.command_service import Backlog, CommandService, Refusal
+from ketenzicht_common.testing.command_service import (
+    Backlog,
+    CommandService,
+    Corrections,
+    Refusal,
+)
 
 FIRST, APPEAL = pb.COURT_INSTANCE_FIRST_INSTANCE, pb.COURT_INSTANCE_APPEAL
 
@@ -300,6 +306,68 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     )
 
 
+async def acquitted(stub: ProsecutionServiceStub, key: str) -> CommandAck:
+    """A fact with a category: a first-instance acquittal."""
+    case, suspect = f"case-{key}", f"suspect-{key}"
+    await stub.RegisterCase(
+        pb.RegisterCaseRequest(case_id=case, suspect_id=suspect, occurred_on="2022-01-10")
+    )
+    await stub.SummonSuspect(fact(case, suspect, "2022-01-20"))
+    ack: CommandAck = await stub.DeliverVerdict(
+        pb.VerdictRequest(
+            case_id=case,
+            suspect_id=suspect,
+            occurred_on="2022-02-02",
+            instance=FIRST,
+            outcome=pb.VERDICT_OUTCOME_ACQUITTAL,
+        )
+    )
+    return ack
+
+
+def annul(
+    stub: ProsecutionServiceStub, key: str, event_id: str, reason: int, command_id: str
+) -> Any:
+    return stub.AnnulFact(
+        pb.AnnulFactRequest(
+            command_id=command_id,
+            case_id=f"case-{key}",
+            suspect_id=f"suspect-{key}",
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+        )
+    )
+
+
+def amend(
+    stub: ProsecutionServiceStub,
+    key: str,
+    event_id: str,
+    reason: int,
+    command_id: str,
+    fact_occurred_on: str,
+    category: bool,
+) -> Any:
+    amended = (
+        pb.ProsecutionAmendedFields(outcome=pb.VERDICT_OUTCOME_CONVICTION_TRAFFICKING)
+        if category
+        else None
+    )
+    return stub.AmendFact(
+        pb.AmendFactRequest(
+            command_id=command_id,
+            case_id=f"case-{key}",
+            suspect_id=f"suspect-{key}",
+            occurred_on="2022-06-01",
+            corrected_event_id=event_id,
+            reason=reason,  # type: ignore[arg-type]
+            fact_occurred_on=fact_occurred_on,
+            amended=amended,
+        )
+    )
+
+
 PROSECUTION = CommandService(
     name="prosecution",
     grpc_service="ketenzicht.prosecution.v1.ProsecutionService",
@@ -312,4 +380,11 @@ PROSECUTION = CommandService(
     refusals=refusals,
     private="654321",
     backlog=backlog,
+    corrections=Corrections(
+        state=acquitted,
+        annul=annul,
+        amend=amend,
+        category=("outcome", "CONVICTION_TRAFFICKING"),
+        other_organisation="OM_OTHER",  # another OM organisation (deploy/local/identities.toml)
+    ),
 )

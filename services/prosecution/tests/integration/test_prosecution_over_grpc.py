@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 
+import grpc
 import pytest
 
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
@@ -18,6 +19,8 @@ from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.service import (
     Running,
     published_ids,
+    reason_of,
+    rpc_error,
     running_service,
 )
 
@@ -177,3 +180,105 @@ async def test_dismissal_other_disposal_and_reopening(om: ProsecutionServiceStub
     assert other.other_disposal_kind == pb.OTHER_DISPOSAL_KIND_TRANSACTION
     case = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=c))
     assert list(case.suspect_ids) == ["suspect-om-b", "suspect-om-c"]
+
+
+async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal_in_its_kind(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    # The shared suite corrects a verdict (proceedings against a suspect); here the other
+    # holder, the case as a whole, and the dismissal's two categories.
+    c, s, v = "case-om-corrected", "suspect-om-corrected", "victim-om-corrected"
+    assessed = await om.AssessPresence(
+        pb.AssessPresenceRequest(
+            case_id=c, victim_id=v, occurred_on="2022-07-02", presence=pb.PRESENCE_NECESSARY
+        )
+    )
+    (assessed_id,) = assessed.event_ids
+    # Named with a suspect, the case's fact is not found: it is no fact of those proceedings.
+    await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-06-01"))
+    misplaced = await rpc_error(
+        om.AmendFact(
+            pb.AmendFactRequest(
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2022-08-01",
+                corrected_event_id=assessed_id,
+                reason=6,  # WRONG_CATEGORY
+                amended=pb.ProsecutionAmendedFields(presence_necessary=False),
+            )
+        )
+    )
+    assert misplaced.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(misplaced) == "FACT_NOT_FOUND"
+    amended = await om.AmendFact(
+        pb.AmendFactRequest(
+            case_id=c,
+            occurred_on="2022-08-01",
+            corrected_event_id=assessed_id,
+            reason=6,  # WRONG_CATEGORY
+            amended=pb.ProsecutionAmendedFields(presence_necessary=False),
+        )
+    )
+    dismissed = await om.DismissCase(
+        pb.DismissCaseRequest(
+            case_id=c,
+            suspect_id=s,
+            occurred_on="2022-09-01",
+            kind=pb.DISMISSAL_KIND_TECHNICAL,
+            code="01",
+        )
+    )
+    (dismissed_id,) = dismissed.event_ids
+    recategorised = await om.AmendFact(
+        pb.AmendFactRequest(
+            case_id=c,
+            suspect_id=s,
+            occurred_on="2022-10-01",
+            corrected_event_id=dismissed_id,
+            reason=6,  # WRONG_CATEGORY
+            amended=pb.ProsecutionAmendedFields(kind=pb.DISMISSAL_KIND_POLICY, code="50"),
+        )
+    )
+    # A category the fact does not have.
+    alien = await rpc_error(
+        om.AmendFact(
+            pb.AmendFactRequest(
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2022-10-01",
+                corrected_event_id=dismissed_id,
+                reason=6,  # WRONG_CATEGORY
+                amended=pb.ProsecutionAmendedFields(outcome=pb.VERDICT_OUTCOME_ACQUITTAL),
+            )
+        )
+    )
+    assert alien.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(alien) == "FIELD_NOT_IN_FACT"
+    annulled = await om.AnnulFact(
+        pb.AnnulFactRequest(
+            case_id=c,
+            occurred_on="2022-11-01",
+            corrected_event_id=assessed_id,
+            reason=1,  # REGISTERED_IN_ERROR
+        )
+    )
+
+    ids = [*amended.event_ids, *recategorised.event_ids, *annulled.event_ids]
+    found = await published_ids(running, ids)
+    bodies = [json.loads(found[i].data) for i in ids]
+    types = [(found[i].headers or {}).get("ce-type") for i in ids]
+    assert types == [
+        "nl.ketenzicht.prosecution.FactAmended",
+        "nl.ketenzicht.prosecution.FactAmended",
+        "nl.ketenzicht.prosecution.FactAnnulled",
+    ]
+    presence, dismissal, annulment = bodies
+    assert presence["suspect_id"] is None
+    assert presence["corrected_event_type"] == "PresenceAssessed"
+    assert presence["amended"]["presence_necessary"] is False
+    assert presence["fact_occurred_on"] == "2022-07-02"
+    assert dismissal["suspect_id"] == s
+    assert dismissal["corrected_event_type"] == "CaseDismissed"
+    assert (dismissal["amended"]["kind"], dismissal["amended"]["code"]) == ("POLICY", "50")
+    assert annulment["original_event_id"] == assessed_id
+    assert annulment["suspect_id"] is None

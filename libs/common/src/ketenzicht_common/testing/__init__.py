@@ -7,8 +7,10 @@ TOKENS = {
     "OM": "local-om-token",
     "IND": "local-ind-token",
     "ANALYST": "local-analyst-token",
+    "OM_OTHER": "local-om-parket-2-token",  # a second organisation with role OM
 }
-"""The local profile's tokens (deploy/local/identities.toml)."""
+"""The local profile's tokens (deploy/local/identities.toml), by role; ``OM_OTHER`` is a
+second organisation with role OM (a fact's owner is its organisation, not its role)."""
 
 
 def bearer(role: str) -> list[tuple[str, str]]:

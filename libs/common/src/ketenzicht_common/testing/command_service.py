@@ -52,7 +52,8 @@ class Corrections:
     category: tuple[str, str]
     """The amended field's name in ``FactAmended.amended``, and its value after amendment."""
     other_organisation: str | None
-    """A role of another organisation that may call the service, or None (a single one)."""
+    """The TOKENS key of another organisation that may call the service (a role, or e.g.
+    ``OM_OTHER``), or None (a single one)."""
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,12 @@ class ProsecutionApi:
     async def MarkCaseFinal(self, request: pb.SuspectFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.MarkCaseFinal, caller, self.commands.mark_case_final)
 
+    async def AnnulFact(self, request: pb.AnnulFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AnnulFact, caller, self.commands.correct_fact)
+
+    async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
+
     def Submit(
         self, requests: AsyncIterator[pb.ProsecutionCommand], caller: Caller
     ) -> AsyncIterator[pb.ProsecutionCommandResult]:

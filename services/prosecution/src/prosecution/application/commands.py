@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
+from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import (
@@ -14,7 +15,7 @@ from ketenzicht_contracts.events.categories import (
     OtherDisposalKind,
     VerdictOutcome,
 )
-from ketenzicht_contracts.events.prosecution import DismissalCode
+from ketenzicht_contracts.events.prosecution import DismissalCode, ProsecutionAmendedFields
 
 PARKETNUMMER_PATTERN = r"^[0-9]{2}/[0-9]{6}-[0-9]{2}$"
 ParketnummerText = Annotated[str, StringConstraints(pattern=PARKETNUMMER_PATTERN)]
@@ -76,3 +77,23 @@ class HoldExaminingMagistrateHearing(VictimCommand):
 
 class AssessPresence(VictimCommand):
     presence: Literal["NECESSARY", "NOT_NECESSARY"]
+
+
+class CorrectionCommand(Command):
+    """A correction names the aggregate that holds the fact: the proceedings against one
+    suspect, or (no ``suspect_id``) the case as a whole, for a fact about one of its victims."""
+
+    case_id: Pseudonym
+    suspect_id: Pseudonym | None = None
+
+
+class AnnulFact(CorrectionCommand, corrections.AnnulFact):
+    """Annul a fact of this case (or of the proceedings against this suspect) the caller's
+    organisation stated."""
+
+
+class AmendFact(CorrectionCommand, corrections.AmendFact):
+    """Amend a fact of this case (or of the proceedings against this suspect) the caller's
+    organisation stated."""
+
+    amended: ProsecutionAmendedFields | None = None

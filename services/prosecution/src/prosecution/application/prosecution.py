@@ -11,12 +11,13 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from prosecution.application import commands as c
 from prosecution.domain import prosecution_case
-from prosecution.domain.prosecution_case import ProsecutionCase
+from prosecution.domain.prosecution_case import CORRECTION_TOPICS, ProsecutionCase
 from prosecution.domain.suspect_proceedings import Parketnummer, SuspectProceedings
 
 PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
@@ -241,4 +242,48 @@ class ProsecutionCommands:
     ) -> CommandResult[None]:
         return await self._on_suspect(
             cmd, provenance, lambda proceedings: proceedings.mark_final(provenance, cmd.occurred_on)
+        )
+
+    # --- corrections ---
+
+    async def correct_fact(
+        self, cmd: c.AnnulFact | c.AmendFact, provenance: Provenance
+    ) -> CommandResult[None]:
+        """Annul or amend a fact of the proceedings against a suspect, or (no suspect) of the
+        case as a whole (docs/domain.md#corrections)."""
+        check_correction(cmd, self.gateway.clock.today())
+        facts = self.fact_topics()
+        suspect_id = cmd.suspect_id
+
+        def handle(uow: UnitOfWork) -> None:
+            holder: SuspectProceedings | ProsecutionCase | None
+            if suspect_id is None:
+                holder = uow.get(ProsecutionCase.id_for(cmd.case_id), ProsecutionCase)
+                subject = cmd.case_id
+            else:
+                holder = uow.get(
+                    SuspectProceedings.id_for(cmd.case_id, suspect_id), SuspectProceedings
+                )
+                subject = f"{cmd.case_id}/{suspect_id}"
+            correct(
+                uow,
+                holder,
+                cmd,
+                provenance,
+                service="prosecution",
+                subject=subject,
+                fact_topics=facts,
+                record=lambda event, fields: holder.record_correction(  # type: ignore[union-attr]
+                    event, provenance, cmd.occurred_on, fields
+                ),
+                annulled=ProsecutionCase.FactAnnulled,
+                amended=ProsecutionCase.FactAmended,
+            )
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    @staticmethod
+    def fact_topics() -> frozenset[str]:
+        return frozenset(
+            topics_of(SuspectProceedings, ProsecutionCase) - PRIVATE_TOPICS - CORRECTION_TOPICS
         )

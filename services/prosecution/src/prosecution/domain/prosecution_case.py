@@ -9,10 +9,19 @@ systems may enter a hearing before the registration, and arrival order is not fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 from uuid import UUID
 
-from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.domain import (
+    ChainAggregate,
+    ChainCreated,
+    FactAmendedEvent,
+    FactAnnulledEvent,
+    Provenance,
+    stable_id,
+)
 from ketenzicht_common.errors import AlreadyExists
 
 
@@ -60,6 +69,24 @@ class ProsecutionCase(ChainAggregate):
 
         def apply(self, case: ProsecutionCase) -> None:
             case.presence[self.victim_id] = (self.presence_necessary, self.occurred_on)
+
+    # The OM's corrections of its facts, of the case's and (shared: see SuspectProceedings)
+    # of the proceedings against a suspect. ``suspect_id`` is None for a fact of the case.
+    class FactAnnulled(FactAnnulledEvent):
+        """The OM annuls one of its facts (nietig): it never happened, or not in this case or
+        against this suspect. It changes none of the checks; what it means is downstream's."""
+
+        TOPIC = "prosecution:FactAnnulled.v1"
+        case_id: str
+        suspect_id: str | None
+
+    class FactAmended(FactAmendedEvent):
+        """The OM amends one of its facts (herstel): a corrected date or category. It changes
+        none of the checks; what it means is downstream's."""
+
+        TOPIC = "prosecution:FactAmended.v1"
+        case_id: str
+        suspect_id: str | None
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -111,6 +138,22 @@ class ProsecutionCase(ChainAggregate):
             presence_necessary=necessary,
         )
 
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self.record(
+            event_class, provenance, occurred_on, case_id=self.case_id, suspect_id=None, **fields
+        )
+
+
+CORRECTION_TOPICS = frozenset(
+    {ProsecutionCase.FactAnnulled.TOPIC, ProsecutionCase.FactAmended.TOPIC}
+)
 
 PRIVATE_TOPICS = frozenset(
     {

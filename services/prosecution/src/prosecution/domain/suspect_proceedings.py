@@ -14,12 +14,14 @@ before the police's submission has reached the bus.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+from prosecution.domain.prosecution_case import ProsecutionCase
 
 FIRST_INSTANCE = "FIRST_INSTANCE"
 APPEAL = "APPEAL"
@@ -151,6 +153,13 @@ class SuspectProceedings(ChainAggregate):
         def apply(self, proceedings: SuspectProceedings) -> None:
             proceedings.final_on = self.occurred_on
             proceedings.note(self.occurred_on)
+
+    # The OM's corrections: ProsecutionCase's two event classes, set after this class is made
+    # (below). A topic resolves to one class, and the library gives every event class in an
+    # aggregate's body a subclass of its own; an event's apply does not depend on its
+    # aggregate's class.
+    FactAnnulled: ClassVar[type[ProsecutionCase.FactAnnulled]]
+    FactAmended: ClassVar[type[ProsecutionCase.FactAmended]]
 
     def __init__(self) -> None:
         self.case_id = ""
@@ -312,6 +321,16 @@ class SuspectProceedings(ChainAggregate):
             **facts,
         )
 
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        self._record(event_class, provenance, occurred_on, **fields)
+
     def summon(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_open_for_decision(occurred_on, "summons", SUMMONED)
         self._record(self.SuspectSummoned, provenance, occurred_on)
@@ -404,6 +423,10 @@ class SuspectProceedings(ChainAggregate):
                 f"({self.last_fact_on.isoformat()})",
             )
         self._record(self.CaseFinal, provenance, occurred_on)
+
+
+SuspectProceedings.FactAnnulled = ProsecutionCase.FactAnnulled
+SuspectProceedings.FactAmended = ProsecutionCase.FactAmended
 
 
 class Parketnummer(ChainAggregate):
