@@ -89,6 +89,45 @@ class ChainLog:
         self.facts.append(fact)
         return fact
 
+    def correct(
+        self,
+        fact: ChainFact,
+        on: str,
+        *,
+        recorded: datetime,
+        fact_on: str | None = None,
+        amended: dict[str, Any] | None = None,
+        corrects: ChainFact | None = None,
+        reason: str | None = None,
+    ) -> ChainFact:
+        """A FactAmended (with `amended` or `fact_on`) or FactAnnulled of `fact`, by its own
+        service, carrying the fact's subject keys; `corrects` names an earlier amendment."""
+        annul = amended is None and fact_on is None
+        keys = ("victim_id",) if fact.service == "intake" else ("case_id", "suspect_id")
+        occurred = day(on)
+        payload: dict[str, Any] = {
+            "occurred_on": occurred.isoformat(),
+            **{key: fact.payload.get(key) for key in keys},
+            "corrected_event_id": (corrects or fact).event_id,
+            "original_event_id": fact.event_id,
+            "corrected_event_type": fact.event_type,
+            "correction_reason": reason
+            or ("REGISTERED_IN_ERROR" if annul else "WRONG_DATE" if fact_on else "WRONG_CATEGORY"),
+            "fact_occurred_on": fact_on or fact.occurred_on.isoformat(),
+        }
+        if not annul:
+            payload["amended"] = amended or {}
+        correction = ChainFact(
+            event_id=f"{self._prefix}-{len(self.facts) + 1:05d}",
+            service=fact.service,
+            event_type="FactAnnulled" if annul else "FactAmended",
+            occurred_on=occurred,
+            recorded_at=recorded,
+            payload=payload,
+        )
+        self.facts.append(correction)
+        return correction
+
     def signal(
         self,
         victim: str,

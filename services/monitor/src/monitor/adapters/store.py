@@ -51,9 +51,15 @@ _COLUMNS = (
 _KEYED = f"(event_id TEXT NOT NULL PRIMARY KEY, {_COLUMNS})"
 _UNKEYED = f"(event_id TEXT NOT NULL, {_COLUMNS})"
 _VALUES = "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# What a cut-off can see (ChainView applies the cut-off and the corrections exactly): the facts
+# dated on or before it, every correction, and a fact dated after it that an amendment known by
+# then may move into it (docs/domain.md#corrections). All recorded by `known_by`.
 _VISIBLE = (
     "SELECT event_id, service, event_type, occurred, recorded, case_id, victim_id, suspect_id,"
-    " attrs FROM facts WHERE occurred <= ? AND recorded <= ?"
+    " attrs FROM facts WHERE recorded <= :known_by AND (occurred <= :on"
+    " OR event_type IN ('FactAnnulled', 'FactAmended')"
+    " OR event_id IN (SELECT json_extract(attrs, '$.original_event_id') FROM facts"
+    " WHERE event_type = 'FactAmended' AND recorded <= :known_by))"
     # ChainView sorts by this too; rows that arrive sorted make that sort a single pass.
     " ORDER BY occurred, recorded, event_id"
 )
@@ -164,7 +170,8 @@ class SqliteFactStore:
 
     def read(self, on: int, known_by: int) -> list[FactRecord]:
         """The records that had occurred on or before day `on` and were recorded by `known_by`
-        (epoch µs), in occurrence order, as of the start of this read."""
+        (epoch µs), in occurrence order, as of the start of this read; with them every
+        correction recorded by then and every fact one of those amendments names."""
         # One object per distinct id, category and attribute set instead of one per row: a view
         # of a million facts is held while figures are derived from it, and cached.
         strings: dict[str, str] = {}
@@ -201,7 +208,7 @@ class SqliteFactStore:
                     victim_id,
                     suspect_id,
                     attrs,
-                ) in db.execute(_VISIBLE, (on, known_by))
+                ) in db.execute(_VISIBLE, {"on": on, "known_by": known_by})
             ]
 
     def close(self) -> None:

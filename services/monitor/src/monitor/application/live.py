@@ -71,7 +71,8 @@ class FactStore(Protocol):
     def drop_fresh(self) -> None: ...
 
     def read(self, on: int, known_by: int) -> list[FactRecord]:
-        """The records visible at a cut-off (day ordinal, epoch µs)."""
+        """The records visible at a cut-off (day ordinal, epoch µs), with every correction known
+        by then and every fact such an amendment names (ChainView applies them)."""
         ...
 
     def close(self) -> None: ...

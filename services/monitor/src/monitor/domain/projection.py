@@ -33,6 +33,16 @@ Decisions where docs/domain.md#lead-times is silent (the tests pin them down):
   submission) while no OM registration exists; the OM stops (dismissal or other disposal) while
   no suspect is summoned; the case becomes final; the victim withdraws the report (for T4 only);
   or, before a report, the victim's next signal starts a new episode.
+
+Corrections (docs/domain.md#corrections): a view is of the corrected facts. `FactAnnulled` and
+`FactAmended` are kept as records of their own (`original_event_id`, the fact's corrected date
+and the amended categories); the stored facts are never changed. When a view is built, every
+correction known by the cut-off (`recorded` on or before `known_by`, whatever its `occurred_on`)
+is applied to the fact it names by `original_event_id`: an annulled fact is left out, an amended
+one takes the date and categories of its latest amendment. Then the occurred half of the cut-off
+is applied to the corrected dates. The correction records themselves are not chain facts and are
+not in `ChainView.records`. A correction of a fact of another service or of another type is
+ignored (the writing services refuse it anyway).
 """
 
 from __future__ import annotations
@@ -76,6 +86,21 @@ _KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "NonTemporaryPermitIndicated": ("trigger_id", "ground"),
     "TriggerRetracted": ("trigger_id", "retracted_trigger_id"),
 }
+
+FACT_ANNULLED = "FactAnnulled"
+FACT_AMENDED = "FactAmended"
+CORRECTION_EVENTS = frozenset({FACT_ANNULLED, FACT_AMENDED})
+# Of a correction: whom it corrects, why, and (as a day ordinal) the fact's corrected date.
+_CORRECTION_FIELDS = (
+    "original_event_id",
+    "corrected_event_id",
+    "corrected_event_type",
+    "correction_reason",
+)
+FACT_OCCURRED = "fact_occurred"
+"""Attribute of a correction record: its `fact_occurred_on` as a day ordinal."""
+AMENDED_PREFIX = "amended."
+"""Attributes of an amendment record: each amended category, as ``amended.<field>``."""
 
 _LINKING = frozenset(
     {
@@ -122,11 +147,39 @@ def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _day_ordinal(value: Any) -> int | None:
+    if isinstance(value, date):
+        return value.toordinal()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).toordinal()
+        except ValueError:
+            return None
+    return None
+
+
+def _correction_attrs(payload: Mapping[str, Any]) -> dict[str, AttrValue]:
+    attrs: dict[str, AttrValue] = {
+        name: payload[name] for name in _CORRECTION_FIELDS if isinstance(payload.get(name), str)
+    }
+    fact_occurred = _day_ordinal(payload.get("fact_occurred_on"))
+    if fact_occurred is not None:
+        attrs[FACT_OCCURRED] = fact_occurred
+    amended = payload.get("amended")
+    if isinstance(amended, Mapping):
+        for name, value in amended.items():
+            if isinstance(value, str | bool | int):
+                attrs[AMENDED_PREFIX + name] = value
+    return attrs
+
+
 def to_record(fact: ChainFact) -> FactRecord:
     payload = fact.payload
     kept = _KEPT_FIELDS.get(fact.event_type)
     attrs: dict[str, AttrValue] | None = None
-    if kept:
+    if fact.event_type in CORRECTION_EVENTS:
+        attrs = _correction_attrs(payload)
+    elif kept:
         attrs = {
             name: payload[name] for name in kept if isinstance(payload.get(name), str | bool | int)
         }
@@ -270,8 +323,74 @@ def snapshot_of(records: Iterable[FactRecord]) -> dict[str, Any]:
 def view_of(records: Iterable[FactRecord], as_of: AsOf | date) -> ChainView:
     """The chain at a cut-off, from any collection of records (e.g. a copy taken for a query)."""
     cut = as_of if isinstance(as_of, AsOf) else AsOf.of(as_of)
-    on, known_by = cut.on_ordinal, cut.known_by_micros
-    return ChainView(cut, [r for r in records if r.occurred <= on and r.recorded <= known_by])
+    return ChainView(cut, records)
+
+
+def corrected_records(records: Iterable[FactRecord], as_of: AsOf) -> list[FactRecord]:
+    """The facts visible at the cut-off, in their corrected form (see the module docstring).
+
+    `records` may hold more than the cut-off shows (a fact dated after it that an amendment
+    moves into it, corrections dated after it): only facts and corrections known by
+    `known_by` count, and a fact counts when its corrected date is on or before `on`.
+    """
+    on, known_by = as_of.on_ordinal, as_of.known_by_micros
+    facts: list[FactRecord] = []
+    corrections: list[FactRecord] = []
+    for r in records:
+        if r.recorded > known_by:
+            continue
+        if r.event_type in CORRECTION_EVENTS:
+            corrections.append(r)
+        else:
+            facts.append(r)
+    if not corrections:
+        return [r for r in facts if r.occurred <= on]
+    # The latest amendment wins: corrections in the order their service stored them.
+    corrections.sort(key=lambda c: (c.recorded, c.occurred, c.event_id))
+    by_original: dict[str, list[FactRecord]] = defaultdict(list)
+    for c in corrections:
+        original = c.attr("original_event_id")
+        if isinstance(original, str):
+            by_original[original].append(c)
+    visible: list[FactRecord] = []
+    for r in facts:
+        named = by_original.get(r.event_id)
+        if named is not None:
+            corrected = _corrected(r, named)
+            if corrected is None:
+                continue
+            r = corrected
+        if r.occurred <= on:
+            visible.append(r)
+    return visible
+
+
+def _corrected(fact: FactRecord, corrections: Sequence[FactRecord]) -> FactRecord | None:
+    """The fact after its corrections (oldest first); None when it is annulled."""
+    applicable = [
+        c
+        for c in corrections
+        if c.service == fact.service and c.attr("corrected_event_type") == fact.event_type
+    ]
+    if any(c.event_type == FACT_ANNULLED for c in applicable):
+        return None  # an annulment is final: nothing corrects an annulled fact
+    occurred = fact.occurred
+    attrs = dict(fact.attrs) if fact.attrs is not None else {}
+    kept = _KEPT_FIELDS.get(fact.event_type, ())
+    changed = False
+    for amendment in applicable:
+        fact_occurred = amendment.attr(FACT_OCCURRED)
+        if isinstance(fact_occurred, int) and not isinstance(fact_occurred, bool):
+            occurred = fact_occurred
+            changed = True
+        for name in kept:
+            value = amendment.attr(AMENDED_PREFIX + name)
+            if value is not None:
+                attrs[name] = value
+                changed = True
+    if not changed:
+        return fact
+    return fact._replace(occurred=occurred, attrs=attrs or fact.attrs)
 
 
 class _Case:
@@ -331,11 +450,16 @@ def _min_of(*values: int | None) -> int | None:
 class ChainView:
     """The chain as of one cut-off. Units are derived once, on first use."""
 
-    def __init__(self, as_of: AsOf, records: Sequence[FactRecord]) -> None:
+    def __init__(self, as_of: AsOf, records: Iterable[FactRecord]) -> None:
+        """`records`: at least every fact and correction the cut-off can see (more is fine);
+        the view holds the visible facts in their corrected form (`corrected_records`)."""
         self.as_of = as_of
         # A stable order makes every derived table independent of delivery order.
         self.records: tuple[FactRecord, ...] = tuple(
-            sorted(records, key=lambda r: (r.occurred, r.recorded, r.event_id))
+            sorted(
+                corrected_records(records, as_of),
+                key=lambda r: (r.occurred, r.recorded, r.event_id),
+            )
         )
         self._units: tuple[CaseVictimUnit, ...] | None = None
         self._by_key: dict[tuple[str | None, str], CaseVictimUnit] | None = None
