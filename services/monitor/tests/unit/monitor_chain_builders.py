@@ -333,3 +333,57 @@ def fixed_chain() -> ChainLog:
     log.add("ReportFiled", "2021-04-10", victim_id="victim-008", case_id="case-006")
     log.add("NoInvestigationDecided", "2021-07-10", case_id="case-006")
     return log
+
+
+# Corrections of corrected_chain, recorded in 2023.
+AMENDED_REPORT = datetime(2023, 1, 16, 9, tzinfo=UTC)
+ANNULLED_VERDICT = datetime(2023, 1, 20, 9, tzinfo=UTC)
+AMENDED_AGAIN = datetime(2023, 2, 1, 9, tzinfo=UTC)
+
+
+def corrected_chain() -> ChainLog:
+    """One case and victim of 2022 with its corrections (test_monitor_corrections has the
+    dates and the lead times they give)."""
+    log = ChainLog()
+    signal = log.signal("victim-101", "2022-01-10", "LABOUR", False, "DUTCH", "AMSTERDAM")
+    report = log.add("ReportFiled", "2022-03-01", victim_id="victim-101", case_id="case-101")
+    log.add("CaseRegistered", "2022-05-01", case_id="case-101", suspect_id="suspect-101")
+    log.add("SuspectSummoned", "2022-07-01", case_id="case-101", suspect_id="suspect-101")
+    log.add(
+        "CourtHearingHeld",
+        "2022-09-01",
+        case_id="case-101",
+        suspect_id="suspect-101",
+        instance="FIRST_INSTANCE",
+    )
+    verdict = log.add(
+        "VerdictDelivered",
+        "2022-10-03",
+        case_id="case-101",
+        suspect_id="suspect-101",
+        instance="FIRST_INSTANCE",
+        outcome="CONVICTION_TRAFFICKING",
+    )
+    first = log.correct(
+        report,
+        "2023-01-16",
+        recorded=AMENDED_REPORT,
+        fact_on="2022-02-01",
+        amended={"under_number": False, "form": None},
+    )
+    log.correct(
+        signal,
+        "2023-01-16",
+        recorded=AMENDED_REPORT,
+        amended={"form": "SEXUAL", "minor": False, "region": "AMSTERDAM"},
+    )
+    log.correct(verdict, "2023-01-20", recorded=ANNULLED_VERDICT)
+    log.correct(
+        report,
+        "2023-02-01",
+        recorded=AMENDED_AGAIN,
+        fact_on="2022-02-11",
+        amended={"under_number": False},
+        corrects=first,
+    )
+    return log

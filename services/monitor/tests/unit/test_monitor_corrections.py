@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from monitor_chain_builders import ChainLog
+from monitor_chain_builders import AMENDED_REPORT, ChainLog, corrected_chain
 
 from monitor.domain import (
     TIME_TO_REPORT,
@@ -33,56 +33,7 @@ from monitor.domain import (
 )
 
 ON = date(2022, 12, 31)
-AMENDED_REPORT = datetime(2023, 1, 16, 9, tzinfo=UTC)
-ANNULLED_VERDICT = datetime(2023, 1, 20, 9, tzinfo=UTC)
-AMENDED_AGAIN = datetime(2023, 2, 1, 9, tzinfo=UTC)
 LATER = datetime(2023, 3, 1, 9, tzinfo=UTC)
-
-
-def corrected_chain() -> ChainLog:
-    log = ChainLog()
-    signal = log.signal("victim-101", "2022-01-10", "LABOUR", False, "DUTCH", "AMSTERDAM")
-    report = log.add("ReportFiled", "2022-03-01", victim_id="victim-101", case_id="case-101")
-    log.add("CaseRegistered", "2022-05-01", case_id="case-101", suspect_id="suspect-101")
-    log.add("SuspectSummoned", "2022-07-01", case_id="case-101", suspect_id="suspect-101")
-    log.add(
-        "CourtHearingHeld",
-        "2022-09-01",
-        case_id="case-101",
-        suspect_id="suspect-101",
-        instance="FIRST_INSTANCE",
-    )
-    verdict = log.add(
-        "VerdictDelivered",
-        "2022-10-03",
-        case_id="case-101",
-        suspect_id="suspect-101",
-        instance="FIRST_INSTANCE",
-        outcome="CONVICTION_TRAFFICKING",
-    )
-    first = log.correct(
-        report,
-        "2023-01-16",
-        recorded=AMENDED_REPORT,
-        fact_on="2022-02-01",
-        amended={"under_number": False, "form": None},
-    )
-    log.correct(
-        signal,
-        "2023-01-16",
-        recorded=AMENDED_REPORT,
-        amended={"form": "SEXUAL", "minor": False, "region": "AMSTERDAM"},
-    )
-    log.correct(verdict, "2023-01-20", recorded=ANNULLED_VERDICT)
-    log.correct(
-        report,
-        "2023-02-01",
-        recorded=AMENDED_AGAIN,
-        fact_on="2022-02-11",
-        amended={"under_number": False},
-        corrects=first,
-    )
-    return log
 
 
 def view(known_by: datetime | None = None, on: date = ON) -> ChainView:

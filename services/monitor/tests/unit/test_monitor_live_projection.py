@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitor_chain_builders import ChainLog, fixed_chain
+from monitor_chain_builders import ChainLog, corrected_chain, fixed_chain
 
 from ketenzicht_common.clock import FixedClock
 from monitor.adapters.store import SqliteFactStore
@@ -229,6 +229,36 @@ async def test_as_of_reads_only_what_had_occurred_and_was_known_at_the_cut(
         view = await live.view(cut)
         assert view.records == projection.view(cut).records, cut
         assert view.as_of == cut
+
+
+async def test_corrected_views_from_the_store_are_those_of_the_domain_also_after_a_restart(
+    open_live: OpenLive,
+) -> None:
+    # test_monitor_corrections: the report of 2022-03-01 is amended to 2022-02-01, then to
+    # 2022-02-11; the verdict annulled. The store must hand over the report (dated after the
+    # cut) and the corrections (dated in 2023) for a cut-off of 2022-02-28 known by now.
+    facts = corrected_chain().facts
+    live = open_live()
+    await apply_together(live, facts)
+    projection = in_memory(facts)
+    now = datetime(2023, 3, 1, tzinfo=UTC)
+    cuts = (
+        AsOf.of(date(2022, 12, 31)),
+        AsOf.of(date(2022, 12, 31), known_by=datetime(2023, 1, 17, tzinfo=UTC)),
+        AsOf.of(date(2022, 12, 31), known_by=now),
+        AsOf.of(date(2022, 2, 28), known_by=now),
+        AsOf.of(date(2022, 2, 10), known_by=now),
+    )
+    for cut in cuts:
+        assert (await live.view(cut)).records == projection.view(cut).records, cut
+    moved_in = await live.view(AsOf.of(date(2022, 2, 28), known_by=now))
+    report = [r for r in moved_in.records if r.event_type == "ReportFiled"]
+    assert [r.occurred_on for r in report] == [date(2022, 2, 11)]
+    live.close()
+
+    again = open_live()
+    for cut in cuts:
+        assert (await again.view(cut)).records == projection.view(cut).records, cut
 
 
 async def test_views_follow_new_facts_and_only_a_few_are_kept(open_live: OpenLive) -> None:
