@@ -30,6 +30,7 @@ from ketenzicht_contracts.events import investigation as inv
 from ketenzicht_contracts.events import prosecution as p
 from ketenzicht_contracts.events import residence as r
 from ketenzicht_contracts.events.categories import (
+    CorrectionReason,
     CourtInstance,
     DismissalKind,
     ExploitationForm,
@@ -246,6 +247,90 @@ def chain_events(victims: int = 60, *, seed: int = 2024) -> list[BusEvent]:
             case,
         )
     return chain.events
+
+
+def corrected_case_events() -> tuple[list[BusEvent], list[BusEvent]]:
+    """One victim in one case of 2023, and two corrections of its facts recorded on 2024-01-16:
+    the report amended from 2023-03-01 to 2023-02-01 (by intake), the verdict annulled (by
+    prosecution). T0->T2 is 2023-01-10 -> 2023-03-01 = 50 days as first stated, 22 days
+    after the amendment. Returns (facts, corrections)."""
+    chain = _Chain()
+    victim, case, suspect = "vic-9001", "case-9001", "sus-9001"
+
+    def add(payload: EventPayload, aggregate: str) -> BusEvent:
+        chain.add(payload, aggregate)
+        return chain.events[-1]
+
+    add(
+        i.SignalRegistered(
+            occurred_on=date(2023, 1, 10),
+            victim_id=victim,
+            signal_id="sig-9001",
+            source_organisation=SourceOrganisation.POLICE,
+            form=ExploitationForm.SEXUAL,
+            minor=False,
+            nationality_group=NationalityGroup.DUTCH,
+            residence_position=ResidencePosition.LAWFUL,
+            region=PoliceRegion.AMSTERDAM,
+        ),
+        victim,
+    )
+    report = add(
+        i.ReportFiled(
+            occurred_on=date(2023, 3, 1), victim_id=victim, case_id=case, under_number=False
+        ),
+        victim,
+    )
+    add(p.CaseRegistered(occurred_on=date(2023, 5, 1), case_id=case, suspect_id=suspect), case)
+    add(p.SuspectSummoned(occurred_on=date(2023, 7, 3), case_id=case, suspect_id=suspect), case)
+    add(
+        p.CourtHearingHeld(
+            occurred_on=date(2023, 9, 1),
+            case_id=case,
+            suspect_id=suspect,
+            instance=CourtInstance.FIRST_INSTANCE,
+        ),
+        case,
+    )
+    verdict = add(
+        p.VerdictDelivered(
+            occurred_on=date(2023, 10, 3),
+            case_id=case,
+            suspect_id=suspect,
+            instance=CourtInstance.FIRST_INSTANCE,
+            outcome=VerdictOutcome.CONVICTION_TRAFFICKING,
+        ),
+        case,
+    )
+    facts = list(chain.events)
+    corrected_on = date(2024, 1, 15)  # recorded the next day at 09:00 UTC
+    add(
+        i.FactAmended(
+            occurred_on=corrected_on,
+            victim_id=victim,
+            corrected_event_id=report.event_id,
+            original_event_id=report.event_id,
+            corrected_event_type="ReportFiled",
+            correction_reason=CorrectionReason.WRONG_DATE,
+            fact_occurred_on=date(2023, 2, 1),
+            amended=i.IntakeAmendedFields(under_number=False),
+        ),
+        victim,
+    )
+    add(
+        p.FactAnnulled(
+            occurred_on=corrected_on,
+            case_id=case,
+            suspect_id=suspect,
+            corrected_event_id=verdict.event_id,
+            original_event_id=verdict.event_id,
+            corrected_event_type="VerdictDelivered",
+            correction_reason=CorrectionReason.REGISTERED_IN_ERROR,
+            fact_occurred_on=date(2023, 10, 3),
+        ),
+        case,
+    )
+    return facts, chain.events[len(facts) :]
 
 
 def shuffled_with_duplicates(

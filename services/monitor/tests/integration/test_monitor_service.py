@@ -18,6 +18,7 @@ import pytest
 from monitor_bus_events import (
     AS_OF,
     chain_events,
+    corrected_case_events,
     publish,
     shuffled_with_duplicates,
     wait_until_acknowledged,
@@ -41,8 +42,11 @@ def start_monitor(
     *,
     data_dir: Path | None = None,
     http_port: int | None = None,
+    min_group_size: int | None = None,
 ) -> ServiceProcess:
     env = {"KETENZICHT_MONITOR_HTTP_ADDRESS": f"127.0.0.1:{http_port or free_port()}"}
+    if min_group_size is not None:
+        env["KETENZICHT_MONITOR_MIN_GROUP_SIZE"] = str(min_group_size)
     return service_factory("monitor", nats_url, data_dir=data_dir, env=env)
 
 
@@ -101,6 +105,58 @@ async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_
         rebuilt = await MonitorServiceStub(channel).Rebuild(pb.RebuildRequest())
     assert (rebuilt.facts_before, rebuilt.facts_after) == (len(events), len(events))
     assert await tables(shuffled.address) == expected
+
+
+async def time_to_report_and_verdicts(address: str, known_by: str = "") -> tuple[Any, ...]:
+    """T0->T2 (median days, closed units) and the first-instance verdicts of 2023, as of
+    2024-06-30 and known by `known_by` (default: the end of that day)."""
+    as_of = pb.AsOf(on="2024-06-30", known_by=known_by)
+    async with connect(address, token=TOKENS["ANALYST"]) as channel:
+        monitor = MonitorServiceStub(channel)
+        lead_times = await monitor.GetLeadTimes(
+            pb.GetLeadTimesRequest(as_of=as_of, intervals=["T0-T2"])
+        )
+        figures = await monitor.GetChainFigures(
+            pb.GetChainFiguresRequest(as_of=as_of, years=[2023])
+        )
+    (row,) = lead_times.rows
+    (year,) = figures.years
+    return (
+        row.median_days,
+        row.closed,
+        year.first_instance_verdicts,
+        {c.category: c.count for c in year.verdicts_by_outcome},
+    )
+
+
+async def test_the_tables_follow_corrections_and_a_known_by_before_them_gives_the_old_ones(
+    nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    facts, corrections = corrected_case_events()
+    bus = nats_factory()
+    # One case: its figures are shown only with the small-group rule off.
+    monitor = start_monitor(service_factory, bus, data_dir=tmp_path / "monitor", min_group_size=1)
+    await publish(bus, facts)
+    await wait_until_acknowledged(bus)
+    # As first stated: 2023-01-10 -> 2023-03-01 = 50 days; one conviction in 2023.
+    before = (50.0, 1, 1, {"CONVICTION_TRAFFICKING": 1})
+    assert await time_to_report_and_verdicts(monitor.address) == before
+
+    # Intake amends the report to 2023-02-01 (22 days); prosecution annuls the verdict. Both
+    # are recorded on 2024-01-16 at 09:00 UTC, each published as its own service.
+    await publish(bus, corrections)
+    await wait_until_acknowledged(bus)
+    after = (22.0, 1, 0, {})
+    assert await time_to_report_and_verdicts(monitor.address) == after
+    # Known by a moment before the corrections: the table as it was published.
+    assert await time_to_report_and_verdicts(monitor.address, "2024-01-16T09:59:59+01:00") == before
+    assert await time_to_report_and_verdicts(monitor.address, "2024-01-16T10:00:00+01:00") == after
+
+    # A rebuild from the streams applies the same corrections.
+    async with connect(monitor.address, token=TOKENS["ANALYST"]) as channel:
+        await MonitorServiceStub(channel).Rebuild(pb.RebuildRequest())
+    assert await time_to_report_and_verdicts(monitor.address) == after
+    assert await time_to_report_and_verdicts(monitor.address, "2024-01-01T00:00:00Z") == before
 
 
 async def projection_contents(address: str) -> tuple[Any, ...]:
