@@ -1,4 +1,4 @@
-"""The residence rules (R1–R16, docs/domain.md#rules) as a pure domain: no I/O, no clock, no bus.
+"""The residence rules (R1–R17, docs/domain.md#rules) as a pure domain: no I/O, no clock, no bus.
 
 Public API:
 
