@@ -19,13 +19,13 @@ import random
 import re
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
 from chainsim.generator import generate
-from chainsim.plan import PlannedCommand
+from chainsim.plan import Actor, PlannedCommand
 from ketenzicht_common.bus import CommandBus
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.commands import CommandGateway
@@ -75,6 +75,8 @@ class Fed:
     channel: str  # an upstream service, or "ind"
     command: PlannedCommand
     event_id: str
+    position: int = 1
+    """The event's version on its source's aggregate (the corrections of a fact, in order)."""
 
 
 def scenario_facts(
@@ -84,9 +86,12 @@ def scenario_facts(
     start: date = date(2019, 1, 1),
     end: date = date(2024, 12, 31),
     scale: float = 0.02,
+    corrections: int = 0,
 ) -> list[Fed]:
     """The facts of up to ``victims`` victims of a chainsim plan, with every step of the cases
-    they take part in, in the plan's order (the order the sources register them)."""
+    they take part in, in the plan's order (the order the sources register them); with
+    ``corrections`` > 0, that many of the upstream facts the rules read are corrected by their
+    source (`with_corrections`)."""
     plan = list(generate(seed, start, end, scale))
     # Victims the rules have most to say about come first (foreign nationals who report),
     # with one Dutch victim and one who never reports, so that scope is covered too.
@@ -114,7 +119,103 @@ def scenario_facts(
         if victim in chosen or (victim is None and command.fields.get("case_id") in cases):
             channel = "ind" if command.service == "residence" else command.service
             fed.append(Fed(channel, command, str(uuid5(NAMESPACE, f"{seed}:{index}"))))
-    return fed
+    if corrections:
+        fed = with_corrections(fed, random.Random(seed), corrections, seed)
+    return [replace(f, position=index + 1) for index, f in enumerate(fed)]
+
+
+CORRECTABLE = frozenset(
+    {
+        "SignalRegistered",
+        "ReportFiled",
+        "CooperationDeclared",
+        "ReportWithdrawn",
+        "CooperationImpossibleRecorded",
+        "InvestigationOpened",
+        "CaseSubmittedToProsecution",
+        "InvestigationClosed",
+        "NoInvestigationDecided",
+        "CaseRegistered",
+        "SuspectSummoned",
+        "CaseDismissed",
+        "OtherDisposalDecided",
+        "CaseReopened",
+        "VerdictDelivered",
+        "AppealLodged",
+        "CaseFinal",
+        "PresenceAssessed",
+    }
+)
+"""The upstream facts the residence rules read, which the harness may correct."""
+_OTHER_OUTCOME = {
+    "CONVICTION_TRAFFICKING": "ACQUITTAL",
+    "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED": "ACQUITTAL",
+    "ACQUITTAL": "CONVICTION_TRAFFICKING",
+    "OTHER": "CONVICTION_TRAFFICKING",
+}
+
+
+def with_corrections(fed: list[Fed], rng: random.Random, count: int, seed: int) -> list[Fed]:
+    """``fed`` with ``count`` upstream facts corrected by their source, each correction placed
+    later on the fact's own stream: an annulment, a date amended (earlier or later, sometimes
+    amended again: a correction of a correction), or a verdict's outcome amended."""
+    out = list(fed)
+    candidates = [f for f in fed if f.channel != "ind" and f.command.event_type in CORRECTABLE]
+    for n, target in enumerate(rng.sample(candidates, min(count, len(candidates)))):
+        command = target.command
+        keys = (
+            {"victim_id": command.fields["victim_id"]}
+            if target.channel == "intake"
+            else {"case_id": command.fields["case_id"]}
+            | (
+                {"suspect_id": command.fields.get("suspect_id")}
+                if target.channel == "prosecution"
+                else {}
+            )
+        )
+        kind = rng.choice(["annul", "amend", "amend-twice", "outcome"])
+        if kind == "outcome" and command.event_type != "VerdictDelivered":
+            kind = "amend"
+        steps: list[tuple[bool, date, dict[str, Any]]] = []
+        if kind == "annul":
+            steps.append((True, command.occurred_on, {}))
+        elif kind == "outcome":
+            outcome = _OTHER_OUTCOME[str(command.fields["outcome"])]
+            steps.append((False, command.occurred_on, {"outcome": outcome}))
+        else:
+            for _ in range(2 if kind == "amend-twice" else 1):
+                shift = timedelta(days=rng.choice([-400, -90, -10, 10, 90, 400]))
+                day = min(max(command.occurred_on + shift, date(2015, 1, 1)), TODAY)
+                steps.append((False, day, {}))
+        at = out.index(target)
+        corrected_id = target.event_id
+        corrected_on = command.known_on
+        for step, (annulled, day, amended) in enumerate(steps):
+            corrected_on = min(max(corrected_on, day) + timedelta(days=rng.randint(1, 60)), TODAY)
+            fields: dict[str, Any] = keys | {
+                "corrected_event_id": corrected_id,
+                "original_event_id": target.event_id,
+                "corrected_event_type": command.event_type,
+                "correction_reason": "REGISTERED_IN_ERROR" if annulled else "WRONG_DATE",
+                "fact_occurred_on": day,
+            }
+            if not annulled:
+                fields["amended"] = amended
+            correction = Fed(
+                target.channel,
+                PlannedCommand(
+                    actor=Actor.OM if target.channel == "prosecution" else Actor.POLICE,
+                    event_type="FactAnnulled" if annulled else "FactAmended",
+                    occurred_on=corrected_on,
+                    known_on=corrected_on,
+                    fields=fields,
+                ),
+                str(uuid5(NAMESPACE, f"{seed}:correction:{n}:{step}")),
+            )
+            at = rng.randint(at + 1, len(out))
+            out.insert(at, correction)
+            corrected_id = correction.event_id
+    return out
 
 
 def interleave(facts: Sequence[Fed], rng: random.Random) -> list[Fed]:
@@ -294,7 +395,7 @@ def _received(fact: Fed) -> ReceivedEvent:
     }
     envelope = Envelope(
         event_id=UUID(fact.event_id),
-        service=command.service,
+        service=fact.channel,
         event_type=command.event_type,
         version=1,
         occurred_on=command.occurred_on,
@@ -302,7 +403,7 @@ def _received(fact: Fed) -> ReceivedEvent:
             command.known_on.year, command.known_on.month, command.known_on.day, tzinfo=UTC
         ),
         aggregate_id=UUID(fact.event_id),
-        aggregate_version=1,
+        aggregate_version=fact.position,
         organisation="police",
         system="test",
     )
@@ -313,4 +414,4 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-__all__ = ["Fed", "FeedRun", "interleave", "run", "scenario_facts"]
+__all__ = ["Fed", "FeedRun", "interleave", "run", "scenario_facts", "with_corrections"]

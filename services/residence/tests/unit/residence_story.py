@@ -35,6 +35,7 @@ from residence.domain.model import (
     CaseStep,
     CooperationDeclared,
     CooperationImpossibleRecorded,
+    Correction,
     Fact,
     NoEuResidenceRightFound,
     NonTemporaryPermitGranted,
@@ -313,6 +314,50 @@ class Story:
 
     def final(self, on: str, suspect: str = "suspect-001") -> str:
         return self.step(on, CaseStep.CASE_FINAL, suspect_id=suspect)
+
+    # --- corrections (by the fact's owner; the chain key is the fact as first stated) ---
+
+    def _correction(self, on: str, fact_id: str, annulled: bool, **fields: object) -> str:
+        original = next(f for f in self.facts if f.event_id == fact_id)
+        if isinstance(original, Correction):
+            original = next(f for f in self.facts if f.event_id == original.original_event_id)
+        earlier = [
+            f
+            for f in self.facts
+            if isinstance(f, Correction) and f.original_event_id == original.event_id
+        ]
+        victim = getattr(original, "victim_id", None)
+        by_case = isinstance(original, CaseFact | PresenceAssessed)
+        new_date = fields.pop("fact_occurred_on", None)
+        return self._add(
+            Correction(
+                event_id=self._id(),
+                occurred_on=d(on),
+                service="prosecution" if by_case else "intake",
+                original_event_id=original.event_id,
+                corrected_event_id=fact_id,
+                corrected_event_type=type(original).__name__,
+                annulled=annulled,
+                fact_occurred_on=d(str(new_date)) if new_date else original.occurred_on,
+                amended=tuple(fields.items()),
+                position=len(earlier) + 2,
+                victim_id=None if by_case else victim,
+                case_id=getattr(original, "case_id", None) if by_case else None,
+            )
+        )
+
+    def annulled(self, on: str, fact_id: str) -> str:
+        """The owner annuls the fact ``fact_id`` on ``on``."""
+        return self._correction(on, fact_id, annulled=True)
+
+    def amended(
+        self, on: str, fact_id: str, fact_occurred_on: str | None = None, **fields: object
+    ) -> str:
+        """The owner amends ``fact_id`` (the fact or an amendment of it) on ``on``: its new
+        date and domain fields."""
+        return self._correction(
+            on, fact_id, annulled=False, fact_occurred_on=fact_occurred_on, **fields
+        )
 
     # --- when / then ---
 

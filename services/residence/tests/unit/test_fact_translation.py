@@ -288,7 +288,14 @@ def _every_kind_of_decision() -> list[TriggerDecision]:
     story.dismissed("2020-12-01")
     story.report("2021-01-10", case="case-003")
     story.step("2022-01-01", CaseStep.SUSPECT_SUMMONED, case="case-003", suspect_id="suspect-3")
-    return all_decisions(story.facts)
+    # Another victim: the IND granted the non-temporary permit on a summons the OM annuls (R17).
+    other = Story(victim="victim-002", case="case-009", prefix="ot")
+    other.signal("2021-01-01", IRREGULAR)
+    other.report("2021-01-10")
+    summons = other.summoned("2022-01-01")
+    other.non_temporary_granted("2022-03-01")
+    other.annulled("2022-06-01", summons)
+    return all_decisions(story.facts + other.facts)
 
 
 def test_every_kind_of_decision_fits_its_contract_payload() -> None:

@@ -154,6 +154,14 @@ class DecisionNotAllowedFound(Trigger):
     decision_event_id: Pseudonym
 
 
+class ReassessmentRequired(Trigger):
+    """R17: the IND granted the non-temporary permit (``decision_event_id``) on a ground that a
+    correction of the facts has since removed; a retraction cannot undo a permit, so the IND is
+    asked to reassess. The decision stands as recorded until the IND acts."""
+
+    decision_event_id: Pseudonym
+
+
 class TriggerRetracted(Trigger):
     """A trigger already sent no longer holds as sent: a fact that arrived later removed its
     basis, or changed what it says (then ``replaced_by_trigger_id`` names the trigger that
@@ -185,5 +193,6 @@ register(
     DublinAssessmentOverdue,
     TemporaryPermitWithoutCooperationIndicated,
     DecisionNotAllowedFound,
+    ReassessmentRequired,
     TriggerRetracted,
 )

@@ -224,6 +224,10 @@ class VictimFile(ChainAggregate):
         TOPIC = "residence:DecisionNotAllowedFound.v1"
         decision_event_id: str
 
+    class ReassessmentRequired(_Trigger):
+        TOPIC = "residence:ReassessmentRequired.v1"
+        decision_event_id: str
+
     class TriggerRetracted(ChainAggregate.Event):
         """A trigger already sent no longer holds; the correction is an event of its own."""
 

@@ -60,8 +60,8 @@ from residence.domain import (
     reconcile,
     residence_file,
 )
-from residence.domain.facts import RELEVANT_EVENTS
-from residence.domain.model import VictimFact
+from residence.domain.facts import POSITION_FIELD, RELEVANT_EVENTS
+from residence.domain.model import Correction
 from residence.domain.rule_change import FeedDifference, feed_difference
 
 log = logging.getLogger(__name__)
@@ -213,12 +213,16 @@ class ResidenceCommands:
         if (envelope.service, envelope.event_type) not in RELEVANT_EVENTS:
             return
         try:
+            payload = event.data
+            if envelope.event_type in ("FactAnnulled", "FactAmended"):
+                # Its place among the corrections of the same fact, kept with it.
+                payload = dict(payload) | {POSITION_FIELD: envelope.aggregate_version}
             fact = fact_from_event(
                 str(envelope.event_id),
                 envelope.service,
                 envelope.event_type,
                 envelope.occurred_on,
-                event.data,
+                payload,
             )
         except (FactError, ValueError) as error:  # ValueError: the body is not JSON
             raise Unprocessable(str(error)) from error
@@ -229,7 +233,7 @@ class ResidenceCommands:
             event_id=str(envelope.event_id),
             service=envelope.service,
             event_type=envelope.event_type,
-            payload=event.data,
+            payload=payload,
         )
         provenance = Provenance(
             envelope.organisation or "unknown",
@@ -248,16 +252,20 @@ class ResidenceCommands:
                 command.event_type,
                 command.payload,
             )
-            if isinstance(fact, VictimFact):
-                file = self._file(uow, fact.victim_id, provenance, command.occurred_on)
+            # A fact about a victim (and intake's corrections, which name the victim) is kept
+            # in the victim's file; a case step (and a correction by case) in the case's file,
+            # whose victims it concerns.
+            victim_id = getattr(fact, "victim_id", None)
+            if victim_id:
+                file = self._file(uow, victim_id, provenance, command.occurred_on)
                 if not file.note(*args):
                     return VictimsChanged()
-                case_id = getattr(fact, "case_id", None)
+                case_id = None if isinstance(fact, Correction) else getattr(fact, "case_id", None)
                 if case_id:
                     self._case(uow, case_id, provenance, command.occurred_on).link(
-                        provenance, command.occurred_on, fact.victim_id
+                        provenance, command.occurred_on, victim_id
                     )
-                return VictimsChanged((fact.victim_id,))
+                return VictimsChanged((victim_id,))
             case_id = str(getattr(fact, "case_id"))  # noqa: B009 — every case fact has one
             case = self._case(uow, case_id, provenance, command.occurred_on)
             if not case.note(*args):
@@ -354,7 +362,9 @@ class ResidenceCommands:
         file: VictimFile, cases: list[CaseFile]
     ) -> Callable[[EmittedTrigger], tuple[str, ...]]:
         """The facts noted after a trigger was sent; those dated on or before its day first
-        (a fact late in business terms), else all of them."""
+        (a fact late in business terms), else all of them. A correction counts as dated: it
+        may move its fact to either side of the trigger's day (the date it states is not the
+        one it corrects), and the retraction must name it."""
         noted = [
             (at, fact)
             for at, fact in ((file.noted_at.get(i), f) for i, f in file.facts.items())
@@ -370,7 +380,11 @@ class ResidenceCommands:
             if sent.sent_at is None:
                 return ()
             later = sorted((at, f) for at, f in noted if at > sent.sent_at)
-            dated = [f.event_id for _, f in later if f.occurred_on <= sent.decision.fires_on]
+            dated = [
+                f.event_id
+                for _, f in later
+                if isinstance(f, Correction) or f.occurred_on <= sent.decision.fires_on
+            ]
             return tuple(dated or [f.event_id for _, f in later])
 
         return causes

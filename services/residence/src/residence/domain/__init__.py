@@ -1,8 +1,10 @@
-"""The residence rules (R1–R16, docs/domain.md#rules) as a pure domain: no I/O, no clock, no bus.
+"""The residence rules (R1–R17, docs/domain.md#rules) as a pure domain: no I/O, no clock, no bus.
 
 Public API:
 
 * `fact_from_event` (facts.py): a decoded bus event → a domain `Fact` or None.
+* `apply_corrections(facts)` (corrections.py): the facts as they stand after the sources'
+  annulments and amendments; every evaluation below judges those.
 * `evaluate(facts, as_of, *, settings)`: the triggers that hold and have fired by ``as_of``.
 * `next_deadline(facts, as_of, *, settings)`: the next day a trigger fires by itself.
 * `reconcile(emitted, decisions, causes)`: what to send now — retractions, replacements and
@@ -13,6 +15,7 @@ Public API:
 """
 
 from residence.domain.categories import NonTemporaryGround
+from residence.domain.corrections import CorrectedFacts, apply_corrections
 from residence.domain.evaluation import all_decisions, evaluate, first_after, next_deadline
 from residence.domain.facts import FactError, fact_from_event
 from residence.domain.model import Fact
@@ -38,6 +41,7 @@ from residence.domain.view import CurrentPosition, ResidenceFile, Standing, resi
 __all__ = [
     "DEFAULT_SETTINGS",
     "Addressee",
+    "CorrectedFacts",
     "CurrentPosition",
     "EmittedTrigger",
     "Fact",
@@ -53,6 +57,7 @@ __all__ = [
     "TriggerKind",
     "addressee_of",
     "all_decisions",
+    "apply_corrections",
     "apply_outcome",
     "check_reflection_grant",
     "evaluate",

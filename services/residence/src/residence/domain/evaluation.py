@@ -18,8 +18,10 @@ evaluation; the day only says which of them have fired by then. Hence:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
+from residence.domain.corrections import CorrectedFacts, apply_corrections, without_corrections
 from residence.domain.grounds import GroundReached
 from residence.domain.history import VictimHistory, build_histories
 from residence.domain.holding import holdings
@@ -37,11 +39,14 @@ from residence.domain.rules.r13_three_years import three_year_grounds
 from residence.domain.rules.r14_individual_assessment import assessment_triggers
 from residence.domain.rules.r15_ground_stays_reached import non_temporary_triggers
 from residence.domain.rules.r16_cooperation_impossible import cooperation_impossible_triggers
+from residence.domain.rules.r17_reassessment import reassessment_triggers
 from residence.domain.rulesets import DEFAULT_SETTINGS, RuleSettings
 from residence.domain.scope import in_residence_track
 from residence.domain.triggers import TriggerDecision, TriggerKind
 
-_ALWAYS_IN_SCOPE = frozenset({TriggerKind.DECISION_NOT_ALLOWED_FOUND})
+_ALWAYS_IN_SCOPE = frozenset(
+    {TriggerKind.DECISION_NOT_ALLOWED_FOUND, TriggerKind.REASSESSMENT_REQUIRED}
+)
 """A finding on an IND decision concerns anyone the IND decided on, Dutch nationals too."""
 
 
@@ -60,12 +65,22 @@ def grounds_of(history: VictimHistory, settings: RuleSettings) -> list[GroundRea
     return sorted(found, key=lambda g: g.order)
 
 
-def victim_decisions(history: VictimHistory, settings: RuleSettings) -> list[TriggerDecision]:
+def victim_decisions(
+    history: VictimHistory,
+    settings: RuleSettings,
+    *,
+    as_stated: VictimHistory | None = None,
+    corrected: CorrectedFacts | None = None,
+) -> list[TriggerDecision]:
     """Every trigger the rules raise for one victim, past and future, in firing order.
 
     Each rule names whom it applies to (see `scope`); a trigger for a victim outside the
     residence track on its day (a Dutch national, an EU national without the IND's finding) is
     not raised, whichever rule would raise it.
+
+    ``history`` is built from the corrected facts; ``as_stated`` (the same victim on the facts
+    as first stated) and ``corrected`` let R17 see what the corrections removed, and name the
+    amendments of a fact among the facts a trigger rests on.
     """
     held = holdings(history)
     grounds = grounds_of(history, settings)
@@ -81,22 +96,45 @@ def victim_decisions(history: VictimHistory, settings: RuleSettings) -> list[Tri
         *non_temporary_triggers(history, grounds),
         *assessment_triggers(history, grounds, settings),
     ]
+    if as_stated is not None and corrected is not None:
+        stated = grounds_of(as_stated, settings)
+        decisions += reassessment_triggers(history, stated, grounds, corrected, settings)
     in_scope = [
         d
         for d in decisions
         if d.kind in _ALWAYS_IN_SCOPE or in_residence_track(history, d.fires_on)
     ]
+    if corrected is not None:
+        in_scope = [naming_amendments(d, corrected) for d in in_scope]
     unique = {decision.key: decision for decision in sorted(in_scope, key=decision_order)}
     return sorted(unique.values(), key=decision_order)
+
+
+def naming_amendments(decision: TriggerDecision, corrected: CorrectedFacts) -> TriggerDecision:
+    """``decision`` with the amendments of the facts it rests on among its ``based_on``."""
+    amendments = {c.event_id for i in decision.based_on for c in corrected.amended.get(i, ())}
+    if not amendments:
+        return decision
+    return replace(decision, based_on=tuple(sorted(set(decision.based_on) | amendments)))
 
 
 def all_decisions(
     facts: Iterable[Fact], *, settings: RuleSettings = DEFAULT_SETTINGS
 ) -> list[TriggerDecision]:
-    """Every decision the facts lead to, whatever day it fires on."""
+    """Every decision the facts lead to, whatever day it fires on: the rules on the corrected
+    facts (annulled facts absent, amended ones in their newest form)."""
+    noted = list(facts)
+    corrected = apply_corrections(noted)
+    as_stated = (
+        build_histories(without_corrections(noted))
+        if corrected.annulled or corrected.amended
+        else {}
+    )
     decisions: list[TriggerDecision] = []
-    for history in build_histories(facts).values():
-        decisions += victim_decisions(history, settings)
+    for victim_id, history in build_histories(corrected.facts).items():
+        decisions += victim_decisions(
+            history, settings, as_stated=as_stated.get(victim_id), corrected=corrected
+        )
     return sorted(decisions, key=decision_order)
 
 

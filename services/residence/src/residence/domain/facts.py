@@ -28,6 +28,7 @@ from residence.domain.model import (
     CaseStep,
     CooperationDeclared,
     CooperationImpossibleRecorded,
+    Correction,
     DublinTransferResumed,
     Fact,
     NoEuResidenceRightFound,
@@ -91,6 +92,18 @@ class _Payload:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise FactError(f"{self._event_type}.{name} is not a list of ids")
         return tuple(value)
+
+    def optional_int(self, name: str) -> int:
+        value = self._payload.get(name) or 0
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise FactError(f"{self._event_type}.{name} is not a whole number")
+        return value
+
+    def amended(self) -> Mapping[str, Any]:
+        value = self._payload.get("amended") or {}
+        if not isinstance(value, Mapping):
+            raise FactError(f"{self._event_type}.amended is not an object")
+        return value
 
     def optional_category(self, name: str, kind: Callable[[str], E], default: E) -> E:
         """A category added to a contract later: events from before it read as ``default``."""
@@ -240,6 +253,68 @@ _BUILDERS: dict[tuple[str, str], _Builder] = {
     ),
 }
 
+
+def _boolean(value: str | bool) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not a boolean")
+    return value
+
+
+_AMENDABLE: dict[tuple[str, str], dict[str, tuple[str, Callable[[Any], object]]]] = {
+    ("intake", "CooperationImpossibleRecorded"): {
+        "reason": ("reason", CooperationImpossibleReason)
+    },
+    ("investigation", "InvestigationClosed"): {
+        "reason": ("close_reason", InvestigationCloseReason)
+    },
+    ("prosecution", "OtherDisposalDecided"): {"kind": ("disposal_kind", OtherDisposalKind)},
+    ("prosecution", "VerdictDelivered"): {"outcome": ("outcome", VerdictOutcome)},
+    ("prosecution", "PresenceAssessed"): {"presence_necessary": ("presence_necessary", _boolean)},
+}
+"""Of each fact type the rules read, its amendable contract fields that the rules read too, as
+(the domain attribute, how its value is read). Dates are amended through ``fact_occurred_on``."""
+
+POSITION_FIELD = "source_position"
+"""Where residence keeps, beside a correction's payload, its version on the source's aggregate
+(the envelope's ``aggregate_version``): the order of one fact's corrections."""
+
+
+def _correction(service: str, annulled: bool) -> _Builder:
+    def build(event_id: str, occurred_on: date, p: _Payload) -> Fact:
+        corrected_type = p.text("corrected_event_type")
+        amended: list[tuple[str, object]] = []
+        if not annulled:
+            fields = p.amended()
+            for name, (attribute, read) in _AMENDABLE.get((service, corrected_type), {}).items():
+                if fields.get(name) is None:
+                    continue
+                try:
+                    amended.append((attribute, read(fields[name])))
+                except ValueError as error:
+                    raise FactError(f"FactAmended.amended.{name} is not known") from error
+        return Correction(
+            event_id=event_id,
+            occurred_on=occurred_on,
+            service=service,
+            original_event_id=p.text("original_event_id"),
+            corrected_event_id=p.text("corrected_event_id"),
+            corrected_event_type=corrected_type,
+            annulled=annulled,
+            fact_occurred_on=p.day("fact_occurred_on"),
+            amended=tuple(amended),
+            position=p.optional_int(POSITION_FIELD),
+            victim_id=p.text("victim_id") if service == "intake" else None,
+            case_id=None if service == "intake" else p.text("case_id"),
+        )
+
+    return build
+
+
+_CORRECTED_SERVICES = ("intake", "investigation", "prosecution")
+for _service in _CORRECTED_SERVICES:
+    _BUILDERS[(_service, "FactAnnulled")] = _correction(_service, annulled=True)
+    _BUILDERS[(_service, "FactAmended")] = _correction(_service, annulled=False)
+
 RELEVANT_EVENTS = frozenset(_BUILDERS)
 """The (service, event type) pairs the residence rules read; everything else is ignored."""
 
@@ -254,9 +329,15 @@ def fact_from_event(
     """The domain fact of a decoded bus event, or None when the rules do not read it.
 
     ``occurred_on`` comes from the envelope (the payload repeats it); the business date is what
-    every rule reads. Raises `FactError` when a relevant event lacks a field the rules need.
+    every rule reads. A correction (``FactAnnulled``, ``FactAmended``) gives a `Correction`
+    when it corrects a fact type the rules read, its order read from `POSITION_FIELD`.
+    Raises `FactError` when a relevant event lacks a field the rules need.
     """
     builder = _BUILDERS.get((service, event_type))
     if builder is None:
+        return None
+    # A correction of a fact the rules do not read is not a fact for them either.
+    corrected_type = str(payload.get("corrected_event_type"))
+    if event_type in ("FactAnnulled", "FactAmended") and (service, corrected_type) not in _BUILDERS:
         return None
     return builder(event_id, occurred_on, _Payload(event_type, payload))

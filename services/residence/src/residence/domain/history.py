@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from residence.domain.case_timeline import CaseTimeline
 from residence.domain.categories import NationalityGroup, ReportingCapacity, ResidencePosition
+from residence.domain.corrections import apply_corrections
 from residence.domain.model import (
     CaseFact,
     CooperationDeclared,
@@ -278,10 +279,11 @@ def _permits(
 
 
 def build_histories(facts: Iterable[Fact]) -> dict[str, VictimHistory]:
-    """One history per victim named in the facts, each with the steps of the victim's cases."""
+    """One history per victim named in the facts, each with the steps of the victim's cases:
+    the facts as they stand after their corrections (`corrections.apply_corrections`)."""
     victim_facts: dict[str, list[VictimFact]] = defaultdict(list)
     case_facts: dict[str, list[CaseFact]] = defaultdict(list)
-    for fact in facts:
+    for fact in apply_corrections(facts).facts:
         if isinstance(fact, VictimFact):
             victim_facts[fact.victim_id].append(fact)
         elif isinstance(fact, CaseFact):

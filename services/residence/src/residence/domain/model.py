@@ -194,3 +194,39 @@ class CaseFact(Fact):
     disposal_kind: OtherDisposalKind | None = None
     instance: CourtInstance | None = None
     outcome: VerdictOutcome | None = None
+
+
+# --- corrections (docs/domain.md#corrections): a source's annulment or amendment of its fact ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Correction(Fact):
+    """``FactAnnulled`` or ``FactAmended`` of intake, investigation or prosecution.
+
+    ``occurred_on`` is the day the source made the correction; the corrected fact's business
+    date is ``fact_occurred_on`` (for an amendment, its new date). Every correction of one fact
+    names ``original_event_id``, the fact as first stated. ``amended`` holds the fact's fields
+    the rules read, as the domain's attribute names and values, in their new form (only those
+    of the fact's type; the rest of the contract's amendable fields are not read here).
+    ``position`` is the correction's version on the aggregate of its source that holds the fact
+    (the envelope's ``aggregate_version``): the corrections of one fact come from one owner, in
+    that order. ``victim_id`` is set for intake's corrections, ``case_id`` for the others: the
+    key of the file residence keeps them in, as for the facts they correct.
+    """
+
+    service: str
+    original_event_id: str
+    corrected_event_id: str
+    corrected_event_type: str
+    annulled: bool
+    fact_occurred_on: date
+    amended: tuple[tuple[str, object], ...] = ()
+    position: int = 0
+    victim_id: str | None = None
+    case_id: str | None = None
+
+    @property
+    def sequence(self) -> tuple[int, date, str]:
+        """The order of a fact's corrections: the owner's position, then (a fixed tie) date
+        and event id."""
+        return (self.position, self.occurred_on, self.event_id)

@@ -47,6 +47,7 @@ class TriggerKind(StrEnum):
     DUBLIN_ASSESSMENT_OVERDUE = "DublinAssessmentOverdue"
     TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED = "TemporaryPermitWithoutCooperationIndicated"
     DECISION_NOT_ALLOWED_FOUND = "DecisionNotAllowedFound"
+    REASSESSMENT_REQUIRED = "ReassessmentRequired"
 
 
 class Addressee(StrEnum):
@@ -120,7 +121,7 @@ class TriggerDecision:
     def substance(self) -> tuple[object, ...]:
         """What the trigger says; two decisions with the same substance are the same trigger."""
         name = _SPECIFIC.get(self.kind)
-        if self.kind is TriggerKind.DECISION_NOT_ALLOWED_FOUND:
+        if self.kind in _DECISION_FINDINGS:
             name = None  # an event id, like based_on: the key's date says which decision
         return (
             self.kind,
@@ -159,7 +160,11 @@ _SPECIFIC: dict[TriggerKind, str] = {
     TriggerKind.DUBLIN_ASSESSMENT_OVERDUE: "target_date",
     TriggerKind.TEMPORARY_PERMIT_WITHOUT_COOPERATION_INDICATED: "cooperation_impossible_reason",
     TriggerKind.DECISION_NOT_ALLOWED_FOUND: "decision_event_id",
+    TriggerKind.REASSESSMENT_REQUIRED: "decision_event_id",
 }
+_DECISION_FINDINGS = frozenset(
+    {TriggerKind.DECISION_NOT_ALLOWED_FOUND, TriggerKind.REASSESSMENT_REQUIRED}
+)
 """The field of the contract payload that only a trigger of that kind has."""
 
 
