@@ -15,10 +15,11 @@ so no index is kept for facts that are never corrected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any, Protocol, cast
+from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
@@ -148,18 +149,40 @@ def _refuse(reason: str, message: str, subject: str) -> PreconditionFailed:
     return PreconditionFailed(reason, message, subject=subject)
 
 
+class HoldsFacts(Protocol):
+    """An aggregate whose facts can be corrected: its two correction events, and the method
+    that records one once `correct` has checked it."""
+
+    @property
+    def FactAnnulled(self) -> type[FactAnnulledEvent]: ...
+
+    @property
+    def FactAmended(self) -> type[FactAmendedEvent]: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def pending_events(self) -> list[Any]: ...
+
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None: ...
+
+
 def correct(
     uow: UnitOfWork,
-    aggregate: ChainAggregate | None,
+    aggregate: HoldsFacts | None,
     command: AnnulFact | AmendFact,
     provenance: Provenance,
     *,
     service: str,
     subject: str,
     fact_topics: frozenset[str],
-    record: Callable[[type[ChainAggregate.Event], Mapping[str, Any]], None],
-    annulled: type[FactAnnulledEvent],
-    amended: type[FactAmendedEvent],
 ) -> None:
     """Annul or amend the fact ``command.corrected_event_id`` of ``aggregate`` (None: the
     service holds nothing under that key), or refuse:
@@ -171,7 +194,7 @@ def correct(
     - FAILED_PRECONDITION ``NOTHING_AMENDED``: the amendment states the fact as it stands;
     - INVALID_ARGUMENT: the corrected fact would break its contract.
 
-    ``record(event_class, fields)`` triggers the correction on the aggregate with its key.
+    The correction is recorded with ``aggregate.record_correction``.
     """
     target = command.corrected_event_id
     stated = None
@@ -183,8 +206,13 @@ def correct(
         seen = {e.originator_version for e in pending}
         events = [e for e in stored if e.originator_version not in seen] + pending
         stated = fact_chain(events, fact_topics).by_event_id.get(target)
-    if stated is None:
+    if aggregate is None or stated is None:
         raise _refuse("FACT_NOT_FOUND", f"no fact with that event id about {subject}", subject)
+
+    def record(event_class: type[ChainAggregate.Event], fields: Mapping[str, Any]) -> None:
+        assert aggregate is not None
+        aggregate.record_correction(event_class, provenance, command.occurred_on, fields)
+
     if stated.organisation != provenance.organisation:
         raise NotTheOwner("only the organisation that stated a fact may correct it")
     if stated.annulled:
@@ -197,7 +225,7 @@ def correct(
     }
     model = payload_model(service, stated.event_type, stated.version)
     if isinstance(command, AnnulFact):
-        record(annulled, common | {"fact_occurred_on": stated.facts["occurred_on"]})
+        record(aggregate.FactAnnulled, common | {"fact_occurred_on": stated.facts["occurred_on"]})
         return
     amendable = _amendable(model, command)
     changes = command.amended.model_dump(exclude_none=True) if command.amended else {}
@@ -223,7 +251,7 @@ def correct(
         ) from None
     values = checked.model_dump(mode="python")
     record(
-        amended,
+        aggregate.FactAmended,
         common
         | {
             "fact_occurred_on": new_date,

@@ -231,11 +231,6 @@ class IntakeCommands:
                 service="intake",
                 subject=cmd.victim_id,
                 fact_topics=facts,
-                record=lambda event, fields: track.record_correction(  # type: ignore[union-attr]
-                    event, provenance, cmd.occurred_on, fields
-                ),
-                annulled=VictimTrack.FactAnnulled,
-                amended=VictimTrack.FactAmended,
             )
 
         return await self.gateway.submit(cmd, provenance, handle)

@@ -183,11 +183,6 @@ class InvestigationCommands:
                 service="investigation",
                 subject=cmd.case_id,
                 fact_topics=facts,
-                record=lambda event, fields: case.record_correction(  # type: ignore[union-attr]
-                    event, provenance, cmd.occurred_on, fields
-                ),
-                annulled=CaseInvestigation.FactAnnulled,
-                amended=CaseInvestigation.FactAmended,
             )
 
         return await self.gateway.submit(cmd, provenance, handle)

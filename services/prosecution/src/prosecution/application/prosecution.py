@@ -273,11 +273,6 @@ class ProsecutionCommands:
                 service="prosecution",
                 subject=subject,
                 fact_topics=facts,
-                record=lambda event, fields: holder.record_correction(  # type: ignore[union-attr]
-                    event, provenance, cmd.occurred_on, fields
-                ),
-                annulled=ProsecutionCase.FactAnnulled,
-                amended=ProsecutionCase.FactAmended,
             )
 
         return await self.gateway.submit(cmd, provenance, handle)
