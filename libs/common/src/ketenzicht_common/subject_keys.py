@@ -412,6 +412,10 @@ class SubjectKeys:
         """Destroy the subject's key and its index entries. True if a key was destroyed."""
         return self.backend.destroy(subject)
 
+    def subjects(self) -> list[str]:
+        """Every subject with a live key (what a retention sweep goes through)."""
+        return self.backend.subjects()
+
     def knows(self, subject: str) -> bool:
         return self.backend.key_of(subject) is not None
 
