@@ -86,7 +86,9 @@ TERMS: tuple[RetentionTerm, ...] = (
         valid_from=date(2008, 1, 1),
         sources=(
             Source("Wpg art. 8 lid 1 (processed for one year after first processing)", WPG),
-            Source("Wpg art. 14 lid 1 (removed at the latest five years after first processing)", WPG),
+            Source(
+                "Wpg art. 14 lid 1 (removed at the latest five years after first processing)", WPG
+            ),
         ),
         verified=False,
         note="Art. 8 lid 1 read from a copy of the text (maxius.nl); the five-year removal of "
@@ -157,12 +159,28 @@ class LimitationRegime:
 
 LIMITATION_273F: tuple[LimitationRegime, ...] = (
     LimitationRegime(
+        valid_from=date(2005, 1, 1),
+        years=12,
+        minor_counts_from_18th_birthday=True,
+        sources=(
+            Source(
+                "Sr art. 70 lid 1 sub 3° (twelve years for crimes of more than three years)", SR
+            ),
+            Source("Sr art. 273f (in force since 2005-01-01, maximum six years)", SR),
+        ),
+        verified=False,
+        note="273f's first maximum (six years) and the minor rule of art. 71 sub 3° for that "
+        "period are from memory, not checked.",
+    ),
+    LimitationRegime(
         valid_from=date(2009, 7, 1),
         years=20,
         minor_counts_from_18th_birthday=True,
         sources=(
             Source("Sr art. 70 lid 1 sub 4° (twenty years for crimes of eight years or more)", SR),
-            Source("Sr art. 71 sub 3° (273f against a minor: from the day after the 18th birthday)", SR),
+            Source(
+                "Sr art. 71 sub 3° (273f against a minor: from the day after the 18th birthday)", SR
+            ),
             Source("Sr art. 273f lid 1 (maximum eight years, from 2009-07-01)", SR),
         ),
         verified=False,
@@ -174,7 +192,9 @@ LIMITATION_273F: tuple[LimitationRegime, ...] = (
         years=None,
         minor_counts_from_18th_birthday=True,
         sources=(
-            Source("Sr art. 70 lid 2 sub 1° (no limitation for crimes of twelve years or more)", SR),
+            Source(
+                "Sr art. 70 lid 2 sub 1° (no limitation for crimes of twelve years or more)", SR
+            ),
             Source("Sr art. 273f lid 1 (maximum twelve years)", SR),
         ),
         verified=False,
@@ -218,20 +238,15 @@ def limitation_ends(latest_offence_on: date, minor: bool) -> date | None:
     regimes = [r for r in LIMITATION_273F if r.valid_from <= latest_offence_on]
     if not regimes:
         raise KeyError(f"no limitation regime for an offence on {latest_offence_on.isoformat()}")
-    # The regime of the day the offence was committed, unless a later one lengthened it before
-    # it lapsed; both known regimes lead to "never" for a fact still open in 2013, so the
-    # longest regime that started before the term would have ended governs.
+    # The maximum penalty of the day the offence was committed decides the term (a higher
+    # maximum later does not reach back, art. 1 Sr), so the regime of that day governs.
     regime = max(regimes, key=lambda r: r.valid_from)
+    if regime.years is None:
+        return None
     start = latest_offence_on
     if minor and regime.minor_counts_from_18th_birthday:
         start = add_months(latest_offence_on, 18 * 12)  # the latest possible 18th birthday
-    if regime.years is None:
-        return None
-    ends = add_months(start, regime.years * 12) + timedelta(days=1)
-    later = [r for r in LIMITATION_273F if latest_offence_on < r.valid_from < ends]
-    if any(r.years is None for r in later):
-        return None
-    return ends
+    return add_months(start, regime.years * 12) + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -257,10 +272,15 @@ def om_link_expires(state: ProceedingsState, minor: bool = True) -> tuple[str, d
     if state.final_on is not None:
         return "WJSG_ART39D_OM_CASE", term_ends("WJSG_ART39D_OM_CASE", state.final_on)
     if state.disposed_on is not None:
-        lapsed = limitation_ends(state.registered_on, minor)
+        try:
+            lapsed = limitation_ends(state.registered_on, minor)
+        except KeyError:
+            return None  # no regime in the data: no term ketenzicht could apply
         if lapsed is None:
             return None
-        return "WJSG_ART39D_OM_CASE", term_ends("WJSG_ART39D_OM_CASE", max(lapsed, state.disposed_on))
+        return "WJSG_ART39D_OM_CASE", term_ends(
+            "WJSG_ART39D_OM_CASE", max(lapsed, state.disposed_on)
+        )
     return None
 
 

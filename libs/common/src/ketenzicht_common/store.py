@@ -146,7 +146,7 @@ def fingerprint(command: BaseModel) -> str:
     other fields is the number to anyone who tries them all (ADR 0020). A retry that differs
     only in such a field is taken for the retry it almost always is.
     """
-    hidden = getattr(type(command), "SOURCE_IDENTIFIERS", frozenset())
+    hidden: frozenset[str] = getattr(type(command), "SOURCE_IDENTIFIERS", frozenset())
     body = json.dumps(
         {
             "type": type(command).__name__,

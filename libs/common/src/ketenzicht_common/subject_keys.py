@@ -159,7 +159,9 @@ class SQLiteKeys(KeyBackend):
             return self._db.execute(sql, args).fetchone()
 
     def key_of(self, subject: str) -> StoredKey | None:
-        row = self._one("SELECT key_id, subject, wrapped FROM subject_keys WHERE subject=?", subject)
+        row = self._one(
+            "SELECT key_id, subject, wrapped FROM subject_keys WHERE subject=?", subject
+        )
         return StoredKey(row[0], row[1], bytes(row[2])) if row else None
 
     def key_by_id(self, key_id: str) -> StoredKey | None:

@@ -30,6 +30,8 @@ def build(wiring: Wiring) -> ServiceParts:
     commands = ProsecutionCommands(CommandGateway(wiring.bus, wiring.clock), app)
     api = ProsecutionApi(app, commands)
     return ServiceParts(
-        servicers=[(prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, api, DESCRIPTOR)],
+        servicers=[
+            (prosecution_pb2_grpc.add_ProsecutionServiceServicer_to_server, api, DESCRIPTOR)
+        ],
         close=app.keys.close,
     )

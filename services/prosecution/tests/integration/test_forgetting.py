@@ -215,9 +215,7 @@ async def test_the_sweep_forgets_final_proceedings_thirty_years_on_and_keeps_a_d
         pb.SweepRetentionRequest(command_id="sweep-3", as_of="2059-12-31")
     )
     assert late.forgotten == 0
-    dismissed = await om.FindProsecution(
-        pb.FindProsecutionRequest(parketnummer=DISMISSED_CASE[2])
-    )
+    dismissed = await om.FindProsecution(pb.FindProsecutionRequest(parketnummer=DISMISSED_CASE[2]))
     assert dismissed.parketnummer == DISMISSED_CASE[2]
 
     future = await rpc_error(

@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from ketenzicht_common.domain import Provenance, parse_event_topic
-from ketenzicht_common.subject_keys import Controller, MemoryKeys, SubjectKeys
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 from ketenzicht_common.store import topics_of
+from ketenzicht_common.subject_keys import Controller, MemoryKeys, SubjectKeys
 from ketenzicht_contracts.events import payload_model
 from prosecution.application.prosecution import PRIVATE_TOPICS
 from prosecution.domain.prosecution_case import ProsecutionCase

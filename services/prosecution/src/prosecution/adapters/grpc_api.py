@@ -6,10 +6,10 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 
-from ketenzicht.common.v1.common_pb2 import CommandAck
-from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from pydantic import ValidationError
 
+from ketenzicht.common.v1.common_pb2 import CommandAck
+from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import FieldViolation, InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
@@ -160,9 +160,7 @@ class ProsecutionApi:
         if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
             raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
         result = await self.commands.sweep_retention(command, caller.provenance(command_id))
-        return pb.SweepRetentionResult(
-            forgotten=result.answer.forgotten, kept=result.answer.kept
-        )
+        return pb.SweepRetentionResult(forgotten=result.answer.forgotten, kept=result.answer.kept)
 
     def Submit(
         self, requests: AsyncIterator[pb.ProsecutionCommand], caller: Caller

@@ -10,11 +10,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common import retention
 from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
