@@ -8,6 +8,8 @@ from 2023 became final can pass on a day that is not in the future.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +235,24 @@ async def test_after_shredding_no_store_holds_a_forgotten_number_and_its_key_is_
     for case in (FINAL_CASE, ORDERED_CASE):
         assert f"{case[0]}/{case[1]}".encode() not in key_file
     assert f"{DISMISSED_CASE[0]}/{DISMISSED_CASE[1]}".encode() in key_file
+
+
+def test_the_oms_command_line_runs_a_sweep(running: Running) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prosecution.adapters.forget_cli",
+            "--address",
+            running.service.address,
+            "sweep",
+            "--as-of",
+            "2059-12-31",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "as of 2059-12-31: 0 forgotten, 2 kept"
