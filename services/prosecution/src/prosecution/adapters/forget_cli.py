@@ -1,7 +1,7 @@
 """The OM's command line for forgetting parketnummers, talking to a running prosecution service.
 
     python -m prosecution.adapters.forget_cli sweep --as-of 2026-12-01
-    python -m prosecution.adapters.forget_cli order --case-id C --suspect-id S --order-id O [--on DATE]
+    python -m prosecution.adapters.forget_cli order --case-id C --suspect-id S --order-id O
 
 ``sweep`` destroys the keys whose retention term has passed on ``--as-of`` (default today);
 ``order`` is an erasure order for one suspect's proceedings (docs/adr/0020). Where and who:
