@@ -495,11 +495,11 @@ SuspectProceedings.FactAmended = ProsecutionCase.FactAmended
 
 
 class Parketnummer(ChainAggregate):
-    """Which proceedings an OM parketnummer belongs to. Private: never on the bus.
-
-    The parketnummer is the OM's own source identifier (docs/domain.md#identifiers); keeping the
-    mapping in its own aggregate makes a number belong to one (case, suspect) only, and lets OM
-    systems look proceedings up by the number they know.
+    """Which proceedings an OM parketnummer belonged to, in stores written before the numbers
+    were sealed. Private: never on the bus. No longer created: its id was an unkeyed hash of
+    the number, which anyone with the store recomputes by trying every number; the lookup is
+    now the OM key store's blind index (docs/adr/0020-crypto-shredding-of-source-identifiers.md).
+    Kept so that such a store still loads and answers.
     """
 
     TOPIC = "prosecution:Parketnummer"
