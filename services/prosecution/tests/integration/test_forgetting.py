@@ -173,6 +173,28 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     )
     assert again.code() == grpc.StatusCode.ALREADY_EXISTS
 
+    # Proceedings registered without a number have nothing to forget.
+    await om.RegisterCase(
+        pb.RegisterCaseRequest(
+            command_id="forget-register-5",
+            case_id="case-forget-5",
+            suspect_id="suspect-forget-5",
+            occurred_on="2059-12-03",
+        )
+    )
+    nothing = await rpc_error(
+        om.ForgetParketnummer(
+            pb.ForgetParketnummerRequest(
+                command_id="erasure-order-3",
+                case_id="case-forget-5",
+                suspect_id="suspect-forget-5",
+                occurred_on="2059-12-03",
+                order_id="om-order-2059-19",
+            )
+        )
+    )
+    assert nothing.code() == grpc.StatusCode.FAILED_PRECONDITION
+
     # The number is free again: new proceedings may be registered under it.
     await om.RegisterCase(
         pb.RegisterCaseRequest(
