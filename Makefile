@@ -12,7 +12,7 @@ GENERATED := contracts/python/src/ketenzicht/.generated
 GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale clean setup postgres \
+.PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale clean setup postgres forget-sweep \
         chromium
 
 setup: $(STAMP) $(GENERATED)
@@ -82,6 +82,11 @@ chromium:
 
 bench: setup
 	$(BIN)/python -m ketenzicht_bench
+
+# The OM's retention sweep against the running local stack: destroys the keys of the
+# parketnummers whose term has passed on AS_OF (default today; docs/adr/0020).
+forget-sweep: setup
+	$(BIN)/python -m prosecution.adapters.forget_cli sweep $(if $(AS_OF),--as-of $(AS_OF))
 
 # A 1M-event scenario end to end, sampling every process's memory (tens of minutes).
 bench-scale: setup

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     progress_timeout_seconds: float = Field(default=10.0, gt=0)
     """How long the relay may have events to publish, or a consumer fail on the same event,
     before health reports that part NOT_SERVING."""
+    master_key_file: Path | None = None
+    """``KETENZICHT_MASTER_KEY_FILE``: the controller's master key that wraps the per-subject
+    keys sealing source identifiers (`subject_keys`). Unset (the local profile), the service
+    makes one under ``data_dir/keys/``; production mounts it from its secret store, apart from
+    the data."""
     clock_file: Path | None = None
     """``KETENZICHT_CLOCK_FILE``: the service reads the present from this file (a simulated run
     sets it, see clock.ScenarioClock) and the wall clock while the file is absent. Unset, as in

@@ -12,6 +12,7 @@ import pytest
 from ketenzicht_common.domain import Provenance, parse_event_topic
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 from ketenzicht_common.store import topics_of
+from ketenzicht_common.subject_keys import Controller, MemoryKeys, SubjectKeys
 from ketenzicht_contracts.events import payload_model
 from prosecution.application.prosecution import PRIVATE_TOPICS
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -43,16 +44,20 @@ def refused(reason: str, proceedings: SuspectProceedings, act: Callable[[], None
     assert proceedings.collect_events() == []
 
 
-def test_a_registration_keeps_the_parketnummer_private() -> None:
+def test_a_registration_keeps_the_parketnummer_private_and_sealed() -> None:
+    keys = SubjectKeys(Controller.OM, bytes(32), MemoryKeys())
+    sealed = keys.seal("case-001/suspect-001", "parketnummer", "08/123456-22")
     proceedings = SuspectProceedings.register(
-        "case-001", "suspect-001", OM, date(2022, 6, 1), "08/123456-22"
+        "case-001", "suspect-001", OM, date(2022, 6, 1), sealed
     )
     registered_event, number = proceedings.collect_events()
     assert isinstance(registered_event, SuspectProceedings.CaseRegistered)
     assert (registered_event.case_id, registered_event.suspect_id) == ("case-001", "suspect-001")
     assert registered_event.TOPIC not in PRIVATE_TOPICS
     assert number.TOPIC in PRIVATE_TOPICS
-    assert proceedings.parketnummer == "08/123456-22"
+    assert "08/123456-22" not in repr(number.__dict__)
+    assert proceedings.sealed_parketnummer == sealed
+    assert keys.open("case-001/suspect-001", "parketnummer", sealed) == "08/123456-22"
 
 
 def test_a_verdict_needs_a_summons_and_cannot_precede_it() -> None:

@@ -137,6 +137,15 @@ SERVICES: dict[str, tuple[Any, Any, type[Message]]] = {
 }
 
 
+def parketnummer_for(index: int, occurred_on: date) -> str:
+    """The OM's parketnummer the scenario gives the registration at plan position ``index``
+    ("NN/NNNNNN-YY"): unique per registration up to 90 million commands, so that none is
+    refused as a number in use. A source identifier: the prosecution service holds it sealed
+    (ADR 0020), and a scan of every store after a scenario looks for these in the clear."""
+    arrondissement = 10 + (index // 1_000_000) % 90
+    return f"{arrondissement:02d}/{index % 1_000_000:06d}-{occurred_on.year % 100:02d}"
+
+
 def _enum_prefix(enum_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum_name).upper() + "_"
 
@@ -410,6 +419,8 @@ class Feeder:
         }
         if command.event_type in PILOT_INTERVENTIONS:
             fields["intervention"] = PILOT_INTERVENTIONS[command.event_type]
+        if command.event_type == "CaseRegistered":
+            fields["parketnummer"] = parketnummer_for(index, command.occurred_on)
         planned_victim = str(fields.get("victim_id") or "")
         if command.event_type == "SignalRegistered" and planned_victim not in self._victims:
             # A new victim: intake issues the pseudonym; later facts wait for it.

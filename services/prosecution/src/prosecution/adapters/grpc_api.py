@@ -6,12 +6,14 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 
+from pydantic import ValidationError
+
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
-from ketenzicht_common.errors import InvalidCommand
+from ketenzicht_common.errors import FieldViolation, InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import acknowledged, pseudonym
+from ketenzicht_common.translate import acknowledged, pseudonym, violations_of
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -26,13 +28,16 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def summary_of(proceedings: SuspectProceedings) -> pb.ProsecutionSummary:
+def summary_of(
+    proceedings: SuspectProceedings, app: ProsecutionApplication
+) -> pb.ProsecutionSummary:
     kind, code = proceedings.dismissal or ("UNSPECIFIED", "")
     return pb.ProsecutionSummary(
         case_id=proceedings.case_id,
         suspect_id=proceedings.suspect_id,
         registered_on=_day(proceedings.registered_on),
-        parketnummer=proceedings.parketnummer,
+        parketnummer=app.parketnummer_of(proceedings),
+        parketnummer_forgotten=app.parketnummer_forgotten(proceedings),
         decision=pb.ProsecutionDecision.Value(
             f"PROSECUTION_DECISION_{proceedings.decision or 'UNSPECIFIED'}"
         ),
@@ -131,6 +136,32 @@ class ProsecutionApi:
     async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
 
+    async def ForgetParketnummer(
+        self, request: pb.ForgetParketnummerRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.ForgetParketnummer, caller, self.commands.forget_parketnummer
+        )
+
+    async def SweepRetention(
+        self, request: pb.SweepRetentionRequest, caller: Caller
+    ) -> pb.SweepRetentionResult:
+        fields = {"occurred_on": request.as_of}
+        try:
+            command = c.SweepRetention.model_validate(fields)
+        except ValidationError as error:
+            raise InvalidCommand(
+                [
+                    FieldViolation("as_of" if v.field == "occurred_on" else v.field, v.description)
+                    for v in violations_of(error)
+                ]
+            ) from None
+        command_id = request.command_id
+        if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
+            raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
+        result = await self.commands.sweep_retention(command, caller.provenance(command_id))
+        return pb.SweepRetentionResult(forgotten=result.answer.forgotten, kept=result.answer.kept)
+
     def Submit(
         self, requests: AsyncIterator[pb.ProsecutionCommand], caller: Caller
     ) -> AsyncIterator[pb.ProsecutionCommandResult]:
@@ -142,7 +173,7 @@ class ProsecutionApi:
         case_id = pseudonym("case_id", request.case_id)
         suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.proceedings(case_id, suspect_id))
+            lambda: summary_of(self.app.proceedings(case_id, suspect_id), self.app)
         )
 
     async def FindProsecution(
@@ -152,7 +183,7 @@ class ProsecutionApi:
         if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_parketnummer(parketnummer))
+            lambda: summary_of(self.app.by_parketnummer(parketnummer), self.app)
         )
 
     async def GetProsecutionCase(

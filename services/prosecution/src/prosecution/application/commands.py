@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import StringConstraints
 
@@ -29,7 +29,21 @@ class SuspectCommand(Command):
 
 
 class RegisterCase(SuspectCommand):
+    SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"parketnummer"})
+    """Left out of the command log's fingerprint (ketenzicht_common.store.fingerprint)."""
+
     parketnummer: ParketnummerText | None = None
+
+
+class ForgetParketnummer(SuspectCommand):
+    """The OM's erasure order for the parketnummer of one suspect's proceedings
+    (occurred_on: the order's date)."""
+
+    order_id: Pseudonym
+
+
+class SweepRetention(Command):
+    """Destroy the keys whose retention term has passed on ``occurred_on`` (the as-of day)."""
 
 
 class SummonSuspect(SuspectCommand):

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
+from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
+from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
 from prosecution.application import commands as c
 from prosecution.domain import prosecution_case
 from prosecution.domain.prosecution_case import CORRECTION_TOPICS, ProsecutionCase
-from prosecution.domain.suspect_proceedings import Parketnummer, SuspectProceedings
+from prosecution.domain.suspect_proceedings import (
+    DISMISSED,
+    OTHER_DISPOSAL,
+    Parketnummer,
+    SuspectProceedings,
+)
 
 PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
     SuspectProceedings.ParketnummerRecorded.TOPIC,
+    SuspectProceedings.ParketnummerSealed.TOPIC,
+    SuspectProceedings.ParketnummerForgotten.TOPIC,
     Parketnummer.Opened.TOPIC,
 }
 """Topics that stay in the prosecution store: they hold no chain fact, or a source id."""
@@ -29,9 +39,23 @@ PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
 A = TypeVar("A")
 
 
+PARKETNUMMER = "parketnummer"
+"""The field name the key store binds into a sealed parketnummer and its blind index."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    forgotten: int
+    kept: int
+
+
 class ProsecutionApplication(ChainApplication):
     name = "prosecution"
     service = "prosecution"
+
+    keys: SubjectKeys
+    """The OM's key store (set by bootstrap): seals the parketnummers, finds them by blind
+    index, destroys a proceedings' key to forget its number."""
 
     def event_topics(self) -> set[str]:
         return topics_of(SuspectProceedings, ProsecutionCase, Parketnummer) - PRIVATE_TOPICS
@@ -53,11 +77,38 @@ class ProsecutionApplication(ChainApplication):
         )
 
     def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
-        # The number is not echoed: it is a source identifier.
-        number = self._get(
-            Parketnummer.id_for(parketnummer), Parketnummer, "no proceedings have that parketnummer"
-        )
+        # The number is not echoed: it is a source identifier. A forgotten number is not
+        # found, like one never registered: the blind index went with the key.
+        missing = "no proceedings have that parketnummer (or it was forgotten)"
+        subject = self.keys.find(PARKETNUMMER, parketnummer)
+        if subject is not None:
+            case_id, _, suspect_id = subject.partition("/")
+            proceedings = self._get(
+                SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings, missing
+            )
+            if self.parketnummer_of(proceedings) == parketnummer:
+                return proceedings
+            raise NotFound(missing)
+        # Stores written before the numbers were sealed: their unkeyed lookup aggregates.
+        number = self._get(Parketnummer.id_for(parketnummer), Parketnummer, missing)
         return self.proceedings(number.case_id, number.suspect_id)
+
+    def parketnummer_of(self, proceedings: SuspectProceedings) -> str:
+        """The parketnummer in the clear; "" if there is none or it was forgotten."""
+        if proceedings.legacy_parketnummer:
+            return proceedings.legacy_parketnummer
+        if not proceedings.sealed_parketnummer:
+            return ""
+        subject = SuspectProceedings.key_subject(proceedings.case_id, proceedings.suspect_id)
+        try:
+            return self.keys.open(subject, PARKETNUMMER, proceedings.sealed_parketnummer)
+        except Forgotten:
+            return ""
+
+    def parketnummer_forgotten(self, proceedings: SuspectProceedings) -> bool:
+        return bool(proceedings.sealed_parketnummer) and not self.keys.knows(
+            SuspectProceedings.key_subject(proceedings.case_id, proceedings.suspect_id)
+        )
 
     def case(self, case_id: str) -> ProsecutionCase:
         return self._get(
@@ -80,13 +131,27 @@ class ProsecutionCommands:
     """What the prosecution service can be told: one method per command. Every method checks
     before it records (see bus.py)."""
 
-    def __init__(self, gateway: CommandGateway) -> None:
+    def __init__(self, gateway: CommandGateway, app: ProsecutionApplication) -> None:
         self.gateway = gateway
+        self.app = app
+
+    def _number_in_use(self, uow: UnitOfWork, parketnummer: str, subject: str) -> bool:
+        """Do other proceedings hold ``parketnummer``? The blind index is a hint (a batch that
+        failed to save may have left an entry behind); the proceedings' sealed number decides."""
+        if uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None:
+            return True  # a store written before the numbers were sealed
+        holder = self.app.keys.find(PARKETNUMMER, parketnummer)
+        if holder is None or holder == subject:
+            return False
+        case_id, _, suspect_id = holder.partition("/")
+        proceedings = uow.get(SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings)
+        return proceedings is not None and self.app.parketnummer_of(proceedings) == parketnummer
 
     async def register_case(
         self, cmd: c.RegisterCase, provenance: Provenance
     ) -> CommandResult[None]:
         parketnummer = cmd.parketnummer or ""
+        subject = SuspectProceedings.key_subject(cmd.case_id, cmd.suspect_id)
 
         def handle(uow: UnitOfWork) -> None:
             aggregate_id = SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id)
@@ -94,32 +159,98 @@ class ProsecutionCommands:
                 raise AlreadyExists(
                     f"case {cmd.case_id} is already registered against suspect {cmd.suspect_id}"
                 )
-            if (
-                parketnummer
-                and uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None
-            ):
+            if parketnummer and self._number_in_use(uow, parketnummer, subject):
                 raise PreconditionFailed(
                     "PARKETNUMMER_IN_USE",
                     "that parketnummer belongs to other proceedings",
-                    subject=f"{cmd.case_id}/{cmd.suspect_id}",
+                    subject=subject,
                 )
-            # Every check is done: from here on the command only records.
+            # Every check is done: from here on the command only records. The number goes
+            # into the events sealed, and into the key store's blind index for the lookup.
+            sealed = ""
+            if parketnummer:
+                sealed = self.app.keys.seal(subject, PARKETNUMMER, parketnummer)
+                self.app.keys.index(subject, PARKETNUMMER, parketnummer)
             uow.add(
                 SuspectProceedings.register(
-                    cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on, parketnummer
+                    cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on, sealed
                 )
             )
-            if parketnummer:
-                uow.add(
-                    Parketnummer.link(
-                        parketnummer, cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on
-                    )
-                )
             _case(uow, cmd.case_id, provenance, cmd.occurred_on).add_suspect(
                 provenance, cmd.occurred_on, cmd.suspect_id
             )
 
         return await self.gateway.submit(cmd, provenance, handle)
+
+    # --- forgetting (ADR 0020) ---
+
+    async def forget_parketnummer(
+        self, cmd: c.ForgetParketnummer, provenance: Provenance
+    ) -> CommandResult[None]:
+        """The OM's erasure order: destroy the key of these proceedings' parketnummer."""
+        subject = SuspectProceedings.key_subject(cmd.case_id, cmd.suspect_id)
+
+        def handle(uow: UnitOfWork) -> None:
+            proceedings = uow.get(
+                SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id), SuspectProceedings
+            )
+            if proceedings is None:
+                raise PreconditionFailed(
+                    "CASE_NOT_REGISTERED",
+                    f"the OM registered no case {cmd.case_id} against suspect {cmd.suspect_id}",
+                    subject=subject,
+                )
+            if proceedings.registered_by != provenance.organisation:
+                raise NotTheOwner(
+                    "only the organisation that registered the proceedings may order its "
+                    "parketnummer erased"
+                )
+            proceedings.forget_parketnummer(
+                provenance, cmd.occurred_on, "ERASURE_ORDER", "", cmd.order_id
+            )
+            # Destroyed before the event is stored: should the save fail, the order is given
+            # again and finds the key gone, which changes nothing (destroying is idempotent).
+            self.app.keys.forget(subject)
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    async def sweep_retention(
+        self, cmd: c.SweepRetention, provenance: Provenance
+    ) -> CommandResult[SweepResult]:
+        """Destroy every key whose retention term has passed on ``cmd.occurred_on``."""
+        as_of = cmd.occurred_on
+
+        def handle(uow: UnitOfWork) -> SweepResult:
+            forgotten = kept = 0
+            for subject in self.app.keys.subjects():
+                case_id, _, suspect_id = subject.partition("/")
+                proceedings = uow.get(
+                    SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings
+                )
+                if (
+                    proceedings is None  # a key a failed batch left behind: it seals nothing
+                    or not proceedings.sealed_parketnummer
+                    or proceedings.parketnummer_forgotten_on is not None
+                ):
+                    continue
+                expiry = retention.om_link_expires(
+                    retention.ProceedingsState(
+                        registered_on=proceedings.registered_on,
+                        final_on=proceedings.final_on,
+                        disposed_on=proceedings.decided_on
+                        if proceedings.decision in (DISMISSED, OTHER_DISPOSAL)
+                        else None,
+                    )
+                )
+                if expiry is None or expiry[1] > as_of:
+                    kept += 1
+                    continue
+                proceedings.forget_parketnummer(provenance, as_of, "RETENTION", expiry[0], "")
+                self.app.keys.forget(subject)
+                forgotten += 1
+            return SweepResult(forgotten, kept)
+
+        return await self.gateway.submit(cmd, provenance, handle, SweepResult)
 
     # --- about a victim in the case ---
 

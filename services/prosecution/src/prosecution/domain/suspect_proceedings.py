@@ -46,16 +46,44 @@ class SuspectProceedings(ChainAggregate):
             proceedings.case_id = self.case_id
             proceedings.suspect_id = self.suspect_id
             proceedings.registered_on = self.occurred_on
+            proceedings.registered_by = self.provenance.get("organisation", "")
             proceedings.note(self.occurred_on)
 
     class ParketnummerRecorded(ChainAggregate.Event):
-        """The OM's own parketnummer of the proceedings. Private: never on the bus."""
+        """The parketnummer in the clear, as stores written before the numbers were sealed
+        hold it. Private. No longer recorded: kept so that such a store still loads (its
+        numbers cannot be forgotten by destroying a key; see ADR 0020)."""
 
         TOPIC = "prosecution:Private.ParketnummerRecorded.v1"
         parketnummer: str
 
         def apply(self, proceedings: SuspectProceedings) -> None:
-            proceedings.parketnummer = self.parketnummer
+            proceedings.legacy_parketnummer = self.parketnummer
+
+    class ParketnummerSealed(ChainAggregate.Event):
+        """The OM's own parketnummer of the proceedings, sealed under the key of these
+        proceedings in the OM's key store (`ketenzicht_common.subject_keys`). Private: never
+        on the bus; without the key it is noise."""
+
+        TOPIC = "prosecution:Private.ParketnummerSealed.v1"
+        sealed: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.sealed_parketnummer = self.sealed
+
+    class ParketnummerForgotten(ChainAggregate.Event):
+        """The key that sealed the parketnummer was destroyed (crypto-shredding): on an
+        erasure order of the OM, or because its retention term passed. Private; it names the
+        basis only (``ERASURE_ORDER`` with the order's id, or ``RETENTION`` with the term's
+        code), never the number."""
+
+        TOPIC = "prosecution:Private.ParketnummerForgotten.v1"
+        basis: str
+        term_code: str
+        order_id: str
+
+        def apply(self, proceedings: SuspectProceedings) -> None:
+            proceedings.parketnummer_forgotten_on = self.occurred_on
 
     class SuspectSummoned(ChainAggregate.Event):
         """Dagvaarding: the OM prosecutes."""
@@ -164,8 +192,12 @@ class SuspectProceedings(ChainAggregate):
     def __init__(self) -> None:
         self.case_id = ""
         self.suspect_id = ""
-        self.parketnummer = ""
+        self.sealed_parketnummer = ""
+        """The parketnummer sealed (``subject_keys``); "" if the OM registered none."""
+        self.legacy_parketnummer = ""
+        self.parketnummer_forgotten_on: date | None = None
         self.registered_on = date.min
+        self.registered_by = ""
         self.decision = ""
         """The standing decision: SUMMONED, DISMISSED, OTHER_DISPOSAL or none yet."""
         self.decided_on: date | None = None
@@ -192,10 +224,11 @@ class SuspectProceedings(ChainAggregate):
         suspect_id: str,
         provenance: Provenance,
         occurred_on: date,
-        parketnummer: str = "",
+        sealed_parketnummer: str = "",
     ) -> SuspectProceedings:
         """Register the case against a suspect, whether or not the police's submission of it
-        has reached this service: events on the bus can arrive late."""
+        has reached this service: events on the bus can arrive late. ``sealed_parketnummer``
+        is the OM's number as the key store sealed it: the domain never sees it in the clear."""
         proceedings: SuspectProceedings = cls.start(
             cls.id_for(case_id, suspect_id),
             cls.CaseRegistered,
@@ -204,11 +237,43 @@ class SuspectProceedings(ChainAggregate):
             case_id=case_id,
             suspect_id=suspect_id,
         )
-        if parketnummer:
+        if sealed_parketnummer:
             proceedings.record(
-                cls.ParketnummerRecorded, provenance, occurred_on, parketnummer=parketnummer
+                cls.ParketnummerSealed, provenance, occurred_on, sealed=sealed_parketnummer
             )
         return proceedings
+
+    @staticmethod
+    def key_subject(case_id: str, suspect_id: str) -> str:
+        """Whose key seals the parketnummer: these proceedings. A parketnummer is the OM's
+        number of one suspect's proceedings in one case, and the OM's term runs per
+        proceedings; a key per victim would seal one number under several keys and forget
+        it with none of them."""
+        return f"{case_id}/{suspect_id}"
+
+    @property
+    def has_parketnummer(self) -> bool:
+        return bool(self.sealed_parketnummer or self.legacy_parketnummer)
+
+    def forget_parketnummer(
+        self, provenance: Provenance, occurred_on: date, basis: str, term_code: str, order_id: str
+    ) -> None:
+        """Record that the key of the parketnummer was destroyed (the caller destroys it)."""
+        if not self.sealed_parketnummer:
+            raise self._refuse(
+                "NO_SEALED_PARKETNUMMER",
+                "these proceedings have no sealed parketnummer to forget",
+            )
+        if self.parketnummer_forgotten_on is not None:
+            raise AlreadyExists("the parketnummer of these proceedings is already forgotten")
+        self.record(
+            self.ParketnummerForgotten,
+            provenance,
+            occurred_on,
+            basis=basis,
+            term_code=term_code,
+            order_id=order_id,
+        )
 
     def note(self, day: date) -> None:
         self.last_fact_on = max(self.last_fact_on, day)
@@ -430,11 +495,11 @@ SuspectProceedings.FactAmended = ProsecutionCase.FactAmended
 
 
 class Parketnummer(ChainAggregate):
-    """Which proceedings an OM parketnummer belongs to. Private: never on the bus.
-
-    The parketnummer is the OM's own source identifier (docs/domain.md#identifiers); keeping the
-    mapping in its own aggregate makes a number belong to one (case, suspect) only, and lets OM
-    systems look proceedings up by the number they know.
+    """Which proceedings an OM parketnummer belonged to, in stores written before the numbers
+    were sealed. Private: never on the bus. No longer created: its id was an unkeyed hash of
+    the number, which anyone with the store recomputes by trying every number; the lookup is
+    now the OM key store's blind index (docs/adr/0020-crypto-shredding-of-source-identifiers.md).
+    Kept so that such a store still loads and answers.
     """
 
     TOPIC = "prosecution:Parketnummer"
