@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import nats.js.errors
+import orjson
 from faststream import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsNKey
@@ -55,7 +56,7 @@ from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
 
 from .bus_access import MAX_DELIVER, feed, jetstream_for
-from .contract import Unprocessable, check, label
+from .contract import Unprocessable, check_message, label
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,14 @@ class ReceivedEvent:
     envelope: Envelope
     subject: str
     body: bytes
+    """The payload's JSON: the ``data`` of a version-2 envelope, the body of a version-1 one."""
     stream: str = ""
     checked_payload: EventPayload | None = field(default=None, compare=False)
     """The body as the contract check validated it (None for an event built by hand)."""
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.body)
+        loaded: dict[str, Any] = orjson.loads(self.body)
         return loaded
 
     def payload(self) -> EventPayload:
@@ -102,9 +104,9 @@ def checked(
     stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
 ) -> ReceivedEvent:
     """A message as an event a handler may apply, or `Unprocessable` (see `contract.check`)."""
-    envelope, payload = check(stream, subject, headers, body)
+    envelope, payload, data = check_message(stream, subject, headers, body)
     return ReceivedEvent(
-        envelope=envelope, subject=subject, body=body, stream=stream or "", checked_payload=payload
+        envelope=envelope, subject=subject, body=data, stream=stream or "", checked_payload=payload
     )
 
 
@@ -160,7 +162,7 @@ async def _delivery(message: Any) -> Msg:
 
 async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Tracer) -> None:
     # One consumer span per event, a child of the span that stored it (its traceparent
-    # header, checked): a batch must not cut the trace from the police system's call onwards.
+    # attribute, checked): a batch must not cut the trace from the police system's call onwards.
     carrier = {"traceparent": event.envelope.traceparent} if event.envelope.traceparent else {}
     with tracer.start_as_current_span(
         f"{event.subject} process",
