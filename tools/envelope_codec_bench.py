@@ -106,9 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     n = parser.parse_args().messages
-    formats: dict[str, Callable[[], tuple[dict[str, str], bytes]]] = {
-        "v1 headers": encode_headers
-    }
+    formats: dict[str, Callable[[], tuple[dict[str, str], bytes]]] = {"v1 headers": encode_headers}
     if hasattr(Envelope, "to_message"):
         formats["v2 body"] = encode_body
     for name, encode in formats.items():
@@ -130,9 +128,9 @@ def main() -> None:
             def bare(i: int) -> tuple[dict[str, str], bytes]:
                 return {"Nats-Msg-Id": f"bare-{i}"}, bare_body
 
-            def of(encode: Callable[[], tuple[dict[str, str], bytes]], i: int) -> tuple[
-                dict[str, str], bytes
-            ]:
+            def of(
+                encode: Callable[[], tuple[dict[str, str], bytes]], i: int
+            ) -> tuple[dict[str, str], bytes]:
                 headers, body = encode()
                 return headers | {"Nats-Msg-Id": f"m-{i}"}, body
 

@@ -114,3 +114,17 @@ def event_of(message: Msg) -> tuple[Envelope, dict[str, Any]]:
     envelope, data = read_envelope(message.headers, message.data or b"")
     payload: dict[str, Any] = orjson.loads(data)
     return envelope, payload
+
+
+def payload_of(message: Msg) -> dict[str, Any]:
+    """The payload of a message in a stream, of either envelope version."""
+    return event_of(message)[1]
+
+
+def attributes_of(message: Msg) -> dict[str, Any]:
+    """The CloudEvents attributes of a message as relays publish it now (envelope version 2:
+    in the body, ``Nats-Msg-Id`` the only header); AssertionError for any other message."""
+    assert list(message.headers or {}) == ["Nats-Msg-Id"], "not an envelope-version-2 message"
+    document: dict[str, Any] = orjson.loads(message.data or b"")
+    document.pop("data")
+    return document
