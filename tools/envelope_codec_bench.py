@@ -9,8 +9,9 @@ Three figures, each for the envelope in headers (envelope version 1, CloudEvents
   body it publishes);
 * consume side: `contract.check` of one message (envelope read, type, route, payload strict);
 * nats-py's read rate of those messages, read back by direct get in batches as the monitor's
-  rebuild reads them (`streams.read_stream`), beside messages whose only header is
-  ``Nats-Msg-Id`` with the payload alone as body, on an unsecured nats-server of its own.
+  rebuild reads them (`streams.read_stream`) and pushed to a callback as the live consumers get
+  them, beside messages whose only header is ``Nats-Msg-Id`` with the payload alone as body,
+  on an unsecured nats-server of its own.
 
 Kept apart from ``tools/bench`` on purpose (that one measures the whole chain).
 """
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nats
+from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
 from ketenzicht_common.contract import check
@@ -80,7 +82,10 @@ def per_call(function: Callable[[], object], n: int) -> float:
     return best / n * 1e6
 
 
-async def read_rate(url: str, stream: str, messages: list[tuple[dict[str, str], bytes]]) -> float:
+async def read_rate(
+    url: str, stream: str, messages: list[tuple[dict[str, str], bytes]]
+) -> tuple[float, float]:
+    """Messages a second nats-py reads: by direct get in batches, and pushed to a callback."""
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
@@ -97,7 +102,26 @@ async def read_rate(url: str, stream: str, messages: list[tuple[dict[str, str], 
             async for _ in read_stream(nc, "$JS.API", stream, 1, len(messages)):
                 count += 1
             best = max(best, count / (time.perf_counter() - started))
-        return best
+        # The live consumers' way: a push consumer whose callback nats-py calls per message.
+        pushed = 0.0
+        for _ in range(3):
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            received = 0
+
+            async def on_message(message: Msg, done: asyncio.Future[None] = done) -> None:
+                nonlocal received
+                received += 1
+                if received == len(messages) and not done.done():
+                    done.set_result(None)
+
+            started = time.perf_counter()
+            subscription = await js.subscribe(
+                f"{stream}.>", cb=on_message, ordered_consumer=True, pending_msgs_limit=-1
+            )
+            await asyncio.wait_for(done, 120)
+            pushed = max(pushed, received / (time.perf_counter() - started))
+            await subscription.unsubscribe()
+        return best, pushed
     finally:
         await nc.close()
 
@@ -116,10 +140,11 @@ def main() -> None:
             f" header bytes, {len(body)} body bytes"
         )
         print(f"  publish side  (envelope + body)   {per_call(encode, n):6.1f} µs")
-        print(
-            "  consume side  (contract.check)    "
-            f"{per_call(lambda h=headers, b=body: check(STREAM, SUBJECT, h, b), n):6.1f} µs"
-        )
+
+        def consume(h: dict[str, str] = headers, b: bytes = body) -> object:
+            return check(STREAM, SUBJECT, h, b)
+
+        print(f"  consume side  (contract.check)    {per_call(consume, n):6.1f} µs")
     with tempfile.TemporaryDirectory() as tmp:
         server = NatsServer(Path(tmp) / "nats", secured=False).start()
         try:
@@ -138,8 +163,12 @@ def main() -> None:
             for name, encode in formats.items():
                 rates[name] = [of(encode, i) for i in range(n)]
             for number, (name, messages) in enumerate(rates.items()):
-                rate = asyncio.run(read_rate(server.url, f"BENCH{number}", messages))
+                rate, pushed = asyncio.run(read_rate(server.url, f"BENCH{number}", messages))
                 print(f"nats-py direct-get read, {name:<26} {rate:8.0f} msg/s {1e6 / rate:6.1f} µs")
+                print(
+                    f"nats-py push consumer,   {name:<26} {pushed:8.0f} msg/s "
+                    f"{1e6 / pushed:6.1f} µs"
+                )
         finally:
             server.stop()
 

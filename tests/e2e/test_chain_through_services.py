@@ -354,7 +354,7 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
         "suspect_ids": [suspect],
     }
     # Arrival order is not fact order: the bus saw the OM first, the facts say police first.
-    registered_on = json.loads(om_events[registered.event_ids[0]].data)["occurred_on"]
+    registered_on = payload_of(om_events[registered.event_ids[0]])["occurred_on"]
     assert payload_of(late)["occurred_on"] < registered_on
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "nl.ketenzicht."
@@ -294,34 +294,51 @@ class Envelope(BaseModel):
         )
 
 
-class _Document(BaseModel):
-    """A version-2 body as JSON: the attributes ketenzicht reads (others are ignored, as
-    CloudEvents asks of unknown extensions; ``tracestate`` among them) and ``data``."""
+class StructuredEnvelope(BaseModel):
+    """A version-2 body: one CloudEvents 1.0 document in structured mode
+    (``application/cloudevents+json``), the attributes ketenzicht reads and ``data``. Other
+    attributes are ignored, as CloudEvents asks of unknown extensions (``tracestate`` among
+    them: never read). Its JSON Schema is ``contracts/events/envelope.v2.json``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", title="ketenzicht envelope, version 2")
 
-    specversion: str
-    id: UUID
-    source: str
-    type: str
-    subject: UUID
-    time: AwareDatetime
-    datacontenttype: str
-    dataschema: str
-    ketenzichtenvelope: int
-    schemaversion: int
-    occurredon: date
-    aggregateversion: int
-    organisation: str = ""
-    system: str = ""
-    position: int = 0
-    store: str = ""
-    commandid: str = ""
-    traceparent: str = ""
-    data: Any
+    specversion: str = Field(description="CloudEvents spec version: 1.0")
+    id: UUID = Field(description="the event id; also Nats-Msg-Id, unless a trigger's own id")
+    source: str = Field(description="/ketenzicht/<service>: the service that states it")
+    type: str = Field(description="nl.ketenzicht.<service>.<EventType>")
+    subject: UUID = Field(description="the aggregate the event belongs to")
+    time: AwareDatetime = Field(description="recorded_at: when the owning service stored it")
+    datacontenttype: str = Field(description="application/json")
+    dataschema: str = Field(description="ketenzicht:<service>/<EventType>.v<N>: data's schema")
+    ketenzichtenvelope: int = Field(description="the envelope version: 2")
+    schemaversion: int = Field(description="the payload contract's version N")
+    occurredon: date = Field(description="the business date the source states")
+    aggregateversion: int = Field(description="the event's version in its aggregate")
+    organisation: str = Field("", description="who stated it (an identifier)")
+    system: str = Field("", description="the system that sent it (an identifier)")
+    position: int = Field(0, description="its place in its service's notification log")
+    store: str = Field("", description="the identity of the store it was published from")
+    commandid: str = Field("", description="the command that caused it, when there was one")
+    traceparent: str = Field("", description="W3C trace context (distributed-tracing extension)")
+    data: Any = Field(description="the payload: the JSON of the contract named by dataschema")
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema a reader outside Python can check a body against."""
+        schema = cls.model_json_schema()
+        properties = schema["properties"]
+        properties["specversion"]["const"] = SPEC_VERSION
+        properties[ENVELOPE_EXTENSION]["const"] = ENVELOPE_VERSION
+        properties["datacontenttype"]["const"] = DATA_CONTENT_TYPE
+        properties["type"]["pattern"] = r"^nl\.ketenzicht\.[a-z]+\.[A-Za-z]+$"
+        properties["source"]["pattern"] = r"^/ketenzicht/[a-z]+$"
+        properties["data"]["type"] = "object"
+        schema["$id"] = f"ketenzicht:envelope.v{ENVELOPE_VERSION}"
+        schema["x-content-type"] = STRUCTURED_CONTENT_TYPE
+        return schema
 
 
-_DOCUMENT = TypeAdapter(_Document)
+_DOCUMENT = TypeAdapter(StructuredEnvelope)
 """Built once: the validator of every version-2 body."""
 
 
@@ -331,10 +348,10 @@ def _malformed(error: ValidationError) -> MalformedAttribute:
     for problem in problems:
         if problem["type"] == "json_invalid":
             return MalformedAttribute("the body", "is not JSON")
-        if problem["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        if not problem["loc"] and problem["type"] in ("model_type", "model_attributes_type"):
             return MalformedAttribute("the body", "is not a JSON object")
     first = problems[0]
     name = str(first["loc"][0]) if first["loc"] else "the body"
-    if name not in _Document.model_fields:
+    if name not in StructuredEnvelope.model_fields:
         return MalformedAttribute("the body", "is malformed")
     return MalformedAttribute(name, "is missing" if first["type"] == "missing" else "is malformed")
