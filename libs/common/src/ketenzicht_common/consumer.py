@@ -9,9 +9,12 @@ after its handler succeeded, and a failed event is redelivered after a growing d
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
 id (``testing.inbox.SqliteInbox`` does it for the tests' handlers, which have no store).
 
-Nothing reaches a handler unchecked: every message passes `contract.check` first (a readable
-envelope, a type its service publishes, read from that service's stream on the subject it
-publishes that type on, a body that validates against the contract). A message that fails is
+Nothing reaches a handler unchecked: every message passes `contract.check_message` first (a
+readable envelope of either version — in the body, or in the ``ce-*`` headers of an older
+message — whose source is the service its type names, a type that service publishes, read from
+its stream on the subject it publishes that type on, a payload that validates against the
+contract). A handler reads the payload (``ReceivedEvent.body``, ``data``), never the envelope's
+wire form. A message that fails is
 refused as `Unprocessable`. An event is given up on, and becomes a dead letter
 (``streams.dead_letter_stream``), when its handler has failed on every one of ``max_deliver``
 deliveries, or when it is refused (by the check or by the handler raising `Unprocessable`): it
@@ -103,7 +106,8 @@ EventHandler = Callable[[ReceivedEvent], Awaitable[None]]
 def checked(
     stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
 ) -> ReceivedEvent:
-    """A message as an event a handler may apply, or `Unprocessable` (see `contract.check`)."""
+    """A message as an event a handler may apply, or `Unprocessable` (see
+    `contract.check_message`)."""
     envelope, payload, data = check_message(stream, subject, headers, body)
     return ReceivedEvent(
         envelope=envelope, subject=subject, body=data, stream=stream or "", checked_payload=payload
