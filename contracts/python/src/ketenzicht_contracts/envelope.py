@@ -91,8 +91,10 @@ def split_type(ce_type: str) -> tuple[str, str]:
 
 
 def read_document(body: bytes) -> tuple[dict[str, Any], Any]:
-    """The attributes and the ``data`` of a version-2 body, or `MalformedAttribute` (``data``
-    for a body that is no JSON object or has no data)."""
+    """The attributes (unchecked: what the body claims) and the ``data`` of a version-2 body,
+    parsed only; or `MalformedAttribute` for a body that is no JSON object or has no ``data``.
+    For readers that look at a claim before trusting it (a relay's resume, a dead letter's
+    listing); a consumer reads a body with `Envelope.from_body`."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
