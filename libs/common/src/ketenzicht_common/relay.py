@@ -16,12 +16,12 @@ header.
 place in the notification log (``position``), as envelope attributes (``ce-store`` and
 ``ce-position`` headers in a version-1 message, which it reads too). At start the relay reads
 its stream backwards from the end to the last message that is provably its own: it carries this
-store's identity,
-and the store holds, at that position, the very event the message names (its ``id``). Anything
-else on the way (an anonymous publish, a message of another store, one that merely claims this
-store's identity) is skipped, counted and logged: the bus is a trust boundary, and a foreign
-message in the stream must never stop the relay or make it skip events. Found nothing of its
-own: it publishes from the start (a fresh stream, or one another store wrote to).
+store's identity, and the store holds, at that position, the very event the message names (its
+``id``). Anything else on the way (an anonymous publish, a message of another store, one that
+merely claims this store's identity) is skipped, counted and logged: the bus is a trust
+boundary, and a foreign message in the stream must never stop the relay or make it skip
+events. Found nothing of its own: it publishes from the start (a fresh stream, or one another
+store wrote to).
 
 **An event it cannot publish.** A service checks every public event against its contract before
 it stores it (`ChainApplication._record`), so the relay should never meet one that breaks its
