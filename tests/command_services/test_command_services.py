@@ -24,7 +24,7 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.command_service import CommandService
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import stream_messages
+from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
     field_violations,
@@ -196,12 +196,11 @@ UNKNOWN_EVENT_ID = "00000000-0000-4000-8000-000000000000"
 
 
 async def _published_body(running: Running, event_id: str) -> tuple[str, dict[str, Any]]:
-    import json
 
     found = await published_ids(running, [event_id])
     assert event_id in found, "the correction was not published"
     message = found[event_id]
-    return (message.headers or {}).get("ce-type", ""), json.loads(message.data)
+    return attributes_of(message)["type"], payload_of(message)
 
 
 async def test_a_fact_is_annulled_and_amended_by_its_owner_and_published_as_a_fact(

@@ -29,7 +29,7 @@ from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import REPO_ROOT
-from ketenzicht_common.testing.jetstream import stream_messages
+from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_contracts.envelope import stream_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -128,8 +128,8 @@ class Recorder:
             for event_id, event_type in expected:
                 message = messages[event_id]
                 assert message.subject == f"ketenzicht.{service}.{event_type}"
-                assert (message.headers or {})["ce-type"] == f"nl.ketenzicht.{service}.{event_type}"
-                bodies[event_id] = json.loads(message.data)
+                assert attributes_of(message)["type"] == f"nl.ketenzicht.{service}.{event_type}"
+                bodies[event_id] = payload_of(message)
         return bodies
 
 
@@ -348,14 +348,14 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
     restart({})
     (late,) = (await on_stream(chain.nats, "investigation", list(submitted.event_ids))).values()
     assert late.subject == "ketenzicht.investigation.CaseSubmittedToProsecution"
-    assert json.loads(late.data) == {
+    assert payload_of(late) == {
         "occurred_on": "2022-05-01",
         "case_id": case,
         "suspect_ids": [suspect],
     }
     # Arrival order is not fact order: the bus saw the OM first, the facts say police first.
-    registered_on = json.loads(om_events[registered.event_ids[0]].data)["occurred_on"]
-    assert json.loads(late.data)["occurred_on"] < registered_on
+    registered_on = payload_of(om_events[registered.event_ids[0]])["occurred_on"]
+    assert payload_of(late)["occurred_on"] < registered_on
 
 
 async def test_several_victims_and_several_suspects_in_one_case(

@@ -49,7 +49,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2
 
 from ketenzicht_common.telemetry import valid_traceparent
-from ketenzicht_common.testing.jetstream import stream_messages
+from ketenzicht_common.testing.jetstream import attributes_of, stream_messages
 from ketenzicht_common.testing.service import Running
 
 pytestmark = pytest.mark.integration
@@ -437,10 +437,10 @@ async def check_afterwards(chain: dict[str, Running], run: Run) -> None:
         stored_refused = commands & run.refused_ids.get(service, set())
         assert not stored_refused, f"{service} stored refused commands {sorted(stored_refused)}"
         for message in await stream_messages(running.nats, running.stream, timeout=0):
-            headers = message.headers or {}
-            assert "tracestate" not in headers
-            assert MARK not in str(headers)
-            traceparent = headers.get("traceparent", "")
+            attributes = attributes_of(message)  # Nats-Msg-Id the only header
+            assert "tracestate" not in attributes
+            assert MARK not in str(message.headers) + message.data.decode()
+            traceparent = attributes.get("traceparent", "")
             assert traceparent == valid_traceparent(traceparent), traceparent
 
 

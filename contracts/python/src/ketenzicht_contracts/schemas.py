@@ -1,4 +1,5 @@
-"""Writes the JSON Schema of every event payload to ``contracts/events/`` and checks for drift.
+"""Writes the JSON Schema of every event payload, and of the envelope a payload travels in
+(``envelope.v2.json``), to ``contracts/events/`` and checks for drift.
 
 python -m ketenzicht_contracts.schemas write   # after changing a payload model
 python -m ketenzicht_contracts.schemas check   # exits 1 when models and files disagree
@@ -10,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from .envelope import ENVELOPE_VERSION, StructuredEnvelope
 from .events import all_payload_models
 from .events.base import EventPayload
 
@@ -26,13 +28,17 @@ def schema_of(model: type[EventPayload]) -> dict[str, object]:
 
 
 def rendered() -> dict[Path, str]:
-    return {
+    files = {
         EVENTS_DIR / f"{model.schema_name()}.json": json.dumps(
             schema_of(model), indent=2, sort_keys=True
         )
         + "\n"
         for model in all_payload_models()
     }
+    files[EVENTS_DIR / f"envelope.v{ENVELOPE_VERSION}.json"] = (
+        json.dumps(StructuredEnvelope.json_schema(), indent=2, sort_keys=True) + "\n"
+    )
+    return files
 
 
 def drift() -> list[str]:

@@ -9,9 +9,12 @@ after its handler succeeded, and a failed event is redelivered after a growing d
 idempotent: JetStream delivers at least once, so a handler keys what it records on the event
 id (``testing.inbox.SqliteInbox`` does it for the tests' handlers, which have no store).
 
-Nothing reaches a handler unchecked: every message passes `contract.check` first (a readable
-envelope, a type its service publishes, read from that service's stream on the subject it
-publishes that type on, a body that validates against the contract). A message that fails is
+Nothing reaches a handler unchecked: every message passes `contract.check_message` first (a
+readable envelope of either version — in the body, or in the ``ce-*`` headers of an older
+message — whose source is the service its type names, a type that service publishes, read from
+its stream on the subject it publishes that type on, a payload that validates against the
+contract). A handler reads the payload (``ReceivedEvent.body``, ``data``), never the envelope's
+wire form. A message that fails is
 refused as `Unprocessable`. An event is given up on, and becomes a dead letter
 (``streams.dead_letter_stream``), when its handler has failed on every one of ``max_deliver``
 deliveries, or when it is refused (by the check or by the handler raising `Unprocessable`): it
@@ -45,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import nats.js.errors
+import orjson
 from faststream import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsNKey
@@ -55,7 +59,7 @@ from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
 
 from .bus_access import MAX_DELIVER, feed, jetstream_for
-from .contract import Unprocessable, check, label
+from .contract import Unprocessable, check_message, label
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +81,14 @@ class ReceivedEvent:
     envelope: Envelope
     subject: str
     body: bytes
+    """The payload's JSON: the ``data`` of a version-2 envelope, the body of a version-1 one."""
     stream: str = ""
     checked_payload: EventPayload | None = field(default=None, compare=False)
     """The body as the contract check validated it (None for an event built by hand)."""
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.body)
+        loaded: dict[str, Any] = orjson.loads(self.body)
         return loaded
 
     def payload(self) -> EventPayload:
@@ -101,10 +106,11 @@ EventHandler = Callable[[ReceivedEvent], Awaitable[None]]
 def checked(
     stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
 ) -> ReceivedEvent:
-    """A message as an event a handler may apply, or `Unprocessable` (see `contract.check`)."""
-    envelope, payload = check(stream, subject, headers, body)
+    """A message as an event a handler may apply, or `Unprocessable` (see
+    `contract.check_message`)."""
+    envelope, payload, data = check_message(stream, subject, headers, body)
     return ReceivedEvent(
-        envelope=envelope, subject=subject, body=body, stream=stream or "", checked_payload=payload
+        envelope=envelope, subject=subject, body=data, stream=stream or "", checked_payload=payload
     )
 
 
@@ -160,7 +166,7 @@ async def _delivery(message: Any) -> Msg:
 
 async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Tracer) -> None:
     # One consumer span per event, a child of the span that stored it (its traceparent
-    # header, checked): a batch must not cut the trace from the police system's call onwards.
+    # attribute, checked): a batch must not cut the trace from the police system's call onwards.
     carrier = {"traceparent": event.envelope.traceparent} if event.envelope.traceparent else {}
     with tracer.start_as_current_span(
         f"{event.subject} process",

@@ -5,8 +5,13 @@ check every public event passes before a service stores it
 The bus is a trust boundary. Anything that can publish on NATS can put a message in a service's
 stream, so a consumer applies an event only when
 
-* it has a readable ketenzicht envelope (``ce-*`` headers), whose provenance fields
-  (organisation, system, command id) are identifiers, not text;
+* it has a readable ketenzicht envelope, whose provenance fields (organisation, system, command
+  id) are identifiers, not text: version 2, the CloudEvents attributes in the body beside the
+  payload as ``data`` (structured mode, what relays publish), or version 1, ``ce-*`` headers
+  and the payload as the body (messages published before; `ketenzicht_contracts.envelope`);
+* it speaks for the service whose stream holds it: its ``source`` is that service's
+  (``/ketenzicht/<service>``, read from the body in version 2, from ``ce-source`` in version 1),
+  its type one of that service's;
 * its type is one the contracts register for the service the envelope names, at that version;
 * it was read from that service's stream, on the subject that service publishes that type on
   (``ketenzicht.<service>.<EventType>``; a residence trigger on
@@ -21,18 +26,23 @@ as a boolean while the handler reads the string).
 
 Anything else raises `Unprocessable`. Its message is the *reason*: a rule code first
 (``wrong-subject``, ``breaks-contract``, …), then only what is known to be safe: names from the
-contracts (service, type, field), stream names from the server, ids once they validated. Never a
-header value or a piece of the body that failed: that is where free text about a person would
-be. The reason goes into the dead letter (JetStream's termination advisory) and the log.
+contracts (service, type, field, envelope attribute), stream names from the server, ids once
+they validated. Never a header or attribute value or a piece of the body that failed: that is
+where free text about a person would be. The reason goes into the dead letter (JetStream's
+termination advisory) and the log.
 
 Trace context is not a fact: a ``traceparent`` that is not W3C-valid (the gRPC edge's own rule,
 ``telemetry.valid_traceparent``) is dropped from the envelope rather than refusing the event.
-A ``tracestate`` is never read off the bus (``Envelope.from_headers``).
+A ``tracestate`` is never read off the bus (``Envelope.from_headers``, ``from_attributes``).
+
+A version-2 body is validated in one strict pass of pydantic (`Envelope.from_body`); the
+payload model's strict JSON validation then reads the ``data`` member as orjson writes it back
+(well under a µs: pydantic validates JSON strictly only from JSON text, and strict validation
+of Python objects would refuse a date written as text).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -40,9 +50,19 @@ from functools import cache
 from typing import Any, get_args
 from uuid import UUID
 
+import orjson
 from pydantic import StringConstraints, ValidationError
 
-from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
+from ketenzicht_contracts.envelope import (
+    NATS_MSG_ID,
+    TYPE_PREFIX,
+    Envelope,
+    MalformedAttribute,
+    is_header_envelope,
+    read_document,
+    source_for,
+    stream_for,
+)
 from ketenzicht_contracts.events import EventPayload, all_payload_models, payload_model
 from ketenzicht_contracts.events.base import Pseudonym
 
@@ -198,7 +218,8 @@ _KINDS = {
 
 
 def check_envelope(headers: Mapping[str, str] | None) -> Envelope:
-    """The envelope of a message, or `Unprocessable` naming the header that is wrong."""
+    """The version-1 envelope of a message (``ce-*`` headers), or `Unprocessable` naming the
+    header that is wrong."""
     if not headers:
         raise Unprocessable("no-envelope: the message has no headers")
     missing = [name for name in REQUIRED_HEADERS if name not in headers]
@@ -210,12 +231,39 @@ def check_envelope(headers: Mapping[str, str] | None) -> Envelope:
         envelope = Envelope.from_headers(dict(headers))
     except (ValueError, KeyError):
         raise Unprocessable(f"no-envelope: {_unreadable(headers)}") from None
+    if "ce-source" in headers and headers["ce-source"] != source_for(envelope.service):
+        raise Unprocessable(f"wrong-source: {_not_its_source(envelope.service)}")
+    return _provenance_checked(envelope)
+
+
+def _not_its_source(service: str) -> str:
+    return f"the event's source is not {source_for(service)}, the service its type names"
+
+
+def _provenance_checked(envelope: Envelope) -> Envelope:
     for name in ("organisation", "system", "command_id"):
         if not IDENTIFIER.fullmatch(getattr(envelope, name)):
             raise Unprocessable(f"envelope-text: {name} is not an identifier")
     if envelope.traceparent and not valid_traceparent(envelope.traceparent):
         return envelope.model_copy(update={"traceparent": ""})
     return envelope
+
+
+def read_envelope(headers: Mapping[str, str] | None, body: bytes) -> tuple[Envelope, bytes]:
+    """The envelope of a message of either version and its payload's JSON, or `Unprocessable`
+    naming the header or body attribute that is wrong (never its value)."""
+    if is_header_envelope(headers):
+        return check_envelope(headers), body
+    try:
+        envelope, data = Envelope.from_body(body, (headers or {}).get(NATS_MSG_ID, ""))
+    except MalformedAttribute as error:
+        if error.name == "source":
+            raise Unprocessable(
+                "wrong-source: the event's source is not that of the service its type names"
+            ) from None
+        where = error.name if error.name == "the body" else f"attribute {error.name}"
+        raise Unprocessable(f"no-envelope: {where} {error.problem}") from None
+    return _provenance_checked(envelope), orjson.dumps(data)
 
 
 def _unreadable(headers: Mapping[str, str]) -> str:
@@ -240,14 +288,50 @@ def _unreadable(headers: Mapping[str, str]) -> str:
     return "header ce-time is malformed"
 
 
+def check_message(
+    stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> tuple[Envelope, EventPayload, bytes]:
+    """Everything a consumer checks before it applies a message (see the module docstring):
+    the envelope, the validated payload, and the payload's JSON."""
+    envelope, data = read_envelope(headers, body)
+    model = contract_of(envelope.service, envelope.event_type, envelope.version)
+    check_route(model, stream, subject)
+    return envelope, check_payload(model, data, envelope.occurred_on), data
+
+
 def check(
     stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
 ) -> tuple[Envelope, EventPayload]:
-    """Everything a consumer checks before it applies a message (see the module docstring)."""
-    envelope = check_envelope(headers)
-    model = contract_of(envelope.service, envelope.event_type, envelope.version)
-    check_route(model, stream, subject)
-    return envelope, check_payload(model, body, envelope.occurred_on)
+    """`check_message` without the payload's JSON."""
+    envelope, payload, _ = check_message(stream, subject, headers, body)
+    return envelope, payload
+
+
+def claims_of(headers: Mapping[str, str] | None, body: bytes) -> tuple[str, str, str, bytes]:
+    """What a message claims to be, for a dead letter's listing: (type, schema version, event
+    id, the payload's JSON), from a message of either envelope version, nothing validated
+    (empty where it claims nothing readable). The caller shows the type only when the contracts
+    know it and the id only when it is a UUID, never the claim itself."""
+    if is_header_envelope(headers):
+        assert headers is not None
+        return (
+            headers.get("ce-type", ""),
+            headers.get("ce-schemaversion", ""),
+            headers.get("ce-id", ""),
+            body,
+        )
+    try:
+        document, data = read_document(body)
+    except MalformedAttribute:
+        return "", "", "", b""
+    type_, version, event_id = (
+        _claim(document.get(name)) for name in ("type", "schemaversion", "id")
+    )
+    return type_, version, event_id, orjson.dumps(data)
+
+
+def _claim(value: Any) -> str:
+    return str(value) if isinstance(value, str) or type(value) is int else ""
 
 
 def label(envelope: Envelope | None) -> str:
@@ -284,8 +368,8 @@ def pseudonyms_in(model: type[EventPayload] | None, body: bytes) -> dict[str, li
     """The ids in a body that an operator may see: only the contract's pseudonym fields, and of
     those only the values that validate as pseudonyms. Nothing else of the body."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return {}
     if not isinstance(data, dict):
         return {}

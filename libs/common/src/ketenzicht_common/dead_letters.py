@@ -23,8 +23,8 @@ recorded in the same stream, so the list shows each letter's state.
 **Nothing of the content is shown.** Type and id appear only when they are what the contracts
 say they are (a known event type, a UUID); `inspect` adds, of the body, only the values of the
 contract's pseudonym fields that validate as pseudonyms. A dead letter is often exactly the
-message that carries free text about a person: its body, its unknown fields and its headers are
-never printed.
+message that carries free text about a person: its body, its unknown fields, its envelope's
+attributes (in the body, or the headers of a version-1 message) are never printed.
 
 **Replay** asks the running consumer to apply the event again: a core NATS request on
 ``ketenzicht.replay.<consumer>`` names the stream sequence; the consumer reads that very message
@@ -70,7 +70,7 @@ from ketenzicht_common.bus_access import (
     seed_file,
 )
 from ketenzicht_common.consumer import replay_subject
-from ketenzicht_common.contract import pseudonyms_in
+from ketenzicht_common.contract import claims_of, pseudonyms_in
 from ketenzicht_common.streams import OUTCOMES, RELAY_SKIPS, outcome_subject
 from ketenzicht_contracts.envelope import TYPE_PREFIX
 from ketenzicht_contracts.events import EventPayload, payload_model
@@ -253,10 +253,11 @@ async def _advisory_letter(
             malformed=True,
         )
     stream, consumer, stream_sequence, deliveries = fields
-    headers: dict[str, str] = {}
+    claimed_type = claimed_version = claimed_id = ""
     with contextlib.suppress(nats.js.errors.NotFoundError, LookupError):  # aged out since
         js = jetstream_for(nc, me, stream)
-        headers = (await js.get_msg(stream, stream_sequence)).headers or {}
+        stored = await js.get_msg(stream, stream_sequence)
+        claimed_type, claimed_version, claimed_id, _ = claims_of(stored.headers, stored.data or b"")
     kind = _ADVISORIES.get(str(advisory.get("type", "")), "")
     why = str(advisory.get("reason") or "")
     return DeadLetter(
@@ -270,8 +271,8 @@ async def _advisory_letter(
             if why
             else ("terminated: breaks its contract" if kind == "terminated" else kind)
         ),
-        event_type=_event_type(headers.get("ce-type", ""), headers.get("ce-schemaversion", "")),
-        event_id=_uuid(headers.get("ce-id", "")),
+        event_type=_event_type(claimed_type, claimed_version),
+        event_id=_uuid(claimed_id),
     )
 
 
@@ -294,13 +295,13 @@ async def inspect(nc: Client, me: str, sequence: int) -> tuple[DeadLetter, dict[
         message = await js.get_msg(found.stream, found.stream_sequence)
     except nats.js.errors.NotFoundError:
         return found, {}
+    _, version, _, data = claims_of(message.headers, message.data or b"")
     model: type[EventPayload] | None = None
     if found.event_type:
         service, _, event_type = found.event_type.partition(".")
-        version = (message.headers or {}).get("ce-schemaversion", "1")
         with contextlib.suppress(KeyError, ValueError):
-            model = payload_model(service, event_type, int(version))
-    return found, pseudonyms_in(model, message.data or b"")
+            model = payload_model(service, event_type, int(version or "1"))
+    return found, pseudonyms_in(model, data)
 
 
 async def _record(js: JetStreamContext, sequence: int, outcome: dict[str, Any]) -> None:

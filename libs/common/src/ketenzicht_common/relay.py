@@ -8,14 +8,20 @@ window. Commands are accepted while NATS is down; the relay waits and catches up
 returns. It connects as its service's identity, makes the service's streams and the consumers
 its readers read them through (`bus_access`, docs/adr/0019), and nothing else.
 
-**Where it resumes.** Each message carries the store's identity (``ce-store``) and the event's
-place in the notification log (``ce-position``). At start the relay reads its stream backwards
-from the end to the last message that is provably its own: it carries this store's identity,
-and the store holds, at that position, the very event the message names (``ce-id``). Anything
-else on the way (an anonymous publish, a message of another store, one that merely claims this
-store's identity) is skipped, counted and logged: the bus is a trust boundary, and a foreign
-message in the stream must never stop the relay or make it skip events. Found nothing of its
-own: it publishes from the start (a fresh stream, or one another store wrote to).
+**What it publishes.** Each event as a CloudEvents document in the body (envelope version 2,
+`ketenzicht_contracts.envelope`), the payload as its ``data``, with ``Nats-Msg-Id`` the only
+header.
+
+**Where it resumes.** Each message carries the store's identity (``store``) and the event's
+place in the notification log (``position``), as envelope attributes (``ce-store`` and
+``ce-position`` headers in a version-1 message, which it reads too). At start the relay reads
+its stream backwards from the end to the last message that is provably its own: it carries this
+store's identity, and the store holds, at that position, the very event the message names (its
+``id``). Anything else on the way (an anonymous publish, a message of another store, one that
+merely claims this store's identity) is skipped, counted and logged: the bus is a trust
+boundary, and a foreign message in the stream must never stop the relay or make it skip
+events. Found nothing of its own: it publishes from the start (a fresh stream, or one another
+store wrote to).
 
 **An event it cannot publish.** A service checks every public event against its contract before
 it stores it (`ChainApplication._record`), so the relay should never meet one that breaks its
@@ -48,7 +54,14 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, RawStreamMsg
 
-from ketenzicht_contracts.envelope import NATS_MSG_ID, Envelope, stream_for
+from ketenzicht_contracts.envelope import (
+    NATS_MSG_ID,
+    Envelope,
+    MalformedAttribute,
+    is_header_envelope,
+    read_document,
+    stream_for,
+)
 
 from .bus_access import provision_feeds
 from .contract import ContractViolation
@@ -65,7 +78,8 @@ SCAN_WINDOW = 64
 
 
 def to_message(app: ChainApplication, notification: Notification) -> tuple[str, bytes, Envelope]:
-    """The subject, body and envelope of a stored event."""
+    """The subject, the payload's JSON and the envelope of a stored event
+    (``envelope.to_message`` makes the message of the last two)."""
     event = app.mapper.to_domain_event(notification)
     assert isinstance(event, ChainAggregate.Event)
     service, event_type, version = parse_event_topic(notification.topic)
@@ -90,7 +104,7 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         store=app.store_id(),
         message_id=app.message_id(event),
     )
-    return subject, body.model_dump_json().encode(), envelope
+    return subject, body.__pydantic_serializer__.to_json(body), envelope
 
 
 class Relay:
@@ -254,12 +268,8 @@ class Relay:
 
     async def _own_position(self, message: RawStreamMsg, stored: int) -> int | None:
         """The message's position if it is this store's own event, else None."""
-        headers = message.headers or {}
-        if headers.get("ce-store") != self.app.store_id():
-            return None
-        try:
-            position = int(headers.get("ce-position", ""))
-        except ValueError:
+        store, position, event_id = _claims(message)
+        if store != self.app.store_id() or position is None:
             return None
         if not 0 < position <= stored:
             # Forged, or the store was restored from a copy older than the stream: either way
@@ -276,7 +286,7 @@ class Relay:
         found = await asyncio.to_thread(
             self.app.recorder.select_notifications, position, 1, None, self.topics
         )
-        if not found or found[0].id != position or headers.get("ce-id") != str(_event_id(found[0])):
+        if not found or found[0].id != position or event_id != str(_event_id(found[0])):
             log.error(
                 "relay %s: %s #%d claims this store's position %d but names another event; ignored",
                 self.service,
@@ -310,11 +320,12 @@ class Relay:
             acks: list[asyncio.Future[PubAck]] = []
             for notification in notifications:
                 try:
-                    subject, body, envelope = to_message(self.app, notification)
+                    subject, data, envelope = to_message(self.app, notification)
                 except ContractViolation as violation:
                     acks.append(await self._skip(js, notification, violation))
                     continue
-                acks.append(await js.publish_async(subject, body, headers=envelope.to_headers()))
+                headers, body = envelope.to_message(data)
+                acks.append(await js.publish_async(subject, body, headers=headers))
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
@@ -362,6 +373,28 @@ class Relay:
             headers={NATS_MSG_ID: f"relay-skip-{self.app.store_id()}-{notification.id}"},
         )
         return future
+
+
+def _claims(message: RawStreamMsg) -> tuple[str, int | None, str]:
+    """What a message of the stream says of its origin: (store, position, event id), from
+    the body's attributes or a version-1 message's headers; nothing trusted yet."""
+    headers = message.headers or {}
+    if is_header_envelope(headers):
+        try:
+            position: int | None = int(headers.get("ce-position", ""))
+        except ValueError:
+            position = None
+        return headers.get("ce-store", ""), position, headers.get("ce-id", "")
+    try:
+        document, _ = read_document(message.data or b"")
+    except MalformedAttribute:
+        return "", None, ""
+    claimed = document.get("position")
+    return (
+        str(document.get("store", "")),
+        claimed if type(claimed) is int else None,
+        str(document.get("id", "")),
+    )
 
 
 def _event_id(notification: Notification) -> UUID:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import nats
+import nats.aio.msg
 import pytest
 from eventsourcing.application import Application, ProcessingEvent
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -27,6 +28,7 @@ from ketenzicht.monitor.v1 import monitor_pb2 as monitor_pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
 from ketenzicht_common.bus_access import provision_feeds
 from ketenzicht_common.client import connect
+from ketenzicht_common.contract import Unprocessable
 from ketenzicht_common.dead_letters import DeadLetter, read
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.health import health_of
@@ -36,7 +38,7 @@ from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.streams import ensure_stream, service_stream
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_common.testing.jetstream import event_of, publish_event, stream_messages
 from ketenzicht_contracts.envelope import Envelope
 from ketenzicht_contracts.events.intake import SignalRegistered
 
@@ -61,7 +63,7 @@ async def publish_raw(
         await nc.close()
 
 
-def forged_headers(store: str, position: int, event_id: uuid.UUID | None = None) -> dict[str, str]:
+def forged_envelope(store: str, position: int, event_id: uuid.UUID | None = None) -> Envelope:
     return Envelope(
         event_id=event_id or uuid.uuid4(),
         service="intake",
@@ -75,7 +77,20 @@ def forged_headers(store: str, position: int, event_id: uuid.UUID | None = None)
         system="police-registration",
         position=position,
         store=store,
-    ).to_headers()
+    )
+
+
+def forged_headers(store: str, position: int, event_id: uuid.UUID | None = None) -> dict[str, str]:
+    """A version-1 message's envelope (``ce-*`` headers), as streams of older runs hold."""
+    return forged_envelope(store, position, event_id).to_headers()
+
+
+def origin(message: nats.aio.msg.Msg) -> tuple[str, str]:
+    """(store, event id) a message of either envelope version claims; empty for no envelope."""
+    with contextlib.suppress(Unprocessable):
+        envelope, _ = event_of(message)
+        return envelope.store, str(envelope.event_id)
+    return "", ""
 
 
 async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_still_publishes(
@@ -85,10 +100,11 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
     intake = service_factory("intake", nats_server, data_dir=data_dir)
     first = await register(intake.address, range(3))
     published = await stream_messages(nats_server, STREAM, at_least=3)
-    store = (published[0].headers or {})["ce-store"]
+    store = origin(published[0])[0]
 
     # A two-byte publish; a message that claims this store's identity at a position beyond
-    # what it holds; one that claims a position it holds but names another event.
+    # what it holds (in the body, and in old-style headers); one that claims a position it
+    # holds but names another event.
     await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", b"hi")
     await publish_raw(
         nats_server,
@@ -96,6 +112,8 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
         b"{}",
         forged_headers(store, position=999),
     )
+    headers, body = forged_envelope(store, position=998).to_message(b"{}")
+    await publish_raw(nats_server, "ketenzicht.intake.SignalRegistered", body, headers)
     await publish_raw(
         nats_server, "ketenzicht.intake.SignalRegistered", b"{}", forged_headers(store, position=2)
     )
@@ -103,18 +121,15 @@ async def test_a_foreign_message_in_a_services_stream_then_a_restart_the_relay_s
 
     restarted = service_factory("intake", nats_server, data_dir=data_dir)
     later = await register(restarted.address, range(10, 12))
-    messages = await stream_messages(nats_server, STREAM, at_least=8)
-    events = [
-        (m.headers or {}).get("ce-id")
-        for m in messages
-        if (m.headers or {}).get("ce-store") == store
-    ]
+    messages = await stream_messages(nats_server, STREAM, at_least=9)
+    events = [event for claimed, event in map(origin, messages) if claimed == store]
     genuine = [e for e in events if e in first | later]
     assert sorted(genuine) == sorted(first | later), "every event published, once"
-    assert len(messages) == 8
+    assert len(messages) == 9
     log = (tmp_path / "intake.log").read_text()
-    assert "skipped 3 message(s) of other origin at the end of KETENZICHT_INTAKE" in log
+    assert "skipped 4 message(s) of other origin at the end of KETENZICHT_INTAKE" in log
     assert "claims this store's position 999, beyond" in log
+    assert "claims this store's position 998, beyond" in log
     assert "claims this store's position 2 but names another event" in log
 
 
@@ -179,7 +194,7 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
             messages = await stream_messages(nats_server, STREAM, at_least=2)
             assert await eventually(lambda: relay.skipped == 1 and relay.position > 0)
             assert relay.stalled(after=0) == "", "the relay is not stuck on it"
-        bodies = [json.loads(m.data) for m in messages]
+        bodies = [event_of(m)[1] for m in messages]
         assert [b["victim_id"] for b in bodies] == ["victim-before", "victim-after"]
 
         nc = await nats.connect(**nats_server.login("intake"))
@@ -201,8 +216,8 @@ async def test_a_stored_event_that_breaks_its_contract_is_skipped_by_the_relay_a
         app.close()
 
 
-def envelope_headers(service: str, event_type: str, **extra: str) -> dict[str, str]:
-    headers = Envelope(
+def envelope_of(service: str, event_type: str) -> Envelope:
+    return Envelope(
         event_id=uuid.uuid4(),
         service=service,
         event_type=event_type,
@@ -213,8 +228,20 @@ def envelope_headers(service: str, event_type: str, **extra: str) -> dict[str, s
         aggregate_version=1,
         organisation="politie",
         system="police-registration",
-    ).to_headers()
-    return headers | extra
+    )
+
+
+def envelope_headers(service: str, event_type: str, **extra: str) -> dict[str, str]:
+    """A version-1 envelope (``ce-*`` headers): the forgery an old-style message can be."""
+    return envelope_of(service, event_type).to_headers() | extra
+
+
+def in_body(
+    service: str, event_type: str, data: dict[str, object], **attributes: object
+) -> tuple[bytes, dict[str, str]]:
+    """A version-2 message (the envelope in the body) with some attributes forged."""
+    headers, body = envelope_of(service, event_type).to_message(json.dumps(data).encode())
+    return json.dumps(json.loads(body) | attributes).encode(), headers
 
 
 def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
@@ -273,6 +300,29 @@ def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
         ),
         # Two anonymous bytes.
         ("ketenzicht.intake.SignalRegistered", b"hi", None, "no-envelope"),
+        # The same forgeries with the envelope in the body (version 2).
+        (
+            "ketenzicht.intake.SuspectSummoned",
+            *in_body("prosecution", "SuspectSummoned", summons),
+            "wrong-stream",
+        ),
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", personal),
+            "breaks-contract",
+        ),
+        # Free text in a body attribute: named, never shown.
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal, occurredon=FREE_TEXT),
+            "no-envelope",
+        ),
+        # Intake speaking for residence: its type and stream, residence's source.
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal, source="/ketenzicht/residence"),
+            "wrong-source",
+        ),
     ]
 
 
@@ -313,7 +363,7 @@ async def test_a_message_that_passes_nats_but_breaks_the_contract_is_only_a_dead
     # The valid victim's trigger still flows.
     async def offered() -> bool:
         return any(
-            json.loads(m.data).get("victim_id") == "victim-valid"
+            event_of(m)[1].get("victim_id") == "victim-valid"
             and m.subject.endswith(".ReflectionPeriodOfferRequired")
             for m in await stream_messages(nats_server, "KETENZICHT_RESIDENCE")
         )
@@ -419,4 +469,4 @@ async def test_health_names_a_relay_that_cannot_publish_and_why_and_the_status_c
 
     assert await eventually_async(serving_again, timeout=20)
     messages = await stream_messages(nats_server, STREAM, at_least=2)
-    assert {(m.headers or {})["ce-id"] for m in messages} == stored
+    assert {origin(m)[1] for m in messages} == stored

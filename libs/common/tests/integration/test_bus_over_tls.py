@@ -12,6 +12,7 @@ import pytest
 
 from ketenzicht_common.processes import NatsServer, free_port
 from ketenzicht_common.testing.fixtures import ServiceFactory
+from ketenzicht_common.testing.jetstream import event_of
 from ketenzicht_common.testing.pki import make_certificates
 
 from .test_delivery_guarantees import STREAM, register
@@ -48,7 +49,7 @@ async def test_the_services_publish_over_tls_when_the_server_requires_it(
             messages = [await js.get_msg(STREAM, seq) for seq in (1, 2)]
         finally:
             await nc.close()
-        assert {(m.headers or {})["ce-id"] for m in messages} == stored
+        assert {str(event_of(m)[0].event_id) for m in messages} == stored
 
         # The same identity without TLS gets no connection.
         with pytest.raises((nats.errors.Error, OSError)):

@@ -84,11 +84,8 @@ async def publish_events(bus: NatsServer, count: int, max_deliver: int = MAX_DEL
                 residence_position=ResidencePosition.LAWFUL,
                 region=PoliceRegion.LIMBURG,
             )
-            await js.publish(
-                "ketenzicht.intake.SignalRegistered",
-                body.model_dump_json().encode(),
-                headers=envelope.to_headers(),
-            )
+            headers, message = envelope.to_message(body)
+            await js.publish("ketenzicht.intake.SignalRegistered", message, headers=headers)
             ids.append(str(envelope.event_id))
         return ids
     finally:

@@ -139,9 +139,10 @@ async def cli(bus: NatsServer, *args: str, party: str = READER) -> tuple[int, st
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
-async def publish_forged_signal(bus: NatsServer) -> str:
+async def publish_forged_signal(bus: NatsServer, header_envelope: bool = False) -> str:
     """A SignalRegistered with a name as the victim id and an address besides, published
-    with intake's own identity (a compromised intake, or a bug in it)."""
+    with intake's own identity (a compromised intake, or a bug in it); with its envelope in
+    the body as relays publish now, or (``header_envelope``) in ``ce-*`` headers as before."""
     envelope = Envelope(
         event_id=uuid.uuid4(),
         service="intake",
@@ -171,21 +172,22 @@ async def publish_forged_signal(bus: NatsServer) -> str:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
         await provision_feeds(js, "intake")
-        await js.publish(
-            "ketenzicht.intake.SignalRegistered",
-            json.dumps(body).encode(),
-            headers=envelope.to_headers(),
+        payload = json.dumps(body).encode()
+        headers, message = (
+            (envelope.to_headers(), payload) if header_envelope else envelope.to_message(payload)
         )
+        await js.publish("ketenzicht.intake.SignalRegistered", message, headers=headers)
     finally:
         await nc.close()
     return str(envelope.event_id)
 
 
+@pytest.mark.parametrize("header_envelope", [False, True], ids=["body envelope", "header envelope"])
 async def test_a_dead_letter_is_inspected_without_its_content_and_discarded_with_a_code(
-    nats_server: NatsServer,
+    nats_server: NatsServer, header_envelope: bool
 ) -> None:
     await keep_dead_letters(nats_server)
-    forged = await publish_forged_signal(nats_server)
+    forged = await publish_forged_signal(nats_server, header_envelope)
     applied: list[str] = []
 
     async def handle(event: ReceivedEvent) -> None:

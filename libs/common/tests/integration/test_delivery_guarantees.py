@@ -24,7 +24,7 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.inbox import SqliteInbox
-from ketenzicht_common.testing.jetstream import stream_count, stream_messages
+from ketenzicht_common.testing.jetstream import event_of, stream_count, stream_messages
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +174,6 @@ async def test_a_relay_in_a_stream_of_another_store_publishes_its_own_events_fro
     mine = await register(second.address, range(10, 14))
     messages = await stream_messages(nats_server, STREAM, at_least=7)
     assert len(messages) == 7
-    assert {(m.headers or {})["ce-id"] for m in messages[3:]} == mine
+    assert {str(event_of(m)[0].event_id) for m in messages[3:]} == mine
     log = (tmp_path / "intake.log").read_text()
     assert "none of the 3 message(s) in KETENZICHT_INTAKE is of this store" in log

@@ -6,7 +6,6 @@ stream) is the shared suite's, tests/command_services, with intake's cases there
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
@@ -20,7 +19,12 @@ from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import stream_count, stream_messages
+from ketenzicht_common.testing.jetstream import (
+    attributes_of,
+    payload_of,
+    stream_count,
+    stream_messages,
+)
 from ketenzicht_common.testing.service import (
     Running,
     field_violations,
@@ -69,15 +73,18 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
     messages = await stream_messages(nats_server, STREAM, at_least=before + 2)
     (report,) = [m for m in messages if (m.headers or {}).get("Nats-Msg-Id") == ack.event_ids[0]]
     assert report.subject == "ketenzicht.intake.ReportFiled"
-    headers = report.headers or {}
-    assert headers["ce-type"] == "nl.ketenzicht.intake.ReportFiled"
-    assert headers["ce-id"] == ack.event_ids[0]
-    assert headers["ce-occurredon"] == "2022-01-10"
-    assert headers["ce-schemaversion"] == "1"
-    assert headers["ce-organisation"] == "politie"
-    assert headers["ce-commandid"] == "report-a"
+    # The envelope in the body (version 2): Nats-Msg-Id is the only header.
+    attributes = attributes_of(report)
+    assert attributes["type"] == "nl.ketenzicht.intake.ReportFiled"
+    assert attributes["source"] == "/ketenzicht/intake"
+    assert attributes["id"] == ack.event_ids[0]
+    assert attributes["occurredon"] == "2022-01-10"
+    assert attributes["schemaversion"] == 1
+    assert attributes["ketenzichtenvelope"] == 2
+    assert attributes["organisation"] == "politie"
+    assert attributes["commandid"] == "report-a"
     # No capacity in the request: a victim's report.
-    assert json.loads(report.data) == {
+    assert payload_of(report) == {
         "occurred_on": "2022-01-10",
         "victim_id": signal.victim_id,
         "case_id": "case-a",
@@ -129,7 +136,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
     ids = [report.event_ids[0], cooperation.event_ids[0]]
     published = await published_ids(service, ids)
     assert published[ids[0]].subject == "ketenzicht.intake.ReportFiled"
-    assert json.loads(published[ids[0]].data) == {
+    assert payload_of(published[ids[0]]) == {
         "occurred_on": "2022-01-10",
         "victim_id": signal.victim_id,
         "case_id": "case-witness-1",
@@ -137,7 +144,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
         "capacity": "WITNESS",
     }
     assert published[ids[1]].subject == "ketenzicht.intake.CooperationDeclared"
-    assert json.loads(published[ids[1]].data) == {
+    assert payload_of(published[ids[1]]) == {
         "occurred_on": "2022-01-11",
         "victim_id": signal.victim_id,
         "case_id": "case-witness-2",
@@ -175,7 +182,7 @@ async def test_cooperation_impossible_is_stored_and_published_unary_and_in_bulk(
     assert {m.subject for m in published.values()} == {
         "ketenzicht.intake.CooperationImpossibleRecorded"
     }
-    assert [json.loads(published[i].data) for i in ids] == [
+    assert [payload_of(published[i]) for i in ids] == [
         {"occurred_on": "2022-01-20", "victim_id": signal.victim_id, "reason": "SERIOUS_THREAT"},
         {"occurred_on": "2022-01-21", "victim_id": signal.victim_id, "reason": "PSYCHOLOGICAL"},
     ]
@@ -352,7 +359,7 @@ async def test_a_report_is_amended_in_bulk_in_what_a_report_has_and_refused_in_w
     assert result.HasField("ack"), result
     (amended_id,) = result.ack.event_ids
     published = await published_ids(service, [amended_id])
-    body = json.loads(published[amended_id].data)
+    body = payload_of(published[amended_id])
     assert published[amended_id].subject == "ketenzicht.intake.FactAmended"
     assert (body["original_event_id"], body["corrected_event_type"]) == (report_id, "ReportFiled")
     assert body["fact_occurred_on"] == "2022-01-10"

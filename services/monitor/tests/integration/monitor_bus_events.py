@@ -3,8 +3,8 @@
 `chain_events` generates a reproducible, pseudonymous chain (victims ``vic-0001``, cases
 ``case-0001``, …) with every service's events: signals, pilot enrolment and interventions,
 reports, police interviews, OM registrations, decisions, hearings, verdicts, and residence
-decisions. Bodies are the contract payload models' JSON; envelopes travel as headers
-(`Envelope.to_headers`), with the event id as ``Nats-Msg-Id`` — exactly what the relay publishes.
+decisions. Payloads are the contract payload models' JSON, in the body beside the envelope
+(`Envelope.to_message`), with the event id as ``Nats-Msg-Id`` — exactly what the relay publishes.
 """
 
 from __future__ import annotations
@@ -353,11 +353,11 @@ async def publish(bus: NatsServer, events: Iterable[BusEvent]) -> int:
             js = nc.jetstream(timeout=10)
             await ensure_stream(js, service_stream(service))
             await provision_feeds(js, service)
-            acks = [
-                await js.publish_async(e.envelope.subject, e.body, headers=e.envelope.to_headers())
-                for e in events
-                if e.envelope.service == service
-            ]
+            acks = []
+            for e in events:
+                if e.envelope.service == service:
+                    headers, body = e.envelope.to_message(e.body)
+                    acks.append(await js.publish_async(e.envelope.subject, body, headers=headers))
             await asyncio.gather(*acks)
         finally:
             await nc.close()

@@ -139,6 +139,23 @@ def test_the_replay_reads_the_same_fact_as_the_live_consumer() -> None:
             with pytest.raises((KeyError, ValueError)):
                 Envelope.from_headers(broken)
 
+    # The envelope in the body (version 2, what relays publish now) reads as the same fact,
+    # and what the live consumers refuse in it, the replay skips too.
+    headers, document = envelope.to_message(body)
+    structured = Msg(None, subject=message.subject, data=document, headers=headers)
+    assert fact_from_message(structured, stream) == fact_of(envelope, body)
+    for attributes, rule in [
+        ({"occurredon": "Jan Jansen"}, "attribute occurredon is malformed"),
+        ({"aggregateversion": "third"}, "attribute aggregateversion is malformed"),
+        ({"type": "com.example.prosecution.X"}, "attribute type is not a ketenzicht"),
+        ({"source": "/ketenzicht/intake"}, "wrong-source"),
+        ({"data": {"case_id": "Jan Jansen"}}, "breaks-contract"),
+    ]:
+        forged = json.dumps(json.loads(document) | attributes).encode()
+        with pytest.raises(UnreadableEvent, match=rule) as skipped:
+            fact_from_message(Msg(None, subject=message.subject, data=forged), stream)
+        assert "Jan" not in str(skipped.value)
+
 
 @pytest.fixture
 async def http(live: LiveProjection) -> HttpApi:

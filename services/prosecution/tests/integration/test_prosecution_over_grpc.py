@@ -6,7 +6,6 @@ the shared suite's, tests/command_services, with this service's cases there."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
@@ -16,6 +15,7 @@ from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.jetstream import attributes_of, payload_of
 from ketenzicht_common.testing.service import (
     Running,
     published_ids,
@@ -118,16 +118,13 @@ async def test_proceedings_from_registration_to_final_land_on_jetstream(
         "CaseFinal",
     ]
     assert all(messages[i].subject.startswith("ketenzicht.prosecution.") for i in ids)
-    assert json.loads(messages[ids[0]].data) == {
+    assert payload_of(messages[ids[0]]) == {
         "occurred_on": "2022-06-01",
         "case_id": c,
         "suspect_id": s,
     }
-    assert json.loads(messages[ids[2]].data)["presence_necessary"] is False
-    assert (
-        json.loads(messages[ids[8]].data)["outcome"]
-        == "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED"
-    )
+    assert payload_of(messages[ids[2]])["presence_necessary"] is False
+    assert payload_of(messages[ids[8]])["outcome"] == "CONVICTION_OTHER_OFFENCE_TRAFFICKING_CHARGED"
     for message in messages.values():
         assert b"123456" not in message.data
 
@@ -265,8 +262,8 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
 
     ids = [*amended.event_ids, *recategorised.event_ids, *annulled.event_ids]
     found = await published_ids(running, ids)
-    bodies = [json.loads(found[i].data) for i in ids]
-    types = [(found[i].headers or {}).get("ce-type") for i in ids]
+    bodies = [payload_of(found[i]) for i in ids]
+    types = [attributes_of(found[i])["type"] for i in ids]
     assert types == [
         "nl.ketenzicht.prosecution.FactAmended",
         "nl.ketenzicht.prosecution.FactAmended",

@@ -28,8 +28,9 @@ from ketenzicht_contracts.events.intake import ReportFiled
 pytestmark = pytest.mark.integration
 
 
-async def publish_report_without_case(bus: NatsServer) -> str:
-    """A ReportFiled whose body lacks the case it was filed in: no redelivery repairs that."""
+async def publish_report_without_case(bus: NatsServer, header_envelope: bool = False) -> str:
+    """A ReportFiled whose payload lacks the case it was filed in: no redelivery repairs that.
+    ``header_envelope``: as an old message (``ce-*`` headers), else as relays publish now."""
     envelope = Envelope(
         event_id=uuid.uuid4(),
         service="intake",
@@ -47,11 +48,11 @@ async def publish_report_without_case(bus: NatsServer) -> str:
         js = nc.jetstream()
         await ensure_stream(js, service_stream("intake"))
         await provision_feeds(js, "intake")
-        await js.publish(
-            "ketenzicht.intake.ReportFiled",
-            b'{"victim_id":"victim-dl-1","occurred_on":"2024-03-01"}',
-            headers=envelope.to_headers(),
+        payload = b'{"victim_id":"victim-dl-1","occurred_on":"2024-03-01"}'
+        headers, body = (
+            (envelope.to_headers(), payload) if header_envelope else envelope.to_message(payload)
         )
+        await js.publish("ketenzicht.intake.ReportFiled", body, headers=headers)
     finally:
         await nc.close()
     return str(envelope.event_id)
@@ -69,11 +70,12 @@ async def dead_letters(bus: NatsServer, timeout: float = 20.0) -> list[DeadLette
         await nc.close()
 
 
+@pytest.mark.parametrize("header_envelope", [False, True], ids=["body envelope", "header envelope"])
 async def test_an_event_that_breaks_its_contract_is_kept_as_a_dead_letter(
-    nats_server: NatsServer, service_factory: ServiceFactory
+    nats_server: NatsServer, service_factory: ServiceFactory, header_envelope: bool
 ) -> None:
     side = service_factory("residence", nats_server)
-    broken = await publish_report_without_case(nats_server)
+    broken = await publish_report_without_case(nats_server, header_envelope)
     await publish_event(
         nats_server,
         ReportFiled(occurred_on=date(2024, 3, 2), victim_id="victim-dl-2", case_id="case-dl-2"),

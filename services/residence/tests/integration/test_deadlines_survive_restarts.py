@@ -19,7 +19,7 @@ from ketenzicht_common.client import connect
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_common.testing.jetstream import payload_of, publish_event, stream_messages
 from ketenzicht_contracts.events import intake
 from residence.application import schedule
 
@@ -28,9 +28,7 @@ pytestmark = pytest.mark.integration
 
 async def triggers_on_feed(url: NatsServer, expected: int) -> list[dict[str, object]]:
     messages = await stream_messages(url, "KETENZICHT_RESIDENCE", at_least=expected, timeout=5)
-    return [
-        json.loads(m.data) | {"_subject": m.subject} for m in messages if ".triggers." in m.subject
-    ]
+    return [payload_of(m) | {"_subject": m.subject} for m in messages if ".triggers." in m.subject]
 
 
 Triggers = list[dict[str, object]]

@@ -10,7 +10,6 @@ over every fact residence stored, and no key ever stands twice.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_common.testing.jetstream import payload_of, publish_event, stream_messages
 from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
 from residence.domain import evaluate
@@ -81,7 +80,7 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
     for message in await stream_messages(nats_server, "KETENZICHT_RESIDENCE"):
         if ".triggers." not in message.subject:
             continue
-        trigger = json.loads(message.data)
+        trigger = payload_of(message)
         if message.subject.endswith(".TriggerRetracted"):
             del standing[str(trigger["retracted_trigger_id"])]
             continue

@@ -10,7 +10,6 @@ raises none.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -30,7 +29,7 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
-from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_common.testing.jetstream import payload_of, publish_event, stream_messages
 from ketenzicht_contracts.events import intake
 from residence.application import commands as c
 from residence.application.residence import ResidenceApplication, ResidenceCommands
@@ -132,7 +131,7 @@ async def residence_triggers(
     deadline = time.monotonic() + timeout
     while True:
         published = [
-            json.loads(m.data) | {"_subject": m.subject}
+            payload_of(m) | {"_subject": m.subject}
             for m in await stream_messages(url, "KETENZICHT_RESIDENCE")
         ]
         if holds(published) or time.monotonic() > deadline:
@@ -223,5 +222,5 @@ async def test_a_reflection_period_the_rules_do_not_allow_is_recorded_and_found(
 
     # The finding is on the IND's own feed.
     feed = await stream_messages(nats_server, "KETENZICHT_IND_TRIGGERS", at_least=3, timeout=20)
-    on_feed = [json.loads(m.data) for m in feed if m.subject.endswith(".DecisionNotAllowedFound")]
+    on_feed = [payload_of(m) for m in feed if m.subject.endswith(".DecisionNotAllowedFound")]
     assert [t["trigger_id"] for t in on_feed] == [finding["trigger_id"]]

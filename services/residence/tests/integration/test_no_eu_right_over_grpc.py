@@ -4,7 +4,6 @@ over real gRPC: stored and published with its fields, unary and in bulk; the IND
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 
 import grpc
@@ -14,6 +13,7 @@ from ketenzicht.residence.v1 import residence_pb2 as pb
 from ketenzicht.residence.v1.residence_pb2_grpc import ResidenceServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.jetstream import attributes_of, payload_of
 from ketenzicht_common.testing.service import Running, published_ids, rpc_error, running_service
 
 pytestmark = pytest.mark.integration
@@ -50,11 +50,11 @@ async def test_the_finding_is_stored_and_published_with_its_fields_unary_and_in_
     assert {m.subject for m in published.values()} == {
         "ketenzicht.residence.NoEuResidenceRightFound"
     }
-    assert [json.loads(published[i].data) for i in ids] == [
+    assert [payload_of(published[i]) for i in ids] == [
         {"occurred_on": "2023-02-01", "victim_id": "victim-eu-1"},
         {"occurred_on": "2023-02-02", "victim_id": "victim-eu-2"},
     ]
-    assert (published[ids[0]].headers or {})["ce-organisation"] == "ind"
+    assert attributes_of(published[ids[0]])["organisation"] == "ind"
 
 
 async def test_only_the_ind_may_report_the_finding(residence: Running) -> None:

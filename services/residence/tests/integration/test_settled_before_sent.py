@@ -5,7 +5,6 @@ its health names that stream (and the triggers wait)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
@@ -25,7 +24,7 @@ from ketenzicht_common.client import connect
 from ketenzicht_common.clock import FixedClock
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.jetstream import publish_event, stream_messages
+from ketenzicht_common.testing.jetstream import payload_of, publish_event, stream_messages
 from ketenzicht_contracts.events import intake, investigation
 
 pytestmark = pytest.mark.integration
@@ -44,7 +43,7 @@ async def published_until(
     deadline = time.monotonic() + timeout
     while True:
         published = [
-            json.loads(m.data) | {"_kind": m.subject.rsplit(".", 1)[1], "_subject": m.subject}
+            payload_of(m) | {"_kind": m.subject.rsplit(".", 1)[1], "_subject": m.subject}
             for m in await stream_messages(url, "KETENZICHT_RESIDENCE")
             if ".triggers." in m.subject
         ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import read_whole
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.fixtures import ServiceFactory
+from ketenzicht_common.testing.jetstream import payload_of
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +81,7 @@ def kinds_of(messages: Messages) -> list[str]:
 
 
 def of_kind(messages: Messages, kind: str) -> list[dict[str, Any]]:
-    return [json.loads(m.data) for m in messages if m.subject.endswith(f".{kind}")]
+    return [payload_of(m) for m in messages if m.subject.endswith(f".{kind}")]
 
 
 async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(

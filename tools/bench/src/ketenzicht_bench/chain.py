@@ -25,7 +25,7 @@ from ketenzicht_common.bus_access import FEEDS, Bus, api_for, jetstream_for, tri
 from ketenzicht_common.client import connect
 from ketenzicht_common.stack import Stack
 from ketenzicht_common.streams import read_stream
-from ketenzicht_common.testing.jetstream import connect_as, stream_count
+from ketenzicht_common.testing.jetstream import connect_as, payload_of, stream_count
 
 from .raw import Rate
 
@@ -164,9 +164,9 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
     acked: dict[str, float] = {}
 
     async def on_trigger(message: Msg) -> None:
-        import json
-
-        arrived.setdefault(json.loads(message.data)["victim_id"], time.perf_counter())
+        # The trigger is the envelope's data (either envelope version).
+        trigger = payload_of(message)
+        arrived.setdefault(trigger["victim_id"], time.perf_counter())
 
     js = nc.jetstream()
     subscription = await js.subscribe(

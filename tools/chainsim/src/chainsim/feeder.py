@@ -55,6 +55,7 @@ from ketenzicht.residence.v1 import residence_pb2, residence_pb2_grpc
 from ketenzicht_common.bus_access import Bus, addressee_feed
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import SETTLE_SECONDS, noon_on, write_present
+from ketenzicht_common.contract import read_envelope
 
 log = logging.getLogger(__name__)
 
@@ -609,7 +610,9 @@ class Feeder:
                 quiet = 0.0
                 idle.clear()
                 for message in messages:
-                    await self.receive(message.subject.rsplit(".", 1)[-1], json.loads(message.data))
+                    # The trigger is the envelope's data, in either envelope version.
+                    _, data = read_envelope(message.headers, message.data or b"")
+                    await self.receive(message.subject.rsplit(".", 1)[-1], json.loads(data))
                     await message.ack()
         finally:
             await nc.close()

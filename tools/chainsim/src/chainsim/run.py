@@ -40,6 +40,7 @@ from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from ketenzicht_common.bus_access import ADDRESSEES, Bus, jetstream_for, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import clear_present
+from ketenzicht_common.contract import read_envelope
 from ketenzicht_common.health import report as health_report
 from ketenzicht_common.health import stack_health
 from ketenzicht_common.stack import Profile, Stack
@@ -139,7 +140,8 @@ async def feed_by_plan(bus: Bus, planned: dict[str, str]) -> list[str]:
     lines: list[str] = []
     for addressee in ADDRESSEES:
         for message in await whole_feed(bus, addressee):
-            trigger = json.loads(message.data or b"{}")
+            _, data = read_envelope(message.headers, message.data or b"")
+            trigger = json.loads(data)
             kind, victim, rest = str(trigger["trigger_key"]).split("|", 2)
             key = "|".join((kind, planned.get(victim, victim), rest))
             what = (message.subject or "").rsplit(".", 1)[-1]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import nats
 import nats.js.errors
+import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from ketenzicht_common.bus_access import Bus, owner_of, provision_feeds
+from ketenzicht_common.contract import read_envelope
+from ketenzicht_contracts.envelope import Envelope
 
 
 async def connect_as(bus: Bus, party: str) -> Client:
@@ -62,10 +66,12 @@ async def publish_event(
     event_id: str | None = None,
     organisation: str = "test-source",
     position: int = 0,
+    header_envelope: bool = False,
 ) -> str:
     """Publish a contract payload the way a service's relay would, as that service, its
     stream and its readers' consumers made first as the relay makes them (for tests of
-    consumers)."""
+    consumers). ``header_envelope``: as relays did before envelope version 2 (``ce-*``
+    headers), the message a stream of an older run holds."""
     import uuid
     from datetime import UTC, datetime
 
@@ -92,11 +98,33 @@ async def publish_event(
         js = nc.jetstream()
         await ensure_stream(js, service_stream(payload.SERVICE))
         await provision_feeds(js, payload.SERVICE)
-        await js.publish(
-            subject_for(payload.SERVICE, payload.event_type()),
-            payload.model_dump_json().encode(),
-            headers=envelope.to_headers(),
-        )
+        if header_envelope:
+            headers, body = envelope.to_headers(), payload.model_dump_json().encode()
+        else:
+            headers, body = envelope.to_message(payload)
+        await js.publish(subject_for(payload.SERVICE, payload.event_type()), body, headers=headers)
     finally:
         await nc.close()
     return str(envelope.event_id)
+
+
+def event_of(message: Msg) -> tuple[Envelope, dict[str, Any]]:
+    """The envelope and the payload of a message in a stream, of either envelope version
+    (read as a consumer reads it: `contract.read_envelope`)."""
+    envelope, data = read_envelope(message.headers, message.data or b"")
+    payload: dict[str, Any] = orjson.loads(data)
+    return envelope, payload
+
+
+def payload_of(message: Msg) -> dict[str, Any]:
+    """The payload of a message in a stream, of either envelope version."""
+    return event_of(message)[1]
+
+
+def attributes_of(message: Msg) -> dict[str, Any]:
+    """The CloudEvents attributes of a message as relays publish it now (envelope version 2:
+    in the body, ``Nats-Msg-Id`` the only header); AssertionError for any other message."""
+    assert list(message.headers or {}) == ["Nats-Msg-Id"], "not an envelope-version-2 message"
+    document: dict[str, Any] = orjson.loads(message.data or b"")
+    document.pop("data")
+    return document

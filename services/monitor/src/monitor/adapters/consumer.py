@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import nats.js.errors
+import orjson
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -45,10 +44,10 @@ from ketenzicht_common.consumer import (
     event_broker,
     subscribe,
 )
-from ketenzicht_common.contract import check_payload, check_route, contract_of
+from ketenzicht_common.contract import check_message
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import dead_letter_stream, ensure_stream, read_stream
-from ketenzicht_contracts.envelope import TYPE_PREFIX, Envelope, stream_for
+from ketenzicht_contracts.envelope import Envelope, stream_for
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact
 
@@ -76,34 +75,15 @@ def fact_of(envelope: Envelope, body: bytes) -> ChainFact:
 
 
 def fact_from_message(message: Msg, stream: str) -> ChainFact:
-    """The replay's reading of a message of ``stream``: only the envelope attributes a fact
-    keeps, read straight from the headers. A whole `Envelope` (a pydantic model of sixteen
-    fields) cost more per event than everything else the replay does with it. The rest of the
-    live consumers' check applies as well (`ketenzicht_common.contract`): a rebuild applies
-    nothing the live consumers would have refused."""
-    headers = message.headers or {}
+    """The replay's reading of a message of ``stream``: the live consumers' whole check
+    (`ketenzicht_common.contract.check_message`, either envelope version), so that a rebuild
+    applies nothing the live consumers would have refused."""
     try:
-        ce_type = headers["ce-type"]
-        service, _, event_type = ce_type.removeprefix(TYPE_PREFIX).partition(".")
-        if not ce_type.startswith(TYPE_PREFIX) or not service or not event_type:
-            raise ValueError("not a ketenzicht event type")
-        event_id = str(UUID(headers["ce-id"]))  # the form the live path stores
-        occurred_on = date.fromisoformat(headers["ce-occurredon"])
-        recorded_at = datetime.fromisoformat(headers["ce-time"])
-        # Not kept, but required of an envelope: what the live consumers refuse, so does this.
-        UUID(headers["ce-subject"])
-        version = int(headers["ce-schemaversion"])
-        int(headers["ce-aggregateversion"])
-    except (KeyError, ValueError):
-        # The error's text may quote a header's value: the reason names the rule only.
-        raise UnreadableEvent("no-envelope: a ce- header is missing or malformed") from None
-    try:
-        model = contract_of(service, event_type, version)
-        check_route(model, stream, message.subject)
-        check_payload(model, message.data, occurred_on)
+        envelope, _, data = check_message(stream, message.subject, message.headers, message.data)
     except Unprocessable as error:
+        # The reason names the rule only, never a header's or an attribute's value.
         raise UnreadableEvent(str(error)) from None
-    return _fact(event_id, service, event_type, occurred_on, recorded_at, message.data)
+    return fact_of(envelope, data)
 
 
 def _fact(
@@ -115,9 +95,9 @@ def _fact(
     body: bytes,
 ) -> ChainFact:
     try:
-        payload = json.loads(body)
-    except ValueError as error:
-        raise UnreadableEvent(f"body is not JSON: {error}") from error
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise UnreadableEvent("body is not JSON") from None
     if not isinstance(payload, dict):
         raise UnreadableEvent("body is not a JSON object")
     return ChainFact(
