@@ -72,6 +72,8 @@ def fact_of(envelope: Envelope, body: bytes) -> ChainFact:
         envelope.occurred_on,
         envelope.recorded_at,
         body,
+        envelope.organisation,
+        envelope.system,
     )
 
 
@@ -103,7 +105,19 @@ def fact_from_message(message: Msg, stream: str) -> ChainFact:
         check_payload(model, message.data, occurred_on)
     except Unprocessable as error:
         raise UnreadableEvent(str(error)) from None
-    return _fact(event_id, service, event_type, occurred_on, recorded_at, message.data)
+    # The provenance, for the audit trail; an envelope may lack it (read as "").
+    organisation = headers.get("ce-organisation", "")
+    system = headers.get("ce-system", "")
+    return _fact(
+        event_id,
+        service,
+        event_type,
+        occurred_on,
+        recorded_at,
+        message.data,
+        organisation,
+        system,
+    )
 
 
 def _fact(
@@ -113,6 +127,8 @@ def _fact(
     occurred_on: date,
     recorded_at: datetime,
     body: bytes,
+    organisation: str = "",
+    system: str = "",
 ) -> ChainFact:
     try:
         payload = json.loads(body)
@@ -127,6 +143,8 @@ def _fact(
         occurred_on=occurred_on,
         recorded_at=recorded_at,
         payload=payload,
+        organisation=organisation,
+        system=system,
     )
 
 
