@@ -76,9 +76,7 @@ def test_a_victims_trail_holds_its_events_and_their_corrections_with_the_links_b
     assert entries[annulled.event_id].correction.kind is CorrectionKind.ANNUL  # type: ignore[union-attr]
 
 
-def test_a_cases_trail_holds_its_own_events_and_its_victims_caseless_ones_not_their_other_cases() -> (
-    None
-):
+def test_a_cases_trail_holds_its_events_and_its_victims_caseless_ones_not_other_cases() -> None:
     log = _chain()
     signal, report_c1, report_c2, registered, _ = log.facts
     annulled_elsewhere = log.correct(report_c2, "2024-01-07", recorded=_at("2024-01-07T09:00"))

@@ -119,89 +119,91 @@ async def test_the_ind_corrects_its_decisions_and_the_feed_follows(
     ):
         await publish_event(nats_server, payload, event_id=event_id, organisation="politie")
 
-    async with residence_running(nats_server, tmp_path / "residence", clock) as address:
-        async with connect(address, token=TOKENS["IND"]) as channel:
-            ind = ResidenceServiceStub(channel)
+    async with (
+        residence_running(nats_server, tmp_path / "residence", clock) as address,
+        connect(address, token=TOKENS["IND"]) as channel,
+    ):
+        ind = ResidenceServiceStub(channel)
 
-            def permit(command_id: str, on: str, until: str) -> Any:
-                return ind.ExtendTemporaryPermit(
-                    pb.ExtendTemporaryPermitRequest(
-                        command_id=command_id,
-                        victim_id=VICTIM,
-                        case_id=CASE,
-                        occurred_on=on,
-                        valid_until=until,
-                    )
-                )
-
-            granted = await ind.GrantTemporaryPermit(
-                pb.GrantTemporaryPermitRequest(
-                    command_id="grant",
+        def permit(command_id: str, on: str, until: str) -> Any:
+            return ind.ExtendTemporaryPermit(
+                pb.ExtendTemporaryPermitRequest(
+                    command_id=command_id,
                     victim_id=VICTIM,
                     case_id=CASE,
-                    occurred_on="2020-03-10",
-                    valid_from="2020-03-01",
-                    valid_until="2021-03-01",
+                    occurred_on=on,
+                    valid_until=until,
                 )
             )
-            (grant_id,) = granted.event_ids
-            await permit("extend-1", "2021-02-15", "2022-03-01")
-            (extension_id,) = (await permit("extend-2", "2022-02-15", "2024-03-01")).event_ids
 
-            # Held without a gap from 2020-03-01 past 2023-03-01 while the case runs: R13.
-            messages = await _until(nats_server, lambda ms: bool(_three_years(ms)))
-            (ground,) = _three_years(messages)
-            assert ground["occurred_on"] == "2023-03-01"
+        granted = await ind.GrantTemporaryPermit(
+            pb.GrantTemporaryPermitRequest(
+                command_id="grant",
+                victim_id=VICTIM,
+                case_id=CASE,
+                occurred_on="2020-03-10",
+                valid_from="2020-03-01",
+                valid_until="2021-03-01",
+            )
+        )
+        (grant_id,) = granted.event_ids
+        await permit("extend-1", "2021-02-15", "2022-03-01")
+        (extension_id,) = (await permit("extend-2", "2022-02-15", "2024-03-01")).event_ids
 
-            def annul(command_id: str, event_id: str, victim_id: str = VICTIM) -> Any:
-                return ind.AnnulFact(
-                    pb.AnnulFactRequest(
-                        command_id=command_id,
-                        victim_id=victim_id,
-                        occurred_on="2026-05-01",
-                        corrected_event_id=event_id,
-                        reason=REGISTERED_IN_ERROR,
-                    )
+        # Held without a gap from 2020-03-01 past 2023-03-01 while the case runs: R13.
+        messages = await _until(nats_server, lambda ms: bool(_three_years(ms)))
+        (ground,) = _three_years(messages)
+        assert ground["occurred_on"] == "2023-03-01"
+
+        def annul(command_id: str, event_id: str, victim_id: str = VICTIM) -> Any:
+            return ind.AnnulFact(
+                pb.AnnulFactRequest(
+                    command_id=command_id,
+                    victim_id=victim_id,
+                    occurred_on="2026-05-01",
+                    corrected_event_id=event_id,
+                    reason=REGISTERED_IN_ERROR,
                 )
+            )
 
-            def amend(command_id: str, event_id: str, **fields: str) -> Any:
-                return ind.AmendFact(
-                    pb.AmendFactRequest(
-                        command_id=command_id,
-                        victim_id=VICTIM,
-                        occurred_on="2026-05-02",
-                        corrected_event_id=event_id,
-                        reason=WRONG_DATE,
-                        amended=pb.ResidenceAmendedFields(**fields),
-                    )
+        def amend(command_id: str, event_id: str, **fields: str) -> Any:
+            return ind.AmendFact(
+                pb.AmendFactRequest(
+                    command_id=command_id,
+                    victim_id=VICTIM,
+                    occurred_on="2026-05-02",
+                    corrected_event_id=event_id,
+                    reason=WRONG_DATE,
+                    amended=pb.ResidenceAmendedFields(**fields),
                 )
+            )
 
-            # The refusals every writing service gives; nothing stored, nothing published.
-            failed = grpc.StatusCode.FAILED_PRECONDITION
-            for call, code, reason in (
-                (annul("r-unknown", UNKNOWN_EVENT_ID), failed, "FACT_NOT_FOUND"),
-                (annul("r-other-victim", grant_id, "victim-ind-other"), failed, "FACT_NOT_FOUND"),
-                (amend("r-field", grant_id, end_date="2021-01-01"), failed, "FIELD_NOT_IN_FACT"),
-                (amend("r-same", grant_id, valid_until="2021-03-01"), failed, "NOTHING_AMENDED"),
-                (amend("r-date", grant_id, valid_until="2021-02-30"), None, None),
-                # The police's report: residence holds it, but only the police correct it.
-                (annul("r-police", report_id), grpc.StatusCode.PERMISSION_DENIED, None),
-            ):
-                error = await rpc_error(call)
-                assert error.code() == (code or grpc.StatusCode.INVALID_ARGUMENT), error.details()
-                if reason is not None:
-                    assert reason_of(error) == reason, error.details()
+        # The refusals every writing service gives; nothing stored, nothing published.
+        failed = grpc.StatusCode.FAILED_PRECONDITION
+        for call, code, reason in (
+            (annul("r-unknown", UNKNOWN_EVENT_ID), failed, "FACT_NOT_FOUND"),
+            (annul("r-other-victim", grant_id, "victim-ind-other"), failed, "FACT_NOT_FOUND"),
+            (amend("r-field", grant_id, end_date="2021-01-01"), failed, "FIELD_NOT_IN_FACT"),
+            (amend("r-same", grant_id, valid_until="2021-03-01"), failed, "NOTHING_AMENDED"),
+            (amend("r-date", grant_id, valid_until="2021-02-30"), None, None),
+            # The police's report: residence holds it, but only the police correct it.
+            (annul("r-police", report_id), grpc.StatusCode.PERMISSION_DENIED, None),
+        ):
+            error = await rpc_error(call)
+            assert error.code() == (code or grpc.StatusCode.INVALID_ARGUMENT), error.details()
+            if reason is not None:
+                assert reason_of(error) == reason, error.details()
 
-            # A correction of a correction: the first permit's end amended twice.
-            (first_id,) = (await amend("amend-1", grant_id, valid_until="2021-04-01")).event_ids
-            (second_id,) = (await amend("amend-2", first_id, valid_until="2021-03-15")).event_ids
+        # A correction of a correction: the first permit's end amended twice.
+        (first_id,) = (await amend("amend-1", grant_id, valid_until="2021-04-01")).event_ids
+        (second_id,) = (await amend("amend-2", first_id, valid_until="2021-03-15")).event_ids
 
-            # The second extension was reported in error: annulled, and only once.
-            (annulled_id,) = (await annul("annul-extension", extension_id)).event_ids
-            again = await rpc_error(annul("annul-again", extension_id))
-            assert (again.code(), reason_of(again)) == (failed, "FACT_ANNULLED")
+        # The second extension was reported in error: annulled, and only once.
+        (annulled_id,) = (await annul("annul-extension", extension_id)).event_ids
+        again = await rpc_error(annul("annul-again", extension_id))
+        assert (again.code(), reason_of(again)) == (failed, "FACT_ANNULLED")
 
-            messages = await _until(nats_server, lambda ms: not _three_years(ms))
+        messages = await _until(nats_server, lambda ms: not _three_years(ms))
     corrections = [
         m for m in messages if m.subject.rsplit(".", 1)[1] in ("FactAnnulled", "FactAmended")
     ]

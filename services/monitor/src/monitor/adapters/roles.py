@@ -1,4 +1,6 @@
-"""Which of the monitor's callers may ask what (docs/adr/0020-the-audit-trail-is-the-monitors-and-the-auditors.md).
+"""Which of the monitor's callers may ask what.
+
+Why: docs/adr/0020-the-audit-trail-is-the-monitors-and-the-auditors.md.
 
 The shared guard admits the monitor's roles (``ketenzicht_common.auth.SERVICE_ROLES``); these
 sets tell their questions apart. Analysts work on groups, published under the small-group rule:

@@ -242,12 +242,31 @@ class SqliteFactStore:
         with closing(sqlite3.connect(uri, uri=True)) as db:
             return [
                 FactRecord(
-                    *row[:8],
-                    None if row[8] is None else json.loads(row[8]),
-                    row[9] or "",
-                    row[10] or "",
+                    event_id,
+                    service,
+                    kind,
+                    occurred,
+                    recorded,
+                    case_id,
+                    victim_id,
+                    suspect_id,
+                    None if attrs is None else json.loads(attrs),
+                    organisation or "",
+                    system or "",
                 )
-                for row in db.execute(_ABOUT, parameters)
+                for (
+                    event_id,
+                    service,
+                    kind,
+                    occurred,
+                    recorded,
+                    case_id,
+                    victim_id,
+                    suspect_id,
+                    attrs,
+                    organisation,
+                    system,
+                ) in db.execute(_ABOUT, parameters)
             ]
 
     def close(self) -> None:

@@ -463,7 +463,7 @@ PRIVATE_TOPICS = frozenset(
 )
 TRIGGER_EVENT_TYPES = frozenset({k.value for k in TriggerKind} | {"TriggerRetracted"})
 DECISION_TOPICS = frozenset(
-    member.TOPIC
+    str(getattr(member, "TOPIC"))  # noqa: B009 — every decision class declares its topic
     for member in vars(VictimFile).values()
     if isinstance(member, type) and issubclass(member, _Decision)
 )
