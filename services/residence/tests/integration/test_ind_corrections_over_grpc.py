@@ -155,18 +155,23 @@ async def test_the_ind_corrects_its_decisions_and_the_feed_follows(
         (ground,) = _three_years(messages)
         assert ground["occurred_on"] == "2023-03-01"
 
-        def annul(command_id: str, event_id: str, victim_id: str = VICTIM) -> Any:
+        def annul(
+            command_id: str,
+            event_id: str,
+            victim_id: str = VICTIM,
+            reason: int = REGISTERED_IN_ERROR,
+        ) -> Any:
             return ind.AnnulFact(
                 pb.AnnulFactRequest(
                     command_id=command_id,
                     victim_id=victim_id,
                     occurred_on="2026-05-01",
                     corrected_event_id=event_id,
-                    reason=REGISTERED_IN_ERROR,
+                    reason=reason,
                 )
             )
 
-        def amend(command_id: str, event_id: str, **fields: str) -> Any:
+        def amend(command_id: str, event_id: str, fact_occurred_on: str = "", **fields: str) -> Any:
             return ind.AmendFact(
                 pb.AmendFactRequest(
                     command_id=command_id,
@@ -174,6 +179,7 @@ async def test_the_ind_corrects_its_decisions_and_the_feed_follows(
                     occurred_on="2026-05-02",
                     corrected_event_id=event_id,
                     reason=WRONG_DATE,
+                    fact_occurred_on=fact_occurred_on,
                     amended=pb.ResidenceAmendedFields(**fields),
                 )
             )
@@ -186,6 +192,10 @@ async def test_the_ind_corrects_its_decisions_and_the_feed_follows(
             (amend("r-field", grant_id, end_date="2021-01-01"), failed, "FIELD_NOT_IN_FACT"),
             (amend("r-same", grant_id, valid_until="2021-03-01"), failed, "NOTHING_AMENDED"),
             (amend("r-date", grant_id, valid_until="2021-02-30"), None, None),
+            (amend("r-backwards", grant_id, valid_until="2020-02-01"), None, None),
+            (amend("r-future", grant_id, fact_occurred_on="2026-07-01"), None, None),
+            (amend("r-nothing", grant_id), None, None),
+            (annul("r-reason", grant_id, reason=WRONG_DATE), None, None),
             # The police's report: residence holds it, but only the police correct it.
             (annul("r-police", report_id), grpc.StatusCode.PERMISSION_DENIED, None),
         ):
@@ -194,8 +204,26 @@ async def test_the_ind_corrects_its_decisions_and_the_feed_follows(
             if reason is not None:
                 assert reason_of(error) == reason, error.details()
 
-        # A correction of a correction: the first permit's end amended twice.
-        (first_id,) = (await amend("amend-1", grant_id, valid_until="2021-04-01")).event_ids
+        # A correction of a correction: the first permit's end amended twice (the first on the
+        # bulk stream, then retried: the retry answers the first result and stores nothing).
+        async def bulk() -> Any:
+            yield pb.ResidenceCommand(
+                amend_fact=pb.AmendFactRequest(
+                    command_id="amend-1",
+                    victim_id=VICTIM,
+                    occurred_on="2026-05-02",
+                    corrected_event_id=grant_id,
+                    reason=WRONG_DATE,
+                    amended=pb.ResidenceAmendedFields(valid_until="2021-04-01"),
+                )
+            )
+
+        (result,) = [r async for r in ind.Submit(bulk())]
+        assert result.HasField("ack"), result
+        (first_id,) = result.ack.event_ids
+        retried = await amend("amend-1", grant_id, valid_until="2021-04-01")
+        assert retried.replayed
+        assert list(retried.event_ids) == [first_id]
         (second_id,) = (await amend("amend-2", first_id, valid_until="2021-03-15")).event_ids
 
         # The second extension was reported in error: annulled, and only once.

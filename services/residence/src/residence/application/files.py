@@ -25,6 +25,7 @@ from ketenzicht_common.domain import (
     event_id_of,
     stable_id,
 )
+from ketenzicht_common.errors import InvalidCommand
 from residence.domain import (
     EmittedTrigger,
     Fact,
@@ -353,7 +354,13 @@ class VictimFile(ChainAggregate):
         occurred_on: date,
         fields: Mapping[str, Any],
     ) -> None:
-        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked; a permit
+        amended to end on or before its start is refused, as its grant would be."""
+        amended = fields.get("amended") or {}
+        start, end = amended.get("valid_from"), amended.get("valid_until")
+        grant = fields.get("corrected_event_type") == "TemporaryPermitGranted"
+        if grant and start and end and end <= start:
+            raise InvalidCommand.of("amended.valid_until", "must lie after valid_from")
         self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **fields)
 
     def send(self, item: TriggerDecision | Retraction, provenance: Provenance) -> None:
