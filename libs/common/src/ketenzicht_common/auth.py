@@ -25,6 +25,9 @@ class Role(StrEnum):
     OM = "OM"
     IND = "IND"
     ANALYST = "ANALYST"
+    AUDITOR = "AUDITOR"
+    """Reads the monitor's audit trail of a victim or case, and nothing else of it
+    (docs/adr/0022-the-audit-trail-is-the-monitors-and-the-auditors.md)."""
 
 
 INVESTIGATING_ORGANISATIONS = frozenset({Role.POLICE, Role.KMAR, Role.LABOUR_INSPECTORATE})
@@ -34,9 +37,10 @@ SERVICE_ROLES: dict[str, frozenset[Role]] = {
     "investigation": INVESTIGATING_ORGANISATIONS,
     "prosecution": frozenset({Role.OM}),
     "residence": frozenset({Role.IND}),
-    "monitor": frozenset({Role.ANALYST}),
+    "monitor": frozenset({Role.ANALYST, Role.AUDITOR}),
 }
-"""Which roles may call which service (issue 2, point 7)."""
+"""Which roles may call which service (issue 2, point 7). The monitor tells its two roles'
+RPCs apart itself (``monitor.adapters.grpc_api``)."""
 
 
 @dataclass(frozen=True)

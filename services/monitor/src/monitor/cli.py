@@ -5,9 +5,11 @@
     ketenzicht export xes [--as-of DATE] [--pseudonymise] [-o log.xes]     (or: export csv)
     ketenzicht status
     ketenzicht rebuild
+    ketenzicht audit (--victim ID | --case ID) [--csv]                     (the AUDITOR role)
 
 Where and who: ``--address`` (or ``KETENZICHT_MONITOR_ADDRESS``, default the local profile's
-127.0.0.1:50055) and ``--token`` (or ``KETENZICHT_TOKEN``, default the local analyst token).
+127.0.0.1:50055) and ``--token`` (or ``KETENZICHT_TOKEN``, default the local analyst token; for
+``audit``, the local auditor token).
 With ``--server-ca`` the connection uses TLS; ``--client-cert``/``--client-key`` add a client
 certificate. Exit status: 0 done, 1 the monitor refused or failed, 2 a usage error.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import gzip
 import os
 import sys
@@ -31,6 +34,7 @@ from monitor.application.queries import DIMENSION_NAMES, INTERVAL_NAMES
 
 DEFAULT_ADDRESS = "127.0.0.1:50055"
 DEFAULT_TOKEN = "local-analyst-token"  # the local profile's (deploy/local/identities.toml)
+DEFAULT_AUDITOR_TOKEN = "local-auditor-token"
 _MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # event logs are large; the server sends them in one
 
 
@@ -41,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--address", default=os.environ.get("KETENZICHT_MONITOR_ADDRESS", DEFAULT_ADDRESS)
     )
-    parser.add_argument("--token", default=os.environ.get("KETENZICHT_TOKEN", DEFAULT_TOKEN))
+    parser.add_argument(
+        "--token", default=os.environ.get("KETENZICHT_TOKEN"), help="bearer token of the caller"
+    )
     parser.add_argument("--server-ca", type=Path, help="CA of the monitor's certificate (TLS)")
     parser.add_argument("--client-cert", type=Path)
     parser.add_argument("--client-key", type=Path)
@@ -89,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="how much the monitor holds")
     commands.add_parser("rebuild", help="re-read every stream into a fresh read model")
+
+    audit = commands.add_parser(
+        "audit", help="what was registered and corrected about a victim or case, by whom, when"
+    )
+    subject = audit.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--victim", default=None, help="a victim's pseudonym")
+    subject.add_argument("--case", default=None, help="a case's pseudonym")
+    audit.add_argument("--csv", action="store_true", help="CSV instead of a table")
     return parser
 
 
@@ -196,12 +210,68 @@ def figure_lines(response: Any) -> list[list[str]]:
     return lines
 
 
+AUDIT_COLUMNS = (
+    "recorded_at",
+    "occurred_on",
+    "service",
+    "event_type",
+    "organisation",
+    "system",
+    "event_id",
+    "case_id",
+    "victim_id",
+    "suspect_id",
+    "correction",
+    "corrects",
+    "reason",
+    "fact_occurred_on",
+    "amended",
+    "annulled_by",
+    "amended_by",
+)
+
+
+def audit_lines(response: Any) -> list[list[str]]:
+    """One line per entry, in the order the services recorded them."""
+    lines = [list(AUDIT_COLUMNS)]
+    kinds = {pb.CORRECTION_KIND_ANNUL: "annul", pb.CORRECTION_KIND_AMEND: "amend"}
+    for entry in response.entries:
+        correction = entry.correction if entry.HasField("correction") else None
+        lines.append(
+            [
+                entry.recorded_at,
+                entry.occurred_on,
+                entry.service,
+                entry.event_type,
+                entry.organisation or "-",
+                entry.system or "-",
+                entry.event_id,
+                entry.case_id or "-",
+                entry.victim_id or "-",
+                entry.suspect_id or "-",
+                kinds.get(correction.kind, "-") if correction else "-",
+                correction.corrected_event_id if correction else "-",
+                correction.reason if correction else "-",
+                (correction.fact_occurred_on or "-") if correction else "-",
+                " ".join(f"{a.field}={a.value}" for a in correction.amended) or "-"
+                if correction
+                else "-",
+                entry.annulled_by or "-",
+                " ".join(entry.amended_by) or "-",
+            ]
+        )
+    return lines
+
+
 def _content(export: Any) -> bytes:
     return gzip.decompress(export.content) if export.gzip else bytes(export.content)
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> None:
-    metadata = [("authorization", f"Bearer {args.token}")] if args.token else []
+    token = args.token
+    if token is None:
+        token = DEFAULT_AUDITOR_TOKEN if args.command == "audit" else DEFAULT_TOKEN
+    metadata = [("authorization", f"Bearer {token}")] if token else []
     async with _channel(args) as channel:
         stub = MonitorServiceStub(channel)
 
@@ -216,6 +286,24 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
                 f"last saved     {status.last_snapshot_at or '-'}\n"
                 f"streams        {', '.join(status.streams)}\n"
             )
+        elif args.command == "audit":
+            request = (
+                pb.AuditTrailRequest(victim_id=args.victim)
+                if args.victim is not None
+                else pb.AuditTrailRequest(case_id=args.case)
+            )
+            trail = await call(stub.AuditTrail, request)
+            lines = audit_lines(trail)
+            if args.csv:
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerows([[("" if c == "-" else c) for c in line] for line in lines])
+                return
+            subject = f"victim {trail.victim_id}" if trail.victim_id else f"case {trail.case_id}"
+            out.write(f"Audit trail of {subject}: {len(trail.entries)} events\n")
+            if trail.victim_ids:
+                out.write(f"victims in the case: {', '.join(trail.victim_ids)}\n")
+            out.write("\n")
+            print_table(lines, out, left=len(AUDIT_COLUMNS))
         elif args.command == "rebuild":
             done = await call(stub.Rebuild, pb.RebuildRequest())
             out.write(f"rebuilt: {done.facts_before} facts before, {done.facts_after} after\n")

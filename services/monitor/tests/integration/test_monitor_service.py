@@ -243,6 +243,8 @@ async def test_the_http_json_api_answers_analysts_only(
     assert headers["WWW-Authenticate"].startswith("Bearer")
     assert (await get(lead_times, "not-a-token"))[0] == 401
     assert (await get(lead_times, TOKENS["POLICE"]))[0] == 403
+    # The auditor reads the audit trail (gRPC), not the figures (ADR 0022).
+    assert (await get(lead_times, TOKENS["AUDITOR"]))[0] == 403
 
     code, headers, body = await get(lead_times, TOKENS["ANALYST"])
     assert code == 200

@@ -7,6 +7,7 @@ the shared suite's, tests/command_services, with this service's cases there."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -279,3 +280,66 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
     assert (dismissal["amended"]["kind"], dismissal["amended"]["code"]) == ("POLICY", "50")
     assert annulment["original_event_id"] == assessed_id
     assert annulment["suspect_id"] is None
+
+
+async def test_the_kind_of_an_other_disposal_is_amended_over_grpc(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    c, s = "case-om-disposal-amended", "suspect-om-disposal-amended"
+    await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-06-01"))
+    disposed = await om.DecideOtherDisposal(
+        pb.OtherDisposalRequest(
+            case_id=c, suspect_id=s, occurred_on="2022-09-01", kind=pb.OTHER_DISPOSAL_KIND_JOINDER
+        )
+    )
+    (disposed_id,) = disposed.event_ids
+
+    def amend(command_id: str, fields: pb.ProsecutionAmendedFields) -> Any:
+        return om.AmendFact(
+            pb.AmendFactRequest(
+                command_id=command_id,
+                case_id=c,
+                suspect_id=s,
+                occurred_on="2022-10-01",
+                corrected_event_id=disposed_id,
+                reason=6,  # WRONG_CATEGORY
+                amended=fields,
+            )
+        )
+
+    # Both kinds at once, or a dismissal's kind for an other disposal: refused, nothing stored.
+    both = await rpc_error(
+        amend(
+            "disposal-both",
+            pb.ProsecutionAmendedFields(
+                kind=pb.DISMISSAL_KIND_POLICY, other_disposal_kind=pb.OTHER_DISPOSAL_KIND_TRANSFER
+            ),
+        )
+    )
+    assert both.code() == grpc.StatusCode.INVALID_ARGUMENT
+    wrong_enum = await rpc_error(
+        amend("disposal-wrong", pb.ProsecutionAmendedFields(kind=pb.DISMISSAL_KIND_POLICY))
+    )
+    assert wrong_enum.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    amended = await amend(
+        "disposal-transfer",
+        pb.ProsecutionAmendedFields(other_disposal_kind=pb.OTHER_DISPOSAL_KIND_TRANSFER),
+    )
+    (amended_id,) = amended.event_ids
+    found = await published_ids(running, [amended_id])
+    body = payload_of(found[amended_id])
+    assert attributes_of(found[amended_id])["type"] == "nl.ketenzicht.prosecution.FactAmended"
+    assert body["corrected_event_type"] == "OtherDisposalDecided"
+    assert body["amended"]["kind"] == "TRANSFER"
+    assert body["fact_occurred_on"] == "2022-09-01"
+
+    # The same kind again states the fact as it stands.
+    again = await rpc_error(
+        amend(
+            "disposal-transfer-again",
+            pb.ProsecutionAmendedFields(other_disposal_kind=pb.OTHER_DISPOSAL_KIND_TRANSFER),
+        )
+    )
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(again) == "NOTHING_AMENDED"

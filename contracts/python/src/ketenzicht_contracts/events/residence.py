@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .base import EventPayload, Pseudonym, register
 from .categories import NonTemporaryGround, ReflectionEndReason
+from .corrections import AmendedFields, FactCorrection
 
 TRIGGER_ADDRESSEES = ("ind", "police", "om")
 """The organisations the residence rules send triggers to, each on a feed of its own."""
@@ -69,6 +70,38 @@ class NoEuResidenceRightFound(ResidenceEvent):
     """The IND finds that this EU/EEA/Swiss national (or family member) derives no right of
     residence from EU law (geen verblijfsrecht op grond van het Unierecht), so the B8 rules
     apply to the victim as to a third-country national."""
+
+
+# Corrections of the IND's own decisions (docs/domain.md#corrections).
+
+
+class FactAnnulled(ResidenceEvent, FactCorrection):
+    """The IND annuls one of its reported decisions (nietig): it was reported in error, twice,
+    or for the wrong victim or case. The decision stays in the store and on the stream."""
+
+
+class ResidenceAmendedFields(AmendedFields):
+    """What an IND decision can be amended in (of the decisions that have it), besides its
+    business date. Unlike the other services' amendable fields these include dates: a permit's
+    validity and end date are what the IND decided, and a wrong one is the commonest mistake
+    (a permit wrongly dated is amended, not annulled and reported again). Never ids: a
+    decision about the wrong victim or case is annulled and reported again."""
+
+    reason: ReflectionEndReason | None = None
+    """Of ReflectionPeriodEnded."""
+    valid_from: date | None = None
+    """Of TemporaryPermitGranted."""
+    valid_until: date | None = None
+    """Of TemporaryPermitGranted and TemporaryPermitExtended."""
+    end_date: date | None = None
+    """Of TemporaryPermitEnded."""
+
+
+class FactAmended(ResidenceEvent, FactCorrection):
+    """The IND amends one of its reported decisions (hersteld): the same decision, with the
+    business date ``fact_occurred_on`` and the fields in ``amended``."""
+
+    amended: ResidenceAmendedFields
 
 
 # Triggers raised by the residence rules for the IND (the IND decides).
@@ -183,6 +216,8 @@ register(
     NonTemporaryPermitRefused,
     DublinTransferResumed,
     NoEuResidenceRightFound,
+    FactAnnulled,
+    FactAmended,
     ReflectionPeriodOfferRequired,
     TemporaryPermitApplicationIndicated,
     ReflectionPeriodExpiryDue,

@@ -7,6 +7,7 @@ TOKENS = {
     "OM": "local-om-token",
     "IND": "local-ind-token",
     "ANALYST": "local-analyst-token",
+    "AUDITOR": "local-auditor-token",
     "OM_OTHER": "local-om-parket-2-token",  # a second organisation with role OM
 }
 """The local profile's tokens (deploy/local/identities.toml), by role; ``OM_OTHER`` is a

@@ -71,6 +71,8 @@ def fact_of(envelope: Envelope, body: bytes) -> ChainFact:
         envelope.occurred_on,
         envelope.recorded_at,
         body,
+        envelope.organisation,
+        envelope.system,
     )
 
 
@@ -93,6 +95,8 @@ def _fact(
     occurred_on: date,
     recorded_at: datetime,
     body: bytes,
+    organisation: str = "",
+    system: str = "",
 ) -> ChainFact:
     try:
         payload = orjson.loads(body)
@@ -107,6 +111,8 @@ def _fact(
         occurred_on=occurred_on,
         recorded_at=recorded_at,
         payload=payload,
+        organisation=organisation,
+        system=system,
     )
 
 

@@ -6,12 +6,23 @@ import gzip
 from collections.abc import Mapping
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
+from ketenzicht_common.auth import Role, authorise
 from ketenzicht_common.errors import InvalidCommand, PreconditionFailed
 from ketenzicht_common.grpc_server import Caller
+from ketenzicht_common.translate import pseudonym
 from monitor.adapters.consumer import ChainConsumer
+from monitor.adapters.roles import ANALYSIS, AUDIT, STATUS
 from monitor.application.live import LiveProjection
 from monitor.application.queries import EventLogFormat, Export, MonitorQueries
-from monitor.domain import AsOf, LeadTimeSummary, Share, YearFigures
+from monitor.domain import (
+    AsOf,
+    AuditEntry,
+    AuditTrail,
+    CorrectionKind,
+    LeadTimeSummary,
+    Share,
+    YearFigures,
+)
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
 
@@ -114,6 +125,60 @@ def _export(export: Export, compress: bool) -> pb.ExportFile:
     )
 
 
+_CORRECTION_KINDS = {
+    CorrectionKind.ANNUL: pb.CORRECTION_KIND_ANNUL,
+    CorrectionKind.AMEND: pb.CORRECTION_KIND_AMEND,
+}
+
+
+def audit_entry(entry: AuditEntry) -> pb.AuditEntry:
+    message = pb.AuditEntry(
+        event_id=entry.event_id,
+        service=entry.service,
+        event_type=entry.event_type,
+        occurred_on=entry.occurred_on.isoformat(),
+        recorded_at=entry.recorded_at.isoformat(),
+        organisation=entry.organisation,
+        system=entry.system,
+        victim_id=entry.victim_id or "",
+        case_id=entry.case_id or "",
+        suspect_id=entry.suspect_id or "",
+        annulled_by=entry.annulled_by or "",
+        amended_by=entry.amended_by,
+        corrected_by=entry.corrected_by,
+    )
+    correction = entry.correction
+    if correction is not None:
+        message.correction.CopyFrom(
+            pb.AuditCorrection(
+                kind=_CORRECTION_KINDS[correction.kind],
+                corrected_event_id=correction.corrected_event_id,
+                original_event_id=correction.original_event_id,
+                corrected_event_type=correction.corrected_event_type,
+                reason=correction.reason,
+                fact_occurred_on=correction.fact_occurred_on.isoformat()
+                if correction.fact_occurred_on
+                else "",
+                amended=[pb.AmendedField(field=f, value=v) for f, v in correction.amended],
+            )
+        )
+    return message
+
+
+def audit_response(trail: AuditTrail) -> pb.AuditTrailResponse:
+    return pb.AuditTrailResponse(
+        victim_id=trail.victim_id or "",
+        case_id=trail.case_id or "",
+        victim_ids=trail.victim_ids,
+        entries=[audit_entry(e) for e in trail.entries],
+    )
+
+
+def _may(caller: Caller, roles: frozenset[Role], what: str) -> None:
+    """The guard admitted one of the monitor's roles; this RPC may want one of them only."""
+    authorise(caller.identity, roles, f"MonitorService/{what}")
+
+
 _AsOfRequest = (
     pb.GetLeadTimesRequest
     | pb.GetChainFiguresRequest
@@ -138,6 +203,7 @@ class MonitorApi:
     async def GetLeadTimes(
         self, request: pb.GetLeadTimesRequest, caller: Caller
     ) -> pb.GetLeadTimesResponse:
+        _may(caller, ANALYSIS, "GetLeadTimes")
         as_of = self._as_of(request)
         table = await self.queries.lead_times(as_of, request.by, list(request.intervals))
         return pb.GetLeadTimesResponse(
@@ -150,6 +216,7 @@ class MonitorApi:
     async def GetChainFigures(
         self, request: pb.GetChainFiguresRequest, caller: Caller
     ) -> pb.GetChainFiguresResponse:
+        _may(caller, ANALYSIS, "GetChainFigures")
         as_of = self._as_of(request)
         figures = await self.queries.figures(as_of, list(request.years))
         return pb.GetChainFiguresResponse(
@@ -161,6 +228,7 @@ class MonitorApi:
     async def ExportLeadTimes(
         self, request: pb.ExportLeadTimesRequest, caller: Caller
     ) -> pb.ExportFile:
+        _may(caller, ANALYSIS, "ExportLeadTimes")
         export = await self.queries.lead_times_export(
             self._as_of(request), request.by, list(request.intervals)
         )
@@ -169,12 +237,14 @@ class MonitorApi:
     async def ExportChainFigures(
         self, request: pb.ExportChainFiguresRequest, caller: Caller
     ) -> pb.ExportFile:
+        _may(caller, ANALYSIS, "ExportChainFigures")
         export = await self.queries.figures_export(self._as_of(request), list(request.years))
         return _export(export, request.gzip)
 
     async def ExportEventLog(
         self, request: pb.ExportEventLogRequest, caller: Caller
     ) -> pb.ExportFile:
+        _may(caller, ANALYSIS, "ExportEventLog")
         form = _FORMATS.get(request.format)
         if form is None:
             raise InvalidCommand.of("format", "EVENT_LOG_FORMAT_XES or EVENT_LOG_FORMAT_CSV")
@@ -184,6 +254,7 @@ class MonitorApi:
         return _export(export, request.gzip)
 
     async def GetStatus(self, request: pb.GetStatusRequest, caller: Caller) -> pb.GetStatusResponse:
+        _may(caller, STATUS, "GetStatus")
         last = self.live.last_commit_at
         return pb.GetStatusResponse(
             facts=len(self.live),
@@ -195,6 +266,7 @@ class MonitorApi:
         )
 
     async def Rebuild(self, request: pb.RebuildRequest, caller: Caller) -> pb.RebuildResponse:
+        _may(caller, ANALYSIS, "Rebuild")
         try:
             before, after = await self.live.rebuild(self.consumer.replay)
         except ConnectionError:
@@ -202,3 +274,16 @@ class MonitorApi:
                 "NATS_UNAVAILABLE", "the monitor is not connected to NATS; try again later"
             ) from None
         return pb.RebuildResponse(facts_before=before, facts_after=after)
+
+    async def AuditTrail(
+        self, request: pb.AuditTrailRequest, caller: Caller
+    ) -> pb.AuditTrailResponse:
+        _may(caller, AUDIT, "AuditTrail")
+        subject = request.WhichOneof("subject")
+        if subject == "victim_id":
+            trail = await self.queries.audit(victim_id=pseudonym("victim_id", request.victim_id))
+        elif subject == "case_id":
+            trail = await self.queries.audit(case_id=pseudonym("case_id", request.case_id))
+        else:
+            raise InvalidCommand.of("subject", "a victim_id or a case_id")
+        return audit_response(trail)

@@ -41,7 +41,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ketenzicht_common.auth import SERVICE_ROLES, IdentityRegistry, authenticate, authorise
+from ketenzicht_common.auth import IdentityRegistry, authenticate, authorise
 from ketenzicht_common.errors import (
     CommandRejected,
     InvalidCommand,
@@ -49,6 +49,7 @@ from ketenzicht_common.errors import (
     Unauthenticated,
 )
 from monitor.adapters.consumer import ChainConsumer
+from monitor.adapters.roles import ANALYSIS
 from monitor.application.live import LiveProjection
 from monitor.application.queries import (
     DIMENSION_NAMES,
@@ -267,7 +268,7 @@ class HttpApi:
             identity = authenticate(
                 self.registry, [("authorization", headers.get("authorization", ""))]
             )
-            authorise(identity, SERVICE_ROLES["monitor"], "monitor")
+            authorise(identity, ANALYSIS, "the monitor's figures")
             return await route(Query(url.query))
         except Unauthenticated as refused:
             response = _error(HTTPStatus.UNAUTHORIZED, refused.message)

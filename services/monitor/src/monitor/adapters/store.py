@@ -44,13 +44,17 @@ log = logging.getLogger(__name__)
 
 DATABASE_FILE = "facts.sqlite3"
 
+# organisation and system (the provenance, for the audit trail) come last: a database made
+# before they were kept gets them by ALTER TABLE, in the same place.
+_PROVENANCE = ("organisation", "system")
 _COLUMNS = (
     "service TEXT NOT NULL, event_type TEXT NOT NULL, occurred INTEGER NOT NULL,"
-    " recorded INTEGER NOT NULL, case_id TEXT, victim_id TEXT, suspect_id TEXT, attrs TEXT"
+    " recorded INTEGER NOT NULL, case_id TEXT, victim_id TEXT, suspect_id TEXT, attrs TEXT,"
+    " organisation TEXT, system TEXT"
 )
 _KEYED = f"(event_id TEXT NOT NULL PRIMARY KEY, {_COLUMNS})"
 _UNKEYED = f"(event_id TEXT NOT NULL, {_COLUMNS})"
-_VALUES = "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_VALUES = "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # What a cut-off can see (ChainView applies the cut-off and the corrections exactly): the facts
 # dated on or before it, every correction, and a fact dated after it that an amendment known by
 # then may move into it (docs/domain.md#corrections). All recorded by `known_by`.
@@ -64,9 +68,22 @@ _VISIBLE = (
     " ORDER BY occurred, recorded, event_id"
 )
 
+# The audit trail of a subject: its rows and every correction (docs/domain.md#audit), with
+# their provenance. A full scan, as every query here: audits are rare, and an index on the
+# subject columns would make every insert dearer.
+_CORRECTION_TYPES = "('FactAnnulled', 'FactAmended')"
+_ABOUT = (
+    "SELECT event_id, service, event_type, occurred, recorded, case_id, victim_id, suspect_id,"
+    " attrs, organisation, system FROM facts WHERE case_id = :case_id"
+    " OR victim_id IN (SELECT value FROM json_each(:victim_ids))"
+    f" OR event_type IN {_CORRECTION_TYPES}"
+)
+
 _encode_attrs = json.JSONEncoder(separators=(",", ":")).encode
 
-Row = tuple[str, str, str, int, int, str | None, str | None, str | None, str | None]
+Row = tuple[
+    str, str, str, int, int, str | None, str | None, str | None, str | None, str | None, str | None
+]
 
 
 def _row(record: FactRecord) -> Row:
@@ -81,6 +98,8 @@ def _row(record: FactRecord) -> Row:
         record.victim_id,
         record.suspect_id,
         None if attrs is None else _encode_attrs(attrs),
+        record.organisation or None,
+        record.system or None,
     )
 
 
@@ -103,6 +122,10 @@ class SqliteFactStore:
         self._db.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
         with self._transaction():
             self._db.execute(f"CREATE TABLE IF NOT EXISTS facts {_KEYED}")
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(facts)")}
+            for column in _PROVENANCE:
+                if column not in present:  # made before provenance was kept: "" until rebuilt
+                    self._db.execute(f"ALTER TABLE facts ADD COLUMN {column} TEXT")
             # Left over from a rebuild that a crash interrupted: it never took over.
             self._db.execute("DROP TABLE IF EXISTS facts_fresh")
         self.count: int = self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0]
@@ -209,6 +232,41 @@ class SqliteFactStore:
                     suspect_id,
                     attrs,
                 ) in db.execute(_VISIBLE, {"on": on, "known_by": known_by})
+            ]
+
+    def read_about(self, case_id: str | None, victim_ids: Sequence[str]) -> list[FactRecord]:
+        """The records that name ``case_id`` or one of ``victim_ids``, and every correction,
+        with their provenance (the audit trail's input, `monitor.domain.audit_trail`)."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        parameters = {"case_id": case_id, "victim_ids": json.dumps(list(victim_ids))}
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            return [
+                FactRecord(
+                    event_id,
+                    service,
+                    kind,
+                    occurred,
+                    recorded,
+                    case_id,
+                    victim_id,
+                    suspect_id,
+                    None if attrs is None else json.loads(attrs),
+                    organisation or "",
+                    system or "",
+                )
+                for (
+                    event_id,
+                    service,
+                    kind,
+                    occurred,
+                    recorded,
+                    case_id,
+                    victim_id,
+                    suspect_id,
+                    attrs,
+                    organisation,
+                    system,
+                ) in db.execute(_ABOUT, parameters)
             ]
 
     def close(self) -> None:

@@ -75,6 +75,11 @@ class FactStore(Protocol):
         by then and every fact such an amendment names (ChainView applies them)."""
         ...
 
+    def read_about(self, case_id: str | None, victim_ids: Sequence[str]) -> list[FactRecord]:
+        """The records naming the case or one of the victims, and every correction, with
+        their provenance (for the audit trail)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -172,6 +177,13 @@ class LiveProjection:
         while len(self._views) > self._view_cache_size:
             self._views.popitem(last=False)
         return view
+
+    async def records_about(
+        self, case_id: str | None, victim_ids: Sequence[str] = ()
+    ) -> list[FactRecord]:
+        """What an audit trail is made from (`FactStore.read_about`), read off the event loop;
+        never cached: an audit shows what is held now."""
+        return await asyncio.to_thread(self._store.read_about, case_id, list(victim_ids))
 
     def _read_view(self, as_of: AsOf) -> ChainView:
         return ChainView(as_of, self._store.read(as_of.on_ordinal, as_of.known_by_micros))

@@ -1,4 +1,5 @@
-"""The questions analysts ask the monitor, answered from the live projection as of a cut-off.
+"""The questions analysts ask the monitor, answered from the live projection as of a cut-off;
+and the auditors' one, the audit trail of a victim or a case.
 
 Both APIs (gRPC and JSON over HTTP) and the exports go through here, so a figure is the same
 whichever way it is asked for. Arguments arrive as text and are checked here; a bad one is an
@@ -15,17 +16,19 @@ from enum import StrEnum
 
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.dates import business_date, business_instant
-from ketenzicht_common.errors import InvalidCommand
+from ketenzicht_common.errors import InvalidCommand, NotFound
 from monitor.application.live import LiveProjection
 from monitor.domain import (
     DEFAULT_MIN_GROUP_SIZE,
     DIMENSIONS,
     INTERVALS,
     AsOf,
+    AuditTrail,
     Dimension,
     Interval,
     LeadTimeSummary,
     YearFigures,
+    audit_trail,
     chain_figures,
     event_log_csv,
     event_log_xes,
@@ -33,6 +36,7 @@ from monitor.domain import (
     lead_time_breakdown,
     lead_time_table,
     lead_times_csv,
+    linked_victims,
 )
 
 DIMENSION_NAMES: tuple[str, ...] = tuple(d.name for d in DIMENSIONS)
@@ -175,3 +179,29 @@ class MonitorQueries:
             return Export("application/xml", f"event-log-{stamp}.xes", text)
         text = await asyncio.to_thread(event_log_csv, view, pseudonymise=pseudonymise)
         return Export("text/csv", f"event-log-{stamp}.csv", text)
+
+    # The audit trail (docs/domain.md#audit)
+
+    async def audit(
+        self, *, victim_id: str | None = None, case_id: str | None = None
+    ) -> AuditTrail:
+        """Everything the monitor holds of one victim or one case: registered, corrected, by
+        whom and when. ``NotFound`` when it holds nothing of it."""
+        if victim_id is not None:
+            records = await self.live.records_about(None, [victim_id])
+            trail = await asyncio.to_thread(audit_trail, records, victim_id=victim_id)
+        elif case_id is not None:
+            records = await self.live.records_about(case_id)
+            victims = linked_victims(records, case_id)
+            if victims:  # their events that name no case: a second read
+                records = await self.live.records_about(case_id, victims)
+            trail = await asyncio.to_thread(audit_trail, records, case_id=case_id, victims=victims)
+        else:
+            raise InvalidCommand.of("subject", "a victim_id or a case_id")
+        if not trail.entries:
+            # Never echoes the id: whatever the caller sent.
+            raise NotFound(
+                "the monitor holds nothing about that "
+                + ("victim" if victim_id is not None else "case")
+            )
+        return trail

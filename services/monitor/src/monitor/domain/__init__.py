@@ -2,9 +2,17 @@
 
 Feed every event of every service into a `ChainProjection` as `ChainFact`s; ask it for a
 `ChainView` as of a cut-off; compute lead times (doorlooptijden), chain figures (ketencijfers)
-and exports from that view.
+and exports from that view; and from the records of one victim or case, its audit trail.
 """
 
+from .audit import (
+    AuditCorrection,
+    AuditEntry,
+    AuditTrail,
+    CorrectionKind,
+    audit_trail,
+    linked_victims,
+)
 from .exports import event_log_csv, event_log_xes, figures_csv, lead_times_csv, traces
 from .facts import AsOf, ChainFact, Milestone
 from .figures import Share, YearFigures, chain_figures
@@ -74,10 +82,14 @@ __all__ = [
     "WHOLE_CHAIN",
     "AgeSummary",
     "AsOf",
+    "AuditCorrection",
+    "AuditEntry",
+    "AuditTrail",
     "CaseVictimUnit",
     "ChainFact",
     "ChainProjection",
     "ChainView",
+    "CorrectionKind",
     "Dimension",
     "FactRecord",
     "Interval",
@@ -88,6 +100,7 @@ __all__ = [
     "Status",
     "VictimProfile",
     "YearFigures",
+    "audit_trail",
     "chain_figures",
     "event_log_csv",
     "event_log_xes",
@@ -96,6 +109,7 @@ __all__ = [
     "lead_time_breakdown",
     "lead_time_table",
     "lead_times_csv",
+    "linked_victims",
     "observe",
     "summarise",
     "to_record",

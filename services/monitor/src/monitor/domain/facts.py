@@ -25,6 +25,8 @@ class ChainFact:
 
     `occurred_on` is the business date the source states; `recorded_at` is when the source
     service stored the event (UTC). Lead times use `occurred_on`; the as-of cut-off uses both.
+    `organisation` and `system` are the envelope's provenance: who stated the fact, through
+    which system (for the audit trail; "" where not known).
     """
 
     event_id: str
@@ -33,6 +35,8 @@ class ChainFact:
     occurred_on: date
     recorded_at: datetime
     payload: Mapping[str, Any]
+    organisation: str = ""
+    system: str = ""
 
 
 class Milestone(StrEnum):

@@ -102,7 +102,7 @@ FACT_OCCURRED = "fact_occurred"
 AMENDED_PREFIX = "amended."
 """Attributes of an amendment record: each amended category, as ``amended.<field>``."""
 
-_LINKING = frozenset(
+LINKING_EVENTS = frozenset(
     {
         "ReportFiled",
         "CooperationDeclared",
@@ -134,6 +134,10 @@ class FactRecord(NamedTuple):
     victim_id: str | None
     suspect_id: str | None
     attrs: Mapping[str, AttrValue] | None
+    organisation: str = ""
+    """Who stated the fact (the envelope's provenance): read for the audit trail only, so the
+    views' reads leave it "" (docs/domain.md#audit)."""
+    system: str = ""
 
     @property
     def occurred_on(self) -> date:
@@ -193,6 +197,8 @@ def to_record(fact: ChainFact) -> FactRecord:
         victim_id=_optional_str(payload.get("victim_id")),
         suspect_id=_optional_str(payload.get("suspect_id")),
         attrs=attrs,
+        organisation=fact.organisation,
+        system=fact.system,
     )
 
 
@@ -305,11 +311,17 @@ def record_row(record: FactRecord) -> list[Any]:
         r.victim_id,
         r.suspect_id,
         attrs,
+        r.organisation,
+        r.system,
     ]
 
 
+_ROW_WITHOUT_PROVENANCE = len(FactRecord._fields) - 2
+
+
 def record_from_row(row: Sequence[Any]) -> FactRecord:
-    if len(row) != len(FactRecord._fields):
+    # A row written before records kept their provenance lacks its last two fields.
+    if len(row) not in (len(FactRecord._fields), _ROW_WITHOUT_PROVENANCE):
         raise ValueError(f"a record row has {len(FactRecord._fields)} fields, not {len(row)}")
     return FactRecord(*row)
 
@@ -486,7 +498,7 @@ def _collect(
     victims: dict[str, _Victim] = defaultdict(_Victim)
     for r in records:
         kind, day, case_id, victim_id = r.event_type, r.occurred, r.case_id, r.victim_id
-        if case_id is not None and victim_id is not None and kind in _LINKING:
+        if case_id is not None and victim_id is not None and kind in LINKING_EVENTS:
             pair = pairs[(case_id, victim_id)]
             pair.linked = _earliest(pair.linked, day)
             if kind in ("ReportFiled", "CooperationDeclared"):

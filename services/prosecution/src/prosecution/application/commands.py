@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, model_validator
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
@@ -111,3 +111,16 @@ class AmendFact(CorrectionCommand, corrections.AmendFact):
     organisation stated."""
 
     amended: ProsecutionAmendedFields | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: Any) -> Any:
+        """Over gRPC an enum is a field's type, so the kind of an other disposal comes as
+        ``amended.other_disposal_kind``; the fact, and its FactAmended, call it ``kind``."""
+        amended = data.get("amended") if isinstance(data, dict) else None
+        if not isinstance(amended, dict) or "other_disposal_kind" not in amended:
+            return data
+        if amended.get("kind") is not None:
+            raise ValueError("amended: the kind of a dismissal or of an other disposal, not both")
+        amended = {k: v for k, v in amended.items() if k != "other_disposal_kind"}
+        return data | {"amended": amended | {"kind": data["amended"]["other_disposal_kind"]}}

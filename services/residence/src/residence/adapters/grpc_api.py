@@ -91,6 +91,12 @@ class ResidenceApi:
             request, c.FindNoEuResidenceRight, caller, self.commands.find_no_eu_residence_right
         )
 
+    async def AnnulFact(self, request: pb.AnnulFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AnnulFact, caller, self.commands.correct_fact)
+
+    async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
+        return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
+
     def Submit(
         self, requests: AsyncIterator[pb.ResidenceCommand], caller: Caller
     ) -> AsyncIterator[pb.ResidenceCommandResult]:

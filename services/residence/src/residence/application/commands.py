@@ -7,9 +7,12 @@ from typing import Any
 
 from pydantic import model_validator
 
+from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
+from ketenzicht_common.dates import BusinessDate
 from ketenzicht_contracts.events.base import Pseudonym
 from ketenzicht_contracts.events.categories import ReflectionEndReason
+from ketenzicht_contracts.events.residence import ResidenceAmendedFields
 
 
 class VictimDecision(Command):
@@ -66,6 +69,24 @@ class ResumeDublinTransfer(VictimDecision):
 class FindNoEuResidenceRight(VictimDecision):
     """The IND finds that an EU/EEA/Swiss national (or family member) derives no right of
     residence from EU law (geen verblijfsrecht op grond van het Unierecht): B8 applies."""
+
+
+class AnnulFact(VictimDecision, corrections.AnnulFact):
+    """Annul a decision about this victim the IND reported (docs/domain.md#corrections)."""
+
+
+class ResidenceAmendments(ResidenceAmendedFields):
+    """The amendable fields as the IND sends them: their dates as strictly as a command's."""
+
+    valid_from: BusinessDate | None = None
+    valid_until: BusinessDate | None = None
+    end_date: BusinessDate | None = None
+
+
+class AmendFact(VictimDecision, corrections.AmendFact):
+    """Amend a decision about this victim the IND reported: its date or fields."""
+
+    amended: ResidenceAmendments | None = None
 
 
 class NoteFact(Command):

@@ -9,6 +9,7 @@ as private events (``FactNoted``); the IND's decisions and the triggers are publ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -17,11 +18,14 @@ from uuid import UUID
 from ketenzicht_common.domain import (
     ChainAggregate,
     ChainCreated,
+    FactAmendedEvent,
+    FactAnnulledEvent,
     Provenance,
     event_facts,
     event_id_of,
     stable_id,
 )
+from ketenzicht_common.errors import InvalidCommand
 from residence.domain import (
     EmittedTrigger,
     Fact,
@@ -31,10 +35,14 @@ from residence.domain import (
     fact_from_event,
 )
 from residence.domain.categories import NonTemporaryGround
+from residence.domain.facts import POSITION_FIELD
 
 
-def _json_ready(facts: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in facts.items()}
+def _json_ready(facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: v.isoformat() if isinstance(v, date) else _json_ready(v) if isinstance(v, Mapping) else v
+        for k, v in facts.items()
+    }
 
 
 class _FactNoted(ChainAggregate.Event):
@@ -52,6 +60,7 @@ class _FactNoted(ChainAggregate.Event):
         if fact is not None:
             file.facts[fact.event_id] = fact
             file.noted_at[fact.event_id] = self.timestamp
+            file.noted.add(fact.event_id)
 
 
 class _Decision(ChainAggregate.Event):
@@ -67,6 +76,24 @@ class _Decision(ChainAggregate.Event):
             type(self).__name__,
             self.occurred_on,
             _json_ready(event_facts(self)),
+        )
+        if fact is not None:
+            file.facts[fact.event_id] = fact
+            file.noted_at[fact.event_id] = self.timestamp
+
+
+class _IndCorrection(ChainAggregate.Event):
+    """The IND's correction of one of its decisions: a public event, and for the rules a
+    `Correction` of the decision, ordered by its place on the file (docs/domain.md#corrections).
+    """
+
+    victim_id: str
+
+    def apply(self, file: Any) -> None:
+        event_id = str(event_id_of(self.originator_id, self.originator_version))
+        payload = _json_ready(event_facts(self)) | {POSITION_FIELD: self.originator_version}
+        fact = fact_from_event(
+            event_id, "residence", type(self).__name__, self.occurred_on, payload
         )
         if fact is not None:
             file.facts[fact.event_id] = fact
@@ -184,6 +211,18 @@ class VictimFile(ChainAggregate):
 
         TOPIC = "residence:NoEuResidenceRightFound.v1"
 
+    # The IND's corrections of its decisions.
+
+    class FactAnnulled(_IndCorrection, FactAnnulledEvent):
+        """The IND annuls a decision it reported (nietig)."""
+
+        TOPIC = "residence:FactAnnulled.v1"
+
+    class FactAmended(_IndCorrection, FactAmendedEvent):
+        """The IND amends a decision it reported (herstel): its date or fields."""
+
+        TOPIC = "residence:FactAmended.v1"
+
     # Triggers raised by the rules for the IND.
 
     class ReflectionPeriodOfferRequired(_Trigger):
@@ -257,6 +296,8 @@ class VictimFile(ChainAggregate):
         self.victim_id = ""
         self.facts: dict[str, Fact] = {}
         self.noted_at: dict[str, datetime] = {}
+        self.noted: set[str] = set()
+        """The facts off the bus: other organisations' (only their source corrects them)."""
         self.emitted: list[EmittedTrigger] = []
         self.retractions: list[str] = []
 
@@ -305,6 +346,22 @@ class VictimFile(ChainAggregate):
         **facts: Any,
     ) -> None:
         self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **facts)
+
+    def record_correction(
+        self,
+        event_class: type[ChainAggregate.Event],
+        provenance: Provenance,
+        occurred_on: date,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked; a permit
+        amended to end on or before its start is refused, as its grant would be."""
+        amended = fields.get("amended") or {}
+        start, end = amended.get("valid_from"), amended.get("valid_until")
+        grant = fields.get("corrected_event_type") == "TemporaryPermitGranted"
+        if grant and start and end and end <= start:
+            raise InvalidCommand.of("amended.valid_until", "must lie after valid_from")
+        self.record(event_class, provenance, occurred_on, victim_id=self.victim_id, **fields)
 
     def send(self, item: TriggerDecision | Retraction, provenance: Provenance) -> None:
         payload = item.payload()
@@ -361,6 +418,7 @@ class CaseFile(ChainAggregate):
         self.case_id = ""
         self.facts: dict[str, Fact] = {}
         self.noted_at: dict[str, datetime] = {}
+        self.noted: set[str] = set()
         self.victims: set[str] = set()
 
     @staticmethod
@@ -411,3 +469,9 @@ PRIVATE_TOPICS = frozenset(
     }
 )
 TRIGGER_EVENT_TYPES = frozenset({k.value for k in TriggerKind} | {"TriggerRetracted"})
+DECISION_TOPICS = frozenset(
+    str(getattr(member, "TOPIC"))  # noqa: B009 — every decision class declares its topic
+    for member in vars(VictimFile).values()
+    if isinstance(member, type) and issubclass(member, _Decision)
+)
+"""The IND's decisions: the facts of a victim's file the IND may correct."""

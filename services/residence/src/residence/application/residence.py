@@ -33,12 +33,15 @@ from pydantic import BeforeValidator, PlainSerializer
 from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
+from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
+from ketenzicht_common.errors import NotTheOwner
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_contracts.envelope import stream_for
 from residence.application import commands as c
 from residence.application import schedule
 from residence.application.files import (
+    DECISION_TOPICS,
     PRIVATE_TOPICS,
     TRIGGER_EVENT_TYPES,
     CaseFile,
@@ -348,6 +351,35 @@ class ResidenceCommands:
         self, command: c.FindNoEuResidenceRight, provenance: Provenance
     ) -> CommandResult[VictimsChanged]:
         return await self._decide(command, provenance, VictimFile.NoEuResidenceRightFound)
+
+    async def correct_fact(
+        self, command: c.AnnulFact | c.AmendFact, provenance: Provenance
+    ) -> CommandResult[VictimsChanged]:
+        """Annul or amend a decision the IND reported (docs/domain.md#corrections), through
+        the same checks as every writing service's; the victim settles again, so the rules
+        judge the decisions as they stand after it."""
+        check_correction(command, self.gateway.clock.today())
+
+        def handle(uow: UnitOfWork) -> VictimsChanged:
+            file = uow.get(VictimFile.id_for(command.victim_id), VictimFile)
+            if file is not None:
+                cases = [uow.get(CaseFile.id_for(case_id), CaseFile) for case_id in file.case_ids()]
+                noted = file.noted.union(*(case.noted for case in cases if case is not None))
+                if command.corrected_event_id in noted:
+                    # Residence holds it, but its source states it: only they correct it.
+                    raise NotTheOwner("only the organisation that stated a fact may correct it")
+            correct(
+                uow,
+                file,
+                command,
+                provenance,
+                service="residence",
+                subject=command.victim_id,
+                fact_topics=DECISION_TOPICS,
+            )
+            return VictimsChanged((command.victim_id,))
+
+        return await self._marking(self.gateway.submit(command, provenance, handle, VictimsChanged))
 
     # --- settled: the rules applied, the feed corrected ---
 

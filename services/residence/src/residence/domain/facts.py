@@ -260,6 +260,14 @@ def _boolean(value: str | bool) -> bool:
     return value
 
 
+def _day(value: str | date) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("not a date")
+    return date.fromisoformat(value)
+
+
 _AMENDABLE: dict[tuple[str, str], dict[str, tuple[str, Callable[[Any], object]]]] = {
     ("intake", "CooperationImpossibleRecorded"): {
         "reason": ("reason", CooperationImpossibleReason)
@@ -270,6 +278,13 @@ _AMENDABLE: dict[tuple[str, str], dict[str, tuple[str, Callable[[Any], object]]]
     ("prosecution", "OtherDisposalDecided"): {"kind": ("disposal_kind", OtherDisposalKind)},
     ("prosecution", "VerdictDelivered"): {"outcome": ("outcome", VerdictOutcome)},
     ("prosecution", "PresenceAssessed"): {"presence_necessary": ("presence_necessary", _boolean)},
+    ("residence", "ReflectionPeriodEnded"): {"reason": ("reason", ReflectionEndReason)},
+    ("residence", "TemporaryPermitGranted"): {
+        "valid_from": ("valid_from", _day),
+        "valid_until": ("valid_until", _day),
+    },
+    ("residence", "TemporaryPermitExtended"): {"valid_until": ("valid_until", _day)},
+    ("residence", "TemporaryPermitEnded"): {"end_date": ("end_date", _day)},
 }
 """Of each fact type the rules read, its amendable contract fields that the rules read too, as
 (the domain attribute, how its value is read). Dates are amended through ``fact_occurred_on``."""
@@ -303,14 +318,16 @@ def _correction(service: str, annulled: bool) -> _Builder:
             fact_occurred_on=p.day("fact_occurred_on"),
             amended=tuple(amended),
             position=p.optional_int(POSITION_FIELD),
-            victim_id=p.text("victim_id") if service == "intake" else None,
-            case_id=None if service == "intake" else p.text("case_id"),
+            victim_id=p.text("victim_id") if service in _BY_VICTIM else None,
+            case_id=None if service in _BY_VICTIM else p.text("case_id"),
         )
 
     return build
 
 
-_CORRECTED_SERVICES = ("intake", "investigation", "prosecution")
+_BY_VICTIM = ("intake", "residence")
+"""The services whose corrections name the victim (the others' name the case)."""
+_CORRECTED_SERVICES = ("intake", "investigation", "prosecution", "residence")
 for _service in _CORRECTED_SERVICES:
     _BUILDERS[(_service, "FactAnnulled")] = _correction(_service, annulled=True)
     _BUILDERS[(_service, "FactAmended")] = _correction(_service, annulled=False)

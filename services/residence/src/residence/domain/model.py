@@ -201,7 +201,8 @@ class CaseFact(Fact):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Correction(Fact):
-    """``FactAnnulled`` or ``FactAmended`` of intake, investigation or prosecution.
+    """``FactAnnulled`` or ``FactAmended`` of intake, investigation or prosecution, or the
+    IND's own (residence's, of a decision the IND reported).
 
     ``occurred_on`` is the day the source made the correction; the corrected fact's business
     date is ``fact_occurred_on`` (for an amendment, its new date). Every correction of one fact
@@ -210,7 +211,8 @@ class Correction(Fact):
     of the fact's type; the rest of the contract's amendable fields are not read here).
     ``position`` is the correction's version on the aggregate of its source that holds the fact
     (the envelope's ``aggregate_version``): the corrections of one fact come from one owner, in
-    that order. ``victim_id`` is set for intake's corrections, ``case_id`` for the others: the
+    that order. ``victim_id`` is set for intake's and the IND's corrections, ``case_id`` for the
+    others: the
     key of the file residence keeps them in, as for the facts they correct.
     """
 
