@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ketenzicht.common.v1 import common_pb2
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 
 from .commands import CommandResult
 from .dates import business_date
@@ -122,6 +122,22 @@ def pseudonym(field_name: str, value: str) -> str:
         return _PSEUDONYM.validate_python(value)
     except ValidationError:
         raise InvalidCommand.of(field_name, f"{field_name} is not a valid pseudonym") from None
+
+
+_CASE_ID: TypeAdapter[str] = TypeAdapter(CaseId)
+
+
+def case_pseudonym(field_name: str, value: str) -> str:
+    """A query's case id, checked against the contract's ``CaseId`` (an issued case
+    pseudonym). The refusal never repeats the value."""
+    if not value:
+        raise InvalidCommand.of(field_name, "Field required")
+    try:
+        return _CASE_ID.validate_python(value)
+    except ValidationError:
+        raise InvalidCommand.of(
+            field_name, f"{field_name} is not a case pseudonym ketenzicht issues (C-<20 hex>)"
+        ) from None
 
 
 def query_date(field_name: str, value: str) -> date | None:

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 from ketenzicht_contracts.events.categories import InvestigationCloseReason
 from ketenzicht_contracts.events.investigation import InvestigationAmendedFields
 
@@ -18,12 +18,19 @@ PoliceRegistrationNumber = Annotated[str, StringConstraints(pattern=REGISTRATION
 A source identifier: kept by this service, never on the bus."""
 
 
+class OpenCase(Command):
+    """A case enters the chain: ketenzicht issues its pseudonym for the source's number."""
+
+    police_registration_number: PoliceRegistrationNumber
+
+
 class CaseCommand(Command):
-    case_id: Pseudonym
+    case_id: CaseId
+    """The pseudonym ``OpenCase`` issued (docs/adr/0020)."""
 
 
 class OpenInvestigation(CaseCommand):
-    police_registration_number: PoliceRegistrationNumber | None = None
+    pass
 
 
 class IdentifySuspect(CaseCommand):

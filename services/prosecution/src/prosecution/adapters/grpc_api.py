@@ -11,7 +11,13 @@ from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import acknowledged, pseudonym
+from ketenzicht_common.translate import (
+    ack,
+    acknowledged,
+    case_pseudonym,
+    command_from,
+    pseudonym,
+)
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -79,6 +85,11 @@ class ProsecutionApi:
         self.app = app
         self.commands = commands
 
+    async def OpenCase(self, request: pb.OpenCaseRequest, caller: Caller) -> pb.OpenCaseResponse:
+        command, command_id = command_from(request, c.OpenCase)
+        result = await self.commands.open_case(command, caller.provenance(command_id))
+        return pb.OpenCaseResponse(case_id=result.answer.case_id, ack=ack(result))
+
     async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
 
@@ -139,7 +150,7 @@ class ProsecutionApi:
     async def GetProsecution(
         self, request: pb.GetProsecutionRequest, caller: Caller
     ) -> pb.ProsecutionSummary:
-        case_id = pseudonym("case_id", request.case_id)
+        case_id = case_pseudonym("case_id", request.case_id)
         suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.proceedings(case_id, suspect_id))
@@ -158,7 +169,7 @@ class ProsecutionApi:
     async def GetProsecutionCase(
         self, request: pb.GetProsecutionCaseRequest, caller: Caller
     ) -> pb.ProsecutionCaseSummary:
-        case_id = pseudonym("case_id", request.case_id)
+        case_id = case_pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: case_summary_of(self.app.case(case_id))
         )

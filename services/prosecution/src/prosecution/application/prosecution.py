@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
@@ -10,7 +11,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
@@ -76,6 +77,40 @@ def _case(
     )
 
 
+@dataclass(frozen=True)
+class CaseOpened:
+    """The case pseudonym issued for a case the OM opened (the first time, or again)."""
+
+    case_id: str
+
+
+def _parketnummer_in_use(subject: str) -> PreconditionFailed:
+    return PreconditionFailed(
+        "PARKETNUMMER_IN_USE", "that parketnummer belongs to other proceedings", subject=subject
+    )
+
+
+def _register(
+    uow: UnitOfWork,
+    case_id: str,
+    suspect_id: str,
+    parketnummer: str,
+    provenance: Provenance,
+    occurred_on: date,
+) -> None:
+    """Register the case against one suspect, with its parketnummer if given."""
+    aggregate_id = SuspectProceedings.id_for(case_id, suspect_id)
+    if uow.get(aggregate_id, SuspectProceedings) is not None:
+        raise AlreadyExists(f"case {case_id} is already registered against suspect {suspect_id}")
+    if parketnummer and uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None:
+        raise _parketnummer_in_use(f"{case_id}/{suspect_id}")
+    # Every check is done: from here on the command only records.
+    uow.add(SuspectProceedings.register(case_id, suspect_id, provenance, occurred_on, parketnummer))
+    if parketnummer:
+        uow.add(Parketnummer.link(parketnummer, case_id, suspect_id, provenance, occurred_on))
+    _case(uow, case_id, provenance, occurred_on).add_suspect(provenance, occurred_on, suspect_id)
+
+
 class ProsecutionCommands:
     """What the prosecution service can be told: one method per command. Every method checks
     before it records (see bus.py)."""
@@ -89,37 +124,28 @@ class ProsecutionCommands:
         parketnummer = cmd.parketnummer or ""
 
         def handle(uow: UnitOfWork) -> None:
-            aggregate_id = SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id)
-            if uow.get(aggregate_id, SuspectProceedings) is not None:
-                raise AlreadyExists(
-                    f"case {cmd.case_id} is already registered against suspect {cmd.suspect_id}"
-                )
-            if (
-                parketnummer
-                and uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None
-            ):
-                raise PreconditionFailed(
-                    "PARKETNUMMER_IN_USE",
-                    "that parketnummer belongs to other proceedings",
-                    subject=f"{cmd.case_id}/{cmd.suspect_id}",
-                )
-            # Every check is done: from here on the command only records.
-            uow.add(
-                SuspectProceedings.register(
-                    cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on, parketnummer
-                )
-            )
-            if parketnummer:
-                uow.add(
-                    Parketnummer.link(
-                        parketnummer, cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on
-                    )
-                )
-            _case(uow, cmd.case_id, provenance, cmd.occurred_on).add_suspect(
-                provenance, cmd.occurred_on, cmd.suspect_id
-            )
+            _register(uow, cmd.case_id, cmd.suspect_id, parketnummer, provenance, cmd.occurred_on)
 
         return await self.gateway.submit(cmd, provenance, handle)
+
+    async def open_case(self, cmd: c.OpenCase, provenance: Provenance) -> CommandResult[CaseOpened]:
+        """A case the OM brings into the chain itself: the pseudonym is issued here, and the
+        same parketnummer finds it again (under any command id), storing nothing new."""
+        # Drawn before the command is applied: a retry is answered from the command log.
+        new_case_id = issue_case_id()
+
+        def handle(uow: UnitOfWork) -> CaseOpened:
+            known = uow.get(Parketnummer.id_for(cmd.parketnummer), Parketnummer)
+            if known is not None:
+                if known.suspect_id != cmd.suspect_id:
+                    raise _parketnummer_in_use(f"{known.case_id}/{cmd.suspect_id}")
+                return CaseOpened(known.case_id)
+            _register(
+                uow, new_case_id, cmd.suspect_id, cmd.parketnummer, provenance, cmd.occurred_on
+            )
+            return CaseOpened(new_case_id)
+
+        return await self.gateway.submit(cmd, provenance, handle, CaseOpened)
 
     # --- about a victim in the case ---
 
