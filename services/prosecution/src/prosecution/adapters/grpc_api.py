@@ -162,8 +162,9 @@ class ProsecutionApi:
         parketnummer = request.parketnummer
         if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
+        organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_parketnummer(parketnummer))
+            lambda: summary_of(self.app.by_parketnummer(parketnummer, organisation))
         )
 
     async def GetProsecutionCase(

@@ -14,7 +14,7 @@ from ketenzicht_common.bus import UnitOfWork
 from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common.errors import AlreadyExists, NotFound, PreconditionFailed
+from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from prosecution.application import commands as c
 from prosecution.domain import prosecution_case
@@ -53,11 +53,14 @@ class ProsecutionApplication(ChainApplication):
             "that case is not registered against that suspect",
         )
 
-    def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
+    def by_parketnummer(self, parketnummer: str, organisation: str) -> SuspectProceedings:
+        """The proceedings behind a parketnummer, for the organisation that registered it."""
         # The number is not echoed: it is a source identifier.
         number = self._get(
             Parketnummer.id_for(parketnummer), Parketnummer, "no proceedings have that parketnummer"
         )
+        if number.organisation != organisation:
+            raise _not_yours()
         return self.proceedings(number.case_id, number.suspect_id)
 
     def case(self, case_id: str) -> ProsecutionCase:
@@ -75,6 +78,12 @@ def _case(
         ProsecutionCase,
         lambda: ProsecutionCase.create(case_id, provenance, occurred_on),
     )
+
+
+def _not_yours() -> NotTheOwner:
+    # A source number is its organisation's (the controller's): another may not learn which
+    # case it is, nor open it again.
+    return NotTheOwner("that parketnummer was registered by another organisation")
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ class ProsecutionCommands:
         def handle(uow: UnitOfWork) -> CaseOpened:
             known = uow.get(Parketnummer.id_for(cmd.parketnummer), Parketnummer)
             if known is not None:
+                if known.organisation != provenance.organisation:
+                    raise _not_yours()
                 if known.suspect_id != cmd.suspect_id:
                     raise _parketnummer_in_use(f"{known.case_id}/{cmd.suspect_id}")
                 return CaseOpened(known.case_id)
