@@ -129,15 +129,14 @@ _CASE_ID: TypeAdapter[str] = TypeAdapter(CaseId)
 
 def case_pseudonym(field_name: str, value: str) -> str:
     """A query's case id, checked against the contract's ``CaseId`` (an issued case
-    pseudonym). The refusal never repeats the value."""
+    pseudonym), refused as any other id that is no pseudonym. The refusal never repeats the
+    value: it may be a source system's own case number."""
     if not value:
         raise InvalidCommand.of(field_name, "Field required")
     try:
         return _CASE_ID.validate_python(value)
     except ValidationError:
-        raise InvalidCommand.of(
-            field_name, f"{field_name} is not a case pseudonym ketenzicht issues (C-<20 hex>)"
-        ) from None
+        raise InvalidCommand.of(field_name, f"{field_name} is not a valid pseudonym") from None
 
 
 def query_date(field_name: str, value: str) -> date | None:
