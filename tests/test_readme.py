@@ -1,4 +1,4 @@
-"""The README's example runs as written against a live intake, so the documentation cannot rot."""
+"""The README's example runs as written against live services, so the documentation cannot rot."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_the_readme_client_example_files_a_report(
     nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
 ) -> None:
     intake = service_factory("intake", nats_server)
+    investigation = service_factory("investigation", nats_server)
     script = tmp_path / "example.py"
     script.write_text(readme_example())
     result = subprocess.run(
@@ -35,7 +36,8 @@ def test_the_readme_client_example_files_a_report(
         capture_output=True,
         text=True,
         timeout=60,
-        env=os.environ | {"KETENZICHT_INTAKE": intake.address},
+        env=os.environ
+        | {"KETENZICHT_INTAKE": intake.address, "KETENZICHT_INVESTIGATION": investigation.address},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("report stored as event ")

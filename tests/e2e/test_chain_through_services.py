@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -145,11 +146,26 @@ def signal(on: str) -> ipb.RegisterSignalRequest:
     )
 
 
+async def open_case(police: InvestigationServiceStub, number: str) -> str:
+    """The case pseudonym ketenzicht issues for a police registration number."""
+    opened = await police.OpenCase(
+        vpb.OpenCaseRequest(occurred_on="2021-01-04", police_registration_number=number)
+    )
+    return str(opened.case_id)
+
+
 async def test_one_case_through_intake_investigation_and_prosecution(
     chain: Chain, clients: Clients
 ) -> None:
     record = Recorder()
-    case, suspect = "case-e2e-001", "suspect-e2e-001"
+    suspect = "suspect-e2e-001"
+    # The case enters the chain at the police: ketenzicht issues its pseudonym for the
+    # police's own number, and every service hears of the case by the pseudonym only.
+    opened = await clients.investigation.OpenCase(
+        vpb.OpenCaseRequest(occurred_on="2022-01-20", police_registration_number="PL1700-2022-0042")
+    )
+    case = opened.case_id
+    assert re.fullmatch(r"C-[0-9a-f]{20}", case)
     reply = await record(
         "intake", "SignalRegistered", clients.intake.RegisterSignal(signal("2022-01-03"))
     )
@@ -167,11 +183,7 @@ async def test_one_case_through_intake_investigation_and_prosecution(
         "investigation",
         "InvestigationOpened",
         police.OpenInvestigation(
-            vpb.OpenInvestigationRequest(
-                case_id=case,
-                occurred_on="2022-01-21",
-                police_registration_number="PL1700-2022-0042",
-            )
+            vpb.OpenInvestigationRequest(case_id=case, occurred_on="2022-01-21")
         ),
     )
     await record(
@@ -302,7 +314,8 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
     """The police's submission is stored at the police but not yet relayed (their relay is
     off) when the OM registers the case; the OM does not wait for it, and once the police's
     relay runs again the submission lands too, with its earlier business date."""
-    case, suspect = "case-e2e-late", "suspect-e2e-late"
+    case = await open_case(clients.investigation, "PL1700-2022-0200")
+    suspect = "suspect-e2e-late"
     running = chain.services["investigation"]
     env, log_file = running.env, chain.root / "investigation.log"
 
@@ -362,7 +375,7 @@ async def test_several_victims_and_several_suspects_in_one_case(
     chain: Chain, clients: Clients
 ) -> None:
     record = Recorder()
-    case = "case-e2e-many"
+    case = await open_case(clients.investigation, "PL1700-2022-0300")
     victims = []
     for day in ("2022-01-03", "2022-01-04", "2022-01-05"):
         reply = await record(
@@ -474,7 +487,10 @@ async def test_one_victim_in_two_cases(chain: Chain, clients: Clients) -> None:
         "intake", "SignalRegistered", clients.intake.RegisterSignal(signal("2021-05-01"))
     )
     victim = reply.victim_id
-    cases = {"case-e2e-first": "suspect-e2e-f", "case-e2e-second": "suspect-e2e-s"}
+    cases = {
+        await open_case(clients.investigation, "PL1700-2021-0401"): "suspect-e2e-f",
+        await open_case(clients.investigation, "PL1700-2022-0402"): "suspect-e2e-s",
+    }
     for n, (case, suspect) in enumerate(cases.items()):
         reported = f"202{1 + n}-06-01"
         await record(

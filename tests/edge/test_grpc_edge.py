@@ -32,7 +32,7 @@ from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
 from ketenzicht.prosecution.v1 import prosecution_pb2
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht_common.client import connect
-from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing import TOKENS, case_pseudonym
 from ketenzicht_common.testing.jetstream import attributes_of, stream_messages
 from ketenzicht_common.testing.service import Running, published_ids, running_service
 
@@ -241,14 +241,16 @@ async def test_an_occurred_on_that_is_not_a_plausible_iso_day_is_refused(
             "investigation",
             "OpenInvestigation",
             investigation_pb2.OpenInvestigationRequest(
-                case_id="case-edge-date", occurred_on=occurred_on
+                case_id=case_pseudonym("case-edge-date"), occurred_on=occurred_on
             ).SerializeToString(),
         ),
         (
             "prosecution",
             "RegisterCase",
             prosecution_pb2.RegisterCaseRequest(
-                case_id="case-edge-date", suspect_id="suspect-edge", occurred_on=occurred_on
+                case_id=case_pseudonym("case-edge-date"),
+                suspect_id="suspect-edge",
+                occurred_on=occurred_on,
             ).SerializeToString(),
         ),
         (
@@ -337,7 +339,9 @@ async def test_query_ids_are_checked_before_use_and_never_echoed(
         (
             "prosecution",
             "GetProsecution",
-            prosecution_pb2.GetProsecutionRequest(case_id="case-1", suspect_id=huge),
+            prosecution_pb2.GetProsecutionRequest(
+                case_id=case_pseudonym("case-1"), suspect_id=huge
+            ),
             "suspect_id",
         ),
         (
@@ -362,6 +366,7 @@ async def test_query_ids_are_checked_before_use_and_never_echoed(
 
     # A valid id that is not known: NOT_FOUND, and the id is not repeated either.
     unknown = "V-edge-never-signalled"
+    unknown_case = case_pseudonym("edge-never-opened")
     unknown_ids: list[tuple[str, str, Any]] = [
         ("intake", "GetVictim", intake_pb2.GetVictimRequest(victim_id=unknown)),
         (
@@ -372,17 +377,17 @@ async def test_query_ids_are_checked_before_use_and_never_echoed(
         (
             "investigation",
             "GetInvestigation",
-            investigation_pb2.GetInvestigationRequest(case_id=unknown),
+            investigation_pb2.GetInvestigationRequest(case_id=unknown_case),
         ),
         (
             "prosecution",
             "GetProsecution",
-            prosecution_pb2.GetProsecutionRequest(case_id=unknown, suspect_id=unknown),
+            prosecution_pb2.GetProsecutionRequest(case_id=unknown_case, suspect_id=unknown),
         ),
         (
             "prosecution",
             "GetProsecutionCase",
-            prosecution_pb2.GetProsecutionCaseRequest(case_id=unknown),
+            prosecution_pb2.GetProsecutionCaseRequest(case_id=unknown_case),
         ),
     ]
     for service, method, request in unknown_ids:

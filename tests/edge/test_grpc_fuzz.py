@@ -49,6 +49,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2
 
 from ketenzicht_common.telemetry import valid_traceparent
+from ketenzicht_common.testing import case_pseudonym
 from ketenzicht_common.testing.jetstream import attributes_of, stream_messages
 from ketenzicht_common.testing.service import Running
 
@@ -137,7 +138,9 @@ class Pools:
     """The ids the fuzzer reuses, so that some commands find the state earlier ones made."""
 
     victims: list[str] = field(default_factory=lambda: [f"victim-fz-{n}" for n in range(4)])
-    cases: list[str] = field(default_factory=lambda: [f"case-fz-{n}" for n in range(4)])
+    cases: list[str] = field(
+        default_factory=lambda: [case_pseudonym(f"case-fz-{n}") for n in range(4)]
+    )
     suspects: list[str] = field(default_factory=lambda: [f"suspect-fz-{n}" for n in range(3)])
 
 
@@ -465,16 +468,18 @@ async def still_working(chain: dict[str, Running]) -> None:
             ),
         ),
         "investigation": (
-            "OpenInvestigation",
-            investigation_pb2.OpenInvestigationRequest(
-                command_id="fz-after", case_id="case-fz-after", occurred_on="2022-03-01"
+            "OpenCase",
+            investigation_pb2.OpenCaseRequest(
+                command_id="fz-after",
+                occurred_on="2022-03-01",
+                police_registration_number="PL-FZ-1",
             ),
         ),
         "prosecution": (
             "RegisterCase",
             prosecution_pb2.RegisterCaseRequest(
                 command_id="fz-after",
-                case_id="case-fz-after",
+                case_id=case_pseudonym("case-fz-after"),
                 suspect_id="suspect-fz-after",
                 occurred_on="2022-03-01",
             ),

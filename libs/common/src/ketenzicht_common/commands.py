@@ -4,6 +4,7 @@ result every command answers with."""
 from __future__ import annotations
 
 import types
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -121,6 +122,14 @@ class CommandResult(Generic[AnswerT]):
             else _answers(answer_type).validate_python(fields)
         )
         return CommandResult(answer, tuple(record.get("event_ids", ())), replayed=True)
+
+
+def issue_case_id() -> str:
+    """A new case pseudonym (``CaseId``): random, so nothing about the source's own case number
+    can be read from it or recomputed from it (docs/adr/0023). Issued by the service where a
+    case first enters the chain, before its command is applied, so that a retry of the command
+    is answered with the pseudonym of the first time."""
+    return f"C-{uuid.uuid4().hex[:20]}"
 
 
 class CommandGateway:

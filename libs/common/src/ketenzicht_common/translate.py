@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ketenzicht.common.v1 import common_pb2
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 
 from .commands import CommandResult
 from .dates import business_date
@@ -120,6 +120,21 @@ def pseudonym(field_name: str, value: str) -> str:
         raise InvalidCommand.of(field_name, "Field required")
     try:
         return _PSEUDONYM.validate_python(value)
+    except ValidationError:
+        raise InvalidCommand.of(field_name, f"{field_name} is not a valid pseudonym") from None
+
+
+_CASE_ID: TypeAdapter[str] = TypeAdapter(CaseId)
+
+
+def case_pseudonym(field_name: str, value: str) -> str:
+    """A query's case id, checked against the contract's ``CaseId`` (an issued case
+    pseudonym), refused as any other id that is no pseudonym. The refusal never repeats the
+    value: it may be a source system's own case number."""
+    if not value:
+        raise InvalidCommand.of(field_name, "Field required")
+    try:
+        return _CASE_ID.validate_python(value)
     except ValidationError:
         raise InvalidCommand.of(field_name, f"{field_name} is not a valid pseudonym") from None
 

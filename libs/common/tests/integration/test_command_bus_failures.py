@@ -20,6 +20,7 @@ from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.contract import ContractViolation
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import StoreSettings
+from ketenzicht_common.testing import case_pseudonym
 from ketenzicht_contracts.events.categories import (
     ExploitationForm,
     NationalityGroup,
@@ -31,7 +32,7 @@ from ketenzicht_contracts.events.categories import (
 pytestmark = pytest.mark.integration
 
 
-LOST = "case-lost"
+LOST = case_pseudonym("case-lost")
 """The case of the report that the broken handler triggers and that must never be stored."""
 
 
@@ -78,7 +79,9 @@ def broken_report(victim: str) -> Callable[[UnitOfWork], None]:
 
 async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path) -> None:
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
-        report = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
+        report = c.FileReport(
+            victim_id=victim, case_id=case_pseudonym("case-kept"), occurred_on=date(2022, 2, 1)
+        )
         await commands.file_report(report, police("report"))
 
         # The whole batch must fail, and its in-memory changes must not survive into the next.
@@ -87,14 +90,18 @@ async def test_a_failed_batch_is_forgotten_and_the_writer_goes_on(tmp_path: Path
             await bus.execute(lost, police("broken"), broken_report(victim), type(None))
 
         # The writer is alive, and neither the store nor the cache knows the lost report.
-        later = c.FileReport(victim_id=victim, case_id="case-later", occurred_on=date(2022, 4, 1))
+        later = c.FileReport(
+            victim_id=victim, case_id=case_pseudonym("case-later"), occurred_on=date(2022, 4, 1)
+        )
         await asyncio.wait_for(commands.file_report(later, police("later")), timeout=5)
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
-        assert cases == ["case-kept", "case-later"]
+        assert cases == sorted([case_pseudonym("case-kept"), case_pseudonym("case-later")])
 
     reopened = IntakeApplication(StoreSettings(sqlite_path=str(tmp_path / "events.sqlite")))
     try:
-        assert sorted(reopened.victim(victim).reports) == ["case-kept", "case-later"]
+        assert sorted(reopened.victim(victim).reports) == sorted(
+            [case_pseudonym("case-kept"), case_pseudonym("case-later")]
+        )
     finally:
         reopened.close()
 
@@ -107,7 +114,9 @@ async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(tmp_
         reports = [
             commands.file_report(
                 c.FileReport(
-                    victim_id=victim, case_id=f"case-{n}", occurred_on=date(2022, 2, n + 1)
+                    victim_id=victim,
+                    case_id=case_pseudonym(f"case-{n}"),
+                    occurred_on=date(2022, 2, n + 1),
                 ),
                 police(f"report-{n}"),
             )
@@ -125,7 +134,7 @@ async def test_a_failing_command_does_not_fail_the_commands_batched_with_it(tmp_
         assert isinstance(outcomes[2], RuntimeError)
         assert [type(o) for o in outcomes[:2] + outcomes[3:]] == [CommandResult] * 4
         cases = await bus.query(lambda: sorted(app.victim(victim).reports))
-        assert cases == ["case-0", "case-1", "case-2", "case-3"]
+        assert cases == sorted(case_pseudonym(f"case-{n}") for n in range(4))
 
 
 async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path) -> None:
@@ -139,7 +148,9 @@ async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path)
     async with intake_with_a_victim(tmp_path) as (app, bus, commands, victim):
         busy = asyncio.ensure_future(bus.query(lambda: time.sleep(0.3)))
         await asyncio.sleep(0.05)
-        kept = c.FileReport(victim_id=victim, case_id="case-kept", occurred_on=date(2022, 2, 1))
+        kept = c.FileReport(
+            victim_id=victim, case_id=case_pseudonym("case-kept"), occurred_on=date(2022, 2, 1)
+        )
         lost = c.FileReport(victim_id=victim, case_id=LOST, occurred_on=date(2022, 3, 1))
         outcomes = await asyncio.gather(
             commands.file_report(kept, police("report")),
@@ -153,6 +164,8 @@ async def test_an_event_that_breaks_its_contract_is_never_stored(tmp_path: Path)
         assert str(outcomes[1]) == (
             "breaks-contract: intake ReportFiled: case_id is not a pseudonym"
         )
-        assert await bus.query(lambda: sorted(app.victim(victim).reports)) == ["case-kept"]
+        assert await bus.query(lambda: sorted(app.victim(victim).reports)) == [
+            case_pseudonym("case-kept")
+        ]
         stored = app.recorder.select_notifications(1, 1000)
         assert not [n for n in stored if b"Jansen" in n.state]

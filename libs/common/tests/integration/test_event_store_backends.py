@@ -18,6 +18,7 @@ from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.relay import to_message
 from ketenzicht_common.store import StoreSettings
+from ketenzicht_common.testing import case_pseudonym
 from ketenzicht_contracts.events.categories import (
     ExploitationForm,
     NationalityGroup,
@@ -70,7 +71,9 @@ async def _run(store: StoreSettings) -> tuple[str, list[str]]:
             *[
                 commands.file_report(
                     c.FileReport(
-                        victim_id=victim, case_id=f"case-{n}", occurred_on=date(2022, 2, n)
+                        victim_id=victim,
+                        case_id=case_pseudonym(f"case-{n}"),
+                        occurred_on=date(2022, 2, n),
                     ),
                     provenance(f"cmd-report-{n}"),
                 )
@@ -90,7 +93,7 @@ def test_events_survive_a_restart_in_order_and_as_the_contract_says(store: Store
     reopened = IntakeApplication(store)
     try:
         track = reopened.victim(victim)
-        assert sorted(track.reports) == sorted(f"case-{n}" for n in range(1, 21))
+        assert sorted(track.reports) == sorted(case_pseudonym(f"case-{n}") for n in range(1, 21))
         notifications = reopened.recorder.select_notifications(
             None, 100, topics=reopened.public_topics()
         )

@@ -124,12 +124,12 @@ def test_every_date_field_of_every_command_is_strict() -> None:
     # occurred_on is declared on the base; valid_from, valid_until and end_date are plain
     # `date` fields of residence's commands, and get the same parser.
     for field, fields in [
-        ("occurred_on", dict(victim_id="v-1", case_id="c-1", occurred_on="0")),
+        ("occurred_on", dict(victim_id="v-1", case_id="C-0123456789abcdef0123", occurred_on="0")),
         (
             "valid_until",
             dict(
                 victim_id="v-1",
-                case_id="c-1",
+                case_id="C-0123456789abcdef0123",
                 occurred_on="2022-01-03",
                 valid_from="2022-01-03",
                 valid_until="0",
@@ -139,7 +139,7 @@ def test_every_date_field_of_every_command_is_strict() -> None:
             "valid_from",
             dict(
                 victim_id="v-1",
-                case_id="c-1",
+                case_id="C-0123456789abcdef0123",
                 occurred_on="2022-01-03",
                 valid_from="2022-01-03T00:00:00",
                 valid_until="2023-01-03",
@@ -150,9 +150,16 @@ def test_every_date_field_of_every_command_is_strict() -> None:
             GrantTemporaryPermit.model_validate(fields)
     with pytest.raises(ValueError, match="end_date"):
         EndTemporaryPermit.model_validate(
-            dict(victim_id="v-1", case_id="c-1", occurred_on="2022-01-03", end_date=1641168000)
+            dict(
+                victim_id="v-1",
+                case_id="C-0123456789abcdef0123",
+                occurred_on="2022-01-03",
+                end_date=1641168000,
+            )
         )
-    request = pb.FileReportRequest(victim_id="v-1", case_id="c-1", occurred_on="1641168000")
+    request = pb.FileReportRequest(
+        victim_id="v-1", case_id="C-0123456789abcdef0123", occurred_on="1641168000"
+    )
     with pytest.raises(InvalidCommand) as refused:
         command_from(request, FileReport)
     assert [v.field for v in refused.value.violations] == ["occurred_on"]
@@ -193,7 +200,9 @@ def test_a_query_id_is_checked_and_never_echoed() -> None:
 
 def test_an_undecodable_body_becomes_a_marker_not_an_error() -> None:
     deserialize = lenient_deserializer(pb.FileReportRequest)
-    good = pb.FileReportRequest(victim_id="v-1", case_id="c-1", occurred_on="2022-01-03")
+    good = pb.FileReportRequest(
+        victim_id="v-1", case_id="C-0123456789abcdef0123", occurred_on="2022-01-03"
+    )
     assert deserialize(good.SerializeToString()) == good
     assert deserialize(b"") == pb.FileReportRequest()
     # A truncated varint, and a string field (victim_id, 2) that is not UTF-8.

@@ -13,6 +13,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
+from ketenzicht_common.testing import case_pseudonym
 from ketenzicht_common.testing.command_service import (
     Backlog,
     CommandService,
@@ -49,7 +50,7 @@ async def refusals(stub: IntakeServiceStub) -> list[Refusal]:
         pb.FileReportRequest(
             command_id="report-bad",
             victim_id=signal.victim_id,
-            case_id="case-bad",
+            case_id=case_pseudonym("case-bad"),
             occurred_on="2022-01-10",
         )
     )
@@ -71,15 +72,29 @@ async def refusals(stub: IntakeServiceStub) -> list[Refusal]:
             fields=frozenset({"case_id"}),
         ),
         Refusal(
+            # The police's own number where the case pseudonym belongs: not the issued shape.
             stub.FileReport(
-                pb.FileReportRequest(victim_id=v, case_id="case-x", occurred_on="10-01-2022")
+                pb.FileReportRequest(
+                    victim_id=v, case_id="PL0100-2022-0001", occurred_on="2022-01-10"
+                )
+            ),
+            invalid,
+            fields=frozenset({"case_id"}),
+        ),
+        Refusal(
+            stub.FileReport(
+                pb.FileReportRequest(
+                    victim_id=v, case_id=case_pseudonym("case-x"), occurred_on="10-01-2022"
+                )
             ),
             invalid,
             fields=frozenset({"occurred_on"}),
         ),
         Refusal(
             stub.FileReport(
-                pb.FileReportRequest(victim_id=v, case_id="case-x", occurred_on=tomorrow)
+                pb.FileReportRequest(
+                    victim_id=v, case_id=case_pseudonym("case-x"), occurred_on=tomorrow
+                )
             ),
             invalid,
             fields=frozenset({"occurred_on"}),
@@ -92,14 +107,18 @@ async def refusals(stub: IntakeServiceStub) -> list[Refusal]:
         Refusal(
             stub.FileReport(
                 pb.FileReportRequest(
-                    victim_id="never-signalled", case_id="case-x", occurred_on="2022-01-10"
+                    victim_id="never-signalled",
+                    case_id=case_pseudonym("case-x"),
+                    occurred_on="2022-01-10",
                 )
             ),
             failed,
         ),
         Refusal(
             stub.FileReport(
-                pb.FileReportRequest(victim_id=v, case_id="case-bad", occurred_on="2022-01-12")
+                pb.FileReportRequest(
+                    victim_id=v, case_id=case_pseudonym("case-bad"), occurred_on="2022-01-12"
+                )
             ),
             grpc.StatusCode.ALREADY_EXISTS,
         ),
@@ -113,7 +132,9 @@ async def refusals(stub: IntakeServiceStub) -> list[Refusal]:
         ),
         Refusal(
             stub.WithdrawReport(
-                pb.CaseFactRequest(victim_id=v, case_id="case-none", occurred_on="2022-02-01")
+                pb.CaseFactRequest(
+                    victim_id=v, case_id=case_pseudonym("case-none"), occurred_on="2022-02-01"
+                )
             ),
             failed,
         ),
@@ -142,9 +163,13 @@ def report(victim_id: str, case_id: str, on: str) -> pb.IntakeCommand:
 async def backlog(stub: IntakeServiceStub) -> Backlog:
     first = await stub.RegisterSignal(bulk_signal().register_signal)
     commands = [bulk_signal() for _ in range(300)]
-    commands += [report(first.victim_id, f"case-{n}", "2021-07-01") for n in range(200)]
     commands += [
-        report(first.victim_id, "case-0", "2021-07-02"),  # 500: reported in that case already
+        report(first.victim_id, case_pseudonym(f"case-{n}"), "2021-07-01") for n in range(200)
+    ]
+    commands += [
+        report(
+            first.victim_id, case_pseudonym("case-0"), "2021-07-02"
+        ),  # 500: reported in that case already
         report(first.victim_id, "bad id", "2021-07-02"),  # 501: not a pseudonym
         pb.IntakeCommand(),  # 502: no command at all
     ]

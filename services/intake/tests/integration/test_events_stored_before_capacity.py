@@ -86,6 +86,10 @@ def test_old_reports_and_cooperation_are_a_victims_when_replayed_and_published(
         app.close()
 
 
+CASE = "C-0123456789abcdef0123"
+"""A case pseudonym as ketenzicht issues it (commands take no other shape since)."""
+
+
 def test_a_victims_report_has_the_fingerprint_it_had_before_capacity() -> None:
     # What `fingerprint` digested for this command before `capacity` was added: a client's
     # retry across the upgrade must still be answered from the command log.
@@ -93,20 +97,18 @@ def test_a_victims_report_has_the_fingerprint_it_had_before_capacity() -> None:
         "type": "FileReport",
         "occurred_on": "2022-01-10",
         "victim_id": "v-1",
-        "case_id": "case-1",
+        "case_id": CASE,
         "under_number": False,
     }
-    report = c.FileReport(occurred_on=date(2022, 1, 10), victim_id="v-1", case_id="case-1")
+    report = c.FileReport(occurred_on=date(2022, 1, 10), victim_id="v-1", case_id=CASE)
     digest = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
     assert fingerprint(report) == digest
     witness = c.FileReport(
         occurred_on=date(2022, 1, 10),
         victim_id="v-1",
-        case_id="case-1",
+        case_id=CASE,
         capacity=ReportingCapacity.WITNESS,
     )
     assert fingerprint(witness) != digest
-    cooperation = c.DeclareCooperation(
-        occurred_on=date(2022, 1, 10), victim_id="v-1", case_id="case-1"
-    )
+    cooperation = c.DeclareCooperation(occurred_on=date(2022, 1, 10), victim_id="v-1", case_id=CASE)
     assert "capacity" not in cooperation.model_dump()

@@ -17,7 +17,7 @@ from ketenzicht.intake.v1 import intake_pb2 as pb
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
-from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing import TOKENS, case_pseudonym
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import (
     attributes_of,
@@ -62,7 +62,7 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
         pb.FileReportRequest(
             command_id="report-a",
             victim_id=signal.victim_id,
-            case_id="case-a",
+            case_id=case_pseudonym("case-a"),
             occurred_on="2022-01-10",
             under_number=True,
         )
@@ -87,7 +87,7 @@ async def test_a_report_filed_over_grpc_arrives_on_jetstream(
     assert payload_of(report) == {
         "occurred_on": "2022-01-10",
         "victim_id": signal.victim_id,
-        "case_id": "case-a",
+        "case_id": case_pseudonym("case-a"),
         "under_number": True,
         "capacity": "VICTIM",
     }
@@ -97,18 +97,18 @@ async def test_the_police_can_read_back_what_intake_knows(police: IntakeServiceS
     signal = await police.RegisterSignal(signal_request(command_id="read-back"))
     await police.FileReport(
         pb.FileReportRequest(
-            victim_id=signal.victim_id, case_id="case-r1", occurred_on="2022-01-10"
+            victim_id=signal.victim_id, case_id=case_pseudonym("case-r1"), occurred_on="2022-01-10"
         )
     )
     await police.DeclareCooperation(
         pb.DeclareCooperationRequest(
-            victim_id=signal.victim_id, case_id="case-r2", occurred_on="2022-02-10"
+            victim_id=signal.victim_id, case_id=case_pseudonym("case-r2"), occurred_on="2022-02-10"
         )
     )
     summary = await police.GetVictim(pb.GetVictimRequest(victim_id=signal.victim_id))
     assert summary.first_signal_on == "2022-01-03"
-    assert list(summary.reported_case_ids) == ["case-r1"]
-    assert list(summary.cooperating_case_ids) == ["case-r2"]
+    assert list(summary.reported_case_ids) == [case_pseudonym("case-r1")]
+    assert list(summary.cooperating_case_ids) == [case_pseudonym("case-r2")]
 
 
 async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_stream(
@@ -119,7 +119,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
         pb.FileReportRequest(
             command_id="report-witness",
             victim_id=signal.victim_id,
-            case_id="case-witness-1",
+            case_id=case_pseudonym("case-witness-1"),
             occurred_on="2022-01-10",
             capacity=pb.REPORTING_CAPACITY_WITNESS,
         )
@@ -128,7 +128,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
         pb.DeclareCooperationRequest(
             command_id="cooperation-witness",
             victim_id=signal.victim_id,
-            case_id="case-witness-2",
+            case_id=case_pseudonym("case-witness-2"),
             occurred_on="2022-01-11",
             capacity=pb.REPORTING_CAPACITY_WITNESS,
         )
@@ -139,7 +139,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
     assert payload_of(published[ids[0]]) == {
         "occurred_on": "2022-01-10",
         "victim_id": signal.victim_id,
-        "case_id": "case-witness-1",
+        "case_id": case_pseudonym("case-witness-1"),
         "under_number": False,
         "capacity": "WITNESS",
     }
@@ -147,7 +147,7 @@ async def test_a_witness_report_and_cooperation_carry_capacity_witness_to_the_st
     assert payload_of(published[ids[1]]) == {
         "occurred_on": "2022-01-11",
         "victim_id": signal.victim_id,
-        "case_id": "case-witness-2",
+        "case_id": case_pseudonym("case-witness-2"),
         "capacity": "WITNESS",
     }
 
@@ -256,7 +256,7 @@ async def test_an_offer_the_signal_does_not_allow_is_refused_and_stores_nothing(
     await police.FileReport(
         pb.FileReportRequest(
             victim_id=witness.victim_id,
-            case_id="case-r4-witness",
+            case_id=case_pseudonym("case-r4-witness"),
             occurred_on="2022-01-05",
             capacity=pb.REPORTING_CAPACITY_WITNESS,
         )
@@ -334,7 +334,7 @@ async def test_a_report_is_amended_in_bulk_in_what_a_report_has_and_refused_in_w
             pb.FileReportRequest(
                 command_id="report-to-amend",
                 victim_id=signal.victim_id,
-                case_id="case-amend",
+                case_id=case_pseudonym("case-amend"),
                 occurred_on="2022-01-10",
             )
         )

@@ -7,8 +7,10 @@ the shared suite's, tests/command_services, with this service's cases there."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 
+import grpc
 import pytest
 
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
@@ -18,7 +20,10 @@ from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
+    field_violations,
     published_ids,
+    reason_of,
+    rpc_error,
     running_service,
 )
 
@@ -37,17 +42,30 @@ async def police(running: Running) -> AsyncIterator[InvestigationServiceStub]:
         yield InvestigationServiceStub(channel)
 
 
+@pytest.fixture
+async def kmar(running: Running) -> AsyncIterator[InvestigationServiceStub]:
+    async with connect(running.service.address, token=TOKENS["KMAR"]) as channel:
+        yield InvestigationServiceStub(channel)
+
+
+async def open_case(stub: InvestigationServiceStub, number: str, command_id: str = "") -> str:
+    opened = await stub.OpenCase(
+        pb.OpenCaseRequest(
+            command_id=command_id, occurred_on="2022-01-20", police_registration_number=number
+        )
+    )
+    assert list(opened.ack.event_ids) == []  # a registration publishes nothing
+    return str(opened.case_id)
+
+
 async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
     running: Running, police: InvestigationServiceStub
 ) -> None:
-    case = "case-int-001"
+    case = await open_case(police, "PL0100-2022-0001", command_id="open-case-001")
     acks = [
         await police.OpenInvestigation(
             pb.OpenInvestigationRequest(
-                command_id="open-001",
-                case_id=case,
-                occurred_on="2022-02-01",
-                police_registration_number="PL0100-2022-0001",
+                command_id="open-001", case_id=case, occurred_on="2022-02-01"
             )
         ),
         await police.IdentifySuspect(
@@ -118,21 +136,95 @@ async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
     assert found.case_id == case
 
 
+async def test_ketenzicht_issues_the_case_pseudonym_and_the_same_number_finds_it_again(
+    police: InvestigationServiceStub,
+) -> None:
+    case = await open_case(police, "PL0100-2022-0100", command_id="issue-1")
+    assert re.fullmatch(r"C-[0-9a-f]{20}", case)
+    assert "0100" not in case
+    # The same number again, under another command id or none: the same pseudonym.
+    assert await open_case(police, "PL0100-2022-0100", command_id="issue-2") == case
+    assert await open_case(police, "PL0100-2022-0100") == case
+    # A retry of the first command is answered from the command log.
+    again = await police.OpenCase(
+        pb.OpenCaseRequest(
+            command_id="issue-1",
+            occurred_on="2022-01-20",
+            police_registration_number="PL0100-2022-0100",
+        )
+    )
+    assert (again.case_id, again.ack.replayed) == (case, True)
+    # Another number: another pseudonym, not derived from the number.
+    other = await open_case(police, "PL0100-2022-0101")
+    assert other != case
+    assert other[2:12] != case[2:12]
+
+
+async def test_only_the_organisation_that_registered_a_number_may_look_it_up(
+    police: InvestigationServiceStub, kmar: InvestigationServiceStub
+) -> None:
+    case = await open_case(police, "PL0100-2022-0200")
+    found = await police.FindInvestigation(
+        pb.FindInvestigationRequest(police_registration_number="PL0100-2022-0200")
+    )
+    assert (found.case_id, found.police_registration_number) == (case, "PL0100-2022-0200")
+    for call in (
+        kmar.FindInvestigation(
+            pb.FindInvestigationRequest(police_registration_number="PL0100-2022-0200")
+        ),
+        kmar.OpenCase(
+            pb.OpenCaseRequest(
+                occurred_on="2022-01-20", police_registration_number="PL0100-2022-0200"
+            )
+        ),
+    ):
+        error = await rpc_error(call)
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "PL0100" not in (error.details() or "")
+    # KMar works on the case by its pseudonym, but is not told the police's number.
+    seen = await kmar.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
+    assert (seen.case_id, seen.police_registration_number) == (case, "")
+
+
+async def test_a_case_id_ketenzicht_did_not_issue_is_refused(
+    running: Running, police: InvestigationServiceStub
+) -> None:
+    stored = running.stored()
+    not_issued = await rpc_error(
+        police.OpenInvestigation(
+            pb.OpenInvestigationRequest(case_id="C-0123456789abcdef0123", occurred_on="2022-02-01")
+        )
+    )
+    assert not_issued.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(not_issued) == "CASE_NOT_REGISTERED"
+    for case_id in ("PL0100-2022-0300", "case-int-old", "C-0123"):
+        shaped = await rpc_error(
+            police.DecideNoInvestigation(
+                pb.CaseFactRequest(case_id=case_id, occurred_on="2022-02-01")
+            )
+        )
+        assert shaped.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_violations(shaped) == {"case_id"}
+        assert "case pseudonym" in (shaped.details() or "")
+        assert case_id not in (shaped.details() or "")
+    assert running.stored() == stored
+
+
 async def test_the_police_registration_number_never_goes_on_the_bus(
     running: Running, police: InvestigationServiceStub
 ) -> None:
+    private = await open_case(police, "PL0100-2022-7777")
     await police.OpenInvestigation(
-        pb.OpenInvestigationRequest(
-            case_id="case-int-private",
-            occurred_on="2022-02-01",
-            police_registration_number="PL0100-2022-7777",
-        )
+        pb.OpenInvestigationRequest(case_id=private, occurred_on="2022-02-01")
     )
+    nothing = await open_case(police, "PL0100-2022-7778")
     await police.DecideNoInvestigation(
-        pb.CaseFactRequest(case_id="case-int-nothing", occurred_on="2022-02-01")
+        pb.CaseFactRequest(case_id=nothing, occurred_on="2022-02-01")
     )
     await asyncio.sleep(0.6)
-    for message in await stream_messages(running.nats, running.stream):
+    messages = await stream_messages(running.nats, running.stream)
+    assert any(payload_of(m).get("case_id") == private for m in messages)
+    for message in messages:
         assert b"PL0100" not in message.data
         assert not any("PL0100" in k + v for k, v in (message.headers or {}).items())
         assert "Private" not in message.subject
@@ -143,10 +235,11 @@ async def test_a_decision_not_to_investigate_without_a_report_in_view(
     police: InvestigationServiceStub,
 ) -> None:
     # Intake's report may still be in flight: the police's decision is accepted anyway.
+    case = await open_case(police, "PL0100-2021-0001")
     ack = await police.DecideNoInvestigation(
-        pb.CaseFactRequest(case_id="case-int-none", occurred_on="2021-11-01")
+        pb.CaseFactRequest(case_id=case, occurred_on="2021-11-01")
     )
     assert len(ack.event_ids) == 1
-    summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id="case-int-none"))
+    summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
     assert summary.status == pb.INVESTIGATION_STATUS_NOT_INVESTIGATED
     assert summary.no_investigation_decided_on == "2021-11-01"

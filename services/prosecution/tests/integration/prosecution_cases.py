@@ -11,6 +11,7 @@ from google.rpc import code_pb2
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
+from ketenzicht_common.testing import case_pseudonym
 from ketenzicht_common.testing.command_service import (
     Backlog,
     CommandService,
@@ -29,7 +30,7 @@ async def register_case(stub: ProsecutionServiceStub, key: str) -> Any:
     return await stub.RegisterCase(
         pb.RegisterCaseRequest(
             command_id=f"register-{key}",
-            case_id=f"case-{key}",
+            case_id=case_pseudonym(f"case-{key}"),
             suspect_id=f"suspect-{key}",
             occurred_on="2022-06-01",
         )
@@ -40,7 +41,7 @@ async def register_changed(stub: ProsecutionServiceStub, key: str) -> Any:
     return await stub.RegisterCase(
         pb.RegisterCaseRequest(
             command_id=f"register-{key}",
-            case_id=f"case-{key}",
+            case_id=case_pseudonym(f"case-{key}"),
             suspect_id=f"suspect-{key}-b",
             occurred_on="2022-06-01",
         )
@@ -48,7 +49,7 @@ async def register_changed(stub: ProsecutionServiceStub, key: str) -> Any:
 
 
 async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
-    c = "case-om-refusals"
+    c = case_pseudonym("case-om-refusals")
     s, d, f = "suspect-om-summoned", "suspect-om-dismissed", "suspect-om-final"
     for suspect in (s, d, f):
         await stub.RegisterCase(
@@ -56,7 +57,7 @@ async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
         )
     await stub.RegisterCase(
         pb.RegisterCaseRequest(
-            case_id="case-om-number",
+            case_id=case_pseudonym("case-om-number"),
             suspect_id=s,
             occurred_on="2022-06-01",
             parketnummer="08/654321-22",
@@ -146,7 +147,7 @@ async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
         Refusal(
             stub.RegisterCase(
                 pb.RegisterCaseRequest(
-                    case_id="case-om-other",
+                    case_id=case_pseudonym("case-om-other"),
                     suspect_id=s,
                     occurred_on="2022-06-01",
                     parketnummer="08/654321-22",
@@ -236,7 +237,7 @@ def register(
 
 
 async def backlog(stub: ProsecutionServiceStub) -> Backlog:
-    base, final = "case-om-bulk", "suspect-om-final"
+    base, final = case_pseudonym("case-om-bulk"), "suspect-om-final"
     first = await stub.RegisterCase(
         register(
             base, "suspect-om-base", command_id="bulk-base", parketnummer="08/111111-22"
@@ -254,7 +255,9 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
         )
     )
     await stub.MarkCaseFinal(fact(base, final, "2023-01-30"))
-    commands = [register(f"case-om-bulk-{n}", f"suspect-om-{n}") for n in range(200)]
+    commands = [
+        register(case_pseudonym(f"case-om-bulk-{n}"), f"suspect-om-{n}") for n in range(200)
+    ]
     commands += [
         pb.ProsecutionCommand(
             hold_examining_magistrate_hearing=pb.VictimFactRequest(
@@ -308,7 +311,7 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
 
 async def acquitted(stub: ProsecutionServiceStub, key: str) -> CommandAck:
     """A fact with a category: a first-instance acquittal."""
-    case, suspect = f"case-{key}", f"suspect-{key}"
+    case, suspect = case_pseudonym(f"case-{key}"), f"suspect-{key}"
     await stub.RegisterCase(
         pb.RegisterCaseRequest(case_id=case, suspect_id=suspect, occurred_on="2022-01-10")
     )
@@ -331,7 +334,7 @@ def annul(
     return stub.AnnulFact(
         pb.AnnulFactRequest(
             command_id=command_id,
-            case_id=f"case-{key}",
+            case_id=case_pseudonym(f"case-{key}"),
             suspect_id=f"suspect-{key}",
             occurred_on="2022-06-01",
             corrected_event_id=event_id,
@@ -357,7 +360,7 @@ def amend(
     return stub.AmendFact(
         pb.AmendFactRequest(
             command_id=command_id,
-            case_id=f"case-{key}",
+            case_id=case_pseudonym(f"case-{key}"),
             suspect_id=f"suspect-{key}",
             occurred_on="2022-06-01",
             corrected_event_id=event_id,

@@ -6,6 +6,7 @@ the shared suite's, tests/command_services, with this service's cases there."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,10 +16,11 @@ import pytest
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.testing import TOKENS
-from ketenzicht_common.testing.jetstream import attributes_of, payload_of
+from ketenzicht_common.testing import TOKENS, case_pseudonym
+from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
+    field_violations,
     published_ids,
     reason_of,
     rpc_error,
@@ -49,7 +51,7 @@ def fact(case: str, suspect: str, on: str) -> pb.SuspectFactRequest:
 async def test_proceedings_from_registration_to_final_land_on_jetstream(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    c, s = "case-om-001", "suspect-om-a"
+    c, s = case_pseudonym("case-om-001"), "suspect-om-a"
     acks = [
         await om.RegisterCase(
             pb.RegisterCaseRequest(
@@ -143,7 +145,7 @@ async def test_proceedings_from_registration_to_final_land_on_jetstream(
 
 
 async def test_dismissal_other_disposal_and_reopening(om: ProsecutionServiceStub) -> None:
-    c = "case-om-002"
+    c = case_pseudonym("case-om-002")
     for suspect in ("suspect-om-b", "suspect-om-c"):
         await om.RegisterCase(
             pb.RegisterCaseRequest(case_id=c, suspect_id=suspect, occurred_on="2022-06-01")
@@ -185,7 +187,7 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
 ) -> None:
     # The shared suite corrects a verdict (proceedings against a suspect); here the other
     # holder, the case as a whole, and the dismissal's two categories.
-    c, s, v = "case-om-corrected", "suspect-om-corrected", "victim-om-corrected"
+    c, s, v = case_pseudonym("case-om-corrected"), "suspect-om-corrected", "victim-om-corrected"
     assessed = await om.AssessPresence(
         pb.AssessPresenceRequest(
             case_id=c, victim_id=v, occurred_on="2022-07-02", presence=pb.PRESENCE_NECESSARY
@@ -285,7 +287,7 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
 async def test_the_kind_of_an_other_disposal_is_amended_over_grpc(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    c, s = "case-om-disposal-amended", "suspect-om-disposal-amended"
+    c, s = case_pseudonym("case-om-disposal-amended"), "suspect-om-disposal-amended"
     await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-06-01"))
     disposed = await om.DecideOtherDisposal(
         pb.OtherDisposalRequest(
@@ -343,3 +345,87 @@ async def test_the_kind_of_an_other_disposal_is_amended_over_grpc(
     )
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason_of(again) == "NOTHING_AMENDED"
+
+
+async def open_case(
+    om: ProsecutionServiceStub, suspect: str, parketnummer: str, command_id: str = ""
+) -> pb.OpenCaseResponse:
+    opened: pb.OpenCaseResponse = await om.OpenCase(
+        pb.OpenCaseRequest(
+            command_id=command_id,
+            suspect_id=suspect,
+            occurred_on="2022-06-01",
+            parketnummer=parketnummer,
+        )
+    )
+    return opened
+
+
+async def test_a_case_the_om_opens_itself_gets_its_pseudonym_from_ketenzicht(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    first = await open_case(om, "suspect-om-own", "08/777001-22", command_id="own-1")
+    case = first.case_id
+    assert re.fullmatch(r"C-[0-9a-f]{20}", case)
+    assert len(first.ack.event_ids) == 1  # CaseRegistered, with the issued pseudonym
+    (message,) = (await published_ids(running, list(first.ack.event_ids))).values()
+    assert message.subject == "ketenzicht.prosecution.CaseRegistered"
+    assert payload_of(message)["case_id"] == case
+    # The same parketnummer again, under another command id: the same pseudonym, nothing new.
+    stored = running.stored()
+    again = await open_case(om, "suspect-om-own", "08/777001-22", command_id="own-2")
+    assert (again.case_id, list(again.ack.event_ids)) == (case, [])
+    assert running.stored() == stored
+    # A further suspect is registered in the case under the pseudonym.
+    await om.RegisterCase(
+        pb.RegisterCaseRequest(
+            case_id=case, suspect_id="suspect-om-own-2", occurred_on="2022-06-02"
+        )
+    )
+    summary = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=case))
+    assert list(summary.suspect_ids) == ["suspect-om-own", "suspect-om-own-2"]
+    found = await om.FindProsecution(pb.FindProsecutionRequest(parketnummer="08/777001-22"))
+    assert (found.case_id, found.suspect_id) == (case, "suspect-om-own")
+    # The parketnummer belongs to one suspect's proceedings.
+    taken = await rpc_error(open_case(om, "suspect-om-else", "08/777001-22"))
+    assert taken.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(taken) == "PARKETNUMMER_IN_USE"
+    for message in await stream_messages(running.nats, running.stream):
+        assert b"777001" not in message.data
+
+
+async def test_only_the_om_organisation_that_registered_a_parketnummer_may_look_it_up(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    await open_case(om, "suspect-om-owned", "08/777002-22")
+    async with connect(running.service.address, token=TOKENS["OM_OTHER"]) as channel:
+        other = ProsecutionServiceStub(channel)
+        for call in (
+            other.FindProsecution(pb.FindProsecutionRequest(parketnummer="08/777002-22")),
+            open_case(other, "suspect-om-owned", "08/777002-22"),
+        ):
+            error = await rpc_error(call)
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "777002" not in (error.details() or "")
+
+
+async def test_a_case_id_of_another_shape_is_refused(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    stored = running.stored()
+    for case_id in ("08/123456-22", "case-om-old", "PL0100-2022-0001"):
+        for call in (
+            om.RegisterCase(
+                pb.RegisterCaseRequest(case_id=case_id, suspect_id="s-1", occurred_on="2022-06-01")
+            ),
+            om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=case_id)),
+        ):
+            error = await rpc_error(call)
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert field_violations(error) == {"case_id"}
+            assert case_id not in (error.details() or "")
+    missing = await rpc_error(
+        om.OpenCase(pb.OpenCaseRequest(suspect_id="s-1", occurred_on="2022-06-01"))
+    )
+    assert field_violations(missing) == {"parketnummer"}
+    assert running.stored() == stored

@@ -19,13 +19,16 @@ from ketenzicht_common.bus_access import addressee_feed, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import read_whole
-from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing import TOKENS, case_pseudonym
 from ketenzicht_common.testing.fixtures import ServiceFactory
 from ketenzicht_common.testing.jetstream import payload_of
 
 pytestmark = pytest.mark.integration
 
 Messages = list[nats.aio.msg.Msg]
+
+CASE = case_pseudonym("case-e2e-1")
+"""The case, as the investigation service would have issued it."""
 
 
 async def read_feed_until(
@@ -106,7 +109,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         )
         await police.FileReport(
             intake.FileReportRequest(
-                victim_id=signal.victim_id, case_id="case-e2e-1", occurred_on="2020-03-01"
+                victim_id=signal.victim_id, case_id=CASE, occurred_on="2020-03-01"
             )
         )
 
@@ -126,7 +129,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         await ind.GrantTemporaryPermit(
             residence.GrantTemporaryPermitRequest(
                 victim_id=signal.victim_id,
-                case_id="case-e2e-1",
+                case_id=CASE,
                 occurred_on="2020-04-15",
                 valid_from="2020-03-01",
                 valid_until="2021-03-01",
@@ -136,7 +139,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
             await ind.ExtendTemporaryPermit(
                 residence.ExtendTemporaryPermitRequest(
                     victim_id=signal.victim_id,
-                    case_id="case-e2e-1",
+                    case_id=CASE,
                     occurred_on=f"{2020 + year}-01-15",
                     valid_until=f"{2021 + year}-03-01",
                 )
@@ -152,7 +155,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         assert three_years["rule"] == "R13"
         assert three_years["reason"]
         assert three_years["trigger_key"] == (
-            f"NonTemporaryPermitIndicated|{signal.victim_id}|case-e2e-1|THREE_YEARS"
+            f"NonTemporaryPermitIndicated|{signal.victim_id}|{CASE}|THREE_YEARS"
         )
         [message] = [m for m in raised if m.subject.endswith(".NonTemporaryPermitIndicated")]
         assert message.subject == "ketenzicht.residence.triggers.ind.NonTemporaryPermitIndicated"
@@ -164,7 +167,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         end = await ind.EndTemporaryPermit(
             residence.EndTemporaryPermitRequest(
                 victim_id=signal.victim_id,
-                case_id="case-e2e-1",
+                case_id=CASE,
                 occurred_on="2022-06-30",
                 end_date="2022-06-30",
             )
@@ -192,7 +195,7 @@ async def test_a_backdated_report_reaches_the_ind_feed_as_triggers_once(
         await ind.GrantTemporaryPermit(
             residence.GrantTemporaryPermitRequest(
                 victim_id=signal.victim_id,
-                case_id="case-e2e-1",
+                case_id=CASE,
                 occurred_on="2022-07-01",
                 valid_from="2022-07-01",
                 valid_until="2024-03-01",

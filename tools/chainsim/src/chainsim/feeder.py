@@ -10,6 +10,11 @@ Two things a real source system does, the feeder does too:
 * Victims get their pseudonym from intake. The plan's victim ids are the generator's own; the
   first signal of a victim is registered without an id, and the id intake issues is used for
   everything after. A fact about a victim whose signal is not yet registered waits for it.
+* Cases get theirs from investigation. The plan's case id stands for the police's own
+  registration number (``source_case_number``): before the first fact that names a case, the
+  police (KMar, the Labour Inspectorate: whoever states that fact) open the case under that
+  number, and the pseudonym investigation issues is used for every fact of the case, at intake
+  and the OM too. A fact about a case not yet opened waits for it.
 * The IND decides on triggers: it reads its trigger feed and reports decisions back (a
   temporary permit on an application, an extension when one is due, the end of the permit when
   its basis ended, the non-temporary permit when a ground is reached).
@@ -111,6 +116,9 @@ ROUTES: dict[str, tuple[str, str]] = {
 The IND's reflection-period decisions and Dublin resumptions of the plan are sent as they are."""
 
 RETRACTION: Final = "TriggerRetracted"
+
+INVESTIGATING = frozenset({Actor.POLICE, Actor.KMAR, Actor.LABOUR_INSPECTORATE})
+"""The actors that open cases at investigation (the OM opens its own only without them)."""
 
 PILOT_INTERVENTIONS = {
     "PolicePsychologistDeployed": "POLICE_PSYCHOLOGIST",
@@ -307,6 +315,11 @@ class Feeder:
         self._channels: list[Any] = []
         self._streams: dict[tuple[str, Actor], CommandStream] = {}
         self._victims: dict[str, asyncio.Future[str]] = {}
+        self._cases: dict[str, asyncio.Future[str]] = {}
+        self._waiting: Counter[int] = Counter()
+        """Commands still waiting for a pseudonym, by the id() of the future they wait on: a
+        later command about the same victim or case waits behind them, so that the facts of
+        one case reach its service in the plan's order."""
         self._pending: set[asyncio.Task[None]] = set()
         self._received: set[str] = set()  # trigger ids the IND has had: it acts once on each
         self._held: list[tuple[date, str, IndDecision]] = []  # a heap, by day then trigger id
@@ -431,26 +444,64 @@ class Feeder:
             result_future = await self._send(service, command.actor, oneof, fields)
             self._track(self._settle_victim(result_future, issued, registration))
             return
+        needed: list[tuple[str, asyncio.Future[str]]] = []
         if planned_victim:
             if planned_victim not in self._victims:
                 self._victims[planned_victim] = asyncio.get_running_loop().create_future()
-            issued_id = self._victims[planned_victim]
-            if not issued_id.done():
-                self._track(
-                    self._after_victim(
-                        issued_id, service, command.actor, oneof, fields, registration
-                    )
-                )
-                return
-            if issued_id.exception() is not None:
-                self.report.skipped["victim never registered"] += 1
-                return
-            fields["victim_id"] = issued_id.result()
+            needed.append(("victim_id", self._victims[planned_victim]))
+        planned_case = str(fields.get("case_id") or "")
+        if planned_case:
+            needed.append(("case_id", await self._case(planned_case, command)))
+        if not all(future.done() and not self._waiting[id(future)] for _, future in needed):
+            for _, future in needed:
+                self._waiting[id(future)] += 1
+            self._track(
+                self._after_ids(needed, service, command.actor, oneof, fields, registration)
+            )
+            return
+        if not self._issued(needed, fields):
+            return
         self._track(
             self._await_result(
                 await self._send(service, command.actor, oneof, fields), registration
             )
         )
+
+    async def _case(self, planned_case: str, command: PlannedCommand) -> asyncio.Future[str]:
+        """The pseudonym investigation issues for a planned case: asked for (the case opened
+        under its source number) by the first fact that names the case."""
+        if planned_case not in self._cases:
+            issued: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._cases[planned_case] = issued
+            actor = command.actor if command.actor in INVESTIGATING else Actor.POLICE
+            fields = {
+                "occurred_on": command.occurred_on,
+                "command_id": f"chainsim-{self.seed}-case-{planned_case}",
+                "police_registration_number": source_case_number(planned_case),
+            }
+            result_future = await self._send("investigation", actor, "open_case", fields)
+            self._track(self._settle_case(result_future, issued))
+        return self._cases[planned_case]
+
+    async def _settle_case(self, future: asyncio.Future[Any], issued: asyncio.Future[str]) -> None:
+        result = await future
+        if self._count(result):
+            issued.set_result(result.opened.case_id)
+        else:
+            issued.set_exception(LookupError("case never opened"))
+
+    def _issued(
+        self, needed: list[tuple[str, asyncio.Future[str]]], fields: dict[str, Any]
+    ) -> bool:
+        """Put the issued pseudonyms into ``fields``; False (counted as skipped) when one was
+        never issued."""
+        for name, future in needed:
+            error = future.exception()
+            if error is not None:
+                self.report.skipped[str(error)] += 1
+                return False
+            fields[name] = future.result()
+        return True
 
     def _track(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -469,23 +520,26 @@ class Feeder:
         if self._count(result, registration):
             issued.set_result(result.signal.victim_id)
         else:
-            issued.set_exception(LookupError("signal refused"))
+            issued.set_exception(LookupError("victim never registered"))
 
-    async def _after_victim(
+    async def _after_ids(
         self,
-        issued: asyncio.Future[str],
+        needed: list[tuple[str, asyncio.Future[str]]],
         service: str,
         actor: Actor,
         oneof: str,
         fields: dict[str, Any],
         registration: Registration,
     ) -> None:
+        await asyncio.gather(*(future for _, future in needed), return_exceptions=True)
         try:
-            fields["victim_id"] = await issued
-        except LookupError:
-            self.report.skipped["victim never registered"] += 1
-            return
-        self._count(await (await self._send(service, actor, oneof, fields)), registration)
+            if not self._issued(needed, fields):
+                return
+            sent = await self._send(service, actor, oneof, fields)
+        finally:
+            for _, future in needed:
+                self._waiting[id(future)] -= 1
+        self._count(await sent, registration)
 
     # --- the IND ---
 
@@ -618,10 +672,12 @@ class Feeder:
             await nc.close()
 
     def planned_victims(self) -> dict[str, str]:
-        """The pseudonym intake issued for each planned victim, mapped back: issued → planned."""
+        """The pseudonyms intake and investigation issued for each planned victim and case,
+        mapped back: issued → planned."""
         return {
             future.result(): planned
-            for planned, future in self._victims.items()
+            for issued in (self._victims, self._cases)
+            for planned, future in issued.items()
             if future.done() and not future.cancelled() and future.exception() is None
         }
 
@@ -638,10 +694,17 @@ class Feeder:
 
 
 def _event_ids(result: Any) -> list[str]:
-    """The ids of the events an accepted command stored (intake's signal carries its ack)."""
+    """The ids of the events an accepted command stored (a response that issues a pseudonym
+    carries its ack)."""
     outcome = getattr(result, str(result.WhichOneof("outcome")))
-    ack = outcome.ack if outcome.DESCRIPTOR.name == "RegisterSignalResponse" else outcome
+    ack = outcome.ack if outcome.DESCRIPTOR.name.endswith("Response") else outcome
     return list(ack.event_ids)
+
+
+def source_case_number(planned_case: str) -> str:
+    """The police's own registration number of a planned case (the plan's case id stands for
+    it): capitals, digits and '-', as investigation takes them."""
+    return "BVH-" + planned_case.removeprefix("c-").upper()
 
 
 def _plus_year(day: date) -> date:

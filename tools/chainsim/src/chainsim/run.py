@@ -134,16 +134,17 @@ async def feed_scenario(
 
 async def feed_by_plan(bus: Bus, planned: dict[str, str]) -> list[str]:
     """Every trigger residence sent (retractions included), one line each, with the victims'
-    pseudonyms mapped back to the plan's victims and sorted: two runs of one seed compare as
-    text (`diff var/feed-by-plan.txt`). Read from each addressee's stream as that addressee
-    may read it."""
+    and cases' pseudonyms mapped back to the plan's victims and cases and sorted: two runs of
+    one seed compare as text (`diff var/feed-by-plan.txt`). Read from each addressee's stream
+    as that addressee may read it."""
     lines: list[str] = []
     for addressee in ADDRESSEES:
         for message in await whole_feed(bus, addressee):
             _, data = read_envelope(message.headers, message.data or b"")
             trigger = json.loads(data)
-            kind, victim, rest = str(trigger["trigger_key"]).split("|", 2)
-            key = "|".join((kind, planned.get(victim, victim), rest))
+            key = "|".join(
+                planned.get(part, part) for part in str(trigger["trigger_key"]).split("|")
+            )
             what = (message.subject or "").rsplit(".", 1)[-1]
             lines.append(f"{what} {key} {trigger.get('occurred_on', '')}")
     return sorted(lines)

@@ -6,16 +6,40 @@ person, and no free text about one (docs/domain.md#identifiers).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 
 Pseudonym = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"),
 ]
 """An opaque pseudonymous id (victim, suspect, case): letters, digits and ``_.:-``, at most 64."""
+
+CASE_ID_PATTERN = r"^C-[0-9a-f]{20}$"
+
+
+def _issued_case_id(value: str) -> str:
+    if not re.fullmatch(CASE_ID_PATTERN, value):
+        # The value is not repeated: it may be a source system's own case number.
+        raise ValueError(
+            "is not a case pseudonym ketenzicht issues ('C-' and 20 hex digits): open the case "
+            "first (investigation or prosecution OpenCase) and use the case_id it returns"
+        )
+    return value
+
+
+CaseId = Annotated[
+    str,
+    AfterValidator(_issued_case_id),
+    WithJsonSchema({"type": "string", "pattern": CASE_ID_PATTERN}),
+]
+"""A case pseudonym as ketenzicht issues it: ``C-`` and 20 random hex digits, never derived from
+a source system's case number (docs/adr/0023-case-pseudonyms-issued-by-ketenzicht.md). Every
+command that names a case takes this; an event's ``case_id`` stays a ``Pseudonym``, so that
+events stored before case pseudonyms were issued still read."""
 
 
 class EventPayload(BaseModel):

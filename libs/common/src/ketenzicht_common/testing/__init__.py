@@ -16,3 +16,13 @@ second organisation with role OM (a fact's owner is its organisation, not its ro
 
 def bearer(role: str) -> list[tuple[str, str]]:
     return [("authorization", f"Bearer {TOKENS[role]}")]
+
+
+def case_pseudonym(name: str) -> str:
+    """A case id of the shape ketenzicht issues (``C-`` and 20 hex digits) for a test's named
+    case, the same for the same name. It stands for a pseudonym the investigation service
+    issued, in the tests of a service that takes case ids but cannot tell who issued them
+    (intake, prosecution, residence): real ones come from an ``OpenCase``."""
+    import hashlib
+
+    return "C-" + hashlib.sha256(name.encode()).hexdigest()[:20]

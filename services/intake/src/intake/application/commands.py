@@ -8,7 +8,7 @@ from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 from ketenzicht_contracts.events.categories import (
     CooperationImpossibleReason,
     ExploitationForm,
@@ -66,12 +66,13 @@ class _WithCapacity(VictimCommand):
 
 
 class FileReport(_WithCapacity):
-    case_id: Pseudonym
+    case_id: CaseId
+    """The case pseudonym ketenzicht issued (investigation's OpenCase, docs/adr/0023)."""
     under_number: bool = False
 
 
 class DeclareCooperation(_WithCapacity):
-    case_id: Pseudonym
+    case_id: CaseId
 
 
 class RecordCooperationImpossible(VictimCommand):
@@ -81,7 +82,7 @@ class RecordCooperationImpossible(VictimCommand):
 
 
 class WithdrawReport(VictimCommand):
-    case_id: Pseudonym
+    case_id: CaseId
 
 
 class MarkVictimOutOfSight(VictimCommand):

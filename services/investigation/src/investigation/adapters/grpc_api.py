@@ -17,7 +17,7 @@ from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import acknowledged, pseudonym
+from ketenzicht_common.translate import ack, acknowledged, case_pseudonym, command_from
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["InvestigationService"]
 
@@ -28,7 +28,9 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def summary_of(case: CaseInvestigation) -> pb.InvestigationSummary:
+def summary_of(case: CaseInvestigation, organisation: str) -> pb.InvestigationSummary:
+    """The summary as ``organisation`` may see it: the registration number only for the
+    organisation that registered it (its controller)."""
     last = case.periods[-1] if case.periods else None
     closed = last is not None and last.closed_on is not None
     return pb.InvestigationSummary(
@@ -44,7 +46,9 @@ def summary_of(case: CaseInvestigation) -> pb.InvestigationSummary:
         ),
         closed_on=_day(last.closed_on if last else None),
         no_investigation_decided_on=_day(case.no_investigation_on),
-        police_registration_number=case.police_registration_number,
+        police_registration_number=(
+            case.police_registration_number if case.registered_by == organisation else ""
+        ),
     )
 
 
@@ -52,6 +56,11 @@ class InvestigationApi:
     def __init__(self, app: InvestigationApplication, commands: InvestigationCommands) -> None:
         self.app = app
         self.commands = commands
+
+    async def OpenCase(self, request: pb.OpenCaseRequest, caller: Caller) -> pb.OpenCaseResponse:
+        command, command_id = command_from(request, c.OpenCase)
+        result = await self.commands.open_case(command, caller.provenance(command_id))
+        return pb.OpenCaseResponse(case_id=result.answer.case_id, ack=ack(result))
 
     async def OpenInvestigation(
         self, request: pb.OpenInvestigationRequest, caller: Caller
@@ -115,9 +124,10 @@ class InvestigationApi:
     async def GetInvestigation(
         self, request: pb.GetInvestigationRequest, caller: Caller
     ) -> pb.InvestigationSummary:
-        case_id = pseudonym("case_id", request.case_id)
+        case_id = case_pseudonym("case_id", request.case_id)
+        organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.investigation(case_id))
+            lambda: summary_of(self.app.investigation(case_id), organisation)
         )
 
     async def FindInvestigation(
@@ -128,6 +138,7 @@ class InvestigationApi:
             raise InvalidCommand.of(
                 "police_registration_number", "use 4-32 capitals, digits or '-'"
             )
+        organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_registration_number(number))
+            lambda: summary_of(self.app.by_registration_number(number, organisation), organisation)
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 from ketenzicht_contracts.events.categories import InvestigationCloseReason
 from ketenzicht_contracts.events.investigation import InvestigationAmendedFields
 
@@ -18,12 +18,22 @@ PoliceRegistrationNumber = Annotated[str, StringConstraints(pattern=REGISTRATION
 A source identifier: kept by this service, never on the bus."""
 
 
+class OpenCase(Command):
+    """A case enters the chain: ketenzicht issues its pseudonym for the source's number."""
+
+    SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"police_registration_number"})
+    """Left out of the command log's fingerprint (ketenzicht_common.store.fingerprint)."""
+
+    police_registration_number: PoliceRegistrationNumber
+
+
 class CaseCommand(Command):
-    case_id: Pseudonym
+    case_id: CaseId
+    """The pseudonym ``OpenCase`` issued (docs/adr/0023)."""
 
 
 class OpenInvestigation(CaseCommand):
-    police_registration_number: PoliceRegistrationNumber | None = None
+    pass
 
 
 class IdentifySuspect(CaseCommand):

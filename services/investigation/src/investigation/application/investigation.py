@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -14,10 +15,10 @@ from investigation.domain.case_investigation import (
     PoliceRegistration,
 )
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common.errors import NotFound, PreconditionFailed
+from ketenzicht_common.errors import NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 
 
@@ -37,22 +38,38 @@ class InvestigationApplication(ChainApplication):
         assert isinstance(case, CaseInvestigation)
         return case
 
-    def by_registration_number(self, number: str) -> CaseInvestigation:
+    def by_registration_number(self, number: str, organisation: str) -> CaseInvestigation:
+        """The case behind a registration number, for the organisation that registered it."""
         try:
             registration: object = self.repository.get(PoliceRegistration.id_for(number))
         except AggregateNotFoundError:
             # The number is not echoed: it is a source identifier.
             raise NotFound("no case has that police registration number") from None
         assert isinstance(registration, PoliceRegistration)
+        if registration.organisation != organisation:
+            raise _not_yours()
         return self.investigation(registration.case_id)
+
+
+def _not_yours() -> NotTheOwner:
+    # A source number is its organisation's (the controller's): another may not learn which
+    # case it is, nor register it again.
+    return NotTheOwner("that police registration number was registered by another organisation")
+
+
+@dataclass(frozen=True)
+class CaseOpened:
+    """The case pseudonym issued for a registration number (the first time, or again)."""
+
+    case_id: str
 
 
 def _existing(uow: UnitOfWork, case_id: str) -> CaseInvestigation:
     case = uow.get(CaseInvestigation.id_for(case_id), CaseInvestigation)
     if case is None:
         raise PreconditionFailed(
-            "INVESTIGATION_NOT_OPENED",
-            f"no investigation was opened in case {case_id}",
+            "CASE_NOT_REGISTERED",
+            f"ketenzicht issued no case {case_id}: open the case first (OpenCase)",
             subject=case_id,
         )
     return case
@@ -65,46 +82,38 @@ class InvestigationCommands:
     def __init__(self, gateway: CommandGateway) -> None:
         self.gateway = gateway
 
+    async def open_case(self, cmd: c.OpenCase, provenance: Provenance) -> CommandResult[CaseOpened]:
+        """Issue the case pseudonym for a registration number: a new one the first time, the
+        same one every time after (under any command id), storing nothing new then."""
+        number = cmd.police_registration_number
+        # Drawn before the command is applied: a retry is answered from the command log.
+        new_case_id = issue_case_id()
+
+        def handle(uow: UnitOfWork) -> CaseOpened:
+            registration = uow.get(PoliceRegistration.id_for(number), PoliceRegistration)
+            if registration is not None:
+                if registration.organisation != provenance.organisation:
+                    raise _not_yours()
+                return CaseOpened(registration.case_id)
+            uow.add(CaseInvestigation.register(new_case_id, number, provenance, cmd.occurred_on))
+            uow.add(PoliceRegistration.link(number, new_case_id, provenance, cmd.occurred_on))
+            return CaseOpened(new_case_id)
+
+        return await self.gateway.submit(cmd, provenance, handle, CaseOpened)
+
     async def open_investigation(
         self, cmd: c.OpenInvestigation, provenance: Provenance
     ) -> CommandResult[None]:
-        number = cmd.police_registration_number or ""
-
-        def handle(uow: UnitOfWork) -> None:
-            registration = None
-            if number:
-                registration = uow.get(PoliceRegistration.id_for(number), PoliceRegistration)
-                if registration is not None and registration.case_id != cmd.case_id:
-                    raise PreconditionFailed(
-                        "REGISTRATION_NUMBER_IN_USE",
-                        "that police registration number belongs to another case",
-                        subject=cmd.case_id,
-                    )
-            case = uow.get(CaseInvestigation.id_for(cmd.case_id), CaseInvestigation)
-            if case is None:
-                case = CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on)
-                uow.add(case)
-            else:
-                # Checked here too so that a refusal leaves no index entry behind.
-                case.check_open(cmd.occurred_on, number)
-            if number and registration is None:
-                uow.add(PoliceRegistration.link(number, cmd.case_id, provenance, cmd.occurred_on))
-            case.open_investigation(provenance, cmd.occurred_on, number)
-
-        return await self.gateway.submit(cmd, provenance, handle)
+        return await self._on_case(
+            cmd, provenance, lambda case: case.open_investigation(provenance, cmd.occurred_on)
+        )
 
     async def decide_no_investigation(
         self, cmd: c.DecideNoInvestigation, provenance: Provenance
     ) -> CommandResult[None]:
-        def handle(uow: UnitOfWork) -> None:
-            case = uow.get_or_open(
-                CaseInvestigation.id_for(cmd.case_id),
-                CaseInvestigation,
-                lambda: CaseInvestigation.create(cmd.case_id, provenance, cmd.occurred_on),
-            )
-            case.decide_no_investigation(provenance, cmd.occurred_on)
-
-        return await self.gateway.submit(cmd, provenance, handle)
+        return await self._on_case(
+            cmd, provenance, lambda case: case.decide_no_investigation(provenance, cmd.occurred_on)
+        )
 
     async def _on_case(
         self, cmd: c.CaseCommand, provenance: Provenance, act: Callable[[CaseInvestigation], None]

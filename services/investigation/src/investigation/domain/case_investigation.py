@@ -59,7 +59,8 @@ class CaseInvestigation(ChainAggregate):
     TOPIC = "investigation:CaseInvestigation"
 
     class Opened(ChainCreated):
-        """The case became known to the investigation service. Private: no fact about it."""
+        """The case entered the chain and ketenzicht issued its pseudonym (``OpenCase``).
+        Private: no fact about it."""
 
         TOPIC = "investigation:CaseInvestigation.Opened.v1"
         case_id: str
@@ -68,13 +69,15 @@ class CaseInvestigation(ChainAggregate):
             case.case_id = self.case_id
 
     class PoliceRegistrationNumberRecorded(ChainAggregate.Event):
-        """The police's own registration number of the case. Private: never on the bus."""
+        """The police's own registration number of the case. Private: never on the bus. The
+        one event of this service that holds a source identifier in its fields."""
 
         TOPIC = "investigation:Private.PoliceRegistrationNumberRecorded.v1"
         police_registration_number: str
 
         def apply(self, case: CaseInvestigation) -> None:
             case.police_registration_number = self.police_registration_number
+            case.registered_by = self.provenance["organisation"]
 
     class InvestigationOpened(ChainAggregate.Event):
         """Start (or restart) of the opsporingsonderzoek."""
@@ -187,6 +190,8 @@ class CaseInvestigation(ChainAggregate):
     def __init__(self) -> None:
         self.case_id = ""
         self.police_registration_number = ""
+        self.registered_by = ""
+        """The organisation that registered the case (and owns its registration number)."""
         self.periods: list[Period] = []
         self.suspects: dict[str, date] = {}
         self.heard_victims: dict[str, list[date]] = {}
@@ -204,9 +209,23 @@ class CaseInvestigation(ChainAggregate):
         return stable_id("investigation", "case", case_id)
 
     @classmethod
-    def create(cls, case_id: str, provenance: Provenance, occurred_on: date) -> CaseInvestigation:
+    def register(
+        cls,
+        case_id: str,
+        police_registration_number: str,
+        provenance: Provenance,
+        occurred_on: date,
+    ) -> CaseInvestigation:
+        """A case enters the chain under the pseudonym ketenzicht issued for it, with the
+        source's own number kept beside it (docs/adr/0023)."""
         case: CaseInvestigation = cls.start(
             cls.id_for(case_id), cls.Opened, provenance, occurred_on, case_id=case_id
+        )
+        case.record(
+            cls.PoliceRegistrationNumberRecorded,
+            provenance,
+            occurred_on,
+            police_registration_number=police_registration_number,
         )
         return case
 
@@ -281,8 +300,8 @@ class CaseInvestigation(ChainAggregate):
         """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
         self._record(event_class, provenance, occurred_on, **fields)
 
-    def check_open(self, occurred_on: date, police_registration_number: str = "") -> None:
-        """Whether the investigation may be opened on that date (and with that number)."""
+    def check_open(self, occurred_on: date) -> None:
+        """Whether the investigation may be opened on that date."""
         if self.is_open:
             raise AlreadyExists(f"the investigation of case {self.case_id} is already open")
         if self.periods:
@@ -300,29 +319,12 @@ class CaseInvestigation(ChainAggregate):
                 "an investigation cannot be opened before the decision not to "
                 f"investigate ({self.no_investigation_on.isoformat()})",
             )
-        number = police_registration_number
-        if number and self.police_registration_number not in ("", number):
-            # The number itself stays out of the message: it is a source identifier.
-            raise self._refuse(
-                "REGISTRATION_NUMBER_MISMATCH",
-                f"case {self.case_id} already has another police registration number",
-            )
 
-    def open_investigation(
-        self, provenance: Provenance, occurred_on: date, police_registration_number: str = ""
-    ) -> None:
+    def open_investigation(self, provenance: Provenance, occurred_on: date) -> None:
         """Open, or re-open after a close. The victim's report belongs to intake, which this
         service never reads, and may still be on its way over the bus: it is not required."""
-        self.check_open(occurred_on, police_registration_number)
-        number = police_registration_number
+        self.check_open(occurred_on)
         self._record(self.InvestigationOpened, provenance, occurred_on)
-        if number and not self.police_registration_number:
-            self.record(
-                self.PoliceRegistrationNumberRecorded,
-                provenance,
-                occurred_on,
-                police_registration_number=number,
-            )
 
     def identify_suspect(self, provenance: Provenance, occurred_on: date, suspect_id: str) -> None:
         self._check_under_investigation(occurred_on, "identifying a suspect")
@@ -448,11 +450,15 @@ class CaseInvestigation(ChainAggregate):
 
 
 class PoliceRegistration(ChainAggregate):
-    """Which case a police registration number belongs to. Private: never on the bus.
+    """Which case pseudonym was issued for a police registration number. Private: never on the
+    bus.
 
     The number is the police's own source identifier (docs/domain.md#identifiers); keeping the
-    mapping in its own aggregate makes a number belong to one case only, and lets police systems
-    look a case up by the number they know.
+    mapping in its own aggregate makes a number belong to one case only, makes a repeated
+    registration find the pseudonym issued the first time, and lets the organisation that
+    registered it look a case up by the number it knows. The number itself is not among its
+    fields (only a digest of it names the aggregate): it is held by the case's
+    ``PoliceRegistrationNumberRecorded`` alone.
     """
 
     TOPIC = "investigation:PoliceRegistration"
@@ -463,9 +469,12 @@ class PoliceRegistration(ChainAggregate):
 
         def apply(self, registration: PoliceRegistration) -> None:
             registration.case_id = self.case_id
+            registration.organisation = self.provenance["organisation"]
 
     def __init__(self) -> None:
         self.case_id = ""
+        self.organisation = ""
+        """The organisation that registered the number: the only one that may look it up."""
 
     @staticmethod
     def id_for(number: str) -> UUID:

@@ -13,7 +13,14 @@ from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht_common.errors import FieldViolation, InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import acknowledged, pseudonym, violations_of
+from ketenzicht_common.translate import (
+    ack,
+    acknowledged,
+    case_pseudonym,
+    command_from,
+    pseudonym,
+    violations_of,
+)
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
 from prosecution.domain.prosecution_case import ProsecutionCase
@@ -83,6 +90,11 @@ class ProsecutionApi:
     def __init__(self, app: ProsecutionApplication, commands: ProsecutionCommands) -> None:
         self.app = app
         self.commands = commands
+
+    async def OpenCase(self, request: pb.OpenCaseRequest, caller: Caller) -> pb.OpenCaseResponse:
+        command, command_id = command_from(request, c.OpenCase)
+        result = await self.commands.open_case(command, caller.provenance(command_id))
+        return pb.OpenCaseResponse(case_id=result.answer.case_id, ack=ack(result))
 
     async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
@@ -170,7 +182,7 @@ class ProsecutionApi:
     async def GetProsecution(
         self, request: pb.GetProsecutionRequest, caller: Caller
     ) -> pb.ProsecutionSummary:
-        case_id = pseudonym("case_id", request.case_id)
+        case_id = case_pseudonym("case_id", request.case_id)
         suspect_id = pseudonym("suspect_id", request.suspect_id)
         return await self.commands.gateway.bus.query(
             lambda: summary_of(self.app.proceedings(case_id, suspect_id), self.app)
@@ -182,14 +194,15 @@ class ProsecutionApi:
         parketnummer = request.parketnummer
         if not _PARKETNUMMER.fullmatch(parketnummer):
             raise InvalidCommand.of("parketnummer", "use the OM format NN/NNNNNN-NN")
+        organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_parketnummer(parketnummer), self.app)
+            lambda: summary_of(self.app.by_parketnummer(parketnummer, organisation), self.app)
         )
 
     async def GetProsecutionCase(
         self, request: pb.GetProsecutionCaseRequest, caller: Caller
     ) -> pb.ProsecutionCaseSummary:
-        case_id = pseudonym("case_id", request.case_id)
+        case_id = case_pseudonym("case_id", request.case_id)
         return await self.commands.gateway.bus.query(
             lambda: case_summary_of(self.app.case(case_id))
         )

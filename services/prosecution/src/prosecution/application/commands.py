@@ -8,7 +8,7 @@ from pydantic import StringConstraints, model_validator
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym
 from ketenzicht_contracts.events.categories import (
     CourtInstance,
     DismissalKind,
@@ -23,8 +23,20 @@ ParketnummerText = Annotated[str, StringConstraints(pattern=PARKETNUMMER_PATTERN
 identifier: kept by this service, never on the bus."""
 
 
+class OpenCase(Command):
+    """A case the OM registers that did not come through the police: ketenzicht issues its
+    pseudonym, and the case is registered against its first suspect under the parketnummer."""
+
+    SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"parketnummer"})
+    """Left out of the command log's fingerprint (ketenzicht_common.store.fingerprint)."""
+
+    suspect_id: Pseudonym
+    parketnummer: ParketnummerText
+
+
 class SuspectCommand(Command):
-    case_id: Pseudonym
+    case_id: CaseId
+    """An issued case pseudonym (docs/adr/0023): the shape is checked, not who issued it."""
     suspect_id: Pseudonym
 
 
@@ -81,7 +93,7 @@ class MarkCaseFinal(SuspectCommand):
 
 
 class VictimCommand(Command):
-    case_id: Pseudonym
+    case_id: CaseId
     victim_id: Pseudonym
 
 
@@ -97,7 +109,7 @@ class CorrectionCommand(Command):
     """A correction names the aggregate that holds the fact: the proceedings against one
     suspect, or (no ``suspect_id``) the case as a whole, for a fact about one of its victims."""
 
-    case_id: Pseudonym
+    case_id: CaseId
     suspect_id: Pseudonym | None = None
 
 

@@ -12,9 +12,9 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult
+from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
 from ketenzicht_common.corrections import check_correction, correct
-from ketenzicht_common.domain import Provenance
+from ketenzicht_common.domain import ChainAggregate, Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
@@ -37,6 +37,7 @@ PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
 """Topics that stay in the prosecution store: they hold no chain fact, or a source id."""
 
 A = TypeVar("A")
+Held = TypeVar("Held", bound=ChainAggregate)
 
 
 PARKETNUMMER = "parketnummer"
@@ -76,22 +77,46 @@ class ProsecutionApplication(ChainApplication):
             "that case is not registered against that suspect",
         )
 
-    def by_parketnummer(self, parketnummer: str) -> SuspectProceedings:
+    def by_parketnummer(self, parketnummer: str, organisation: str) -> SuspectProceedings:
+        """The proceedings behind a parketnummer, for the organisation that registered it."""
         # The number is not echoed: it is a source identifier. A forgotten number is not
         # found, like one never registered: the blind index went with the key.
-        missing = "no proceedings have that parketnummer (or it was forgotten)"
+        proceedings = self.holder_of(parketnummer)
+        if proceedings is None:
+            raise NotFound("no proceedings have that parketnummer (or it was forgotten)")
+        if proceedings.registered_by != organisation:
+            raise _not_yours()
+        return proceedings
+
+    def holder_of(
+        self, parketnummer: str, uow: UnitOfWork | None = None
+    ) -> SuspectProceedings | None:
+        """The proceedings that hold ``parketnummer``, if any. The blind index is a hint (a
+        batch that failed to save may have left an entry behind); the proceedings' sealed
+        number decides. Stores written before the numbers were sealed keep their unkeyed
+        lookup aggregates, which are read too."""
+
+        def get(aggregate_id: UUID, kind: type[Held]) -> Held | None:
+            if uow is not None:
+                return uow.get(aggregate_id, kind)
+            try:
+                found: object = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            assert isinstance(found, kind)
+            return found
+
         subject = self.keys.find(PARKETNUMMER, parketnummer)
         if subject is not None:
             case_id, _, suspect_id = subject.partition("/")
-            proceedings = self._get(
-                SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings, missing
-            )
-            if self.parketnummer_of(proceedings) == parketnummer:
+            proceedings = get(SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings)
+            if proceedings is not None and self.parketnummer_of(proceedings) == parketnummer:
                 return proceedings
-            raise NotFound(missing)
-        # Stores written before the numbers were sealed: their unkeyed lookup aggregates.
-        number = self._get(Parketnummer.id_for(parketnummer), Parketnummer, missing)
-        return self.proceedings(number.case_id, number.suspect_id)
+            return None
+        number = get(Parketnummer.id_for(parketnummer), Parketnummer)
+        if number is None:
+            return None
+        return get(SuspectProceedings.id_for(number.case_id, number.suspect_id), SuspectProceedings)
 
     def parketnummer_of(self, proceedings: SuspectProceedings) -> str:
         """The parketnummer in the clear; "" if there is none or it was forgotten."""
@@ -127,6 +152,25 @@ def _case(
     )
 
 
+def _not_yours() -> NotTheOwner:
+    # A source number is its organisation's (the controller's): another may not learn which
+    # case it is, nor open it again.
+    return NotTheOwner("that parketnummer was registered by another organisation")
+
+
+@dataclass(frozen=True)
+class CaseOpened:
+    """The case pseudonym issued for a case the OM opened (the first time, or again)."""
+
+    case_id: str
+
+
+def _parketnummer_in_use(subject: str) -> PreconditionFailed:
+    return PreconditionFailed(
+        "PARKETNUMMER_IN_USE", "that parketnummer belongs to other proceedings", subject=subject
+    )
+
+
 class ProsecutionCommands:
     """What the prosecution service can be told: one method per command. Every method checks
     before it records (see bus.py)."""
@@ -135,52 +179,68 @@ class ProsecutionCommands:
         self.gateway = gateway
         self.app = app
 
-    def _number_in_use(self, uow: UnitOfWork, parketnummer: str, subject: str) -> bool:
-        """Do other proceedings hold ``parketnummer``? The blind index is a hint (a batch that
-        failed to save may have left an entry behind); the proceedings' sealed number decides."""
-        if uow.get(Parketnummer.id_for(parketnummer), Parketnummer) is not None:
-            return True  # a store written before the numbers were sealed
-        holder = self.app.keys.find(PARKETNUMMER, parketnummer)
-        if holder is None or holder == subject:
-            return False
-        case_id, _, suspect_id = holder.partition("/")
-        proceedings = uow.get(SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings)
-        return proceedings is not None and self.app.parketnummer_of(proceedings) == parketnummer
+    def _register(
+        self,
+        uow: UnitOfWork,
+        case_id: str,
+        suspect_id: str,
+        parketnummer: str,
+        provenance: Provenance,
+        occurred_on: date,
+    ) -> None:
+        """Register the case against one suspect, with its parketnummer (sealed) if given."""
+        subject = SuspectProceedings.key_subject(case_id, suspect_id)
+        if uow.get(SuspectProceedings.id_for(case_id, suspect_id), SuspectProceedings) is not None:
+            raise AlreadyExists(
+                f"case {case_id} is already registered against suspect {suspect_id}"
+            )
+        if parketnummer:
+            holder = self.app.holder_of(parketnummer, uow)
+            if holder is not None:
+                raise _parketnummer_in_use(subject)
+        # Every check is done: from here on the command only records. The number goes into
+        # the events sealed, and into the key store's blind index for the lookup.
+        sealed = ""
+        if parketnummer:
+            sealed = self.app.keys.seal(subject, PARKETNUMMER, parketnummer)
+            self.app.keys.index(subject, PARKETNUMMER, parketnummer)
+        uow.add(SuspectProceedings.register(case_id, suspect_id, provenance, occurred_on, sealed))
+        _case(uow, case_id, provenance, occurred_on).add_suspect(
+            provenance, occurred_on, suspect_id
+        )
 
     async def register_case(
         self, cmd: c.RegisterCase, provenance: Provenance
     ) -> CommandResult[None]:
         parketnummer = cmd.parketnummer or ""
-        subject = SuspectProceedings.key_subject(cmd.case_id, cmd.suspect_id)
 
         def handle(uow: UnitOfWork) -> None:
-            aggregate_id = SuspectProceedings.id_for(cmd.case_id, cmd.suspect_id)
-            if uow.get(aggregate_id, SuspectProceedings) is not None:
-                raise AlreadyExists(
-                    f"case {cmd.case_id} is already registered against suspect {cmd.suspect_id}"
-                )
-            if parketnummer and self._number_in_use(uow, parketnummer, subject):
-                raise PreconditionFailed(
-                    "PARKETNUMMER_IN_USE",
-                    "that parketnummer belongs to other proceedings",
-                    subject=subject,
-                )
-            # Every check is done: from here on the command only records. The number goes
-            # into the events sealed, and into the key store's blind index for the lookup.
-            sealed = ""
-            if parketnummer:
-                sealed = self.app.keys.seal(subject, PARKETNUMMER, parketnummer)
-                self.app.keys.index(subject, PARKETNUMMER, parketnummer)
-            uow.add(
-                SuspectProceedings.register(
-                    cmd.case_id, cmd.suspect_id, provenance, cmd.occurred_on, sealed
-                )
-            )
-            _case(uow, cmd.case_id, provenance, cmd.occurred_on).add_suspect(
-                provenance, cmd.occurred_on, cmd.suspect_id
+            self._register(
+                uow, cmd.case_id, cmd.suspect_id, parketnummer, provenance, cmd.occurred_on
             )
 
         return await self.gateway.submit(cmd, provenance, handle)
+
+    async def open_case(self, cmd: c.OpenCase, provenance: Provenance) -> CommandResult[CaseOpened]:
+        """A case the OM brings into the chain itself: the pseudonym is issued here, and the
+        same parketnummer finds it again (under any command id), storing nothing new."""
+        # Drawn before the command is applied: a retry is answered from the command log.
+        new_case_id = issue_case_id()
+
+        def handle(uow: UnitOfWork) -> CaseOpened:
+            known = self.app.holder_of(cmd.parketnummer, uow)
+            if known is not None:
+                if known.registered_by != provenance.organisation:
+                    raise _not_yours()
+                if known.suspect_id != cmd.suspect_id:
+                    raise _parketnummer_in_use(f"{known.case_id}/{cmd.suspect_id}")
+                return CaseOpened(known.case_id)
+            self._register(
+                uow, new_case_id, cmd.suspect_id, cmd.parketnummer, provenance, cmd.occurred_on
+            )
+            return CaseOpened(new_case_id)
+
+        return await self.gateway.submit(cmd, provenance, handle, CaseOpened)
 
     # --- forgetting (ADR 0020) ---
 

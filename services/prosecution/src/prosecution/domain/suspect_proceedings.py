@@ -512,10 +512,13 @@ class Parketnummer(ChainAggregate):
         def apply(self, number: Parketnummer) -> None:
             number.case_id = self.case_id
             number.suspect_id = self.suspect_id
+            number.organisation = self.provenance["organisation"]
 
     def __init__(self) -> None:
         self.case_id = ""
         self.suspect_id = ""
+        self.organisation = ""
+        """The OM organisation that registered the number: the only one that may look it up."""
 
     @staticmethod
     def id_for(parketnummer: str) -> UUID:
