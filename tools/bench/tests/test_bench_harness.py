@@ -91,3 +91,6 @@ def test_the_scale_run_prints_memory_as_events_go_through() -> None:
     for process in ("intake", "residence", "monitor", "nats-server"):
         assert process in header
     assert re.search(r"growth /100k(\s+-?[\d,.]+){6}", output), output[-3000:]
+    # Issue 16's growth row: the monitor's rebuild timed after the scenario, peak memory judged.
+    assert re.search(r"the monitor's rebuild at [\d,]+ events: [\d,]+ facts/s", output), output
+    assert re.search(r"peak memory under 2,048 MiB a process .*: target (NOT )?met", output)

@@ -366,14 +366,18 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
             {f"floor {p.name}": p.process.pid for p in pipeline.processes if p.process},
             out_dir / "floor",
         )
+        floor_pids = {f"floor {p.name}": p.process.pid for p in pipeline.processes if p.process}
+        floor_before = {n: cpu_seconds(pid) for n, pid in floor_pids.items()}
         profiler.start()
         floor_rate = await floor.run_floor(pipeline, max(1000, int(20_000 * scale)))
         profiler.stop()
-        lines += profile.summary(profiler, floor_rate.count, "the floor pipeline")
+        floor_cpu = {n: cpu_seconds(pid) - floor_before[n] for n, pid in floor_pids.items()}
+        lines += profile.summary(profiler, floor_rate.count, "the floor pipeline", floor_cpu)
     with private_stack() as stack:
         profiler = profile.Profiler(
             {p.name: p.process.pid for p in stack.services if p.process}, out_dir / "chain"
         )
+        cpu_before = per_process(stack, cpu_seconds)
         profiler.start()
         fed = await chain.ingest(stack, scale)
         # Until residence has settled the last victims (its grace) and sent their triggers:
@@ -381,7 +385,11 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
         await chain.consumed(stack)
         await asyncio.sleep(3)
         profiler.stop()
-        chain_lines = profile.summary(profiler, fed.events.count, "the end-to-end ingest")
+        cpu = {
+            name: spent - cpu_before.get(name, 0.0)
+            for name, spent in per_process(stack, cpu_seconds).items()
+        }
+        chain_lines = profile.summary(profiler, fed.events.count, "the end-to-end ingest", cpu)
         lines += chain_lines
         lines.append(
             f"(ingest: {fed.events.count:,} events of {fed.commands:,} commands in "
@@ -401,7 +409,7 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
 
 async def run_scale(events: int) -> list[str]:
     with private_stack() as stack:
-        return (await scale.scale_run(stack, events)).lines()
+        return (await scale.scale_run(stack, events, record_dir=Path("var/bench-scale"))).lines()
 
 
 def main() -> None:

@@ -1,11 +1,12 @@
 """``make bench-profile``: where the time goes, per event and per process.
 
-py-spy (a sampling profiler, in requirements-dev.txt) is attached to every Python process of
-the stack for the ingest, non-blocking so that it does not pause them: each sample is one stack
-of a thread that was running, so samples / rate is CPU time. Each process's profile is written
-as collapsed stacks (``<process>.txt``, py-spy's ``raw`` format: flamegraph.pl and speedscope
-read it); the summary gives each process's top costs in µs per event of the ingest, by package
-and by function (self time: the function at the top of the stack), and can be written into the
+py-spy (a sampling profiler, in requirements-dev.txt) is attached to every Python process for
+the ingest, non-blocking so that it does not pause them, sampling only the thread that holds the
+GIL. Each cost is its share of those samples times the CPU time the kernel counted for the
+process (py-spy says where, the kernel how much). Each process's profile is written as collapsed
+stacks (``<process>.txt``, py-spy's ``raw`` format: flamegraph.pl and speedscope read it); the
+summary gives each process's top costs in µs per event, by package and by function (self time:
+the function at the top of the stack), and can be written into the
 README's section "where the time goes" (``--update-readme``).
 """
 
@@ -55,7 +56,7 @@ class Profiler:
                 subprocess.Popen(
                     [
                         binary, "record", "--pid", str(pid), "--rate", str(self.rate),
-                        "--format", "raw", "--nonblocking", "--full-filenames",
+                        "--format", "raw", "--nonblocking", "--full-filenames", "--gil",
                         "--output", str(self.path(name)),
                     ],
                     stdout=subprocess.DEVNULL,
@@ -133,11 +134,15 @@ class ProcessProfile:
             by_function[f"{inside}: {function}"] += n
         return cls(name, samples, by_package, by_function)
 
-    def lines(self, events: int, rate: int, top: int = 8) -> list[str]:
-        def us(n: int) -> str:
-            return f"{n / rate * 1e6 / events:,.1f} µs" if events else "-"
+    def lines(self, events: int, cpu_seconds: float | None, top: int = 8) -> list[str]:
+        """Each cost as its share of the samples times the process's CPU per event as the
+        kernel counted it (py-spy's samples say where, the kernel how much)."""
+        total_us = 1e6 * (cpu_seconds or 0.0) / events if events else 0.0
 
-        rows = [f"{self.name}: {us(self.samples)} a event in all ({self.samples:,} samples)"]
+        def us(n: int) -> str:
+            return f"{total_us * n / self.samples:,.1f} µs" if self.samples else "-"
+
+        rows = [f"{self.name}: {total_us:,.0f} µs CPU a event ({self.samples:,} samples)"]
         rows.append("  by package (self time):")
         rows += [f"    {us(n):>10}  {package}" for package, n in self.by_package.most_common(top)]
         rows.append("  by function (self time):")
@@ -147,15 +152,23 @@ class ProcessProfile:
         return rows
 
 
-def summary(profiler: Profiler, events: int, what: str) -> list[str]:
+def summary(profiler: Profiler, events: int, what: str, cpu: dict[str, float]) -> list[str]:
+    """``cpu``: each process's CPU seconds over the profiled time, by the kernel's count."""
     lines = [
-        f"where the time goes: CPU per event of {what} ({events:,} events), sampled by py-spy "
-        f"at {profiler.rate}/s per process; profiles in {profiler.out_dir}",
+        f"where the time goes: CPU per event of {what} ({events:,} events); the kernel's CPU "
+        f"time of each process, split by py-spy's samples of the thread holding the GIL "
+        f"({profiler.rate}/s); profiles in {profiler.out_dir}",
         "",
     ]
     for name in profiler.processes:
-        lines += ProcessProfile.read(name, profiler.path(name)).lines(events, profiler.rate)
+        lines += ProcessProfile.read(name, profiler.path(name)).lines(events, cpu.get(name))
         lines.append("")
+    others = {n: s for n, s in cpu.items() if n not in profiler.processes}
+    if others and events:
+        lines.append(
+            "not profiled: "
+            + ", ".join(f"{n} {1e6 * s / events:,.0f} µs" for n, s in others.items())
+        )
     return lines
 
 
