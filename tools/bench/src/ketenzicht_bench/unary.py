@@ -89,17 +89,22 @@ async def unary_cost(stack: Stack, calls: int, in_flight: int = 16) -> UnaryCost
             bare_ms = 1000 * (cpu_seconds(bare.process.pid) - before) / calls
     process = next(p for p in stack.services if p.name == "intake")
     assert process.process is not None
+    before = cpu_seconds(process.process.pid)
+    await intake_calls(stack, calls, in_flight)
+    intake_ms = 1000 * (cpu_seconds(process.process.pid) - before) / calls
+    return UnaryCost(calls, intake_ms, bare_ms)
+
+
+async def intake_calls(stack: Stack, calls: int, in_flight: int = 16) -> None:
+    """``calls`` unary RegisterSignal calls to intake, ``in_flight`` at once, and the wait
+    until its relay has put every event on JetStream (part of the command's cost)."""
     published = await stream_count(stack.profile, "KETENZICHT_INTAKE")
     async with connect(stack.address("intake"), token="local-police-token") as channel:
         police = IntakeServiceStub(channel)
-        before = cpu_seconds(process.process.pid)
         await _calls(lambda: police.RegisterSignal(_signal()), calls, in_flight)
-        # Until its relay has put every event on JetStream: that is part of the command's cost.
-        deadline = time.monotonic() + 60
-        while (
-            await stream_count(stack.profile, "KETENZICHT_INTAKE") < published + calls
-            and time.monotonic() < deadline
-        ):
-            await asyncio.sleep(0.02)
-        intake_ms = 1000 * (cpu_seconds(process.process.pid) - before) / calls
-    return UnaryCost(calls, intake_ms, bare_ms)
+    deadline = time.monotonic() + 60
+    while (
+        await stream_count(stack.profile, "KETENZICHT_INTAKE") < published + calls
+        and time.monotonic() < deadline
+    ):
+        await asyncio.sleep(0.02)
