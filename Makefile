@@ -12,7 +12,8 @@ GENERATED := contracts/python/src/ketenzicht/.generated
 GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(pathlib.Path(list(google.rpc.__path__)[0]).parents[1])')
 
 
-.PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale clean setup postgres forget-sweep \
+.PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale bench-profile clean \
+        setup postgres forget-sweep \
         chromium
 
 setup: $(STAMP) $(GENERATED)
@@ -87,6 +88,11 @@ bench: setup
 # parketnummers whose term has passed on AS_OF (default today; docs/adr/0020).
 forget-sweep: setup
 	$(BIN)/python -m prosecution.adapters.forget_cli sweep $(if $(AS_OF),--as-of $(AS_OF))
+
+# The ingest with py-spy on every process: profiles in var/profile, the top costs per event
+# printed and written into README.md's "where the time goes" (SCALE=… the scenario's size).
+bench-profile: setup
+	$(BIN)/python -m ketenzicht_bench --profile var/profile --scale $(or $(SCALE),0.3) --update-readme
 
 # A 1M-event scenario end to end, sampling every process's memory (tens of minutes).
 bench-scale: setup

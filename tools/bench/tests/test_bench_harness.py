@@ -24,6 +24,22 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout
+    # Issue 16's table: every row with its target and whether this run met it.
+    for row in (
+        "end-to-end ingest (bulk streams",
+        "the floor pipeline (same processes",
+        "live load, unary signal + report pairs, 1,000 events/s offered",
+        "at 300 events/s: report acknowledged → trigger on the feed",
+        "projection rebuild (the monitor re-reads",
+        "CPU per command in the ingest, all processes but the load generator",
+        "CPU of one unary command in intake",
+    ):
+        block = re.search(
+            re.escape(row) + r".*?\n    target   [^\n]*: target (NOT )?met", output, re.S
+        )
+        assert block, (row, output[:4000])
+    assert re.search(r"floor ([\d,]+)/s \(([\d.]+)\)", output), output[:4000]
+    assert re.search(r"bare grpc.aio unary call \d+\.\d\d ms", output), output[:4000]
     ingest = re.search(r"end-to-end ingest.*?([\d,]+)/s\s+([\d,]+)/s\s+([\d.]+)", output)
     assert ingest, output
     assert float(ingest.group(3)) > 0
@@ -75,3 +91,6 @@ def test_the_scale_run_prints_memory_as_events_go_through() -> None:
     for process in ("intake", "residence", "monitor", "nats-server"):
         assert process in header
     assert re.search(r"growth /100k(\s+-?[\d,.]+){6}", output), output[-3000:]
+    # Issue 16's growth row: the monitor's rebuild timed after the scenario, peak memory judged.
+    assert re.search(r"the monitor's rebuild at [\d,]+ events: [\d,]+ facts/s", output), output
+    assert re.search(r"peak memory under 2,048 MiB a process .*: target (NOT )?met", output)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,8 @@ class NatsServer:
 
 
 class ServiceProcess:
-    """One service as its own process (``python -m <name>``), waited for until READY."""
+    """One service as its own process (``python -m <name>``, or ``python <args…>``), waited
+    for until it prints ``READY <name>``."""
 
     def __init__(
         self,
@@ -127,8 +128,10 @@ class ServiceProcess:
         env: Mapping[str, str],
         cwd: Path | None = None,
         log_file: Path | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.name = name
+        self.args = list(args) or ["-m", name]
         self.env = dict(env)
         self.cwd = cwd
         self.log_file = log_file
@@ -141,7 +144,7 @@ class ServiceProcess:
         env.setdefault("PYTHONUNBUFFERED", "1")
         stderr = open(self.log_file, "a") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.name],
+            [sys.executable, *self.args],
             cwd=self.cwd,
             env=env,
             text=True,

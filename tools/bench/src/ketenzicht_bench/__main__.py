@@ -4,6 +4,7 @@ measured in the same run with the same libraries, and the ratio.
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
     python -m ketenzicht_bench --scale-run [--events N]   # memory over a 1M-event scenario
+    python -m ketenzicht_bench --profile DIR [--scale S] [--update-readme]   # where the time goes
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ketenzicht_common.stack import Profile, Stack, private_profile
+from residence.application.settling import DEFAULT_GRACE_SECONDS
 
-from . import chain, raw, scale
+from . import chain, floor, profile, raw, scale, unary
 from .memory import cpu_seconds, peak_rss_mib, per_process
 
 
@@ -46,6 +48,13 @@ def private_stack() -> Iterator[Stack]:
 
 async def run(tiny: bool) -> list[str]:
     scale = 0.02 if tiny else 1.0
+    # The floor pipeline first, on a nats-server of its own, before the stack starts: the
+    # architecture's own limit, with nothing else running.
+    with floor.floor_pipeline() as pipeline:
+        floor_rate = await floor.run_floor(pipeline, 1000 if tiny else 20_000)
+        print(
+            f"floor pipeline: {floor_rate.count:,} events in {floor_rate.seconds:.1f} s", flush=True
+        )
     # NATS's own limits on an unsecured nats-server of the bench's (the stack's is secured:
     # no identity there may make the raw streams), beside the stack, in this run.
     with private_stack() as stack, raw.raw_server() as bare:
@@ -61,7 +70,7 @@ async def run(tiny: bool) -> list[str]:
             name: spent - cpu_before.get(name, 0.0)
             for name, spent in per_process(stack, cpu_seconds).items()
         }
-        cpu["bench (the feeder)"] = time.process_time() - own_before
+        cpu[FEEDER] = time.process_time() - own_before
         print(
             f"ingest: {ingest.count:,} events of {commands:,} commands in {ingest.seconds:.1f} s",
             flush=True,
@@ -79,18 +88,39 @@ async def run(tiny: bool) -> list[str]:
             name: spent - pair_cpu_before.get(name, 0.0)
             for name, spent in per_process(stack, cpu_seconds).items()
         }
-        pair_cpu["bench (the callers)"] = time.process_time() - own_before
-        gentle_rate = 100.0
+        pair_cpu[CALLERS] = time.process_time() - own_before
+        gentle_rate = 300.0
         gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
         print(f"trigger latency at {gentle_rate:.0f}/s: {chain.describe(gentle)}", flush=True)
         raw_latency = await chain.raw_latency(bare.url, 80 if tiny else 6000, rate)
+        await chain.consumed(stack)
+        unary_cost = await unary.unary_cost(stack, 200 if tiny else 3000)
+        print(
+            f"unary: intake {unary_cost.intake_ms:.2f} ms a call, bare grpc.aio "
+            f"{unary_cost.bare_ms:.2f} ms",
+            flush=True,
+        )
+        await chain.consumed(stack)
         rebuilt = await chain.rebuild(stack)
         print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
         raw_read = await chain.raw_stream_read(stack.profile)
         bare_read = await chain.raw_bare_read(bare.url)
         memory = per_process(stack, peak_rss_mib)
 
-    lines = [_line("figure", "measured", "raw limit", "ratio"), "-" * 108]
+    lines = targets(
+        ingest=ingest,
+        floor_rate=floor_rate,
+        publish=publish,
+        ten_per_save=ten_per_save,
+        latency=latency,
+        gentle=gentle,
+        raw_latency=raw_latency,
+        rebuilt=rebuilt,
+        bare_read=bare_read,
+        cpu_ms=_service_ms(cpu, commands),
+        unary_cost=unary_cost,
+    )
+    lines += ["", _line("figure", "measured", "raw limit", "ratio"), "-" * 108]
     lines.append(
         _line(
             ingest.name,
@@ -195,6 +225,123 @@ async def run(tiny: bool) -> list[str]:
     return lines
 
 
+FEEDER = "bench (the feeder)"
+CALLERS = "bench (the callers)"
+"""The load generators: the bench itself, left out of the CPU the targets speak of."""
+
+
+def _service_ms(cpu: dict[str, float], commands: int) -> float:
+    """CPU per command of every process but the load generator, in ms."""
+    spent = sum(seconds for name, seconds in cpu.items() if name not in (FEEDER, CALLERS))
+    return 1000 * spent / commands if commands else 0.0
+
+
+def _verdict(met: bool) -> str:
+    return "target met" if met else "target NOT met"
+
+
+def targets(
+    *,
+    ingest: raw.Rate,
+    floor_rate: raw.Rate,
+    publish: raw.Rate,
+    ten_per_save: raw.Rate,
+    latency: chain.Latency,
+    gentle: chain.Latency,
+    raw_latency: chain.Latency,
+    rebuilt: raw.Rate,
+    bare_read: raw.Rate,
+    cpu_ms: float,
+    unary_cost: unary.UnaryCost,
+) -> list[str]:
+    """Issue 16's table: each figure, the raw limit measured in this run, the ratio, the target
+    and whether it is met. All ratios are within this run."""
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else 0.0
+
+    def against(name: str, measured: raw.Rate, limit: raw.Rate) -> str:
+        return f"{name} {_rate(limit)} ({ratio(measured.per_second, limit.per_second):.2f})"
+
+    grace_ms = DEFAULT_GRACE_SECONDS * 1000
+    gentle_p99 = gentle.percentile(0.99)
+    rows: list[tuple[str, str, str, str, bool]] = [
+        (
+            "end-to-end ingest (bulk streams → stored → JetStream → residence, monitor)",
+            _rate(ingest),
+            "; ".join(
+                (
+                    against("JetStream publish", ingest, publish),
+                    against("eventsourcing 10 a save", ingest, ten_per_save),
+                    against("floor", ingest, floor_rate),
+                )
+            ),
+            "≥ 1,500 events/s and ≥ 0.6 of the floor",
+            ingest.per_second >= 1500 and ratio(ingest.per_second, floor_rate.per_second) >= 0.6,
+        ),
+        (
+            "the floor pipeline (same processes and libraries, no-op domain)",
+            _rate(floor_rate),
+            against("JetStream publish", floor_rate, publish),
+            "measured in every run",
+            floor_rate.per_second > 0,
+        ),
+        (
+            "live load, unary signal + report pairs, "
+            f"{latency.offered_per_second:,.0f} events/s offered",
+            f"{latency.achieved_per_second:,.0f} taken, p99 {latency.percentile(0.99):,.0f} ms",
+            f"publish → push consumer p99 {raw_latency.percentile(0.99):.1f} ms",
+            "≥ 600 events/s taken",
+            latency.achieved_per_second >= 600,
+        ),
+        (
+            f"  at {gentle.offered_per_second:,.0f} events/s: "
+            "report acknowledged → trigger on the feed",
+            f"p99 {gentle_p99:,.0f} ms ({gentle.achieved_per_second:,.0f} taken)",
+            f"publish → push consumer p99 {raw_latency.percentile(0.99):.1f} ms",
+            f"p99 ≤ settle grace + 100 ms = {grace_ms + 100:,.0f} ms",
+            bool(gentle.samples) and gentle_p99 <= grace_ms + 100,
+        ),
+        (
+            "projection rebuild (the monitor re-reads every stream, contract checks on)",
+            _rate(rebuilt),
+            f"nats-py one-header read {_rate(bare_read)} "
+            f"({ratio(rebuilt.per_second, bare_read.per_second):.2f})",
+            "≥ 0.5 of the one-header read rate",
+            ratio(rebuilt.per_second, bare_read.per_second) >= 0.5,
+        ),
+        (
+            "CPU per command in the ingest, all processes but the load generator",
+            f"{cpu_ms:.2f} ms",
+            "",
+            "≤ 1.5 ms",
+            0 < cpu_ms <= 1.5,
+        ),
+        (
+            "CPU of one unary command in intake (RegisterSignal, until on JetStream)",
+            f"{unary_cost.intake_ms:.2f} ms",
+            f"bare grpc.aio unary call {unary_cost.bare_ms:.2f} ms ({unary_cost.ratio:.1f}×)",
+            "≤ 2.5 × the bare call",
+            0 < unary_cost.ratio <= 2.5,
+        ),
+    ]
+    lines = [
+        "issue 16's figures, measured in this run (ratio to the raw limit in brackets):",
+        "",
+    ]
+    for name, measured, limit, target, met in rows:
+        lines.append(f"{name}")
+        lines.append(f"    measured {measured}")
+        if limit:
+            lines.append(f"    raw      {limit}")
+        lines.append(f"    target   {target}: {_verdict(met)}")
+    lines.append(
+        "  (the growth row is `make bench-scale`'s: the monitor's rebuild at 10M events "
+        "against 1M, and peak memory)"
+    )
+    return lines
+
+
 def _cpu_lines(cpu: dict[str, float], units: int, unit: str, cores: int, per: str) -> list[str]:
     lines = [
         _line(f"  {name}", f"{1000 * seconds / units:.2f} {unit}") for name, seconds in cpu.items()
@@ -211,9 +358,69 @@ def _cpu_lines(cpu: dict[str, float], units: int, unit: str, cores: int, per: st
     return lines
 
 
+async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[str]:
+    """The ingest (and the floor pipeline beside it) with py-spy on every Python process."""
+    lines: list[str] = []
+    with floor.floor_pipeline() as pipeline:
+        profiler = profile.Profiler(
+            {f"floor {p.name}": p.process.pid for p in pipeline.processes if p.process},
+            out_dir / "floor",
+        )
+        floor_pids = {f"floor {p.name}": p.process.pid for p in pipeline.processes if p.process}
+        floor_before = {n: cpu_seconds(pid) for n, pid in floor_pids.items()}
+        profiler.start()
+        floor_rate = await floor.run_floor(pipeline, max(1000, int(20_000 * scale)))
+        profiler.stop()
+        floor_cpu = {n: cpu_seconds(pid) - floor_before[n] for n, pid in floor_pids.items()}
+        lines += profile.summary(profiler, floor_rate.count, "the floor pipeline", floor_cpu)
+    with private_stack() as stack:
+        profiler = profile.Profiler(
+            {p.name: p.process.pid for p in stack.services if p.process}, out_dir / "chain"
+        )
+        cpu_before = per_process(stack, cpu_seconds)
+        profiler.start()
+        fed = await chain.ingest(stack, scale)
+        # Until residence has settled the last victims (its grace) and sent their triggers:
+        # the rules' cost belongs to the ingest's events too.
+        await chain.consumed(stack)
+        await asyncio.sleep(3)
+        profiler.stop()
+        cpu = {
+            name: spent - cpu_before.get(name, 0.0)
+            for name, spent in per_process(stack, cpu_seconds).items()
+        }
+        lines += profile.summary(profiler, fed.events.count, "the end-to-end ingest", cpu)
+        # A unary command in intake, whose target (2.5 × a bare grpc.aio call) the bulk
+        # stream's figures do not show.
+        intake = next(p for p in stack.services if p.name == "intake")
+        assert intake.process is not None
+        calls = max(500, int(3000 * scale))
+        profiler = profile.Profiler({"intake": intake.process.pid}, out_dir / "unary")
+        before = cpu_seconds(intake.process.pid)
+        profiler.start()
+        await unary.intake_calls(stack, calls)
+        profiler.stop()
+        spent = {"intake": cpu_seconds(intake.process.pid) - before}
+        lines += profile.summary(profiler, calls, "unary RegisterSignal calls (per call)", spent)
+        lines.append(
+            f"(ingest: {fed.events.count:,} events of {fed.commands:,} commands in "
+            f"{fed.events.seconds:.1f} s, {fed.events.per_second:,.0f}/s; floor "
+            f"{floor_rate.per_second:,.0f}/s)"
+        )
+    if readme is not None:
+        profile.update_readme(
+            readme,
+            lines,
+            f"`make bench-profile` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores "
+            f"(scale {scale}). Absolute figures depend on how busy the machine was; compare "
+            "the processes and the packages with each other.",
+        )
+    return lines
+
+
 async def run_scale(events: int) -> list[str]:
     with private_stack() as stack:
-        return (await scale.scale_run(stack, events)).lines()
+        return (await scale.scale_run(stack, events, record_dir=Path("var/bench-scale"))).lines()
 
 
 def main() -> None:
@@ -227,11 +434,31 @@ def main() -> None:
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="events in the scale run (default 1M)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="profile every process during the ingest with py-spy, profiles into DIR",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=0.3, help="the profiled ingest's scenario scale"
+    )
+    parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="with --profile: write the summary into README.md's 'where the time goes'",
+    )
     args = parser.parse_args()
-    lines = asyncio.run(run_scale(args.events) if args.scale_run else run(args.tiny))
+    if args.profile is not None:
+        readme = Path("README.md") if args.update_readme else None
+        lines = asyncio.run(run_profile(args.scale, args.profile, readme))
+    elif args.scale_run:
+        lines = asyncio.run(run_scale(args.events))
+    else:
+        lines = asyncio.run(run(args.tiny))
     for line in lines:
         print(line, flush=True)
-    if not (args.tiny or args.scale_run):
+    if not (args.tiny or args.scale_run or args.profile):
         print(feed_property(), flush=True)
 
 

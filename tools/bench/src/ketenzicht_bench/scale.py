@@ -14,16 +14,18 @@ monitor has applied, which is the last step every event goes through.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from chainsim.generator import estimate_events
 from chainsim.retractions import RetractionSummary
 from chainsim.run import feed_scenario, monitor_settled
 from ketenzicht_common.stack import Stack
 
-from .chain import monitor_facts
+from .chain import monitor_facts, rebuild
 from .memory import current_rss_mib, peak_rss_mib, per_process
 
 START, END = date(2019, 1, 1), date(2025, 12, 31)
@@ -32,6 +34,9 @@ EVENTS_PER_PLANNED_COMMAND = 1.57
 triggers, and the triggers themselves, come on top (measured: 800,000 planned commands gave
 943,089 commands fed and 1,257,188 events)."""
 CHECKPOINTS = (0.2, 0.4, 0.6, 0.8, 1.0)
+REFERENCE_EVENTS = 1_000_000
+"""The size whose recorded rebuild rate a larger run is held to (issue 16: 10M within 20%)."""
+PEAK_LIMIT_MIB = 2048
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,42 @@ class ScaleRun:
     peak_mib: dict[str, float] = field(default_factory=dict)
     retractions: RetractionSummary | None = None
     """The triggers the IND player received and the retractions among them, by cause."""
+    rebuild_facts: int = 0
+    rebuild_seconds: float = 0.0
+    """The monitor's rebuild from every stream once the scenario is through."""
+    reference: dict[str, float] | None = None
+    """The recorded run at the reference size (`REFERENCE_EVENTS`), if any."""
+
+    @property
+    def rebuild_rate(self) -> float:
+        return self.rebuild_facts / self.rebuild_seconds if self.rebuild_seconds else 0.0
+
+    def target_lines(self) -> list[str]:
+        """Issue 16's growth row: the rebuild rate against the recorded 1M run's, and every
+        process's peak memory under 2 GB."""
+        peak = max(self.peak_mib.values(), default=0.0)
+        rows = [
+            f"growth: the monitor's rebuild at {self.facts:,} events: {self.rebuild_rate:,.0f} "
+            f"facts/s ({self.rebuild_facts:,} in {self.rebuild_seconds:.1f} s)",
+        ]
+        if self.reference is None:
+            rows.append(
+                f"    target   within 20% of the rate at {REFERENCE_EVENTS:,} events: no run of "
+                f"that size recorded yet (EVENTS={REFERENCE_EVENTS} make bench-scale records it)"
+            )
+        else:
+            ratio = self.rebuild_rate / self.reference["rebuild_rate"]
+            met = ratio >= 0.8
+            rows.append(
+                f"    target   within 20% of the rate at {REFERENCE_EVENTS:,} events "
+                f"({self.reference['rebuild_rate']:,.0f}/s; ratio {ratio:.2f}): "
+                + ("target met" if met else "target NOT met")
+            )
+        rows.append(
+            f"    target   peak memory under {PEAK_LIMIT_MIB:,} MiB a process (largest "
+            f"{peak:,.0f} MiB): " + ("target met" if peak < PEAK_LIMIT_MIB else "target NOT met")
+        )
+        return rows
 
     def at(self, share: float) -> Sample:
         """The first sample on or after this share of the final number of facts."""
@@ -88,6 +129,7 @@ class ScaleRun:
             f"('growth /100k': MiB more per 100k events between {first.facts:,} and "
             f"{last.facts:,} events applied; flat memory keeps it near zero)"
         )
+        rows += ["", *self.target_lines()]
         if self.retractions is not None:
             rows += [
                 "",
@@ -98,8 +140,16 @@ class ScaleRun:
 
 
 async def scale_run(
-    stack: Stack, events: int, *, seed: int = 11, sample_seconds: float = 5.0
+    stack: Stack,
+    events: int,
+    *,
+    seed: int = 11,
+    sample_seconds: float = 5.0,
+    record_dir: Path | None = None,
 ) -> ScaleRun:
+    """The scenario through the stack, memory sampled, then the monitor's rebuild timed; the
+    result recorded in ``record_dir`` (``<events>.json``), where a run larger than
+    `REFERENCE_EVENTS` finds the reference run's rebuild rate to be held to."""
     run = ScaleRun(events_asked=events)
     scale = events / (estimate_events(START, END, 1.0) * EVENTS_PER_PLANNED_COMMAND)
     started = time.monotonic()
@@ -138,5 +188,22 @@ async def scale_run(
         sampling.cancel()
     run.seconds = time.monotonic() - started
     await sample()
+    rebuilt = await rebuild(stack)
+    run.rebuild_facts, run.rebuild_seconds = rebuilt.count, rebuilt.seconds
     run.peak_mib = per_process(stack, peak_rss_mib)
+    if record_dir is not None:
+        record_dir.mkdir(parents=True, exist_ok=True)
+        (record_dir / f"{events}.json").write_text(
+            json.dumps(
+                {
+                    "events_asked": events,
+                    "facts": run.facts,
+                    "rebuild_rate": run.rebuild_rate,
+                    "peak_mib": run.peak_mib,
+                }
+            )
+        )
+        reference = record_dir / f"{REFERENCE_EVENTS}.json"
+        if events > REFERENCE_EVENTS and reference.exists():
+            run.reference = json.loads(reference.read_text())
     return run

@@ -40,6 +40,7 @@ from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_contracts.envelope import stream_for
 from residence.application import commands as c
 from residence.application import schedule
+from residence.application.evaluations import DecisionCache
 from residence.application.files import (
     DECISION_TOPICS,
     PRIVATE_TOPICS,
@@ -170,6 +171,8 @@ class ResidenceCommands:
         self.schedule = schedule.DeadlineSchedule()
         self.settling = settling or Settling(UPSTREAM_STREAMS)
         self.monotonic = monotonic
+        self.evaluations = DecisionCache()
+        """Each victim's decisions while its facts stay the same (`evaluations`)."""
         self._unanswered = 0  # commands whose victims are not marked yet
 
     # --- facts in: stored as they come, the victims marked as changed ---
@@ -427,9 +430,14 @@ class ResidenceCommands:
         facts, cases = self._facts(
             file, lambda case_id: uow.get(CaseFile.id_for(case_id), CaseFile)
         )
-        decisions = [
-            d for d in all_decisions(facts, settings=self.rules) if d.victim_id == file.victim_id
-        ]
+        victim_id = file.victim_id
+        decisions = self.evaluations.decisions(
+            victim_id,
+            facts,
+            lambda noted: [
+                d for d in all_decisions(noted, settings=self.rules) if d.victim_id == victim_id
+            ],
+        )
         fired = [d for d in decisions if d.fires_on <= today]
         for item in reconcile(file.emitted, fired, self._causes(file, cases)):
             file.send(item, provenance)
