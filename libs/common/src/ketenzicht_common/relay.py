@@ -45,6 +45,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 from uuid import UUID
 
 import nats.errors
@@ -105,6 +106,22 @@ def to_message(app: ChainApplication, notification: Notification) -> tuple[str, 
         message_id=app.message_id(event),
     )
     return subject, body.__pydantic_serializer__.to_json(body), envelope
+
+
+T = TypeVar("T")
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a worker thread. A cancellation waits for the call to return
+    before it propagates: cancelling ``asyncio.to_thread`` does not stop its thread, and the
+    owner closing the store under a query still running there crashes the process (SQLite)."""
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await call
+        raise
 
 
 class Relay:
@@ -172,7 +189,7 @@ class Relay:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._progress_at = self._monotonic()
-        self._unpublished = bool(await asyncio.to_thread(self._unpublished_after, 0))
+        self._unpublished = bool(await _in_thread(self._unpublished_after, 0))
         backoff = 0.1
         try:
             while True:
@@ -222,7 +239,7 @@ class Relay:
         if not info.state.messages:
             return 0
         first, last = info.state.first_seq or 1, info.state.last_seq
-        stored = await asyncio.to_thread(self.app.max_notification_id)
+        stored = await _in_thread(self.app.max_notification_id)
         foreign = 0
         sequence = last
         window_size = 1  # the last message is nearly always its own: read more only if not
@@ -283,7 +300,7 @@ class Relay:
                 stored,
             )
             return None
-        found = await asyncio.to_thread(
+        found = await _in_thread(
             self.app.recorder.select_notifications, position, 1, None, self.topics
         )
         if not found or found[0].id != position or event_id != str(_event_id(found[0])):
@@ -301,7 +318,7 @@ class Relay:
         while True:
             # Cleared before reading, so a wake-up during the read is not lost.
             self._wake.clear()
-            notifications = await asyncio.to_thread(
+            notifications = await _in_thread(
                 self.app.recorder.select_notifications,
                 self.position + 1,
                 self.batch_size,
