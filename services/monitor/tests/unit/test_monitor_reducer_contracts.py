@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import monitor.domain
 import pytest
+
+import monitor.domain
 from ketenzicht_contracts.events import all_payload_models
 from monitor.domain import projection
 from monitor.domain.projection import REDUCERS, Reducer
@@ -88,7 +89,8 @@ def test_the_corrections_the_monitor_applies_have_the_fields_it_reads(service: s
         fields = _model_fields()[(service, event_type)]
         schema = _schema_fields(service, event_type)
         assert schema is not None
-        assert wanted <= fields and wanted <= schema, (service, event_type)
+        assert wanted <= fields, (service, event_type)
+        assert wanted <= schema, (service, event_type)
     amended = _model_fields()[(service, projection.FACT_AMENDED)]
     assert {"fact_occurred_on", "amended"} <= amended
 

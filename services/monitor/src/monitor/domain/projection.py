@@ -467,7 +467,8 @@ class _Chain:
         return self.cases[r.case_id]
 
     def pair(self, r: FactRecord) -> _Pair:
-        assert r.case_id is not None and r.victim_id is not None
+        assert r.case_id is not None
+        assert r.victim_id is not None
         pair = self.pairs[(r.case_id, r.victim_id)]
         pair.linked = _earliest(pair.linked, r.occurred)
         return pair
@@ -633,7 +634,11 @@ REDUCERS: Mapping[tuple[str, str], Reducer] = {
             _intervention("POLICE_PSYCHOLOGIST"),
         ),
         Reducer(
-            "intake", "SafetyCoordinatorAssigned", VICTIM_KEYS, (), _intervention("SAFETY_COORDINATOR")
+            "intake",
+            "SafetyCoordinatorAssigned",
+            VICTIM_KEYS,
+            (),
+            _intervention("SAFETY_COORDINATOR"),
         ),
         Reducer("intake", "PeerSupportAssigned", VICTIM_KEYS, (), _intervention("PEER_SUPPORT")),
         Reducer("intake", "ReportFiled", PAIR_KEYS, ("under_number",), _reported),
