@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import orjson
+
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.dates import business_date, business_instant
 from ketenzicht_common.errors import InvalidCommand, NotFound
@@ -33,11 +35,16 @@ from monitor.domain import (
     event_log_csv,
     event_log_xes,
     figures_csv,
-    lead_time_breakdown,
     lead_time_table,
-    lead_times_csv,
     linked_victims,
 )
+from monitor.domain.breakdowns import breakdown
+from monitor.domain.exports import residence_log_xes
+from monitor.domain.ocel import event_log_ocel
+from monitor.domain.rounding import published
+from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
+
+from .workbooks import about, table_parquet, tables_xlsx
 
 DIMENSION_NAMES: tuple[str, ...] = tuple(d.name for d in DIMENSIONS)
 INTERVAL_NAMES: tuple[str, ...] = tuple(i.name for i in INTERVALS)
@@ -49,12 +56,33 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1990, 2200
 class EventLogFormat(StrEnum):
     XES = "xes"
     CSV = "csv"
+    OCEL = "ocel"
+    """OCEL 2.0, JSON flavour (objects victim, case, suspect)."""
+    RESIDENCE_XES = "residence-xes"
+    """The residence facts, an XES log of their own (one trace per victim)."""
+
+
+class TableFormat(StrEnum):
+    CSV = "csv"
+    CSV_NL = "csv-nl"
+    """`;` and a decimal comma, as Dutch spreadsheet settings expect."""
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+_TABLE_MEDIA = {
+    TableFormat.CSV: ("text/csv", "csv"),
+    TableFormat.CSV_NL: ("text/csv", "csv"),
+    TableFormat.XLSX: ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    TableFormat.PARQUET: ("application/vnd.apache.parquet", "parquet"),
+}
 
 
 @dataclass(frozen=True)
 class LeadTimes:
     as_of: AsOf
     min_group_size: int
+    """The small-group threshold these rows were withheld by (every answer states it)."""
     rows: list[LeadTimeSummary]
 
 
@@ -62,22 +90,40 @@ class LeadTimes:
 class Figures:
     as_of: AsOf
     years: list[YearFigures]
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 
 
 @dataclass(frozen=True)
 class Export:
     media_type: str
     filename: str
-    content: str
+    content: str | bytes
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode() if isinstance(self.content, str) else self.content
+
+
+DEFAULT_MIN_GROUP_SIZE_FLOOR = 5
 
 
 class MonitorQueries:
+    """`min_group_size` is the published small-group threshold; an analyst may ask for a lower
+    one per request (internal work), never below `min_group_size_floor` (configuration; a
+    floor above the threshold is the threshold)."""
+
     def __init__(
-        self, live: LiveProjection, clock: Clock, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+        self,
+        live: LiveProjection,
+        clock: Clock,
+        *,
+        min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+        min_group_size_floor: int = DEFAULT_MIN_GROUP_SIZE_FLOOR,
     ) -> None:
         self.live = live
         self.clock = clock
         self.min_group_size = min_group_size
+        self.min_group_size_floor = min(min_group_size_floor, min_group_size)
 
     # Arguments
 
@@ -104,6 +150,27 @@ class MonitorQueries:
             raise InvalidCommand.of("by", "one of " + ", ".join(DIMENSION_NAMES))
         return found
 
+    @classmethod
+    def dimensions(cls, by: str) -> list[Dimension]:
+        """One dimension, or two joined by a comma (``cohort,minor``); empty: none."""
+        names = [n.strip() for n in by.split(",")] if by.strip() else []
+        if len(names) > 2 or len(set(names)) != len(names):
+            raise InvalidCommand.of("by", "one dimension, or two different ones joined by ','")
+        found = [cls.dimension(n) for n in names]
+        return [d for d in found if d is not None]
+
+    def group_size(self, requested: int | None = None) -> int:
+        """The small-group threshold of one answer: the published one unless an analyst asks
+        for another, which may not lie below the configured floor."""
+        if requested is None or requested == 0:
+            return self.min_group_size
+        if requested < self.min_group_size_floor:
+            raise InvalidCommand.of(
+                "min_group_size",
+                f"at least {self.min_group_size_floor} (the floor set in configuration)",
+            )
+        return requested
+
     @staticmethod
     def intervals(names: Sequence[str]) -> list[Interval]:
         chosen = [n.strip() for n in names if n.strip()]
@@ -126,45 +193,89 @@ class MonitorQueries:
     # Tables
 
     async def lead_times(
-        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+        self,
+        as_of: AsOf,
+        by: str = "",
+        intervals: Sequence[str] = (),
+        *,
+        min_group_size: int | None = None,
     ) -> LeadTimes:
-        dimension = self.dimension(by)
+        """Rows as published (`rounding.published`); a breakdown has its overall rows beside it
+        and is withheld complementarily (`monitor.domain.breakdowns`)."""
+        dimensions = self.dimensions(by)
         chosen = self.intervals(intervals)
+        size = self.group_size(min_group_size)
         view = await self.live.view(as_of)
-        size = self.min_group_size
 
         def compute() -> list[LeadTimeSummary]:
-            if dimension is None:
-                return lead_time_table(view, chosen, min_group_size=size)
-            return [
-                row
-                for interval in chosen
-                for row in lead_time_breakdown(view, interval, dimension, min_group_size=size)
-            ]
+            if not dimensions:
+                rows = lead_time_table(view, chosen, min_group_size=size)
+            else:
+                rows = [
+                    row
+                    for interval in chosen
+                    for row in breakdown(view, interval, dimensions, min_group_size=size)
+                ]
+            return [published(row) for row in rows]
 
         return LeadTimes(as_of, size, await asyncio.to_thread(compute))
 
-    async def figures(self, as_of: AsOf, years: Sequence[int] = ()) -> Figures:
+    async def figures(
+        self, as_of: AsOf, years: Sequence[int] = (), *, min_group_size: int | None = None
+    ) -> Figures:
         chosen = self.years(years)
+        size = self.group_size(min_group_size)
         view = await self.live.view(as_of)
-        rows = await asyncio.to_thread(
-            chain_figures, view, chosen, min_group_size=self.min_group_size
-        )
-        return Figures(as_of, rows)
+        rows = await asyncio.to_thread(chain_figures, view, chosen, min_group_size=size)
+        return Figures(as_of, [published(row) for row in rows], size)
 
     # Exports
 
     async def lead_times_export(
-        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+        self,
+        as_of: AsOf,
+        by: str = "",
+        intervals: Sequence[str] = (),
+        form: TableFormat = TableFormat.CSV,
+        *,
+        min_group_size: int | None = None,
     ) -> Export:
-        table = await self.lead_times(as_of, by, intervals)
-        suffix = f"-by-{by.replace(':', '-')}" if by else ""
-        return Export(
-            "text/csv", f"lead-times{suffix}-{as_of.on.isoformat()}.csv", lead_times_csv(table.rows)
+        table = await self.lead_times(as_of, by, intervals, min_group_size=min_group_size)
+        suffix = f"-by-{by.replace(':', '-').replace(',', '-')}" if by else ""
+        return await self._table_export(
+            lead_time_rows(table.rows), f"lead-times{suffix}", as_of, form, table.min_group_size
         )
 
-    async def figures_export(self, as_of: AsOf, years: Sequence[int] = ()) -> Export:
-        figures = await self.figures(as_of, years)
+    async def units_export(
+        self, as_of: AsOf, form: TableFormat = TableFormat.CSV, *, pseudonymise: bool = False
+    ) -> Export:
+        """The per-victim-and-case table of milestones and durations (`tables.unit_table`)."""
+        view = await self.live.view(as_of)
+        table = await asyncio.to_thread(unit_table, view, pseudonymise=pseudonymise)
+        return await self._table_export(table, "units", as_of, form, None)
+
+    @staticmethod
+    async def _table_export(
+        table: Table, stem: str, as_of: AsOf, form: TableFormat, min_group_size: int | None
+    ) -> Export:
+        media_type, suffix = _TABLE_MEDIA[form]
+        filename = f"{stem}-{as_of.on.isoformat()}.{suffix}"
+        notes = about(as_of.on, as_of.known_by.isoformat(), min_group_size)
+        content: str | bytes
+        if form is TableFormat.XLSX:
+            content = await asyncio.to_thread(tables_xlsx, [table], notes)
+        elif form is TableFormat.PARQUET:
+            metadata = [(k, str(v)) for k, v in notes]
+            content = await asyncio.to_thread(table_parquet, table, metadata)
+        else:
+            dialect = CsvDialect.DUTCH if form is TableFormat.CSV_NL else CsvDialect.STANDARD
+            content = table_csv(table, dialect)
+        return Export(media_type, filename, content)
+
+    async def figures_export(
+        self, as_of: AsOf, years: Sequence[int] = (), *, min_group_size: int | None = None
+    ) -> Export:
+        figures = await self.figures(as_of, years, min_group_size=min_group_size)
         return Export(
             "text/csv", f"chain-figures-{as_of.on.isoformat()}.csv", figures_csv(figures.years)
         )
@@ -177,6 +288,12 @@ class MonitorQueries:
         if form is EventLogFormat.XES:
             text = await asyncio.to_thread(event_log_xes, view, pseudonymise=pseudonymise)
             return Export("application/xml", f"event-log-{stamp}.xes", text)
+        if form is EventLogFormat.RESIDENCE_XES:
+            text = await asyncio.to_thread(residence_log_xes, view, pseudonymise=pseudonymise)
+            return Export("application/xml", f"residence-log-{stamp}.xes", text)
+        if form is EventLogFormat.OCEL:
+            document = await asyncio.to_thread(event_log_ocel, view, pseudonymise=pseudonymise)
+            return Export("application/json", f"event-log-{stamp}.jsonocel", orjson.dumps(document))
         text = await asyncio.to_thread(event_log_csv, view, pseudonymise=pseudonymise)
         return Export("text/csv", f"event-log-{stamp}.csv", text)
 

@@ -34,36 +34,10 @@ from collections.abc import Iterable
 
 from .facts import Milestone
 from .figures import Share, YearFigures
-from .leadtimes import AGE_BANDS, LeadTimeSummary
+from .leadtimes import LeadTimeSummary
 from .projection import CaseVictimUnit, ChainView, FactRecord
-
-_LEAD_TIME_COLUMNS = (
-    "interval",
-    "dimension",
-    "group",
-    "units",
-    "cases",
-    "closed",
-    "open",
-    "out_of_sight",
-    "ended",
-    "inverted",
-    "median_days",
-    "q1_days",
-    "q3_days",
-    "p90_days",
-    "mean_days",
-    "norm_months",
-    "within_norm",
-    "share_within_norm",
-    "km_median_days",
-    "km_share_within_norm",
-    "open_median_age_days",
-    "open_max_age_days",
-    *(f"open_age_{band}" for band in AGE_BANDS),
-    "small_group",
-    "few_closed",
-)
+from .rounding import SHARE_DIGITS, round_share
+from .tables import CsvDialect, lead_time_rows, table_csv
 
 
 def _cell(value: object, digits: int = 1) -> str:
@@ -76,43 +50,12 @@ def _cell(value: object, digits: int = 1) -> str:
     return str(value)
 
 
-def lead_times_csv(rows: Iterable[LeadTimeSummary]) -> str:
-    """A lead-time table as CSV; withheld figures of small groups are empty cells."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_LEAD_TIME_COLUMNS)
-    for row in rows:
-        ages = row.open_ages
-        writer.writerow(
-            [
-                row.interval,
-                _cell(row.dimension),
-                _cell(row.group),
-                row.units,
-                row.cases,
-                row.closed,
-                row.open,
-                row.out_of_sight,
-                row.ended,
-                row.inverted,
-                _cell(row.median_days),
-                _cell(row.q1_days),
-                _cell(row.q3_days),
-                _cell(row.p90_days),
-                _cell(row.mean_days),
-                _cell(row.norm_months),
-                _cell(row.within_norm),
-                _cell(row.share_within_norm, 3),
-                _cell(row.km_median_days),
-                _cell(row.km_share_within_norm, 3),
-                _cell(ages.median_days if ages else None),
-                _cell(ages.max_days if ages else None),
-                *(_cell(ages.by_band[band] if ages else None) for band in AGE_BANDS),
-                _cell(row.small_group),
-                _cell(row.few_closed),
-            ]
-        )
-    return out.getvalue()
+def lead_times_csv(
+    rows: Iterable[LeadTimeSummary], dialect: CsvDialect = CsvDialect.STANDARD
+) -> str:
+    """A lead-time table as CSV (figures rounded by `rounding`); withheld figures of small
+    groups are empty cells."""
+    return table_csv(lead_time_rows(rows), dialect)
 
 
 def figures_csv(rows: Iterable[YearFigures]) -> str:
@@ -127,7 +70,13 @@ def figures_csv(rows: Iterable[YearFigures]) -> str:
             value = getattr(row, name)
             if isinstance(value, Share):
                 writer.writerow(
-                    (row.year, name, "", _cell(value.value, 3), _cell(value.small_group))
+                    (
+                        row.year,
+                        name,
+                        "",
+                        _cell(round_share(value.value), SHARE_DIGITS),
+                        _cell(value.small_group),
+                    )
                 )
             elif isinstance(value, dict):
                 for category, count in value.items():
