@@ -212,20 +212,22 @@ def _unit_row(
 
 def unit_table(view: ChainView, *, pseudonymise: bool = False) -> Table:
     """One row per unit (see the module docstring), in the view's unit order; with
-    `pseudonymise`, case and victim pseudonyms are replaced by sequence numbers."""
+    `pseudonymise`, case and victim pseudonyms are replaced by sequence numbers (``c000001``,
+    ``v000001``, the same number for the same pseudonym)."""
     as_of = view.as_of.on
-    numbers: dict[tuple[str, str], str] = {}
+    numbers: dict[str, dict[str, str]] = {"c": {}, "v": {}}
 
     def number(kind: str, value: str) -> str:
-        return numbers.setdefault((kind, value), f"{kind}-{len(numbers) + 1:06d}")
+        given = numbers[kind]
+        return given.setdefault(value, f"{kind}{len(given) + 1:06d}")
 
     rows = []
     for unit in view.units:
         pseudonyms: tuple[str | None, str] = (unit.case_id, unit.victim_id)
         if pseudonymise:
             pseudonyms = (
-                number("case", unit.case_id) if unit.case_id is not None else None,
-                number("victim", unit.victim_id),
+                number("c", unit.case_id) if unit.case_id is not None else None,
+                number("v", unit.victim_id),
             )
         rows.append(_unit_row(unit, as_of, pseudonyms))
     return Table("units", UNIT_COLUMNS, tuple(rows))
