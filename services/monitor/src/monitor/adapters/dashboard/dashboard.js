@@ -129,7 +129,9 @@ function drawBoxPlots(svg, entries, idPrefix) {
                            y2: y + rowHeight - 2 }, group);
     }
     if (row.q1_days === null || row.q3_days === null || row.median_days === null) {
-      const why = row.small_group ? "withheld: small group" : "withheld: too few closed";
+      const why = row.small_group ? "withheld: small group"
+        : row.complementary ? "withheld: would reveal a small group"
+        : "withheld: too few closed";
       svgText(why, { class: "withheld", x: left + 6, y: middle + 4 }, group);
     } else {
       svgElement("line", { class: "whisker", x1: x(row.q3_days), x2: x(row.p90_days),
@@ -262,7 +264,9 @@ async function render() {
                  overall.rows.map((row) => ({ key: row.interval, row,
                    label: `${row.interval} ${LABELS[row.interval] || ""}` })), "interval");
     drawBoxPlots(document.getElementById("chart-cohort"),
-                 cohorts.rows.map((row) => ({ key: row.group, row,
+                 // The overall row ("all") is the interval's box in the chart above.
+                 cohorts.rows.filter((row) => row.group !== "all").map((row) => ({
+                   key: row.group, row,
                    label: row.group === "none" ? "not in the pilot" : `cohort ${row.group}` })),
                  "cohort");
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
