@@ -426,6 +426,56 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
     assert not dom.find("chart-distribution", "rect", "box")
 
 
+async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_table(
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    """Is it getting shorter: a point and a 95% bar per year in the chart, the same figures in
+    the table beside it, as the JSON API answers them."""
+    http_port = free_port()
+    start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events())
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+    code, _, body = await asyncio.to_thread(
+        http_get, f"{base}/api/trend?interval=T0-T2", TOKENS["ANALYST"]
+    )
+    assert code == 200
+    trend = json.loads(body)
+    assert trend["interval"] == "T0-T2"
+    assert trend["min_group_size"] == 10
+    shown = [y for y in trend["years"] if y["km_median_days"] is not None]
+    assert len(shown) >= 2, trend  # 60 victims over 2021-2023: each year has 10 cases or more
+    for year in shown:
+        assert year["lower_days"] <= year["km_median_days"]
+        assert year["upper_days"] is None or year["km_median_days"] <= year["upper_days"]
+
+    screenshot = tmp_path / "trend.png"
+    dumped = await asyncio.to_thread(
+        chromium,
+        tmp_path / "profile",
+        "--dump-dom",
+        f"--screenshot={screenshot}",
+        "--window-size=1280,1600",
+        f"{base}/#token={TOKENS['ANALYST']}",
+    )
+    dom = SvgCollector(dumped.stdout)
+    assert dom.body.get("data-state") == "ready", dumped.stdout[:2000]
+    medians = dom.find("chart-trend", "circle", "trend-median")
+    assert {(int(a["data-year"]), float(a["data-days"])) for a in medians} == {
+        (y["year"], y["km_median_days"]) for y in shown
+    }
+    assert len(dom.find("chart-trend", "line", "trend-ci")) == len(shown)
+    # The table beside the chart: a row per year with the same median, keyboard-focusable.
+    table = dumped.stdout[dumped.stdout.index('<table id="trend-table"') :]
+    table = table[: table.index("</table>")]
+    assert 'tabindex="0"' in table
+    for year in trend["years"]:
+        assert f'<tr data-year="{year["year"]}">' in table
+    for year in shown:
+        assert f"<td>{round(year['km_median_days'])}</td>" in table
+    assert png_size(screenshot.read_bytes()) == (1280, 1600)
+
+
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
     nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
 ) -> None:

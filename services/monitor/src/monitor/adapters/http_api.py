@@ -18,6 +18,7 @@ monitor's own script, style and API.
 |---|---|
 | ``GET /api/lead-times?as_of=&known_by=&by=&interval=&min_group_size=`` | lead-time rows |
 | ``GET /api/figures?as_of=&known_by=&years=&min_group_size=`` | chain figures per year |
+| ``GET /api/trend?as_of=&known_by=&interval=T2-T3&min_group_size=`` | KM median per year |
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
 | ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
 | ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
@@ -188,6 +189,7 @@ class HttpApi:
             "/api/lead-times": self._lead_times,
             "/api/figures": self._figures,
             "/api/status": self._status,
+            "/api/trend": self._trend,
             "/export/lead-times.csv": self._lead_times_csv,
             "/export/lead-times.xlsx": self._lead_times_xlsx,
             "/export/figures.csv": self._figures_csv,
@@ -357,6 +359,21 @@ class HttpApi:
                 **self._cut(as_of),
                 "min_group_size": figures.min_group_size,
                 "years": [_as_dict(y) for y in figures.years],
+            },
+        )
+
+    async def _trend(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        trend = await self.queries.trend(
+            as_of, query.get("interval"), min_group_size=query.group_size()
+        )
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "interval": trend.interval,
+                "min_group_size": trend.min_group_size,
+                "years": [_as_dict(y) for y in trend.years],
             },
         )
 

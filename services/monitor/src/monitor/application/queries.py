@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import orjson
@@ -41,8 +41,9 @@ from monitor.domain import (
 from monitor.domain.breakdowns import breakdown
 from monitor.domain.exports import residence_log_xes
 from monitor.domain.ocel import event_log_ocel
-from monitor.domain.rounding import published
+from monitor.domain.rounding import published, round_days
 from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
+from monitor.domain.trends import YearMedian, median_by_year
 
 from .workbooks import about, table_parquet, tables_xlsx
 
@@ -91,6 +92,16 @@ class Figures:
     as_of: AsOf
     years: list[YearFigures]
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The Kaplan–Meier median per year of the interval's start, with its 95% interval."""
+
+    as_of: AsOf
+    interval: str
+    min_group_size: int
+    years: list[YearMedian]
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,25 @@ class MonitorQueries:
         view = await self.live.view(as_of)
         rows = await asyncio.to_thread(chain_figures, view, chosen, min_group_size=size)
         return Figures(as_of, [published(row) for row in rows], size)
+
+    async def trend(
+        self, as_of: AsOf, interval: str = "", *, min_group_size: int | None = None
+    ) -> Trend:
+        """Is it getting shorter: `trends.median_by_year`, rounded by the one rule."""
+        (chosen,) = self.intervals([interval or "T2-T3"])
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+        rows = await asyncio.to_thread(median_by_year, view, chosen, min_group_size=size)
+        published_rows = [
+            replace(
+                r,
+                km_median_days=round_days(r.km_median_days),
+                lower_days=round_days(r.lower_days),
+                upper_days=round_days(r.upper_days),
+            )
+            for r in rows
+        ]
+        return Trend(as_of, chosen.name, size, published_rows)
 
     # Exports
 

@@ -234,6 +234,75 @@ function drawTable(table, rows) {
   }
 }
 
+// The Kaplan–Meier median per year with its 95% interval: a point and a bar per year, and the
+// same figures in the table beside it (readable without colour: every value is also a number).
+function drawTrend(svg, table, trend) {
+  clear(svg);
+  const left = 70, right = 30, top = 20, bottom = 40, width = 700, height = 300;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const years = trend.years;
+  const values = [];
+  for (const y of years) {
+    for (const v of [y.km_median_days, y.lower_days, y.upper_days]) {
+      if (v !== null) values.push(v);
+    }
+  }
+  const maximum = niceMaximum(Math.max(0, ...values));
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const step = plotWidth / Math.max(years.length, 1);
+  const x = (i) => left + step * (i + 0.5);
+  const y = (d) => top + plotHeight - (plotHeight * d) / maximum;
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 4; i += 1) {
+    const d = (maximum * i) / 4;
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(d), y2: y(d) }, axis);
+    svgText(`${Math.round(d)} d`, { x: left - 8, y: y(d) + 4, "text-anchor": "end" }, axis);
+  }
+  const points = [];
+  years.forEach((row, i) => {
+    const group = svgElement("g", { class: "series", id: `trend-${row.year}` }, svg);
+    svgText(String(row.year), { x: x(i), y: height - bottom + 18, "text-anchor": "middle" },
+            group);
+    if (row.km_median_days === null) {
+      const why = row.small_group ? "withheld" : "not reached";
+      svgText(why, { class: "withheld", x: x(i), y: top + plotHeight / 2,
+                     "text-anchor": "middle" }, group);
+      return;
+    }
+    const low = row.lower_days === null ? 0 : row.lower_days;
+    const high = row.upper_days === null ? maximum : row.upper_days;
+    svgElement("line", { class: "trend-ci", x1: x(i), x2: x(i), y1: y(low), y2: y(high),
+                         "data-year": row.year }, group);
+    svgElement("circle", { class: "trend-median", cx: x(i), cy: y(row.km_median_days), r: 5,
+                           "data-year": row.year, "data-days": row.km_median_days }, group);
+    points.push(`${x(i)},${y(row.km_median_days)}`);
+  });
+  if (points.length > 1) {
+    svgElement("polyline", { class: "trend-line", points: points.join(" ") }, svg);
+  }
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of ["year", "cases", "closed", "KM median", "95% from", "95% to"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of years) {
+    const tr = body.insertRow();
+    tr.dataset.year = row.year;
+    const cells = [row.year, row.cases, row.closed,
+                   row.small_group ? "withheld" : days(row.km_median_days),
+                   days(row.lower_days), row.upper_days === null ? "open" : days(row.upper_days)];
+    for (const value of cells) tr.insertCell().textContent = String(value);
+  }
+}
+
 function query() {
   const asOf = document.getElementById("as-of").value;
   return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
@@ -245,9 +314,10 @@ async function render() {
   const select = document.getElementById("cohort-interval");
   const interval = select.value || DEFAULT_COHORT_INTERVAL;
   try {
-    const [overall, cohorts] = await Promise.all([
+    const [overall, cohorts, trend] = await Promise.all([
       api(`/api/lead-times?${query()}`),
       api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
+      api(`/api/trend?${query()}&interval=${encodeURIComponent(interval)}`),
     ]);
     if (select.options.length === 0) {
       for (const name of overall.intervals) {
@@ -269,6 +339,10 @@ async function render() {
                    key: row.group, row,
                    label: row.group === "none" ? "not in the pilot" : `cohort ${row.group}` })),
                  "cohort");
+    document.getElementById("trend-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawTrend(document.getElementById("chart-trend"), document.getElementById("trend-table"),
+              trend);
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
     drawTable(document.getElementById("lead-time-table"), overall.rows);
     status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +
