@@ -139,3 +139,23 @@ def test_every_event_type_named_anywhere_in_the_monitor_domain_exists() -> None:
         if name not in known
     }
     assert unknown == set()
+
+
+def _enum_values(service: str, event_type: str, field: str) -> set[str]:
+    (model,) = [
+        m
+        for m in all_payload_models()
+        if (m.SERVICE, m.event_type()) == (service, event_type) and m.VERSION == 1
+    ]
+    annotation = model.model_fields[field].annotation
+    return {member.value for member in annotation}  # type: ignore[union-attr]
+
+
+def test_the_category_values_the_monitor_compares_with_are_in_the_contracts() -> None:
+    """A renamed value would silently end a milestone (T6, T7) or the police's stop."""
+    from monitor.domain.figures import CONVICTIONS
+
+    for event_type in ("CourtHearingHeld", "VerdictDelivered"):
+        assert projection.FIRST_INSTANCE in _enum_values("prosecution", event_type, "instance")
+    assert projection.SUBMITTED in _enum_values("investigation", "InvestigationClosed", "reason")
+    assert _enum_values("prosecution", "VerdictDelivered", "outcome") >= CONVICTIONS

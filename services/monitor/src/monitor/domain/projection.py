@@ -82,6 +82,8 @@ AMENDED_PREFIX = "amended."
 """Attributes of an amendment record: each amended category, as ``amended.<field>``."""
 
 FIRST_INSTANCE = "FIRST_INSTANCE"
+SUBMITTED = "SUBMITTED"
+"""The InvestigationClosed reason that hands the case to the OM: no stop of the chain."""
 
 
 class FactRecord(NamedTuple):
@@ -602,7 +604,7 @@ def _final(chain: _Chain, r: FactRecord) -> None:
 
 def _police_stop(chain: _Chain, r: FactRecord) -> None:
     # InvestigationClosed stops the chain unless the case went to the OM.
-    if r.event_type == "InvestigationClosed" and r.attr("reason") == "SUBMITTED":
+    if r.event_type == "InvestigationClosed" and r.attr("reason") == SUBMITTED:
         return
     case = chain.case(r)
     case.police_end = _earliest(case.police_end, r.occurred)
