@@ -475,6 +475,24 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
         assert f"<td>{round(year['km_median_days'])}</td>" in table
     assert png_size(screenshot.read_bytes()) == (1280, 1600)
 
+    # Survival per start year: a curve and a band for every year shown, a table row per year.
+    code, _, body = await asyncio.to_thread(
+        http_get, f"{base}/api/survival?interval=T0-T2", TOKENS["ANALYST"]
+    )
+    survival = json.loads(body)
+    assert survival["by"] == "start_year"
+    drawn = {c["group"] for c in survival["curves"] if c["points"]}
+    assert drawn == {str(y["year"]) for y in shown}
+    for curve in survival["curves"]:
+        for point in curve["points"]:
+            assert point["lower"] <= point["survival"] <= point["upper"]
+    assert {a["data-group"] for a in dom.find("chart-survival", "path", "km-curve")} == drawn
+    assert {a["data-group"] for a in dom.find("chart-survival", "polygon", "km-band")} == drawn
+    table = dumped.stdout[dumped.stdout.index('<table id="survival-table"') :]
+    table = table[: table.index("</table>")]
+    for curve in survival["curves"]:
+        assert f'<tr data-group="{curve["group"]}">' in table
+
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
     nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path

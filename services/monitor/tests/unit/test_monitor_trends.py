@@ -54,3 +54,30 @@ def test_a_year_of_few_cases_is_withheld() -> None:
     withheld = {r.year: (r.small_group, r.km_median_days, r.lower_days) for r in rows}
     # 2020's four victims are in three cases (case-003 has two).
     assert withheld == {2020: (True, None, None), 2021: (False, 14.0, withheld[2021][2])}
+
+
+def test_the_survival_curve_per_year_steps_at_each_closed_unit_with_its_band() -> None:
+    from monitor.domain.trends import SURVIVAL_DAYS, by_start_year, survival_curves
+
+    curves = {
+        c.group: c for c in survival_curves(view(), TIME_TO_REPORT, by_start_year, min_group_size=1)
+    }
+    later = curves["2021"]
+    # 9, 14 and 27 days closed, one unit open at 213 days: a quarter drops at each close.
+    assert [(p.day, round(p.survival, 6)) for p in later.points] == [
+        (0.0, 1.0),
+        (9.0, 0.75),
+        (14.0, 0.5),
+        (27.0, 0.25),
+        (213.0, 0.25),
+    ]
+    assert all(p.lower <= p.survival <= p.upper for p in later.points)
+    assert SURVIVAL_DAYS == (90, 180, 365, 730)
+    at = [None if p is None else round(p.survival, 6) for p in later.at_days]
+    assert at == [0.25, 0.25, None, None]  # after 213 days nobody of 2021 is followed
+    # Every unit of 2020 reported within 30 days: the curve is at zero and stays there.
+    assert [p.survival if p else None for p in curves["2020"].at_days] == [0.0] * 4
+    small = survival_curves(view(), TIME_TO_REPORT, by_start_year, min_group_size=4)
+    assert [(c.group, c.small_group, c.points) for c in small if c.group == "2020"] == [
+        ("2020", True, ())
+    ]

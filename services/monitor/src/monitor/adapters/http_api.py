@@ -19,6 +19,7 @@ monitor's own script, style and API.
 | ``GET /api/lead-times?as_of=&known_by=&by=&interval=&min_group_size=`` | lead-time rows |
 | ``GET /api/figures?as_of=&known_by=&years=&min_group_size=`` | chain figures per year |
 | ``GET /api/trend?as_of=&known_by=&interval=T2-T3&min_group_size=`` | KM median per year |
+| ``GET /api/survival?as_of=&interval=&by=start_year&min_group_size=`` | KM curves, bands |
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
 | ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
 | ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
@@ -70,6 +71,7 @@ from monitor.application.queries import (
     TableFormat,
 )
 from monitor.domain import AsOf
+from monitor.domain.trends import SURVIVAL_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +192,7 @@ class HttpApi:
             "/api/figures": self._figures,
             "/api/status": self._status,
             "/api/trend": self._trend,
+            "/api/survival": self._survival,
             "/export/lead-times.csv": self._lead_times_csv,
             "/export/lead-times.xlsx": self._lead_times_xlsx,
             "/export/figures.csv": self._figures_csv,
@@ -374,6 +377,23 @@ class HttpApi:
                 "interval": trend.interval,
                 "min_group_size": trend.min_group_size,
                 "years": [_as_dict(y) for y in trend.years],
+            },
+        )
+
+    async def _survival(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        survival = await self.queries.survival(
+            as_of, query.get("interval"), query.get("by"), min_group_size=query.group_size()
+        )
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "interval": survival.interval,
+                "by": survival.by,
+                "min_group_size": survival.min_group_size,
+                "days": list(SURVIVAL_DAYS),
+                "curves": [_as_dict(c) for c in survival.curves],
             },
         )
 

@@ -41,9 +41,16 @@ from monitor.domain import (
 from monitor.domain.breakdowns import breakdown
 from monitor.domain.exports import residence_log_xes
 from monitor.domain.ocel import event_log_ocel
-from monitor.domain.rounding import published, round_days
+from monitor.domain.rounding import published, round_days, round_share
 from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
-from monitor.domain.trends import YearMedian, median_by_year
+from monitor.domain.trends import (
+    SurvivalCurve,
+    SurvivalPoint,
+    YearMedian,
+    by_start_year,
+    median_by_year,
+    survival_curves,
+)
 
 from .workbooks import about, table_parquet, tables_xlsx
 
@@ -102,6 +109,30 @@ class Trend:
     interval: str
     min_group_size: int
     years: list[YearMedian]
+
+
+@dataclass(frozen=True)
+class Survival:
+    """Kaplan–Meier curves per group with their 95% bands (`trends.survival_curves`)."""
+
+    as_of: AsOf
+    interval: str
+    by: str
+    min_group_size: int
+    curves: list[SurvivalCurve]
+
+
+START_YEAR = "start_year"
+"""The survival curves' default grouping: the year the interval started."""
+
+
+def _point(point: SurvivalPoint | None) -> SurvivalPoint | None:
+    if point is None:
+        return None
+    return SurvivalPoint(
+        point.day,
+        *(round_share(v) or 0.0 for v in (point.survival, point.lower, point.upper)),
+    )
 
 
 @dataclass(frozen=True)
@@ -258,6 +289,36 @@ class MonitorQueries:
             for r in rows
         ]
         return Trend(as_of, chosen.name, size, published_rows)
+
+    async def survival(
+        self,
+        as_of: AsOf,
+        interval: str = "",
+        by: str = "",
+        *,
+        min_group_size: int | None = None,
+    ) -> Survival:
+        """Curves per start year (default) or per group of one dimension; shares rounded by
+        the one rule."""
+        (chosen,) = self.intervals([interval or "T2-T3"])
+        name = by or START_YEAR
+        dimension = None if name == START_YEAR else self.dimension(name)
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+
+        def compute() -> list[SurvivalCurve]:
+            key = by_start_year if dimension is None else (lambda o: dimension.key(o.unit))
+            curves = survival_curves(view, chosen, key, min_group_size=size)
+            return [
+                replace(
+                    c,
+                    points=tuple(p for p in map(_point, c.points) if p is not None),
+                    at_days=tuple(_point(p) for p in c.at_days),
+                )
+                for c in curves
+            ]
+
+        return Survival(as_of, chosen.name, name, size, await asyncio.to_thread(compute))
 
     # Exports
 

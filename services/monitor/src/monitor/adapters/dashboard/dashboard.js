@@ -303,6 +303,80 @@ function drawTrend(svg, table, trend) {
   }
 }
 
+const DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2"];
+
+// Kaplan–Meier step curves per group with their 95% bands, and the table of the same shares at
+// fixed days beside it. Groups differ by dash pattern and carry their label, not only a colour.
+function drawSurvival(svg, table, survival) {
+  clear(svg);
+  const left = 60, right = 70, top = 15, bottom = 40, width = 700, height = 320;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const curves = survival.curves.filter((c) => c.points.length > 0);
+  const last = Math.max(1, ...curves.map((c) => c.points[c.points.length - 1].day));
+  const maximum = niceMaximum(last);
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const x = (d) => left + (plotWidth * d) / maximum;
+  const y = (share) => top + plotHeight * (1 - share);
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 4; i += 1) {
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(i / 4),
+                         y2: y(i / 4) }, axis);
+    svgText(`${i * 25}%`, { x: left - 8, y: y(i / 4) + 4, "text-anchor": "end" }, axis);
+    const d = (maximum * i) / 4;
+    svgText(`${Math.round(d)} d`, { x: x(d), y: height - bottom + 18, "text-anchor": "middle" },
+            axis);
+  }
+  curves.forEach((curve, index) => {
+    const group = svgElement("g", { class: "series", id: `survival-${curve.group}` }, svg);
+    const upper = [], lower = [], line = [];
+    curve.points.forEach((p, i) => {
+      if (i > 0) {
+        const before = curve.points[i - 1];
+        upper.push(`${x(p.day)},${y(before.upper)}`);
+        lower.push(`${x(p.day)},${y(before.lower)}`);
+        line.push(`L${x(p.day)},${y(before.survival)}`);
+      }
+      upper.push(`${x(p.day)},${y(p.upper)}`);
+      lower.push(`${x(p.day)},${y(p.lower)}`);
+      line.push(`${i === 0 ? "M" : "L"}${x(p.day)},${y(p.survival)}`);
+    });
+    svgElement("polygon", { class: "km-band", "data-group": curve.group,
+                            points: upper.concat(lower.reverse()).join(" ") }, group);
+    svgElement("path", { class: "km-curve", "data-group": curve.group, d: line.join(" "),
+                         "stroke-dasharray": DASHES[index % DASHES.length] }, group);
+    const end = curve.points[curve.points.length - 1];
+    svgText(curve.group, { x: x(end.day) + 4, y: y(end.survival) + 4 }, group);
+  });
+  if (curves.length === 0) {
+    svgText("every group withheld", { class: "withheld", x: left + 10, y: top + 20 }, svg);
+  }
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of [survival.by.replace("_", " "), "cases",
+                      ...survival.days.map((d) => `${d} d`)]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const share = (p) => (p === null ? "–"
+    : `${Math.round(100 * p.survival)}% (${Math.round(100 * p.lower)}–${Math.round(100 * p.upper)})`);
+  const body = table.createTBody();
+  for (const curve of survival.curves) {
+    const tr = body.insertRow();
+    tr.dataset.group = curve.group;
+    tr.insertCell().textContent = curve.group;
+    tr.insertCell().textContent = String(curve.cases);
+    for (let i = 0; i < survival.days.length; i += 1) {
+      tr.insertCell().textContent = curve.small_group ? "withheld" : share(curve.at_days[i]);
+    }
+  }
+}
+
 function query() {
   const asOf = document.getElementById("as-of").value;
   return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
@@ -314,10 +388,11 @@ async function render() {
   const select = document.getElementById("cohort-interval");
   const interval = select.value || DEFAULT_COHORT_INTERVAL;
   try {
-    const [overall, cohorts, trend] = await Promise.all([
+    const [overall, cohorts, trend, survival] = await Promise.all([
       api(`/api/lead-times?${query()}`),
       api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
       api(`/api/trend?${query()}&interval=${encodeURIComponent(interval)}`),
+      api(`/api/survival?${query()}&interval=${encodeURIComponent(interval)}`),
     ]);
     if (select.options.length === 0) {
       for (const name of overall.intervals) {
@@ -343,6 +418,10 @@ async function render() {
       `${interval} ${LABELS[interval] || ""}`;
     drawTrend(document.getElementById("chart-trend"), document.getElementById("trend-table"),
               trend);
+    document.getElementById("survival-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawSurvival(document.getElementById("chart-survival"),
+                 document.getElementById("survival-table"), survival);
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
     drawTable(document.getElementById("lead-time-table"), overall.rows);
     status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +
