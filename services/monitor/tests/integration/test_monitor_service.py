@@ -455,7 +455,7 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
         tmp_path / "profile",
         "--dump-dom",
         f"--screenshot={screenshot}",
-        "--window-size=1280,1600",
+        "--window-size=1280,3400",  # every section, for a look at the artifact
         f"{base}/#token={TOKENS['ANALYST']}",
     )
     dom = SvgCollector(dumped.stdout)
@@ -473,7 +473,7 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
         assert f'<tr data-year="{year["year"]}">' in table
     for year in shown:
         assert f"<td>{round(year['km_median_days'])}</td>" in table
-    assert png_size(screenshot.read_bytes()) == (1280, 1600)
+    assert png_size(screenshot.read_bytes()) == (1280, 3400)
 
     # Survival per start year: a curve and a band for every year shown, a table row per year.
     code, _, body = await asyncio.to_thread(
@@ -492,6 +492,25 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
     table = table[: table.index("</table>")]
     for curve in survival["curves"]:
         assert f'<tr data-group="{curve["group"]}">' in table
+
+    # The chain per year: a bar per figure and year carrying the JSON API's count, and the table.
+    code, _, body = await asyncio.to_thread(http_get, f"{base}/api/figures", TOKENS["ANALYST"])
+    years = json.loads(body)["years"]
+    bars = {
+        (int(a["data-year"]), a["data-figure"]): int(a["data-count"])
+        for a in dom.find("chart-figures", "rect", "figure-bar")
+        if "data-year" in a
+    }
+    for year in years:
+        assert bars[(year["year"], "victims_in_view")] == year["victims_in_view"]
+        assert bars[(year["year"], "om_inflow")] == year["om_inflow"]
+        assert bars[(year["year"], "reports")] == year["reports"] + year["cooperations"]
+    assert sum(year["victims_in_view"] for year in years) == 60
+    table = dumped.stdout[dumped.stdout.index('<table id="figures-table"') :]
+    table = table[: table.index("</table>")]
+    for year in years:
+        row = f'<tr data-year="{year["year"]}"><td>{year["year"]}</td>'
+        assert f"{row}<td>{year['victims_in_view']}</td>" in table
 
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(

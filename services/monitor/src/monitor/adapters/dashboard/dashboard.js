@@ -377,6 +377,72 @@ function drawSurvival(svg, table, survival) {
   }
 }
 
+const CHAIN_FIGURES = [
+  ["victims_in_view", "victims in view", (y) => y.victims_in_view],
+  ["reports", "reports, cooperations", (y) => y.reports + y.cooperations],
+  ["om_inflow", "OM inflow", (y) => y.om_inflow],
+  ["first_instance_verdicts", "first-instance verdicts", (y) => y.first_instance_verdicts],
+];
+
+// Grouped bars per year, each with its number above it and a legend by name, and the table.
+function drawChainFigures(svg, table, figures) {
+  clear(svg);
+  const left = 50, right = 10, top = 40, bottom = 40, width = 700, height = 300;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const years = figures.years;
+  const maximum = niceMaximum(Math.max(1, ...years.flatMap(
+    (y) => CHAIN_FIGURES.map(([, , value]) => value(y)))));
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const slot = plotWidth / Math.max(years.length, 1);
+  const bar = (slot * 0.8) / CHAIN_FIGURES.length;
+  const y = (n) => top + plotHeight - (plotHeight * n) / maximum;
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 5; i += 1) {
+    const n = (maximum * i) / 5;
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(n), y2: y(n) }, axis);
+    svgText(String(Math.round(n)), { x: left - 6, y: y(n) + 4, "text-anchor": "end" }, axis);
+  }
+  CHAIN_FIGURES.forEach(([, label], i) => {
+    svgElement("rect", { class: `figure-bar figure-${i}`, x: left + i * 155, y: 6, width: 12,
+                         height: 12 }, svg);
+    svgText(label, { x: left + i * 155 + 16, y: 16 }, svg);
+  });
+  years.forEach((row, index) => {
+    const group = svgElement("g", { class: "series", id: `figures-${row.year}` }, svg);
+    const start = left + slot * index + slot * 0.1;
+    CHAIN_FIGURES.forEach(([key, , value], i) => {
+      const count = value(row);
+      svgElement("rect", { class: `figure-bar figure-${i}`, x: start + i * bar, y: y(count),
+                           width: bar - 2, height: top + plotHeight - y(count),
+                           "data-figure": key, "data-year": row.year, "data-count": count },
+                 group);
+      svgText(String(count), { class: "bar-count", x: start + i * bar + (bar - 2) / 2,
+                               y: y(count) - 3, "text-anchor": "middle" }, group);
+    });
+    svgText(String(row.year), { x: left + slot * (index + 0.5), y: height - bottom + 18,
+                                "text-anchor": "middle" }, group);
+  });
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of ["year", ...CHAIN_FIGURES.map(([, label]) => label)]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of years) {
+    const tr = body.insertRow();
+    tr.dataset.year = row.year;
+    tr.insertCell().textContent = String(row.year);
+    for (const [, , value] of CHAIN_FIGURES) tr.insertCell().textContent = String(value(row));
+  }
+}
+
 function query() {
   const asOf = document.getElementById("as-of").value;
   return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
@@ -388,11 +454,12 @@ async function render() {
   const select = document.getElementById("cohort-interval");
   const interval = select.value || DEFAULT_COHORT_INTERVAL;
   try {
-    const [overall, cohorts, trend, survival] = await Promise.all([
+    const [overall, cohorts, trend, survival, figures] = await Promise.all([
       api(`/api/lead-times?${query()}`),
       api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
       api(`/api/trend?${query()}&interval=${encodeURIComponent(interval)}`),
       api(`/api/survival?${query()}&interval=${encodeURIComponent(interval)}`),
+      api(`/api/figures?${query()}`),
     ]);
     if (select.options.length === 0) {
       for (const name of overall.intervals) {
@@ -422,6 +489,8 @@ async function render() {
       `${interval} ${LABELS[interval] || ""}`;
     drawSurvival(document.getElementById("chart-survival"),
                  document.getElementById("survival-table"), survival);
+    drawChainFigures(document.getElementById("chart-figures"),
+                     document.getElementById("figures-table"), figures);
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
     drawTable(document.getElementById("lead-time-table"), overall.rows);
     status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +
