@@ -134,6 +134,21 @@ def test_xlsx_and_the_dutch_csv_read_back_with_the_monitors_numbers(view: ChainV
                 assert read[name] == pytest.approx(expected, abs=1e-9), (line[0], name)
 
 
+def test_the_chain_figures_csv_has_the_dutch_dialect_too(view: ChainView) -> None:
+    from monitor.domain import chain_figures, figures_csv
+
+    rows = chain_figures(view, min_group_size=1)
+    dutch = figures_csv(rows, CsvDialect.DUTCH).splitlines()
+    assert dutch[0] == "year;figure;category;value;small_group"
+    # 2021: one summons (case-003) and two dismissals (case-002, case-003): 1/3; verdicts: a
+    # conviction (case-001) and an acquittal (case-003): 1/2.
+    assert "2021;summons_share;;0,333;false" in dutch
+    assert "2021;conviction_share;;0,500;false" in dutch
+    standard = figures_csv(rows).splitlines()
+    assert len(standard) == len(dutch)
+    assert "2021,summons_share,,0.333,false" in standard
+
+
 def test_the_units_table_has_a_row_per_unit_with_milestones_and_durations(
     view: ChainView,
 ) -> None:

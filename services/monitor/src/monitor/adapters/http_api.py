@@ -23,7 +23,7 @@ monitor's own script, style and API.
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
 | ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
 | ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
-| ``GET /export/figures.csv?…`` | chain figures as CSV |
+| ``GET /export/figures.csv?…&dialect=nl`` | chain figures as CSV |
 | ``GET /export/units.csv?as_of=&known_by=&pseudonymise=&dialect=nl`` | per victim and case |
 | ``GET /export/units.xlsx?…``, ``/export/units.parquet?…`` | the same as XLSX, Parquet |
 | ``GET /export/event-log.xes?as_of=&pseudonymise=`` | the event log as XES (``.csv`` as CSV) |
@@ -71,6 +71,7 @@ from monitor.application.queries import (
     TableFormat,
 )
 from monitor.domain import AsOf
+from monitor.domain.tables import CsvDialect
 from monitor.domain.trends import SURVIVAL_DAYS
 
 log = logging.getLogger(__name__)
@@ -431,7 +432,12 @@ class HttpApi:
     async def _figures_csv(self, query: Query) -> Response:
         return _download(
             await self.queries.figures_export(
-                self._as_of(query), query.years(), min_group_size=query.group_size()
+                self._as_of(query),
+                query.years(),
+                min_group_size=query.group_size(),
+                dialect=CsvDialect.DUTCH
+                if query.csv_format() is TableFormat.CSV_NL
+                else CsvDialect.STANDARD,
             )
         )
 

@@ -364,11 +364,18 @@ class MonitorQueries:
         return Export(media_type, filename, content)
 
     async def figures_export(
-        self, as_of: AsOf, years: Sequence[int] = (), *, min_group_size: int | None = None
+        self,
+        as_of: AsOf,
+        years: Sequence[int] = (),
+        *,
+        min_group_size: int | None = None,
+        dialect: CsvDialect = CsvDialect.STANDARD,
     ) -> Export:
         figures = await self.figures(as_of, years, min_group_size=min_group_size)
         return Export(
-            "text/csv", f"chain-figures-{as_of.on.isoformat()}.csv", figures_csv(figures.years)
+            "text/csv",
+            f"chain-figures-{as_of.on.isoformat()}.csv",
+            figures_csv(figures.years, dialect),
         )
 
     async def event_log(

@@ -58,10 +58,12 @@ def lead_times_csv(
     return table_csv(lead_time_rows(rows), dialect)
 
 
-def figures_csv(rows: Iterable[YearFigures]) -> str:
-    """Chain figures in long form: year, figure, category, value (a withheld share is empty)."""
+def figures_csv(rows: Iterable[YearFigures], dialect: CsvDialect = CsvDialect.STANDARD) -> str:
+    """Chain figures in long form: year, figure, category, value (a withheld share is empty);
+    in the Dutch dialect with `;` between fields and a decimal comma in the shares."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    dutch = dialect is CsvDialect.DUTCH
+    writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\n")
     writer.writerow(("year", "figure", "category", "value", "small_group"))
     for row in rows:
         for name in row.__dataclass_fields__:
@@ -74,7 +76,7 @@ def figures_csv(rows: Iterable[YearFigures]) -> str:
                         row.year,
                         name,
                         "",
-                        _cell(round_share(value.value), SHARE_DIGITS),
+                        _share_cell(value.value, dutch),
                         _cell(value.small_group),
                     )
                 )
@@ -84,6 +86,11 @@ def figures_csv(rows: Iterable[YearFigures]) -> str:
             else:
                 writer.writerow((row.year, name, "", _cell(value), ""))
     return out.getvalue()
+
+
+def _share_cell(value: float | None, decimal_comma: bool) -> str:
+    text = _cell(round_share(value), SHARE_DIGITS)
+    return text.replace(".", ",") if decimal_comma else text
 
 
 def _trace_name(unit: CaseVictimUnit) -> str:
