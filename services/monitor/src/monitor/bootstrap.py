@@ -66,7 +66,12 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
         batch_size=options.consumer_batch_size,
         stream_replicas=wiring.settings.stream_replicas,
     )
-    queries = MonitorQueries(live, wiring.clock, min_group_size=options.min_group_size)
+    queries = MonitorQueries(
+        live,
+        wiring.clock,
+        min_group_size=options.min_group_size,
+        min_group_size_floor=options.min_group_size_floor,
+    )
     http: HttpApi | None = None
     if options.http_enabled:
         tls_files = wiring.settings.tls()

@@ -1,8 +1,11 @@
 """``ketenzicht``: the analysts' command line, talking to a running monitor over gRPC.
 
-    ketenzicht report lead-times [--by cohort] [--interval T0-T2 ...] [--as-of DATE] [--csv]
-    ketenzicht report figures [--years 2022 2023] [--as-of DATE] [--csv]
-    ketenzicht export xes [--as-of DATE] [--pseudonymise] [-o log.xes]     (or: export csv)
+    ketenzicht report lead-times [--by cohort[,minor]] [--interval T0-T2 ...] [--as-of DATE]
+                                 [--min-group-size N] [--csv]
+    ketenzicht report figures [--years 2022 2023] [--as-of DATE] [--min-group-size N] [--csv]
+    ketenzicht export xes [--as-of DATE] [--pseudonymise] [-o log.xes]
+        (or: csv, ocel, residence-xes; the units table: units-csv, units-csv-nl, units-xlsx,
+        units-parquet)
     ketenzicht status
     ketenzicht rebuild
     ketenzicht audit (--victim ID | --case ID) [--csv]                     (the AUDITOR role)
@@ -68,8 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     lead_times = report.add_parser("lead-times", help="lead times (doorlooptijden)")
     cut(lead_times)
     lead_times.add_argument(
-        "--by", default="", choices=["", *DIMENSION_NAMES], help="break down by this dimension"
+        "--by",
+        default="",
+        help="break down by one dimension or two joined by a comma: " + ", ".join(DIMENSION_NAMES),
     )
+    threshold = (
+        "small-group threshold for this answer (default the published one; not below the floor)"
+    )
+    lead_times.add_argument("--min-group-size", type=int, default=0, help=threshold)
     lead_times.add_argument(
         "--interval",
         action="append",
@@ -81,10 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     figures = report.add_parser("figures", help="chain figures per year (ketencijfers)")
     cut(figures)
     figures.add_argument("--years", type=int, nargs="*", default=[])
+    figures.add_argument("--min-group-size", type=int, default=0, help=threshold)
     figures.add_argument("--csv", action="store_true", help="CSV instead of a table")
 
-    export = commands.add_parser("export", help="write the event log for process mining")
-    export.add_argument("format", choices=["xes", "csv"])
+    export = commands.add_parser(
+        "export", help="write the event log for process mining, or the units table"
+    )
+    export.add_argument("format", choices=[*_EVENT_LOG_FORMATS, *_UNIT_FORMATS])
     cut(export)
     export.add_argument(
         "--pseudonymise",
@@ -308,17 +320,27 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
             done = await call(stub.Rebuild, pb.RebuildRequest())
             out.write(f"rebuilt: {done.facts_before} facts before, {done.facts_after} after\n")
         elif args.command == "export":
-            export = await call(
-                stub.ExportEventLog,
-                pb.ExportEventLogRequest(
-                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
-                    format=pb.EVENT_LOG_FORMAT_XES
-                    if args.format == "xes"
-                    else pb.EVENT_LOG_FORMAT_CSV,
-                    pseudonymise=args.pseudonymise,
-                    gzip=True,
-                ),
-            )
+            as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
+            if args.format in _UNIT_FORMATS:
+                export = await call(
+                    stub.ExportUnits,
+                    pb.ExportUnitsRequest(
+                        as_of=as_of,
+                        format=_UNIT_FORMATS[args.format],
+                        pseudonymise=args.pseudonymise,
+                        gzip=True,
+                    ),
+                )
+            else:
+                export = await call(
+                    stub.ExportEventLog,
+                    pb.ExportEventLogRequest(
+                        as_of=as_of,
+                        format=_EVENT_LOG_FORMATS[args.format],
+                        pseudonymise=args.pseudonymise,
+                        gzip=True,
+                    ),
+                )
             _write(_content(export), args.output, out)
         elif args.report == "lead-times":
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
@@ -326,14 +348,23 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
                 export = await call(
                     stub.ExportLeadTimes,
                     pb.ExportLeadTimesRequest(
-                        as_of=as_of, by=args.by, intervals=args.interval, gzip=True
+                        as_of=as_of,
+                        by=args.by,
+                        intervals=args.interval,
+                        gzip=True,
+                        min_group_size=args.min_group_size,
                     ),
                 )
                 _write(_content(export), None, out)
                 return
             table = await call(
                 stub.GetLeadTimes,
-                pb.GetLeadTimesRequest(as_of=as_of, by=args.by, intervals=args.interval),
+                pb.GetLeadTimesRequest(
+                    as_of=as_of,
+                    by=args.by,
+                    intervals=args.interval,
+                    min_group_size=args.min_group_size,
+                ),
             )
             out.write(
                 f"Lead times in days as of {table.as_of} (known by {table.known_by})"
@@ -342,31 +373,61 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
             print_table(lead_time_lines(table), out, left=2 if args.by else 1)
             out.write(
                 f"\n- withheld: fewer than {table.min_group_size} cases (or closed "
-                "cases) in the group. KM: Kaplan-Meier, open cases censored.\n"
+                "cases) in the group, or withheld beside such a group so that it cannot be "
+                "computed back from the overall row. KM: Kaplan-Meier, open cases censored.\n"
             )
         else:
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
             if args.csv:
                 export = await call(
                     stub.ExportChainFigures,
-                    pb.ExportChainFiguresRequest(as_of=as_of, years=args.years, gzip=True),
+                    pb.ExportChainFiguresRequest(
+                        as_of=as_of,
+                        years=args.years,
+                        gzip=True,
+                        min_group_size=args.min_group_size,
+                    ),
                 )
                 _write(_content(export), None, out)
                 return
             figures = await call(
-                stub.GetChainFigures, pb.GetChainFiguresRequest(as_of=as_of, years=args.years)
+                stub.GetChainFigures,
+                pb.GetChainFiguresRequest(
+                    as_of=as_of, years=args.years, min_group_size=args.min_group_size
+                ),
             )
-            out.write(f"Chain figures as of {figures.as_of} (known by {figures.known_by})\n\n")
+            out.write(
+                f"Chain figures as of {figures.as_of} (known by {figures.known_by}), shares "
+                f"withheld below {figures.min_group_size}\n\n"
+            )
             if figures.years:
                 print_table(figure_lines(figures), out)
+
+
+_EVENT_LOG_FORMATS = {
+    "xes": pb.EVENT_LOG_FORMAT_XES,
+    "csv": pb.EVENT_LOG_FORMAT_CSV,
+    "ocel": pb.EVENT_LOG_FORMAT_OCEL2_JSON,
+    "residence-xes": pb.EVENT_LOG_FORMAT_RESIDENCE_XES,
+}
+_UNIT_FORMATS = {
+    "units-csv": pb.TABLE_FORMAT_CSV,
+    "units-csv-nl": pb.TABLE_FORMAT_CSV_NL,
+    "units-xlsx": pb.TABLE_FORMAT_XLSX,
+    "units-parquet": pb.TABLE_FORMAT_PARQUET,
+}
 
 
 def _write(content: bytes, path: Path | None, out: TextIO) -> None:
     if path is not None:
         path.write_bytes(content)
-    else:
-        out.write(content.decode())
-        out.flush()
+        return
+    try:
+        text = content.decode()
+    except UnicodeDecodeError:
+        raise SystemExit("a binary file (XLSX, Parquet): write it with -o FILE") from None
+    out.write(text)
+    out.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

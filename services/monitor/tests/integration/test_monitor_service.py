@@ -426,6 +426,93 @@ async def test_the_dashboard_draws_its_charts_in_headless_chromium(
     assert not dom.find("chart-distribution", "rect", "box")
 
 
+async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_table(
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    """Is it getting shorter: a point and a 95% bar per year in the chart, the same figures in
+    the table beside it, as the JSON API answers them."""
+    http_port = free_port()
+    start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events())
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+    code, _, body = await asyncio.to_thread(
+        http_get, f"{base}/api/trend?interval=T0-T2", TOKENS["ANALYST"]
+    )
+    assert code == 200
+    trend = json.loads(body)
+    assert trend["interval"] == "T0-T2"
+    assert trend["min_group_size"] == 10
+    shown = [y for y in trend["years"] if y["km_median_days"] is not None]
+    assert len(shown) >= 2, trend  # 60 victims over 2021-2023: each year has 10 cases or more
+    for year in shown:
+        assert year["lower_days"] <= year["km_median_days"]
+        assert year["upper_days"] is None or year["km_median_days"] <= year["upper_days"]
+
+    screenshot = tmp_path / "trend.png"
+    dumped = await asyncio.to_thread(
+        chromium,
+        tmp_path / "profile",
+        "--dump-dom",
+        f"--screenshot={screenshot}",
+        "--window-size=1280,3400",  # every section, for a look at the artifact
+        f"{base}/#token={TOKENS['ANALYST']}",
+    )
+    dom = SvgCollector(dumped.stdout)
+    assert dom.body.get("data-state") == "ready", dumped.stdout[:2000]
+    medians = dom.find("chart-trend", "circle", "trend-median")
+    assert {(int(a["data-year"]), float(a["data-days"])) for a in medians} == {
+        (y["year"], y["km_median_days"]) for y in shown
+    }
+    assert len(dom.find("chart-trend", "line", "trend-ci")) == len(shown)
+    # The table beside the chart: a row per year with the same median, keyboard-focusable.
+    table = dumped.stdout[dumped.stdout.index('<table id="trend-table"') :]
+    table = table[: table.index("</table>")]
+    assert 'tabindex="0"' in table
+    for year in trend["years"]:
+        assert f'<tr data-year="{year["year"]}">' in table
+    for year in shown:
+        assert f"<td>{round(year['km_median_days'])}</td>" in table
+    assert png_size(screenshot.read_bytes()) == (1280, 3400)
+
+    # Survival per start year: a curve and a band for every year shown, a table row per year.
+    code, _, body = await asyncio.to_thread(
+        http_get, f"{base}/api/survival?interval=T0-T2", TOKENS["ANALYST"]
+    )
+    survival = json.loads(body)
+    assert survival["by"] == "start_year"
+    drawn = {c["group"] for c in survival["curves"] if c["points"]}
+    assert drawn == {str(y["year"]) for y in shown}
+    for curve in survival["curves"]:
+        for point in curve["points"]:
+            assert point["lower"] <= point["survival"] <= point["upper"]
+    assert {a["data-group"] for a in dom.find("chart-survival", "path", "km-curve")} == drawn
+    assert {a["data-group"] for a in dom.find("chart-survival", "polygon", "km-band")} == drawn
+    table = dumped.stdout[dumped.stdout.index('<table id="survival-table"') :]
+    table = table[: table.index("</table>")]
+    for curve in survival["curves"]:
+        assert f'<tr data-group="{curve["group"]}">' in table
+
+    # The chain per year: a bar per figure and year carrying the JSON API's count, and the table.
+    code, _, body = await asyncio.to_thread(http_get, f"{base}/api/figures", TOKENS["ANALYST"])
+    years = json.loads(body)["years"]
+    bars = {
+        (int(a["data-year"]), a["data-figure"]): int(a["data-count"])
+        for a in dom.find("chart-figures", "rect", "figure-bar")
+        if "data-year" in a
+    }
+    for year in years:
+        assert bars[(year["year"], "victims_in_view")] == year["victims_in_view"]
+        assert bars[(year["year"], "om_inflow")] == year["om_inflow"]
+        assert bars[(year["year"], "reports")] == year["reports"] + year["cooperations"]
+    assert sum(year["victims_in_view"] for year in years) == 60
+    table = dumped.stdout[dumped.stdout.index('<table id="figures-table"') :]
+    table = table[: table.index("</table>")]
+    for year in years:
+        row = f'<tr data-year="{year["year"]}"><td>{year["year"]}</td>'
+        assert f"{row}<td>{year['victims_in_view']}</td>" in table
+
+
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
     nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
 ) -> None:

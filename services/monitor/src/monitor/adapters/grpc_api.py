@@ -13,7 +13,7 @@ from ketenzicht_common.translate import pseudonym
 from monitor.adapters.consumer import ChainConsumer
 from monitor.adapters.roles import ANALYSIS, AUDIT, STATUS
 from monitor.application.live import LiveProjection
-from monitor.application.queries import EventLogFormat, Export, MonitorQueries
+from monitor.application.queries import EventLogFormat, Export, MonitorQueries, TableFormat
 from monitor.domain import (
     AsOf,
     AuditEntry,
@@ -29,7 +29,23 @@ DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
 _FORMATS = {
     pb.EVENT_LOG_FORMAT_XES: EventLogFormat.XES,
     pb.EVENT_LOG_FORMAT_CSV: EventLogFormat.CSV,
+    pb.EVENT_LOG_FORMAT_OCEL2_JSON: EventLogFormat.OCEL,
+    pb.EVENT_LOG_FORMAT_RESIDENCE_XES: EventLogFormat.RESIDENCE_XES,
 }
+_TABLE_FORMATS: dict[int, TableFormat] = {
+    pb.TABLE_FORMAT_UNSPECIFIED: TableFormat.CSV,
+    pb.TABLE_FORMAT_CSV: TableFormat.CSV,
+    pb.TABLE_FORMAT_CSV_NL: TableFormat.CSV_NL,
+    pb.TABLE_FORMAT_XLSX: TableFormat.XLSX,
+    pb.TABLE_FORMAT_PARQUET: TableFormat.PARQUET,
+}
+
+
+def _table_format(value: int) -> TableFormat:
+    form = _TABLE_FORMATS.get(value)
+    if form is None:
+        raise InvalidCommand.of("format", "one of " + ", ".join(pb.TableFormat.keys()[1:]))
+    return form
 
 
 def _counts(values: Mapping[str, int]) -> list[pb.Count]:
@@ -59,6 +75,7 @@ def lead_time_row(row: LeadTimeSummary) -> pb.LeadTimeRow:
         inverted=row.inverted,
         small_group=row.small_group,
         few_closed=row.few_closed,
+        complementary=row.complementary,
     )
     # Withheld figures stay unset (proto3 optional), so a client can tell them from zero.
     for name in (
@@ -117,7 +134,7 @@ def year_figures(row: YearFigures) -> pb.YearFigures:
 
 
 def _export(export: Export, compress: bool) -> pb.ExportFile:
-    content = export.content.encode()
+    content = export.data
     if compress:
         content = gzip.compress(content, mtime=0)
     return pb.ExportFile(
@@ -185,6 +202,7 @@ _AsOfRequest = (
     | pb.ExportLeadTimesRequest
     | pb.ExportChainFiguresRequest
     | pb.ExportEventLogRequest
+    | pb.ExportUnitsRequest
 )
 """The requests that say as of when (and as known by when) their figures are wanted."""
 
@@ -205,7 +223,9 @@ class MonitorApi:
     ) -> pb.GetLeadTimesResponse:
         _may(caller, ANALYSIS, "GetLeadTimes")
         as_of = self._as_of(request)
-        table = await self.queries.lead_times(as_of, request.by, list(request.intervals))
+        table = await self.queries.lead_times(
+            as_of, request.by, list(request.intervals), min_group_size=request.min_group_size
+        )
         return pb.GetLeadTimesResponse(
             as_of=as_of.on.isoformat(),
             known_by=as_of.known_by.isoformat(),
@@ -218,11 +238,14 @@ class MonitorApi:
     ) -> pb.GetChainFiguresResponse:
         _may(caller, ANALYSIS, "GetChainFigures")
         as_of = self._as_of(request)
-        figures = await self.queries.figures(as_of, list(request.years))
+        figures = await self.queries.figures(
+            as_of, list(request.years), min_group_size=request.min_group_size
+        )
         return pb.GetChainFiguresResponse(
             as_of=as_of.on.isoformat(),
             known_by=as_of.known_by.isoformat(),
             years=[year_figures(y) for y in figures.years],
+            min_group_size=figures.min_group_size,
         )
 
     async def ExportLeadTimes(
@@ -230,7 +253,11 @@ class MonitorApi:
     ) -> pb.ExportFile:
         _may(caller, ANALYSIS, "ExportLeadTimes")
         export = await self.queries.lead_times_export(
-            self._as_of(request), request.by, list(request.intervals)
+            self._as_of(request),
+            request.by,
+            list(request.intervals),
+            _table_format(request.format),
+            min_group_size=request.min_group_size,
         )
         return _export(export, request.gzip)
 
@@ -238,7 +265,9 @@ class MonitorApi:
         self, request: pb.ExportChainFiguresRequest, caller: Caller
     ) -> pb.ExportFile:
         _may(caller, ANALYSIS, "ExportChainFigures")
-        export = await self.queries.figures_export(self._as_of(request), list(request.years))
+        export = await self.queries.figures_export(
+            self._as_of(request), list(request.years), min_group_size=request.min_group_size
+        )
         return _export(export, request.gzip)
 
     async def ExportEventLog(
@@ -247,9 +276,16 @@ class MonitorApi:
         _may(caller, ANALYSIS, "ExportEventLog")
         form = _FORMATS.get(request.format)
         if form is None:
-            raise InvalidCommand.of("format", "EVENT_LOG_FORMAT_XES or EVENT_LOG_FORMAT_CSV")
+            raise InvalidCommand.of("format", "one of " + ", ".join(pb.EventLogFormat.keys()[1:]))
         export = await self.queries.event_log(
             self._as_of(request), form, pseudonymise=request.pseudonymise
+        )
+        return _export(export, request.gzip)
+
+    async def ExportUnits(self, request: pb.ExportUnitsRequest, caller: Caller) -> pb.ExportFile:
+        _may(caller, ANALYSIS, "ExportUnits")
+        export = await self.queries.units_export(
+            self._as_of(request), _table_format(request.format), pseudonymise=request.pseudonymise
         )
         return _export(export, request.gzip)
 

@@ -16,12 +16,23 @@ monitor's own script, style and API.
 
 | path | what |
 |---|---|
-| ``GET /api/lead-times?as_of=&known_by=&by=&interval=`` | lead-time rows (interval: comma list) |
-| ``GET /api/figures?as_of=&known_by=&years=`` | chain figures per year (years: comma list) |
+| ``GET /api/lead-times?as_of=&known_by=&by=&interval=&min_group_size=`` | lead-time rows |
+| ``GET /api/figures?as_of=&known_by=&years=&min_group_size=`` | chain figures per year |
+| ``GET /api/trend?as_of=&known_by=&interval=T2-T3&min_group_size=`` | KM median per year |
+| ``GET /api/survival?as_of=&interval=&by=start_year&min_group_size=`` | KM curves, bands |
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
-| ``GET /export/lead-times.csv?…`` | the lead-time table as CSV (same parameters) |
-| ``GET /export/figures.csv?…`` | chain figures as CSV |
+| ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
+| ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
+| ``GET /export/figures.csv?…&dialect=nl`` | chain figures as CSV |
+| ``GET /export/units.csv?as_of=&known_by=&pseudonymise=&dialect=nl`` | per victim and case |
+| ``GET /export/units.xlsx?…``, ``/export/units.parquet?…`` | the same as XLSX, Parquet |
 | ``GET /export/event-log.xes?as_of=&pseudonymise=`` | the event log as XES (``.csv`` as CSV) |
+| ``GET /export/event-log.jsonocel?…`` | the event log as OCEL 2.0 (JSON) |
+| ``GET /export/residence-log.xes?…`` | the residence facts, an XES log of their own |
+
+``by`` is one dimension or two joined by a comma (``cohort,minor``); ``interval`` and ``years``
+are comma lists; ``min_group_size`` asks for another small-group threshold, never below the
+configured floor (docs/domain.md#lead-times); every JSON answer states the one it used.
 | ``GET /healthz`` | ``ok`` (no token) |
 """
 
@@ -57,8 +68,11 @@ from monitor.application.queries import (
     EventLogFormat,
     Export,
     MonitorQueries,
+    TableFormat,
 )
 from monitor.domain import AsOf
+from monitor.domain.tables import CsvDialect
+from monitor.domain.trends import SURVIVAL_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +115,10 @@ def _error(status: HTTPStatus, message: str, **extra: Any) -> Response:
 def _download(export: Export) -> Response:
     return Response(
         HTTPStatus.OK,
-        export.content.encode(),
-        f"{export.media_type}; charset=utf-8",
+        export.data,
+        f"{export.media_type}; charset=utf-8"
+        if isinstance(export.content, str)
+        else export.media_type,
         {"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
 
@@ -127,6 +143,21 @@ class Query:
 
     def flag(self, name: str) -> bool:
         return self.get(name).lower() in ("1", "true", "yes", "on")
+
+    def group_size(self) -> int | None:
+        text = self.get("min_group_size")
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidCommand.of("min_group_size", "a whole number") from None
+
+    def csv_format(self) -> TableFormat:
+        dialect = self.get("dialect")
+        if dialect not in ("", "standard", "nl"):
+            raise InvalidCommand.of("dialect", "standard or nl")
+        return TableFormat.CSV_NL if dialect == "nl" else TableFormat.CSV
 
     def years(self) -> list[int]:
         try:
@@ -161,10 +192,18 @@ class HttpApi:
             "/api/lead-times": self._lead_times,
             "/api/figures": self._figures,
             "/api/status": self._status,
+            "/api/trend": self._trend,
+            "/api/survival": self._survival,
             "/export/lead-times.csv": self._lead_times_csv,
+            "/export/lead-times.xlsx": self._lead_times_xlsx,
             "/export/figures.csv": self._figures_csv,
+            "/export/units.csv": lambda q: self._units(q, q.csv_format()),
+            "/export/units.xlsx": lambda q: self._units(q, TableFormat.XLSX),
+            "/export/units.parquet": lambda q: self._units(q, TableFormat.PARQUET),
             "/export/event-log.xes": self._event_log_xes,
             "/export/event-log.csv": self._event_log_csv,
+            "/export/event-log.jsonocel": lambda q: self._event_log(q, EventLogFormat.OCEL),
+            "/export/residence-log.xes": lambda q: self._event_log(q, EventLogFormat.RESIDENCE_XES),
         }
 
     def bind(self) -> int:
@@ -299,7 +338,9 @@ class HttpApi:
 
     async def _lead_times(self, query: Query) -> Response:
         as_of = self._as_of(query)
-        table = await self.queries.lead_times(as_of, query.get("by"), query.items("interval"))
+        table = await self.queries.lead_times(
+            as_of, query.get("by"), query.items("interval"), min_group_size=query.group_size()
+        )
         return _json(
             HTTPStatus.OK,
             {
@@ -313,9 +354,48 @@ class HttpApi:
 
     async def _figures(self, query: Query) -> Response:
         as_of = self._as_of(query)
-        figures = await self.queries.figures(as_of, query.years())
+        figures = await self.queries.figures(
+            as_of, query.years(), min_group_size=query.group_size()
+        )
         return _json(
-            HTTPStatus.OK, {**self._cut(as_of), "years": [_as_dict(y) for y in figures.years]}
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "min_group_size": figures.min_group_size,
+                "years": [_as_dict(y) for y in figures.years],
+            },
+        )
+
+    async def _trend(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        trend = await self.queries.trend(
+            as_of, query.get("interval"), min_group_size=query.group_size()
+        )
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "interval": trend.interval,
+                "min_group_size": trend.min_group_size,
+                "years": [_as_dict(y) for y in trend.years],
+            },
+        )
+
+    async def _survival(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        survival = await self.queries.survival(
+            as_of, query.get("interval"), query.get("by"), min_group_size=query.group_size()
+        )
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "interval": survival.interval,
+                "by": survival.by,
+                "min_group_size": survival.min_group_size,
+                "days": list(SURVIVAL_DAYS),
+                "curves": [_as_dict(c) for c in survival.curves],
+            },
         )
 
     async def _status(self, query: Query) -> Response:
@@ -333,14 +413,47 @@ class HttpApi:
         )
 
     async def _lead_times_csv(self, query: Query) -> Response:
+        return await self._lead_times_file(query, query.csv_format())
+
+    async def _lead_times_xlsx(self, query: Query) -> Response:
+        return await self._lead_times_file(query, TableFormat.XLSX)
+
+    async def _lead_times_file(self, query: Query, form: TableFormat) -> Response:
         return _download(
             await self.queries.lead_times_export(
-                self._as_of(query), query.get("by"), query.items("interval")
+                self._as_of(query),
+                query.get("by"),
+                query.items("interval"),
+                form,
+                min_group_size=query.group_size(),
             )
         )
 
     async def _figures_csv(self, query: Query) -> Response:
-        return _download(await self.queries.figures_export(self._as_of(query), query.years()))
+        return _download(
+            await self.queries.figures_export(
+                self._as_of(query),
+                query.years(),
+                min_group_size=query.group_size(),
+                dialect=CsvDialect.DUTCH
+                if query.csv_format() is TableFormat.CSV_NL
+                else CsvDialect.STANDARD,
+            )
+        )
+
+    async def _units(self, query: Query, form: TableFormat) -> Response:
+        return _download(
+            await self.queries.units_export(
+                self._as_of(query), form, pseudonymise=query.flag("pseudonymise")
+            )
+        )
+
+    async def _event_log(self, query: Query, form: EventLogFormat) -> Response:
+        return _download(
+            await self.queries.event_log(
+                self._as_of(query), form, pseudonymise=query.flag("pseudonymise")
+            )
+        )
 
     async def _event_log_xes(self, query: Query) -> Response:
         return _download(

@@ -7,6 +7,8 @@ Read from ``KETENZICHT_MONITOR_*`` environment variables:
 | ``KETENZICHT_MONITOR_HTTP_ADDRESS`` | ``127.0.0.1:8080`` | JSON API, exports and dashboard |
 | ``KETENZICHT_MONITOR_HTTP_ENABLED`` | ``true`` | serve HTTP at all |
 | ``KETENZICHT_MONITOR_MIN_GROUP_SIZE`` | ``10`` | smaller groups have their figures withheld |
+| ``KETENZICHT_MONITOR_MIN_GROUP_SIZE_FLOOR`` | ``5`` | the lowest threshold an analyst may ask |
+| | | for per request (internal work); at most the one above |
 | ``KETENZICHT_MONITOR_PREWARM`` | ``true`` | import the statistics library at start, not at |
 | | | the first query (it takes seconds) |
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitor.application.queries import DEFAULT_MIN_GROUP_SIZE_FLOOR
 from monitor.domain import DEFAULT_MIN_GROUP_SIZE
 
 
@@ -25,5 +28,6 @@ class MonitorSettings(BaseSettings):
     http_address: str = "127.0.0.1:8080"
     http_enabled: bool = True
     min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=1)
+    min_group_size_floor: int = Field(default=DEFAULT_MIN_GROUP_SIZE_FLOOR, ge=1)
     consumer_batch_size: int = Field(default=256, ge=1, le=10_000)
     prewarm: bool = True

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+
+import orjson
 
 from ketenzicht_common.clock import Clock
 from ketenzicht_common.dates import business_date, business_instant
@@ -33,11 +35,24 @@ from monitor.domain import (
     event_log_csv,
     event_log_xes,
     figures_csv,
-    lead_time_breakdown,
     lead_time_table,
-    lead_times_csv,
     linked_victims,
 )
+from monitor.domain.breakdowns import breakdown
+from monitor.domain.exports import residence_log_xes
+from monitor.domain.ocel import event_log_ocel
+from monitor.domain.rounding import published, round_days, round_share
+from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
+from monitor.domain.trends import (
+    SurvivalCurve,
+    SurvivalPoint,
+    YearMedian,
+    by_start_year,
+    median_by_year,
+    survival_curves,
+)
+
+from .workbooks import about, table_parquet, tables_xlsx
 
 DIMENSION_NAMES: tuple[str, ...] = tuple(d.name for d in DIMENSIONS)
 INTERVAL_NAMES: tuple[str, ...] = tuple(i.name for i in INTERVALS)
@@ -49,12 +64,33 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1990, 2200
 class EventLogFormat(StrEnum):
     XES = "xes"
     CSV = "csv"
+    OCEL = "ocel"
+    """OCEL 2.0, JSON flavour (objects victim, case, suspect)."""
+    RESIDENCE_XES = "residence-xes"
+    """The residence facts, an XES log of their own (one trace per victim)."""
+
+
+class TableFormat(StrEnum):
+    CSV = "csv"
+    CSV_NL = "csv-nl"
+    """`;` and a decimal comma, as Dutch spreadsheet settings expect."""
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+_TABLE_MEDIA = {
+    TableFormat.CSV: ("text/csv", "csv"),
+    TableFormat.CSV_NL: ("text/csv", "csv"),
+    TableFormat.XLSX: ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    TableFormat.PARQUET: ("application/vnd.apache.parquet", "parquet"),
+}
 
 
 @dataclass(frozen=True)
 class LeadTimes:
     as_of: AsOf
     min_group_size: int
+    """The small-group threshold these rows were withheld by (every answer states it)."""
     rows: list[LeadTimeSummary]
 
 
@@ -62,22 +98,74 @@ class LeadTimes:
 class Figures:
     as_of: AsOf
     years: list[YearFigures]
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The Kaplan–Meier median per year of the interval's start, with its 95% interval."""
+
+    as_of: AsOf
+    interval: str
+    min_group_size: int
+    years: list[YearMedian]
+
+
+@dataclass(frozen=True)
+class Survival:
+    """Kaplan–Meier curves per group with their 95% bands (`trends.survival_curves`)."""
+
+    as_of: AsOf
+    interval: str
+    by: str
+    min_group_size: int
+    curves: list[SurvivalCurve]
+
+
+START_YEAR = "start_year"
+"""The survival curves' default grouping: the year the interval started."""
+
+
+def _point(point: SurvivalPoint | None) -> SurvivalPoint | None:
+    if point is None:
+        return None
+    return SurvivalPoint(
+        point.day,
+        *(round_share(v) or 0.0 for v in (point.survival, point.lower, point.upper)),
+    )
 
 
 @dataclass(frozen=True)
 class Export:
     media_type: str
     filename: str
-    content: str
+    content: str | bytes
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode() if isinstance(self.content, str) else self.content
+
+
+DEFAULT_MIN_GROUP_SIZE_FLOOR = 5
 
 
 class MonitorQueries:
+    """`min_group_size` is the published small-group threshold; an analyst may ask for a lower
+    one per request (internal work), never below `min_group_size_floor` (configuration; a
+    floor above the threshold is the threshold)."""
+
     def __init__(
-        self, live: LiveProjection, clock: Clock, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+        self,
+        live: LiveProjection,
+        clock: Clock,
+        *,
+        min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+        min_group_size_floor: int = DEFAULT_MIN_GROUP_SIZE_FLOOR,
     ) -> None:
         self.live = live
         self.clock = clock
         self.min_group_size = min_group_size
+        self.min_group_size_floor = min(min_group_size_floor, min_group_size)
 
     # Arguments
 
@@ -104,6 +192,27 @@ class MonitorQueries:
             raise InvalidCommand.of("by", "one of " + ", ".join(DIMENSION_NAMES))
         return found
 
+    @classmethod
+    def dimensions(cls, by: str) -> list[Dimension]:
+        """One dimension, or two joined by a comma (``cohort,minor``); empty: none."""
+        names = [n.strip() for n in by.split(",")] if by.strip() else []
+        if len(names) > 2 or len(set(names)) != len(names):
+            raise InvalidCommand.of("by", "one dimension, or two different ones joined by ','")
+        found = [cls.dimension(n) for n in names]
+        return [d for d in found if d is not None]
+
+    def group_size(self, requested: int | None = None) -> int:
+        """The small-group threshold of one answer: the published one unless an analyst asks
+        for another, which may not lie below the configured floor."""
+        if requested is None or requested == 0:
+            return self.min_group_size
+        if requested < self.min_group_size_floor:
+            raise InvalidCommand.of(
+                "min_group_size",
+                f"at least {self.min_group_size_floor} (the floor set in configuration)",
+            )
+        return requested
+
     @staticmethod
     def intervals(names: Sequence[str]) -> list[Interval]:
         chosen = [n.strip() for n in names if n.strip()]
@@ -126,47 +235,147 @@ class MonitorQueries:
     # Tables
 
     async def lead_times(
-        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+        self,
+        as_of: AsOf,
+        by: str = "",
+        intervals: Sequence[str] = (),
+        *,
+        min_group_size: int | None = None,
     ) -> LeadTimes:
-        dimension = self.dimension(by)
+        """Rows as published (`rounding.published`); a breakdown has its overall rows beside it
+        and is withheld complementarily (`monitor.domain.breakdowns`)."""
+        dimensions = self.dimensions(by)
         chosen = self.intervals(intervals)
+        size = self.group_size(min_group_size)
         view = await self.live.view(as_of)
-        size = self.min_group_size
 
         def compute() -> list[LeadTimeSummary]:
-            if dimension is None:
-                return lead_time_table(view, chosen, min_group_size=size)
-            return [
-                row
-                for interval in chosen
-                for row in lead_time_breakdown(view, interval, dimension, min_group_size=size)
-            ]
+            if not dimensions:
+                rows = lead_time_table(view, chosen, min_group_size=size)
+            else:
+                rows = [
+                    row
+                    for interval in chosen
+                    for row in breakdown(view, interval, dimensions, min_group_size=size)
+                ]
+            return [published(row) for row in rows]
 
         return LeadTimes(as_of, size, await asyncio.to_thread(compute))
 
-    async def figures(self, as_of: AsOf, years: Sequence[int] = ()) -> Figures:
+    async def figures(
+        self, as_of: AsOf, years: Sequence[int] = (), *, min_group_size: int | None = None
+    ) -> Figures:
         chosen = self.years(years)
+        size = self.group_size(min_group_size)
         view = await self.live.view(as_of)
-        rows = await asyncio.to_thread(
-            chain_figures, view, chosen, min_group_size=self.min_group_size
-        )
-        return Figures(as_of, rows)
+        rows = await asyncio.to_thread(chain_figures, view, chosen, min_group_size=size)
+        return Figures(as_of, [published(row) for row in rows], size)
+
+    async def trend(
+        self, as_of: AsOf, interval: str = "", *, min_group_size: int | None = None
+    ) -> Trend:
+        """Is it getting shorter: `trends.median_by_year`, rounded by the one rule."""
+        (chosen,) = self.intervals([interval or "T2-T3"])
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+        rows = await asyncio.to_thread(median_by_year, view, chosen, min_group_size=size)
+        published_rows = [
+            replace(
+                r,
+                km_median_days=round_days(r.km_median_days),
+                lower_days=round_days(r.lower_days),
+                upper_days=round_days(r.upper_days),
+            )
+            for r in rows
+        ]
+        return Trend(as_of, chosen.name, size, published_rows)
+
+    async def survival(
+        self,
+        as_of: AsOf,
+        interval: str = "",
+        by: str = "",
+        *,
+        min_group_size: int | None = None,
+    ) -> Survival:
+        """Curves per start year (default) or per group of one dimension; shares rounded by
+        the one rule."""
+        (chosen,) = self.intervals([interval or "T2-T3"])
+        name = by or START_YEAR
+        dimension = None if name == START_YEAR else self.dimension(name)
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+
+        def compute() -> list[SurvivalCurve]:
+            key = by_start_year if dimension is None else (lambda o: dimension.key(o.unit))
+            curves = survival_curves(view, chosen, key, min_group_size=size)
+            return [
+                replace(
+                    c,
+                    points=tuple(p for p in map(_point, c.points) if p is not None),
+                    at_days=tuple(_point(p) for p in c.at_days),
+                )
+                for c in curves
+            ]
+
+        return Survival(as_of, chosen.name, name, size, await asyncio.to_thread(compute))
 
     # Exports
 
     async def lead_times_export(
-        self, as_of: AsOf, by: str = "", intervals: Sequence[str] = ()
+        self,
+        as_of: AsOf,
+        by: str = "",
+        intervals: Sequence[str] = (),
+        form: TableFormat = TableFormat.CSV,
+        *,
+        min_group_size: int | None = None,
     ) -> Export:
-        table = await self.lead_times(as_of, by, intervals)
-        suffix = f"-by-{by.replace(':', '-')}" if by else ""
-        return Export(
-            "text/csv", f"lead-times{suffix}-{as_of.on.isoformat()}.csv", lead_times_csv(table.rows)
+        table = await self.lead_times(as_of, by, intervals, min_group_size=min_group_size)
+        suffix = f"-by-{by.replace(':', '-').replace(',', '-')}" if by else ""
+        return await self._table_export(
+            lead_time_rows(table.rows), f"lead-times{suffix}", as_of, form, table.min_group_size
         )
 
-    async def figures_export(self, as_of: AsOf, years: Sequence[int] = ()) -> Export:
-        figures = await self.figures(as_of, years)
+    async def units_export(
+        self, as_of: AsOf, form: TableFormat = TableFormat.CSV, *, pseudonymise: bool = False
+    ) -> Export:
+        """The per-victim-and-case table of milestones and durations (`tables.unit_table`)."""
+        view = await self.live.view(as_of)
+        table = await asyncio.to_thread(unit_table, view, pseudonymise=pseudonymise)
+        return await self._table_export(table, "units", as_of, form, None)
+
+    @staticmethod
+    async def _table_export(
+        table: Table, stem: str, as_of: AsOf, form: TableFormat, min_group_size: int | None
+    ) -> Export:
+        media_type, suffix = _TABLE_MEDIA[form]
+        filename = f"{stem}-{as_of.on.isoformat()}.{suffix}"
+        notes = about(as_of.on, as_of.known_by.isoformat(), min_group_size)
+        content: str | bytes
+        if form is TableFormat.XLSX:
+            content = await asyncio.to_thread(tables_xlsx, [table], notes)
+        elif form is TableFormat.PARQUET:
+            metadata = [(k, str(v)) for k, v in notes]
+            content = await asyncio.to_thread(table_parquet, table, metadata)
+        else:
+            dialect = CsvDialect.DUTCH if form is TableFormat.CSV_NL else CsvDialect.STANDARD
+            content = table_csv(table, dialect)
+        return Export(media_type, filename, content)
+
+    async def figures_export(
+        self,
+        as_of: AsOf,
+        years: Sequence[int] = (),
+        *,
+        min_group_size: int | None = None,
+        dialect: CsvDialect = CsvDialect.STANDARD,
+    ) -> Export:
+        figures = await self.figures(as_of, years, min_group_size=min_group_size)
         return Export(
-            "text/csv", f"chain-figures-{as_of.on.isoformat()}.csv", figures_csv(figures.years)
+            "text/csv",
+            f"chain-figures-{as_of.on.isoformat()}.csv",
+            figures_csv(figures.years, dialect),
         )
 
     async def event_log(
@@ -177,6 +386,12 @@ class MonitorQueries:
         if form is EventLogFormat.XES:
             text = await asyncio.to_thread(event_log_xes, view, pseudonymise=pseudonymise)
             return Export("application/xml", f"event-log-{stamp}.xes", text)
+        if form is EventLogFormat.RESIDENCE_XES:
+            text = await asyncio.to_thread(residence_log_xes, view, pseudonymise=pseudonymise)
+            return Export("application/xml", f"residence-log-{stamp}.xes", text)
+        if form is EventLogFormat.OCEL:
+            document = await asyncio.to_thread(event_log_ocel, view, pseudonymise=pseudonymise)
+            return Export("application/json", f"event-log-{stamp}.jsonocel", orjson.dumps(document))
         text = await asyncio.to_thread(event_log_csv, view, pseudonymise=pseudonymise)
         return Export("text/csv", f"event-log-{stamp}.csv", text)
 

@@ -161,6 +161,9 @@ class LeadTimeSummary:
     open_ages: AgeSummary | None
     small_group: bool
     few_closed: bool
+    complementary: bool = False
+    """Its closed-case figures are withheld although its group is large enough: otherwise a
+    withheld neighbour could be computed back from the overall row (`breakdowns`)."""
 
 
 def quantile(sorted_values: Sequence[float], p: float) -> float:

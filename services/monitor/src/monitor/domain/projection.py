@@ -8,6 +8,11 @@ never needs a repair of derived state. The running service keeps the records in 
 (application.live); `ChainProjection` holds them in memory, for tests and small collections.
 Why: docs/adr/0012-monitor-fact-records-and-as-of-queries.md.
 
+What the monitor reads of each event type is one row of `REDUCERS`: the service and event type,
+the subject ids it needs, the payload categories kept, and a small reducer that changes the
+working state a view is built from. A test checks every name in that table against the contracts
+(docs/adr/0027-monitor-reducer-table-and-one-rounding-rule.md).
+
 Decisions where docs/domain.md#lead-times is silent (the tests pin them down):
 
 - Case and victim are linked by ReportFiled, CooperationDeclared, ReportWithdrawn, VictimHeard,
@@ -49,7 +54,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -60,32 +65,6 @@ SNAPSHOT_FORMAT = 1
 
 AttrValue = str | bool | int
 """Only categories, flags and pseudonymous ids are kept from a payload — never free text."""
-
-# The payload fields each event type contributes to the figures; everything else is dropped.
-# Trigger.reason is free text and deliberately absent.
-_KEPT_FIELDS: dict[str, tuple[str, ...]] = {
-    "SignalRegistered": (
-        "signal_id",
-        "source_organisation",
-        "form",
-        "minor",
-        "nationality_group",
-        "residence_position",
-        "region",
-    ),
-    "ReportFiled": ("under_number",),
-    "PilotEnrolled": ("cohort",),
-    "VictimHeard": ("with_police_psychologist",),
-    "InvestigationClosed": ("reason",),
-    "ReflectionPeriodEnded": ("reason",),
-    "CaseDismissed": ("kind", "code"),
-    "OtherDisposalDecided": ("kind",),
-    "PresenceAssessed": ("presence_necessary",),
-    "CourtHearingHeld": ("instance",),
-    "VerdictDelivered": ("instance", "outcome"),
-    "NonTemporaryPermitIndicated": ("trigger_id", "ground"),
-    "TriggerRetracted": ("trigger_id", "retracted_trigger_id"),
-}
 
 FACT_ANNULLED = "FactAnnulled"
 FACT_AMENDED = "FactAmended"
@@ -102,24 +81,9 @@ FACT_OCCURRED = "fact_occurred"
 AMENDED_PREFIX = "amended."
 """Attributes of an amendment record: each amended category, as ``amended.<field>``."""
 
-LINKING_EVENTS = frozenset(
-    {
-        "ReportFiled",
-        "CooperationDeclared",
-        "ReportWithdrawn",
-        "VictimHeard",
-        "ExaminingMagistrateHearingHeld",
-        "PresenceAssessed",
-    }
-)
-
-_INTERVENTION_EVENTS = {
-    "PolicePsychologistDeployed": "POLICE_PSYCHOLOGIST",
-    "SafetyCoordinatorAssigned": "SAFETY_COORDINATOR",
-    "PeerSupportAssigned": "PEER_SUPPORT",
-}
-
 FIRST_INSTANCE = "FIRST_INSTANCE"
+SUBMITTED = "SUBMITTED"
+"""The InvestigationClosed reason that hands the case to the OM: no stop of the chain."""
 
 
 class FactRecord(NamedTuple):
@@ -490,66 +454,248 @@ class ChainView:
         return self._by_key.get((case_id, victim_id))
 
 
-def _collect(
-    records: Sequence[FactRecord],
-) -> tuple[dict[str, _Case], dict[tuple[str, str], _Pair], dict[str, _Victim]]:
-    cases: dict[str, _Case] = defaultdict(_Case)
-    pairs: dict[tuple[str, str], _Pair] = defaultdict(_Pair)
-    victims: dict[str, _Victim] = defaultdict(_Victim)
+class _Chain:
+    """The working state one view's units are built from: per case, per pair, per victim."""
+
+    __slots__ = ("cases", "pairs", "victims")
+
+    def __init__(self) -> None:
+        self.cases: dict[str, _Case] = defaultdict(_Case)
+        self.pairs: dict[tuple[str, str], _Pair] = defaultdict(_Pair)
+        self.victims: dict[str, _Victim] = defaultdict(_Victim)
+
+    def case(self, r: FactRecord) -> _Case:
+        assert r.case_id is not None  # the table's keys guarantee it
+        return self.cases[r.case_id]
+
+    def pair(self, r: FactRecord) -> _Pair:
+        assert r.case_id is not None
+        assert r.victim_id is not None
+        pair = self.pairs[(r.case_id, r.victim_id)]
+        pair.linked = _earliest(pair.linked, r.occurred)
+        return pair
+
+    def victim(self, r: FactRecord) -> _Victim:
+        assert r.victim_id is not None
+        return self.victims[r.victim_id]
+
+
+Reduce = Callable[[_Chain, FactRecord], None]
+
+CASE_KEYS = ("case_id",)
+PAIR_KEYS = ("case_id", "victim_id")
+VICTIM_KEYS = ("victim_id",)
+
+
+@dataclass(frozen=True, slots=True)
+class Reducer:
+    """What the monitor takes from one event type of one service (one row of `REDUCERS`).
+
+    `keys`: the subject ids (payload fields) the fact must carry to count; `fields`: the payload
+    categories kept in its `FactRecord` (for the views, the figures and the exports); `reduce`:
+    how it changes the working state of a view, None for a fact kept for the figures and exports
+    only. Every name here is checked against the contracts by a test
+    (tests/unit/test_monitor_reducer_contracts.py), so a renamed event or field fails a test
+    instead of dropping facts without a word.
+    """
+
+    service: str
+    event_type: str
+    keys: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    reduce: Reduce | None = None
+
+
+# Small reducers, one concern each. Each milestone is the first occurrence of its event
+# (docs/domain.md#lead-times), hence `_earliest` throughout.
+
+
+def _signal(chain: _Chain, r: FactRecord) -> None:
+    chain.victim(r).signals.append((r.occurred, r.event_id, r.attrs or {}))
+
+
+def _interview(chain: _Chain, r: FactRecord) -> None:
+    chain.victim(r).interviews.append(r.occurred)
+
+
+def _out_of_sight(chain: _Chain, r: FactRecord) -> None:
+    chain.victim(r).out_of_sight.append(r.occurred)
+
+
+def _enrolled(chain: _Chain, r: FactRecord) -> None:
+    cohort = r.attr("cohort")
+    if isinstance(cohort, str):
+        victim = chain.victim(r)
+        candidate = (r.occurred, r.event_id, cohort)
+        if victim.cohort is None or candidate < victim.cohort:
+            victim.cohort = candidate
+
+
+def _intervention(name: str) -> Reduce:
+    """A pilot intervention with the victim (pilot interventie)."""
+
+    def reduce(chain: _Chain, r: FactRecord) -> None:
+        chain.victim(r).interventions.add(name)
+
+    return reduce
+
+
+def _linked(chain: _Chain, r: FactRecord) -> None:
+    chain.pair(r)
+
+
+def _reported(chain: _Chain, r: FactRecord) -> None:
+    pair = chain.pair(r)
+    pair.reported = _earliest(pair.reported, r.occurred)
+
+
+def _withdrawn(chain: _Chain, r: FactRecord) -> None:
+    pair = chain.pair(r)
+    pair.withdrawn = _earliest(pair.withdrawn, r.occurred)
+
+
+def _examined(chain: _Chain, r: FactRecord) -> None:
+    pair = chain.pair(r)
+    pair.examined = _earliest(pair.examined, r.occurred)
+
+
+def _heard(chain: _Chain, r: FactRecord) -> None:
+    pair = chain.pair(r)
+    if r.attr("with_police_psychologist") is True:
+        pair.psychologist = True
+
+
+def _registered(chain: _Chain, r: FactRecord) -> None:
+    case = chain.case(r)
+    case.registered = _earliest(case.registered, r.occurred)
+
+
+def _summoned(chain: _Chain, r: FactRecord) -> None:
+    case = chain.case(r)
+    case.summoned = _earliest(case.summoned, r.occurred)
+
+
+def _dismissed(chain: _Chain, r: FactRecord) -> None:
+    case = chain.case(r)
+    case.dismissed = _earliest(case.dismissed, r.occurred)
+
+
+def _other_disposal(chain: _Chain, r: FactRecord) -> None:
+    case = chain.case(r)
+    case.other_disposal = _earliest(case.other_disposal, r.occurred)
+
+
+def _hearing(chain: _Chain, r: FactRecord) -> None:
+    if r.attr("instance") == FIRST_INSTANCE:  # T6 counts first-instance hearings only
+        case = chain.case(r)
+        case.hearing = _earliest(case.hearing, r.occurred)
+
+
+def _verdict(chain: _Chain, r: FactRecord) -> None:
+    if r.attr("instance") == FIRST_INSTANCE:  # T7 counts first-instance verdicts only
+        case = chain.case(r)
+        case.verdict = _earliest(case.verdict, r.occurred)
+
+
+def _final(chain: _Chain, r: FactRecord) -> None:
+    case = chain.case(r)
+    case.final = _earliest(case.final, r.occurred)
+
+
+def _police_stop(chain: _Chain, r: FactRecord) -> None:
+    # InvestigationClosed stops the chain unless the case went to the OM.
+    if r.event_type == "InvestigationClosed" and r.attr("reason") == SUBMITTED:
+        return
+    case = chain.case(r)
+    case.police_end = _earliest(case.police_end, r.occurred)
+
+
+_SIGNAL_FIELDS = (
+    "signal_id",
+    "source_organisation",
+    "form",
+    "minor",
+    "nationality_group",
+    "residence_position",
+    "region",
+)
+
+REDUCERS: Mapping[tuple[str, str], Reducer] = {
+    (r.service, r.event_type): r
+    for r in (
+        # intake: the victim's signals, interviews, pilot and report (T0, T1, T2)
+        Reducer("intake", "SignalRegistered", VICTIM_KEYS, _SIGNAL_FIELDS, _signal),
+        Reducer("intake", "InformativeInterviewHeld", VICTIM_KEYS, (), _interview),
+        Reducer("intake", "VictimOutOfSight", VICTIM_KEYS, (), _out_of_sight),
+        Reducer("intake", "PilotEnrolled", VICTIM_KEYS, ("cohort",), _enrolled),
+        Reducer(
+            "intake",
+            "PolicePsychologistDeployed",
+            VICTIM_KEYS,
+            (),
+            _intervention("POLICE_PSYCHOLOGIST"),
+        ),
+        Reducer(
+            "intake",
+            "SafetyCoordinatorAssigned",
+            VICTIM_KEYS,
+            (),
+            _intervention("SAFETY_COORDINATOR"),
+        ),
+        Reducer("intake", "PeerSupportAssigned", VICTIM_KEYS, (), _intervention("PEER_SUPPORT")),
+        Reducer("intake", "ReportFiled", PAIR_KEYS, ("under_number",), _reported),
+        Reducer("intake", "CooperationDeclared", PAIR_KEYS, (), _reported),
+        Reducer("intake", "ReportWithdrawn", PAIR_KEYS, (), _withdrawn),
+        # investigation: the victim heard, the police's stop
+        Reducer("investigation", "VictimHeard", PAIR_KEYS, ("with_police_psychologist",), _heard),
+        Reducer("investigation", "NoInvestigationDecided", CASE_KEYS, (), _police_stop),
+        Reducer("investigation", "InvestigationClosed", CASE_KEYS, ("reason",), _police_stop),
+        # prosecution: OM and court milestones (T3–T8), the victim at the examining magistrate
+        Reducer("prosecution", "CaseRegistered", CASE_KEYS, (), _registered),
+        Reducer("prosecution", "ExaminingMagistrateHearingHeld", PAIR_KEYS, (), _examined),
+        Reducer("prosecution", "PresenceAssessed", PAIR_KEYS, ("presence_necessary",), _linked),
+        Reducer("prosecution", "SuspectSummoned", CASE_KEYS, (), _summoned),
+        Reducer("prosecution", "CaseDismissed", CASE_KEYS, ("kind", "code"), _dismissed),
+        Reducer("prosecution", "OtherDisposalDecided", CASE_KEYS, ("kind",), _other_disposal),
+        Reducer("prosecution", "CourtHearingHeld", CASE_KEYS, ("instance",), _hearing),
+        Reducer("prosecution", "VerdictDelivered", CASE_KEYS, ("instance", "outcome"), _verdict),
+        Reducer("prosecution", "CaseFinal", CASE_KEYS, (), _final),
+        # residence: kept for the figures and the exports; no lead-time milestone.
+        # Trigger.reason is free text and deliberately absent.
+        Reducer("residence", "ReflectionPeriodEnded", VICTIM_KEYS, ("reason",)),
+        Reducer("residence", "NonTemporaryPermitIndicated", VICTIM_KEYS, ("trigger_id", "ground")),
+        Reducer(
+            "residence", "TriggerRetracted", VICTIM_KEYS, ("trigger_id", "retracted_trigger_id")
+        ),
+    )
+}
+"""The one table of what the monitor reads from each event type (service, event type)."""
+
+_KEPT_FIELDS: dict[str, tuple[str, ...]] = {
+    r.event_type: r.fields for r in REDUCERS.values() if r.fields
+}
+"""The payload fields each event type contributes; everything else is dropped."""
+
+LINKING_EVENTS = frozenset(r.event_type for r in REDUCERS.values() if r.keys == PAIR_KEYS)
+"""Events that link a victim to a case (and so make a unit of the pair)."""
+
+
+def _collect(records: Sequence[FactRecord]) -> _Chain:
+    chain = _Chain()
     for r in records:
-        kind, day, case_id, victim_id = r.event_type, r.occurred, r.case_id, r.victim_id
-        if case_id is not None and victim_id is not None and kind in LINKING_EVENTS:
-            pair = pairs[(case_id, victim_id)]
-            pair.linked = _earliest(pair.linked, day)
-            if kind in ("ReportFiled", "CooperationDeclared"):
-                pair.reported = _earliest(pair.reported, day)
-            elif kind == "ExaminingMagistrateHearingHeld":
-                pair.examined = _earliest(pair.examined, day)
-            elif kind == "ReportWithdrawn":
-                pair.withdrawn = _earliest(pair.withdrawn, day)
-            elif kind == "VictimHeard" and r.attr("with_police_psychologist") is True:
-                pair.psychologist = True
-        elif case_id is not None and r.service in ("prosecution", "investigation"):
-            case = cases[case_id]
-            if kind == "CaseRegistered":
-                case.registered = _earliest(case.registered, day)
-            elif kind == "SuspectSummoned":
-                case.summoned = _earliest(case.summoned, day)
-            elif kind == "CaseDismissed":
-                case.dismissed = _earliest(case.dismissed, day)
-            elif kind == "OtherDisposalDecided":
-                case.other_disposal = _earliest(case.other_disposal, day)
-            elif kind == "CourtHearingHeld" and r.attr("instance") == FIRST_INSTANCE:
-                case.hearing = _earliest(case.hearing, day)
-            elif kind == "VerdictDelivered" and r.attr("instance") == FIRST_INSTANCE:
-                case.verdict = _earliest(case.verdict, day)
-            elif kind == "CaseFinal":
-                case.final = _earliest(case.final, day)
-            elif kind == "NoInvestigationDecided" or (
-                kind == "InvestigationClosed" and r.attr("reason") != "SUBMITTED"
-            ):
-                case.police_end = _earliest(case.police_end, day)
-        elif victim_id is not None and r.service == "intake":
-            victim = victims[victim_id]
-            if kind == "SignalRegistered":
-                victim.signals.append((day, r.event_id, r.attrs or {}))
-            elif kind == "InformativeInterviewHeld":
-                victim.interviews.append(day)
-            elif kind == "VictimOutOfSight":
-                victim.out_of_sight.append(day)
-            elif kind == "PilotEnrolled":
-                cohort = r.attr("cohort")
-                if isinstance(cohort, str):
-                    candidate = (day, r.event_id, cohort)
-                    if victim.cohort is None or candidate < victim.cohort:
-                        victim.cohort = candidate
-            elif kind in _INTERVENTION_EVENTS:
-                victim.interventions.add(_INTERVENTION_EVENTS[kind])
-    for victim in victims.values():
+        reducer = REDUCERS.get((r.service, r.event_type))
+        if reducer is None or reducer.reduce is None:
+            continue
+        if (r.case_id is None and "case_id" in reducer.keys) or (
+            r.victim_id is None and "victim_id" in reducer.keys
+        ):
+            continue
+        reducer.reduce(chain, r)
+    for victim in chain.victims.values():
         victim.signals.sort(key=lambda s: (s[0], s[1]))
         victim.interviews.sort()
         victim.out_of_sight.sort()
-    return cases, pairs, victims
+    return chain
 
 
 def _profile(attrs: Mapping[str, AttrValue] | None) -> VictimProfile:
@@ -587,7 +733,8 @@ def _dates(values: Mapping[Milestone, int | None]) -> dict[Milestone, date]:
 
 
 def _build_units(records: Sequence[FactRecord]) -> tuple[CaseVictimUnit, ...]:
-    cases, pairs, victims = _collect(records)
+    chain = _collect(records)
+    cases, pairs, victims = chain.cases, chain.pairs, chain.victims
     units: list[CaseVictimUnit] = []
     used_signal_days: dict[str, set[int]] = defaultdict(set)
     empty_victim = _Victim()

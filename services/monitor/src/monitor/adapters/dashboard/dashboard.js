@@ -129,7 +129,9 @@ function drawBoxPlots(svg, entries, idPrefix) {
                            y2: y + rowHeight - 2 }, group);
     }
     if (row.q1_days === null || row.q3_days === null || row.median_days === null) {
-      const why = row.small_group ? "withheld: small group" : "withheld: too few closed";
+      const why = row.small_group ? "withheld: small group"
+        : row.complementary ? "withheld: would reveal a small group"
+        : "withheld: too few closed";
       svgText(why, { class: "withheld", x: left + 6, y: middle + 4 }, group);
     } else {
       svgElement("line", { class: "whisker", x1: x(row.q3_days), x2: x(row.p90_days),
@@ -232,6 +234,215 @@ function drawTable(table, rows) {
   }
 }
 
+// The Kaplan–Meier median per year with its 95% interval: a point and a bar per year, and the
+// same figures in the table beside it (readable without colour: every value is also a number).
+function drawTrend(svg, table, trend) {
+  clear(svg);
+  const left = 70, right = 30, top = 20, bottom = 40, width = 700, height = 300;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const years = trend.years;
+  const values = [];
+  for (const y of years) {
+    for (const v of [y.km_median_days, y.lower_days, y.upper_days]) {
+      if (v !== null) values.push(v);
+    }
+  }
+  const maximum = niceMaximum(Math.max(0, ...values));
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const step = plotWidth / Math.max(years.length, 1);
+  const x = (i) => left + step * (i + 0.5);
+  const y = (d) => top + plotHeight - (plotHeight * d) / maximum;
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 4; i += 1) {
+    const d = (maximum * i) / 4;
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(d), y2: y(d) }, axis);
+    svgText(`${Math.round(d)} d`, { x: left - 8, y: y(d) + 4, "text-anchor": "end" }, axis);
+  }
+  const points = [];
+  years.forEach((row, i) => {
+    const group = svgElement("g", { class: "series", id: `trend-${row.year}` }, svg);
+    svgText(String(row.year), { x: x(i), y: height - bottom + 18, "text-anchor": "middle" },
+            group);
+    if (row.km_median_days === null) {
+      const why = row.small_group ? "withheld" : "not reached";
+      svgText(why, { class: "withheld", x: x(i), y: top + plotHeight / 2,
+                     "text-anchor": "middle" }, group);
+      return;
+    }
+    const low = row.lower_days === null ? 0 : row.lower_days;
+    const high = row.upper_days === null ? maximum : row.upper_days;
+    svgElement("line", { class: "trend-ci", x1: x(i), x2: x(i), y1: y(low), y2: y(high),
+                         "data-year": row.year }, group);
+    svgElement("circle", { class: "trend-median", cx: x(i), cy: y(row.km_median_days), r: 5,
+                           "data-year": row.year, "data-days": row.km_median_days }, group);
+    points.push(`${x(i)},${y(row.km_median_days)}`);
+  });
+  if (points.length > 1) {
+    svgElement("polyline", { class: "trend-line", points: points.join(" ") }, svg);
+  }
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of ["year", "cases", "closed", "KM median", "95% from", "95% to"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of years) {
+    const tr = body.insertRow();
+    tr.dataset.year = row.year;
+    const cells = [row.year, row.cases, row.closed,
+                   row.small_group ? "withheld" : days(row.km_median_days),
+                   days(row.lower_days), row.upper_days === null ? "open" : days(row.upper_days)];
+    for (const value of cells) tr.insertCell().textContent = String(value);
+  }
+}
+
+const DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2"];
+
+// Kaplan–Meier step curves per group with their 95% bands, and the table of the same shares at
+// fixed days beside it. Groups differ by dash pattern and carry their label, not only a colour.
+function drawSurvival(svg, table, survival) {
+  clear(svg);
+  const left = 60, right = 70, top = 15, bottom = 40, width = 700, height = 320;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const curves = survival.curves.filter((c) => c.points.length > 0);
+  const last = Math.max(1, ...curves.map((c) => c.points[c.points.length - 1].day));
+  const maximum = niceMaximum(last);
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const x = (d) => left + (plotWidth * d) / maximum;
+  const y = (share) => top + plotHeight * (1 - share);
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 4; i += 1) {
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(i / 4),
+                         y2: y(i / 4) }, axis);
+    svgText(`${i * 25}%`, { x: left - 8, y: y(i / 4) + 4, "text-anchor": "end" }, axis);
+    const d = (maximum * i) / 4;
+    svgText(`${Math.round(d)} d`, { x: x(d), y: height - bottom + 18, "text-anchor": "middle" },
+            axis);
+  }
+  curves.forEach((curve, index) => {
+    const group = svgElement("g", { class: "series", id: `survival-${curve.group}` }, svg);
+    const upper = [], lower = [], line = [];
+    curve.points.forEach((p, i) => {
+      if (i > 0) {
+        const before = curve.points[i - 1];
+        upper.push(`${x(p.day)},${y(before.upper)}`);
+        lower.push(`${x(p.day)},${y(before.lower)}`);
+        line.push(`L${x(p.day)},${y(before.survival)}`);
+      }
+      upper.push(`${x(p.day)},${y(p.upper)}`);
+      lower.push(`${x(p.day)},${y(p.lower)}`);
+      line.push(`${i === 0 ? "M" : "L"}${x(p.day)},${y(p.survival)}`);
+    });
+    svgElement("polygon", { class: "km-band", "data-group": curve.group,
+                            points: upper.concat(lower.reverse()).join(" ") }, group);
+    svgElement("path", { class: "km-curve", "data-group": curve.group, d: line.join(" "),
+                         "stroke-dasharray": DASHES[index % DASHES.length] }, group);
+    const end = curve.points[curve.points.length - 1];
+    svgText(curve.group, { x: x(end.day) + 4, y: y(end.survival) + 4 }, group);
+  });
+  if (curves.length === 0) {
+    svgText("every group withheld", { class: "withheld", x: left + 10, y: top + 20 }, svg);
+  }
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of [survival.by.replace("_", " "), "cases",
+                      ...survival.days.map((d) => `${d} d`)]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const share = (p) => (p === null ? "–"
+    : `${Math.round(100 * p.survival)}% (${Math.round(100 * p.lower)}–${Math.round(100 * p.upper)})`);
+  const body = table.createTBody();
+  for (const curve of survival.curves) {
+    const tr = body.insertRow();
+    tr.dataset.group = curve.group;
+    tr.insertCell().textContent = curve.group;
+    tr.insertCell().textContent = String(curve.cases);
+    for (let i = 0; i < survival.days.length; i += 1) {
+      tr.insertCell().textContent = curve.small_group ? "withheld" : share(curve.at_days[i]);
+    }
+  }
+}
+
+const CHAIN_FIGURES = [
+  ["victims_in_view", "victims in view", (y) => y.victims_in_view],
+  ["reports", "reports, cooperations", (y) => y.reports + y.cooperations],
+  ["om_inflow", "OM inflow", (y) => y.om_inflow],
+  ["first_instance_verdicts", "first-instance verdicts", (y) => y.first_instance_verdicts],
+];
+
+// Grouped bars per year, each with its number above it and a legend by name, and the table.
+function drawChainFigures(svg, table, figures) {
+  clear(svg);
+  const left = 50, right = 10, top = 40, bottom = 40, width = 700, height = 300;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const years = figures.years;
+  const maximum = niceMaximum(Math.max(1, ...years.flatMap(
+    (y) => CHAIN_FIGURES.map(([, , value]) => value(y)))));
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const slot = plotWidth / Math.max(years.length, 1);
+  const bar = (slot * 0.8) / CHAIN_FIGURES.length;
+  const y = (n) => top + plotHeight - (plotHeight * n) / maximum;
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 5; i += 1) {
+    const n = (maximum * i) / 5;
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(n), y2: y(n) }, axis);
+    svgText(String(Math.round(n)), { x: left - 6, y: y(n) + 4, "text-anchor": "end" }, axis);
+  }
+  CHAIN_FIGURES.forEach(([, label], i) => {
+    svgElement("rect", { class: `figure-bar figure-${i}`, x: left + i * 155, y: 6, width: 12,
+                         height: 12 }, svg);
+    svgText(label, { x: left + i * 155 + 16, y: 16 }, svg);
+  });
+  years.forEach((row, index) => {
+    const group = svgElement("g", { class: "series", id: `figures-${row.year}` }, svg);
+    const start = left + slot * index + slot * 0.1;
+    CHAIN_FIGURES.forEach(([key, , value], i) => {
+      const count = value(row);
+      svgElement("rect", { class: `figure-bar figure-${i}`, x: start + i * bar, y: y(count),
+                           width: bar - 2, height: top + plotHeight - y(count),
+                           "data-figure": key, "data-year": row.year, "data-count": count },
+                 group);
+      svgText(String(count), { class: "bar-count", x: start + i * bar + (bar - 2) / 2,
+                               y: y(count) - 3, "text-anchor": "middle" }, group);
+    });
+    svgText(String(row.year), { x: left + slot * (index + 0.5), y: height - bottom + 18,
+                                "text-anchor": "middle" }, group);
+  });
+
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of ["year", ...CHAIN_FIGURES.map(([, label]) => label)]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of years) {
+    const tr = body.insertRow();
+    tr.dataset.year = row.year;
+    tr.insertCell().textContent = String(row.year);
+    for (const [, , value] of CHAIN_FIGURES) tr.insertCell().textContent = String(value(row));
+  }
+}
+
 function query() {
   const asOf = document.getElementById("as-of").value;
   return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
@@ -243,9 +454,12 @@ async function render() {
   const select = document.getElementById("cohort-interval");
   const interval = select.value || DEFAULT_COHORT_INTERVAL;
   try {
-    const [overall, cohorts] = await Promise.all([
+    const [overall, cohorts, trend, survival, figures] = await Promise.all([
       api(`/api/lead-times?${query()}`),
       api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
+      api(`/api/trend?${query()}&interval=${encodeURIComponent(interval)}`),
+      api(`/api/survival?${query()}&interval=${encodeURIComponent(interval)}`),
+      api(`/api/figures?${query()}`),
     ]);
     if (select.options.length === 0) {
       for (const name of overall.intervals) {
@@ -262,9 +476,21 @@ async function render() {
                  overall.rows.map((row) => ({ key: row.interval, row,
                    label: `${row.interval} ${LABELS[row.interval] || ""}` })), "interval");
     drawBoxPlots(document.getElementById("chart-cohort"),
-                 cohorts.rows.map((row) => ({ key: row.group, row,
+                 // The overall row ("all") is the interval's box in the chart above.
+                 cohorts.rows.filter((row) => row.group !== "all").map((row) => ({
+                   key: row.group, row,
                    label: row.group === "none" ? "not in the pilot" : `cohort ${row.group}` })),
                  "cohort");
+    document.getElementById("trend-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawTrend(document.getElementById("chart-trend"), document.getElementById("trend-table"),
+              trend);
+    document.getElementById("survival-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawSurvival(document.getElementById("chart-survival"),
+                 document.getElementById("survival-table"), survival);
+    drawChainFigures(document.getElementById("chart-figures"),
+                     document.getElementById("figures-table"), figures);
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
     drawTable(document.getElementById("lead-time-table"), overall.rows);
     status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +

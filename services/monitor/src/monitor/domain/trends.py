@@ -1,0 +1,188 @@
+"""Is it getting shorter? The Kaplan–Meier median per year of the interval's start, with its
+95% confidence interval (trend per jaar).
+
+Each year's units are those whose interval starts in it (for an interval from the report, T2,
+that is the report year; for T0→T2 the year of the signal, since every unit with a report year
+has already reached T2). The median and its interval come from lifelines' Kaplan–Meier fit over
+the year's units, open ones censored as in `leadtimes`: the interval's bounds are where the
+pointwise 95% band (lifelines' exponential Greenwood band) crosses one half, None where it never
+does (the upper bound of a curve that stays above one half). A year of fewer than
+`min_group_size` distinct cases is withheld like any small group.
+
+`survival_curves` gives the whole curve per group (per start year, per cohort) with its band,
+for the dashboard's survival chart and the table beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .leadtimes import (
+    DEFAULT_MIN_GROUP_SIZE,
+    Interval,
+    Observation,
+    Status,
+    observe,
+)
+from .projection import ChainView
+
+
+@dataclass(frozen=True, slots=True)
+class YearMedian:
+    year: int
+    units: int
+    cases: int
+    closed: int
+    km_median_days: float | None
+    lower_days: float | None
+    upper_days: float | None
+    small_group: bool
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _median_with_interval(
+    observations: list[Observation],
+) -> tuple[float | None, float | None, float | None]:
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times  # type: ignore[import-untyped]
+
+    fitted = KaplanMeierFitter().fit(
+        [o.days for o in observations], event_observed=[o.observed for o in observations]
+    )
+    median = _finite(float(fitted.median_survival_time_))
+    band = median_survival_times(fitted.confidence_interval_)
+    lower, upper = (float(v) for v in band.iloc[0])
+    return median, _finite(lower), _finite(upper)
+
+
+def _case_key(o: Observation) -> str:
+    return o.unit.case_id if o.unit.case_id is not None else f"victim:{o.unit.victim_id}"
+
+
+def median_by_year(
+    view: ChainView, interval: Interval, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+) -> list[YearMedian]:
+    """One row per year in which a unit started the interval, oldest first."""
+    as_of = view.as_of.on
+    by_year: dict[int, list[Observation]] = defaultdict(list)
+    for unit in view.units:
+        observation = observe(unit, interval, as_of)
+        if observation is not None and observation.status is not Status.INVERTED:
+            by_year[observation.start.year].append(observation)
+    rows = []
+    for year in sorted(by_year):
+        observations = by_year[year]
+        cases = len({_case_key(o) for o in observations})
+        small = cases < min_group_size
+        median = lower = upper = None
+        if not small:
+            median, lower, upper = _median_with_interval(observations)
+        rows.append(
+            YearMedian(
+                year=year,
+                units=len(observations),
+                cases=cases,
+                closed=sum(1 for o in observations if o.observed),
+                km_median_days=median,
+                lower_days=lower,
+                upper_days=upper,
+                small_group=small,
+            )
+        )
+    return rows
+
+
+SURVIVAL_DAYS: tuple[int, ...] = (90, 180, 365, 730)
+"""The days at which the survival table states the share still without the end milestone."""
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalPoint:
+    day: float
+    survival: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalCurve:
+    """The Kaplan–Meier curve of one group (share of units that have not reached the end of the
+    interval yet, by days since its start) with lifelines' pointwise 95% band; and the curve at
+    `SURVIVAL_DAYS`. A small group has no points."""
+
+    group: str
+    units: int
+    cases: int
+    small_group: bool
+    points: tuple[SurvivalPoint, ...]
+    at_days: tuple[SurvivalPoint | None, ...]
+
+
+def _at(points: tuple[SurvivalPoint, ...], day: int) -> SurvivalPoint | None:
+    """The step function's value at `day`: the last point on or before it (None past the end
+    of follow-up, where the curve is not estimated)."""
+    found = None
+    for point in points:
+        if point.day > day:
+            break
+        found = point
+    if found is None or (day > points[-1].day and points[-1].survival > 0):
+        return None  # past the follow-up; a curve that reached zero stays there
+    return SurvivalPoint(float(day), found.survival, found.lower, found.upper)
+
+
+def survival_curves(
+    view: ChainView,
+    interval: Interval,
+    key: Callable[[Observation], str],
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+) -> list[SurvivalCurve]:
+    """One curve per group (`key` of an observation, e.g. its start year), in the groups' order."""
+    from lifelines import KaplanMeierFitter
+
+    as_of = view.as_of.on
+    groups: dict[str, list[Observation]] = defaultdict(list)
+    for unit in view.units:
+        observation = observe(unit, interval, as_of)
+        if observation is not None and observation.status is not Status.INVERTED:
+            groups[key(observation)].append(observation)
+    curves = []
+    for group in sorted(groups):
+        observations = groups[group]
+        cases = len({_case_key(o) for o in observations})
+        small = cases < min_group_size
+        points: tuple[SurvivalPoint, ...] = ()
+        if not small:
+            fitted = KaplanMeierFitter().fit(
+                [o.days for o in observations], event_observed=[o.observed for o in observations]
+            )
+            survival = fitted.survival_function_.iloc[:, 0]
+            band = fitted.confidence_interval_
+            points = tuple(
+                SurvivalPoint(float(day), float(s), float(low), float(high))
+                for day, s, low, high in zip(
+                    survival.index, survival, band.iloc[:, 0], band.iloc[:, 1], strict=True
+                )
+            )
+        curves.append(
+            SurvivalCurve(
+                group=group,
+                units=len(observations),
+                cases=cases,
+                small_group=small,
+                points=points,
+                at_days=tuple(_at(points, d) for d in SURVIVAL_DAYS) if points else (),
+            )
+        )
+    return curves
+
+
+def by_start_year(observation: Observation) -> str:
+    return str(observation.start.year)

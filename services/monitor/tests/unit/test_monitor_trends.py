@@ -1,0 +1,83 @@
+"""Is it getting shorter: the Kaplan–Meier median per year of the interval's start, with its
+95% interval, on the fixed chain (monitor_chain_builders.fixed_chain) as of 2021-12-31.
+
+T0→T2 by the year of the signal: 2020 — 10, 12, 20, 30 days, all closed: the curve reaches one
+half at 12 days; 2021 — 9, 14, 27 days closed and victim-007's signal open for 213 days
+(censored): one half at 14 days, and the band's upper edge never falls below one half.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from monitor_chain_builders import fixed_chain
+
+from monitor.domain import POLICE_PHASE, TIME_TO_REPORT, ChainProjection, ChainView, observe
+from monitor.domain.leadtimes import km_median_days
+from monitor.domain.trends import median_by_year
+
+AS_OF = date(2021, 12, 31)
+
+
+def view() -> ChainView:
+    projection = ChainProjection()
+    projection.apply_all(fixed_chain().facts)
+    return projection.view(AS_OF)
+
+
+def test_the_median_per_year_with_its_interval_censors_the_open_ones() -> None:
+    rows = {r.year: r for r in median_by_year(view(), TIME_TO_REPORT, min_group_size=1)}
+    assert sorted(rows) == [2020, 2021]
+    assert (rows[2020].units, rows[2020].closed, rows[2020].km_median_days) == (4, 4, 12.0)
+    assert (rows[2021].units, rows[2021].closed, rows[2021].km_median_days) == (4, 3, 14.0)
+    for row in rows.values():
+        assert row.lower_days is not None
+        assert row.lower_days <= (row.km_median_days or 0)
+    assert rows[2020].upper_days is not None
+    assert rows[2020].upper_days >= 12.0
+    assert rows[2021].upper_days is None  # the band's upper edge stays above one half
+
+
+def test_each_year_is_the_lead_time_tables_kaplan_meier_median_of_its_units() -> None:
+    chain = view()
+    for row in median_by_year(chain, POLICE_PHASE, min_group_size=1):
+        observations = [
+            o
+            for u in chain.units
+            if (o := observe(u, POLICE_PHASE, AS_OF)) is not None and o.start.year == row.year
+        ]
+        assert row.km_median_days == km_median_days(observations)
+
+
+def test_a_year_of_few_cases_is_withheld() -> None:
+    rows = median_by_year(view(), TIME_TO_REPORT, min_group_size=4)
+    withheld = {r.year: (r.small_group, r.km_median_days, r.lower_days) for r in rows}
+    # 2020's four victims are in three cases (case-003 has two).
+    assert withheld == {2020: (True, None, None), 2021: (False, 14.0, withheld[2021][2])}
+
+
+def test_the_survival_curve_per_year_steps_at_each_closed_unit_with_its_band() -> None:
+    from monitor.domain.trends import SURVIVAL_DAYS, by_start_year, survival_curves
+
+    curves = {
+        c.group: c for c in survival_curves(view(), TIME_TO_REPORT, by_start_year, min_group_size=1)
+    }
+    later = curves["2021"]
+    # 9, 14 and 27 days closed, one unit open at 213 days: a quarter drops at each close.
+    assert [(p.day, round(p.survival, 6)) for p in later.points] == [
+        (0.0, 1.0),
+        (9.0, 0.75),
+        (14.0, 0.5),
+        (27.0, 0.25),
+        (213.0, 0.25),
+    ]
+    assert all(p.lower <= p.survival <= p.upper for p in later.points)
+    assert SURVIVAL_DAYS == (90, 180, 365, 730)
+    at = [None if p is None else round(p.survival, 6) for p in later.at_days]
+    assert at == [0.25, 0.25, None, None]  # after 213 days nobody of 2021 is followed
+    # Every unit of 2020 reported within 30 days: the curve is at zero and stays there.
+    assert [p.survival if p else None for p in curves["2020"].at_days] == [0.0] * 4
+    small = survival_curves(view(), TIME_TO_REPORT, by_start_year, min_group_size=4)
+    assert [(c.group, c.small_group, c.points) for c in small if c.group == "2020"] == [
+        ("2020", True, ())
+    ]
