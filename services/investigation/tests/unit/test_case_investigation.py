@@ -14,7 +14,8 @@ from ketenzicht_common.store import topics_of
 from ketenzicht_contracts.events import payload_model
 
 POLICE = Provenance(organisation="politie", system="police-registration", command_id="cmd-1")
-NUMBER = "PL0100-2022-0001"
+NUMBER = "kz1.0123456789abcdef0123456789abcdef.c2VhbGVk"
+"""What the domain is given for the registration number: the key store's sealed text."""
 
 
 def opened(on: date = date(2022, 2, 1)) -> CaseInvestigation:
@@ -39,7 +40,8 @@ def test_registering_keeps_the_number_private_and_opening_records_the_public_fac
     created, number = case.collect_events()
     assert created.TOPIC in PRIVATE_TOPICS
     assert number.TOPIC in PRIVATE_TOPICS
-    assert case.police_registration_number == "PL0100-2022-0001"
+    assert isinstance(number, CaseInvestigation.PoliceRegistrationNumberSealed)
+    assert case.sealed_registration_number == NUMBER
     assert case.registered_by == "politie"
     case.open_investigation(POLICE, date(2022, 2, 1))
     (opened_event,) = case.collect_events()

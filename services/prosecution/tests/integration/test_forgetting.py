@@ -29,9 +29,9 @@ from ketenzicht_common.testing.store_scan import clear_forms, scan, scanned_file
 pytestmark = pytest.mark.integration
 
 FIRST = pb.COURT_INSTANCE_FIRST_INSTANCE
-FINAL_CASE = ("case-forget-1", "suspect-forget-1", "08/246802-22")
-DISMISSED_CASE = ("case-forget-2", "suspect-forget-2", "08/135791-22")
-ORDERED_CASE = ("case-forget-3", "suspect-forget-3", "08/975310-22")
+FINAL_CASE = ("C-00000000000000000001", "suspect-forget-1", "08/246802-22")
+DISMISSED_CASE = ("C-00000000000000000002", "suspect-forget-2", "08/135791-22")
+ORDERED_CASE = ("C-00000000000000000003", "suspect-forget-3", "08/975310-22")
 NUMBERS = [FINAL_CASE[2], DISMISSED_CASE[2], ORDERED_CASE[2]]
 
 
@@ -177,7 +177,7 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     await om.RegisterCase(
         pb.RegisterCaseRequest(
             command_id="forget-register-5",
-            case_id="case-forget-5",
+            case_id="C-00000000000000000005",
             suspect_id="suspect-forget-5",
             occurred_on="2059-12-03",
         )
@@ -186,7 +186,7 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
         om.ForgetParketnummer(
             pb.ForgetParketnummerRequest(
                 command_id="erasure-order-3",
-                case_id="case-forget-5",
+                case_id="C-00000000000000000005",
                 suspect_id="suspect-forget-5",
                 occurred_on="2059-12-03",
                 order_id="om-order-2059-19",
@@ -199,14 +199,14 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     await om.RegisterCase(
         pb.RegisterCaseRequest(
             command_id="forget-register-4",
-            case_id="case-forget-4",
+            case_id="C-00000000000000000004",
             suspect_id="suspect-forget-4",
             occurred_on="2059-12-03",
             parketnummer=number,
         )
     )
     found = await om.FindProsecution(pb.FindProsecutionRequest(parketnummer=number))
-    assert found.case_id == "case-forget-4"
+    assert found.case_id == "C-00000000000000000004"
 
 
 async def test_the_sweep_forgets_final_proceedings_thirty_years_on_and_keeps_a_dismissal(

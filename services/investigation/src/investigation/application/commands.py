@@ -66,6 +66,17 @@ class DecideNoInvestigation(CaseCommand):
     pass
 
 
+class ForgetRegistrationNumber(CaseCommand):
+    """The erasure order of the organisation that registered the case, for its police
+    registration number (occurred_on: the order's date)."""
+
+    order_id: Pseudonym
+
+
+class SweepRetention(Command):
+    """Destroy the keys whose retention term has passed on ``occurred_on`` (the as-of day)."""
+
+
 class AnnulFact(CaseCommand, corrections.AnnulFact):
     """Annul a fact of this case the caller's organisation stated."""
 

@@ -6,20 +6,18 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 
-from pydantic import ValidationError
-
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
-from ketenzicht_common.errors import FieldViolation, InvalidCommand
+from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import (
     ack,
     acknowledged,
+    as_of_command,
     case_pseudonym,
     command_from,
     pseudonym,
-    violations_of,
 )
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
@@ -158,19 +156,7 @@ class ProsecutionApi:
     async def SweepRetention(
         self, request: pb.SweepRetentionRequest, caller: Caller
     ) -> pb.SweepRetentionResult:
-        fields = {"occurred_on": request.as_of}
-        try:
-            command = c.SweepRetention.model_validate(fields)
-        except ValidationError as error:
-            raise InvalidCommand(
-                [
-                    FieldViolation("as_of" if v.field == "occurred_on" else v.field, v.description)
-                    for v in violations_of(error)
-                ]
-            ) from None
-        command_id = request.command_id
-        if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
-            raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
+        command, command_id = as_of_command(request, c.SweepRetention)
         result = await self.commands.sweep_retention(command, caller.provenance(command_id))
         return pb.SweepRetentionResult(forgotten=result.answer.forgotten, kept=result.answer.kept)
 
