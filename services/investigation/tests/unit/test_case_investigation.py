@@ -205,3 +205,33 @@ def test_a_late_suspension_within_a_closed_period_ends_with_that_period() -> Non
     case.open_investigation(POLICE, date(2022, 9, 1))
     assert case.status == "OPEN"
     assert not case.suspended_on(date(2022, 9, 2))
+
+
+def test_forgetting_the_number_is_recorded_once_naming_its_basis_and_never_the_number() -> None:
+    case = opened()
+    case.forget_registration_number(POLICE, date(2023, 1, 1), "ERASURE_ORDER", "", "order-1")
+    (forgotten,) = case.collect_events()
+    assert isinstance(forgotten, CaseInvestigation.PoliceRegistrationNumberForgotten)
+    assert forgotten.TOPIC in PRIVATE_TOPICS
+    assert (forgotten.basis, forgotten.term_code, forgotten.order_id) == (
+        "ERASURE_ORDER",
+        "",
+        "order-1",
+    )
+    assert NUMBER not in repr(vars(forgotten))
+    assert case.registration_number_forgotten_on == date(2023, 1, 1)
+    with pytest.raises(AlreadyExists):
+        case.forget_registration_number(POLICE, date(2023, 1, 2), "ERASURE_ORDER", "", "order-2")
+
+
+def test_the_investigation_ended_on_its_last_close_or_decision_and_not_while_open() -> None:
+    case = opened(date(2022, 2, 1))
+    assert case.ended_on is None
+    case.close(POLICE, date(2022, 5, 1), "NO_LEADS")
+    assert case.ended_on == date(2022, 5, 1)
+    case.decide_no_investigation(POLICE, date(2022, 6, 1))
+    assert case.ended_on == date(2022, 6, 1)
+    case.open_investigation(POLICE, date(2022, 7, 1))
+    assert case.ended_on is None  # reopened: the case keeps its key
+    never = CaseInvestigation.register("case-002", NUMBER, POLICE, date(2022, 2, 1))
+    assert never.ended_on is None  # registered, nothing decided yet
