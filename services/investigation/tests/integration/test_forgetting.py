@@ -22,7 +22,7 @@ from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServ
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import write_present
 from ketenzicht_common.domain import stable_id
-from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing import TOKENS, suspect_pseudonym
 from ketenzicht_common.testing.service import Running, rpc_error, running_service
 from ketenzicht_common.testing.store_scan import clear_forms, scan, scanned_files, uuid_forms
 
@@ -123,7 +123,9 @@ async def test_registered_numbers_are_sealed_in_every_store_and_found_by_blind_i
     )
     await police.IdentifySuspect(
         pb.IdentifySuspectRequest(
-            case_id=c[OLD_SUBMITTED], occurred_on="2005-07-01", suspect_id="suspect-forget-2"
+            case_id=c[OLD_SUBMITTED],
+            occurred_on="2005-07-01",
+            suspect_id=suspect_pseudonym("suspect-forget-2"),
         )
     )
     await police.SubmitToProsecution(

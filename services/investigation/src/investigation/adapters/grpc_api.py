@@ -80,10 +80,10 @@ class InvestigationApi:
 
     async def IdentifySuspect(
         self, request: pb.IdentifySuspectRequest, caller: Caller
-    ) -> CommandAck:
-        return await acknowledged(
-            request, c.IdentifySuspect, caller, self.commands.identify_suspect
-        )
+    ) -> pb.IdentifySuspectResponse:
+        command, command_id = command_from(request, c.IdentifySuspect)
+        result = await self.commands.identify_suspect(command, caller.provenance(command_id))
+        return pb.IdentifySuspectResponse(suspect_id=result.answer.suspect_id, ack=ack(result))
 
     async def HearVictim(self, request: pb.HearVictimRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.HearVictim, caller, self.commands.hear_victim)

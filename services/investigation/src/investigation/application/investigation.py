@@ -18,7 +18,12 @@ from investigation.domain.case_investigation import (
 )
 from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
+from ketenzicht_common.commands import (
+    CommandGateway,
+    CommandResult,
+    issue_case_id,
+    issue_suspect_id,
+)
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import ChainAggregate, Provenance
 from ketenzicht_common.errors import NotFound, NotTheOwner, PreconditionFailed
@@ -127,6 +132,13 @@ class CaseOpened:
     """The case pseudonym issued for a registration number (the first time, or again)."""
 
     case_id: str
+
+
+@dataclass(frozen=True)
+class SuspectIdentified:
+    """The suspect's pseudonym: issued by this command, or the one it was given."""
+
+    suspect_id: str
 
 
 def _existing(uow: UnitOfWork, case_id: str) -> CaseInvestigation:
@@ -254,12 +266,18 @@ class InvestigationCommands:
 
     async def identify_suspect(
         self, cmd: c.IdentifySuspect, provenance: Provenance
-    ) -> CommandResult[None]:
-        return await self._on_case(
-            cmd,
-            provenance,
-            lambda case: case.identify_suspect(provenance, cmd.occurred_on, cmd.suspect_id),
-        )
+    ) -> CommandResult[SuspectIdentified]:
+        """A suspect identified in the case: ketenzicht issues the pseudonym for one new to the
+        chain, as intake does for a victim; the police keep the link to their own person record
+        (no person number reaches ketenzicht, docs/adr/0025)."""
+        # Drawn before the command is applied: a retry is answered from the command log.
+        suspect_id = cmd.suspect_id or issue_suspect_id()
+
+        def handle(uow: UnitOfWork) -> SuspectIdentified:
+            _existing(uow, cmd.case_id).identify_suspect(provenance, cmd.occurred_on, suspect_id)
+            return SuspectIdentified(suspect_id)
+
+        return await self.gateway.submit(cmd, provenance, handle, SuspectIdentified)
 
     async def hear_victim(self, cmd: c.HearVictim, provenance: Provenance) -> CommandResult[None]:
         return await self._on_case(

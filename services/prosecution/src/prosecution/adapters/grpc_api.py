@@ -92,10 +92,16 @@ class ProsecutionApi:
     async def OpenCase(self, request: pb.OpenCaseRequest, caller: Caller) -> pb.OpenCaseResponse:
         command, command_id = command_from(request, c.OpenCase)
         result = await self.commands.open_case(command, caller.provenance(command_id))
-        return pb.OpenCaseResponse(case_id=result.answer.case_id, ack=ack(result))
+        return pb.OpenCaseResponse(
+            case_id=result.answer.case_id, suspect_id=result.answer.suspect_id, ack=ack(result)
+        )
 
-    async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
+    async def RegisterCase(
+        self, request: pb.RegisterCaseRequest, caller: Caller
+    ) -> pb.RegisterCaseResponse:
+        command, command_id = command_from(request, c.RegisterCase)
+        result = await self.commands.register_case(command, caller.provenance(command_id))
+        return pb.RegisterCaseResponse(suspect_id=result.answer.suspect_id, ack=ack(result))
 
     async def HoldExaminingMagistrateHearing(
         self, request: pb.VictimFactRequest, caller: Caller
