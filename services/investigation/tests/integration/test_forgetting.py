@@ -200,7 +200,8 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     other = await rpc_error(police.ForgetRegistrationNumber(order))
     assert other.code() == grpc.StatusCode.PERMISSION_DENIED
 
-    await kmar.ForgetRegistrationNumber(order)
+    ordered = await kmar.ForgetRegistrationNumber(order)
+    assert list(ordered.event_ids) == []  # private: nothing goes on the bus
     replayed = await kmar.ForgetRegistrationNumber(order)
     assert replayed.replayed
 
