@@ -84,9 +84,11 @@ chromium:
 bench: setup
 	$(BIN)/python -m ketenzicht_bench
 
-# The OM's retention sweep against the running local stack: destroys the keys of the
-# parketnummers whose term has passed on AS_OF (default today; docs/adr/0020).
+# The retention sweeps against the running local stack, the police's and the OM's: destroy the
+# keys of the registration numbers and parketnummers whose term has passed on AS_OF (default
+# today; docs/adr/0020).
 forget-sweep: setup
+	$(BIN)/python -m investigation.adapters.forget_cli sweep $(if $(AS_OF),--as-of $(AS_OF))
 	$(BIN)/python -m prosecution.adapters.forget_cli sweep $(if $(AS_OF),--as-of $(AS_OF))
 
 # The ingest with py-spy on every process: profiles in var/profile, the top costs per event

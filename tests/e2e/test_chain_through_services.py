@@ -28,7 +28,7 @@ from ketenzicht.prosecution.v1 import prosecution_pb2 as ppb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.processes import NatsServer, ServiceProcess, free_port
-from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing import TOKENS, suspect_pseudonym
 from ketenzicht_common.testing.fixtures import REPO_ROOT
 from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_contracts.envelope import stream_for
@@ -158,7 +158,6 @@ async def test_one_case_through_intake_investigation_and_prosecution(
     chain: Chain, clients: Clients
 ) -> None:
     record = Recorder()
-    suspect = "suspect-e2e-001"
     # The case enters the chain at the police: ketenzicht issues its pseudonym for the
     # police's own number, and every service hears of the case by the pseudonym only.
     opened = await clients.investigation.OpenCase(
@@ -198,13 +197,15 @@ async def test_one_case_through_intake_investigation_and_prosecution(
             )
         ),
     )
-    await record(
+    # The suspect enters the chain at the police too: ketenzicht issues its pseudonym, which
+    # the police's submission carries to the OM (no police person number on the bus).
+    identified = await record(
         "investigation",
         "SuspectIdentified",
-        police.IdentifySuspect(
-            vpb.IdentifySuspectRequest(case_id=case, suspect_id=suspect, occurred_on="2022-02-15")
-        ),
+        police.IdentifySuspect(vpb.IdentifySuspectRequest(case_id=case, occurred_on="2022-02-15")),
     )
+    suspect = identified.suspect_id
+    assert re.fullmatch(r"S-[0-9a-f]{20}", suspect)
     await record(
         "investigation",
         "CaseSubmittedToProsecution",
@@ -315,7 +316,7 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
     off) when the OM registers the case; the OM does not wait for it, and once the police's
     relay runs again the submission lands too, with its earlier business date."""
     case = await open_case(clients.investigation, "PL1700-2022-0200")
-    suspect = "suspect-e2e-late"
+    suspect = suspect_pseudonym("suspect-e2e-late")
     running = chain.services["investigation"]
     env, log_file = running.env, chain.root / "investigation.log"
 
@@ -349,7 +350,7 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
         ppb.SuspectFactRequest(case_id=case, suspect_id=suspect, occurred_on="2022-07-01")
     )
     om_events = await on_stream(
-        chain.nats, "prosecution", [*registered.event_ids, *summoned.event_ids]
+        chain.nats, "prosecution", [*registered.ack.event_ids, *summoned.event_ids]
     )
     assert len(om_events) == 2
     investigation_ids = {
@@ -367,7 +368,7 @@ async def test_the_om_registers_before_the_police_submission_reaches_the_bus(
         "suspect_ids": [suspect],
     }
     # Arrival order is not fact order: the bus saw the OM first, the facts say police first.
-    registered_on = payload_of(om_events[registered.event_ids[0]])["occurred_on"]
+    registered_on = payload_of(om_events[registered.ack.event_ids[0]])["occurred_on"]
     assert payload_of(late)["occurred_on"] < registered_on
 
 
@@ -391,7 +392,7 @@ async def test_several_victims_and_several_suspects_in_one_case(
                 )
             ),
         )
-    suspects = ["suspect-e2e-m1", "suspect-e2e-m2"]
+    suspects = [suspect_pseudonym("suspect-e2e-m1"), suspect_pseudonym("suspect-e2e-m2")]
 
     police = clients.investigation
     await record(
@@ -488,8 +489,12 @@ async def test_one_victim_in_two_cases(chain: Chain, clients: Clients) -> None:
     )
     victim = reply.victim_id
     cases = {
-        await open_case(clients.investigation, "PL1700-2021-0401"): "suspect-e2e-f",
-        await open_case(clients.investigation, "PL1700-2022-0402"): "suspect-e2e-s",
+        await open_case(clients.investigation, "PL1700-2021-0401"): suspect_pseudonym(
+            "suspect-e2e-f"
+        ),
+        await open_case(clients.investigation, "PL1700-2022-0402"): suspect_pseudonym(
+            "suspect-e2e-s"
+        ),
     }
     for n, (case, suspect) in enumerate(cases.items()):
         reported = f"202{1 + n}-06-01"

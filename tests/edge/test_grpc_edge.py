@@ -32,7 +32,7 @@ from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
 from ketenzicht.prosecution.v1 import prosecution_pb2
 from ketenzicht.residence.v1 import residence_pb2
 from ketenzicht_common.client import connect
-from ketenzicht_common.testing import TOKENS, case_pseudonym
+from ketenzicht_common.testing import TOKENS, case_pseudonym, suspect_pseudonym
 from ketenzicht_common.testing.jetstream import attributes_of, stream_messages
 from ketenzicht_common.testing.service import Running, published_ids, running_service
 
@@ -249,7 +249,7 @@ async def test_an_occurred_on_that_is_not_a_plausible_iso_day_is_refused(
             "RegisterCase",
             prosecution_pb2.RegisterCaseRequest(
                 case_id=case_pseudonym("case-edge-date"),
-                suspect_id="suspect-edge",
+                suspect_id=suspect_pseudonym("suspect-edge"),
                 occurred_on=occurred_on,
             ).SerializeToString(),
         ),

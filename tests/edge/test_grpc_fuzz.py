@@ -49,7 +49,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import code_pb2
 
 from ketenzicht_common.telemetry import valid_traceparent
-from ketenzicht_common.testing import case_pseudonym
+from ketenzicht_common.testing import case_pseudonym, suspect_pseudonym
 from ketenzicht_common.testing.jetstream import attributes_of, stream_messages
 from ketenzicht_common.testing.service import Running
 
@@ -141,7 +141,9 @@ class Pools:
     cases: list[str] = field(
         default_factory=lambda: [case_pseudonym(f"case-fz-{n}") for n in range(4)]
     )
-    suspects: list[str] = field(default_factory=lambda: [f"suspect-fz-{n}" for n in range(3)])
+    suspects: list[str] = field(
+        default_factory=lambda: [suspect_pseudonym(f"suspect-fz-{n}") for n in range(3)]
+    )
 
 
 class Fuzzer:
@@ -480,7 +482,7 @@ async def still_working(chain: dict[str, Running]) -> None:
             prosecution_pb2.RegisterCaseRequest(
                 command_id="fz-after",
                 case_id=case_pseudonym("case-fz-after"),
-                suspect_id="suspect-fz-after",
+                suspect_id=suspect_pseudonym("suspect-fz-after"),
                 occurred_on="2022-03-01",
             ),
         ),

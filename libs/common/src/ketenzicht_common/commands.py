@@ -132,6 +132,12 @@ def issue_case_id() -> str:
     return f"C-{uuid.uuid4().hex[:20]}"
 
 
+def issue_suspect_id() -> str:
+    """A new suspect pseudonym (``SuspectId``), random like a case's (docs/adr/0025): issued
+    where a suspect first enters the chain, before its command is applied."""
+    return f"S-{uuid.uuid4().hex[:20]}"
+
+
 class CommandGateway:
     """Checks what no aggregate can (the date against the clock) and hands the command on."""
 

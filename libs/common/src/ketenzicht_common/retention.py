@@ -284,17 +284,62 @@ def om_link_expires(state: ProceedingsState, minor: bool = True) -> tuple[str, d
     return None
 
 
+@dataclass(frozen=True)
+class PoliceCaseState:
+    """What the police's term depends on, as the investigation service knows one case.
+
+    Investigation reads no other service's events: it does not know how the OM's proceedings
+    went, nor the offence date, nor the victim's age."""
+
+    registered_on: date
+    """The day the source registered the case (``OpenCase``): the latest possible offence day."""
+    ended_on: date | None
+    """The day the investigation last ended — the latest of its last close
+    (InvestigationClosed) and a decision not to investigate (NoInvestigationDecided) — or None
+    while it is open (also suspended, or opened again after an end) or never began nor ended."""
+    submitted: bool
+    """Submitted to the OM (CaseSubmittedToProsecution) for any suspect."""
+
+
+def police_link_expires(state: PoliceCaseState, minor: bool = True) -> tuple[str, date] | None:
+    """When the police's link of this case to its registration number must go, and under which
+    term; None while it may not go yet by any term.
+
+    - open (also suspended, reopened, or never ended): never by a term;
+    - submitted to the OM: never by a term — the OM may send it back for further investigation
+      (and every act of prosecution restarts the limitation period, art. 72 Sr), and this
+      service cannot see when the proceedings ended: the police give an erasure order then;
+    - ended and not submitted: the investigation can be opened again as long as the right to
+      prosecute stands, so the Wpg art. 9 term runs from the later of the end and the lapse
+      (counted from the registration, the latest possible offence day) — for 273f since its
+      twelve-year maximum, never.
+    """
+    if state.submitted or state.ended_on is None:
+        return None
+    try:
+        lapsed = limitation_ends(state.registered_on, minor)
+    except KeyError:
+        return None  # no regime in the data: no term ketenzicht could apply
+    if lapsed is None:
+        return None
+    return "WPG_ART9_INVESTIGATION", term_ends(
+        "WPG_ART9_INVESTIGATION", max(lapsed, state.ended_on)
+    )
+
+
 __all__ = [
     "LIMITATION_273F",
     "TERMS",
     "CountedFrom",
     "LimitationRegime",
+    "PoliceCaseState",
     "ProceedingsState",
     "RetentionTerm",
     "Source",
     "add_months",
     "limitation_ends",
     "om_link_expires",
+    "police_link_expires",
     "term",
     "term_ends",
 ]

@@ -91,6 +91,25 @@ def command_from(request: Message, command_type: type[C], **extra: Any) -> tuple
         raise InvalidCommand(violations_of(error)) from None
 
 
+def as_of_command(request: Message, command_type: type[C]) -> tuple[C, str]:
+    """A command dated by the request's ``as_of`` (a retention sweep: the day the terms are
+    measured on), validated like ``occurred_on`` and refused under the request's field name."""
+    fields = message_to_dict(request)
+    command_id = str(fields.pop("command_id", ""))
+    if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
+        raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
+    fields["occurred_on"] = fields.pop("as_of", "")
+    try:
+        return command_type.model_validate(fields), command_id
+    except ValidationError as error:
+        raise InvalidCommand(
+            [
+                FieldViolation("as_of" if v.field == "occurred_on" else v.field, v.description)
+                for v in violations_of(error)
+            ]
+        ) from None
+
+
 def ack(result: CommandResult[Any]) -> common_pb2.CommandAck:
     """What every accepted command answers over gRPC."""
     return common_pb2.CommandAck(event_ids=list(result.event_ids), replayed=result.replayed)

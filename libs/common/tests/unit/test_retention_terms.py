@@ -10,10 +10,12 @@ import pytest
 from ketenzicht_common.retention import (
     LIMITATION_273F,
     TERMS,
+    PoliceCaseState,
     ProceedingsState,
     add_months,
     limitation_ends,
     om_link_expires,
+    police_link_expires,
     term,
     term_ends,
 )
@@ -71,3 +73,34 @@ def test_final_proceedings_are_forgotten_after_the_wjsg_term_and_open_ones_never
     old = ProceedingsState(date(2010, 6, 1), final_on=None, disposed_on=date(2011, 1, 1))
     assert om_link_expires(old, minor=False) == ("WJSG_ART39D_OM_CASE", date(2060, 6, 3))
     assert om_link_expires(old, minor=True) == ("WJSG_ART39D_OM_CASE", date(2078, 6, 3))
+
+
+def test_the_police_link_goes_half_a_year_after_the_investigation_ended_and_could_not_return() -> (
+    None
+):
+    # Registered under the six-year maximum (twelve years' limitation, from the latest possible
+    # 18th birthday for a minor: 2023-06-01), closed long before the lapse on 2035-06-02: the
+    # half year of Wpg art. 9 lid 4 runs from the lapse.
+    old = PoliceCaseState(date(2005, 6, 1), ended_on=date(2006, 3, 1), submitted=False)
+    assert police_link_expires(old) == ("WPG_ART9_INVESTIGATION", date(2035, 12, 3))
+    assert police_link_expires(old, minor=False) == ("WPG_ART9_INVESTIGATION", date(2017, 12, 3))
+    # Ended after the lapse (an adult victim assumed): the half year runs from the end.
+    late_end = PoliceCaseState(date(2005, 6, 1), ended_on=date(2018, 1, 10), submitted=False)
+    assert police_link_expires(late_end, minor=False) == (
+        "WPG_ART9_INVESTIGATION",
+        date(2018, 7, 11),
+    )
+
+
+def test_the_police_link_stays_while_the_case_is_open_submitted_or_can_come_back() -> None:
+    open_case = PoliceCaseState(date(2005, 6, 1), ended_on=None, submitted=False)
+    assert police_link_expires(open_case) is None
+    # Submitted: the OM's proceedings may send it back, and this service cannot see them end.
+    submitted = PoliceCaseState(date(2005, 6, 1), ended_on=date(2006, 3, 1), submitted=True)
+    assert police_link_expires(submitted, minor=False) is None
+    # Trafficking since its twelve-year maximum can always be investigated again.
+    recent = PoliceCaseState(date(2020, 6, 1), ended_on=date(2021, 3, 1), submitted=False)
+    assert police_link_expires(recent, minor=False) is None
+    # Before art. 273f: no regime ketenzicht could apply.
+    older = PoliceCaseState(date(2004, 6, 1), ended_on=date(2004, 9, 1), submitted=False)
+    assert police_link_expires(older, minor=False) is None

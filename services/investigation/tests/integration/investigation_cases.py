@@ -12,6 +12,7 @@ from google.rpc import code_pb2
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht.investigation.v1.investigation_pb2_grpc import InvestigationServiceStub
+from ketenzicht_common.testing import suspect_pseudonym
 from ketenzicht_common.testing.command_service import (
     Backlog,
     CommandService,
@@ -73,7 +74,9 @@ async def refusals(stub: InvestigationServiceStub) -> list[Refusal]:
     )
     never_opened = await case_of(stub, "int-unknown")
     await stub.IdentifySuspect(
-        pb.IdentifySuspectRequest(case_id=case, suspect_id="suspect-r", occurred_on="2022-02-10")
+        pb.IdentifySuspectRequest(
+            case_id=case, suspect_id=suspect_pseudonym("suspect-r"), occurred_on="2022-02-10"
+        )
     )
     await stub.SuspendInvestigation(pb.CaseFactRequest(case_id=case, occurred_on="2022-03-01"))
     await asyncio.sleep(0.6)
@@ -83,7 +86,9 @@ async def refusals(stub: InvestigationServiceStub) -> list[Refusal]:
         Refusal(
             stub.IdentifySuspect(
                 pb.IdentifySuspectRequest(
-                    case_id=never_opened, suspect_id="suspect-r", occurred_on="2022-02-10"
+                    case_id=never_opened,
+                    suspect_id=suspect_pseudonym("suspect-r"),
+                    occurred_on="2022-02-10",
                 )
             ),
             failed,
@@ -92,7 +97,9 @@ async def refusals(stub: InvestigationServiceStub) -> list[Refusal]:
         Refusal(
             stub.IdentifySuspect(
                 pb.IdentifySuspectRequest(
-                    case_id=NOT_ISSUED, suspect_id="suspect-r", occurred_on="2022-02-10"
+                    case_id=NOT_ISSUED,
+                    suspect_id=suspect_pseudonym("suspect-r"),
+                    occurred_on="2022-02-10",
                 )
             ),
             failed,
@@ -129,7 +136,9 @@ async def refusals(stub: InvestigationServiceStub) -> list[Refusal]:
         Refusal(
             stub.SubmitToProsecution(
                 pb.SubmitToProsecutionRequest(
-                    case_id=case, occurred_on="2022-02-20", suspect_ids=["suspect-x"]
+                    case_id=case,
+                    occurred_on="2022-02-20",
+                    suspect_ids=[suspect_pseudonym("suspect-x")],
                 )
             ),
             failed,
@@ -161,7 +170,9 @@ async def refusals(stub: InvestigationServiceStub) -> list[Refusal]:
         Refusal(
             stub.IdentifySuspect(
                 pb.IdentifySuspectRequest(
-                    case_id=case, suspect_id="suspect-r", occurred_on="2022-02-11"
+                    case_id=case,
+                    suspect_id=suspect_pseudonym("suspect-r"),
+                    occurred_on="2022-02-11",
                 )
             ),
             exists,
@@ -248,7 +259,9 @@ async def backlog(stub: InvestigationServiceStub) -> Backlog:
         # 300: a fact about a case no investigation was opened for
         pb.InvestigationCommand(
             identify_suspect=pb.IdentifySuspectRequest(
-                case_id=never_opened, suspect_id="suspect-x", occurred_on="2022-02-01"
+                case_id=never_opened,
+                suspect_id=suspect_pseudonym("suspect-x"),
+                occurred_on="2022-02-01",
             )
         ),
         # 301: a fact dated after the close

@@ -62,17 +62,21 @@ async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
     running: Running, police: InvestigationServiceStub
 ) -> None:
     case = await open_case(police, "PL0100-2022-0001", command_id="open-case-001")
+    opened = await police.OpenInvestigation(
+        pb.OpenInvestigationRequest(command_id="open-001", case_id=case, occurred_on="2022-02-01")
+    )
+    # A suspect new to the chain: ketenzicht issues the pseudonym, a retry answers the same.
+    identify = pb.IdentifySuspectRequest(
+        command_id="identify-001", case_id=case, occurred_on="2022-02-10"
+    )
+    identified = await police.IdentifySuspect(identify)
+    suspect = identified.suspect_id
+    assert re.fullmatch(r"S-[0-9a-f]{20}", suspect)
+    retried = await police.IdentifySuspect(identify)
+    assert (retried.suspect_id, retried.ack.replayed) == (suspect, True)
     acks = [
-        await police.OpenInvestigation(
-            pb.OpenInvestigationRequest(
-                command_id="open-001", case_id=case, occurred_on="2022-02-01"
-            )
-        ),
-        await police.IdentifySuspect(
-            pb.IdentifySuspectRequest(
-                case_id=case, suspect_id="suspect-a", occurred_on="2022-02-10"
-            )
-        ),
+        opened,
+        identified.ack,
         await police.HearVictim(
             pb.HearVictimRequest(
                 case_id=case,
@@ -121,14 +125,15 @@ async def test_an_investigation_from_opening_to_close_lands_on_jetstream(
         "victim_id": "victim-a",
         "with_police_psychologist": True,
     }
-    assert payload_of(messages[ids[5]])["suspect_ids"] == ["suspect-a"]
+    assert payload_of(messages[ids[1]])["suspect_id"] == suspect
+    assert payload_of(messages[ids[5]])["suspect_ids"] == [suspect]
     assert payload_of(messages[ids[6]])["reason"] == "SUBMITTED"
     assert attributes_of(messages[ids[0]])["organisation"] == "politie"
 
     summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
     assert summary.status == pb.INVESTIGATION_STATUS_CLOSED
     assert summary.police_registration_number == "PL0100-2022-0001"
-    assert list(summary.submitted_suspect_ids) == ["suspect-a"]
+    assert list(summary.submitted_suspect_ids) == [suspect]
     assert summary.close_reason == pb.INVESTIGATION_CLOSE_REASON_SUBMITTED
     found = await police.FindInvestigation(
         pb.FindInvestigationRequest(police_registration_number="PL0100-2022-0001")
@@ -243,3 +248,30 @@ async def test_a_decision_not_to_investigate_without_a_report_in_view(
     summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
     assert summary.status == pb.INVESTIGATION_STATUS_NOT_INVESTIGATED
     assert summary.no_investigation_decided_on == "2021-11-01"
+
+
+async def test_a_suspect_id_the_police_chose_is_refused_without_repeating_it(
+    running: Running, police: InvestigationServiceStub
+) -> None:
+    case = await open_case(police, "PL0100-2022-0300")
+    await police.OpenInvestigation(
+        pb.OpenInvestigationRequest(case_id=case, occurred_on="2022-02-01")
+    )
+    for suspect_id in ("suspect-chosen", "PLPERS-0012345"):
+        for call in (
+            police.IdentifySuspect(
+                pb.IdentifySuspectRequest(
+                    case_id=case, suspect_id=suspect_id, occurred_on="2022-02-10"
+                )
+            ),
+            police.SubmitToProsecution(
+                pb.SubmitToProsecutionRequest(
+                    case_id=case, occurred_on="2022-02-11", suspect_ids=[suspect_id]
+                )
+            ),
+        ):
+            error = await rpc_error(call)
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert suspect_id not in (error.details() or "")
+    summary = await police.GetInvestigation(pb.GetInvestigationRequest(case_id=case))
+    assert list(summary.suspect_ids) == []

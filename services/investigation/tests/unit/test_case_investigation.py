@@ -14,7 +14,8 @@ from ketenzicht_common.store import topics_of
 from ketenzicht_contracts.events import payload_model
 
 POLICE = Provenance(organisation="politie", system="police-registration", command_id="cmd-1")
-NUMBER = "PL0100-2022-0001"
+NUMBER = "kz1.0123456789abcdef0123456789abcdef.c2VhbGVk"
+"""What the domain is given for the registration number: the key store's sealed text."""
 
 
 def opened(on: date = date(2022, 2, 1)) -> CaseInvestigation:
@@ -39,7 +40,8 @@ def test_registering_keeps_the_number_private_and_opening_records_the_public_fac
     created, number = case.collect_events()
     assert created.TOPIC in PRIVATE_TOPICS
     assert number.TOPIC in PRIVATE_TOPICS
-    assert case.police_registration_number == "PL0100-2022-0001"
+    assert isinstance(number, CaseInvestigation.PoliceRegistrationNumberSealed)
+    assert case.sealed_registration_number == NUMBER
     assert case.registered_by == "politie"
     case.open_investigation(POLICE, date(2022, 2, 1))
     (opened_event,) = case.collect_events()
@@ -203,3 +205,33 @@ def test_a_late_suspension_within_a_closed_period_ends_with_that_period() -> Non
     case.open_investigation(POLICE, date(2022, 9, 1))
     assert case.status == "OPEN"
     assert not case.suspended_on(date(2022, 9, 2))
+
+
+def test_forgetting_the_number_is_recorded_once_naming_its_basis_and_never_the_number() -> None:
+    case = opened()
+    case.forget_registration_number(POLICE, date(2023, 1, 1), "ERASURE_ORDER", "", "order-1")
+    (forgotten,) = case.collect_events()
+    assert isinstance(forgotten, CaseInvestigation.PoliceRegistrationNumberForgotten)
+    assert forgotten.TOPIC in PRIVATE_TOPICS
+    assert (forgotten.basis, forgotten.term_code, forgotten.order_id) == (
+        "ERASURE_ORDER",
+        "",
+        "order-1",
+    )
+    assert NUMBER not in repr(vars(forgotten))
+    assert case.registration_number_forgotten_on == date(2023, 1, 1)
+    with pytest.raises(AlreadyExists):
+        case.forget_registration_number(POLICE, date(2023, 1, 2), "ERASURE_ORDER", "", "order-2")
+
+
+def test_the_investigation_ended_on_its_last_close_or_decision_and_not_while_open() -> None:
+    case = opened(date(2022, 2, 1))
+    assert case.ended_on is None
+    case.close(POLICE, date(2022, 5, 1), "NO_LEADS")
+    assert case.ended_on == date(2022, 5, 1)
+    case.decide_no_investigation(POLICE, date(2022, 6, 1))
+    assert case.ended_on == date(2022, 6, 1)
+    case.open_investigation(POLICE, date(2022, 7, 1))
+    assert case.ended_on is None  # reopened: the case keeps its key
+    never = CaseInvestigation.register("case-002", NUMBER, POLICE, date(2022, 2, 1))
+    assert never.ended_on is None  # registered, nothing decided yet

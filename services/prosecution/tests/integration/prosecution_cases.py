@@ -11,7 +11,7 @@ from google.rpc import code_pb2
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
-from ketenzicht_common.testing import case_pseudonym
+from ketenzicht_common.testing import case_pseudonym, suspect_pseudonym
 from ketenzicht_common.testing.command_service import (
     Backlog,
     CommandService,
@@ -31,7 +31,7 @@ async def register_case(stub: ProsecutionServiceStub, key: str) -> Any:
         pb.RegisterCaseRequest(
             command_id=f"register-{key}",
             case_id=case_pseudonym(f"case-{key}"),
-            suspect_id=f"suspect-{key}",
+            suspect_id=suspect_pseudonym(f"suspect-{key}"),
             occurred_on="2022-06-01",
         )
     )
@@ -42,7 +42,7 @@ async def register_changed(stub: ProsecutionServiceStub, key: str) -> Any:
         pb.RegisterCaseRequest(
             command_id=f"register-{key}",
             case_id=case_pseudonym(f"case-{key}"),
-            suspect_id=f"suspect-{key}-b",
+            suspect_id=suspect_pseudonym(f"suspect-{key}-b"),
             occurred_on="2022-06-01",
         )
     )
@@ -50,7 +50,11 @@ async def register_changed(stub: ProsecutionServiceStub, key: str) -> Any:
 
 async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
     c = case_pseudonym("case-om-refusals")
-    s, d, f = "suspect-om-summoned", "suspect-om-dismissed", "suspect-om-final"
+    s, d, f = (
+        suspect_pseudonym("suspect-om-summoned"),
+        suspect_pseudonym("suspect-om-dismissed"),
+        suspect_pseudonym("suspect-om-final"),
+    )
     for suspect in (s, d, f):
         await stub.RegisterCase(
             pb.RegisterCaseRequest(case_id=c, suspect_id=suspect, occurred_on="2022-06-01")
@@ -139,7 +143,7 @@ async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
         Refusal(stub.ReopenCase(fact(c, d, "2022-07-01")), failed, "DATE_BEFORE_DECISION"),
         Refusal(stub.MarkCaseFinal(fact(c, s, "2023-01-01")), failed, "NO_VERDICT"),
         Refusal(
-            stub.SummonSuspect(fact(c, "suspect-om-unknown", "2022-09-01")),
+            stub.SummonSuspect(fact(c, suspect_pseudonym("suspect-om-unknown"), "2022-09-01")),
             failed,
             "CASE_NOT_REGISTERED",
         ),
@@ -179,7 +183,7 @@ async def refusals(stub: ProsecutionServiceStub) -> list[Refusal]:
             stub.RegisterCase(
                 pb.RegisterCaseRequest(
                     case_id=c,
-                    suspect_id="suspect-om-x",
+                    suspect_id=suspect_pseudonym("suspect-om-x"),
                     occurred_on="2022-06-01",
                     parketnummer="8/1234-22",
                 )
@@ -237,10 +241,13 @@ def register(
 
 
 async def backlog(stub: ProsecutionServiceStub) -> Backlog:
-    base, final = case_pseudonym("case-om-bulk"), "suspect-om-final"
+    base, final = case_pseudonym("case-om-bulk"), suspect_pseudonym("suspect-om-final")
     first = await stub.RegisterCase(
         register(
-            base, "suspect-om-base", command_id="bulk-base", parketnummer="08/111111-22"
+            base,
+            suspect_pseudonym("suspect-om-base"),
+            command_id="bulk-base",
+            parketnummer="08/111111-22",
         ).register_case
     )
     await stub.RegisterCase(register(base, final).register_case)
@@ -256,7 +263,8 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     )
     await stub.MarkCaseFinal(fact(base, final, "2023-01-30"))
     commands = [
-        register(case_pseudonym(f"case-om-bulk-{n}"), f"suspect-om-{n}") for n in range(200)
+        register(case_pseudonym(f"case-om-bulk-{n}"), suspect_pseudonym(f"suspect-om-{n}"))
+        for n in range(200)
     ]
     commands += [
         pb.ProsecutionCommand(
@@ -268,20 +276,27 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     ]
     commands += [
         # 300: a fact about a suspect the OM registered no case against
-        pb.ProsecutionCommand(summon_suspect=fact(base, "suspect-om-never", "2022-09-01")),
+        pb.ProsecutionCommand(
+            summon_suspect=fact(base, suspect_pseudonym("suspect-om-never"), "2022-09-01")
+        ),
         # 301: anything after the case became final
         pb.ProsecutionCommand(lodge_appeal=fact(base, final, "2023-02-01")),
         # 302: the parketnummer belongs to other proceedings
-        register(base, "suspect-om-other", parketnummer="08/111111-22"),
+        register(base, suspect_pseudonym("suspect-om-other"), parketnummer="08/111111-22"),
         # 303: the command id was used for a different command
-        register(base, "suspect-om-reused", command_id="bulk-base"),
+        register(base, suspect_pseudonym("suspect-om-reused"), command_id="bulk-base"),
         # 304: the same command again: a replay, acknowledged, nothing stored
-        register(base, "suspect-om-base", command_id="bulk-base", parketnummer="08/111111-22"),
+        register(
+            base,
+            suspect_pseudonym("suspect-om-base"),
+            command_id="bulk-base",
+            parketnummer="08/111111-22",
+        ),
         # 305: the case is already registered against this suspect
         register(base, final),
         # 306, 307, 308: a malformed parketnummer, a date in the future, no command at all
-        register(base, "suspect-om-bad", parketnummer="123"),
-        register(base, "suspect-om-future", on="2999-01-01"),
+        register(base, suspect_pseudonym("suspect-om-bad"), parketnummer="123"),
+        register(base, suspect_pseudonym("suspect-om-future"), on="2999-01-01"),
         pb.ProsecutionCommand(),
     ]
 
@@ -292,7 +307,7 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
     failed, invalid = code_pb2.FAILED_PRECONDITION, code_pb2.INVALID_ARGUMENT
     return Backlog(
         commands=commands,
-        accepted=[(range(300), "ack")],
+        accepted=[(range(200), "registered"), (range(200, 300), "ack")],
         refused={
             300: (failed, "CASE_NOT_REGISTERED"),
             301: (failed, "CASE_FINAL"),
@@ -303,7 +318,7 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
             307: (invalid, None),
             308: (invalid, None),
         },
-        replayed=(304, list(first.event_ids)),
+        replayed=(304, list(first.ack.event_ids)),
         published=5 + 300,  # the five unary commands, then one event per accepted command
         check=hundred_victims_heard,
     )
@@ -311,7 +326,7 @@ async def backlog(stub: ProsecutionServiceStub) -> Backlog:
 
 async def acquitted(stub: ProsecutionServiceStub, key: str) -> CommandAck:
     """A fact with a category: a first-instance acquittal."""
-    case, suspect = case_pseudonym(f"case-{key}"), f"suspect-{key}"
+    case, suspect = case_pseudonym(f"case-{key}"), suspect_pseudonym(f"suspect-{key}")
     await stub.RegisterCase(
         pb.RegisterCaseRequest(case_id=case, suspect_id=suspect, occurred_on="2022-01-10")
     )
@@ -335,7 +350,7 @@ def annul(
         pb.AnnulFactRequest(
             command_id=command_id,
             case_id=case_pseudonym(f"case-{key}"),
-            suspect_id=f"suspect-{key}",
+            suspect_id=suspect_pseudonym(f"suspect-{key}"),
             occurred_on="2022-06-01",
             corrected_event_id=event_id,
             reason=reason,  # type: ignore[arg-type]
@@ -361,7 +376,7 @@ def amend(
         pb.AmendFactRequest(
             command_id=command_id,
             case_id=case_pseudonym(f"case-{key}"),
-            suspect_id=f"suspect-{key}",
+            suspect_id=suspect_pseudonym(f"suspect-{key}"),
             occurred_on="2022-06-01",
             corrected_event_id=event_id,
             reason=reason,  # type: ignore[arg-type]
@@ -380,6 +395,7 @@ PROSECUTION = CommandService(
     denied_roles=("POLICE", "IND"),
     command=register_case,
     changed=register_changed,
+    ack=lambda reply: reply.ack,
     refusals=refusals,
     private="654321",
     backlog=backlog,

@@ -22,16 +22,16 @@ from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStu
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import write_present
 from ketenzicht_common.domain import stable_id
-from ketenzicht_common.testing import TOKENS, case_pseudonym
+from ketenzicht_common.testing import TOKENS, suspect_pseudonym
 from ketenzicht_common.testing.service import Running, rpc_error, running_service
 from ketenzicht_common.testing.store_scan import clear_forms, scan, scanned_files, uuid_forms
 
 pytestmark = pytest.mark.integration
 
 FIRST = pb.COURT_INSTANCE_FIRST_INSTANCE
-FINAL_CASE = (case_pseudonym("case-forget-1"), "suspect-forget-1", "08/246802-22")
-DISMISSED_CASE = (case_pseudonym("case-forget-2"), "suspect-forget-2", "08/135791-22")
-ORDERED_CASE = (case_pseudonym("case-forget-3"), "suspect-forget-3", "08/975310-22")
+FINAL_CASE = ("C-00000000000000000001", suspect_pseudonym("suspect-forget-1"), "08/246802-22")
+DISMISSED_CASE = ("C-00000000000000000002", suspect_pseudonym("suspect-forget-2"), "08/135791-22")
+ORDERED_CASE = ("C-00000000000000000003", suspect_pseudonym("suspect-forget-3"), "08/975310-22")
 NUMBERS = [FINAL_CASE[2], DISMISSED_CASE[2], ORDERED_CASE[2]]
 
 
@@ -177,8 +177,8 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     await om.RegisterCase(
         pb.RegisterCaseRequest(
             command_id="forget-register-5",
-            case_id=case_pseudonym("case-forget-5"),
-            suspect_id="suspect-forget-5",
+            case_id="C-00000000000000000005",
+            suspect_id=suspect_pseudonym("suspect-forget-5"),
             occurred_on="2059-12-03",
         )
     )
@@ -186,8 +186,8 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
         om.ForgetParketnummer(
             pb.ForgetParketnummerRequest(
                 command_id="erasure-order-3",
-                case_id=case_pseudonym("case-forget-5"),
-                suspect_id="suspect-forget-5",
+                case_id="C-00000000000000000005",
+                suspect_id=suspect_pseudonym("suspect-forget-5"),
                 occurred_on="2059-12-03",
                 order_id="om-order-2059-19",
             )
@@ -199,14 +199,14 @@ async def test_an_erasure_order_forgets_the_number_for_good_and_keeps_every_fact
     await om.RegisterCase(
         pb.RegisterCaseRequest(
             command_id="forget-register-4",
-            case_id=case_pseudonym("case-forget-4"),
-            suspect_id="suspect-forget-4",
+            case_id="C-00000000000000000004",
+            suspect_id=suspect_pseudonym("suspect-forget-4"),
             occurred_on="2059-12-03",
             parketnummer=number,
         )
     )
     found = await om.FindProsecution(pb.FindProsecutionRequest(parketnummer=number))
-    assert found.case_id == case_pseudonym("case-forget-4")
+    assert found.case_id == "C-00000000000000000004"
 
 
 async def test_the_sweep_forgets_final_proceedings_thirty_years_on_and_keeps_a_dismissal(

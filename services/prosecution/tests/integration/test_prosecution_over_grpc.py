@@ -16,7 +16,7 @@ import pytest
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
 from ketenzicht.prosecution.v1.prosecution_pb2_grpc import ProsecutionServiceStub
 from ketenzicht_common.client import connect
-from ketenzicht_common.testing import TOKENS, case_pseudonym
+from ketenzicht_common.testing import TOKENS, case_pseudonym, suspect_pseudonym
 from ketenzicht_common.testing.jetstream import attributes_of, payload_of, stream_messages
 from ketenzicht_common.testing.service import (
     Running,
@@ -51,17 +51,19 @@ def fact(case: str, suspect: str, on: str) -> pb.SuspectFactRequest:
 async def test_proceedings_from_registration_to_final_land_on_jetstream(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    c, s = case_pseudonym("case-om-001"), "suspect-om-a"
+    c, s = case_pseudonym("case-om-001"), suspect_pseudonym("suspect-om-a")
+    registered = await om.RegisterCase(
+        pb.RegisterCaseRequest(
+            command_id="register-om-001",
+            case_id=c,
+            suspect_id=s,
+            occurred_on="2022-06-01",
+            parketnummer="08/123456-22",
+        )
+    )
+    assert registered.suspect_id == s  # the pseudonym the police's submission named
     acks = [
-        await om.RegisterCase(
-            pb.RegisterCaseRequest(
-                command_id="register-om-001",
-                case_id=c,
-                suspect_id=s,
-                occurred_on="2022-06-01",
-                parketnummer="08/123456-22",
-            )
-        ),
+        registered.ack,
         await om.HoldExaminingMagistrateHearing(
             pb.VictimFactRequest(case_id=c, victim_id="victim-om-a", occurred_on="2022-07-01")
         ),
@@ -146,40 +148,49 @@ async def test_proceedings_from_registration_to_final_land_on_jetstream(
 
 async def test_dismissal_other_disposal_and_reopening(om: ProsecutionServiceStub) -> None:
     c = case_pseudonym("case-om-002")
-    for suspect in ("suspect-om-b", "suspect-om-c"):
+    for suspect in (suspect_pseudonym("suspect-om-b"), suspect_pseudonym("suspect-om-c")):
         await om.RegisterCase(
             pb.RegisterCaseRequest(case_id=c, suspect_id=suspect, occurred_on="2022-06-01")
         )
     dismissed = await om.DismissCase(
         pb.DismissCaseRequest(
             case_id=c,
-            suspect_id="suspect-om-b",
+            suspect_id=suspect_pseudonym("suspect-om-b"),
             occurred_on="2022-08-01",
             kind=pb.DISMISSAL_KIND_POLICY,
             code="50",
         )
     )
     assert len(dismissed.event_ids) == 1
-    await om.ReopenCase(fact(c, "suspect-om-b", "2023-01-10"))
-    await om.SummonSuspect(fact(c, "suspect-om-b", "2023-02-01"))
+    await om.ReopenCase(fact(c, suspect_pseudonym("suspect-om-b"), "2023-01-10"))
+    await om.SummonSuspect(fact(c, suspect_pseudonym("suspect-om-b"), "2023-02-01"))
     await om.DecideOtherDisposal(
         pb.OtherDisposalRequest(
             case_id=c,
-            suspect_id="suspect-om-c",
+            suspect_id=suspect_pseudonym("suspect-om-c"),
             occurred_on="2022-09-01",
             kind=pb.OTHER_DISPOSAL_KIND_TRANSACTION,
         )
     )
-    b = await om.GetProsecution(pb.GetProsecutionRequest(case_id=c, suspect_id="suspect-om-b"))
+    b = await om.GetProsecution(
+        pb.GetProsecutionRequest(case_id=c, suspect_id=suspect_pseudonym("suspect-om-b"))
+    )
     assert (b.decision, b.reopenings, b.summoned_on) == (
         pb.PROSECUTION_DECISION_SUMMONED,
         1,
         "2023-02-01",
     )
-    other = await om.GetProsecution(pb.GetProsecutionRequest(case_id=c, suspect_id="suspect-om-c"))
+    other = await om.GetProsecution(
+        pb.GetProsecutionRequest(case_id=c, suspect_id=suspect_pseudonym("suspect-om-c"))
+    )
     assert other.other_disposal_kind == pb.OTHER_DISPOSAL_KIND_TRANSACTION
     case = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=c))
-    assert list(case.suspect_ids) == ["suspect-om-b", "suspect-om-c"]
+    assert list(case.suspect_ids) == sorted(
+        [
+            suspect_pseudonym("suspect-om-b"),
+            suspect_pseudonym("suspect-om-c"),
+        ]
+    )
 
 
 async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal_in_its_kind(
@@ -187,7 +198,11 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
 ) -> None:
     # The shared suite corrects a verdict (proceedings against a suspect); here the other
     # holder, the case as a whole, and the dismissal's two categories.
-    c, s, v = case_pseudonym("case-om-corrected"), "suspect-om-corrected", "victim-om-corrected"
+    c, s, v = (
+        case_pseudonym("case-om-corrected"),
+        suspect_pseudonym("suspect-om-corrected"),
+        "victim-om-corrected",
+    )
     assessed = await om.AssessPresence(
         pb.AssessPresenceRequest(
             case_id=c, victim_id=v, occurred_on="2022-07-02", presence=pb.PRESENCE_NECESSARY
@@ -287,7 +302,10 @@ async def test_a_fact_of_the_case_is_corrected_without_a_suspect_and_a_dismissal
 async def test_the_kind_of_an_other_disposal_is_amended_over_grpc(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    c, s = case_pseudonym("case-om-disposal-amended"), "suspect-om-disposal-amended"
+    c, s = (
+        case_pseudonym("case-om-disposal-amended"),
+        suspect_pseudonym("suspect-om-disposal-amended"),
+    )
     await om.RegisterCase(pb.RegisterCaseRequest(case_id=c, suspect_id=s, occurred_on="2022-06-01"))
     disposed = await om.DecideOtherDisposal(
         pb.OtherDisposalRequest(
@@ -364,7 +382,9 @@ async def open_case(
 async def test_a_case_the_om_opens_itself_gets_its_pseudonym_from_ketenzicht(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    first = await open_case(om, "suspect-om-own", "08/777001-22", command_id="own-1")
+    first = await open_case(
+        om, suspect_pseudonym("suspect-om-own"), "08/777001-22", command_id="own-1"
+    )
     case = first.case_id
     assert re.fullmatch(r"C-[0-9a-f]{20}", case)
     assert len(first.ack.event_ids) == 1  # CaseRegistered, with the issued pseudonym
@@ -373,21 +393,26 @@ async def test_a_case_the_om_opens_itself_gets_its_pseudonym_from_ketenzicht(
     assert payload_of(message)["case_id"] == case
     # The same parketnummer again, under another command id: the same pseudonym, nothing new.
     stored = running.stored()
-    again = await open_case(om, "suspect-om-own", "08/777001-22", command_id="own-2")
+    again = await open_case(
+        om, suspect_pseudonym("suspect-om-own"), "08/777001-22", command_id="own-2"
+    )
     assert (again.case_id, list(again.ack.event_ids)) == (case, [])
     assert running.stored() == stored
     # A further suspect is registered in the case under the pseudonym.
     await om.RegisterCase(
         pb.RegisterCaseRequest(
-            case_id=case, suspect_id="suspect-om-own-2", occurred_on="2022-06-02"
+            case_id=case, suspect_id=suspect_pseudonym("suspect-om-own-2"), occurred_on="2022-06-02"
         )
     )
     summary = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=case))
-    assert list(summary.suspect_ids) == ["suspect-om-own", "suspect-om-own-2"]
+    assert list(summary.suspect_ids) == [
+        suspect_pseudonym("suspect-om-own"),
+        suspect_pseudonym("suspect-om-own-2"),
+    ]
     found = await om.FindProsecution(pb.FindProsecutionRequest(parketnummer="08/777001-22"))
-    assert (found.case_id, found.suspect_id) == (case, "suspect-om-own")
+    assert (found.case_id, found.suspect_id) == (case, suspect_pseudonym("suspect-om-own"))
     # The parketnummer belongs to one suspect's proceedings.
-    taken = await rpc_error(open_case(om, "suspect-om-else", "08/777001-22"))
+    taken = await rpc_error(open_case(om, suspect_pseudonym("suspect-om-else"), "08/777001-22"))
     assert taken.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason_of(taken) == "PARKETNUMMER_IN_USE"
     for message in await stream_messages(running.nats, running.stream):
@@ -397,12 +422,12 @@ async def test_a_case_the_om_opens_itself_gets_its_pseudonym_from_ketenzicht(
 async def test_only_the_om_organisation_that_registered_a_parketnummer_may_look_it_up(
     running: Running, om: ProsecutionServiceStub
 ) -> None:
-    await open_case(om, "suspect-om-owned", "08/777002-22")
+    await open_case(om, suspect_pseudonym("suspect-om-owned"), "08/777002-22")
     async with connect(running.service.address, token=TOKENS["OM_OTHER"]) as channel:
         other = ProsecutionServiceStub(channel)
         for call in (
             other.FindProsecution(pb.FindProsecutionRequest(parketnummer="08/777002-22")),
-            open_case(other, "suspect-om-owned", "08/777002-22"),
+            open_case(other, suspect_pseudonym("suspect-om-owned"), "08/777002-22"),
         ):
             error = await rpc_error(call)
             assert error.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -416,7 +441,9 @@ async def test_a_case_id_of_another_shape_is_refused(
     for case_id in ("08/123456-22", "case-om-old", "PL0100-2022-0001"):
         for call in (
             om.RegisterCase(
-                pb.RegisterCaseRequest(case_id=case_id, suspect_id="s-1", occurred_on="2022-06-01")
+                pb.RegisterCaseRequest(
+                    case_id=case_id, suspect_id=suspect_pseudonym("s-1"), occurred_on="2022-06-01"
+                )
             ),
             om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=case_id)),
         ):
@@ -425,7 +452,53 @@ async def test_a_case_id_of_another_shape_is_refused(
             assert field_violations(error) == {"case_id"}
             assert case_id not in (error.details() or "")
     missing = await rpc_error(
-        om.OpenCase(pb.OpenCaseRequest(suspect_id="s-1", occurred_on="2022-06-01"))
+        om.OpenCase(
+            pb.OpenCaseRequest(suspect_id=suspect_pseudonym("s-1"), occurred_on="2022-06-01")
+        )
     )
     assert field_violations(missing) == {"parketnummer"}
+    assert running.stored() == stored
+
+
+async def test_a_suspect_new_to_the_chain_gets_its_pseudonym_from_ketenzicht(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    # The OM opens a case itself, against a suspect the police never identified.
+    first = await open_case(om, "", "08/777003-22", command_id="own-suspect-1")
+    assert re.fullmatch(r"S-[0-9a-f]{20}", first.suspect_id)
+    (message,) = (await published_ids(running, list(first.ack.event_ids))).values()
+    assert payload_of(message)["suspect_id"] == first.suspect_id
+    again = await open_case(om, "", "08/777003-22", command_id="own-suspect-2")
+    assert (again.case_id, again.suspect_id) == (first.case_id, first.suspect_id)
+    # A further suspect the OM adds itself; a retry answers the same pseudonym.
+    request = pb.RegisterCaseRequest(
+        command_id="own-suspect-3", case_id=first.case_id, occurred_on="2022-06-02"
+    )
+    added = await om.RegisterCase(request)
+    assert re.fullmatch(r"S-[0-9a-f]{20}", added.suspect_id)
+    assert added.suspect_id != first.suspect_id
+    retried = await om.RegisterCase(request)
+    assert (retried.suspect_id, retried.ack.replayed) == (added.suspect_id, True)
+    summary = await om.GetProsecutionCase(pb.GetProsecutionCaseRequest(case_id=first.case_id))
+    assert sorted(summary.suspect_ids) == sorted([first.suspect_id, added.suspect_id])
+
+
+async def test_a_suspect_id_of_another_shape_is_refused_without_repeating_it(
+    running: Running, om: ProsecutionServiceStub
+) -> None:
+    stored = running.stored()
+    case_id = case_pseudonym("case-om-suspect-shape")
+    for suspect_id in ("suspect-om-chosen", "PLPERS-0012345"):
+        for call in (
+            om.RegisterCase(
+                pb.RegisterCaseRequest(
+                    case_id=case_id, suspect_id=suspect_id, occurred_on="2022-06-01"
+                )
+            ),
+            om.SummonSuspect(fact(case_id, suspect_id, "2022-06-02")),
+        ):
+            error = await rpc_error(call)
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert field_violations(error) == {"suspect_id"}
+            assert suspect_id not in (error.details() or "")
     assert running.stored() == stored

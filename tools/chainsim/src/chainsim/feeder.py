@@ -117,6 +117,10 @@ The IND's reflection-period decisions and Dublin resumptions of the plan are sen
 
 RETRACTION: Final = "TriggerRetracted"
 
+SUSPECT_ISSUERS = frozenset({"SuspectIdentified", "CaseRegistered"})
+"""Where a suspect first enters the chain and ketenzicht issues its pseudonym: the police's
+identification, or the OM's registration of a suspect the police never named (docs/adr/0025)."""
+
 INVESTIGATING = frozenset({Actor.POLICE, Actor.KMAR, Actor.LABOUR_INSPECTORATE})
 """The actors that open cases at investigation (the OM opens its own only without them)."""
 
@@ -316,6 +320,8 @@ class Feeder:
         self._streams: dict[tuple[str, Actor], CommandStream] = {}
         self._victims: dict[str, asyncio.Future[str]] = {}
         self._cases: dict[str, asyncio.Future[str]] = {}
+        self._suspects: dict[str, asyncio.Future[str]] = {}
+        """The pseudonym issued for each planned suspect, by planned case and suspect."""
         self._waiting: Counter[int] = Counter()
         """Commands still waiting for a pseudonym, by the id() of the future they wait on: a
         later command about the same victim or case waits behind them, so that the facts of
@@ -452,20 +458,78 @@ class Feeder:
         planned_case = str(fields.get("case_id") or "")
         if planned_case:
             needed.append(("case_id", await self._case(planned_case, command)))
+        known, issuing = self._suspects_needed(command, planned_case, fields, needed)
+        if not known:
+            return
         if not all(future.done() and not self._waiting[id(future)] for _, future in needed):
             for _, future in needed:
                 self._waiting[id(future)] += 1
             self._track(
-                self._after_ids(needed, service, command.actor, oneof, fields, registration)
+                self._after_ids(
+                    needed, service, command.actor, oneof, fields, registration, issuing
+                )
             )
             return
         if not self._issued(needed, fields):
+            if issuing is not None:
+                self._settle_suspect(None, issuing)
             return
         self._track(
             self._await_result(
-                await self._send(service, command.actor, oneof, fields), registration
+                await self._send(service, command.actor, oneof, fields),
+                registration,
+                issuing,
             )
         )
+
+    def _settle_suspect(self, result: Any | None, issuing: asyncio.Future[str]) -> None:
+        """The pseudonym the accepted ``result`` issued (IdentifySuspect's or RegisterCase's
+        response), or the failure the commands waiting for it are skipped for; a later command
+        where the suspect can enter the chain then tries again (the OM's registration after a
+        refused identification)."""
+        if result is None:
+            issuing.set_exception(LookupError("suspect never registered"))
+            issuing.exception()  # retrieved: nothing may be waiting for it
+            for key in [k for k, f in self._suspects.items() if f is issuing]:
+                del self._suspects[key]
+            return
+        outcome = getattr(result, str(result.WhichOneof("outcome")))
+        issuing.set_result(outcome.suspect_id)
+
+    def _suspects_needed(
+        self,
+        command: PlannedCommand,
+        planned_case: str,
+        fields: dict[str, Any],
+        needed: list[tuple[str, asyncio.Future[str]]],
+    ) -> tuple[bool, asyncio.Future[str] | None]:
+        """Add the pseudonyms of the planned suspects the command names to ``needed``. The
+        first command that names a suspect, where it enters the chain (`SUSPECT_ISSUERS`), is
+        sent without one and issues it: its future is returned. (False, None), counted as
+        skipped: the command names a suspect nobody has issued a pseudonym for, which every
+        service would refuse as unknown (a fact about a suspect registered later than it)."""
+        issuing: asyncio.Future[str] | None = None
+        planned = str(fields.get("suspect_id") or "")
+        if planned:
+            key = f"{planned_case}/{planned}"
+            if key in self._suspects:
+                needed.append(("suspect_id", self._suspects[key]))
+            elif command.event_type in SUSPECT_ISSUERS:
+                issuing = asyncio.get_running_loop().create_future()
+                self._suspects[key] = issuing
+                fields["suspect_id"] = ""
+            else:
+                self.report.skipped["suspect never issued"] += 1
+                return False, None
+        listed = [str(s) for s in fields.get("suspect_ids") or ()]
+        if listed:
+            keys = [f"{planned_case}/{s}" for s in listed]
+            if not all(k in self._suspects for k in keys):
+                self.report.skipped["suspect never issued"] += 1
+                return False, None
+            fields["suspect_ids"] = []
+            needed += [("suspect_ids[]", self._suspects[k]) for k in keys]
+        return True, issuing
 
     async def _case(self, planned_case: str, command: PlannedCommand) -> asyncio.Future[str]:
         """The pseudonym investigation issues for a planned case: asked for (the case opened
@@ -500,7 +564,10 @@ class Feeder:
             if error is not None:
                 self.report.skipped[str(error)] += 1
                 return False
-            fields[name] = future.result()
+            if name.endswith("[]"):
+                fields[name[:-2]].append(future.result())
+            else:
+                fields[name] = future.result()
         return True
 
     def _track(self, coroutine: Any) -> None:
@@ -509,9 +576,15 @@ class Feeder:
         task.add_done_callback(self._pending.discard)
 
     async def _await_result(
-        self, future: asyncio.Future[Any], registration: Registration | None = None
+        self,
+        future: asyncio.Future[Any],
+        registration: Registration | None = None,
+        issuing: asyncio.Future[str] | None = None,
     ) -> None:
-        self._count(await future, registration)
+        result = await future
+        accepted = self._count(result, registration)
+        if issuing is not None:
+            self._settle_suspect(result if accepted else None, issuing)
 
     async def _settle_victim(
         self, future: asyncio.Future[Any], issued: asyncio.Future[str], registration: Registration
@@ -530,16 +603,19 @@ class Feeder:
         oneof: str,
         fields: dict[str, Any],
         registration: Registration,
+        issuing: asyncio.Future[str] | None = None,
     ) -> None:
         await asyncio.gather(*(future for _, future in needed), return_exceptions=True)
         try:
             if not self._issued(needed, fields):
+                if issuing is not None:
+                    self._settle_suspect(None, issuing)
                 return
             sent = await self._send(service, actor, oneof, fields)
         finally:
             for _, future in needed:
                 self._waiting[id(future)] -= 1
-        self._count(await sent, registration)
+        await self._await_result(sent, registration, issuing)
 
     # --- the IND ---
 

@@ -42,6 +42,31 @@ command that names a case takes this; an event's ``case_id`` stays a ``Pseudonym
 events stored before case pseudonyms were issued still read."""
 
 
+SUSPECT_ID_PATTERN = r"^S-[0-9a-f]{20}$"
+
+
+def _issued_suspect_id(value: str) -> str:
+    if not re.fullmatch(SUSPECT_ID_PATTERN, value):
+        # The value is not repeated: it may be a source system's own person number.
+        raise ValueError(
+            "is not a suspect pseudonym ketenzicht issues ('S-' and 20 hex digits): leave it "
+            "empty where the suspect first enters the chain (investigation IdentifySuspect, "
+            "prosecution RegisterCase or OpenCase) and use the suspect_id it returns"
+        )
+    return value
+
+
+SuspectId = Annotated[
+    str,
+    AfterValidator(_issued_suspect_id),
+    WithJsonSchema({"type": "string", "pattern": SUSPECT_ID_PATTERN}),
+]
+"""A suspect pseudonym as ketenzicht issues it: ``S-`` and 20 random hex digits, never derived
+from a source system's person number (docs/adr/0025-suspect-pseudonyms-issued-by-ketenzicht.md).
+Every command that names a suspect takes this; an event's ``suspect_id`` stays a ``Pseudonym``,
+so that events stored before suspect pseudonyms were issued still read."""
+
+
 class EventPayload(BaseModel):
     """The JSON body of an event on the bus. The envelope travels in the message headers."""
 

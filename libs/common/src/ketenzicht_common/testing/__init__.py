@@ -26,3 +26,12 @@ def case_pseudonym(name: str) -> str:
     import hashlib
 
     return "C-" + hashlib.sha256(name.encode()).hexdigest()[:20]
+
+
+def suspect_pseudonym(name: str) -> str:
+    """A suspect id of the shape ketenzicht issues (``S-`` and 20 hex digits) for a test's named
+    suspect, the same for the same name. It stands for a pseudonym issued before (by
+    investigation's IdentifySuspect, or the OM's RegisterCase): real ones come from those."""
+    import hashlib
+
+    return "S-" + hashlib.sha256(name.encode()).hexdigest()[:20]

@@ -17,7 +17,13 @@ from ketenzicht.investigation.v1 import investigation_pb2 as pb
 from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
-from ketenzicht_common.translate import ack, acknowledged, case_pseudonym, command_from
+from ketenzicht_common.translate import (
+    ack,
+    acknowledged,
+    as_of_command,
+    case_pseudonym,
+    command_from,
+)
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["InvestigationService"]
 
@@ -28,9 +34,11 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def summary_of(case: CaseInvestigation, organisation: str) -> pb.InvestigationSummary:
+def summary_of(
+    app: InvestigationApplication, case: CaseInvestigation, organisation: str
+) -> pb.InvestigationSummary:
     """The summary as ``organisation`` may see it: the registration number only for the
-    organisation that registered it (its controller)."""
+    organisation that registered it (its controller), and "" once it is forgotten."""
     last = case.periods[-1] if case.periods else None
     closed = last is not None and last.closed_on is not None
     return pb.InvestigationSummary(
@@ -47,8 +55,9 @@ def summary_of(case: CaseInvestigation, organisation: str) -> pb.InvestigationSu
         closed_on=_day(last.closed_on if last else None),
         no_investigation_decided_on=_day(case.no_investigation_on),
         police_registration_number=(
-            case.police_registration_number if case.registered_by == organisation else ""
+            app.registration_number_of(case) if case.registered_by == organisation else ""
         ),
+        police_registration_number_forgotten=app.registration_number_forgotten(case),
     )
 
 
@@ -71,10 +80,10 @@ class InvestigationApi:
 
     async def IdentifySuspect(
         self, request: pb.IdentifySuspectRequest, caller: Caller
-    ) -> CommandAck:
-        return await acknowledged(
-            request, c.IdentifySuspect, caller, self.commands.identify_suspect
-        )
+    ) -> pb.IdentifySuspectResponse:
+        command, command_id = command_from(request, c.IdentifySuspect)
+        result = await self.commands.identify_suspect(command, caller.provenance(command_id))
+        return pb.IdentifySuspectResponse(suspect_id=result.answer.suspect_id, ack=ack(result))
 
     async def HearVictim(self, request: pb.HearVictimRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.HearVictim, caller, self.commands.hear_victim)
@@ -116,6 +125,20 @@ class InvestigationApi:
     async def AmendFact(self, request: pb.AmendFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.AmendFact, caller, self.commands.correct_fact)
 
+    async def ForgetRegistrationNumber(
+        self, request: pb.ForgetRegistrationNumberRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.ForgetRegistrationNumber, caller, self.commands.forget_registration_number
+        )
+
+    async def SweepRetention(
+        self, request: pb.SweepRetentionRequest, caller: Caller
+    ) -> pb.SweepRetentionResult:
+        command, command_id = as_of_command(request, c.SweepRetention)
+        result = await self.commands.sweep_retention(command, caller.provenance(command_id))
+        return pb.SweepRetentionResult(forgotten=result.answer.forgotten, kept=result.answer.kept)
+
     def Submit(
         self, requests: AsyncIterator[pb.InvestigationCommand], caller: Caller
     ) -> AsyncIterator[pb.InvestigationCommandResult]:
@@ -127,7 +150,7 @@ class InvestigationApi:
         case_id = case_pseudonym("case_id", request.case_id)
         organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.investigation(case_id), organisation)
+            lambda: summary_of(self.app, self.app.investigation(case_id), organisation)
         )
 
     async def FindInvestigation(
@@ -140,5 +163,7 @@ class InvestigationApi:
             )
         organisation = caller.identity.organisation
         return await self.commands.gateway.bus.query(
-            lambda: summary_of(self.app.by_registration_number(number, organisation), organisation)
+            lambda: summary_of(
+                self.app, self.app.by_registration_number(number, organisation), organisation
+            )
         )

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import CaseId, Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym, SuspectId
 from ketenzicht_contracts.events.categories import InvestigationCloseReason
 from ketenzicht_contracts.events.investigation import InvestigationAmendedFields
 
@@ -37,7 +37,9 @@ class OpenInvestigation(CaseCommand):
 
 
 class IdentifySuspect(CaseCommand):
-    suspect_id: Pseudonym
+    suspect_id: SuspectId | None = None
+    """None: a suspect new to the chain, for whom ketenzicht issues the pseudonym; else one it
+    issued before (the same person already known in another case)."""
 
 
 class HearVictim(CaseCommand):
@@ -54,7 +56,7 @@ class ResumeInvestigation(CaseCommand):
 
 
 class SubmitToProsecution(CaseCommand):
-    suspect_ids: list[Pseudonym] = Field(default_factory=list)
+    suspect_ids: list[SuspectId] = Field(default_factory=list)
     """Empty: every suspect identified so far."""
 
 
@@ -64,6 +66,17 @@ class CloseInvestigation(CaseCommand):
 
 class DecideNoInvestigation(CaseCommand):
     pass
+
+
+class ForgetRegistrationNumber(CaseCommand):
+    """The erasure order of the organisation that registered the case, for its police
+    registration number (occurred_on: the order's date)."""
+
+    order_id: Pseudonym
+
+
+class SweepRetention(Command):
+    """Destroy the keys whose retention term has passed on ``occurred_on`` (the as-of day)."""
 
 
 class AnnulFact(CaseCommand, corrections.AnnulFact):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -14,17 +16,39 @@ from investigation.domain.case_investigation import (
     CaseInvestigation,
     PoliceRegistration,
 )
+from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
+from ketenzicht_common.commands import (
+    CommandGateway,
+    CommandResult,
+    issue_case_id,
+    issue_suspect_id,
+)
 from ketenzicht_common.corrections import check_correction, correct
-from ketenzicht_common.domain import Provenance
+from ketenzicht_common.domain import ChainAggregate, Provenance
 from ketenzicht_common.errors import NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
+from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
+
+Held = TypeVar("Held", bound=ChainAggregate)
+
+REGISTRATION_NUMBER = "police_registration_number"
+"""The field name the key store binds into a sealed registration number and its blind index."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    forgotten: int
+    kept: int
 
 
 class InvestigationApplication(ChainApplication):
     name = "investigation"
     service = "investigation"
+
+    keys: SubjectKeys
+    """The police's key store (set by bootstrap): seals the registration numbers, finds them
+    by blind index, destroys a case's key to forget its number."""
 
     def event_topics(self) -> set[str]:
         return topics_of(CaseInvestigation, PoliceRegistration) - PRIVATE_TOPICS
@@ -40,15 +64,61 @@ class InvestigationApplication(ChainApplication):
 
     def by_registration_number(self, number: str, organisation: str) -> CaseInvestigation:
         """The case behind a registration number, for the organisation that registered it."""
-        try:
-            registration: object = self.repository.get(PoliceRegistration.id_for(number))
-        except AggregateNotFoundError:
-            # The number is not echoed: it is a source identifier.
-            raise NotFound("no case has that police registration number") from None
-        assert isinstance(registration, PoliceRegistration)
-        if registration.organisation != organisation:
+        # The number is not echoed: it is a source identifier. A forgotten number is not
+        # found, like one never registered: the blind index went with the key.
+        case = self.holder_of(number)
+        if case is None:
+            raise NotFound("no case has that police registration number (or it was forgotten)")
+        if case.registered_by != organisation:
             raise _not_yours()
-        return self.investigation(registration.case_id)
+        return case
+
+    def holder_of(self, number: str, uow: UnitOfWork | None = None) -> CaseInvestigation | None:
+        """The case that holds registration number ``number``, if any. The blind index is a
+        hint (a batch that failed to save may have left an entry behind); the case's sealed
+        number decides. Stores written before the numbers were sealed keep their unkeyed
+        lookup aggregates, which are read too."""
+
+        def get(aggregate_id: UUID, kind: type[Held]) -> Held | None:
+            if uow is not None:
+                return uow.get(aggregate_id, kind)
+            try:
+                found: object = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            assert isinstance(found, kind)
+            return found
+
+        subject = self.keys.find(REGISTRATION_NUMBER, number)
+        if subject is not None:
+            case = get(CaseInvestigation.id_for(subject), CaseInvestigation)
+            if case is not None and self.registration_number_of(case) == number:
+                return case
+            return None
+        registration = get(PoliceRegistration.id_for(number), PoliceRegistration)
+        if registration is None:
+            return None
+        return get(CaseInvestigation.id_for(registration.case_id), CaseInvestigation)
+
+    def registration_number_of(self, case: CaseInvestigation) -> str:
+        """The registration number in the clear; "" if it was forgotten."""
+        if case.legacy_registration_number:
+            return case.legacy_registration_number
+        if not case.sealed_registration_number:
+            return ""
+        try:
+            return self.keys.open(
+                CaseInvestigation.key_subject(case.case_id),
+                REGISTRATION_NUMBER,
+                case.sealed_registration_number,
+            )
+        except Forgotten:
+            return ""
+
+    def registration_number_forgotten(self, case: CaseInvestigation) -> bool:
+        return bool(case.sealed_registration_number) and not self.keys.knows(
+            CaseInvestigation.key_subject(case.case_id)
+        )
 
 
 def _not_yours() -> NotTheOwner:
@@ -62,6 +132,13 @@ class CaseOpened:
     """The case pseudonym issued for a registration number (the first time, or again)."""
 
     case_id: str
+
+
+@dataclass(frozen=True)
+class SuspectIdentified:
+    """The suspect's pseudonym: issued by this command, or the one it was given."""
+
+    suspect_id: str
 
 
 def _existing(uow: UnitOfWork, case_id: str) -> CaseInvestigation:
@@ -79,8 +156,9 @@ class InvestigationCommands:
     """What the investigation service can be told: one method per command. Every method
     checks before it records (see bus.py)."""
 
-    def __init__(self, gateway: CommandGateway) -> None:
+    def __init__(self, gateway: CommandGateway, app: InvestigationApplication) -> None:
         self.gateway = gateway
+        self.app = app
 
     async def open_case(self, cmd: c.OpenCase, provenance: Provenance) -> CommandResult[CaseOpened]:
         """Issue the case pseudonym for a registration number: a new one the first time, the
@@ -90,16 +168,77 @@ class InvestigationCommands:
         new_case_id = issue_case_id()
 
         def handle(uow: UnitOfWork) -> CaseOpened:
-            registration = uow.get(PoliceRegistration.id_for(number), PoliceRegistration)
-            if registration is not None:
-                if registration.organisation != provenance.organisation:
+            known = self.app.holder_of(number, uow)
+            if known is not None:
+                if known.registered_by != provenance.organisation:
                     raise _not_yours()
-                return CaseOpened(registration.case_id)
-            uow.add(CaseInvestigation.register(new_case_id, number, provenance, cmd.occurred_on))
-            uow.add(PoliceRegistration.link(number, new_case_id, provenance, cmd.occurred_on))
+                return CaseOpened(known.case_id)
+            # Every check is done: from here on the command only records. The number goes
+            # into the events sealed, and into the key store's blind index for the lookup.
+            subject = CaseInvestigation.key_subject(new_case_id)
+            sealed = self.app.keys.seal(subject, REGISTRATION_NUMBER, number)
+            self.app.keys.index(subject, REGISTRATION_NUMBER, number)
+            uow.add(CaseInvestigation.register(new_case_id, sealed, provenance, cmd.occurred_on))
             return CaseOpened(new_case_id)
 
         return await self.gateway.submit(cmd, provenance, handle, CaseOpened)
+
+    # --- forgetting (ADR 0020) ---
+
+    async def forget_registration_number(
+        self, cmd: c.ForgetRegistrationNumber, provenance: Provenance
+    ) -> CommandResult[None]:
+        """The erasure order: destroy the key of the case's registration number."""
+
+        def handle(uow: UnitOfWork) -> None:
+            case = _existing(uow, cmd.case_id)
+            if case.registered_by != provenance.organisation:
+                raise NotTheOwner(
+                    "only the organisation that registered the case may order its police "
+                    "registration number erased"
+                )
+            case.forget_registration_number(
+                provenance, cmd.occurred_on, "ERASURE_ORDER", "", cmd.order_id
+            )
+            # Destroyed before the event is stored: should the save fail, the order is given
+            # again and finds the key gone, which changes nothing (destroying is idempotent).
+            self.app.keys.forget(CaseInvestigation.key_subject(cmd.case_id))
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    async def sweep_retention(
+        self, cmd: c.SweepRetention, provenance: Provenance
+    ) -> CommandResult[SweepResult]:
+        """Destroy every key whose retention term has passed on ``cmd.occurred_on``."""
+        as_of = cmd.occurred_on
+
+        def handle(uow: UnitOfWork) -> SweepResult:
+            forgotten = kept = 0
+            for subject in self.app.keys.subjects():
+                case = uow.get(CaseInvestigation.id_for(subject), CaseInvestigation)
+                if (
+                    case is None  # a key a failed batch left behind: it seals nothing
+                    or not case.sealed_registration_number
+                    or case.registration_number_forgotten_on is not None
+                    or case.registered_on is None
+                ):
+                    continue
+                expiry = retention.police_link_expires(
+                    retention.PoliceCaseState(
+                        registered_on=case.registered_on,
+                        ended_on=case.ended_on,
+                        submitted=bool(case.submitted),
+                    )
+                )
+                if expiry is None or expiry[1] > as_of:
+                    kept += 1
+                    continue
+                case.forget_registration_number(provenance, as_of, "RETENTION", expiry[0], "")
+                self.app.keys.forget(subject)
+                forgotten += 1
+            return SweepResult(forgotten, kept)
+
+        return await self.gateway.submit(cmd, provenance, handle, SweepResult)
 
     async def open_investigation(
         self, cmd: c.OpenInvestigation, provenance: Provenance
@@ -127,12 +266,18 @@ class InvestigationCommands:
 
     async def identify_suspect(
         self, cmd: c.IdentifySuspect, provenance: Provenance
-    ) -> CommandResult[None]:
-        return await self._on_case(
-            cmd,
-            provenance,
-            lambda case: case.identify_suspect(provenance, cmd.occurred_on, cmd.suspect_id),
-        )
+    ) -> CommandResult[SuspectIdentified]:
+        """A suspect identified in the case: ketenzicht issues the pseudonym for one new to the
+        chain, as intake does for a victim; the police keep the link to their own person record
+        (no person number reaches ketenzicht, docs/adr/0025)."""
+        # Drawn before the command is applied: a retry is answered from the command log.
+        suspect_id = cmd.suspect_id or issue_suspect_id()
+
+        def handle(uow: UnitOfWork) -> SuspectIdentified:
+            _existing(uow, cmd.case_id).identify_suspect(provenance, cmd.occurred_on, suspect_id)
+            return SuspectIdentified(suspect_id)
+
+        return await self.gateway.submit(cmd, provenance, handle, SuspectIdentified)
 
     async def hear_victim(self, cmd: c.HearVictim, provenance: Provenance) -> CommandResult[None]:
         return await self._on_case(

@@ -67,17 +67,45 @@ class CaseInvestigation(ChainAggregate):
 
         def apply(self, case: CaseInvestigation) -> None:
             case.case_id = self.case_id
+            case.registered_on = self.occurred_on
+            case.registered_by = self.provenance["organisation"]
 
     class PoliceRegistrationNumberRecorded(ChainAggregate.Event):
-        """The police's own registration number of the case. Private: never on the bus. The
-        one event of this service that holds a source identifier in its fields."""
+        """The police's registration number in the clear, as stores written before the numbers
+        were sealed hold it. Private. No longer recorded: kept so that such a store still loads
+        (its numbers cannot be forgotten by destroying a key; see ADR 0020)."""
 
         TOPIC = "investigation:Private.PoliceRegistrationNumberRecorded.v1"
         police_registration_number: str
 
         def apply(self, case: CaseInvestigation) -> None:
-            case.police_registration_number = self.police_registration_number
+            case.legacy_registration_number = self.police_registration_number
             case.registered_by = self.provenance["organisation"]
+
+    class PoliceRegistrationNumberSealed(ChainAggregate.Event):
+        """The police's own registration number of the case, sealed under the case's key in
+        the police's key store (`ketenzicht_common.subject_keys`). Private: never on the bus;
+        without the key it is noise."""
+
+        TOPIC = "investigation:Private.PoliceRegistrationNumberSealed.v1"
+        sealed: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.sealed_registration_number = self.sealed
+
+    class PoliceRegistrationNumberForgotten(ChainAggregate.Event):
+        """The key that sealed the registration number was destroyed (crypto-shredding): on an
+        erasure order of the organisation that registered the case, or because its retention
+        term passed. Private; it names the basis only (``ERASURE_ORDER`` with the order's id,
+        or ``RETENTION`` with the term's code), never the number."""
+
+        TOPIC = "investigation:Private.PoliceRegistrationNumberForgotten.v1"
+        basis: str
+        term_code: str
+        order_id: str
+
+        def apply(self, case: CaseInvestigation) -> None:
+            case.registration_number_forgotten_on = self.occurred_on
 
     class InvestigationOpened(ChainAggregate.Event):
         """Start (or restart) of the opsporingsonderzoek."""
@@ -189,9 +217,15 @@ class CaseInvestigation(ChainAggregate):
 
     def __init__(self) -> None:
         self.case_id = ""
-        self.police_registration_number = ""
+        self.registered_on: date | None = None
         self.registered_by = ""
         """The organisation that registered the case (and owns its registration number)."""
+        self.sealed_registration_number = ""
+        """The police registration number sealed (``subject_keys``): the domain never sees it
+        in the clear."""
+        self.legacy_registration_number = ""
+        """The number in the clear, in a store written before the numbers were sealed."""
+        self.registration_number_forgotten_on: date | None = None
         self.periods: list[Period] = []
         self.suspects: dict[str, date] = {}
         self.heard_victims: dict[str, list[date]] = {}
@@ -208,26 +242,65 @@ class CaseInvestigation(ChainAggregate):
     def id_for(case_id: str) -> UUID:
         return stable_id("investigation", "case", case_id)
 
+    @staticmethod
+    def key_subject(case_id: str) -> str:
+        """Whose key seals the registration number: the case. The police's number numbers a
+        case (one investigation, whatever its victims and suspects), and the Wpg term runs
+        per investigation; a key per victim would seal one number under several keys."""
+        return case_id
+
     @classmethod
     def register(
         cls,
         case_id: str,
-        police_registration_number: str,
+        sealed_registration_number: str,
         provenance: Provenance,
         occurred_on: date,
     ) -> CaseInvestigation:
         """A case enters the chain under the pseudonym ketenzicht issued for it, with the
-        source's own number kept beside it (docs/adr/0023)."""
+        source's own number kept beside it, sealed (docs/adr/0023, 0020): the domain never
+        sees it in the clear."""
         case: CaseInvestigation = cls.start(
             cls.id_for(case_id), cls.Opened, provenance, occurred_on, case_id=case_id
         )
         case.record(
-            cls.PoliceRegistrationNumberRecorded,
+            cls.PoliceRegistrationNumberSealed,
             provenance,
             occurred_on,
-            police_registration_number=police_registration_number,
+            sealed=sealed_registration_number,
         )
         return case
+
+    def forget_registration_number(
+        self, provenance: Provenance, occurred_on: date, basis: str, term_code: str, order_id: str
+    ) -> None:
+        """Record that the key of the registration number was destroyed (the caller destroys
+        it)."""
+        if not self.sealed_registration_number:
+            raise self._refuse(
+                "NO_SEALED_REGISTRATION_NUMBER",
+                "this case has no sealed police registration number to forget",
+            )
+        if self.registration_number_forgotten_on is not None:
+            raise AlreadyExists("the police registration number of this case is already forgotten")
+        self.record(
+            self.PoliceRegistrationNumberForgotten,
+            provenance,
+            occurred_on,
+            basis=basis,
+            term_code=term_code,
+            order_id=order_id,
+        )
+
+    @property
+    def ended_on(self) -> date | None:
+        """The day the investigation last ended (its last close, or a decision not to
+        investigate, the later of the two), or None while it is open or never ended."""
+        if self.is_open:
+            return None
+        last_close = self.periods[-1].closed_on if self.periods else None
+        ends = [d for d in (last_close, self.no_investigation_on) if d is not None]
+        return max(ends, default=None)
 
     def note(self, day: date) -> None:
         if self.last_fact_on is None or day > self.last_fact_on:
@@ -450,15 +523,12 @@ class CaseInvestigation(ChainAggregate):
 
 
 class PoliceRegistration(ChainAggregate):
-    """Which case pseudonym was issued for a police registration number. Private: never on the
-    bus.
-
-    The number is the police's own source identifier (docs/domain.md#identifiers); keeping the
-    mapping in its own aggregate makes a number belong to one case only, makes a repeated
-    registration find the pseudonym issued the first time, and lets the organisation that
-    registered it look a case up by the number it knows. The number itself is not among its
-    fields (only a digest of it names the aggregate): it is held by the case's
-    ``PoliceRegistrationNumberRecorded`` alone.
+    """Which case pseudonym was issued for a police registration number, in stores written
+    before the numbers were sealed. Private: never on the bus. No longer created: its id was
+    an unkeyed hash of the number, which anyone with the store recomputes by trying every
+    number; the lookup is now the police key store's blind index
+    (docs/adr/0020-crypto-shredding-of-source-identifiers.md). Kept so that such a store still
+    loads and answers.
     """
 
     TOPIC = "investigation:PoliceRegistration"
@@ -498,6 +568,8 @@ PRIVATE_TOPICS = frozenset(
     {
         CaseInvestigation.Opened.TOPIC,
         CaseInvestigation.PoliceRegistrationNumberRecorded.TOPIC,
+        CaseInvestigation.PoliceRegistrationNumberSealed.TOPIC,
+        CaseInvestigation.PoliceRegistrationNumberForgotten.TOPIC,
         PoliceRegistration.Opened.TOPIC,
     }
 )

@@ -6,20 +6,18 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 
-from pydantic import ValidationError
-
 from ketenzicht.common.v1.common_pb2 import CommandAck
 from ketenzicht.prosecution.v1 import prosecution_pb2 as pb
-from ketenzicht_common.errors import FieldViolation, InvalidCommand
+from ketenzicht_common.errors import InvalidCommand
 from ketenzicht_common.grpc_server import Caller
 from ketenzicht_common.ingest import bulk_submit
 from ketenzicht_common.translate import (
     ack,
     acknowledged,
+    as_of_command,
     case_pseudonym,
     command_from,
     pseudonym,
-    violations_of,
 )
 from prosecution.application import commands as c
 from prosecution.application.prosecution import ProsecutionApplication, ProsecutionCommands
@@ -94,10 +92,16 @@ class ProsecutionApi:
     async def OpenCase(self, request: pb.OpenCaseRequest, caller: Caller) -> pb.OpenCaseResponse:
         command, command_id = command_from(request, c.OpenCase)
         result = await self.commands.open_case(command, caller.provenance(command_id))
-        return pb.OpenCaseResponse(case_id=result.answer.case_id, ack=ack(result))
+        return pb.OpenCaseResponse(
+            case_id=result.answer.case_id, suspect_id=result.answer.suspect_id, ack=ack(result)
+        )
 
-    async def RegisterCase(self, request: pb.RegisterCaseRequest, caller: Caller) -> CommandAck:
-        return await acknowledged(request, c.RegisterCase, caller, self.commands.register_case)
+    async def RegisterCase(
+        self, request: pb.RegisterCaseRequest, caller: Caller
+    ) -> pb.RegisterCaseResponse:
+        command, command_id = command_from(request, c.RegisterCase)
+        result = await self.commands.register_case(command, caller.provenance(command_id))
+        return pb.RegisterCaseResponse(suspect_id=result.answer.suspect_id, ack=ack(result))
 
     async def HoldExaminingMagistrateHearing(
         self, request: pb.VictimFactRequest, caller: Caller
@@ -158,19 +162,7 @@ class ProsecutionApi:
     async def SweepRetention(
         self, request: pb.SweepRetentionRequest, caller: Caller
     ) -> pb.SweepRetentionResult:
-        fields = {"occurred_on": request.as_of}
-        try:
-            command = c.SweepRetention.model_validate(fields)
-        except ValidationError as error:
-            raise InvalidCommand(
-                [
-                    FieldViolation("as_of" if v.field == "occurred_on" else v.field, v.description)
-                    for v in violations_of(error)
-                ]
-            ) from None
-        command_id = request.command_id
-        if command_id and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", command_id):
-            raise InvalidCommand.of("command_id", "use 1-100 letters, digits or _.:-")
+        command, command_id = as_of_command(request, c.SweepRetention)
         result = await self.commands.sweep_retention(command, caller.provenance(command_id))
         return pb.SweepRetentionResult(forgotten=result.answer.forgotten, kept=result.answer.kept)
 

@@ -8,7 +8,7 @@ from pydantic import StringConstraints, model_validator
 
 from ketenzicht_common import corrections
 from ketenzicht_common.commands import Command
-from ketenzicht_contracts.events.base import CaseId, Pseudonym
+from ketenzicht_contracts.events.base import CaseId, Pseudonym, SuspectId
 from ketenzicht_contracts.events.categories import (
     CourtInstance,
     DismissalKind,
@@ -30,20 +30,26 @@ class OpenCase(Command):
     SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"parketnummer"})
     """Left out of the command log's fingerprint (ketenzicht_common.store.fingerprint)."""
 
-    suspect_id: Pseudonym
+    suspect_id: SuspectId | None = None
+    """None: a suspect new to the chain, for whom ketenzicht issues the pseudonym."""
     parketnummer: ParketnummerText
 
 
 class SuspectCommand(Command):
     case_id: CaseId
     """An issued case pseudonym (docs/adr/0023): the shape is checked, not who issued it."""
-    suspect_id: Pseudonym
+    suspect_id: SuspectId
+    """An issued suspect pseudonym (docs/adr/0025): the shape is checked, not who issued it."""
 
 
-class RegisterCase(SuspectCommand):
+class RegisterCase(Command):
     SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"parketnummer"})
     """Left out of the command log's fingerprint (ketenzicht_common.store.fingerprint)."""
 
+    case_id: CaseId
+    suspect_id: SuspectId | None = None
+    """The pseudonym the police's submission names; None: a suspect the OM adds itself, new to
+    the chain, for whom ketenzicht issues the pseudonym."""
     parketnummer: ParketnummerText | None = None
 
 

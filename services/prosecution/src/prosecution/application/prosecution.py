@@ -12,7 +12,12 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ketenzicht_common import retention
 from ketenzicht_common.bus import UnitOfWork
-from ketenzicht_common.commands import CommandGateway, CommandResult, issue_case_id
+from ketenzicht_common.commands import (
+    CommandGateway,
+    CommandResult,
+    issue_case_id,
+    issue_suspect_id,
+)
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import ChainAggregate, Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
@@ -160,9 +165,18 @@ def _not_yours() -> NotTheOwner:
 
 @dataclass(frozen=True)
 class CaseOpened:
-    """The case pseudonym issued for a case the OM opened (the first time, or again)."""
+    """The case pseudonym issued for a case the OM opened (the first time, or again), and its
+    first suspect's."""
 
     case_id: str
+    suspect_id: str
+
+
+@dataclass(frozen=True)
+class CaseRegistered:
+    """The suspect the case was registered against: the pseudonym given, or issued now."""
+
+    suspect_id: str
 
 
 def _parketnummer_in_use(subject: str) -> PreconditionFailed:
@@ -211,34 +225,36 @@ class ProsecutionCommands:
 
     async def register_case(
         self, cmd: c.RegisterCase, provenance: Provenance
-    ) -> CommandResult[None]:
+    ) -> CommandResult[CaseRegistered]:
         parketnummer = cmd.parketnummer or ""
+        # Drawn before the command is applied: a retry is answered from the command log.
+        suspect_id = cmd.suspect_id or issue_suspect_id()
 
-        def handle(uow: UnitOfWork) -> None:
-            self._register(
-                uow, cmd.case_id, cmd.suspect_id, parketnummer, provenance, cmd.occurred_on
-            )
+        def handle(uow: UnitOfWork) -> CaseRegistered:
+            self._register(uow, cmd.case_id, suspect_id, parketnummer, provenance, cmd.occurred_on)
+            return CaseRegistered(suspect_id)
 
-        return await self.gateway.submit(cmd, provenance, handle)
+        return await self.gateway.submit(cmd, provenance, handle, CaseRegistered)
 
     async def open_case(self, cmd: c.OpenCase, provenance: Provenance) -> CommandResult[CaseOpened]:
         """A case the OM brings into the chain itself: the pseudonym is issued here, and the
         same parketnummer finds it again (under any command id), storing nothing new."""
         # Drawn before the command is applied: a retry is answered from the command log.
         new_case_id = issue_case_id()
+        suspect_id = cmd.suspect_id or issue_suspect_id()
 
         def handle(uow: UnitOfWork) -> CaseOpened:
             known = self.app.holder_of(cmd.parketnummer, uow)
             if known is not None:
                 if known.registered_by != provenance.organisation:
                     raise _not_yours()
-                if known.suspect_id != cmd.suspect_id:
+                if cmd.suspect_id is not None and known.suspect_id != cmd.suspect_id:
                     raise _parketnummer_in_use(f"{known.case_id}/{cmd.suspect_id}")
-                return CaseOpened(known.case_id)
+                return CaseOpened(known.case_id, known.suspect_id)
             self._register(
-                uow, new_case_id, cmd.suspect_id, cmd.parketnummer, provenance, cmd.occurred_on
+                uow, new_case_id, suspect_id, cmd.parketnummer, provenance, cmd.occurred_on
             )
-            return CaseOpened(new_case_id)
+            return CaseOpened(new_case_id, suspect_id)
 
         return await self.gateway.submit(cmd, provenance, handle, CaseOpened)
 
