@@ -16,7 +16,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import event_loop
 from .auth import SERVICE_ROLES, IdentityRegistry
 from .bus import CommandBus
 from .clock import Clock, ScenarioClock, clock_for
@@ -249,4 +248,4 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         await serve(service, application, build, ServiceSettings(), stop)
 
-    event_loop.run(main())
+    asyncio.run(main())

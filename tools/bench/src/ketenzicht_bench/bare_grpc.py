@@ -13,7 +13,6 @@ import signal
 import grpc
 
 from ketenzicht.intake.v1 import intake_pb2 as pb
-from ketenzicht_common import event_loop
 
 SERVICE, METHOD = "ketenzicht.bench.Bare", "Call"
 PATH = f"/{SERVICE}/{METHOD}"
@@ -45,5 +44,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    # The loop the services run on (`ketenzicht_common.event_loop`): the same for both sides.
-    event_loop.run(main())
+    asyncio.run(main())
