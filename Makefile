@@ -96,7 +96,8 @@ forget-sweep: setup
 bench-profile: setup
 	$(BIN)/python -m ketenzicht_bench --profile var/profile --scale $(or $(SCALE),0.3) --update-readme
 
-# A 1M-event scenario end to end, sampling every process's memory (tens of minutes).
+# A 1M-event scenario end to end, sampling every process's memory (tens of minutes); then the
+# monitor's rebuild and residence replaying its upstream, timed (EVENTS=3000 for a quick look).
 bench-scale: setup
 	$(BIN)/python -m ketenzicht_bench --scale-run --events $(or $(EVENTS),1000000)
 

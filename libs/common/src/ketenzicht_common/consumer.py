@@ -58,6 +58,7 @@ from opentelemetry import propagate, trace
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from ketenzicht_contracts.events import EventPayload, payload_model
 
+from . import telemetry
 from .bus_access import MAX_DELIVER, feed, jetstream_for
 from .contract import Unprocessable, check_message, label
 
@@ -167,6 +168,10 @@ async def _delivery(message: Any) -> Msg:
 async def _apply(event: ReceivedEvent, handler: EventHandler, tracer: trace.Tracer) -> None:
     # One consumer span per event, a child of the span that stored it (its traceparent
     # attribute, checked): a batch must not cut the trace from the police system's call onwards.
+    # Nothing of it when no span is recorded (`telemetry.span`).
+    if not telemetry.recording(tracer):
+        await handler(event)
+        return
     carrier = {"traceparent": event.envelope.traceparent} if event.envelope.traceparent else {}
     with tracer.start_as_current_span(
         f"{event.subject} process",

@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, get_args
 from uuid import UUID
 
@@ -144,17 +144,26 @@ def contract_of(service: str, event_type: str, version: int) -> type[EventPayloa
 
 def check_route(model: type[EventPayload], stream: str | None, subject: str) -> None:
     """The event came from its service's stream, on a subject its service publishes it on."""
+    refused = _route_refusal(model, stream, subject)
+    if refused:
+        raise Unprocessable(refused)
+
+
+@lru_cache(maxsize=4096)
+def _route_refusal(model: type[EventPayload], stream: str | None, subject: str) -> str:
+    """Why the route is wrong ("" when it is right). Cached: a stream carries few distinct
+    (type, subject) pairs, and every event of a rebuild asked the same question again; bounded,
+    since a subject is whatever a publisher chose."""
     own = stream_for(model.SERVICE)
     if stream != own:
         where = f"stream {stream}" if stream else "a message without stream metadata"
-        raise Unprocessable(
-            f"wrong-stream: {model.SERVICE} {model.event_type()} read from {where}, not {own}"
-        )
+        return f"wrong-stream: {model.SERVICE} {model.event_type()} read from {where}, not {own}"
     if not model.travels_on(subject):
-        raise Unprocessable(
+        return (
             f"wrong-subject: {model.SERVICE} {model.event_type()} on a subject "
             f"{model.SERVICE} does not publish it on"
         )
+    return ""
 
 
 def check_payload(model: type[EventPayload], body: bytes, occurred_on: date) -> EventPayload:

@@ -28,8 +28,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 
+from . import telemetry
 from .auth import Identity, IdentityRegistry, Role, authenticate, authorise
 from .domain import Provenance
 from .errors import (
@@ -177,6 +178,7 @@ class Guard:
         """A streaming RPC: the caller is checked once, when the stream opens; the first frame
         that is not a valid command message ends the stream with INVALID_ARGUMENT."""
         full_name = f"{rpc_service}/{name}"
+        attributes = {"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name}
 
         async def decoded(requests: AsyncIterator[Any], caller: Caller) -> AsyncIterator[Any]:
             sequence = 0
@@ -192,11 +194,8 @@ class Guard:
         ) -> AsyncIterator[Any]:
             metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
             carrier = incoming_trace(metadata)
-            with tracer.start_as_current_span(
-                full_name,
-                context=propagate.extract(carrier),
-                kind=trace.SpanKind.SERVER,
-                attributes={"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name},
+            with telemetry.span(
+                tracer, full_name, carrier, trace.SpanKind.SERVER, attributes
             ) as span:
                 try:
                     caller = self._caller(context, metadata, carrier)
@@ -215,15 +214,13 @@ class Guard:
 
     def wrap(self, rpc_service: str, name: str, method: Method) -> Callable[..., Awaitable[Any]]:
         full_name = f"{rpc_service}/{name}"
+        attributes = {"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name}
 
         async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
             metadata = [(m.key, m.value) for m in (context.invocation_metadata() or ())]
             carrier = incoming_trace(metadata)
-            with tracer.start_as_current_span(
-                full_name,
-                context=propagate.extract(carrier),
-                kind=trace.SpanKind.SERVER,
-                attributes={"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": name},
+            with telemetry.span(
+                tracer, full_name, carrier, trace.SpanKind.SERVER, attributes
             ) as span:
                 try:
                     caller = self._caller(context, metadata, carrier)

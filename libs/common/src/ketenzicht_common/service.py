@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -112,6 +113,11 @@ async def serve(
     )
     await server.start()
     await mark_serving(health, [d.full_name for d, _ in registrations])
+    # What was built to start (modules, schemas, validators: most of the process's objects)
+    # lives as long as the process: out of the collector's sight, so that a full collection
+    # does not walk it again and again (a monitor's first rebuild paid a third more for that).
+    gc.collect()
+    gc.freeze()
     host = settings.grpc_address.rsplit(":", 1)[0]
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(task()) for task in parts.background]
     if relay is not None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -157,11 +158,37 @@ def fingerprint(command: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+class _CollectedEvents(ProcessingEvent[UUID]):
+    """eventsourcing's `ProcessingEvent`, collecting an aggregate's events without asking two
+    runtime-checkable protocols first: on Python 3.11 each such isinstance walks the protocol's
+    members, and the two cost a seventh of the command writer's time in the unary profile
+    (``make bench-profile``). Anything that is not an aggregate goes the library's way."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class ChainApplication(Application[UUID]):
     """Base of every service's application. Subclasses set ``name`` and ``service``."""
 
     service: str = ""
     log_section_size = 1000
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """`Application.save` (eventsourcing 9.5), its events collected by `_CollectedEvents`."""
+        processing_event = _CollectedEvents()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept as it is
+        return recordings
 
     def __init__(self, store: StoreSettings) -> None:
         super().__init__(

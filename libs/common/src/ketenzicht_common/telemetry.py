@@ -3,6 +3,10 @@
 ``OTEL_TRACES_EXPORTER`` = ``otlp`` (endpoint from ``OTEL_EXPORTER_OTLP_ENDPOINT``), ``console``
 (one JSON span per line on standard output), or unset/``none``: then no SDK is installed and
 tracing costs nothing, but a valid incoming ``traceparent`` is still passed on unchanged.
+
+Costs nothing means no span at all (`span`): OpenTelemetry's no-op tracer still extracts the
+incoming context, makes a non-recording span and attaches and detaches it, about 6% of a
+consumer's time per event in the bench's profile.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 from opentelemetry import propagate, trace
 
@@ -55,6 +60,37 @@ def configure_tracing(service_name: str) -> None:
         return
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+_NO_SPAN: AbstractContextManager[trace.Span] = nullcontext(trace.INVALID_SPAN)
+
+
+def recording(tracer: trace.Tracer) -> bool:
+    """Whether spans of ``tracer`` go anywhere: not the no-op tracer, nor a proxy for the
+    global provider while none is installed (`configure_tracing` installs one, or a test may)."""
+    if isinstance(tracer, trace.NoOpTracer):
+        return False
+    if isinstance(tracer, trace.ProxyTracer):
+        provider = trace.get_tracer_provider()
+        return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+    return True
+
+
+def span(
+    tracer: trace.Tracer,
+    name: str,
+    carrier: Mapping[str, str],
+    kind: trace.SpanKind,
+    attributes: Mapping[str, str] | None = None,
+) -> AbstractContextManager[trace.Span]:
+    """``tracer.start_as_current_span`` as a child of the context in ``carrier`` (a checked
+    traceparent); when nothing records (`recording`), the invalid span, and the current context
+    is left alone: `trace_headers` then passes the incoming traceparent on, as before."""
+    if not recording(tracer):
+        return _NO_SPAN
+    return tracer.start_as_current_span(
+        name, context=propagate.extract(carrier), kind=kind, attributes=attributes
+    )
 
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")

@@ -64,6 +64,8 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
     schedule_file = wiring.settings.data_dir / schedule.FILE_NAME
     commands.restore_schedule(schedule_file)
     stop = asyncio.Event()
+    # Set after every observation of the upstreams: the settling loop looks at once.
+    moved = asyncio.Event()
 
     async def consumer() -> None:
         try:
@@ -79,11 +81,13 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
 
     async def watermark() -> None:
         await follow_upstreams(
-            commands, wiring.settings.nats_url, stop, wiring.settings.nats_seed_file
+            commands, wiring.settings.nats_url, stop, wiring.settings.nats_seed_file, moved=moved
         )
 
     async def settling() -> None:
-        await run_settling(commands, wiring.clock, stop, residence.deadline_tick_seconds)
+        await run_settling(
+            commands, wiring.clock, stop, residence.deadline_tick_seconds, moved=moved
+        )
 
     return ServiceParts(
         servicers=[

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import statistics
 import time
 from dataclasses import dataclass
@@ -356,3 +358,50 @@ async def feed_retractions(bus: Bus) -> tuple[int, int]:
         return sent, retracted
     finally:
         await nc.close()
+
+
+async def residence_replay(stack: Stack, timeout: float = 3600) -> Rate:
+    """Residence replaying its upstream from the start: stopped, its data removed, its feeds
+    on the upstream streams made again from their first message (each by its stream's owner,
+    in whose account it lives, with the configuration the owner's relay gives it), started,
+    and timed until it has acknowledged every upstream event (stored each, as it acknowledges
+    only what it stored). What it sends afterwards is a restarted residence's own business;
+    the bench stops the stack after this."""
+    residence = next(p for p in stack.services if p.name == "residence")
+    spec = next(s for s in stack.profile.services if s.name == "residence")
+    residence.stop()
+    shutil.rmtree(spec.data_dir, ignore_errors=True)
+    upstream = [f for f in PUSH_FEEDS if f.reader == "residence"]
+    connections = {f.owner: await connect_as(stack.profile, f.owner) for f in upstream}
+    try:
+        events = 0
+        for reading in upstream:
+            js = connections[reading.owner].jetstream()
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_consumer(reading.stream, reading.durable)
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.add_consumer(reading.stream, config=reading.consumer_config())
+                events += int((await js.stream_info(reading.stream)).state.messages or 0)
+        started = time.perf_counter()
+        await asyncio.to_thread(residence.start)
+        async with asyncio.timeout(timeout):
+            while True:
+                outstanding = 0
+                for reading in upstream:
+                    info = await (
+                        connections[reading.owner]
+                        .jetstream()
+                        .consumer_info(reading.stream, reading.durable)
+                    )
+                    outstanding += int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+                if not outstanding:
+                    break
+                await asyncio.sleep(0.2)
+        return Rate(
+            "residence replaying its upstream (stopped, emptied, consumed again from the start)",
+            events,
+            time.perf_counter() - started,
+        )
+    finally:
+        for nc in connections.values():
+            await nc.close()

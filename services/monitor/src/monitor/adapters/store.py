@@ -38,7 +38,10 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from monitor.domain import FactRecord
+from monitor.domain.projection import AttrValue
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,12 @@ _ABOUT = (
     f" OR event_type IN {_CORRECTION_TYPES}"
 )
 
-_encode_attrs = json.JSONEncoder(separators=(",", ":")).encode
+
+def _encode_attrs(attrs: Mapping[str, AttrValue]) -> str:
+    """The attributes as compact JSON text (orjson: a fifth of the standard encoder's time on
+    a rebuild's every row; the same JSON, non-ASCII written as UTF-8 rather than escaped)."""
+    return orjson.dumps(attrs).decode()
+
 
 Row = tuple[
     str, str, str, int, int, str | None, str | None, str | None, str | None, str | None, str | None

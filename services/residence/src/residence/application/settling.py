@@ -27,10 +27,17 @@ victim is marked unsettled at that moment and settles like any other.
 An upstream whose watermark lags more than twice the grace period (at least a second) holds
 every trigger back; `holding_back` names it for health. This is pure state:
 the adapter observes the streams and tells it what it saw, with a monotonic time.
+
+When to look: `next_due` is the earliest moment a victim can settle (its last change + grace),
+kept in a heap, so the adapter observes the streams at that moment, and again a few
+milliseconds later until that observation's content is applied, instead of on a fixed cadence
+that added up to two of its periods to every trigger (docs/adr/0029). Only the timing of the
+observations changes: a victim settles on exactly the same watermark as before.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,13 +61,18 @@ class Settling:
         self.grace = grace_seconds
         self._streams = {stream: _Upstream() for stream in upstreams}
         self._unsettled: dict[str, float] = {}
+        # (last change, victim), one entry per change; an entry whose victim has changed since
+        # or settled is stale and dropped when it comes to the top (`next_due`).
+        self._changes: list[tuple[float, str]] = []
 
     # --- what happened ---
 
     def changed(self, victim_ids: Iterable[str], at: float) -> None:
         """The victims' facts changed (or a deadline of theirs came) at ``at``."""
         for victim_id in victim_ids:
-            self._unsettled[victim_id] = max(at, self._unsettled.get(victim_id, at))
+            last = max(at, self._unsettled.get(victim_id, at))
+            self._unsettled[victim_id] = last
+            heapq.heappush(self._changes, (last, victim_id))
 
     def observed(self, stream: str, *, at: float, last_sequence: int, applied: int) -> None:
         """An observation of ``stream`` started at ``at``: the last sequence it held then, and
@@ -93,6 +105,23 @@ class Settling:
         ready = sorted((at, victim) for victim, at in self._unsettled.items() if at <= covered)
         chosen = ready if limit is None else ready[:limit]
         return [victim for _, victim in chosen], covered
+
+    def next_due(self) -> float | None:
+        """The earliest moment at which an unsettled victim can settle (its last change +
+        grace), or None when none is unsettled: when the streams are worth observing."""
+        changes = self._changes
+        while changes:
+            at, victim_id = changes[0]
+            if self._unsettled.get(victim_id) == at:
+                return at + self.grace
+            heapq.heappop(changes)  # settled, or changed again later (a newer entry exists)
+        return None
+
+    def covers(self, stream: str, moment: float) -> bool:
+        """Whether everything ``stream`` held at ``moment`` (or later) is known to be applied:
+        a stream that does not, is the one to look at again for a victim due at ``moment``."""
+        caught_up = self._streams[stream].caught_up_at
+        return caught_up is not None and caught_up >= moment
 
     @property
     def unsettled(self) -> int:
