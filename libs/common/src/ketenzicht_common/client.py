@@ -5,12 +5,19 @@
         reply = await intake.FileReport(FileReportRequest(...))
 
 Every call carries the bearer token and the caller's W3C trace context.
+
+**TLS.** Given ``server_ca`` (and a client certificate, which the services require over TLS),
+the channel is secure. Without them, the caller's environment decides, as ``SSL_CERT_FILE``
+does for the bus: ``KETENZICHT_CLIENT_CA``, ``KETENZICHT_CLIENT_CERTIFICATE`` and
+``KETENZICHT_CLIENT_KEY`` (the cluster profile sets them for the programs it starts and prints
+them for yours); unset, the channel is plain, as in the local profile.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +62,41 @@ async def connect(
     server_ca: Path | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """A channel to a ketenzicht service, authenticated by token or client certificate."""
-    interceptors = [_UnaryMetadata(token), _StreamMetadata(token)]
-    if server_ca is not None:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=server_ca.read_bytes(),
-            private_key=client_key.read_bytes() if client_key else None,
-            certificate_chain=client_certificate.read_bytes() if client_certificate else None,
-        )
-        channel = grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
-    else:
-        channel = grpc.aio.insecure_channel(address, interceptors=interceptors)
+    channel = open_channel(
+        address,
+        interceptors=[_UnaryMetadata(token), _StreamMetadata(token)],
+        client_certificate=client_certificate,
+        client_key=client_key,
+        server_ca=server_ca,
+    )
     try:
         yield channel
     finally:
         await channel.close()
+
+
+def open_channel(
+    address: str,
+    *,
+    interceptors: list[Any] | None = None,
+    options: list[tuple[str, Any]] | None = None,
+    client_certificate: Path | None = None,
+    client_key: Path | None = None,
+    server_ca: Path | None = None,
+) -> grpc.aio.Channel:
+    """A channel, secure when a CA is given or in the environment (see the module docstring)."""
+    if server_ca is None and os.environ.get("KETENZICHT_CLIENT_CA"):
+        server_ca = Path(os.environ["KETENZICHT_CLIENT_CA"])
+        if client_certificate is None and os.environ.get("KETENZICHT_CLIENT_CERTIFICATE"):
+            client_certificate = Path(os.environ["KETENZICHT_CLIENT_CERTIFICATE"])
+            client_key = Path(os.environ["KETENZICHT_CLIENT_KEY"])
+    if server_ca is None:
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=server_ca.read_bytes(),
+        private_key=client_key.read_bytes() if client_key else None,
+        certificate_chain=client_certificate.read_bytes() if client_certificate else None,
+    )
+    return grpc.aio.secure_channel(
+        address, credentials, options=options, interceptors=interceptors
+    )

@@ -33,6 +33,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from .client import open_channel
+
 REASON_KEY = "ketenzicht-reason"
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -89,7 +91,7 @@ class ServiceHealth:
 
 async def health_of(service: str, address: str, timeout: float = 3.0) -> ServiceHealth:
     """What one service says about itself and its parts."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             listed = await stub.List(health_pb2.HealthListRequest(), timeout=timeout)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .bus_access import seed_file
+from .nats_connection import servers
 from .processes import NatsServer, ServiceProcess, free_port
 
 
@@ -42,7 +43,7 @@ class Profile:
 
     def login(self, party: str) -> dict[str, Any]:
         """``nats.connect`` options to connect as ``party`` in this profile."""
-        return {"servers": [self.nats_url], "nkeys_seed": str(self.seed(party))}
+        return {"servers": servers(self.nats_url), "nkeys_seed": str(self.seed(party))}
 
     @classmethod
     def load(cls, path: Path) -> Profile:
