@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -196,7 +197,8 @@ class ClusterStack:
             node.config.parent.mkdir(parents=True, exist_ok=True)
             node.config.write_text(self.topology.nats_conf(index))
 
-    def start(self) -> None:
+    def start(self, services: Sequence[str] | None = None) -> None:
+        """Start the nodes, PostgreSQL and the services (``services``: only these)."""
         self.prepare()
         os.environ.update(self.caller_env())
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +217,8 @@ class ClusterStack:
             flush=True,
         )
         for spec in self.profile.services:
-            self.start_service(spec.name)
+            if services is None or spec.name in services:
+                self.start_service(spec.name)
         print(
             f"TLS everywhere: the private CA is {self.ca}; callers: "
             + " ".join(f"{k}={v}" for k, v in self.caller_env().items()),
