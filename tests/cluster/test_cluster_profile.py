@@ -75,7 +75,8 @@ async def stream_leader(stack: ClusterStack) -> str:
     try:
         info = await nc.jetstream().stream_info(STREAM)
         assert info.config.num_replicas == 3
-        assert info.cluster is not None and info.cluster.leader
+        assert info.cluster is not None
+        assert info.cluster.leader
         return str(info.cluster.leader)
     finally:
         await nc.close()

@@ -22,7 +22,8 @@ from ketenzicht_common.streams import read_whole
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.jetstream import event_of
 
-from .test_cluster_profile import STREAM, signal as signal_request
+from .test_cluster_profile import STREAM
+from .test_cluster_profile import signal as signal_request
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e, pytest.mark.postgres]
 

@@ -15,9 +15,9 @@ them for yours); unset, the channel is plain, as in the local profile.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import os
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,4 @@ def open_channel(
         private_key=client_key.read_bytes() if client_key else None,
         certificate_chain=client_certificate.read_bytes() if client_certificate else None,
     )
-    return grpc.aio.secure_channel(
-        address, credentials, options=options, interceptors=interceptors
-    )
+    return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)

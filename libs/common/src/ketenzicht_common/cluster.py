@@ -151,7 +151,9 @@ class ClusterStack:
             )
             for index, node in enumerate(topology.nodes)
         ]
-        self.postgres = PostgresServer(self.root / "postgres", port=_port(topology.postgres_address))
+        self.postgres = PostgresServer(
+            self.root / "postgres", port=_port(topology.postgres_address)
+        )
         self.services: list[ServiceProcess] = []
 
     # -- what a caller of the profile needs -------------------------------------------------

@@ -28,10 +28,9 @@ from typing import Any, TextIO
 
 import grpc
 
-from ketenzicht_common.client import open_channel
-
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.client import open_channel
 from monitor.application.queries import DIMENSION_NAMES, INTERVAL_NAMES
 
 DEFAULT_ADDRESS = "127.0.0.1:50055"
