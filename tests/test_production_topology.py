@@ -43,7 +43,7 @@ def test_the_cluster_profile_sets_what_production_sets_with_loopback_addresses()
 def settings_of(configuration: str) -> list[str]:
     """A configuration's setting names in order, without their values and comments."""
     return [
-        line.split(":")[0].strip()
+        line.split(":")[0].split(" ")[0].strip()
         for line in configuration.splitlines()
         if line.strip() and not line.strip().startswith("#")
     ]
