@@ -3,7 +3,9 @@
 Commands that arrive together are applied one after another and stored in one transaction
 (group commit), and each caller is answered only after that transaction is durable. A single
 writer also means the aggregate cache is never stale and SQLite never sees two writers. Why, and
-what a failing batch does: docs/adr/0003-single-writer-and-group-commit.md.
+what a failing batch does: docs/adr/0003-single-writer-and-group-commit.md. Several instances on
+one PostgreSQL store each have their writer: a conflict on an aggregate (another instance
+stored its next version first) is retried on fresh state (docs/adr/0026).
 
 Handlers follow one contract: they check every precondition before they trigger an event, so a
 refused command leaves nothing behind in the batch.
@@ -32,6 +34,12 @@ from .store import ChainApplication, CommandLog, fingerprint
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=ChainAggregate)
+
+CONFLICT_RETRIES = 8
+"""How often one command is applied again after another instance stored a newer version of an
+aggregate it changed (optimistic concurrency, docs/adr/0026): each retry re-reads the store,
+so it sees that instance's events (and its command log: a command id the other instance
+answered is answered from there, not applied twice)."""
 
 
 def _cached(cache: Any, aggregate_id: UUID) -> bool:
@@ -282,15 +290,19 @@ class CommandBus:
 
     def _one_by_one(self, batch: list[_Pending]) -> None:
         for item in batch:
-            try:
-                self._try_batch([item])
-            except IntegrityError as error:
-                self._forget_unsaved_state()
-                item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
-            except Exception as error:
-                self._forget_unsaved_state()
-                log.exception("command failed")
-                item.outcome = error
+            for attempt in range(CONFLICT_RETRIES + 1):
+                try:
+                    self._try_batch([item])
+                except IntegrityError as error:
+                    self._forget_unsaved_state()
+                    if attempt < CONFLICT_RETRIES:
+                        continue  # re-read what the other writer stored, and apply it again
+                    item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
+                except Exception as error:
+                    self._forget_unsaved_state()
+                    log.exception("command failed")
+                    item.outcome = error
+                break
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)

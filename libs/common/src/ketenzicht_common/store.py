@@ -75,6 +75,10 @@ class StoreSettings(BaseModel):
         else:
             from psycopg.conninfo import conninfo_to_dict
 
+            # PostgreSQL is the store several instances of a service share (docs/adr/0026):
+            # another instance may have stored newer events of a cached aggregate, so a cached
+            # aggregate is brought up to date (one query) each time it is read.
+            env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
             info = conninfo_to_dict(self.postgres_dsn)
             env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
             env["POSTGRES_DBNAME"] = str(info.get("dbname", "postgres"))

@@ -1,0 +1,99 @@
+"""Two instances of intake on one PostgreSQL schema, commands about one victim sent to both at
+once: every command is stored once (optimistic concurrency: the instance that loses the race
+re-reads and applies its command again), and a command id is answered once, whichever instance
+it reaches."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from ketenzicht.intake.v1 import intake_pb2 as pb
+from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
+from ketenzicht_common.client import connect
+from ketenzicht_common.cluster import ClusterStack, loopback
+from ketenzicht_common.testing import TOKENS
+
+from .test_cluster_profile import signal
+
+pytestmark = [pytest.mark.cluster, pytest.mark.e2e, pytest.mark.postgres]
+
+
+@pytest.fixture
+def two_intakes() -> Iterator[ClusterStack]:
+    root = Path(tempfile.mkdtemp(prefix="ketenzicht-writers-"))
+    root.chmod(0o755)  # PostgreSQL, as Debian's postgres user when root runs the tests
+    stack = ClusterStack(loopback(root=root, free_ports=True))
+    try:
+        stack.start(services=["intake"])
+        stack.start_service("intake", instance="b")
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def repeat_signal(victim_id: str, n: int) -> pb.RegisterSignalRequest:
+    request = signal(n)
+    request.command_id = f"repeat-{n}"
+    request.victim_id = victim_id
+    return request
+
+
+async def test_concurrent_commands_on_one_victim_through_two_instances_lose_nothing(
+    two_intakes: ClusterStack,
+) -> None:
+    first, second = (p.address for p in two_intakes.services)
+    async with (
+        connect(first, token=TOKENS["KMAR"]) as one,
+        connect(second, token=TOKENS["KMAR"]) as other,
+    ):
+        stubs = [IntakeServiceStub(one), IntakeServiceStub(other)]
+        victim = (await stubs[0].RegisterSignal(signal(0))).victim_id
+        # Both instances hold the victim in their caches: each write of one makes the
+        # other's copy stale.
+        for n, stub in enumerate(stubs, start=1):
+            await stub.RegisterSignal(repeat_signal(victim, n))
+
+        count = 40
+        replies = await asyncio.gather(
+            *(
+                stubs[n % 2].RegisterSignal(repeat_signal(victim, n), timeout=30)
+                for n in range(3, 3 + count)
+            )
+        )
+        event_ids = [event_id for reply in replies for event_id in reply.ack.event_ids]
+        assert len(event_ids) == count == len(set(event_ids))
+
+        # No lost update: both instances see every signal.
+        for stub in stubs:
+            summary = await stub.GetVictim(pb.GetVictimRequest(victim_id=victim))
+            assert summary.signals == 3 + count
+
+        # A command id is answered once: the other instance answers a retry from the log.
+        again = await asyncio.gather(
+            *(
+                stubs[(n + 1) % 2].RegisterSignal(repeat_signal(victim, n), timeout=30)
+                for n in range(3, 3 + count)
+            )
+        )
+        assert [list(r.ack.event_ids) for r in again] == [list(r.ack.event_ids) for r in replies]
+
+        # The same new command to both instances at the same moment: stored once.
+        both = await asyncio.gather(
+            *(stub.RegisterSignal(repeat_signal(victim, 99), timeout=30) for stub in stubs),
+            return_exceptions=True,
+        )
+        answered = [r for r in both if not isinstance(r, BaseException)]
+        assert answered, both
+        assert all(isinstance(r, grpc.aio.AioRpcError) or r in answered for r in both)
+        assert len({tuple(r.ack.event_ids) for r in answered}) == 1
+        for stub in stubs:
+            summary = await stub.GetVictim(pb.GetVictimRequest(victim_id=victim))
+            assert summary.signals == 3 + count + 1
