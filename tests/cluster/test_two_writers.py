@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal as signal_module
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,3 +98,41 @@ async def test_concurrent_commands_on_one_victim_through_two_instances_lose_noth
         for stub in stubs:
             summary = await stub.GetVictim(pb.GetVictimRequest(victim_id=victim))
             assert summary.signals == 3 + count + 1
+
+
+async def test_a_client_with_both_addresses_uses_both_and_carries_on_when_one_dies(
+    two_intakes: ClusterStack,
+) -> None:
+    first, second = two_intakes.services
+    assert first.process is not None
+    async with connect(f"{first.address},{second.address}", token=TOKENS["KMAR"]) as channel:
+        stub = IntakeServiceStub(channel)
+        for n in range(10):
+            await stub.RegisterSignal(signal(1000 + n), timeout=10)
+
+        # Frozen, the first instance answers nothing: the calls round robin sends it time out,
+        # the others are answered by the second.
+        first.process.send_signal(signal_module.SIGSTOP)
+        outcomes = await asyncio.gather(
+            *(stub.RegisterSignal(signal(2000 + n), timeout=2) for n in range(10)),
+            return_exceptions=True,
+        )
+        answered = [o for o in outcomes if not isinstance(o, BaseException)]
+        timed_out = [
+            o
+            for o in outcomes
+            if isinstance(o, grpc.aio.AioRpcError) and o.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        ]
+        assert answered and timed_out and len(answered) + len(timed_out) == 10
+
+        # Dead, it is left out: every call reaches the second (a command that was on its way
+        # to the first is sent again with its command id, and stored once).
+        first.kill()
+        for n in range(20):
+            for attempt in range(5):
+                try:
+                    await stub.RegisterSignal(signal(3000 + n), timeout=5)
+                    break
+                except grpc.aio.AioRpcError as error:
+                    assert error.code() == grpc.StatusCode.UNAVAILABLE and attempt < 4
+                    await asyncio.sleep(0.2)

@@ -12,6 +12,19 @@ from nats.aio.client import Client
 log = logging.getLogger(__name__)
 
 
+class _QuietTlsEof(logging.Filter):
+    """asyncio warns "returning true from eof_received() has no effect when using ssl" each
+    time a TLS connection to a server ends: nats-py's protocol returns true, asyncio's TLS
+    transport ignores it, and nothing is wrong. On a cluster over TLS it would be most of the
+    log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsEof())
+
+
 async def connect(
     url: str, *, name: str, seed_file: Path | None = None, stop: asyncio.Event | None = None
 ) -> Client:
