@@ -47,9 +47,9 @@ run: setup $(if $(filter cluster,$(PROFILE)),postgres)
 	$(BIN)/python -m chainsim.run $(if $(filter cluster,$(PROFILE)),$(CLUSTER_ARGS)) \
 	  $(if $(SCALE),--scale $(SCALE))
 
-# The cluster profile's own tests (faults under load); make test runs only its smoke test.
+# The cluster profile's tests, the slow ones too (faults under load); make test runs the quick ones.
 test-cluster: setup postgres
-	$(BIN)/python -m pytest -q -m "cluster and slow" 
+	$(BIN)/python -m pytest -q -m cluster
 
 test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q
