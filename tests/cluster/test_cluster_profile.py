@@ -44,8 +44,11 @@ def cluster() -> Iterator[ClusterStack]:
     root.chmod(0o755)
     stack = ClusterStack(loopback(root=root, free_ports=True))
     try:
-        stack.start()
-        yield stack
+        with pytest.MonkeyPatch.context() as environment:
+            stack.start()
+            for key, value in stack.caller_env().items():
+                environment.setenv(key, value)  # this test's clients speak TLS to it
+            yield stack
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -32,9 +32,12 @@ def two_intakes() -> Iterator[ClusterStack]:
     root.chmod(0o755)  # PostgreSQL, as Debian's postgres user when root runs the tests
     stack = ClusterStack(loopback(root=root, free_ports=True))
     try:
-        stack.start(services=["intake"])
-        stack.start_service("intake", instance="b")
-        yield stack
+        with pytest.MonkeyPatch.context() as environment:
+            stack.start(services=["intake"])
+            stack.start_service("intake", instance="b")
+            for key, value in stack.caller_env().items():
+                environment.setenv(key, value)  # this test's clients speak TLS to it
+            yield stack
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)

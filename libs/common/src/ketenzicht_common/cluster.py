@@ -163,8 +163,9 @@ class ClusterStack:
         return self.tls_dir / "ca.pem"
 
     def caller_env(self) -> dict[str, str]:
-        """The environment that makes this process's gRPC and NATS clients speak TLS to the
-        profile (`client.open_channel`, Python's default TLS context)."""
+        """The environment that makes a program's gRPC and NATS clients speak TLS to the
+        profile (`client.open_channel`, Python's default TLS context): the main job sets it
+        for itself and the CLI it runs, a test for its own duration."""
         return {
             "SSL_CERT_FILE": str(self.ca),
             "KETENZICHT_CLIENT_CA": str(self.ca),
@@ -202,7 +203,6 @@ class ClusterStack:
     def start(self, services: Sequence[str] | None = None) -> None:
         """Start the nodes, PostgreSQL and the services (``services``: only these)."""
         self.prepare()
-        os.environ.update(self.caller_env())
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for node in self.nodes:
             node.start()

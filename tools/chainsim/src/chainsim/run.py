@@ -273,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     retractions: RetractionSummary | None = None
     try:
         stack.start()
+        if isinstance(stack, ClusterStack):
+            # This program's clients (the feeder, the IND, the monitor's CLI) speak TLS to it.
+            os.environ.update(stack.caller_env())
         if not feeding:
             fed = json.loads(marker.read_text())
             print(
