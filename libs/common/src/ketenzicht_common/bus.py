@@ -23,12 +23,12 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, LRUCache
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import BaseModel
 
 from .commands import CommandResult
 from .domain import ChainAggregate, Provenance, event_id_of
-from .errors import AlreadyExists, CommandRejected
+from .errors import AlreadyExists, CommandRejected, StoreUnavailable
 from .store import ChainApplication, CommandLog, fingerprint
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,14 @@ CONFLICT_RETRIES = 8
 aggregate it changed (optimistic concurrency, docs/adr/0026): each retry re-reads the store,
 so it sees that instance's events (and its command log: a command id the other instance
 answered is answered from there, not applied twice)."""
+
+
+def store_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the store could not be reached (down, restarting, no connection
+    to be had), as opposed to a command it could not store."""
+    import psycopg
+
+    return isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError)
 
 
 def _cached(cache: Any, aggregate_id: UUID) -> bool:
@@ -273,7 +281,16 @@ class CommandBus:
             # Whatever failed, nothing of this batch is stored: the cached aggregates changed
             # in place must be forgotten, or they would carry unsaved events into the next one.
             self._forget_unsaved_state()
-            if len(batch) > 1:
+            if store_unavailable(error):
+                # Not one command's fault: every one of them may be sent again as it is.
+                log.warning(
+                    "event store unavailable (%s): %d command(s) answered UNAVAILABLE",
+                    type(error).__name__,
+                    len(batch),
+                )
+                for item in batch:
+                    item.outcome = StoreUnavailable()
+            elif len(batch) > 1:
                 # One command's failure must not fail the commands it happened to share a
                 # transaction with (an upstream event redelivered with a poisoned one would
                 # fail again and again, and end up a dead letter).
@@ -300,8 +317,11 @@ class CommandBus:
                     item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
                 except Exception as error:
                     self._forget_unsaved_state()
-                    log.exception("command failed")
-                    item.outcome = error
+                    if store_unavailable(error):
+                        item.outcome = StoreUnavailable()
+                    else:
+                        log.exception("command failed")
+                        item.outcome = error
                 break
 
     def _try_batch(self, batch: list[_Pending]) -> None:
