@@ -20,10 +20,13 @@ from ``deploy/cluster/topology.toml`` rendered through the production templates:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -101,6 +104,22 @@ def loopback(path: Path = PROFILE, root: Path | None = None, free_ports: bool = 
             for s in topology.services
         ],
     )
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for a moment (Python's default TLS context
+    reads SSL_CERT_FILE when it is made)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _secret(path: Path, make: str) -> str:
@@ -206,6 +225,7 @@ class ClusterStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for node in self.nodes:
             node.start()
+        asyncio.run(self.jetstream_ready())
         print(
             f"NATS: {len(self.nodes)} JetStream nodes, routed over TLS, streams with "
             f"{self.topology.stream_replicas} replicas: {self.topology.nats_urls} "
@@ -226,6 +246,27 @@ class ClusterStack:
             + " ".join(f"{k}={v}" for k, v in self.caller_env().items()),
             flush=True,
         )
+
+    async def jetstream_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the cluster answers JetStream requests: its nodes have elected a meta
+        leader (a restart with data takes some seconds). A service that meets JetStream not
+        ready at its start may give up (residence's consumer does), so none starts before."""
+        import nats
+
+        deadline = time.monotonic() + timeout
+        with _environment(self.caller_env()):
+            while True:
+                try:
+                    nc = await nats.connect(**self.profile.login("intake"), connect_timeout=2)
+                    try:
+                        await nc.jetstream(timeout=2).account_info()
+                        return
+                    finally:
+                        await nc.close()
+                except Exception as error:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"JetStream not ready after {timeout:.0f} s") from error
+                    await asyncio.sleep(0.5)
 
     def start_postgres(self) -> None:
         self.postgres.start()

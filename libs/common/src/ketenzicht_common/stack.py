@@ -2,6 +2,9 @@
 
 ketenzicht-stack run [--profile deploy/local/stack.toml]
 ketenzicht-stack status [--profile …]   # which part of which service is stuck, and why
+
+``--profile deploy/cluster/topology.toml``: the cluster profile (`cluster`), data under
+``var/cluster``.
 """
 
 from __future__ import annotations
@@ -166,7 +169,13 @@ def main(argv: list[str] | None = None) -> None:
         from .health import main as status
 
         status(["--profile", str(args.profile)])
-    stack = Stack(Profile.load(args.profile))
+    from .cluster import ClusterStack, is_cluster_profile, loopback
+
+    stack: Stack | ClusterStack = (
+        ClusterStack(loopback(args.profile))
+        if is_cluster_profile(args.profile)
+        else Stack(Profile.load(args.profile))
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
