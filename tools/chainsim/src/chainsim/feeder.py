@@ -661,6 +661,11 @@ class Feeder:
                     if quiet >= idle_after:
                         idle.set()
                     continue
+                except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError):
+                    # A node of a cluster was lost and the feed's consumer is electing a new
+                    # leader: the IND's system waits and reads on (not idle: triggers wait).
+                    await asyncio.sleep(0.5)
+                    continue
                 quiet = 0.0
                 idle.clear()
                 for message in messages:
