@@ -13,7 +13,7 @@ GOOGLE_PROTOS = $(shell $(BIN)/python -c 'import google.rpc, pathlib; print(path
 
 
 .PHONY: run test unit test-feed lint fmt typecheck schemas gen bench bench-scale bench-profile clean \
-        setup postgres forget-sweep \
+        setup postgres forget-sweep test-cluster \
         chromium
 
 setup: $(STAMP) $(GENERATED)
@@ -40,8 +40,16 @@ schemas: setup
 	$(BIN)/python -m ketenzicht_contracts.schemas write
 
 # The main job: the whole chain on a realistic scenario (see tools/chainsim/src/chainsim/run.py).
-run: setup
-	$(BIN)/python -m chainsim.run
+# PROFILE=cluster: the production topology on loopback (three NATS nodes, PostgreSQL, TLS;
+# deploy/cluster/topology.toml, everything under var/cluster). SCALE=… the scenario's size.
+CLUSTER_ARGS := --profile deploy/cluster/topology.toml --var var/cluster
+run: setup $(if $(filter cluster,$(PROFILE)),postgres)
+	$(BIN)/python -m chainsim.run $(if $(filter cluster,$(PROFILE)),$(CLUSTER_ARGS)) \
+	  $(if $(SCALE),--scale $(SCALE))
+
+# The cluster profile's tests, the slow ones too (faults under load); make test runs the quick ones.
+test-cluster: setup postgres
+	$(BIN)/python -m pytest -q -m cluster
 
 test: setup postgres chromium lint typecheck
 	$(BIN)/python -m pytest -q

@@ -3,7 +3,9 @@
 Commands that arrive together are applied one after another and stored in one transaction
 (group commit), and each caller is answered only after that transaction is durable. A single
 writer also means the aggregate cache is never stale and SQLite never sees two writers. Why, and
-what a failing batch does: docs/adr/0003-single-writer-and-group-commit.md.
+what a failing batch does: docs/adr/0003-single-writer-and-group-commit.md. Several instances on
+one PostgreSQL store each have their writer: a conflict on an aggregate (another instance
+stored its next version first) is retried on fresh state (docs/adr/0026).
 
 Handlers follow one contract: they check every precondition before they trigger an event, so a
 refused command leaves nothing behind in the batch.
@@ -21,17 +23,31 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, LRUCache
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import BaseModel
 
 from .commands import CommandResult
 from .domain import ChainAggregate, Provenance, event_id_of
-from .errors import AlreadyExists, CommandRejected
+from .errors import AlreadyExists, CommandRejected, StoreUnavailable
 from .store import ChainApplication, CommandLog, fingerprint
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=ChainAggregate)
+
+CONFLICT_RETRIES = 8
+"""How often one command is applied again after another instance stored a newer version of an
+aggregate it changed (optimistic concurrency, docs/adr/0026): each retry re-reads the store,
+so it sees that instance's events (and its command log: a command id the other instance
+answered is answered from there, not applied twice)."""
+
+
+def store_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the store could not be reached (down, restarting, no connection
+    to be had), as opposed to a command it could not store."""
+    import psycopg
+
+    return isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError)
 
 
 def _cached(cache: Any, aggregate_id: UUID) -> bool:
@@ -265,7 +281,16 @@ class CommandBus:
             # Whatever failed, nothing of this batch is stored: the cached aggregates changed
             # in place must be forgotten, or they would carry unsaved events into the next one.
             self._forget_unsaved_state()
-            if len(batch) > 1:
+            if store_unavailable(error):
+                # Not one command's fault: every one of them may be sent again as it is.
+                log.warning(
+                    "event store unavailable (%s): %d command(s) answered UNAVAILABLE",
+                    type(error).__name__,
+                    len(batch),
+                )
+                for item in batch:
+                    item.outcome = StoreUnavailable()
+            elif len(batch) > 1:
                 # One command's failure must not fail the commands it happened to share a
                 # transaction with (an upstream event redelivered with a poisoned one would
                 # fail again and again, and end up a dead letter).
@@ -282,15 +307,22 @@ class CommandBus:
 
     def _one_by_one(self, batch: list[_Pending]) -> None:
         for item in batch:
-            try:
-                self._try_batch([item])
-            except IntegrityError as error:
-                self._forget_unsaved_state()
-                item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
-            except Exception as error:
-                self._forget_unsaved_state()
-                log.exception("command failed")
-                item.outcome = error
+            for attempt in range(CONFLICT_RETRIES + 1):
+                try:
+                    self._try_batch([item])
+                except IntegrityError as error:
+                    self._forget_unsaved_state()
+                    if attempt < CONFLICT_RETRIES:
+                        continue  # re-read what the other writer stored, and apply it again
+                    item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
+                except Exception as error:
+                    self._forget_unsaved_state()
+                    if store_unavailable(error):
+                        item.outcome = StoreUnavailable()
+                    else:
+                        log.exception("command failed")
+                        item.outcome = error
+                break
 
     def _try_batch(self, batch: list[_Pending]) -> None:
         uow = UnitOfWork(self.app)

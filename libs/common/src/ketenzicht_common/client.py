@@ -5,10 +5,23 @@
         reply = await intake.FileReport(FileReportRequest(...))
 
 Every call carries the bearer token and the caller's W3C trace context.
+
+**TLS.** Given ``server_ca`` (and a client certificate, which the services require over TLS),
+the channel is secure. Without them, the caller's environment decides, as ``SSL_CERT_FILE``
+does for the bus: ``KETENZICHT_CLIENT_CA``, ``KETENZICHT_CLIENT_CERTIFICATE`` and
+``KETENZICHT_CLIENT_KEY`` (the cluster profile sets them for the programs it starts and prints
+them for yours); unset, the channel is plain, as in the local profile.
+
+**Several instances.** ``address`` may list the instances of a service, comma-separated
+(``10.0.0.1:50051,10.0.0.2:50051``): the channel connects to all of them and sends its calls
+round robin (gRPC's own client-side load balancing), leaving out an instance it cannot reach.
+A call already on its way to an instance that dies fails UNAVAILABLE; sent again with the same
+command id it reaches another, and is stored once (the command log).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,17 +68,76 @@ async def connect(
     server_ca: Path | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """A channel to a ketenzicht service, authenticated by token or client certificate."""
-    interceptors = [_UnaryMetadata(token), _StreamMetadata(token)]
-    if server_ca is not None:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=server_ca.read_bytes(),
-            private_key=client_key.read_bytes() if client_key else None,
-            certificate_chain=client_certificate.read_bytes() if client_certificate else None,
-        )
-        channel = grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
-    else:
-        channel = grpc.aio.insecure_channel(address, interceptors=interceptors)
+    channel = open_channel(
+        address,
+        interceptors=[_UnaryMetadata(token), _StreamMetadata(token)],
+        client_certificate=client_certificate,
+        client_key=client_key,
+        server_ca=server_ca,
+    )
     try:
         yield channel
     finally:
         await channel.close()
+
+
+def open_channel(
+    address: str,
+    *,
+    interceptors: list[Any] | None = None,
+    options: list[tuple[str, Any]] | None = None,
+    client_certificate: Path | None = None,
+    client_key: Path | None = None,
+    server_ca: Path | None = None,
+) -> grpc.aio.Channel:
+    """A channel, secure when a CA is given or in the environment (see the module docstring);
+    to one address or, round robin, to several."""
+    target, options = balanced(address, options)
+    if server_ca is None and os.environ.get("KETENZICHT_CLIENT_CA"):
+        server_ca = Path(os.environ["KETENZICHT_CLIENT_CA"])
+        if client_certificate is None and os.environ.get("KETENZICHT_CLIENT_CERTIFICATE"):
+            client_certificate = Path(os.environ["KETENZICHT_CLIENT_CERTIFICATE"])
+            client_key = Path(os.environ["KETENZICHT_CLIENT_KEY"])
+    if server_ca is None:
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=server_ca.read_bytes(),
+        private_key=client_key.read_bytes() if client_key else None,
+        certificate_chain=client_certificate.read_bytes() if client_certificate else None,
+    )
+    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=interceptors)
+
+
+def balanced(
+    address: str, options: list[tuple[str, Any]] | None = None
+) -> tuple[str, list[tuple[str, Any]] | None]:
+    """The target and options of a channel to ``address``: as it is for one address; for a
+    comma-separated list of IP addresses, gRPC's static resolver (``ipv4:``/``ipv6:``) with
+    the round_robin policy."""
+    addresses = [a.strip() for a in address.split(",") if a.strip()]
+    if len(addresses) < 2:
+        return address, options
+    hosts = [a.rsplit(":", 1)[0].strip("[]") for a in addresses]
+    # The name a server's certificate is checked against: the first instance's. Instances
+    # of one service share a certificate that names them all (the cluster profile's does).
+    policy = [
+        *(options or []),
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.default_authority", hosts[0]),
+    ]
+    for version in (4, 6):
+        if all(_is_ip(h, version) for h in hosts):
+            return f"ipv{version}:" + ",".join(addresses), policy
+    raise ValueError(
+        "several addresses must be IP addresses (ipv4 or ipv6); for host names, give one name "
+        "that resolves to every instance (dns:///name:port) and gRPC balances over its records"
+    )
+
+
+def _is_ip(host: str, version: int) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).version == version
+    except ValueError:
+        return False

@@ -61,6 +61,7 @@ from ketenzicht_contracts.events import EventPayload, payload_model
 from . import telemetry
 from .bus_access import MAX_DELIVER, feed, jetstream_for
 from .contract import Unprocessable, check_message, label
+from .nats_connection import servers
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def event_broker(nats_url: str, seed_file: Path | None = None, **options: Any) -
     """
     if seed_file is not None:
         options["security"] = NatsNKey.from_file(seed_file)
-    return NatsBroker(nats_url, log_level=logging.DEBUG, **options)
+    # Several servers (a cluster's nodes, comma-separated) are a list to faststream.
+    return NatsBroker(servers(nats_url), log_level=logging.DEBUG, **options)
 
 
 async def _raw_message(message: Any) -> Msg:

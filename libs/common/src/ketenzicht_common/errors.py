@@ -67,6 +67,16 @@ class NotFound(CommandRejected):
     """An id the command refers to is unknown (gRPC NOT_FOUND)."""
 
 
+class StoreUnavailable(CommandRejected):
+    """The event store could not be reached (gRPC UNAVAILABLE): nothing of the command was
+    stored, and sending it again with the same command id is safe."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the event store is unavailable; send the command again with the same command_id"
+        )
+
+
 @dataclass
 class Unauthenticated(Exception):
     message: str = "no valid credentials"

@@ -42,6 +42,7 @@ from .errors import (
     NotTheOwner,
     PermissionDenied,
     PreconditionFailed,
+    StoreUnavailable,
     Unauthenticated,
 )
 from .health import ExplainedHealth
@@ -104,6 +105,8 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=error.message)
     if isinstance(error, NotTheOwner):
         return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message)
+    if isinstance(error, StoreUnavailable):
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=error.message)
     if isinstance(error, CommandRejected):
         return status_pb2.Status(code=code_pb2.ABORTED, message=error.message)
     if isinstance(error, Unauthenticated):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from .client import open_channel
 
 REASON_KEY = "ketenzicht-reason"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -89,7 +92,7 @@ class ServiceHealth:
 
 async def health_of(service: str, address: str, timeout: float = 3.0) -> ServiceHealth:
     """What one service says about itself and its parts."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             listed = await stub.List(health_pb2.HealthListRequest(), timeout=timeout)
@@ -132,8 +135,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--profile", type=Path, default=Path("deploy/local/stack.toml"))
     args = parser.parse_args(argv)
-    profile = Profile.load(args.profile)
-    healths = asyncio.run(stack_health((s.name, s.grpc_address) for s in profile.services))
+    from .cluster import ClusterStack, is_cluster_profile, loopback
+
+    if is_cluster_profile(args.profile):
+        cluster = ClusterStack(loopback(args.profile))
+        os.environ.update(cluster.caller_env())  # its services speak TLS only
+        services = [(s.name, s.grpc_address) for s in cluster.profile.services]
+    else:
+        services = [(s.name, s.grpc_address) for s in Profile.load(args.profile).services]
+    healths = asyncio.run(stack_health(services))
     print("\n".join(report(healths)))
     sys.exit(0 if all(h.serving for h in healths) else 1)
 

@@ -185,3 +185,135 @@ class ServiceProcess:
     def kill(self) -> None:
         """SIGKILL: no clean-up, as in a crash."""
         self.stop(signal.SIGKILL)
+
+
+def postgres_bin_dir() -> Path:
+    """Debian's PostgreSQL programs (the newest installed version)."""
+    import glob
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found:
+        raise FileNotFoundError(
+            "PostgreSQL is not installed: `make postgres` installs Debian's postgresql package"
+        )
+    return Path(found[-1]).parent
+
+
+class PostgresServer:
+    """Debian's PostgreSQL on a loopback port, its cluster under ``root`` (initialised on
+    first start, kept after: a restart finds its data). The superuser is ``ketenzicht``
+    (password ``password``), owner of the database ``ketenzicht``; `ensure_role` adds a
+    service's role and schema.
+
+    PostgreSQL refuses to run as root: as root, it runs as Debian's ``postgres`` user."""
+
+    def __init__(self, root: Path, port: int | None = None, password: str = "ketenzicht") -> None:
+        import pwd
+
+        self.root = root
+        self.port = port or free_port()
+        self.password = password
+        self.data = root / "data"
+        self.bin = postgres_bin_dir()
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+    def _run(self, *args: str | Path) -> None:
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def dsn_for(self, user: str, password: str, database: str = "ketenzicht") -> str:
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for("ketenzicht", self.password)
+
+    def start(self, settings: Sequence[str] = ()) -> PostgresServer:
+        """Start the server (initialising its cluster first if there is none); ``settings``
+        are extra ``-c name=value`` options (the tests turn fsync off)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, self.user)
+        fresh = not (self.data / "PG_VERSION").exists()
+        if fresh:
+            password_file = self.root / "pw"
+            password_file.write_text(self.password + "\n")
+            if os.geteuid() == 0:
+                shutil.chown(password_file, self.user)
+            try:
+                self._run(
+                    self.bin / "initdb",
+                    "-D",
+                    self.data,
+                    "-U",
+                    "ketenzicht",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={password_file}",
+                    "-E",
+                    "UTF8",
+                )
+            finally:
+                password_file.unlink(missing_ok=True)
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 " + " ".join(
+            f"-c {s}" for s in ("max_connections=200", *settings)
+        )
+        self._run(
+            self.bin / "pg_ctl", "-D", self.data, "-w", "-l", self.root / "log", "-o", options,
+            "start",
+        )  # fmt: skip
+        wait_for_port(self.port)
+        if fresh:
+            self._execute("postgres", "CREATE DATABASE ketenzicht")
+        return self
+
+    def _execute(self, database: str, *statements: Any) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            self.dsn_for("ketenzicht", self.password, database), autocommit=True
+        ) as connection:
+            for statement in statements:
+                connection.execute(statement)
+
+    def ensure_role(self, role: str, password: str) -> str:
+        """A login role and a schema of the same name owned by it (made once; the password
+        set each time); returns the role's DSN."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]
+            ).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            connection.execute(
+                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            connection.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                    sql.Identifier(role), sql.Identifier(role)
+                )
+            )
+            # Its own schemas only: nothing in public, nothing of the other services. It may
+            # create a schema (the subject keys keep theirs apart, `subject_keys`), which it
+            # then owns alone.
+            connection.execute(
+                sql.SQL("REVOKE ALL ON SCHEMA public FROM {}").format(sql.Identifier(role))
+            )
+            connection.execute(
+                sql.SQL("GRANT CREATE ON DATABASE ketenzicht TO {}").format(sql.Identifier(role))
+            )
+        return self.dsn_for(role, password)
+
+    def running(self) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``immediate``: as in a crash, recovered at the next start)."""
+        if (self.data / "postmaster.pid").exists():
+            self._run(self.bin / "pg_ctl", "-D", self.data, "-m", mode, "stop")

@@ -31,6 +31,10 @@ aggregate, the rule it breaks; none of its content) and an ERROR line names the 
 Stopping would hold back every later event for one that every consumer would refuse anyway
 (docs/adr/0009 says why skipping is right).
 
+**Several instances.** Instances of a service that share one store (PostgreSQL) each run a
+relay, and a ``lease`` (`lease`, docs/adr/0026) lets one publish at a time: the others wait to
+hold it, and the one that takes it over finds its position in the stream as at start.
+
 **Health.** `stalled` says why the relay makes no progress: it has events to publish and has
 published nothing (nor found itself caught up) for a while; ``service.serve`` reports it as the
 health sub-service ``<service>.relay``.
@@ -67,6 +71,7 @@ from ketenzicht_contracts.envelope import (
 from .bus_access import provision_feeds
 from .contract import ContractViolation
 from .domain import ChainAggregate, event_id_of, parse_event_topic
+from .lease import Lease
 from .nats_connection import connect
 from .store import ChainApplication
 from .streams import ensure_stream, own_streams, relay_skip_subject
@@ -135,6 +140,7 @@ class Relay:
         stream_replicas: int = 1,
         seed_file: Path | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        lease: Lease | None = None,
     ) -> None:
         self.app = app
         self.service = app.service
@@ -160,6 +166,8 @@ class Relay:
         self._unpublished = True
         """Whether there may be stored events it has not published (known at the next read)."""
         self._last_error = ""
+        self.lease = lease
+        """Held while this relay may publish (None: the only instance, always)."""
 
     def wake(self) -> None:
         """Called from any thread after events were stored."""
@@ -174,6 +182,8 @@ class Relay:
         """Why the relay makes no progress ("" when it does): events wait to be published and
         it has published nothing for more than ``after`` seconds. Ids and counts only."""
         waited = self._monotonic() - self._progress_at
+        if self.lease is not None and not self.lease.held:
+            return ""  # standing by: another instance's relay publishes
         if not self._unpublished or waited <= after:
             return ""
         where = (
@@ -194,6 +204,12 @@ class Relay:
         try:
             while True:
                 try:
+                    if self.lease is not None and not self.lease.held:
+                        await self.lease.acquire()
+                        # Another instance may have published meanwhile: resume from the
+                        # stream, as at start.
+                        self._resumed = False
+                        self._progress_at = self._monotonic()
                     js = await self._jetstream()
                     if not self._resumed:
                         # Once, at start: the stream says how far publishing got. After a
@@ -215,6 +231,8 @@ class Relay:
         finally:
             if self._nc is not None and not self._nc.is_closed:
                 await self._nc.close()
+            if self.lease is not None:
+                await self.lease.release()
 
     def _unpublished_after(self, position: int) -> bool:
         return bool(self.app.recorder.select_notifications(position + 1, 1, None, self.topics))
@@ -316,6 +334,8 @@ class Relay:
 
     async def _follow(self, js: JetStreamContext) -> None:
         while True:
+            if self.lease is not None:
+                self.lease.check()  # LeaseLost: wait to hold it again
             # Cleared before reading, so a wake-up during the read is not lost.
             self._wake.clear()
             notifications = await _in_thread(

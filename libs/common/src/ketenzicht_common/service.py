@@ -22,6 +22,7 @@ from .clock import Clock, ScenarioClock, clock_for
 from .consumer import consumer_health
 from .grpc_server import Guard, build_server, guarded, mark_serving
 from .health import ExplainedHealth
+from .lease import Lease, PostgresLease
 from .relay import Relay
 from .settings import ServiceSettings
 from .store import ChainApplication
@@ -86,6 +87,7 @@ async def serve(
             settings.nats_url,
             stream_replicas=settings.stream_replicas,
             seed_file=settings.nats_seed_file,
+            lease=relay_lease(settings),
         )
         if settings.relay_enabled
         else None
@@ -164,6 +166,15 @@ async def serve(
                 parts.close()
             app.close()
             log.info("%s stopped", service)
+
+
+def relay_lease(settings: ServiceSettings) -> Lease | None:
+    """A store that several instances share (PostgreSQL) needs its relay leased: one of them
+    publishes at a time (`lease`, docs/adr/0026)."""
+    if settings.store.backend != "postgres":
+        return None
+    schema = settings.store.postgres_schema or "public"
+    return PostgresLease(settings.store.postgres_dsn, f"ketenzicht.relay.{schema}")
 
 
 def _health_check(

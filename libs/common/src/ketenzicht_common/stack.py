@@ -2,6 +2,9 @@
 
 ketenzicht-stack run [--profile deploy/local/stack.toml]
 ketenzicht-stack status [--profile …]   # which part of which service is stuck, and why
+
+``--profile deploy/cluster/topology.toml``: the cluster profile (`cluster`), data under
+``var/cluster``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .bus_access import seed_file
+from .nats_connection import servers
 from .processes import NatsServer, ServiceProcess, free_port
 
 
@@ -42,7 +46,7 @@ class Profile:
 
     def login(self, party: str) -> dict[str, Any]:
         """``nats.connect`` options to connect as ``party`` in this profile."""
-        return {"servers": [self.nats_url], "nkeys_seed": str(self.seed(party))}
+        return {"servers": servers(self.nats_url), "nkeys_seed": str(self.seed(party))}
 
     @classmethod
     def load(cls, path: Path) -> Profile:
@@ -165,7 +169,13 @@ def main(argv: list[str] | None = None) -> None:
         from .health import main as status
 
         status(["--profile", str(args.profile)])
-    stack = Stack(Profile.load(args.profile))
+    from .cluster import ClusterStack, is_cluster_profile, loopback
+
+    stack: Stack | ClusterStack = (
+        ClusterStack(loopback(args.profile))
+        if is_cluster_profile(args.profile)
+        else Stack(Profile.load(args.profile))
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

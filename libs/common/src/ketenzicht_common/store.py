@@ -76,6 +76,13 @@ class StoreSettings(BaseModel):
         else:
             from psycopg.conninfo import conninfo_to_dict
 
+            # PostgreSQL is the store several instances of a service share (docs/adr/0026):
+            # another instance may have stored newer events of a cached aggregate, so a cached
+            # aggregate is brought up to date (one query) each time it is read.
+            env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+            # While PostgreSQL is down a command waits this long for a connection, then is
+            # answered UNAVAILABLE (the library's default is 30 s).
+            env["POSTGRES_CONNECT_TIMEOUT"] = "5"
             info = conninfo_to_dict(self.postgres_dsn)
             env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
             env["POSTGRES_DBNAME"] = str(info.get("dbname", "postgres"))

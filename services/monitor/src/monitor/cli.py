@@ -33,6 +33,7 @@ import grpc
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.client import open_channel
 from monitor.application.queries import DIMENSION_NAMES, INTERVAL_NAMES
 
 DEFAULT_ADDRESS = "127.0.0.1:50055"
@@ -119,15 +120,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
-    options = [("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES)]
-    if args.server_ca is None:
-        return grpc.aio.insecure_channel(args.address, options=options)
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=args.server_ca.read_bytes(),
-        private_key=args.client_key.read_bytes() if args.client_key else None,
-        certificate_chain=args.client_cert.read_bytes() if args.client_cert else None,
+    # Without --server-ca, KETENZICHT_CLIENT_CA & co. decide (ketenzicht_common.client).
+    return open_channel(
+        args.address,
+        options=[("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES)],
+        client_certificate=args.client_cert,
+        client_key=args.client_key,
+        server_ca=args.server_ca,
     )
-    return grpc.aio.secure_channel(args.address, credentials, options=options)
 
 
 def _value(message: Any, name: str, digits: int = 0) -> str:

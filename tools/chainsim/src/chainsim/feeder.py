@@ -191,6 +191,11 @@ def build_request(kind: type[Message], oneof_field: str, fields: dict[str, Any])
     return kind(**{oneof_field: inner_type._concrete_class(**values)})
 
 
+UNAVAILABLE_RETRIES = 12
+"""How often a command answered UNAVAILABLE is sent again (about half a minute in all)."""
+_UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
+
+
 class CommandStream:
     """One bulk ``Submit`` stream: send a command, get a future of its result."""
 
@@ -354,9 +359,24 @@ class Feeder:
         return True
 
     async def _send(self, service: str, actor: Actor, oneof: str, fields: dict[str, Any]) -> Any:
+        """The future of the command's result (the stream keeps many in flight)."""
         request = build_request(SERVICES[service][2], oneof, fields)
         self.report.sent += 1
-        return await (await self._stream(service, actor)).send(request)
+        sent = await (await self._stream(service, actor)).send(request)
+        return asyncio.ensure_future(self._unless_unavailable(service, actor, request, sent))
+
+    async def _unless_unavailable(
+        self, service: str, actor: Actor, request: Message, sent: asyncio.Future[Any]
+    ) -> Any:
+        result = await sent
+        for attempt in range(UNAVAILABLE_RETRIES):
+            if not (result.HasField("error") and result.error.code == _UNAVAILABLE):
+                break
+            # The service could not store it (its PostgreSQL down): as every source system
+            # should, send the same command, with its command id, again a little later.
+            await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
+            result = await (await (await self._stream(service, actor)).send(request))
+        return result
 
     async def _victim(self, planned_id: str) -> str:
         return await self._victims[planned_id]
@@ -728,6 +748,8 @@ class Feeder:
                     break
                 except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError):
                     await asyncio.sleep(0.5)  # residence has not made the IND's feed yet
+                except (nats.errors.TimeoutError, TimeoutError):
+                    await asyncio.sleep(0.5)  # JetStream busy (a cluster electing a leader)
             quiet = 0.0
             while not stop.is_set():
                 try:
@@ -736,6 +758,11 @@ class Feeder:
                     quiet += 0.5
                     if quiet >= idle_after:
                         idle.set()
+                    continue
+                except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError):
+                    # A node of a cluster was lost and the feed's consumer is electing a new
+                    # leader: the IND's system waits and reads on (not idle: triggers wait).
+                    await asyncio.sleep(0.5)
                     continue
                 quiet = 0.0
                 idle.clear()

@@ -1,6 +1,8 @@
 """``make run``: the whole chain on realistic data.
 
-Starts nats-server and every service (SQLite stores under ``var/``), feeds a default scenario
+Starts nats-server and every service (SQLite stores under ``var/``; with ``--profile
+deploy/cluster/topology.toml``, ``make run PROFILE=cluster``, the production topology on
+loopback instead: see ketenzicht_common.cluster), feeds a default scenario
 — several years of national volume, generated with a fixed seed — through the services' gRPC
 APIs as police, OM and IND would, then prints the lead times, the chain figures and the
 triggers the IND received, gives the dashboard address, and keeps serving until Ctrl-C.
@@ -40,6 +42,7 @@ from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from ketenzicht_common.bus_access import ADDRESSEES, Bus, jetstream_for, trigger_stream_name
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import clear_present
+from ketenzicht_common.cluster import ClusterStack, is_cluster_profile, loopback
 from ketenzicht_common.contract import read_envelope
 from ketenzicht_common.health import report as health_report
 from ketenzicht_common.health import stack_health
@@ -72,7 +75,7 @@ def progress_bar(total: int, label: str) -> Any:
 
 
 async def feed_scenario(
-    stack: Stack,
+    stack: Stack | ClusterStack,
     seed: int,
     start: date,
     end: date,
@@ -246,19 +249,33 @@ def main(argv: list[str] | None = None) -> None:
     clock_file = args.var / CLOCK_FILE
     # A run that was stopped half-way may have left its present behind; it is not today's.
     clear_present(clock_file)
-    profile = Profile.load(args.profile)
     feeding = not marker.exists()
-    stack = (
-        Stack(scenario_profile(profile), log_dir=args.var / "log", clock_file=clock_file)
-        if feeding
-        else Stack(profile, log_dir=args.var / "log")
-    )
+    stack: Stack | ClusterStack
+    if is_cluster_profile(args.profile):
+        # The production topology on loopback, everything under --var (var/cluster).
+        stack = ClusterStack(
+            loopback(args.profile, root=args.var),
+            log_dir=args.var / "log",
+            clock_file=clock_file if feeding else None,
+        )
+        if feeding:
+            stack.profile = scenario_profile(stack.profile)
+    else:
+        profile = Profile.load(args.profile)
+        stack = (
+            Stack(scenario_profile(profile), log_dir=args.var / "log", clock_file=clock_file)
+            if feeding
+            else Stack(profile, log_dir=args.var / "log")
+        )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     retractions: RetractionSummary | None = None
     try:
         stack.start()
+        if isinstance(stack, ClusterStack):
+            # This program's clients (the feeder, the IND, the monitor's CLI) speak TLS to it.
+            os.environ.update(stack.caller_env())
         if not feeding:
             fed = json.loads(marker.read_text())
             print(
