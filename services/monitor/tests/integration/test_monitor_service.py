@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import urllib.error
@@ -23,6 +24,8 @@ from monitor_bus_events import (
     shuffled_with_duplicates,
     wait_until_acknowledged,
 )
+
+from headless_browser import Browser
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
@@ -511,6 +514,169 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
     for year in years:
         row = f'<tr data-year="{year["year"]}"><td>{year["year"]}</td>'
         assert f"{row}<td>{year['victims_in_view']}</td>" in table
+
+
+SECTIONS = {
+    # section id: (its chart, the tables beside it)
+    "distribution": ("chart-distribution", ("lead-time-table",)),
+    "cohort": ("chart-cohort", ("cohort-table",)),
+    "trend": ("chart-trend", ("trend-table",)),
+    "survival": ("chart-survival", ("survival-table",)),
+    "survival-cohort": ("chart-survival-cohort", ("survival-cohort-table",)),
+    "chain-figures": ("chart-figures", ("figures-table",)),
+    "residence": ("chart-residence", ("residence-table", "residence-open-table")),
+    "open-ages": ("chart-open-ages", ("open-ages-table",)),
+}
+ARTIFACTS = REPO_ROOT / "var" / "test-artifacts" / "dashboard"
+"""Where the dashboard test keeps a screenshot per section (README: Testing)."""
+
+
+def table_text(browser: Browser, table: str) -> list[list[str]]:
+    rows: list[list[str]] = browser.evaluate(
+        f"[...document.querySelectorAll('#{table} tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    return rows
+
+
+async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_photographed(
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    """Each chart has its table beside it; Tab reaches every section's toggle and table with a
+    visible focus; the toggle (by keyboard) shows the table alone; survival per cohort and the
+    residence panel carry the JSON API's figures; a screenshot per section is kept."""
+    http_port = free_port()
+    start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events(residence_triggers=True))
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+    survival = json.loads(
+        (
+            await asyncio.to_thread(
+                http_get, f"{base}/api/survival?interval=T0-T2&by=cohort", TOKENS["ANALYST"]
+            )
+        )[2]
+    )
+    residence = json.loads(
+        (await asyncio.to_thread(http_get, f"{base}/api/residence", TOKENS["ANALYST"]))[2]
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def drive() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with Browser(tmp_path / "profile", width=1280, height=900) as browser:
+            browser.open(
+                f"{base}/#token={TOKENS['ANALYST']}",
+                ready="['ready', 'error', 'login'].includes(document.body.dataset.state)",
+            )
+            state = browser.evaluate("document.body.dataset.state")
+            assert state == "ready", browser.evaluate("document.getElementById('status').textContent")
+            seen["focus"] = browser.focus_path(60)
+            # Focus visible on a table reached by the keyboard.
+            browser.evaluate("document.getElementById('controls').querySelector('input').focus()")
+            while browser.evaluate("document.activeElement.id") != "trend-table":
+                browser.press("Tab")
+            seen["outline"] = browser.evaluate(
+                "getComputedStyle(document.activeElement).outlineStyle"
+            )
+            # The toggle by keyboard: Shift+Tab back to the trend section's button, Space.
+            while browser.evaluate("document.activeElement.className") != "view-toggle":
+                browser.press("Tab", shift=True)
+            browser.press(" ")
+            seen["toggled"] = browser.evaluate(
+                "[document.getElementById('trend').dataset.view,"
+                " document.activeElement.getAttribute('aria-pressed'),"
+                " getComputedStyle(document.getElementById('chart-trend')).display,"
+                " getComputedStyle(document.getElementById('trend-table')).display]"
+            )
+            browser.press(" ")
+            seen["back"] = browser.evaluate("document.getElementById('trend').dataset.view")
+            seen["labels"] = browser.evaluate(
+                "[...document.querySelectorAll('main section')].map(s => [s.id,"
+                " s.getAttribute('aria-labelledby'),"
+                " [...s.querySelectorAll('svg.plot')].map(g => g.getAttribute('aria-label'))])"
+            )
+            seen["tables"] = {
+                t: table_text(browser, t) for _, tables in SECTIONS.values() for t in tables
+            }
+            seen["curves"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-survival-cohort path.km-curve')]"
+                ".map(p => [p.dataset.group, p.getAttribute('stroke-dasharray')])"
+            )
+            seen["bands"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-survival-cohort polygon.km-band')]"
+                ".map(p => p.dataset.group)"
+            )
+            seen["bars"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-residence rect[data-kind]')]"
+                ".map(r => [+r.dataset.year, r.dataset.kind, +r.dataset.count,"
+                " getComputedStyle(r).fill])"
+            )
+            seen["shots"] = {
+                section: browser.screenshot(f"#{section}", ARTIFACTS / f"{section}.png")
+                for section in SECTIONS
+            }
+        return seen
+
+    seen = await asyncio.to_thread(drive)
+
+    # The keyboard reaches every section's toggle and each table beside its chart, in order.
+    focus = seen["focus"]
+    for section, (_, tables) in SECTIONS.items():
+        assert f"{section}:button" in focus, (section, focus)
+        for table in tables:
+            assert table in focus, (table, focus)
+            assert focus.index(f"{section}:button") < focus.index(table)
+    assert seen["outline"] != "none"
+    assert seen["toggled"] == ["table", "true", "none", "table"]
+    assert seen["back"] == "both"
+    for section_id, labelled_by, chart_labels in seen["labels"]:
+        if section_id in SECTIONS:
+            assert labelled_by == f"{section_id}-title"
+            assert chart_labels and all(chart_labels), section_id
+
+    # Survival per cohort: a curve with its own dash pattern and a band per cohort shown,
+    # a table row per cohort with the API's share at 90 days.
+    drawn = {c["group"] for c in survival["curves"] if c["points"]}
+    assert drawn >= {"pilot-2022-a", "none"}, survival
+    assert {group for group, _ in seen["curves"]} == drawn
+    assert len({dashes for _, dashes in seen["curves"]}) == len(drawn)
+    assert set(seen["bands"]) == drawn
+    rows = {row[0]: row for row in seen["tables"]["survival-cohort-table"]}
+    for curve in survival["curves"]:
+        at90 = curve["at_days"][0] if curve["at_days"] else None
+        if at90 is not None:
+            assert rows[curve["group"]][2].startswith(f"{round(100 * at90['survival'])}%")
+
+    # The residence panel: the bars and the table carry the API's counts and medians.
+    assert residence["min_group_size"] == 10
+    kinds = {r["kind"] for r in residence["rows"]}
+    assert kinds == {"TemporaryPermitApplicationIndicated", "NonTemporaryPermitIndicated"}, residence
+    bars = {(year, kind): count for year, kind, count, _ in seen["bars"]}
+    assert bars == {(r["year"], r["kind"]): r["triggers"] for r in residence["rows"]}
+    assert len({fill for *_, fill in seen["bars"] if "url(" in fill}) == 2  # a pattern per kind
+    table = seen["tables"]["residence-table"]
+    assert len(table) == len(residence["rows"])
+    for cells, row in zip(table, residence["rows"], strict=True):
+        assert cells[0] == str(row["year"]) and cells[2] == str(row["triggers"])
+        if row["median_days_to_decision"] is not None:
+            assert cells[6] == str(math.floor(row["median_days_to_decision"] + 0.5))  # Math.round
+    application = [r for r in residence["rows"] if r["kind"].startswith("TemporaryPermit")]
+    assert sum(r["triggers"] for r in application) == sum(
+        1 for e in chain_events(residence_triggers=True) if e.envelope.event_type == "ReportFiled"
+    )
+    assert all(r["open"] == 0 for r in application)  # every application answered by its permit
+    assert residence["open_indications"], "some PROSECUTION grounds wait for the IND"
+    assert len(seen["tables"]["residence-open-table"]) == len(residence["open_indications"])
+
+    # Every section's table has rows, and a screenshot of each section is kept.
+    for _, tables in SECTIONS.values():
+        for name in tables:
+            assert seen["tables"][name], name
+    for section, (width, height) in seen["shots"].items():
+        shot = ARTIFACTS / f"{section}.png"
+        assert png_size(shot.read_bytes()) == (width, height), section
+        assert height > 100 and shot.stat().st_size > 5_000, section
 
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(
