@@ -63,7 +63,7 @@ class Browser:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=wire_fds,  # noqa: PLW1509 - a single-threaded test helper
+            preexec_fn=wire_fds,
             pass_fds=(3, 4),
         )
         os.close(to_browser_r)
@@ -130,7 +130,9 @@ class Browser:
         """Navigate and wait until the expression `ready` is true."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
-        while not self.evaluate(f"(() => {{ try {{ return !!({ready}); }} catch (e) {{ return false; }} }})()"):
+        while not self.evaluate(
+            f"(() => {{ try {{ return !!({ready}); }} catch (e) {{ return false; }} }})()"
+        ):
             if time.monotonic() > deadline:
                 raise BrowserError(f"not ready after {timeout} s: {ready}")
             time.sleep(0.2)

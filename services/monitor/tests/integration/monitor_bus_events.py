@@ -15,9 +15,9 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from typing import Any
 
 import nats
 
@@ -200,7 +200,9 @@ def chain_events(
         granted = t2
         if residence_triggers:
             chain.add(
-                _trigger(r.TemporaryPermitApplicationIndicated, victim, case, t2, application_date=t2),
+                _trigger(
+                    r.TemporaryPermitApplicationIndicated, victim, case, t2, application_date=t2
+                ),
                 victim,
             )
             granted = t2 + timedelta(days=extra.randint(7, 90))
@@ -255,7 +257,9 @@ def chain_events(
         chain.add(p.SuspectSummoned(occurred_on=t5, case_id=case, suspect_id=suspect), case)
         if residence_triggers:
             ground = r.NonTemporaryGround.PROSECUTION
-            chain.add(_trigger(r.NonTemporaryPermitIndicated, victim, case, t5, ground=ground), victim)
+            chain.add(
+                _trigger(r.NonTemporaryPermitIndicated, victim, case, t5, ground=ground), victim
+            )
             if extra.random() < 0.6:
                 chain.add(
                     r.NonTemporaryPermitGranted(
@@ -403,7 +407,11 @@ async def publish(bus: NatsServer, events: Iterable[BusEvent]) -> int:
             for e in events:
                 if e.envelope.service == service:
                     headers, body = e.envelope.to_message(e.body)
-                    acks.append(await js.publish_async(e.subject or e.envelope.subject, body, headers=headers))
+                    acks.append(
+                        await js.publish_async(
+                            e.subject or e.envelope.subject, body, headers=headers
+                        )
+                    )
             await asyncio.gather(*acks)
         finally:
             await nc.close()

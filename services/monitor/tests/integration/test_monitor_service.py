@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from headless_browser import Browser
 from monitor_bus_events import (
     AS_OF,
     chain_events,
@@ -24,8 +26,6 @@ from monitor_bus_events import (
     shuffled_with_duplicates,
     wait_until_acknowledged,
 )
-
-from headless_browser import Browser
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
@@ -570,7 +570,9 @@ async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_phot
                 ready="['ready', 'error', 'login'].includes(document.body.dataset.state)",
             )
             state = browser.evaluate("document.body.dataset.state")
-            assert state == "ready", browser.evaluate("document.getElementById('status').textContent")
+            assert state == "ready", browser.evaluate(
+                "document.getElementById('status').textContent"
+            )
             seen["focus"] = browser.focus_path(60)
             # Focus visible on a table reached by the keyboard.
             browser.evaluate("document.getElementById('controls').querySelector('input').focus()")
@@ -633,7 +635,8 @@ async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_phot
     for section_id, labelled_by, chart_labels in seen["labels"]:
         if section_id in SECTIONS:
             assert labelled_by == f"{section_id}-title"
-            assert chart_labels and all(chart_labels), section_id
+            assert chart_labels, section_id
+            assert all(chart_labels), section_id
 
     # Survival per cohort: a curve with its own dash pattern and a band per cohort shown,
     # a table row per cohort with the API's share at 90 days.
@@ -651,14 +654,17 @@ async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_phot
     # The residence panel: the bars and the table carry the API's counts and medians.
     assert residence["min_group_size"] == 10
     kinds = {r["kind"] for r in residence["rows"]}
-    assert kinds == {"TemporaryPermitApplicationIndicated", "NonTemporaryPermitIndicated"}, residence
+    assert kinds == {"TemporaryPermitApplicationIndicated", "NonTemporaryPermitIndicated"}, (
+        residence
+    )
     bars = {(year, kind): count for year, kind, count, _ in seen["bars"]}
     assert bars == {(r["year"], r["kind"]): r["triggers"] for r in residence["rows"]}
     assert len({fill for *_, fill in seen["bars"] if "url(" in fill}) == 2  # a pattern per kind
     table = seen["tables"]["residence-table"]
     assert len(table) == len(residence["rows"])
     for cells, row in zip(table, residence["rows"], strict=True):
-        assert cells[0] == str(row["year"]) and cells[2] == str(row["triggers"])
+        assert cells[0] == str(row["year"])
+        assert cells[2] == str(row["triggers"])
         if row["median_days_to_decision"] is not None:
             assert cells[6] == str(math.floor(row["median_days_to_decision"] + 0.5))  # Math.round
     application = [r for r in residence["rows"] if r["kind"].startswith("TemporaryPermit")]
@@ -676,7 +682,150 @@ async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_phot
     for section, (width, height) in seen["shots"].items():
         shot = ARTIFACTS / f"{section}.png"
         assert png_size(shot.read_bytes()) == (width, height), section
-        assert height > 100 and shot.stat().st_size > 5_000, section
+        assert height > 100, section
+        assert shot.stat().st_size > 5_000, section
+
+
+def _message_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    found: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True)
+    return found
+
+
+async def test_trend_survival_and_the_residence_panel_answer_alike_over_grpc_http_and_cli(
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
+    """The same rounded figures and the same threshold on every interface; a lower threshold per
+    request is stated in the answer, one below the floor is refused."""
+    http_port = free_port()
+    monitor = start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events(residence_triggers=True))
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+
+    def api(path: str) -> dict[str, Any]:
+        code, _, body = http_get(f"{base}{path}", TOKENS["ANALYST"])
+        assert code == 200, body
+        found: dict[str, Any] = json.loads(body)
+        return found
+
+    as_of = pb.AsOf(on=AS_OF)
+    async with connect(monitor.address, token=TOKENS["ANALYST"]) as channel:
+        stub = MonitorServiceStub(channel)
+        trend = await stub.GetTrend(
+            pb.GetTrendRequest(as_of=as_of, interval="T0-T2", min_group_size=5)
+        )
+        survival = await stub.GetSurvival(
+            pb.GetSurvivalRequest(as_of=as_of, interval="T0-T2", by="cohort")
+        )
+        panel = await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of, min_group_size=2))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    http_trend = await asyncio.to_thread(
+        api, f"/api/trend?as_of={AS_OF}&interval=T0-T2&min_group_size=5"
+    )
+    assert trend.min_group_size == http_trend["min_group_size"] == 5
+    assert trend.interval == "T0-T2"
+    assert len(trend.years) == len(http_trend["years"])
+    for message, row in zip(trend.years, http_trend["years"], strict=True):
+        assert (message.year, message.cases) == (row["year"], row["cases"])
+        for name in ("km_median_days", "lower_days", "upper_days"):
+            if row[name] is None:
+                assert not message.HasField(name)
+            else:
+                assert getattr(message, name) == row[name]
+                assert round(row[name], 1) == row[name]  # days at one decimal (ADR 0027)
+
+    http_survival = await asyncio.to_thread(
+        api, f"/api/survival?as_of={AS_OF}&interval=T0-T2&by=cohort"
+    )
+    assert (survival.by, survival.min_group_size) == ("cohort", 10)
+    for message, curve in zip(survival.curves, http_survival["curves"], strict=True):
+        assert message.group == curve["group"]
+        assert [(p.day, p.survival, p.lower, p.upper) for p in message.points] == [
+            (p["day"], p["survival"], p["lower"], p["upper"]) for p in curve["points"]
+        ]
+        for at, point in zip(message.at_days, curve["at_days"], strict=True):
+            assert at.HasField("point") == (point is not None)
+            if point is not None:
+                assert at.point.survival == point["survival"]
+
+    http_panel = await asyncio.to_thread(api, f"/api/residence?as_of={AS_OF}")
+    assert panel.min_group_size == http_panel["min_group_size"] == 10
+    rows = [_message_dict(r) for r in panel.rows]
+    assert len(rows) == len(http_panel["rows"]) > 0
+    for row, expected in zip(rows, http_panel["rows"], strict=True):
+        for name, value in expected.items():
+            if value is None:
+                assert name not in row
+            elif value not in (0, False):
+                assert row[name] == value, (name, row, expected)
+    assert [o.kind for o in panel.open_indications] == [
+        o["kind"] for o in http_panel["open_indications"]
+    ]
+
+    def ketenzicht(*arguments: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "--address", monitor.address, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO_ROOT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    printed = await asyncio.to_thread(
+        ketenzicht,
+        "report",
+        "trend",
+        "--interval",
+        "T0-T2",
+        "--min-group-size",
+        "5",
+        "--as-of",
+        AS_OF,
+    )
+    assert "fewer than 5 cases" in printed
+    for year in http_trend["years"]:
+        if year["km_median_days"] is not None:
+            assert any(
+                line.split()[:1] == [str(year["year"])]
+                and f"{year['km_median_days']:.1f}" in line.split()
+                for line in printed.splitlines()
+            ), printed
+    printed = await asyncio.to_thread(ketenzicht, "report", "residence", "--as-of", AS_OF)
+    assert "fewer than 10 victims" in printed
+    for row in http_panel["rows"]:
+        line = next(
+            line.split()
+            for line in printed.splitlines()
+            if line.split()[:2] == [str(row["year"]), row["kind"]]
+        )
+        assert line[2] == str(row["triggers"])
+        if row["median_days_to_decision"] is not None:
+            assert line[6] == f"{row['median_days_to_decision']:.1f}"
+    printed = await asyncio.to_thread(
+        ketenzicht,
+        "report",
+        "survival",
+        "--interval",
+        "T0-T2",
+        "--by",
+        "cohort",
+        "--as-of",
+        AS_OF,
+    )
+    assert printed.splitlines()[2].split()[:3] == ["cohort", "units", "cases"]
+    for curve in http_survival["curves"]:
+        at90 = curve["at_days"][0] if curve["at_days"] else None
+        line = next(line for line in printed.splitlines() if line.startswith(curve["group"]))
+        if at90 is not None:
+            assert f"{at90['survival']:.3f}" in line
 
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht_common.auth import Role, authorise
@@ -23,6 +25,7 @@ from monitor.domain import (
     Share,
     YearFigures,
 )
+from monitor.domain.trends import SURVIVAL_DAYS, SurvivalCurve, SurvivalPoint
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
 
@@ -133,6 +136,29 @@ def year_figures(row: YearFigures) -> pb.YearFigures:
     )
 
 
+def _fields(row: Any) -> dict[str, Any]:
+    """A domain row's fields as message arguments; None (withheld) left out, so it stays unset."""
+    return {f.name: getattr(row, f.name) for f in fields(row) if getattr(row, f.name) is not None}
+
+
+def _point(point: SurvivalPoint) -> pb.SurvivalPoint:
+    return pb.SurvivalPoint(**_fields(point))
+
+
+def survival_curve(curve: SurvivalCurve) -> pb.SurvivalCurve:
+    return pb.SurvivalCurve(
+        group=curve.group,
+        units=curve.units,
+        cases=curve.cases,
+        small_group=curve.small_group,
+        points=[_point(p) for p in curve.points],
+        at_days=[
+            pb.SurvivalAtDay(day=day, point=_point(p) if p is not None else None)
+            for day, p in zip(SURVIVAL_DAYS, curve.at_days, strict=False)
+        ],
+    )
+
+
 def _export(export: Export, compress: bool) -> pb.ExportFile:
     content = export.data
     if compress:
@@ -203,6 +229,9 @@ _AsOfRequest = (
     | pb.ExportChainFiguresRequest
     | pb.ExportEventLogRequest
     | pb.ExportUnitsRequest
+    | pb.GetTrendRequest
+    | pb.GetSurvivalRequest
+    | pb.GetResidencePanelRequest
 )
 """The requests that say as of when (and as known by when) their figures are wanted."""
 
@@ -323,3 +352,50 @@ class MonitorApi:
         else:
             raise InvalidCommand.of("subject", "a victim_id or a case_id")
         return audit_response(trail)
+
+    async def GetTrend(self, request: pb.GetTrendRequest, caller: Caller) -> pb.GetTrendResponse:
+        _may(caller, ANALYSIS, "GetTrend")
+        as_of = self._as_of(request)
+        trend = await self.queries.trend(
+            as_of, request.interval, min_group_size=request.min_group_size
+        )
+        return pb.GetTrendResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            interval=trend.interval,
+            min_group_size=trend.min_group_size,
+            years=[pb.YearMedian(**_fields(y)) for y in trend.years],
+        )
+
+    async def GetSurvival(
+        self, request: pb.GetSurvivalRequest, caller: Caller
+    ) -> pb.GetSurvivalResponse:
+        _may(caller, ANALYSIS, "GetSurvival")
+        as_of = self._as_of(request)
+        survival = await self.queries.survival(
+            as_of, request.interval, request.by, min_group_size=request.min_group_size
+        )
+        return pb.GetSurvivalResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            interval=survival.interval,
+            by=survival.by,
+            min_group_size=survival.min_group_size,
+            curves=[survival_curve(c) for c in survival.curves],
+        )
+
+    async def GetResidencePanel(
+        self, request: pb.GetResidencePanelRequest, caller: Caller
+    ) -> pb.GetResidencePanelResponse:
+        _may(caller, ANALYSIS, "GetResidencePanel")
+        as_of = self._as_of(request)
+        residence = await self.queries.residence(as_of, min_group_size=request.min_group_size)
+        return pb.GetResidencePanelResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            min_group_size=residence.min_group_size,
+            rows=[pb.ResidenceRow(**_fields(r)) for r in residence.panel.rows],
+            open_indications=[
+                pb.OpenIndications(**_fields(o)) for o in residence.panel.open_indications
+            ],
+        )

@@ -41,9 +41,9 @@ from monitor.domain import (
 from monitor.domain.breakdowns import breakdown
 from monitor.domain.exports import residence_log_xes
 from monitor.domain.ocel import event_log_ocel
+from monitor.domain.residence_panel import ResidencePanel, residence_panel
 from monitor.domain.rounding import published, round_days, round_share
 from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
-from monitor.domain.residence_panel import ResidencePanel, residence_panel
 from monitor.domain.trends import (
     SurvivalCurve,
     SurvivalPoint,
@@ -330,9 +330,7 @@ class MonitorQueries:
 
         return Survival(as_of, chosen.name, name, size, await asyncio.to_thread(compute))
 
-    async def residence(
-        self, as_of: AsOf, *, min_group_size: int | None = None
-    ) -> Residence:
+    async def residence(self, as_of: AsOf, *, min_group_size: int | None = None) -> Residence:
         """Triggers by kind per year, days to the IND's decision, indications still open."""
         size = self.group_size(min_group_size)
         view = await self.live.view(as_of)

@@ -10,16 +10,16 @@ Which decision answers which trigger (`ANSWERS`): the IND's first decision of a 
 decides what the trigger asks, for the same victim — and for the same case where both the
 trigger and the decision name one —, on or after the day the trigger fired:
 
-| trigger (rule) | answered by |
-|---|---|
-| TemporaryPermitApplicationIndicated (R5, R7) | TemporaryPermitGranted, TemporaryPermitRefused (same case) |
-| TemporaryPermitWithoutCooperationIndicated (R16) | TemporaryPermitGranted, TemporaryPermitRefused |
-| ReflectionPeriodExpiryDue (R6) | ReflectionPeriodEnded |
-| TemporaryPermitExtensionDue (R9) | TemporaryPermitExtended, TemporaryPermitEnded (same case) |
-| TemporaryPermitBasisEnded (R10) | TemporaryPermitEnded |
-| NonTemporaryPermitIndicated (R11–R13, R15) | NonTemporaryPermitGranted, NonTemporaryPermitRefused |
-| NonTemporaryAssessmentRequired (R14) | NonTemporaryPermitGranted, NonTemporaryPermitRefused |
-| ReassessmentRequired (R17) | NonTemporaryPermitGranted, NonTemporaryPermitRefused |
+- TemporaryPermitApplicationIndicated (R5, R7): TemporaryPermitGranted or
+  TemporaryPermitRefused, in the same case;
+- TemporaryPermitWithoutCooperationIndicated (R16): TemporaryPermitGranted or
+  TemporaryPermitRefused;
+- ReflectionPeriodExpiryDue (R6): ReflectionPeriodEnded;
+- TemporaryPermitExtensionDue (R9): TemporaryPermitExtended or TemporaryPermitEnded, in the
+  same case;
+- TemporaryPermitBasisEnded (R10): TemporaryPermitEnded;
+- NonTemporaryPermitIndicated (R11–R13, R15), NonTemporaryAssessmentRequired (R14) and
+  ReassessmentRequired (R17): NonTemporaryPermitGranted or NonTemporaryPermitRefused.
 
 One decision may answer several triggers (a refusal answers both an assessment request and an
 indication standing beside it). The triggers to the police and the OM (R1, R8) and the
