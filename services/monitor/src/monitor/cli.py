@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument("--years", type=int, nargs="*", default=[])
     figures.add_argument("--min-group-size", type=int, default=0, help=threshold)
     figures.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    figures.add_argument(
+        "--csv-nl", action="store_true", help="CSV in the Dutch dialect (';', decimal comma)"
+    )
 
     trend = report.add_parser("trend", help="Kaplan-Meier median per start year, 95% CI")
     survival = report.add_parser("survival", help="Kaplan-Meier curves at fixed days, 95% band")
@@ -520,7 +523,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
             )
         else:
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
-            if args.csv:
+            if args.csv or args.csv_nl:
                 export = await call(
                     stub.ExportChainFigures,
                     pb.ExportChainFiguresRequest(
@@ -528,6 +531,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
                         years=args.years,
                         gzip=True,
                         min_group_size=args.min_group_size,
+                        format=pb.TABLE_FORMAT_CSV_NL if args.csv_nl else pb.TABLE_FORMAT_CSV,
                     ),
                 )
                 _write(_content(export), None, out)

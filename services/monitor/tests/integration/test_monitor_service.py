@@ -722,7 +722,22 @@ async def test_trend_survival_and_the_residence_panel_answer_alike_over_grpc_htt
         panel = await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of))
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of, min_group_size=2))
+        dutch_figures = await stub.ExportChainFigures(
+            pb.ExportChainFiguresRequest(as_of=as_of, format=pb.TABLE_FORMAT_CSV_NL)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as no_workbook:
+            await stub.ExportChainFigures(
+                pb.ExportChainFiguresRequest(as_of=as_of, format=pb.TABLE_FORMAT_XLSX)
+            )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert no_workbook.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # The chain figures in the Dutch dialect over gRPC: the same file as over HTTP.
+    code, _, http_dutch = await asyncio.to_thread(
+        http_get, f"{base}/export/figures.csv?as_of={AS_OF}&dialect=nl", TOKENS["ANALYST"]
+    )
+    assert code == 200
+    assert dutch_figures.content == http_dutch
+    assert dutch_figures.content.decode().splitlines()[0].count(";") >= 3
 
     http_trend = await asyncio.to_thread(
         api, f"/api/trend?as_of={AS_OF}&interval=T0-T2&min_group_size=5"
@@ -798,6 +813,10 @@ async def test_trend_survival_and_the_residence_panel_answer_alike_over_grpc_htt
                 and f"{year['km_median_days']:.1f}" in line.split()
                 for line in printed.splitlines()
             ), printed
+    printed = await asyncio.to_thread(
+        ketenzicht, "report", "figures", "--csv-nl", "--as-of", AS_OF
+    )
+    assert printed.encode() == http_dutch
     printed = await asyncio.to_thread(ketenzicht, "report", "residence", "--as-of", AS_OF)
     assert "fewer than 10 victims" in printed
     for row in http_panel["rows"]:

@@ -25,6 +25,7 @@ from monitor.domain import (
     Share,
     YearFigures,
 )
+from monitor.domain.tables import CsvDialect
 from monitor.domain.trends import SURVIVAL_DAYS, SurvivalCurve, SurvivalPoint
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
@@ -41,6 +42,13 @@ _TABLE_FORMATS: dict[int, TableFormat] = {
     pb.TABLE_FORMAT_CSV_NL: TableFormat.CSV_NL,
     pb.TABLE_FORMAT_XLSX: TableFormat.XLSX,
     pb.TABLE_FORMAT_PARQUET: TableFormat.PARQUET,
+}
+
+
+_CSV_DIALECTS: dict[int, CsvDialect] = {
+    pb.TABLE_FORMAT_UNSPECIFIED: CsvDialect.STANDARD,
+    pb.TABLE_FORMAT_CSV: CsvDialect.STANDARD,
+    pb.TABLE_FORMAT_CSV_NL: CsvDialect.DUTCH,
 }
 
 
@@ -294,8 +302,14 @@ class MonitorApi:
         self, request: pb.ExportChainFiguresRequest, caller: Caller
     ) -> pb.ExportFile:
         _may(caller, ANALYSIS, "ExportChainFigures")
+        dialect = _CSV_DIALECTS.get(request.format)
+        if dialect is None:
+            raise InvalidCommand.of("format", "TABLE_FORMAT_CSV or TABLE_FORMAT_CSV_NL")
         export = await self.queries.figures_export(
-            self._as_of(request), list(request.years), min_group_size=request.min_group_size
+            self._as_of(request),
+            list(request.years),
+            min_group_size=request.min_group_size,
+            dialect=dialect,
         )
         return _export(export, request.gzip)
 
