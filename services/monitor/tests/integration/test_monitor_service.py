@@ -813,9 +813,7 @@ async def test_trend_survival_and_the_residence_panel_answer_alike_over_grpc_htt
                 and f"{year['km_median_days']:.1f}" in line.split()
                 for line in printed.splitlines()
             ), printed
-    printed = await asyncio.to_thread(
-        ketenzicht, "report", "figures", "--csv-nl", "--as-of", AS_OF
-    )
+    printed = await asyncio.to_thread(ketenzicht, "report", "figures", "--csv-nl", "--as-of", AS_OF)
     assert printed.encode() == http_dutch
     printed = await asyncio.to_thread(ketenzicht, "report", "residence", "--as-of", AS_OF)
     assert "fewer than 10 victims" in printed
