@@ -93,6 +93,24 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument("--years", type=int, nargs="*", default=[])
     figures.add_argument("--min-group-size", type=int, default=0, help=threshold)
     figures.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    figures.add_argument(
+        "--csv-nl", action="store_true", help="CSV in the Dutch dialect (';', decimal comma)"
+    )
+
+    trend = report.add_parser("trend", help="Kaplan-Meier median per start year, 95% CI")
+    survival = report.add_parser("survival", help="Kaplan-Meier curves at fixed days, 95% band")
+    for sub in (trend, survival):
+        cut(sub)
+        sub.add_argument("--interval", default="T2-T3", choices=INTERVAL_NAMES)
+        sub.add_argument("--min-group-size", type=int, default=0, help=threshold)
+    survival.add_argument(
+        "--by", default="", help="start_year (default) or one dimension: cohort, form, ..."
+    )
+    residence = report.add_parser(
+        "residence", help="triggers by kind per year, days to the IND's decision, open ones"
+    )
+    cut(residence)
+    residence.add_argument("--min-group-size", type=int, default=0, help=threshold)
 
     export = commands.add_parser(
         "export", help="write the event log for process mining, or the units table"
@@ -275,6 +293,75 @@ def audit_lines(response: Any) -> list[list[str]]:
     return lines
 
 
+def trend_lines(response: Any) -> list[list[str]]:
+    lines = [["year", "units", "cases", "closed", "KM median", "95% from", "95% to"]]
+    for y in response.years:
+        lines.append(
+            [
+                str(y.year),
+                str(y.units),
+                str(y.cases),
+                str(y.closed),
+                _value(y, "km_median_days", 1),
+                _value(y, "lower_days", 1),
+                _value(y, "upper_days", 1),
+            ]
+        )
+    return lines
+
+
+def survival_lines(response: Any) -> list[list[str]]:
+    days: list[int] = []
+    for curve in response.curves:
+        if curve.at_days:
+            days = [a.day for a in curve.at_days]
+            break
+    lines = [[response.by, "units", "cases", *(f"{d} d (95%)" for d in days)]]
+    for curve in response.curves:
+        cells = [curve.group, str(curve.units), str(curve.cases)]
+        for index in range(len(days)):
+            at = curve.at_days[index] if index < len(curve.at_days) else None
+            if at is None or not at.HasField("point"):
+                cells.append("-")
+            else:
+                p = at.point
+                cells.append(f"{p.survival:.3f} ({p.lower:.3f}-{p.upper:.3f})")
+        lines.append(cells)
+    return lines
+
+
+def residence_lines(response: Any) -> list[list[str]]:
+    lines = [["year", "kind", "triggers", "retracted", "answered", "open", "median days"]]
+    for r in response.rows:
+        lines.append(
+            [
+                str(r.year),
+                r.kind,
+                str(r.triggers),
+                str(r.retracted),
+                str(r.answered) if r.asks_decision else "-",
+                str(r.open) if r.asks_decision else "-",
+                _value(r, "median_days_to_decision", 1),
+            ]
+        )
+    return lines
+
+
+def open_indication_lines(response: Any) -> list[list[str]]:
+    lines = [["kind", "open", "victims", "median age", "oldest year"]]
+    for o in response.open_indications:
+        lines.append(
+            [
+                o.kind,
+                str(o.open),
+                str(o.victims),
+                _value(o, "median_age_days", 1),
+                _value(o, "oldest_year"),
+            ]
+        )
+    return lines
+
+
 def _content(export: Any) -> bytes:
     return gzip.decompress(export.content) if export.gzip else bytes(export.content)
 
@@ -376,9 +463,67 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
                 "cases) in the group, or withheld beside such a group so that it cannot be "
                 "computed back from the overall row. KM: Kaplan-Meier, open cases censored.\n"
             )
+        elif args.report == "trend":
+            trend = await call(
+                stub.GetTrend,
+                pb.GetTrendRequest(
+                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                    interval=args.interval,
+                    min_group_size=args.min_group_size,
+                ),
+            )
+            out.write(
+                f"Kaplan-Meier median of {trend.interval} in days per start year, as of "
+                f"{trend.as_of} (known by {trend.known_by})\n\n"
+            )
+            print_table(trend_lines(trend), out)
+            out.write(
+                f"\n- withheld (fewer than {trend.min_group_size} cases) or not reached; "
+                "95% to '-': the band never falls below one half.\n"
+            )
+        elif args.report == "survival":
+            survival = await call(
+                stub.GetSurvival,
+                pb.GetSurvivalRequest(
+                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                    interval=args.interval,
+                    by=args.by,
+                    min_group_size=args.min_group_size,
+                ),
+            )
+            out.write(
+                f"Share of {survival.interval} not yet reached (Kaplan-Meier, 95% band) by "
+                f"{survival.by}, as of {survival.as_of} (known by {survival.known_by})\n\n"
+            )
+            print_table(survival_lines(survival), out)
+            out.write(
+                f"\n- withheld (fewer than {survival.min_group_size} cases) or past the "
+                "follow-up.\n"
+            )
+        elif args.report == "residence":
+            panel = await call(
+                stub.GetResidencePanel,
+                pb.GetResidencePanelRequest(
+                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                    min_group_size=args.min_group_size,
+                ),
+            )
+            out.write(
+                f"Residence triggers per year and days to the IND's decision, as of "
+                f"{panel.as_of} (known by {panel.known_by})\n\n"
+            )
+            if panel.rows:
+                print_table(residence_lines(panel), out, left=2)
+            if panel.open_indications:
+                out.write("\nIndications still open\n\n")
+                print_table(open_indication_lines(panel), out)
+            out.write(
+                f"\n- withheld (fewer than {panel.min_group_size} victims), no decision "
+                "asked, or none yet.\n"
+            )
         else:
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)
-            if args.csv:
+            if args.csv or args.csv_nl:
                 export = await call(
                     stub.ExportChainFigures,
                     pb.ExportChainFiguresRequest(
@@ -386,6 +531,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
                         years=args.years,
                         gzip=True,
                         min_group_size=args.min_group_size,
+                        format=pb.TABLE_FORMAT_CSV_NL if args.csv_nl else pb.TABLE_FORMAT_CSV,
                     ),
                 )
                 _write(_content(export), None, out)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from typing import Any
 
 import nats
 
@@ -58,6 +59,8 @@ _SYSTEMS = {
 class BusEvent:
     envelope: Envelope
     body: bytes
+    subject: str = ""
+    """Where it is published: the envelope's subject, or an addressed event's feed."""
 
     @property
     def event_id(self) -> str:
@@ -103,12 +106,38 @@ class _Chain:
             system=system,
             position=position,
         )
-        self.events.append(BusEvent(envelope, payload.model_dump_json().encode()))
+        subject = envelope.subject
+        if payload.ADDRESSEES:  # a trigger travels on its addressee's feed (the IND's here)
+            subject = f"ketenzicht.{service}.triggers.ind.{envelope.event_type}"
+        self.events.append(BusEvent(envelope, payload.model_dump_json().encode(), subject))
 
 
-def chain_events(victims: int = 60, *, seed: int = 2024) -> list[BusEvent]:
-    """A chain of `victims` victims, one case each, in the order the services would publish."""
+def _trigger(kind: type[EventPayload], victim: str, case: str, on: date, **extra: object) -> Any:
+    """A residence trigger as residence raises it (the fields the feed's contract requires)."""
+    key = f"{kind.__name__}|{victim}|{case}|{on.isoformat()}"
+    return kind(
+        occurred_on=on,
+        victim_id=victim,
+        case_id=case,
+        trigger_id=f"trg-{uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:20]}",
+        trigger_key=key,
+        rule="R7" if "application_date" in extra else "R11",
+        rule_version="2021-09-14",
+        reason="test chain",
+        **extra,
+    )
+
+
+def chain_events(
+    victims: int = 60, *, seed: int = 2024, residence_triggers: bool = False
+) -> list[BusEvent]:
+    """A chain of `victims` victims, one case each, in the order the services would publish.
+
+    With `residence_triggers`, residence's triggers to the IND too (the application on the report
+    day, answered by the permit some days later; the PROSECUTION ground on the summons, answered
+    for some), drawn from a random stream of their own so the chain itself stays the same."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)
     chain = _Chain()
     start = date(2021, 1, 4)
     for n in range(1, victims + 1):
@@ -168,9 +197,18 @@ def chain_events(victims: int = 60, *, seed: int = 2024) -> list[BusEvent]:
         chain.add(
             r.ReflectionPeriodGranted(occurred_on=t0 + timedelta(days=2), victim_id=victim), victim
         )
+        granted = t2
+        if residence_triggers:
+            chain.add(
+                _trigger(
+                    r.TemporaryPermitApplicationIndicated, victim, case, t2, application_date=t2
+                ),
+                victim,
+            )
+            granted = t2 + timedelta(days=extra.randint(7, 90))
         chain.add(
             r.TemporaryPermitGranted(
-                occurred_on=t2,
+                occurred_on=granted,
                 victim_id=victim,
                 case_id=case,
                 valid_from=t2,
@@ -217,6 +255,18 @@ def chain_events(victims: int = 60, *, seed: int = 2024) -> list[BusEvent]:
             )
             continue
         chain.add(p.SuspectSummoned(occurred_on=t5, case_id=case, suspect_id=suspect), case)
+        if residence_triggers:
+            ground = r.NonTemporaryGround.PROSECUTION
+            chain.add(
+                _trigger(r.NonTemporaryPermitIndicated, victim, case, t5, ground=ground), victim
+            )
+            if extra.random() < 0.6:
+                chain.add(
+                    r.NonTemporaryPermitGranted(
+                        occurred_on=t5 + timedelta(days=extra.randint(20, 150)), victim_id=victim
+                    ),
+                    victim,
+                )
         t6 = t5 + timedelta(days=rng.randint(60, 200))
         chain.add(
             p.CourtHearingHeld(
@@ -357,7 +407,11 @@ async def publish(bus: NatsServer, events: Iterable[BusEvent]) -> int:
             for e in events:
                 if e.envelope.service == service:
                     headers, body = e.envelope.to_message(e.body)
-                    acks.append(await js.publish_async(e.envelope.subject, body, headers=headers))
+                    acks.append(
+                        await js.publish_async(
+                            e.subject or e.envelope.subject, body, headers=headers
+                        )
+                    )
             await asyncio.gather(*acks)
         finally:
             await nc.close()

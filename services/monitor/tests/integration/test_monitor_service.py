@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import urllib.error
@@ -14,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from headless_browser import Browser
 from monitor_bus_events import (
     AS_OF,
     chain_events,
@@ -511,6 +514,335 @@ async def test_the_dashboard_shows_the_median_per_year_with_its_interval_and_tab
     for year in years:
         row = f'<tr data-year="{year["year"]}"><td>{year["year"]}</td>'
         assert f"{row}<td>{year['victims_in_view']}</td>" in table
+
+
+SECTIONS = {
+    # section id: (its chart, the tables beside it)
+    "distribution": ("chart-distribution", ("lead-time-table",)),
+    "cohort": ("chart-cohort", ("cohort-table",)),
+    "trend": ("chart-trend", ("trend-table",)),
+    "survival": ("chart-survival", ("survival-table",)),
+    "survival-cohort": ("chart-survival-cohort", ("survival-cohort-table",)),
+    "chain-figures": ("chart-figures", ("figures-table",)),
+    "residence": ("chart-residence", ("residence-table", "residence-open-table")),
+    "open-ages": ("chart-open-ages", ("open-ages-table",)),
+}
+ARTIFACTS = REPO_ROOT / "var" / "test-artifacts" / "dashboard"
+"""Where the dashboard test keeps a screenshot per section (README: Testing)."""
+
+
+def table_text(browser: Browser, table: str) -> list[list[str]]:
+    rows: list[list[str]] = browser.evaluate(
+        f"[...document.querySelectorAll('#{table} tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    return rows
+
+
+async def test_every_dashboard_section_has_its_table_is_keyboard_usable_and_photographed(
+    nats_server: NatsServer, service_factory: ServiceFactory, tmp_path: Path
+) -> None:
+    """Each chart has its table beside it; Tab reaches every section's toggle and table with a
+    visible focus; the toggle (by keyboard) shows the table alone; survival per cohort and the
+    residence panel carry the JSON API's figures; a screenshot per section is kept."""
+    http_port = free_port()
+    start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events(residence_triggers=True))
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+    survival = json.loads(
+        (
+            await asyncio.to_thread(
+                http_get, f"{base}/api/survival?interval=T0-T2&by=cohort", TOKENS["ANALYST"]
+            )
+        )[2]
+    )
+    residence = json.loads(
+        (await asyncio.to_thread(http_get, f"{base}/api/residence", TOKENS["ANALYST"]))[2]
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def drive() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with Browser(tmp_path / "profile", width=1280, height=900) as browser:
+            browser.open(
+                f"{base}/#token={TOKENS['ANALYST']}",
+                ready="['ready', 'error', 'login'].includes(document.body.dataset.state)",
+            )
+            state = browser.evaluate("document.body.dataset.state")
+            assert state == "ready", browser.evaluate(
+                "document.getElementById('status').textContent"
+            )
+            seen["focus"] = browser.focus_path(60)
+            # Focus visible on a table reached by the keyboard.
+            browser.evaluate("document.getElementById('controls').querySelector('input').focus()")
+            while browser.evaluate("document.activeElement.id") != "trend-table":
+                browser.press("Tab")
+            seen["outline"] = browser.evaluate(
+                "getComputedStyle(document.activeElement).outlineStyle"
+            )
+            # The toggle by keyboard: Shift+Tab back to the trend section's button, Space.
+            while browser.evaluate("document.activeElement.className") != "view-toggle":
+                browser.press("Tab", shift=True)
+            browser.press(" ")
+            seen["toggled"] = browser.evaluate(
+                "[document.getElementById('trend').dataset.view,"
+                " document.activeElement.getAttribute('aria-pressed'),"
+                " getComputedStyle(document.getElementById('chart-trend')).display,"
+                " getComputedStyle(document.getElementById('trend-table')).display]"
+            )
+            browser.press(" ")
+            seen["back"] = browser.evaluate("document.getElementById('trend').dataset.view")
+            seen["labels"] = browser.evaluate(
+                "[...document.querySelectorAll('main section')].map(s => [s.id,"
+                " s.getAttribute('aria-labelledby'),"
+                " [...s.querySelectorAll('svg.plot')].map(g => g.getAttribute('aria-label'))])"
+            )
+            seen["tables"] = {
+                t: table_text(browser, t) for _, tables in SECTIONS.values() for t in tables
+            }
+            seen["curves"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-survival-cohort path.km-curve')]"
+                ".map(p => [p.dataset.group, p.getAttribute('stroke-dasharray')])"
+            )
+            seen["bands"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-survival-cohort polygon.km-band')]"
+                ".map(p => p.dataset.group)"
+            )
+            seen["bars"] = browser.evaluate(
+                "[...document.querySelectorAll('#chart-residence rect[data-kind]')]"
+                ".map(r => [+r.dataset.year, r.dataset.kind, +r.dataset.count,"
+                " getComputedStyle(r).fill])"
+            )
+            seen["shots"] = {
+                section: browser.screenshot(f"#{section}", ARTIFACTS / f"{section}.png")
+                for section in SECTIONS
+            }
+        return seen
+
+    seen = await asyncio.to_thread(drive)
+
+    # The keyboard reaches every section's toggle and each table beside its chart, in order.
+    focus = seen["focus"]
+    for section, (_, tables) in SECTIONS.items():
+        assert f"{section}:button" in focus, (section, focus)
+        for table in tables:
+            assert table in focus, (table, focus)
+            assert focus.index(f"{section}:button") < focus.index(table)
+    assert seen["outline"] != "none"
+    assert seen["toggled"] == ["table", "true", "none", "table"]
+    assert seen["back"] == "both"
+    for section_id, labelled_by, chart_labels in seen["labels"]:
+        if section_id in SECTIONS:
+            assert labelled_by == f"{section_id}-title"
+            assert chart_labels, section_id
+            assert all(chart_labels), section_id
+
+    # Survival per cohort: a curve with its own dash pattern and a band per cohort shown,
+    # a table row per cohort with the API's share at 90 days.
+    drawn = {c["group"] for c in survival["curves"] if c["points"]}
+    assert drawn >= {"pilot-2022-a", "none"}, survival
+    assert {group for group, _ in seen["curves"]} == drawn
+    assert len({dashes for _, dashes in seen["curves"]}) == len(drawn)
+    assert set(seen["bands"]) == drawn
+    rows = {row[0]: row for row in seen["tables"]["survival-cohort-table"]}
+    for curve in survival["curves"]:
+        at90 = curve["at_days"][0] if curve["at_days"] else None
+        if at90 is not None:
+            assert rows[curve["group"]][2].startswith(f"{round(100 * at90['survival'])}%")
+
+    # The residence panel: the bars and the table carry the API's counts and medians.
+    assert residence["min_group_size"] == 10
+    kinds = {r["kind"] for r in residence["rows"]}
+    assert kinds == {"TemporaryPermitApplicationIndicated", "NonTemporaryPermitIndicated"}, (
+        residence
+    )
+    bars = {(year, kind): count for year, kind, count, _ in seen["bars"]}
+    assert bars == {(r["year"], r["kind"]): r["triggers"] for r in residence["rows"]}
+    assert len({fill for *_, fill in seen["bars"] if "url(" in fill}) == 2  # a pattern per kind
+    table = seen["tables"]["residence-table"]
+    assert len(table) == len(residence["rows"])
+    for cells, row in zip(table, residence["rows"], strict=True):
+        assert cells[0] == str(row["year"])
+        assert cells[2] == str(row["triggers"])
+        if row["median_days_to_decision"] is not None:
+            assert cells[6] == str(math.floor(row["median_days_to_decision"] + 0.5))  # Math.round
+    application = [r for r in residence["rows"] if r["kind"].startswith("TemporaryPermit")]
+    assert sum(r["triggers"] for r in application) == sum(
+        1 for e in chain_events(residence_triggers=True) if e.envelope.event_type == "ReportFiled"
+    )
+    assert all(r["open"] == 0 for r in application)  # every application answered by its permit
+    assert residence["open_indications"], "some PROSECUTION grounds wait for the IND"
+    assert len(seen["tables"]["residence-open-table"]) == len(residence["open_indications"])
+
+    # Every section's table has rows, and a screenshot of each section is kept.
+    for _, tables in SECTIONS.values():
+        for name in tables:
+            assert seen["tables"][name], name
+    for section, (width, height) in seen["shots"].items():
+        shot = ARTIFACTS / f"{section}.png"
+        assert png_size(shot.read_bytes()) == (width, height), section
+        assert height > 100, section
+        assert shot.stat().st_size > 5_000, section
+
+
+def _message_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    found: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True)
+    return found
+
+
+async def test_trend_survival_and_the_residence_panel_answer_alike_over_grpc_http_and_cli(
+    nats_server: NatsServer, service_factory: ServiceFactory
+) -> None:
+    """The same rounded figures and the same threshold on every interface; a lower threshold per
+    request is stated in the answer, one below the floor is refused."""
+    http_port = free_port()
+    monitor = start_monitor(service_factory, nats_server, http_port=http_port)
+    await publish(nats_server, chain_events(residence_triggers=True))
+    await wait_until_acknowledged(nats_server)
+    base = f"http://127.0.0.1:{http_port}"
+
+    def api(path: str) -> dict[str, Any]:
+        code, _, body = http_get(f"{base}{path}", TOKENS["ANALYST"])
+        assert code == 200, body
+        found: dict[str, Any] = json.loads(body)
+        return found
+
+    as_of = pb.AsOf(on=AS_OF)
+    async with connect(monitor.address, token=TOKENS["ANALYST"]) as channel:
+        stub = MonitorServiceStub(channel)
+        trend = await stub.GetTrend(
+            pb.GetTrendRequest(as_of=as_of, interval="T0-T2", min_group_size=5)
+        )
+        survival = await stub.GetSurvival(
+            pb.GetSurvivalRequest(as_of=as_of, interval="T0-T2", by="cohort")
+        )
+        panel = await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.GetResidencePanel(pb.GetResidencePanelRequest(as_of=as_of, min_group_size=2))
+        dutch_figures = await stub.ExportChainFigures(
+            pb.ExportChainFiguresRequest(as_of=as_of, format=pb.TABLE_FORMAT_CSV_NL)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as no_workbook:
+            await stub.ExportChainFigures(
+                pb.ExportChainFiguresRequest(as_of=as_of, format=pb.TABLE_FORMAT_XLSX)
+            )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert no_workbook.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # The chain figures in the Dutch dialect over gRPC: the same file as over HTTP.
+    code, _, http_dutch = await asyncio.to_thread(
+        http_get, f"{base}/export/figures.csv?as_of={AS_OF}&dialect=nl", TOKENS["ANALYST"]
+    )
+    assert code == 200
+    assert dutch_figures.content == http_dutch
+    assert dutch_figures.content.decode().splitlines()[0].count(";") >= 3
+
+    http_trend = await asyncio.to_thread(
+        api, f"/api/trend?as_of={AS_OF}&interval=T0-T2&min_group_size=5"
+    )
+    assert trend.min_group_size == http_trend["min_group_size"] == 5
+    assert trend.interval == "T0-T2"
+    assert len(trend.years) == len(http_trend["years"])
+    for message, row in zip(trend.years, http_trend["years"], strict=True):
+        assert (message.year, message.cases) == (row["year"], row["cases"])
+        for name in ("km_median_days", "lower_days", "upper_days"):
+            if row[name] is None:
+                assert not message.HasField(name)
+            else:
+                assert getattr(message, name) == row[name]
+                assert round(row[name], 1) == row[name]  # days at one decimal (ADR 0027)
+
+    http_survival = await asyncio.to_thread(
+        api, f"/api/survival?as_of={AS_OF}&interval=T0-T2&by=cohort"
+    )
+    assert (survival.by, survival.min_group_size) == ("cohort", 10)
+    for message, curve in zip(survival.curves, http_survival["curves"], strict=True):
+        assert message.group == curve["group"]
+        assert [(p.day, p.survival, p.lower, p.upper) for p in message.points] == [
+            (p["day"], p["survival"], p["lower"], p["upper"]) for p in curve["points"]
+        ]
+        for at, point in zip(message.at_days, curve["at_days"], strict=True):
+            assert at.HasField("point") == (point is not None)
+            if point is not None:
+                assert at.point.survival == point["survival"]
+
+    http_panel = await asyncio.to_thread(api, f"/api/residence?as_of={AS_OF}")
+    assert panel.min_group_size == http_panel["min_group_size"] == 10
+    rows = [_message_dict(r) for r in panel.rows]
+    assert len(rows) == len(http_panel["rows"]) > 0
+    for row, expected in zip(rows, http_panel["rows"], strict=True):
+        for name, value in expected.items():
+            if value is None:
+                assert name not in row
+            elif value not in (0, False):
+                assert row[name] == value, (name, row, expected)
+    assert [o.kind for o in panel.open_indications] == [
+        o["kind"] for o in http_panel["open_indications"]
+    ]
+
+    def ketenzicht(*arguments: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "--address", monitor.address, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO_ROOT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    printed = await asyncio.to_thread(
+        ketenzicht,
+        "report",
+        "trend",
+        "--interval",
+        "T0-T2",
+        "--min-group-size",
+        "5",
+        "--as-of",
+        AS_OF,
+    )
+    assert "fewer than 5 cases" in printed
+    for year in http_trend["years"]:
+        if year["km_median_days"] is not None:
+            assert any(
+                line.split()[:1] == [str(year["year"])]
+                and f"{year['km_median_days']:.1f}" in line.split()
+                for line in printed.splitlines()
+            ), printed
+    printed = await asyncio.to_thread(ketenzicht, "report", "figures", "--csv-nl", "--as-of", AS_OF)
+    assert printed.encode() == http_dutch
+    printed = await asyncio.to_thread(ketenzicht, "report", "residence", "--as-of", AS_OF)
+    assert "fewer than 10 victims" in printed
+    for row in http_panel["rows"]:
+        line = next(
+            line.split()
+            for line in printed.splitlines()
+            if line.split()[:2] == [str(row["year"]), row["kind"]]
+        )
+        assert line[2] == str(row["triggers"])
+        if row["median_days_to_decision"] is not None:
+            assert line[6] == f"{row['median_days_to_decision']:.1f}"
+    printed = await asyncio.to_thread(
+        ketenzicht,
+        "report",
+        "survival",
+        "--interval",
+        "T0-T2",
+        "--by",
+        "cohort",
+        "--as-of",
+        AS_OF,
+    )
+    assert printed.splitlines()[2].split()[:3] == ["cohort", "units", "cases"]
+    for curve in http_survival["curves"]:
+        at90 = curve["at_days"][0] if curve["at_days"] else None
+        line = next(line for line in printed.splitlines() if line.startswith(curve["group"]))
+        if at90 is not None:
+            assert f"{at90['survival']:.3f}" in line
 
 
 async def test_the_command_line_prints_lead_times_by_cohort_and_exports_xes(

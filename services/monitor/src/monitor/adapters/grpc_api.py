@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
 
 from ketenzicht.monitor.v1 import monitor_pb2 as pb
 from ketenzicht_common.auth import Role, authorise
@@ -23,6 +25,8 @@ from monitor.domain import (
     Share,
     YearFigures,
 )
+from monitor.domain.tables import CsvDialect
+from monitor.domain.trends import SURVIVAL_DAYS, SurvivalCurve, SurvivalPoint
 
 DESCRIPTOR = pb.DESCRIPTOR.services_by_name["MonitorService"]
 
@@ -38,6 +42,13 @@ _TABLE_FORMATS: dict[int, TableFormat] = {
     pb.TABLE_FORMAT_CSV_NL: TableFormat.CSV_NL,
     pb.TABLE_FORMAT_XLSX: TableFormat.XLSX,
     pb.TABLE_FORMAT_PARQUET: TableFormat.PARQUET,
+}
+
+
+_CSV_DIALECTS: dict[int, CsvDialect] = {
+    pb.TABLE_FORMAT_UNSPECIFIED: CsvDialect.STANDARD,
+    pb.TABLE_FORMAT_CSV: CsvDialect.STANDARD,
+    pb.TABLE_FORMAT_CSV_NL: CsvDialect.DUTCH,
 }
 
 
@@ -133,6 +144,29 @@ def year_figures(row: YearFigures) -> pb.YearFigures:
     )
 
 
+def _fields(row: Any) -> dict[str, Any]:
+    """A domain row's fields as message arguments; None (withheld) left out, so it stays unset."""
+    return {f.name: getattr(row, f.name) for f in fields(row) if getattr(row, f.name) is not None}
+
+
+def _point(point: SurvivalPoint) -> pb.SurvivalPoint:
+    return pb.SurvivalPoint(**_fields(point))
+
+
+def survival_curve(curve: SurvivalCurve) -> pb.SurvivalCurve:
+    return pb.SurvivalCurve(
+        group=curve.group,
+        units=curve.units,
+        cases=curve.cases,
+        small_group=curve.small_group,
+        points=[_point(p) for p in curve.points],
+        at_days=[
+            pb.SurvivalAtDay(day=day, point=_point(p) if p is not None else None)
+            for day, p in zip(SURVIVAL_DAYS, curve.at_days, strict=False)
+        ],
+    )
+
+
 def _export(export: Export, compress: bool) -> pb.ExportFile:
     content = export.data
     if compress:
@@ -203,6 +237,9 @@ _AsOfRequest = (
     | pb.ExportChainFiguresRequest
     | pb.ExportEventLogRequest
     | pb.ExportUnitsRequest
+    | pb.GetTrendRequest
+    | pb.GetSurvivalRequest
+    | pb.GetResidencePanelRequest
 )
 """The requests that say as of when (and as known by when) their figures are wanted."""
 
@@ -265,8 +302,14 @@ class MonitorApi:
         self, request: pb.ExportChainFiguresRequest, caller: Caller
     ) -> pb.ExportFile:
         _may(caller, ANALYSIS, "ExportChainFigures")
+        dialect = _CSV_DIALECTS.get(request.format)
+        if dialect is None:
+            raise InvalidCommand.of("format", "TABLE_FORMAT_CSV or TABLE_FORMAT_CSV_NL")
         export = await self.queries.figures_export(
-            self._as_of(request), list(request.years), min_group_size=request.min_group_size
+            self._as_of(request),
+            list(request.years),
+            min_group_size=request.min_group_size,
+            dialect=dialect,
         )
         return _export(export, request.gzip)
 
@@ -323,3 +366,50 @@ class MonitorApi:
         else:
             raise InvalidCommand.of("subject", "a victim_id or a case_id")
         return audit_response(trail)
+
+    async def GetTrend(self, request: pb.GetTrendRequest, caller: Caller) -> pb.GetTrendResponse:
+        _may(caller, ANALYSIS, "GetTrend")
+        as_of = self._as_of(request)
+        trend = await self.queries.trend(
+            as_of, request.interval, min_group_size=request.min_group_size
+        )
+        return pb.GetTrendResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            interval=trend.interval,
+            min_group_size=trend.min_group_size,
+            years=[pb.YearMedian(**_fields(y)) for y in trend.years],
+        )
+
+    async def GetSurvival(
+        self, request: pb.GetSurvivalRequest, caller: Caller
+    ) -> pb.GetSurvivalResponse:
+        _may(caller, ANALYSIS, "GetSurvival")
+        as_of = self._as_of(request)
+        survival = await self.queries.survival(
+            as_of, request.interval, request.by, min_group_size=request.min_group_size
+        )
+        return pb.GetSurvivalResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            interval=survival.interval,
+            by=survival.by,
+            min_group_size=survival.min_group_size,
+            curves=[survival_curve(c) for c in survival.curves],
+        )
+
+    async def GetResidencePanel(
+        self, request: pb.GetResidencePanelRequest, caller: Caller
+    ) -> pb.GetResidencePanelResponse:
+        _may(caller, ANALYSIS, "GetResidencePanel")
+        as_of = self._as_of(request)
+        residence = await self.queries.residence(as_of, min_group_size=request.min_group_size)
+        return pb.GetResidencePanelResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            min_group_size=residence.min_group_size,
+            rows=[pb.ResidenceRow(**_fields(r)) for r in residence.panel.rows],
+            open_indications=[
+                pb.OpenIndications(**_fields(o)) for o in residence.panel.open_indications
+            ],
+        )

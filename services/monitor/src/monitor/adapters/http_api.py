@@ -20,6 +20,7 @@ monitor's own script, style and API.
 | ``GET /api/figures?as_of=&known_by=&years=&min_group_size=`` | chain figures per year |
 | ``GET /api/trend?as_of=&known_by=&interval=T2-T3&min_group_size=`` | KM median per year |
 | ``GET /api/survival?as_of=&interval=&by=start_year&min_group_size=`` | KM curves, bands |
+| ``GET /api/residence?as_of=&known_by=&min_group_size=`` | the residence panel |
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
 | ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
 | ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
@@ -194,6 +195,7 @@ class HttpApi:
             "/api/status": self._status,
             "/api/trend": self._trend,
             "/api/survival": self._survival,
+            "/api/residence": self._residence,
             "/export/lead-times.csv": self._lead_times_csv,
             "/export/lead-times.xlsx": self._lead_times_xlsx,
             "/export/figures.csv": self._figures_csv,
@@ -395,6 +397,19 @@ class HttpApi:
                 "min_group_size": survival.min_group_size,
                 "days": list(SURVIVAL_DAYS),
                 "curves": [_as_dict(c) for c in survival.curves],
+            },
+        )
+
+    async def _residence(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        residence = await self.queries.residence(as_of, min_group_size=query.group_size())
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "min_group_size": residence.min_group_size,
+                "rows": [_as_dict(r) for r in residence.panel.rows],
+                "open_indications": [_as_dict(o) for o in residence.panel.open_indications],
             },
         )
 

@@ -41,6 +41,7 @@ from monitor.domain import (
 from monitor.domain.breakdowns import breakdown
 from monitor.domain.exports import residence_log_xes
 from monitor.domain.ocel import event_log_ocel
+from monitor.domain.residence_panel import ResidencePanel, residence_panel
 from monitor.domain.rounding import published, round_days, round_share
 from monitor.domain.tables import CsvDialect, Table, lead_time_rows, table_csv, unit_table
 from monitor.domain.trends import (
@@ -120,6 +121,15 @@ class Survival:
     by: str
     min_group_size: int
     curves: list[SurvivalCurve]
+
+
+@dataclass(frozen=True)
+class Residence:
+    """The residence panel (`residence_panel.residence_panel`), medians rounded by the one rule."""
+
+    as_of: AsOf
+    min_group_size: int
+    panel: ResidencePanel
 
 
 START_YEAR = "start_year"
@@ -319,6 +329,23 @@ class MonitorQueries:
             ]
 
         return Survival(as_of, chosen.name, name, size, await asyncio.to_thread(compute))
+
+    async def residence(self, as_of: AsOf, *, min_group_size: int | None = None) -> Residence:
+        """Triggers by kind per year, days to the IND's decision, indications still open."""
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+        panel = await asyncio.to_thread(residence_panel, view, min_group_size=size)
+        rounded = ResidencePanel(
+            tuple(
+                replace(r, median_days_to_decision=round_days(r.median_days_to_decision))
+                for r in panel.rows
+            ),
+            tuple(
+                replace(o, median_age_days=round_days(o.median_age_days))
+                for o in panel.open_indications
+            ),
+        )
+        return Residence(as_of, size, rounded)
 
     # Exports
 

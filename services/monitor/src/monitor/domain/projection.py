@@ -671,6 +671,22 @@ REDUCERS: Mapping[tuple[str, str], Reducer] = {
         Reducer(
             "residence", "TriggerRetracted", VICTIM_KEYS, ("trigger_id", "retracted_trigger_id")
         ),
+        # the other triggers: their id, for the residence panel (a retraction names it)
+        *(
+            Reducer("residence", kind, VICTIM_KEYS, ("trigger_id",))
+            for kind in (
+                "ReflectionPeriodOfferRequired",
+                "TemporaryPermitApplicationIndicated",
+                "ReflectionPeriodExpiryDue",
+                "TemporaryPermitExtensionDue",
+                "TemporaryPermitBasisEnded",
+                "NonTemporaryAssessmentRequired",
+                "DublinAssessmentOverdue",
+                "TemporaryPermitWithoutCooperationIndicated",
+                "DecisionNotAllowedFound",
+                "ReassessmentRequired",
+            )
+        ),
     )
 }
 """The one table of what the monitor reads from each event type (service, event type)."""

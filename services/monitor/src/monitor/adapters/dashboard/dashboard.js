@@ -208,10 +208,13 @@ function drawOpenAges(svg, rows) {
   }
 }
 
-function drawTable(table, rows) {
+// The table beside a box-plot chart: per interval (or per group of one interval).
+function drawTable(table, rows, first) {
+  const caption = table.caption;
   clear(table);
+  if (caption) table.appendChild(caption);
   const columns = [
-    ["interval", (r) => `${r.interval} ${LABELS[r.interval] || ""}`],
+    first || ["interval", (r) => `${r.interval} ${LABELS[r.interval] || ""}`],
     ["cases", (r) => r.cases], ["closed", (r) => r.closed], ["open", (r) => r.open],
     ["out of sight", (r) => r.out_of_sight], ["ended", (r) => r.ended],
     ["median", (r) => days(r.median_days)], ["q1", (r) => days(r.q1_days)],
@@ -223,6 +226,7 @@ function drawTable(table, rows) {
   const head = table.createTHead().insertRow();
   for (const [name] of columns) {
     const th = document.createElement("th");
+    th.scope = "col";
     th.textContent = name;
     head.appendChild(th);
   }
@@ -230,8 +234,41 @@ function drawTable(table, rows) {
   for (const row of rows) {
     const tr = body.insertRow();
     tr.dataset.interval = row.interval;
+    if (row.group !== undefined) tr.dataset.group = row.group;
     for (const [, value] of columns) tr.insertCell().textContent = String(value(row));
   }
+}
+
+// A table from column names and rows of cell values; `keyOf` gives each row's data-key.
+function fillTable(table, names, rows, keyOf) {
+  const caption = table.caption;
+  clear(table);
+  if (caption) table.appendChild(caption);
+  const head = table.createTHead().insertRow();
+  for (const name of names) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  rows.forEach((cells, index) => {
+    const tr = body.insertRow();
+    if (keyOf) tr.dataset.key = keyOf(index);
+    for (const value of cells) tr.insertCell().textContent = String(value);
+  });
+}
+
+// Open units per interval by age band, the counts of the chart beside it.
+function drawOpenAgesTable(table, rows) {
+  const bands = ["0-6m", "6-12m", "1-2y", "2-3y", "3y+"];
+  const entries = rows.filter((row) => row.open > 0);
+  fillTable(table, ["interval", "open", ...bands, "median age"],
+            entries.map((row) => [`${row.interval} ${LABELS[row.interval] || ""}`, row.open,
+              ...bands.map((band) => (row.open_ages ? row.open_ages.by_band[band] || 0
+                : "withheld")),
+              row.open_ages ? days(row.open_ages.median_days) : "withheld"]),
+            (i) => entries[i].interval);
 }
 
 // The Kaplan–Meier median per year with its 95% interval: a point and a bar per year, and the
@@ -307,7 +344,7 @@ const DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2"];
 
 // Kaplan–Meier step curves per group with their 95% bands, and the table of the same shares at
 // fixed days beside it. Groups differ by dash pattern and carry their label, not only a colour.
-function drawSurvival(svg, table, survival) {
+function drawSurvival(svg, table, survival, prefix) {
   clear(svg);
   const left = 60, right = 70, top = 15, bottom = 40, width = 700, height = 320;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -328,7 +365,8 @@ function drawSurvival(svg, table, survival) {
             axis);
   }
   curves.forEach((curve, index) => {
-    const group = svgElement("g", { class: "series", id: `survival-${curve.group}` }, svg);
+    const group = svgElement("g", { class: "series",
+                                    id: `${prefix || "survival"}-${curve.group}` }, svg);
     const upper = [], lower = [], line = [];
     curve.points.forEach((p, i) => {
       if (i > 0) {
@@ -443,6 +481,101 @@ function drawChainFigures(svg, table, figures) {
   }
 }
 
+const RESIDENCE_LABELS = {
+  TemporaryPermitApplicationIndicated: "temporary permit: application (R5, R7)",
+  TemporaryPermitWithoutCooperationIndicated: "temporary permit without cooperation (R16)",
+  ReflectionPeriodExpiryDue: "reflection period expired (R6)",
+  TemporaryPermitExtensionDue: "extension due (R9)",
+  TemporaryPermitBasisEnded: "basis ended (R10)",
+  NonTemporaryPermitIndicated: "non-temporary permit: ground (R11–R13, R15)",
+  NonTemporaryAssessmentRequired: "non-temporary: assessment (R14)",
+  ReassessmentRequired: "reassessment (R17)",
+  ReflectionPeriodOfferRequired: "offer reflection period (R1, police)",
+  DublinAssessmentOverdue: "Dublin assessment overdue (R8, OM)",
+  DecisionNotAllowedFound: "decision not allowed (R4)",
+};
+const PATTERNS = 6;
+
+// Residence's triggers per year, one bar per kind with its number and its fill pattern, a
+// legend by name; the table of counts and days to the IND's decision, and the open indications.
+function drawResidence(svg, table, openTable, residence) {
+  clear(svg);
+  const rows = residence.rows;
+  const kinds = [...new Set(rows.map((r) => r.kind))].sort();
+  const years = [...new Set(rows.map((r) => r.year))].sort();
+  const legendRows = Math.ceil(kinds.length / 2);
+  const left = 50, right = 10, top = 16 + 18 * legendRows, bottom = 40, width = 700;
+  const height = top + 260 + bottom;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const maximum = niceMaximum(Math.max(1, ...rows.map((r) => r.triggers)));
+  const plotWidth = width - left - right, plotHeight = height - top - bottom;
+  const slot = plotWidth / Math.max(years.length, 1);
+  const bar = (slot * 0.8) / Math.max(kinds.length, 1);
+  const y = (n) => top + plotHeight - (plotHeight * n) / maximum;
+  const axis = svgElement("g", { class: "axis" }, svg);
+  for (let i = 0; i <= 5; i += 1) {
+    const n = (maximum * i) / 5;
+    svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(n), y2: y(n) }, axis);
+    svgText(String(Math.round(n)), { x: left - 6, y: y(n) + 4, "text-anchor": "end" }, axis);
+  }
+  kinds.forEach((kind, i) => {
+    const lx = left + (i % 2) * 330, ly = 6 + 18 * Math.floor(i / 2);
+    svgElement("rect", { class: `residence-bar pattern-${i % PATTERNS}`, x: lx, y: ly, width: 12,
+                         height: 12 }, svg);
+    svgText(RESIDENCE_LABELS[kind] || kind, { x: lx + 16, y: ly + 10 }, svg);
+  });
+  years.forEach((year, index) => {
+    const group = svgElement("g", { class: "series", id: `residence-${year}` }, svg);
+    const start = left + slot * index + slot * 0.1;
+    kinds.forEach((kind, i) => {
+      const row = rows.find((r) => r.year === year && r.kind === kind);
+      if (!row) return;
+      const rect = svgElement("rect", {
+        class: `residence-bar pattern-${i % PATTERNS}`, x: start + i * bar, y: y(row.triggers),
+        width: Math.max(1, bar - 2), height: top + plotHeight - y(row.triggers),
+        "data-kind": kind, "data-year": year, "data-count": row.triggers }, group);
+      svgElement("title", {}, rect).textContent =
+        `${year}, ${RESIDENCE_LABELS[kind] || kind}: ${row.triggers}`;
+      svgText(String(row.triggers), { class: "bar-count", x: start + i * bar + (bar - 2) / 2,
+                                      y: y(row.triggers) - 3, "text-anchor": "middle" }, group);
+    });
+    svgText(String(year), { x: left + slot * (index + 0.5), y: height - bottom + 18,
+                            "text-anchor": "middle" }, group);
+  });
+  if (rows.length === 0) {
+    svgText("no triggers yet", { class: "withheld", x: left + 10, y: top + 20 }, svg);
+  }
+
+  const wait = (r) => (!r.asks_decision ? "no decision asked"
+    : r.small_group && r.answered > 0 ? "withheld" : days(r.median_days_to_decision));
+  fillTable(table, ["year", "kind", "triggers", "retracted", "answered", "open",
+                    "median days to decision"],
+            rows.map((r) => [r.year, RESIDENCE_LABELS[r.kind] || r.kind, r.triggers, r.retracted,
+                             r.asks_decision ? r.answered : "–", r.asks_decision ? r.open : "–",
+                             wait(r)]),
+            (i) => `${rows[i].year}-${rows[i].kind}`);
+  const still = residence.open_indications;
+  fillTable(openTable, ["kind", "open", "median age (days)", "oldest year"],
+            still.map((o) => [RESIDENCE_LABELS[o.kind] || o.kind, o.open,
+                              o.small_group ? "withheld" : days(o.median_age_days),
+                              o.oldest_year === null ? "withheld" : o.oldest_year]),
+            (i) => still[i].kind);
+}
+
+// Chart and table both, or the table alone: one button per section, its state in aria-pressed.
+function setUpToggles() {
+  for (const button of document.querySelectorAll("button.view-toggle")) {
+    button.addEventListener("click", () => {
+      const section = button.closest("section");
+      const tableOnly = section.dataset.view !== "table";
+      section.dataset.view = tableOnly ? "table" : "both";
+      button.setAttribute("aria-pressed", String(tableOnly));
+      button.textContent = tableOnly ? "Chart and table" : "Table only";
+    });
+  }
+}
+
 function query() {
   const asOf = document.getElementById("as-of").value;
   return asOf ? `as_of=${encodeURIComponent(asOf)}` : "";
@@ -454,12 +587,15 @@ async function render() {
   const select = document.getElementById("cohort-interval");
   const interval = select.value || DEFAULT_COHORT_INTERVAL;
   try {
-    const [overall, cohorts, trend, survival, figures] = await Promise.all([
+    const [overall, cohorts, trend, survival, cohortSurvival, figures, residence] =
+      await Promise.all([
       api(`/api/lead-times?${query()}`),
       api(`/api/lead-times?${query()}&by=cohort&interval=${encodeURIComponent(interval)}`),
       api(`/api/trend?${query()}&interval=${encodeURIComponent(interval)}`),
       api(`/api/survival?${query()}&interval=${encodeURIComponent(interval)}`),
+      api(`/api/survival?${query()}&interval=${encodeURIComponent(interval)}&by=cohort`),
       api(`/api/figures?${query()}`),
+      api(`/api/residence?${query()}`),
     ]);
     if (select.options.length === 0) {
       for (const name of overall.intervals) {
@@ -489,10 +625,22 @@ async function render() {
       `${interval} ${LABELS[interval] || ""}`;
     drawSurvival(document.getElementById("chart-survival"),
                  document.getElementById("survival-table"), survival);
+    document.getElementById("survival-cohort-interval-label").textContent =
+      `${interval} ${LABELS[interval] || ""}`;
+    drawSurvival(document.getElementById("chart-survival-cohort"),
+                 document.getElementById("survival-cohort-table"), cohortSurvival,
+                 "survival-cohort");
     drawChainFigures(document.getElementById("chart-figures"),
                      document.getElementById("figures-table"), figures);
+    drawResidence(document.getElementById("chart-residence"),
+                  document.getElementById("residence-table"),
+                  document.getElementById("residence-open-table"), residence);
     drawOpenAges(document.getElementById("chart-open-ages"), overall.rows);
+    drawOpenAgesTable(document.getElementById("open-ages-table"), overall.rows);
     drawTable(document.getElementById("lead-time-table"), overall.rows);
+    drawTable(document.getElementById("cohort-table"), cohorts.rows,
+              ["group", (r) => (r.group === "all" ? "all (overall)"
+                : r.group === "none" ? "not in the pilot" : `cohort ${r.group}`)]);
     status.textContent = `As of ${overall.as_of} (known by ${overall.known_by}); groups ` +
       `under ${overall.min_group_size} cases are withheld.`;
     document.body.dataset.state = "ready";
@@ -531,6 +679,7 @@ async function download(path) {
 
 function start() {
   takeTokenFromFragment();
+  setUpToggles();
   document.getElementById("controls").addEventListener("submit", (event) => {
     event.preventDefault();
     render();
