@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
+import eventsourcing.domain
 from eventsourcing.domain import AggregateCreated, AggregateEvent, BaseAggregate
-from eventsourcing.utils import resolve_topic
 
 KETENZICHT_NAMESPACE = UUID("6f1c1f0e-4b55-4d3a-9a53-2a0e6a3c9d11")
 
@@ -169,6 +169,12 @@ _BOOKKEEPING = frozenset(
 )
 
 CORRECTION_CONFLICT = "CORRECTION_CONFLICTS_WITH_LATER_FACTS"
+
+
+def resolve_topic(topic: str) -> Any:
+    """The class of a topic, by the resolver the library's domain module uses (the domain
+    stays within that module)."""
+    return eventsourcing.domain.resolve_topic(topic)  # type: ignore[attr-defined]
 
 
 _ORGANISATIONS: dict[str, dict[str, str]] = {}
