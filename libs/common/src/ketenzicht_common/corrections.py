@@ -194,7 +194,9 @@ def correct(
     - FAILED_PRECONDITION ``NOTHING_AMENDED``: the amendment states the fact as it stands;
     - INVALID_ARGUMENT: the corrected fact would break its contract.
 
-    The correction is recorded with ``aggregate.record_correction``.
+    The correction is recorded with ``aggregate.record_correction``, which refuses it
+    (FAILED_PRECONDITION ``CORRECTION_CONFLICTS_WITH_LATER_FACTS``) where the aggregate
+    follows its corrections (`domain.FollowsCorrections`) and a later fact could not stand.
     """
     target = command.corrected_event_id
     stated = None

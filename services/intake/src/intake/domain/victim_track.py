@@ -24,7 +24,9 @@ from ketenzicht_common.domain import (
     ChainCreated,
     FactAmendedEvent,
     FactAnnulledEvent,
+    FollowsCorrections,
     Provenance,
+    provenance_of,
     stable_id,
 )
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
@@ -34,10 +36,18 @@ PILOT_INTERVENTION_EVENTS = {
     "SAFETY_COORDINATOR": "SafetyCoordinatorAssigned",
     "PEER_SUPPORT": "PeerSupportAssigned",
 }
+PILOT_INTERVENTIONS = {event: kind for kind, event in PILOT_INTERVENTION_EVENTS.items()}
 
 
-class VictimTrack(ChainAggregate):
-    """The victim's track in intake (police, KMar, Labour Inspectorate)."""
+class VictimTrack(FollowsCorrections, ChainAggregate):
+    """The victim's track in intake (police, KMar, Labour Inspectorate).
+
+    Its state is that of its facts as they now stand: a correction restates it
+    (`FollowsCorrections`), so every check below reads the corrected facts."""
+
+    CORRECTION_TOLERATES = frozenset({REFUSAL_REASON})
+    """R4 on an offer already made: the offer happened, and what the corrected signal means
+    for it is residence's finding; only an order of facts stops a correction."""
 
     TOPIC = "intake:VictimTrack"
 
@@ -192,16 +202,14 @@ class VictimTrack(ChainAggregate):
 
     class FactAnnulled(FactAnnulledEvent):
         """The organisation that stated a fact about the victim annuls it (nietig): it never
-        happened, or not to this victim. It changes none of the checks above; what it means
-        is downstream's."""
+        happened, or not to this victim. The track's state is restated without it."""
 
         TOPIC = "intake:FactAnnulled.v1"
         victim_id: str
 
     class FactAmended(FactAmendedEvent):
         """The organisation that stated a fact about the victim amends it (herstel): a
-        corrected date or category. It changes none of the checks above; what it means is
-        downstream's."""
+        corrected date or category. The track's state is restated with it."""
 
         TOPIC = "intake:FactAmended.v1"
         victim_id: str
@@ -239,6 +247,13 @@ class VictimTrack(ChainAggregate):
         return min(self.signals)
 
     def _check_after_signal(self, occurred_on: date, what: str) -> None:
+        if not self.signals:
+            # Every signal of the victim was annulled.
+            raise PreconditionFailed(
+                "NO_SIGNAL",
+                f"{what} needs a signal of the victim that stands",
+                subject=self.victim_id,
+            )
         # Late registrations are normal, but a fact cannot precede the victim coming into view.
         if occurred_on < self.first_signal_on:
             raise PreconditionFailed(
@@ -264,8 +279,42 @@ class VictimTrack(ChainAggregate):
         occurred_on: date,
         fields: Mapping[str, Any],
     ) -> None:
-        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked, unless
+        a fact recorded at or after the corrected one could then not stand."""
+        self.check_correction_fits(fields, self.victim_id)
         self._record(event_class, provenance, occurred_on, **fields)
+
+    def restate(self, event: Any) -> bool:
+        """State a fact again through its command (`FollowsCorrections`)."""
+        by = provenance_of(event)
+        day = event.occurred_on
+        match type(event).__name__:
+            case "InformativeInterviewHeld":
+                self.hold_informative_interview(by, day)
+            case "ReflectionPeriodOffered":
+                self.offer_reflection_period(by, day)
+            case "ReflectionPeriodDeclined":
+                self.decline_reflection_period(by, day)
+            case "ReportFiled":
+                self.file_report(by, day, event.case_id, event.under_number, event.capacity)
+            case "CooperationDeclared":
+                self.declare_cooperation(by, day, event.case_id, event.capacity)
+            case "CooperationImpossibleRecorded":
+                self.record_cooperation_impossible(by, day, event.reason)
+            case "ReportWithdrawn":
+                self.withdraw_report(by, day, event.case_id)
+            case "VictimOutOfSight":
+                self.mark_out_of_sight(by, day)
+            case "IndividualAssessmentCompleted":
+                self.complete_individual_assessment(by, day, event.measures)
+            case "PilotEnrolled":
+                self.enrol_in_pilot(by, day, event.cohort)
+            case name if name in PILOT_INTERVENTIONS:
+                self.record_pilot_intervention(by, day, PILOT_INTERVENTIONS[name])
+            case _:
+                # A signal needs nothing before it; private events are no facts.
+                return False
+        return True
 
     def register_signal(
         self, provenance: Provenance, occurred_on: date, signal_id: str, **categories: Any

@@ -22,7 +22,9 @@ from ketenzicht_common.domain import (
     ChainCreated,
     FactAmendedEvent,
     FactAnnulledEvent,
+    FollowsCorrections,
     Provenance,
+    provenance_of,
     stable_id,
 )
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
@@ -53,8 +55,12 @@ class Suspension:
         return self.start <= day and (self.end is None or day < self.end)
 
 
-class CaseInvestigation(ChainAggregate):
-    """The investigation of one case by police, KMar or the Labour Inspectorate."""
+class CaseInvestigation(FollowsCorrections, ChainAggregate):
+    """The investigation of one case by police, KMar or the Labour Inspectorate.
+
+    Its state is that of its facts as they now stand: a correction restates it
+    (`FollowsCorrections`), so every check below reads the corrected facts, and a correction
+    after which a later fact could not stand is refused."""
 
     TOPIC = "investigation:CaseInvestigation"
 
@@ -203,14 +209,14 @@ class CaseInvestigation(ChainAggregate):
 
     class FactAnnulled(FactAnnulledEvent):
         """The police annul one of their facts of this case (nietig): it never happened, or
-        not in this case. It changes none of the checks above; what it means is downstream's."""
+        not in this case. The case's state is restated without it."""
 
         TOPIC = "investigation:FactAnnulled.v1"
         case_id: str
 
     class FactAmended(FactAmendedEvent):
         """The police amend one of their facts of this case (herstel): a corrected date or
-        category. It changes none of the checks above; what it means is downstream's."""
+        category. The case's state is restated with it."""
 
         TOPIC = "investigation:FactAmended.v1"
         case_id: str
@@ -370,8 +376,35 @@ class CaseInvestigation(ChainAggregate):
         occurred_on: date,
         fields: Mapping[str, Any],
     ) -> None:
-        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked, unless
+        a fact recorded at or after the corrected one could then not stand."""
+        self.check_correction_fits(fields, self.case_id)
         self._record(event_class, provenance, occurred_on, **fields)
+
+    def restate(self, event: Any) -> bool:
+        """State a fact again through its command (`FollowsCorrections`)."""
+        by = provenance_of(event)
+        day = event.occurred_on
+        match type(event).__name__:
+            case "InvestigationOpened":
+                self.open_investigation(by, day)
+            case "SuspectIdentified":
+                self.identify_suspect(by, day, event.suspect_id)
+            case "VictimHeard":
+                self.hear_victim(by, day, event.victim_id, event.with_police_psychologist)
+            case "InvestigationSuspended":
+                self.suspend(by, day)
+            case "InvestigationResumed":
+                self.resume(by, day)
+            case "CaseSubmittedToProsecution":
+                self.submit_to_prosecution(by, day, list(event.suspect_ids))
+            case "InvestigationClosed":
+                self.close(by, day, event.reason)
+            case "NoInvestigationDecided":
+                self.decide_no_investigation(by, day)
+            case _:
+                return False  # private: no fact
+        return True
 
     def check_open(self, occurred_on: date) -> None:
         """Whether the investigation may be opened on that date."""

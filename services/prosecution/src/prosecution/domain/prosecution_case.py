@@ -19,14 +19,17 @@ from ketenzicht_common.domain import (
     ChainCreated,
     FactAmendedEvent,
     FactAnnulledEvent,
+    FollowsCorrections,
     Provenance,
+    provenance_of,
     stable_id,
 )
 from ketenzicht_common.errors import AlreadyExists
 
 
-class ProsecutionCase(ChainAggregate):
-    """The OM's view of one case pseudonym."""
+class ProsecutionCase(FollowsCorrections, ChainAggregate):
+    """The OM's view of one case pseudonym. Its state is that of its facts as they now stand
+    (`FollowsCorrections`)."""
 
     TOPIC = "prosecution:ProsecutionCase"
 
@@ -74,15 +77,16 @@ class ProsecutionCase(ChainAggregate):
     # of the proceedings against a suspect. ``suspect_id`` is None for a fact of the case.
     class FactAnnulled(FactAnnulledEvent):
         """The OM annuls one of its facts (nietig): it never happened, or not in this case or
-        against this suspect. It changes none of the checks; what it means is downstream's."""
+        against this suspect. The state of the aggregate that holds the fact is restated
+        without it."""
 
         TOPIC = "prosecution:FactAnnulled.v1"
         case_id: str
         suspect_id: str | None
 
     class FactAmended(FactAmendedEvent):
-        """The OM amends one of its facts (herstel): a corrected date or category. It changes
-        none of the checks; what it means is downstream's."""
+        """The OM amends one of its facts (herstel): a corrected date or category. The state of
+        the aggregate that holds the fact is restated with it."""
 
         TOPIC = "prosecution:FactAmended.v1"
         case_id: str
@@ -145,10 +149,26 @@ class ProsecutionCase(ChainAggregate):
         occurred_on: date,
         fields: Mapping[str, Any],
     ) -> None:
-        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked, unless
+        a fact recorded at or after the corrected one could then not stand."""
+        self.check_correction_fits(fields, self.case_id)
         self.record(
             event_class, provenance, occurred_on, case_id=self.case_id, suspect_id=None, **fields
         )
+
+    def restate(self, event: Any) -> bool:
+        """State a fact again through its command (`FollowsCorrections`)."""
+        by = provenance_of(event)
+        match type(event).__name__:
+            case "ExaminingMagistrateHearingHeld":
+                self.hold_examining_magistrate_hearing(by, event.occurred_on, event.victim_id)
+            case "PresenceAssessed":
+                self.assess_presence(
+                    by, event.occurred_on, event.victim_id, event.presence_necessary
+                )
+            case _:
+                return False  # private: no fact
+        return True
 
 
 CORRECTION_TOPICS = frozenset(

@@ -19,7 +19,14 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
-from ketenzicht_common.domain import ChainAggregate, ChainCreated, Provenance, stable_id
+from ketenzicht_common.domain import (
+    ChainAggregate,
+    ChainCreated,
+    FollowsCorrections,
+    Provenance,
+    provenance_of,
+    stable_id,
+)
 from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
 from prosecution.domain.prosecution_case import ProsecutionCase
 
@@ -30,8 +37,12 @@ DISMISSED = "DISMISSED"
 OTHER_DISPOSAL = "OTHER_DISPOSAL"
 
 
-class SuspectProceedings(ChainAggregate):
-    """Everything the OM (and the court, as the OM registers it) decides about one suspect."""
+class SuspectProceedings(FollowsCorrections, ChainAggregate):
+    """Everything the OM (and the court, as the OM registers it) decides about one suspect.
+
+    Its state is that of its facts as they now stand: a correction restates it
+    (`FollowsCorrections`), so every check below reads the corrected facts, and a correction
+    after which a later fact could not stand is refused."""
 
     TOPIC = "prosecution:SuspectProceedings"
 
@@ -210,6 +221,9 @@ class SuspectProceedings(ChainAggregate):
         self.appeal_lodged_on: date | None = None
         self.final_on: date | None = None
         self.last_fact_on = date.min
+        self.registration_annulled = False
+        """The OM annulled the registration (e.g. booked against the wrong suspect): no fact
+        can follow it; the OM registers the case against the right one."""
 
     # -- identity and state -------------------------------------------------------------------
 
@@ -295,6 +309,12 @@ class SuspectProceedings(ChainAggregate):
     def _check_fact(self, day: date, what: str) -> None:
         """What every fact after the registration needs: a case that is not final, and a date
         not before the registration."""
+        if self.registration_annulled:
+            raise self._refuse(
+                "REGISTRATION_ANNULLED",
+                f"the registration of the case against suspect {self.suspect_id} is "
+                f"annulled: no {what}",
+            )
         if self.final_on is not None:
             raise self._refuse(
                 "CASE_FINAL",
@@ -393,8 +413,38 @@ class SuspectProceedings(ChainAggregate):
         occurred_on: date,
         fields: Mapping[str, Any],
     ) -> None:
-        """Record a correction ``ketenzicht_common.corrections.correct`` has checked."""
+        """Record a correction ``ketenzicht_common.corrections.correct`` has checked, unless
+        a fact recorded at or after the corrected one could then not stand."""
+        self.check_correction_fits(fields, f"{self.case_id}/{self.suspect_id}")
         self._record(event_class, provenance, occurred_on, **fields)
+
+    def creation_annulled(self) -> None:
+        self.registration_annulled = True
+
+    def restate(self, event: Any) -> bool:
+        """State a fact again through its command (`FollowsCorrections`)."""
+        by = provenance_of(event)
+        day = event.occurred_on
+        match type(event).__name__:
+            case "SuspectSummoned":
+                self.summon(by, day)
+            case "CaseDismissed":
+                self.dismiss(by, day, event.kind, event.code)
+            case "OtherDisposalDecided":
+                self.dispose_otherwise(by, day, event.kind)
+            case "CaseReopened":
+                self.reopen(by, day)
+            case "CourtHearingHeld":
+                self.hold_court_hearing(by, day, event.instance)
+            case "VerdictDelivered":
+                self.deliver_verdict(by, day, event.instance, event.outcome)
+            case "AppealLodged":
+                self.lodge_appeal(by, day)
+            case "CaseFinal":
+                self.mark_final(by, day)
+            case _:
+                return False  # the registration (applied as it stands) or private
+        return True
 
     def summon(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_open_for_decision(occurred_on, "summons", SUMMONED)
