@@ -453,15 +453,3 @@ def capture_tables(view: ChainView, years: Iterable[int] | None = None) -> dict[
         year: CaptureTable.from_histories(seen.get(year, {}).values(), lists=names)
         for year in wanted
     }
-
-
-__all__ = [
-    "CaptureTable",
-    "Criterion",
-    "DarkNumberEstimate",
-    "ModelFit",
-    "Refusal",
-    "capture_tables",
-    "estimate_dark_number",
-    "fit_model",
-]
