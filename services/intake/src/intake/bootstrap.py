@@ -13,6 +13,7 @@ from ketenzicht.intake.v1 import intake_pb2_grpc
 from ketenzicht_common.commands import CommandGateway
 from ketenzicht_common.service import ServiceParts, Wiring
 from ketenzicht_common.settings import ServiceSettings
+from ketenzicht_common.subject_keys import Controller, open_subject_keys
 
 
 class IntakeSettings(BaseSettings):
@@ -31,14 +32,28 @@ class IntakeSettings(BaseSettings):
 
 
 def create_application(settings: ServiceSettings) -> IntakeApplication:
-    return IntakeApplication(settings.store)
+    app = IntakeApplication(settings.store)
+    # The victims' keys (the blind index of the clearing house's match tokens, ADR 0028) sit
+    # beside the event store, never in it, as the OM's do (ADR 0020). The police answer for
+    # intake's victim data (Wpg), so the key store is theirs.
+    app.keys = open_subject_keys(
+        Controller.POLICE,
+        backend=settings.store.backend,
+        data_dir=settings.data_dir,
+        master_key_file=settings.master_key_file,
+        postgres_dsn=settings.store.postgres_dsn,
+    )
+    return app
 
 
 def build(wiring: Wiring, intake: IntakeSettings | None = None) -> ServiceParts:
     assert isinstance(wiring.app, IntakeApplication)
     intake = intake or IntakeSettings()
-    commands = IntakeCommands(CommandGateway(wiring.bus, wiring.clock), intake.reflection())
+    commands = IntakeCommands(
+        CommandGateway(wiring.bus, wiring.clock), intake.reflection(), wiring.app.keys
+    )
     api = IntakeApi(wiring.app, commands)
     return ServiceParts(
-        servicers=[(intake_pb2_grpc.add_IntakeServiceServicer_to_server, api, DESCRIPTOR)]
+        servicers=[(intake_pb2_grpc.add_IntakeServiceServicer_to_server, api, DESCRIPTOR)],
+        close=wiring.app.keys.close,
     )

@@ -39,6 +39,9 @@ PURE_STANDARD_LIBRARY: Final = frozenset(
         "types",
         "typing",
         "uuid",
+        # Silencing a numerical library's warnings about a fit it is then judged on
+        # (monitor.domain.dark_number).
+        "warnings",
         # Calendar data: the Dutch civil day of an instant.
         "zoneinfo",
         # The monitor's exports build CSV and XES text in memory (io.StringIO); the adapter that
@@ -57,6 +60,9 @@ PURE_MODULES: Final = frozenset(
         "dateutil.easter",
         # The Kaplan–Meier estimate of the monitor's lead times.
         "lifelines",
+        # The dark number's Poisson log-linear models and their bootstrap (seeded generators).
+        "numpy",
+        "statsmodels",
         # ketenzicht_common's own pure modules (checked by the same rule, see `COMMON_PURE`).
         "ketenzicht_common.domain",
         "ketenzicht_common.errors",

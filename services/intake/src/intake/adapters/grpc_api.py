@@ -26,7 +26,10 @@ class IntakeApi:
         command, command_id = command_from(request, c.RegisterSignal)
         result = await self.commands.register_signal(command, caller.provenance(command_id))
         return pb.RegisterSignalResponse(
-            victim_id=result.answer.victim_id, signal_id=result.answer.signal_id, ack=ack(result)
+            victim_id=result.answer.victim_id,
+            signal_id=result.answer.signal_id,
+            matched=result.answer.matched,
+            ack=ack(result),
         )
 
     async def HoldInformativeInterview(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -22,10 +22,21 @@ from ketenzicht_contracts.events.categories import (
 )
 from ketenzicht_contracts.events.intake import IntakeAmendedFields
 
+MatchToken = Annotated[str, Field(pattern=r"^([A-Za-z0-9_-]{43})?$")]
+"""An HMAC-SHA256 in base64url without padding (43 characters), or empty."""
+
 
 class RegisterSignal(Command):
+    # The token identifies a person to whoever holds the shared key: it stays out of the
+    # command log's fingerprint, as a parketnummer does (ADR 0020, ADR 0028).
+    SOURCE_IDENTIFIERS: ClassVar[frozenset[str]] = frozenset({"match_token"})
+
     victim_id: Pseudonym | None = None
-    """Empty for a new victim (intake issues the pseudonym); set for a repeat signal."""
+    """Empty for a new victim (intake issues the pseudonym, or finds it by ``match_token``);
+    set for a repeat signal."""
+    match_token: MatchToken = ""
+    """The clearing house's match token the organisation computed (docs/adr/0028): a later
+    signal of another organisation with the same token is recorded against the same victim."""
     source_organisation: SourceOrganisation
     form: ExploitationForm
     minor: bool = False

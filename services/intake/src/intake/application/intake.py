@@ -15,11 +15,17 @@ from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
+from ketenzicht_common.subject_keys import SubjectKeys
+
+MATCH_TOKEN = "match_token"
+"""The field name the blind index of a clearing-house match token is kept under (ADR 0028)."""
 
 
 class IntakeApplication(ChainApplication):
     name = "intake"
     service = "intake"
+    keys: SubjectKeys
+    """The victims' keys: the blind index of their match tokens, destroyed per victim (ADR 0028)."""
 
     def event_topics(self) -> set[str]:
         return topics_of(VictimTrack) - PRIVATE_TOPICS
@@ -53,6 +59,8 @@ class SignalRegistered:
 
     victim_id: str
     signal_id: str
+    matched: bool = False
+    """The victim was found by the match token: another organisation signalled them before."""
 
 
 class IntakeCommands:
@@ -60,10 +68,14 @@ class IntakeCommands:
     (see bus.py)."""
 
     def __init__(
-        self, gateway: CommandGateway, reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS
+        self,
+        gateway: CommandGateway,
+        reflection: ReflectionOfferSettings = DEFAULT_OFFER_SETTINGS,
+        keys: SubjectKeys | None = None,
     ) -> None:
         self.gateway = gateway
         self.reflection = reflection
+        self.keys = keys
 
     async def register_signal(
         self, cmd: c.RegisterSignal, provenance: Provenance
@@ -72,15 +84,37 @@ class IntakeCommands:
         signal_id = f"S-{uuid.uuid4().hex[:20]}"
 
         def handle(uow: UnitOfWork) -> SignalRegistered:
-            if cmd.victim_id:
-                track = uow.get(VictimTrack.id_for(cmd.victim_id), VictimTrack)
+            matched = False
+            victim_id = cmd.victim_id
+            token = cmd.match_token
+            if token and self.keys is None:
+                raise PreconditionFailed(
+                    "MATCHING_NOT_CONFIGURED", "this intake keeps no match index", subject=""
+                )
+            found = self.keys.find(MATCH_TOKEN, token) if token and self.keys else None
+            if found is not None and victim_id and found != victim_id:
+                # The refusal names neither the token nor the victim it points at.
+                raise PreconditionFailed(
+                    "MATCH_TOKEN_IN_USE",
+                    "the match token belongs to another victim",
+                    subject=victim_id,
+                )
+            track = None
+            if not victim_id and found is not None:
+                # The index is a hint (ADR 0020): a victim whose batch failed is no victim.
+                track = uow.get(VictimTrack.id_for(found), VictimTrack)
+                matched = track is not None
+            if track is None and victim_id:
+                track = uow.get(VictimTrack.id_for(victim_id), VictimTrack)
                 if track is None:
-                    raise NotFound(
-                        f"no victim {cmd.victim_id}: leave victim_id empty for a new victim"
-                    )
-            else:
+                    raise NotFound(f"no victim {victim_id}: leave victim_id empty for a new victim")
+            if track is None:
                 track = VictimTrack.open(new_victim_id, provenance, cmd.occurred_on)
                 uow.add(track)
+            if token and self.keys is not None and found != track.victim_id:
+                # Indexed before the events are saved: a failed batch leaves a hint to a victim
+                # that does not exist, which the lookup above skips.
+                self.keys.index(track.victim_id, MATCH_TOKEN, token)
             track.register_signal(
                 provenance,
                 cmd.occurred_on,
@@ -92,7 +126,7 @@ class IntakeCommands:
                 residence_position=cmd.residence_position.value,
                 region=cmd.region.value,
             )
-            return SignalRegistered(victim_id=track.victim_id, signal_id=signal_id)
+            return SignalRegistered(victim_id=track.victim_id, signal_id=signal_id, matched=matched)
 
         return await self.gateway.submit(cmd, provenance, handle, SignalRegistered)
 
@@ -234,6 +268,12 @@ class IntakeCommands:
             )
 
         return await self.gateway.submit(cmd, provenance, handle)
+
+    def forget_match(self, victim_id: str) -> bool:
+        """Destroy the victim's key, and with it the blind index of every match token that
+        pointed at the victim: no later signal can be matched to them (ADR 0028). The facts stay.
+        True if there was a key."""
+        return self.keys.forget(victim_id) if self.keys is not None else False
 
     @staticmethod
     def fact_topics() -> frozenset[str]:

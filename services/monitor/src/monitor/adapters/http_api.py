@@ -21,6 +21,7 @@ monitor's own script, style and API.
 | ``GET /api/trend?as_of=&known_by=&interval=T2-T3&min_group_size=`` | KM median per year |
 | ``GET /api/survival?as_of=&interval=&by=start_year&min_group_size=`` | KM curves, bands |
 | ``GET /api/residence?as_of=&known_by=&min_group_size=`` | the residence panel |
+| ``GET /api/dark-number?as_of=&known_by=&years=&criterion=AIC&min_group_size=`` | MSE |
 | ``GET /api/status`` | facts held, consuming, rebuilding, last snapshot |
 | ``GET /export/lead-times.csv?…&dialect=nl`` | the lead-time table as CSV (same parameters) |
 | ``GET /export/lead-times.xlsx?…`` | the same as an XLSX workbook |
@@ -196,6 +197,7 @@ class HttpApi:
             "/api/trend": self._trend,
             "/api/survival": self._survival,
             "/api/residence": self._residence,
+            "/api/dark-number": self._dark_number,
             "/export/lead-times.csv": self._lead_times_csv,
             "/export/lead-times.xlsx": self._lead_times_xlsx,
             "/export/figures.csv": self._figures_csv,
@@ -380,6 +382,21 @@ class HttpApi:
                 "interval": trend.interval,
                 "min_group_size": trend.min_group_size,
                 "years": [_as_dict(y) for y in trend.years],
+            },
+        )
+
+    async def _dark_number(self, query: Query) -> Response:
+        as_of = self._as_of(query)
+        dark = await self.queries.dark_number(
+            as_of, query.years(), query.get("criterion"), min_group_size=query.group_size()
+        )
+        return _json(
+            HTTPStatus.OK,
+            {
+                **self._cut(as_of),
+                "criterion": dark.criterion,
+                "min_group_size": dark.min_group_size,
+                "years": [_as_dict(y) for y in dark.years],
             },
         )
 

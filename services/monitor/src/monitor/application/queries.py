@@ -10,6 +10,7 @@ quantiles, Kaplan–Meier — runs in a worker thread, never on the event loop t
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -39,6 +40,13 @@ from monitor.domain import (
     linked_victims,
 )
 from monitor.domain.breakdowns import breakdown
+from monitor.domain.dark_number import (
+    CaptureTable,
+    Criterion,
+    DarkNumberEstimate,
+    capture_tables,
+    estimate_dark_number,
+)
 from monitor.domain.exports import residence_log_xes
 from monitor.domain.ocel import event_log_ocel
 from monitor.domain.residence_panel import ResidencePanel, residence_panel
@@ -130,6 +138,74 @@ class Residence:
     as_of: AsOf
     min_group_size: int
     panel: ResidencePanel
+
+
+DARK_NUMBER_REPLICATES = 199
+"""Bootstrap replicates per year: enough for a 95% percentile interval, about a second a year."""
+
+
+@dataclass(frozen=True)
+class YearDarkNumber:
+    """One year's dark-number estimate as published: whole victims, lists' counts withheld
+    below the small-group threshold, a refusal with its reason where there is no estimate."""
+
+    year: int
+    observed: int
+    lists: dict[str, int | None]
+    """Victims each organisation signalled that year (None: fewer than the threshold)."""
+    criterion: str
+    estimate: int | None
+    lower: int | None
+    upper: int | None
+    dark: int | None
+    ratio: float | None
+    """Estimated total over the observed (the WODC's "three to four times")."""
+    model: list[str]
+    """The chosen model's two-way interactions, ``A*B``; empty: independence."""
+    level: float
+    replicates: int
+    failed_replicates: int
+    refusal: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class DarkNumber:
+    as_of: AsOf
+    criterion: str
+    min_group_size: int
+    years: list[YearDarkNumber]
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None or value != value else math.floor(value + 0.5)
+
+
+def published_dark_number(
+    year: int, table: CaptureTable, estimate: DarkNumberEstimate, min_group_size: int
+) -> YearDarkNumber:
+    """The estimate rounded to whole victims (half up, as every published count); the lists'
+    counts of fewer than ``min_group_size`` victims withheld."""
+    counts = {name: table.list_count(name) for name in table.lists}
+    model = estimate.model
+    finite = model is not None and estimate.refusal is None
+    return YearDarkNumber(
+        year=year,
+        observed=table.observed,
+        lists={n: (c if c >= min_group_size else None) for n, c in counts.items()},
+        criterion=estimate.criterion.value,
+        estimate=_whole(model.total) if finite and model else None,
+        lower=_whole(estimate.lower) if finite else None,
+        upper=_whole(estimate.upper) if finite and estimate.upper != math.inf else None,
+        dark=_whole(model.dark) if finite and model else None,
+        ratio=round_share(model.total / table.observed) if finite and model else None,
+        model=[f"{a}*{b}" for a, b in model.interactions] if finite and model else [],
+        level=estimate.level,
+        replicates=estimate.replicates,
+        failed_replicates=estimate.failed_replicates,
+        refusal=None if estimate.refusal is None else estimate.refusal.value,
+        reason=estimate.reason,
+    )
 
 
 START_YEAR = "start_year"
@@ -280,6 +356,45 @@ class MonitorQueries:
         view = await self.live.view(as_of)
         rows = await asyncio.to_thread(chain_figures, view, chosen, min_group_size=size)
         return Figures(as_of, [published(row) for row in rows], size)
+
+    async def dark_number(
+        self,
+        as_of: AsOf,
+        years: Sequence[int] = (),
+        criterion: str = "",
+        *,
+        min_group_size: int | None = None,
+        replicates: int = DARK_NUMBER_REPLICATES,
+    ) -> DarkNumber:
+        """The dark number per year by multiple systems estimation (`domain.dark_number`). The
+        bootstrap is seeded by the year, so the same facts give the same interval every time."""
+        try:
+            chosen_criterion = Criterion(criterion.upper() or Criterion.AIC.value)
+        except ValueError:
+            raise InvalidCommand.of("criterion", "AIC or BIC") from None
+        chosen = self.years(years)
+        size = self.group_size(min_group_size)
+        view = await self.live.view(as_of)
+
+        def compute() -> list[YearDarkNumber]:
+            tables = capture_tables(view, chosen)
+            return [
+                published_dark_number(
+                    year,
+                    table,
+                    estimate_dark_number(
+                        table,
+                        criterion=chosen_criterion,
+                        replicates=replicates,
+                        seed=year,
+                        min_observed=size,
+                    ),
+                    size,
+                )
+                for year, table in tables.items()
+            ]
+
+        return DarkNumber(as_of, chosen_criterion.value, size, await asyncio.to_thread(compute))
 
     async def trend(
         self, as_of: AsOf, interval: str = "", *, min_group_size: int | None = None
