@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date
 from functools import cache, lru_cache
 from typing import Any, get_args
 from uuid import UUID
@@ -269,6 +269,13 @@ def _provenance_checked(envelope: Envelope) -> Envelope:
     for name, attribute in _COUNTERS.items():
         if getattr(envelope, name) not in STORABLE:
             raise Unprocessable(f"no-envelope: {attribute} is out of range")
+    try:
+        # An offset can carry a valid time past year 9999 in UTC, where the monitor keeps it
+        # (its audit trail of the victim then failed on every read). Naive: UTC, as read.
+        recorded = envelope.recorded_at
+        (recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise Unprocessable("no-envelope: time is out of range") from None
     if envelope.traceparent and not valid_traceparent(envelope.traceparent):
         return envelope.model_copy(update={"traceparent": ""})
     return envelope

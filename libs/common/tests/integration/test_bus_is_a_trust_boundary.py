@@ -342,6 +342,12 @@ def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
             envelope_headers("intake", "SignalRegistered", **{"ce-position": str(10**30)}),
             "no-envelope",
         ),
+        # A valid time that lies past year 9999 in UTC.
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal, time="9999-12-31T23:59:59-23:59"),
+            "no-envelope",
+        ),
     ]
 
 
