@@ -323,6 +323,31 @@ def forged_messages() -> list[tuple[str, bytes, dict[str, str] | None, str]]:
             *in_body("intake", "SignalRegistered", signal, source="/ketenzicht/residence"),
             "wrong-source",
         ),
+        # A number beyond 64 bits in the payload, where the contract wants a boolean: valid
+        # JSON, which the checker could not write back for the contract's check.
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal | {"minor": 10**30}),
+            "breaks-contract",
+        ),
+        # An aggregate version beyond what a store can hold (body and old-style headers).
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal, aggregateversion=10**30),
+            "no-envelope",
+        ),
+        (
+            "ketenzicht.intake.SignalRegistered",
+            json.dumps(signal).encode(),
+            envelope_headers("intake", "SignalRegistered", **{"ce-position": str(10**30)}),
+            "no-envelope",
+        ),
+        # A valid time that lies past year 9999 in UTC.
+        (
+            "ketenzicht.intake.SignalRegistered",
+            *in_body("intake", "SignalRegistered", signal, time="9999-12-31T23:59:59-23:59"),
+            "no-envelope",
+        ),
     ]
 
 

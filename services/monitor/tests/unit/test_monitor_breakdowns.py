@@ -28,7 +28,15 @@ from ketenzicht_common.errors import InvalidCommand
 from monitor.adapters.store import SqliteFactStore
 from monitor.application.live import LiveProjection
 from monitor.application.queries import MonitorQueries
-from monitor.domain import COHORT, FORM, MINOR, REPORT_YEAR, TIME_TO_REPORT, ChainProjection
+from monitor.domain import (
+    COHORT,
+    FORM,
+    MINOR,
+    POLICE_PHASE,
+    REPORT_YEAR,
+    TIME_TO_REPORT,
+    ChainProjection,
+)
 from monitor.domain.breakdowns import breakdown
 from monitor.domain.leadtimes import LeadTimeSummary
 from monitor.domain.rounding import published
@@ -159,3 +167,28 @@ def test_the_threshold_is_the_published_one_unless_an_analyst_asks_above_the_flo
         assert [d.name for d in queries.dimensions("form,report_year")] == ["form", "report_year"]
     finally:
         live.close()
+
+
+def test_a_complementary_cell_with_nothing_censored_keeps_its_kaplan_meier_figures_back() -> None:
+    """Police phase (norm six months) by report year × minor, as of 2023-12-31: in 2020 the one
+    minor's cell is withheld (one case), and 2020,no with it. All three of 2020,no are closed,
+    so its Kaplan–Meier share within the norm is its plain share: 2 of 3 — and with 3 of 4 in
+    2020,all that would tell the minor's phase kept the norm."""
+    projection = ChainProjection()
+    projection.apply_all(fixed_chain().facts)
+    rows = {
+        r.group: published(r)
+        for r in breakdown(
+            projection.view(date(2023, 12, 31)),
+            POLICE_PHASE,
+            [REPORT_YEAR, MINOR],
+            min_group_size=2,
+        )
+    }
+    assert rows["2020,all"].within_norm == 3
+    assert rows["2020,yes"].small_group
+    adult = rows["2020,no"]
+    assert adult.complementary
+    assert (adult.closed, adult.open, adult.out_of_sight, adult.ended) == (3, 0, 0, 0)
+    assert adult.km_share_within_norm is None
+    assert adult.km_median_days is None

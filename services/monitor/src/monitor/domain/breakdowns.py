@@ -14,7 +14,9 @@ figure from the overall row and the other groups when it is the only one withhel
 its closed-case figures withheld, a second one is withheld too: the one with the fewest closed
 units (then cases, then name) other than the line's total, or the total when nothing else is
 left. A cell without closed units hides nothing and protects nothing, so it counts neither way.
-The second one is marked `complementary`. This repeats until every line has none or at least
+The second one is marked `complementary`; when none of its units is censored its
+Kaplan–Meier figures are its closed-case figures (share times closed count = count within the
+norm), so they are withheld with them. This repeats until every line has none or at least
 two withheld, since a complementary cell can leave another line with exactly one.
 
 Counts (units, cases, closed, open, …) stay visible, as in every published table.
@@ -51,8 +53,13 @@ def _withheld(row: LeadTimeSummary) -> bool:
 
 
 def _complement(row: LeadTimeSummary) -> LeadTimeSummary:
+    # With no unit censored the Kaplan–Meier figures are the closed-case ones (the share times
+    # the closed count is the count within the norm): withheld with them, as in `summarise`.
+    uncensored = row.open + row.out_of_sight + row.ended == 0
     return replace(
         row,
+        km_median_days=None if uncensored else row.km_median_days,
+        km_share_within_norm=None if uncensored else row.km_share_within_norm,
         median_days=None,
         q1_days=None,
         q3_days=None,
