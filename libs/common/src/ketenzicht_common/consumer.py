@@ -215,6 +215,14 @@ async def _handle_one(
         log.error("refused a message (%s): %s", _position(raw, stream), error)
         await _settle(_terminate(raw, str(error)))
         return
+    except Exception as error:
+        # The check reads nothing but the message, so a failure of its own is as certain to
+        # come again as a refusal: the message is a dead letter, not a consumer stopped on it.
+        # Only the error's type is named: its text may repeat a value from the message.
+        reason = f"unreadable: the check failed ({type(error).__name__})"
+        log.error("refused a message (%s): %s", _position(raw, stream), reason)
+        await _settle(_terminate(raw, reason))
+        return
     try:
         await _apply(event, handler, tracer)
     except Unprocessable as error:

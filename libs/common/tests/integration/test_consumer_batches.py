@@ -266,3 +266,41 @@ async def test_a_consumer_that_keeps_failing_on_one_event_is_named_until_it_succ
 
         assert await eventually(recovered)
     assert DURABLE not in consumer_health(after=1.0), "a closed consumer is not named"
+
+
+async def test_a_message_the_check_itself_fails_on_is_a_dead_letter_and_the_rest_flow(
+    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No message can stop a consumer: should the contract check fail in a way of its own
+    (not a refusal), the message is terminated at once instead of coming back every ack wait."""
+    from ketenzicht_common import consumer
+
+    ids = await publish_events(nats_server, 20)
+    poisoned = ids[7]
+    check = consumer.check_message
+    calls: Counter[str] = Counter()
+
+    def failing_check(stream: Any, subject: str, headers: Any, body: bytes) -> Any:
+        # A fault in the check on one message (stands for a bug no refusal anticipates).
+        envelope, payload, data = check(stream, subject, headers, body)
+        calls[str(envelope.event_id)] += 1
+        if str(envelope.event_id) == poisoned:
+            raise OverflowError("a value from the message")
+        return envelope, payload, data
+
+    monkeypatch.setattr(consumer, "check_message", failing_check)
+    handled: set[str] = set()
+
+    async def handle(event: ReceivedEvent) -> None:
+        handled.add(str(event.envelope.event_id))
+
+    async def the_rest_handled() -> bool:
+        return handled == set(ids) - {poisoned}
+
+    async def nothing_pending() -> bool:
+        return await unacknowledged(nats_server) == 0
+
+    async with consuming(nats_server, handle):
+        assert await eventually(the_rest_handled)
+        assert await eventually(nothing_pending), "the poisoned message still waits"
+    assert calls[poisoned] == 1, "terminated at once, not redelivered"
