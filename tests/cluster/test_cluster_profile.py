@@ -9,6 +9,7 @@ once, and the monitor, reading through its durable consumer, holds them all.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -51,7 +52,8 @@ def cluster() -> Iterator[ClusterStack]:
             yield stack
     finally:
         stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("KEEP_CLUSTER"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def signal(n: int) -> pb.RegisterSignalRequest:

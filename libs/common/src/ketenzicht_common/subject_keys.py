@@ -428,20 +428,23 @@ class SubjectKeys:
 def open_subject_keys(
     controller: Controller,
     *,
+    service: str,
     backend: str,
     data_dir: Path,
     master_key_file: Path | None = None,
     postgres_dsn: str = "",
 ) -> SubjectKeys:
     """The controller's key store as a service configures it: ``backend`` is the event store's
-    (sqlite, postgres or memory); the key store sits beside it, never in it."""
+    (sqlite, postgres or memory); the key store sits beside it, never in it. Each service keeps
+    its own (on PostgreSQL a schema of its own, which its role creates and owns): the police's
+    keys in intake and in investigation are two stores of one controller."""
     key_file = master_key_file or data_dir / "keys" / f"{controller}.master-key"
     master = read_master_key(key_file, create=master_key_file is None)
     store: KeyBackend
     if backend == "memory":
         store = MemoryKeys()
     elif backend == "postgres":
-        store = PostgresKeys(postgres_dsn, f"ketenzicht_keys_{controller}")
+        store = PostgresKeys(postgres_dsn, f"ketenzicht_keys_{service}_{controller}")
     else:
         store = SQLiteKeys(data_dir / "keys" / f"{controller}.keys.sqlite")
     return SubjectKeys(controller, master, store)

@@ -20,10 +20,17 @@ def _through_the_store(record: dict[str, object]) -> dict[str, object]:
 def test_a_retry_of_a_signal_answers_the_ids_issued_the_first_time() -> None:
     first = CommandResult(SignalRegistered(victim_id="V-1", signal_id="S-1"), ("e-1", "e-2"))
     record = _through_the_store(first.record())
-    # The record's shape is the one stores already hold: retries of old commands still work.
-    assert record == {"victim_id": "V-1", "signal_id": "S-1", "event_ids": ["e-1", "e-2"]}
+    assert record == {
+        "victim_id": "V-1",
+        "signal_id": "S-1",
+        "matched": False,
+        "event_ids": ["e-1", "e-2"],
+    }
     again = CommandResult.replay(SignalRegistered, record)
     assert again == CommandResult(first.answer, first.event_ids, replayed=True)
+    # A record stores already hold from before the match token: its retry is still answered.
+    old = {"victim_id": "V-1", "signal_id": "S-1", "event_ids": ["e-1", "e-2"]}
+    assert CommandResult.replay(SignalRegistered, old) == again
 
 
 def test_a_command_without_an_answer_records_its_event_ids_only() -> None:

@@ -27,7 +27,9 @@ SUBJECT = "case-1/suspect-1"
 
 
 def om_keys(tmp_path: Path) -> SubjectKeys:
-    return open_subject_keys(Controller.OM, backend="sqlite", data_dir=tmp_path)
+    return open_subject_keys(
+        Controller.OM, service="prosecution", backend="sqlite", data_dir=tmp_path
+    )
 
 
 def test_a_sealed_number_opens_with_its_subjects_key_only(tmp_path: Path) -> None:
@@ -53,7 +55,9 @@ def test_the_blind_index_finds_the_subject_and_is_no_unkeyed_hash(tmp_path: Path
     assert keys.find("parketnummer", "08/123457-22") is None
     # Another deployment (another master key) computes another index: without the key, trying
     # every number finds nothing.
-    other = open_subject_keys(Controller.OM, backend="memory", data_dir=tmp_path / "other")
+    other = open_subject_keys(
+        Controller.OM, service="prosecution", backend="memory", data_dir=tmp_path / "other"
+    )
     assert other.digest("parketnummer", NUMBER) != keys.digest("parketnummer", NUMBER)
     # The police's index of the same text is not the OM's.
     master = read_master_key(tmp_path / "keys" / "om.master-key")
@@ -104,6 +108,7 @@ def test_the_key_store_is_apart_from_the_events_and_the_master_key_private(
     with pytest.raises(FileNotFoundError):
         open_subject_keys(
             Controller.OM,
+            service="prosecution",
             backend="sqlite",
             data_dir=tmp_path,
             master_key_file=tmp_path / "mounted" / "absent.key",

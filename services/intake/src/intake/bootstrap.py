@@ -38,6 +38,7 @@ def create_application(settings: ServiceSettings) -> IntakeApplication:
     # intake's victim data (Wpg), so the key store is theirs.
     app.keys = open_subject_keys(
         Controller.POLICE,
+        service="intake",
         backend=settings.store.backend,
         data_dir=settings.data_dir,
         master_key_file=settings.master_key_file,

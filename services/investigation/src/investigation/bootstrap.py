@@ -20,6 +20,7 @@ def create_application(settings: ServiceSettings) -> InvestigationApplication:
     # KMar and the Labour Inspectorate all process these numbers under the Wpg: one key store.
     app.keys = open_subject_keys(
         Controller.POLICE,
+        service="investigation",
         backend=settings.store.backend,
         data_dir=settings.data_dir,
         master_key_file=settings.master_key_file,

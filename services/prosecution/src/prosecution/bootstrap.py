@@ -16,6 +16,7 @@ def create_application(settings: ServiceSettings) -> ProsecutionApplication:
     # The OM's key store sits beside the event store, never in it (ADR 0020).
     app.keys = open_subject_keys(
         Controller.OM,
+        service="prosecution",
         backend=settings.store.backend,
         data_dir=settings.data_dir,
         master_key_file=settings.master_key_file,
