@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -32,6 +32,8 @@ from .domain import (
     parse_event_topic,
     stable_id,
 )
+
+Held = TypeVar("Held", bound=ChainAggregate)
 
 
 class DateAsISO(Transcoding):
@@ -202,6 +204,16 @@ class ChainApplication(Application[UUID]):
             env={f"{self.name.upper()}_{k}": v for k, v in store.eventsourcing_env().items()}
             | store.eventsourcing_env()
         )
+
+    def stored(self, aggregate_id: UUID, kind: type[Held]) -> Held | None:
+        """The aggregate as stored, or None when there is none (a query's read; a command reads
+        through its batch, `bus.UnitOfWork.get`, which has the same shape)."""
+        try:
+            found: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, kind)
+        return found
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -25,12 +23,10 @@ from ketenzicht_common.commands import (
     issue_suspect_id,
 )
 from ketenzicht_common.corrections import check_correction, correct
-from ketenzicht_common.domain import ChainAggregate, Provenance
+from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
-
-Held = TypeVar("Held", bound=ChainAggregate)
 
 REGISTRATION_NUMBER = "police_registration_number"
 """The field name the key store binds into a sealed registration number and its blind index."""
@@ -79,15 +75,7 @@ class InvestigationApplication(ChainApplication):
         number decides. Stores written before the numbers were sealed keep their unkeyed
         lookup aggregates, which are read too."""
 
-        def get(aggregate_id: UUID, kind: type[Held]) -> Held | None:
-            if uow is not None:
-                return uow.get(aggregate_id, kind)
-            try:
-                found: object = self.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                return None
-            assert isinstance(found, kind)
-            return found
+        get = self.stored if uow is None else uow.get
 
         subject = self.keys.find(REGISTRATION_NUMBER, number)
         if subject is not None:

@@ -19,7 +19,7 @@ from ketenzicht_common.commands import (
     issue_suspect_id,
 )
 from ketenzicht_common.corrections import check_correction, correct
-from ketenzicht_common.domain import ChainAggregate, Provenance
+from ketenzicht_common.domain import Provenance
 from ketenzicht_common.errors import AlreadyExists, NotFound, NotTheOwner, PreconditionFailed
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_common.subject_keys import Forgotten, SubjectKeys
@@ -42,7 +42,6 @@ PRIVATE_TOPICS = prosecution_case.PRIVATE_TOPICS | {
 """Topics that stay in the prosecution store: they hold no chain fact, or a source id."""
 
 A = TypeVar("A")
-Held = TypeVar("Held", bound=ChainAggregate)
 
 
 PARKETNUMMER = "parketnummer"
@@ -101,15 +100,7 @@ class ProsecutionApplication(ChainApplication):
         number decides. Stores written before the numbers were sealed keep their unkeyed
         lookup aggregates, which are read too."""
 
-        def get(aggregate_id: UUID, kind: type[Held]) -> Held | None:
-            if uow is not None:
-                return uow.get(aggregate_id, kind)
-            try:
-                found: object = self.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                return None
-            assert isinstance(found, kind)
-            return found
+        get = self.stored if uow is None else uow.get
 
         subject = self.keys.find(PARKETNUMMER, parketnummer)
         if subject is not None:
