@@ -61,6 +61,9 @@ def test_the_main_job_feeds_a_scenario_reports_it_and_reuses_it_on_a_second_run(
     fed = re.search(r"Fed ([\d,]+) commands: ([\d,]+) accepted", first)
     assert fed, first[-3000:]
     assert int(fed.group(2).replace(",", "")) > 0
+    # Every planned fact is accepted: the feeder keeps each case's facts in the source's order
+    # (a close waits behind the submission that waits for its suspects' pseudonyms).
+    assert fed.group(1) == fed.group(2), re.search(r"Fed .*", first)
     assert "Lead times in days" in first
     assert "Chain figures" in first
     triggers = dict(re.findall(r"^  (\w+)\s+([\d,]+)$", first, re.M))

@@ -332,6 +332,10 @@ class Feeder:
         later command about the same victim or case waits behind them, so that the facts of
         one case reach its service in the plan's order."""
         self._pending: set[asyncio.Task[None]] = set()
+        self._case_tails: dict[str, asyncio.Task[None]] = {}
+        """The last command of each planned case still waiting to be sent: the case's next
+        command goes behind it, even one that needs no pseudonym of its own (a close behind
+        the submission that waits for its suspects' pseudonyms)."""
         self._received: set[str] = set()  # trigger ids the IND has had: it acts once on each
         self._held: list[tuple[date, str, IndDecision]] = []  # a heap, by day then trigger id
 
@@ -446,11 +450,22 @@ class Feeder:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def _feed_one(self, index: int, command: PlannedCommand) -> None:
+    async def _feed_one(
+        self, index: int, command: PlannedCommand, behind_its_case: bool = False
+    ) -> asyncio.Task[None] | None:
+        """Send one planned command, or leave it waiting for the pseudonyms it names; the
+        task it waits in, if any."""
         route = ROUTES.get(command.event_type)
         if route is None:
             self.report.skipped[command.event_type] += 1
-            return
+            return None
+        case_key = str(command.fields.get("case_id") or "")
+        tail = self._case_tails.get(case_key) if case_key else None
+        if tail is not None and not tail.done() and not behind_its_case:
+            # The source registered its case's facts in this order, and the services check
+            # each against those before it.
+            self._case_tails[case_key] = self._track(self._behind(tail, index, command))
+            return None
         service, oneof = route
         registration = Registration(service, command.occurred_on, command.known_on)
         fields = dict(command.fields) | {
@@ -469,7 +484,7 @@ class Feeder:
             fields["victim_id"] = ""
             result_future = await self._send(service, command.actor, oneof, fields)
             self._track(self._settle_victim(result_future, issued, registration))
-            return
+            return None
         needed: list[tuple[str, asyncio.Future[str]]] = []
         if planned_victim:
             if planned_victim not in self._victims:
@@ -480,20 +495,22 @@ class Feeder:
             needed.append(("case_id", await self._case(planned_case, command)))
         known, issuing = self._suspects_needed(command, planned_case, fields, needed)
         if not known:
-            return
+            return None
         if not all(future.done() and not self._waiting[id(future)] for _, future in needed):
             for _, future in needed:
                 self._waiting[id(future)] += 1
-            self._track(
+            waiting = self._track(
                 self._after_ids(
                     needed, service, command.actor, oneof, fields, registration, issuing
                 )
             )
-            return
+            if case_key and not behind_its_case:
+                self._case_tails[case_key] = waiting
+            return waiting
         if not self._issued(needed, fields):
             if issuing is not None:
                 self._settle_suspect(None, issuing)
-            return
+            return None
         self._track(
             self._await_result(
                 await self._send(service, command.actor, oneof, fields),
@@ -501,6 +518,13 @@ class Feeder:
                 issuing,
             )
         )
+        return None
+
+    async def _behind(self, tail: asyncio.Task[None], index: int, command: PlannedCommand) -> None:
+        await asyncio.gather(tail, return_exceptions=True)
+        waiting = await self._feed_one(index, command, behind_its_case=True)
+        if waiting is not None:
+            await asyncio.gather(waiting, return_exceptions=True)
 
     def _settle_suspect(self, result: Any | None, issuing: asyncio.Future[str]) -> None:
         """The pseudonym the accepted ``result`` issued (IdentifySuspect's or RegisterCase's
@@ -590,10 +614,11 @@ class Feeder:
                 fields[name] = future.result()
         return True
 
-    def _track(self, coroutine: Any) -> None:
+    def _track(self, coroutine: Any) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+        return task
 
     async def _await_result(
         self,
