@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -313,7 +315,10 @@ class CommandBus:
                 except IntegrityError as error:
                     self._forget_unsaved_state()
                     if attempt < CONFLICT_RETRIES:
-                        continue  # re-read what the other writer stored, and apply it again
+                        # Re-read what the other writer stored, and apply it again; after a
+                        # random pause that grows, so two writers retrying in step part.
+                        time.sleep(random.uniform(0, 0.001 * 2**attempt))
+                        continue
                     item.outcome = CommandRejected(f"conflict with a concurrent write: {error}")
                 except Exception as error:
                     self._forget_unsaved_state()
