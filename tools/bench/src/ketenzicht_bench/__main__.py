@@ -3,6 +3,7 @@ measured in the same run with the same libraries, and the ratio.
 
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
+    python -m ketenzicht_bench --cluster [--tiny]   # the same on the cluster profile
     python -m ketenzicht_bench --scale-run [--events N]   # memory over a 1M-event scenario
     python -m ketenzicht_bench --profile DIR [--scale S] [--update-readme]   # where the time goes
 """
@@ -18,11 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ketenzicht_common.cluster import ClusterStack
 from ketenzicht_common.stack import Profile, Stack, private_profile
 from residence.application.settling import DEFAULT_GRACE_SECONDS
 
-from . import chain, floor, profile, raw, scale, unary
-from .memory import cpu_seconds, peak_rss_mib, per_process
+from . import chain, cluster, floor, profile, raw, scale, unary
+from .memory import cpu_per_process, cpu_seconds, peak_rss_mib, per_process
 
 
 def _line(name: str, value: str, limit: str = "", ratio: str = "") -> str:
@@ -46,7 +48,24 @@ def private_stack() -> Iterator[Stack]:
             stack.stop()
 
 
-async def run(tiny: bool) -> list[str]:
+@contextmanager
+def bench_parts(cluster_profile: bool) -> Iterator[tuple[Stack | ClusterStack, raw.Limits]]:
+    """The stack the figures are measured on, and where its raw limits are: the default
+    profile beside an unsecured nats-server of the bench's; or the cluster profile
+    (`cluster`) beside a three-node cluster of the bench's, with the stack's PostgreSQL."""
+    if cluster_profile:
+        with (
+            cluster.cluster_stack() as clustered,
+            cluster.raw_cluster(clustered.tls_dir) as nodes,
+        ):
+            yield clustered, cluster.ClusterLimits(nodes, clustered.postgres.dsn)
+    else:
+        with private_stack() as stack, raw.raw_server() as bare:
+            assert stack.nats.process is not None
+            yield stack, raw.LocalLimits(bare)
+
+
+async def run(tiny: bool, cluster_profile: bool = False) -> list[str]:
     scale = 0.02 if tiny else 1.0
     # The floor pipeline first, on a nats-server of its own, before the stack starts: the
     # architecture's own limit, with nothing else running.
@@ -57,18 +76,17 @@ async def run(tiny: bool) -> list[str]:
         )
     # NATS's own limits on an unsecured nats-server of the bench's (the stack's is secured:
     # no identity there may make the raw streams), beside the stack, in this run.
-    with private_stack() as stack, raw.raw_server() as bare:
-        assert stack.nats.process is not None
-        publish = await raw.jetstream_publish(bare, 2000 if tiny else 50_000)
-        sqlite_insert = raw.sqlite_batched_insert(2000 if tiny else 50_000)
-        one_per_save = raw.eventsourcing_saves(200 if tiny else 5000, 1)
-        ten_per_save = raw.eventsourcing_saves(1000 if tiny else 20_000, 10)
-        cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
+    with bench_parts(cluster_profile) as (stack, limits):
+        publish = await limits.publish(2000 if tiny else 50_000)
+        store_insert = limits.insert(2000 if tiny else 50_000)
+        one_per_save = limits.saves(200 if tiny else 5000, 1)
+        ten_per_save = limits.saves(1000 if tiny else 20_000, 10)
+        cpu_before, own_before = cpu_per_process(stack), time.process_time()
         fed = await chain.ingest(stack, scale)
         ingest, commands = fed.events, fed.commands
         cpu = {
             name: spent - cpu_before.get(name, 0.0)
-            for name, spent in per_process(stack, cpu_seconds).items()
+            for name, spent in cpu_per_process(stack).items()
         }
         cpu[FEEDER] = time.process_time() - own_before
         print(
@@ -80,19 +98,21 @@ async def run(tiny: bool) -> list[str]:
         triggers_sent, retracted = await chain.feed_retractions(stack.profile)
         rate = 1000.0
         pairs = 40 if tiny else 3000
-        pair_cpu_before, own_before = per_process(stack, cpu_seconds), time.process_time()
+        pair_cpu_before, own_before = cpu_per_process(stack), time.process_time()
         latency = await chain.trigger_latency(stack, pairs, rate)
         print(f"trigger latency: {chain.describe(latency)}", flush=True)
         await chain.consumed(stack)  # what the 1k/s run queued, so it does not count twice
         pair_cpu = {
             name: spent - pair_cpu_before.get(name, 0.0)
-            for name, spent in per_process(stack, cpu_seconds).items()
+            for name, spent in cpu_per_process(stack).items()
         }
         pair_cpu[CALLERS] = time.process_time() - own_before
         gentle_rate = 300.0
         gentle = await chain.trigger_latency(stack, 20 if tiny else 500, gentle_rate)
         print(f"trigger latency at {gentle_rate:.0f}/s: {chain.describe(gentle)}", flush=True)
-        raw_latency = await chain.raw_latency(bare.url, 80 if tiny else 6000, rate)
+        raw_latency = await chain.raw_latency(
+            limits.url, 80 if tiny else 6000, rate, limits.replicas
+        )
         await chain.consumed(stack)
         unary_cost = await unary.unary_cost(stack, 200 if tiny else 3000)
         print(
@@ -104,7 +124,7 @@ async def run(tiny: bool) -> list[str]:
         rebuilt = await chain.rebuild(stack)
         print(f"rebuild: {rebuilt.count:,} facts in {rebuilt.seconds:.1f} s", flush=True)
         raw_read = await chain.raw_stream_read(stack.profile)
-        bare_read = await chain.raw_bare_read(bare.url)
+        bare_read = await chain.raw_bare_read(limits.url)
         memory = per_process(stack, peak_rss_mib)
 
     lines = targets(
@@ -120,6 +140,8 @@ async def run(tiny: bool) -> list[str]:
         cpu_ms=_service_ms(cpu, commands),
         unary_cost=unary_cost,
     )
+    if cluster_profile:
+        lines = [*CLUSTER_PREAMBLE, *lines]
     lines += ["", _line("figure", "measured", "raw limit", "ratio"), "-" * 108]
     lines.append(
         _line(
@@ -212,17 +234,27 @@ async def run(tiny: bool) -> list[str]:
         ]
     lines += [
         "",
-        "raw limits measured in this run (NATS's on an unsecured nats-server of the "
-        "bench's, same binary, beside the stack;",
+        f"raw limits measured in this run (NATS's {limits.where};",
         " the rebuild's reading on the stack's server, as the monitor):",
     ]
-    for r in (publish, sqlite_insert, one_per_save, ten_per_save, raw_read, bare_read):
+    for r in (publish, store_insert, one_per_save, ten_per_save, raw_read, bare_read):
         lines.append(_line(f"  {r.name}", _rate(r)))
     lines.append(_line(f"  {raw_latency.name}", chain.describe(raw_latency)))
     lines += ["", "peak memory (VmHWM) of each process:"]
     for name, mib in memory.items():
         lines.append(_line(f"  {name}", f"{mib:,.0f} MiB"))
     return lines
+
+
+CLUSTER_PREAMBLE = [
+    "the cluster profile (make bench PROFILE=cluster): three NATS nodes over TLS, every",
+    "stream with three replicas, each service's store in PostgreSQL (fsync on), TLS on gRPC.",
+    "The targets below are issue 16's, set for the default profile on one machine; they are",
+    "shown against the cluster's figures as they stand. The floor pipeline is the default",
+    "profile's (one nats-server, SQLite), run first in this run: the ratio to it is what the",
+    "cluster costs beside what the domain costs.",
+    "",
+]
 
 
 FEEDER = "bench (the feeder)"
@@ -427,6 +459,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="ketenzicht_bench")
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the test suite")
     parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="on the cluster profile (three NATS nodes over TLS, R3 streams, PostgreSQL)",
+    )
+    parser.add_argument(
         "--scale-run",
         action="store_true",
         help="feed a large scenario and sample every process's memory",
@@ -455,10 +492,11 @@ def main() -> None:
     elif args.scale_run:
         lines = asyncio.run(run_scale(args.events))
     else:
-        lines = asyncio.run(run(args.tiny))
+        lines = asyncio.run(run(args.tiny, args.cluster))
     for line in lines:
         print(line, flush=True)
-    if not (args.tiny or args.scale_run or args.profile):
+    # The feed's order-independence is the domain's, the same on every profile.
+    if not (args.tiny or args.scale_run or args.profile or args.cluster):
         print(feed_property(), flush=True)
 
 

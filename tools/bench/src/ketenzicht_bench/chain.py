@@ -25,6 +25,7 @@ from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht.monitor.v1 import monitor_pb2, monitor_pb2_grpc
 from ketenzicht_common.bus_access import FEEDS, Bus, api_for, jetstream_for, trigger_stream_name
 from ketenzicht_common.client import connect
+from ketenzicht_common.cluster import ClusterStack
 from ketenzicht_common.stack import Stack
 from ketenzicht_common.streams import read_stream
 from ketenzicht_common.testing.jetstream import connect_as, payload_of, stream_count
@@ -52,7 +53,7 @@ class Latency:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0
 
 
-def endpoints(stack: Stack) -> Endpoints:
+def endpoints(stack: Stack | ClusterStack) -> Endpoints:
     return Endpoints(
         stack.address("intake"),
         stack.address("investigation"),
@@ -81,7 +82,7 @@ PUSH_FEEDS = tuple(feed for feed in FEEDS if not feed.pull)
 the addressees' own systems, which the bench does not play."""
 
 
-async def consumed(stack: Stack) -> None:
+async def consumed(stack: Stack | ClusterStack) -> None:
     """Wait until the durable consumers (residence's, the monitor's) have acknowledged every
     event published: each feed's consumer info, asked by the owner of its stream, in whose
     account the consumer lives."""
@@ -119,7 +120,7 @@ class Ingest:
     commands: int
 
 
-async def ingest(stack: Stack, scale: float, seed: int = 7) -> Ingest:
+async def ingest(stack: Stack | ClusterStack, scale: float, seed: int = 7) -> Ingest:
     """A generated backlog fed over the bulk streams, timed until every event is stored, on
     JetStream, and applied by the projections: residence's rules (whose own events follow)
     and the monitor."""
@@ -153,7 +154,9 @@ async def ingest(stack: Stack, scale: float, seed: int = 7) -> Ingest:
     return Ingest(events, accepted)
 
 
-async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) -> Latency:
+async def trigger_latency(
+    stack: Stack | ClusterStack, pairs: int, events_per_second: float
+) -> Latency:
     """Signal and report of third-country victims at a steady rate; the time from the report's
     acknowledgement to its TemporaryPermitApplicationIndicated on the IND's stream.
 
@@ -240,14 +243,15 @@ async def trigger_latency(stack: Stack, pairs: int, events_per_second: float) ->
     )
 
 
-async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
+async def raw_latency(url: str, messages: int, per_second: float, replicas: int = 1) -> Latency:
     """The raw limit for latency: a JetStream publish seen by a push consumer, same rate, on
-    the bench's own unsecured nats-server (``url``: `raw.raw_server`)."""
+    the bench's own unsecured nats-server (``url``: `raw.raw_server`, or a node of
+    `cluster.raw_cluster` with ``replicas`` 3)."""
     from ketenzicht_common.streams import ensure_stream, stream_config
 
     nc = await nats.connect(url)
     js = nc.jetstream()
-    await ensure_stream(js, stream_config("RAW_LATENCY", ["raw.latency"]))
+    await ensure_stream(js, stream_config("RAW_LATENCY", ["raw.latency"], replicas))
     sent: dict[int, float] = {}
     samples: list[float] = []
 
@@ -273,7 +277,7 @@ async def raw_latency(url: str, messages: int, per_second: float) -> Latency:
     return Latency("JetStream publish → push consumer (nats-py)", samples)
 
 
-async def rebuild(stack: Stack) -> Rate:
+async def rebuild(stack: Stack | ClusterStack) -> Rate:
     async with connect(stack.address("monitor"), token=ANALYST) as channel:
         stub = monitor_pb2_grpc.MonitorServiceStub(channel)
         started = time.perf_counter()
@@ -360,7 +364,7 @@ async def feed_retractions(bus: Bus) -> tuple[int, int]:
         await nc.close()
 
 
-async def residence_replay(stack: Stack, timeout: float = 3600) -> Rate:
+async def residence_replay(stack: Stack | ClusterStack, timeout: float = 3600) -> Rate:
     """Residence replaying its upstream from the start: stopped, its data removed, its feeds
     on the upstream streams made again from their first message (each by its stream's owner,
     in whose account it lives, with the configuration the owner's relay gives it), started,

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ketenzicht_common.cluster import ClusterStack
 from ketenzicht_common.stack import Stack
 
 
@@ -31,9 +32,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def per_process(stack: Stack, read: Callable[[int], float]) -> dict[str, float]:
-    """``read`` (memory or CPU time) for every process of the stack, nats-server included."""
+def per_process(stack: Stack | ClusterStack, read: Callable[[int], float]) -> dict[str, float]:
+    """``read`` (memory or CPU time) for every process of the stack, nats-server included (on
+    the cluster profile each node, and PostgreSQL's CPU time: `cpu_per_process`)."""
     found = {p.name: read(p.process.pid) for p in stack.services if p.process is not None}
-    if stack.nats.process is not None:
+    if isinstance(stack, ClusterStack):
+        for index, node in enumerate(stack.nodes):
+            if node.process is not None:
+                found[f"nats-server {index + 1}"] = read(node.process.pid)
+    elif stack.nats.process is not None:
         found["nats-server"] = read(stack.nats.process.pid)
     return found
+
+
+def cpu_per_process(stack: Stack | ClusterStack) -> dict[str, float]:
+    """CPU time of every process of the stack; on the cluster profile PostgreSQL's too (all
+    its processes together)."""
+    found = per_process(stack, cpu_seconds)
+    if isinstance(stack, ClusterStack):
+        found["postgresql (all its processes)"] = postgres_cpu_seconds(stack)
+    return found
+
+
+def postgres_cpu_seconds(stack: ClusterStack) -> float:
+    """PostgreSQL's CPU time: the postmaster's and its children's (a backend per connection,
+    the WAL writer, the checkpointer…), those that ended included (the postmaster's children's
+    time, which the kernel adds when it reaps them)."""
+    pid_file = stack.postgres.data / "postmaster.pid"
+    if not pid_file.exists():
+        return 0.0
+    postmaster = int(pid_file.read_text().split()[0])
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # /proc/<pid>/stat after the command name: ppid, …, utime, stime, cutime, cstime.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(entry.name) == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])
+        elif int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -16,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import nats
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from nats.aio.client import Client
 
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.streams import ensure_stream, stream_config
@@ -60,27 +62,31 @@ async def jetstream_publish(server: NatsServer, count: int) -> Rate:
     assert not server.secured, "NATS's own limits are measured on the bench's unsecured server"
     nc = await nats.connect(server.url)
     try:
-        js = nc.jetstream()
-        await ensure_stream(js, stream_config("RAW_BENCH", ["raw.bench.>"]))
-        started = time.perf_counter()
-        pending = []
-        for n in range(count):
-            pending.append(
-                await js.publish_async(
-                    "raw.bench.ReportFiled", BODY, headers={"Nats-Msg-Id": f"raw-{n}"}
-                )
-            )
-            if len(pending) >= 1000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-        return Rate(
-            "JetStream publish (nats-py, dedup ids, pipelined)",
-            count,
-            time.perf_counter() - started,
+        return await pipelined_publish(
+            nc, count, 1, "JetStream publish (nats-py, dedup ids, pipelined)"
         )
     finally:
         await nc.close()
+
+
+async def pipelined_publish(nc: Client, count: int, replicas: int, name: str) -> Rate:
+    """``count`` publishes to a stream ``RAW_BENCH`` of ``replicas`` replicas (made here), with
+    a unique ``Nats-Msg-Id`` each, up to 1,000 acks outstanding: the relay's pattern."""
+    js = nc.jetstream()
+    await ensure_stream(js, stream_config("RAW_BENCH", ["raw.bench.>"], replicas))
+    started = time.perf_counter()
+    pending = []
+    for n in range(count):
+        pending.append(
+            await js.publish_async(
+                "raw.bench.ReportFiled", BODY, headers={"Nats-Msg-Id": f"raw-{n}"}
+            )
+        )
+        if len(pending) >= 1000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    return Rate(name, count, time.perf_counter() - started)
 
 
 def sqlite_batched_insert(count: int, batch: int = 500) -> Rate:
@@ -115,23 +121,73 @@ class _Report(Aggregate):
 
 def eventsourcing_saves(count: int, events_per_save: int) -> Rate:
     with tempfile.TemporaryDirectory() as directory:
-        app: Application[uuid.UUID] = Application(
-            env={
+        return timed_saves(
+            {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(Path(directory) / "es.sqlite"),
-            }
+            },
+            count,
+            events_per_save,
+            f"eventsourcing on SQLite, {events_per_save} event(s) a save",
         )
-        saves = count // events_per_save
-        started = time.perf_counter()
-        for n in range(saves):
-            aggregate = _Report(case_id=f"case-{n}", occurred_on="2022-01-10")
-            for k in range(events_per_save - 1):
-                aggregate.note(k)
-            app.save(aggregate)
-        elapsed = time.perf_counter() - started
-        app.close()
-    return Rate(
-        f"eventsourcing on SQLite, {events_per_save} event(s) a save",
-        saves * events_per_save,
-        elapsed,
-    )
+
+
+def timed_saves(env: dict[str, str], count: int, events_per_save: int, name: str) -> Rate:
+    """``count`` events saved by an eventsourcing Application configured by ``env``, in saves
+    of ``events_per_save`` events of one new aggregate each."""
+    app: Application[uuid.UUID] = Application(env=env)
+    saves = count // events_per_save
+    started = time.perf_counter()
+    for n in range(saves):
+        aggregate = _Report(case_id=f"case-{n}", occurred_on="2022-01-10")
+        for k in range(events_per_save - 1):
+            aggregate.note(k)
+        app.save(aggregate)
+    elapsed = time.perf_counter() - started
+    app.close()
+    return Rate(name, saves * events_per_save, elapsed)
+
+
+class Limits(Protocol):
+    """The raw limits a bench run sets its figures beside, measured in the same run: NATS's
+    (on a server or cluster of the bench's own, unsecured, beside the stack) and the store's."""
+
+    @property
+    def where(self) -> str:
+        """Where NATS's limits were measured, for the report."""
+
+    @property
+    def url(self) -> str:
+        """A server of the bench's own, unsecured: the raw latency and the bare read use it."""
+
+    @property
+    def replicas(self) -> int:
+        """The replicas of the streams the stack's services make (and the raw streams get)."""
+
+    async def publish(self, count: int) -> Rate: ...
+
+    def insert(self, count: int) -> Rate: ...
+
+    def saves(self, count: int, events_per_save: int) -> Rate: ...
+
+
+@dataclass(frozen=True)
+class LocalLimits:
+    """The default profile's limits: one nats-server (`raw_server`), SQLite."""
+
+    server: NatsServer
+    where: str = "on an unsecured nats-server of the bench's, same binary, beside the stack"
+    replicas: int = 1
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    async def publish(self, count: int) -> Rate:
+        return await jetstream_publish(self.server, count)
+
+    def insert(self, count: int) -> Rate:
+        return sqlite_batched_insert(count)
+
+    def saves(self, count: int, events_per_save: int) -> Rate:
+        return eventsourcing_saves(count, events_per_save)

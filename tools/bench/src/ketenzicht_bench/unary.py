@@ -20,6 +20,7 @@ from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as intake
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
 from ketenzicht_common.client import connect
+from ketenzicht_common.cluster import ClusterStack
 from ketenzicht_common.processes import ServiceProcess
 from ketenzicht_common.stack import Stack
 from ketenzicht_common.testing.fixtures import REPO_ROOT
@@ -73,7 +74,7 @@ async def _calls(call: Callable[[], Awaitable[Any]], calls: int, in_flight: int)
     await asyncio.gather(*(one() for _ in range(calls)))
 
 
-async def unary_cost(stack: Stack, calls: int, in_flight: int = 16) -> UnaryCost:
+async def unary_cost(stack: Stack | ClusterStack, calls: int, in_flight: int = 16) -> UnaryCost:
     with bare_server() as bare:
         assert bare.process is not None
         async with grpc.aio.insecure_channel(bare.address) as channel:
@@ -95,7 +96,7 @@ async def unary_cost(stack: Stack, calls: int, in_flight: int = 16) -> UnaryCost
     return UnaryCost(calls, intake_ms, bare_ms)
 
 
-async def intake_calls(stack: Stack, calls: int, in_flight: int = 16) -> None:
+async def intake_calls(stack: Stack | ClusterStack, calls: int, in_flight: int = 16) -> None:
     """``calls`` unary RegisterSignal calls to intake, ``in_flight`` at once, and the wait
     until its relay has put every event on JetStream (part of the command's cost)."""
     published = await stream_count(stack.profile, "KETENZICHT_INTAKE")
