@@ -94,3 +94,50 @@ def test_the_scale_run_prints_memory_as_events_go_through() -> None:
     # Issue 16's growth row: the monitor's rebuild timed after the scenario, peak memory judged.
     assert re.search(r"the monitor's rebuild at [\d,]+ events: [\d,]+ facts/s", output), output
     assert re.search(r"peak memory under 2,048 MiB a process .*: target (NOT )?met", output)
+
+
+@pytest.mark.cluster
+@pytest.mark.postgres
+@pytest.mark.e2e
+def test_the_cluster_bench_prints_the_figures_beside_the_clusters_raw_limits() -> None:
+    """`make bench PROFILE=cluster` in its tiny mode (about 30 s): the same table, on the
+    cluster profile, beside an R3 stream's publish rate and PostgreSQL's insert rates."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzicht_bench", "--cluster", "--tiny"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout
+    assert "the cluster profile (make bench PROFILE=cluster)" in output
+    for row in (
+        "end-to-end ingest (bulk streams",
+        "live load, unary signal + report pairs, 1,000 events/s offered",
+        "at 300 events/s: report acknowledged → trigger on the feed",
+        "projection rebuild (the monitor re-reads",
+        "CPU per command in the ingest, all processes but the load generator",
+        "CPU of one unary command in intake",
+    ):
+        block = re.search(
+            re.escape(row) + r".*?\n    target   [^\n]*: target (NOT )?met", output, re.S
+        )
+        assert block, (row, output[:4000])
+    limits = {}
+    for name in (
+        "JetStream publish to an R3 stream (TLS, 3 nodes)",
+        "PostgreSQL insert (psycopg, 500 rows a transaction, stored-events shape)",
+        "eventsourcing on PostgreSQL, 1 event(s) a save",
+        "eventsourcing on PostgreSQL, 10 event(s) a save",
+    ):
+        found = re.search(re.escape(name) + r"\s+([\d,]+)/s", output)
+        assert found, (name, output)
+        limits[name] = int(found.group(1).replace(",", ""))
+    assert all(rate > 0 for rate in limits.values()), limits
+    ingest = re.search(r"end-to-end ingest.*?([\d,]+)/s\s+([\d,]+)/s\s+([\d.]+)", output)
+    assert ingest, output
+    assert float(ingest.group(3)) > 0
+    # Every node's CPU and PostgreSQL's, each process of the cluster accounted for.
+    for process in ("nats-server 1", "nats-server 2", "nats-server 3", "postgresql", "residence"):
+        assert re.search(rf"{process}[^\n]*\s+\d+\.\d\d ms", output), output

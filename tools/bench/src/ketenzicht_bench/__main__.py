@@ -169,6 +169,14 @@ async def run(tiny: bool, cluster_profile: bool = False) -> list[str]:
     )
     lines.append(
         _line(
+            "  … and against the store's own batched insert, no library",
+            "",
+            _rate(store_insert),
+            f"{ingest.per_second / store_insert.per_second:.2f}",
+        )
+    )
+    lines.append(
+        _line(
             f"  ({ingest.count:,} events of {commands:,} commands in "
             f"{ingest.seconds:.1f} s: {commands / ingest.seconds:,.0f} commands/s)",
             "",

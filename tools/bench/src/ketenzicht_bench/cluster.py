@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,10 @@ def cluster_stack() -> Iterator[ClusterStack]:
     root.chmod(0o755)
     stack = ClusterStack(loopback(root=root, free_ports=True), log_dir=root / "log")
     try:
-        stack.start()
+        # Its start waits for JetStream with asyncio.run, which cannot run inside the bench's
+        # event loop: in a thread of its own (nothing else runs meanwhile).
+        with ThreadPoolExecutor(1) as starter:
+            starter.submit(stack.start).result()
         with _environment(stack.caller_env()):
             yield stack
     finally:
