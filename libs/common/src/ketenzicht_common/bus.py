@@ -153,6 +153,18 @@ class _Pending:
     future: asyncio.Future[CommandResult[Any]]
     prefetch: list[UUID] = field(default_factory=list)
     outcome: CommandResult[Any] | BaseException | None = field(default=None)
+    _log_id: UUID | None = field(default=None)
+
+    @property
+    def log_id(self) -> UUID:
+        """The id of this command's entry in the command log, derived once (a uuid5: the
+        batch asks the store about it and the command looks it up, and a retry one by one
+        does both again)."""
+        if self._log_id is None:
+            self._log_id = CommandLog.id_for(
+                self.provenance.organisation, self.provenance.command_id
+            )
+        return self._log_id
 
 
 class CommandBus:
@@ -333,7 +345,7 @@ class CommandBus:
         uow = UnitOfWork(self.app)
         # Retries are rare and new aggregates common: ask the store once which command ids of
         # the batch it has seen, and which of the aggregates the commands named exist.
-        ids = [CommandLog.id_for(i.provenance.organisation, i.provenance.command_id) for i in batch]
+        ids = [i.log_id for i in batch]
         cache = self.app.repository.cache
         for item in batch:
             ids += [i for i in item.prefetch if not _cached(cache, i)]
@@ -346,8 +358,7 @@ class CommandBus:
             self.app.save(*dirty)
 
     def _apply_one(self, uow: UnitOfWork, item: _Pending) -> CommandResult[Any] | BaseException:
-        organisation = item.provenance.organisation
-        log_id = CommandLog.id_for(organisation, item.provenance.command_id)
+        log_id = item.log_id
         digest = fingerprint(item.command)
         uow.begin_command()
         seen = uow.get(log_id, CommandLog)

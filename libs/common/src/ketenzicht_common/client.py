@@ -31,18 +31,22 @@ import grpc
 from opentelemetry import propagate
 
 
+def caller_metadata(token: str | None) -> list[tuple[str, str]]:
+    """What every call of a ketenzicht client carries: the bearer token (when given) and the
+    current trace context (when tracing is on)."""
+    metadata = [("authorization", f"Bearer {token}")] if token else []
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    metadata.extend(carrier.items())
+    return metadata
+
+
 class _CallerMetadata:
     def __init__(self, token: str | None) -> None:
         self.token = token
 
     def details(self, details: Any) -> Any:
-        metadata = list(details.metadata or [])
-        if self.token:
-            metadata.append(("authorization", f"Bearer {self.token}"))
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        metadata.extend(carrier.items())
-        return details._replace(metadata=metadata)
+        return details._replace(metadata=list(details.metadata or []) + caller_metadata(self.token))
 
 
 # grpc.aio files an interceptor under one call kind only, hence one class per kind.

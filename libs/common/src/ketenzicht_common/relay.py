@@ -346,12 +346,7 @@ class Relay:
                 self.topics,
             )
             if not notifications:
-                self._caught_up()
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
-                # cancellation that stops the relay (CPython gh-86296), and the service with it.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_interval):
-                        await self._wake.wait()
+                await self._idle()
                 continue
             self._unpublished = True
             acks: list[asyncio.Future[PubAck]] = []
@@ -369,6 +364,25 @@ class Relay:
             self.position = notifications[-1].id
             self._progress_at = self._monotonic()
             self._last_error = ""
+            if (
+                self.lease is None
+                and len(notifications) < self.batch_size
+                and not self._wake.is_set()
+            ):
+                # The only instance: every event stored since the read above came from this
+                # process's writer, which wakes the relay after each commit. A short batch and
+                # no wake-up since means nothing is left, so the read that would find that out
+                # (a thread hand-off and a query per commit) is skipped; the poll still looks.
+                await self._idle()
+
+    async def _idle(self) -> None:
+        """Caught up: wait for the next wake-up, or the poll interval."""
+        self._caught_up()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation
+        # that stops the relay (CPython gh-86296), and the service with it.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_interval):
+                await self._wake.wait()
 
     def _caught_up(self) -> None:
         self._unpublished = False

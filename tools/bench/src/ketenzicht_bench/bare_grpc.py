@@ -1,6 +1,7 @@
 """A bare grpc.aio server: one unary method that decodes a ``RegisterSignalRequest`` and
-answers an empty ``RegisterSignalResponse``. No guard, no command, no store: what one unary call
-costs grpcio itself, measured in the same run as intake's (`unary`).
+answers a ``RegisterSignalResponse`` of the size intake's is (two pseudonyms, two event ids). No
+guard, no command, no store: what one unary call carrying the same bytes as intake's costs
+grpcio itself, measured in the same run as intake's (`unary`).
 
     python -m ketenzicht_bench.bare_grpc      # prints READY bare-grpc grpc=<address>
 """
@@ -9,17 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
 
 import grpc
 
+from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as pb
 
 SERVICE, METHOD = "ketenzicht.bench.Bare", "Call"
 PATH = f"/{SERVICE}/{METHOD}"
 
 
+_ANSWER = pb.RegisterSignalResponse(
+    victim_id=f"V-{'0' * 20}",
+    signal_id=f"S-{'0' * 20}",
+    ack=common_pb2.CommandAck(event_ids=[str(uuid.UUID(int=1)), str(uuid.UUID(int=2))]),
+)
+"""What intake answers a RegisterSignal of a new victim, byte for byte the same size."""
+
+
 async def _call(request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext) -> object:
-    return pb.RegisterSignalResponse()
+    return _ANSWER
 
 
 async def main() -> None:

@@ -1,7 +1,8 @@
 """CPU of one unary command in intake beside a bare grpc.aio unary call, in the same run.
 
-The same request message (``RegisterSignalRequest``), the same number of calls and the same
-number in flight on one channel, each server its own process, its CPU read from the kernel
+The same request message (``RegisterSignalRequest``) with the same metadata (the bearer token),
+a response of the same size, the same number of calls and the same number in flight on one
+channel, each server its own process, its CPU read from the kernel
 before and after. Intake's includes what the command costs it until its event is on JetStream
 (its relay runs in the same process), as a command's cost in the chain does."""
 
@@ -19,7 +20,7 @@ import grpc
 from ketenzicht.common.v1 import common_pb2
 from ketenzicht.intake.v1 import intake_pb2 as intake
 from ketenzicht.intake.v1.intake_pb2_grpc import IntakeServiceStub
-from ketenzicht_common.client import connect
+from ketenzicht_common.client import caller_metadata, connect
 from ketenzicht_common.cluster import ClusterStack
 from ketenzicht_common.processes import ServiceProcess
 from ketenzicht_common.stack import Stack
@@ -28,6 +29,8 @@ from ketenzicht_common.testing.jetstream import stream_count
 
 from . import bare_grpc
 from .memory import cpu_seconds
+
+POLICE_TOKEN = "local-police-token"
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,13 @@ async def unary_cost(stack: Stack | ClusterStack, calls: int, in_flight: int = 1
                 response_deserializer=intake.RegisterSignalResponse.FromString,
             )
             request = _signal()
-            await _calls(lambda: method(request), 50, in_flight)  # warm
+            # The same metadata as intake's callers send (`ketenzicht_common.client`): the
+            # bearer token, and a trace context when tracing is on. Checking it is intake's
+            # cost; carrying it is grpcio's, on both sides of the comparison.
+            metadata = tuple(caller_metadata(POLICE_TOKEN))
+            await _calls(lambda: method(request, metadata=metadata), 50, in_flight)  # warm
             before = cpu_seconds(bare.process.pid)
-            await _calls(lambda: method(request), calls, in_flight)
+            await _calls(lambda: method(request, metadata=metadata), calls, in_flight)
             bare_ms = 1000 * (cpu_seconds(bare.process.pid) - before) / calls
     process = next(p for p in stack.services if p.name == "intake")
     assert process.process is not None
@@ -100,7 +107,7 @@ async def intake_calls(stack: Stack | ClusterStack, calls: int, in_flight: int =
     """``calls`` unary RegisterSignal calls to intake, ``in_flight`` at once, and the wait
     until its relay has put every event on JetStream (part of the command's cost)."""
     published = await stream_count(stack.profile, "KETENZICHT_INTAKE")
-    async with connect(stack.address("intake"), token="local-police-token") as channel:
+    async with connect(stack.address("intake"), token=POLICE_TOKEN) as channel:
         police = IntakeServiceStub(channel)
         await _calls(lambda: police.RegisterSignal(_signal()), calls, in_flight)
     deadline = time.monotonic() + 60
