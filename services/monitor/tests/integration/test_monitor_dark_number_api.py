@@ -1,6 +1,6 @@
-"""The dark number over HTTP, gRPC and the CLI from a running monitor: signals of several organisations about the
-same victims published on JetStream, the estimate per year read back from /api/dark-number as
-the domain computes it from the same capture histories, and a refusal that says why."""
+"""The dark number over HTTP, gRPC and the CLI from a running monitor: signals of several
+organisations about the same victims published on JetStream, the estimate per year read back
+as the domain computes it from the same capture histories, and a refusal that says why."""
 
 from __future__ import annotations
 
