@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from chainsim import PlannedCommand, Scenario
+from chainsim.plan import MATCHED
 from intake.domain.reflection_offer import SignalSituation, reflection_offer_refusal
 
 PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -360,6 +361,7 @@ class Milestones:
     no_eu_right_found: set[str] = field(default_factory=set)
     late_registrations: int = 0
     commands: int = 0
+    matched_signals: int = 0
 
     def add(self, c: PlannedCommand) -> None:
         f = c.fields
@@ -367,6 +369,10 @@ class Milestones:
         if (c.known_on - c.occurred_on).days > 60:
             self.late_registrations += 1
         match c.event_type:
+            case "SignalRegistered" if f.get(MATCHED):
+                # Another organisation's signal of the same day about the same person: one
+                # episode, one victim coming into view (its list is the dark number's).
+                self.matched_signals += 1
             case "SignalRegistered":
                 victim = str(f["victim_id"])
                 self.signals[victim].append(c.occurred_on)

@@ -3,6 +3,9 @@
     ketenzicht report lead-times [--by cohort[,minor]] [--interval T0-T2 ...] [--as-of DATE]
                                  [--min-group-size N] [--csv]
     ketenzicht report figures [--years 2022 2023] [--as-of DATE] [--min-group-size N] [--csv]
+    ketenzicht report trend|survival|residence [--as-of DATE] [--min-group-size N]
+    ketenzicht report dark-number [--years 2022 2023] [--criterion AIC|BIC] [--as-of DATE]
+                                  [--min-group-size N]
     ketenzicht export xes [--as-of DATE] [--pseudonymise] [-o log.xes]
         (or: csv, ocel, residence-xes; the units table: units-csv, units-csv-nl, units-xlsx,
         units-parquet)
@@ -111,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     cut(residence)
     residence.add_argument("--min-group-size", type=int, default=0, help=threshold)
+    dark = report.add_parser(
+        "dark-number", help="victims never signalled, per year (multiple systems estimation)"
+    )
+    cut(dark)
+    dark.add_argument("--years", type=int, nargs="*", default=[])
+    dark.add_argument("--criterion", default="AIC", choices=["AIC", "BIC"])
+    dark.add_argument("--min-group-size", type=int, default=0, help=threshold)
 
     export = commands.add_parser(
         "export", help="write the event log for process mining, or the units table"
@@ -362,6 +372,41 @@ def open_indication_lines(response: Any) -> list[list[str]]:
     return lines
 
 
+def dark_number_lines(response: Any) -> list[list[str]]:
+    lines = [["year", "observed", "estimate", "95% from", "95% to", "dark", "ratio", "model"]]
+    for y in response.years:
+        if y.refusal:
+            lines.append([str(y.year), str(y.observed), "-", "-", "-", "-", "-", y.refusal])
+            continue
+        lines.append(
+            [
+                str(y.year),
+                str(y.observed),
+                _value(y, "estimate"),
+                _value(y, "lower"),
+                _value(y, "upper"),
+                _value(y, "dark"),
+                _value(y, "ratio", 3),
+                " + ".join(y.model) or "independence",
+            ]
+        )
+    return lines
+
+
+def dark_list_lines(response: Any) -> list[list[str]]:
+    """Organisations down, years across: the victims each list signalled."""
+    years = list(response.years)
+    names = sorted({c.organisation for y in years for c in y.lists})
+    lines = [["list", *(str(y.year) for y in years)]]
+    for name in names:
+        cells = [name]
+        for y in years:
+            found = [c for c in y.lists if c.organisation == name]
+            cells.append(_value(found[0], "victims") if found else "0")
+        lines.append(cells)
+    return lines
+
+
 def _content(export: Any) -> bytes:
     return gzip.decompress(export.content) if export.gzip else bytes(export.content)
 
@@ -520,6 +565,31 @@ async def run(args: argparse.Namespace, out: TextIO) -> None:
             out.write(
                 f"\n- withheld (fewer than {panel.min_group_size} victims), no decision "
                 "asked, or none yet.\n"
+            )
+        elif args.report == "dark-number":
+            dark = await call(
+                stub.GetDarkNumber,
+                pb.GetDarkNumberRequest(
+                    as_of=pb.AsOf(on=args.as_of, known_by=args.known_by),
+                    years=args.years,
+                    criterion=args.criterion,
+                    min_group_size=args.min_group_size,
+                ),
+            )
+            out.write(
+                f"The dark number per year (multiple systems estimation, {dark.criterion}), as "
+                f"of {dark.as_of} (known by {dark.known_by})\n\n"
+            )
+            print_table(dark_number_lines(dark), out, left=1)
+            out.write("\nVictims per list\n\n")
+            print_table(dark_list_lines(dark), out)
+            for y in dark.years:
+                if y.refusal:
+                    out.write(f"\n{y.year}: no estimate ({y.refusal}): {y.reason}")
+            out.write(
+                f"\n\n- withheld (fewer than {dark.min_group_size} victims); 95% to '-': the "
+                "interval has no upper end. Bootstrap interval with the model chosen again in "
+                "every replicate.\n"
             )
         else:
             as_of = pb.AsOf(on=args.as_of, known_by=args.known_by)

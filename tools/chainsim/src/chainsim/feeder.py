@@ -51,7 +51,7 @@ import nats
 import nats.js.errors
 from google.protobuf.message import Message
 
-from chainsim.plan import Actor, PlannedCommand
+from chainsim.plan import MATCHED, Actor, PlannedCommand
 from chainsim.retractions import Registration, RetractionSummary, summarise
 from ketenzicht.intake.v1 import intake_pb2, intake_pb2_grpc
 from ketenzicht.investigation.v1 import investigation_pb2, investigation_pb2_grpc
@@ -255,6 +255,8 @@ class FeedReport:
     """Days the scenario clock was moved to (0 without a scenario clock)."""
     planned_victims: dict[str, str] = field(default_factory=dict)
     """The pseudonym intake issued → the plan's victim id."""
+    matched_sent: int = 0
+    """Signals of a second organisation sent with a match token and no pseudonym (ADR 0028)."""
     seconds: float = 0.0
     """How long the feed of the plan took, until its last command was answered."""
     retractions: RetractionSummary | None = None
@@ -364,6 +366,11 @@ class Feeder:
 
     async def _send(self, service: str, actor: Actor, oneof: str, fields: dict[str, Any]) -> Any:
         """The future of the command's result (the stream keeps many in flight)."""
+        if fields.pop(MATCHED, False):
+            # Another organisation's signal about the same person: it knows the person (the
+            # token), not ketenzicht's pseudonym; intake finds the victim by the token.
+            fields = {**fields, "victim_id": ""}
+            self.report.matched_sent += 1
         request = build_request(SERVICES[service][2], oneof, fields)
         self.report.sent += 1
         sent = await (await self._stream(service, actor)).send(request)

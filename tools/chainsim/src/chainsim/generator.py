@@ -26,7 +26,10 @@ month's end) follow docs/domain.md#calendar.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import heapq
+import hmac
 import math
 from bisect import bisect
 from collections.abc import Iterator, Sequence
@@ -49,7 +52,13 @@ from chainsim.calibration import (
     Calibration,
     Duration,
 )
-from chainsim.plan import Actor, PlannedCommand
+from chainsim.hidden_population import (
+    DEFAULT_DEPENDENCE,
+    DEFAULT_DETECTION,
+    ORGANISATIONS,
+    history_probabilities,
+)
+from chainsim.plan import MATCHED, Actor, PlannedCommand
 from ketenzicht_common.months import add_months
 from ketenzicht_contracts.events.categories import (
     CourtInstance,
@@ -73,6 +82,17 @@ _DAYS_PER_YEAR: Final = 365.25
 _REFLECTION_RULES_CHANGED: Final = REFLECTION_RULES_CHANGED_ON.toordinal()
 _DUBLIN_ASSESSMENT_FROM: Final = DUBLIN_PRESENCE_ASSESSMENT_FROM.toordinal()
 _NEVER: Final = date.max.toordinal()
+_MATCH_KEY: Final = b"chainsim: the key the registering organisations share"
+
+
+def match_token(person: str) -> str:
+    """The clearing house's match token the organisations compute on their side (ADR 0028):
+    here an HMAC of the plan's person id, standing in for identifying data ketenzicht never
+    sees."""
+    digest = hmac.new(_MATCH_KEY, person.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 _ACTOR_BY_SOURCE: Final = {
     SourceOrganisation.POLICE: Actor.POLICE,
     SourceOrganisation.KMAR: Actor.KMAR,
@@ -191,6 +211,9 @@ class _Episode:
     reflection_known: int = 0
     presence: tuple[int, int, bool] | None = None  # assessed, known, necessary
     transfer: bool = False  # the Dublin transfer resumes: the IND grants no permit
+    # Other organisations that signal the same person on the signal's day, each finding the
+    # victim by the match token (ADR 0028): the capture history the dark number reads.
+    matched: list[SourceOrganisation] = field(default_factory=list)
 
     @property
     def vid(self) -> dict[str, Any]:
@@ -222,6 +245,17 @@ class _Simulation:
     ) -> None:
         self.rng = Random(seed)
         self.seed = seed
+        self.match_rng = Random(f"matching/{seed}")
+        probabilities = history_probabilities(ORGANISATIONS, DEFAULT_DETECTION, DEFAULT_DEPENDENCE)
+        self._histories_with: dict[SourceOrganisation, tuple[list[frozenset[str]], list[float]]]
+        self._histories_with = {}
+        for organisation in SourceOrganisation:
+            seen = [
+                (frozenset(o for o, bit in zip(ORGANISATIONS, h, strict=True) if bit), p)
+                for h, p in probabilities.items()
+                if h[ORGANISATIONS.index(organisation.value)]
+            ]
+            self._histories_with[organisation] = ([h for h, _ in seen], [p for _, p in seen])
         self.cal = calibration
         self.start = start.toordinal()
         self.end = end.toordinal()
@@ -391,6 +425,7 @@ class _Simulation:
         else:
             source = SourceOrganisation.POLICE
         episode = _Episode(signal_on, person, _ACTOR_BY_SOURCE[source])
+        episode.matched = self._also_seen_by(source)
         episode.draft(
             signal_on,
             0,
@@ -404,9 +439,20 @@ class _Simulation:
                 "nationality_group": person.nationality,
                 "residence_position": person.position,
                 "region": person.region,
+                **({"match_token": match_token(person.victim_id)} if episode.matched else {}),
             },
         )
         return episode
+
+    def _also_seen_by(self, source: SourceOrganisation) -> list[SourceOrganisation]:
+        """The other organisations that see the person too: a capture history of the hidden
+        population's model (`chainsim.hidden_population`) drawn given that ``source`` saw
+        them, so that the lists overlap as the log-linear model the monitor fits says. Drawn
+        from a generator of its own, so that the rest of the scenario is the seed's as before."""
+        histories, weights = self._histories_with[source]
+        drawn = self.match_rng.choices(histories, weights=weights)[0]
+        # In the organisations' order, not the set's (which depends on the hash seed).
+        return [SourceOrganisation(o) for o in ORGANISATIONS if o in drawn and o != source.value]
 
     def _reflection_offer(self, episode: _Episode) -> None:
         """R1: who must be offered the reflection period, by the rules in force that day.
@@ -601,6 +647,28 @@ class _Simulation:
             known.setdefault(
                 event_type, self._put(episode.intake, episode.actor, event_type, occurred, fields)
             )
+            if event_type == "SignalRegistered" and episode.matched:
+                first = known[event_type]
+                for other in episode.matched:
+                    # Known after the first signal (the feeder sends it once the victim's
+                    # pseudonym is issued and the token indexed).
+                    self._put(
+                        episode.intake,
+                        _ACTOR_BY_SOURCE[other],
+                        event_type,
+                        occurred,
+                        {
+                            **fields,
+                            "signal_id": self._id("sig"),
+                            "source_organisation": other,
+                            MATCHED: True,
+                        },
+                        floor=first,
+                    )
+                # The episode's next facts come from another organisation's stream: known a
+                # day later, so that intake has every signal of the day before them (a signal
+                # after an offer would start the offer's count again).
+                episode.intake.known += 1
         episode.report_known = known.get("ReportFiled", known.get("CooperationDeclared", 0))
 
     def _no_eu_right(self, episode: _Episode) -> None:

@@ -90,13 +90,21 @@ SERVICE_BY_EVENT_TYPE: Final[Mapping[str, str]] = MappingProxyType(
 """The ketenzicht service whose gRPC API a feeder calls for the event type."""
 
 
+MATCHED: Final = "_matched"
+"""A planning-only field of a signal: another organisation's, sent without the pseudonym and
+found by its match token (the feeder drops the field; ADR 0028)."""
+
+COMMAND_ONLY_FIELDS: Final = frozenset({"match_token", MATCHED})
+"""Fields a command carries that its event does not: the match token never leaves intake."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedCommand:
     """One fact, as `actor` registers it in ketenzicht on `known_on`.
 
     `fields` holds the payload fields of the contract model named by `event_type`, except
     `occurred_on`: pseudonymous ids, categories (the contract's enums), dates and lists of
-    those. Treat it as read-only.
+    those; and `COMMAND_ONLY_FIELDS` (a signal's match token). Treat it as read-only.
     """
 
     actor: Actor
@@ -111,7 +119,8 @@ class PlannedCommand:
 
     def to_payload(self) -> EventPayload:
         """The contract model of this fact (validated: a plan must fit the contracts)."""
-        return MODEL_BY_EVENT_TYPE[self.event_type](occurred_on=self.occurred_on, **self.fields)
+        fields = {k: v for k, v in self.fields.items() if k not in COMMAND_ONLY_FIELDS}
+        return MODEL_BY_EVENT_TYPE[self.event_type](occurred_on=self.occurred_on, **fields)
 
 
 _CONVICTIONS: Final = frozenset(
@@ -133,6 +142,9 @@ class Scenario:
     by_event_type: Mapping[str, int] = field(default_factory=dict)
     by_actor: Mapping[str, int] = field(default_factory=dict)
     signals_by_year: Mapping[int, int] = field(default_factory=dict)
+    """Victims coming into view: first signals of an episode (a second organisation's signal
+    of the same day, matched by its token, is counted in `matched_signals` instead)."""
+    matched_signals: int = 0
     victims: int = 0
     repeat_victims: int = 0
     cases: int = 0
@@ -174,6 +186,7 @@ class Scenario:
         by_type: Counter[str] = Counter()
         by_actor: Counter[str] = Counter()
         signals_by_year: Counter[int] = Counter()
+        matched = 0
         victims: Counter[str] = Counter()
         cases: set[str] = set()
         suspects: set[str] = set()
@@ -188,7 +201,9 @@ class Scenario:
             by_type[command.event_type] += 1
             by_actor[command.actor] += 1
             fields = command.fields
-            if command.event_type == "SignalRegistered":
+            if command.event_type == "SignalRegistered" and fields.get(MATCHED):
+                matched += 1
+            elif command.event_type == "SignalRegistered":
                 signals_by_year[command.occurred_on.year] += 1
                 victims[fields["victim_id"]] += 1
             elif command.event_type in ("ReportFiled", "CooperationDeclared"):
@@ -206,6 +221,7 @@ class Scenario:
             by_event_type=dict(by_type),
             by_actor=dict(by_actor),
             signals_by_year=dict(sorted(signals_by_year.items())),
+            matched_signals=matched,
             victims=len(victims),
             repeat_victims=sum(1 for n in victims.values() if n > 1),
             cases=len(cases),

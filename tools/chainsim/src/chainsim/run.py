@@ -322,7 +322,8 @@ def main(argv: list[str] | None = None) -> None:
                     if report.ind_held
                     else ""
                 )
-                + ".",
+                + f"; {report.matched_sent:,} signals of a second organisation found their "
+                "victim by its match token.",
                 flush=True,
             )
             retractions = report.retractions
@@ -341,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nThe monitor holds {facts:,} facts.\n", flush=True)
         print(monitor_report(monitor, "report", "lead-times"), flush=True)
         print(monitor_report(monitor, "report", "figures"), flush=True)
+        # The dark number per year: an estimate, or the line that says why there is none.
+        print(monitor_report(monitor, "report", "dark-number"), flush=True)
         print("Triggers the IND received (stream KETENZICHT_IND_TRIGGERS):")
         received = asyncio.run(triggers_received(stack.profile))
         for kind, count in received.items():

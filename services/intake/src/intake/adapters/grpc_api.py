@@ -103,6 +103,13 @@ class IntakeApi:
             request, c.RecordPilotIntervention, caller, self.commands.record_pilot_intervention
         )
 
+    async def ForgetMatchLink(
+        self, request: pb.ForgetMatchLinkRequest, caller: Caller
+    ) -> CommandAck:
+        return await acknowledged(
+            request, c.ForgetMatchLink, caller, self.commands.forget_match_link
+        )
+
     async def AnnulFact(self, request: pb.AnnulFactRequest, caller: Caller) -> CommandAck:
         return await acknowledged(request, c.AnnulFact, caller, self.commands.correct_fact)
 

@@ -112,6 +112,13 @@ class RecordPilotIntervention(VictimCommand):
     intervention: PilotIntervention
 
 
+class ForgetMatchLink(VictimCommand):
+    """The erasure order of an organisation that signalled the victim, for the match link
+    (occurred_on: the order's date; ADR 0028)."""
+
+    order_id: Pseudonym
+
+
 class AnnulFact(VictimCommand, corrections.AnnulFact):
     """Annul a fact about this victim the caller's organisation stated."""
 

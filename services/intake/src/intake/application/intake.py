@@ -111,6 +111,13 @@ class IntakeCommands:
             if track is None:
                 track = VictimTrack.open(new_victim_id, provenance, cmd.occurred_on)
                 uow.add(track)
+            if token and track.match_link_forgotten_on is not None:
+                # Booking the token on the victim again would undo the erasure order.
+                raise PreconditionFailed(
+                    "MATCH_LINK_FORGOTTEN",
+                    "the match link of this victim was erased: signal without the token",
+                    subject=track.victim_id,
+                )
             if token and self.keys is not None and found != track.victim_id:
                 # Indexed before the events are saved: a failed batch leaves a hint to a victim
                 # that does not exist, which the lookup above skips.
@@ -266,6 +273,20 @@ class IntakeCommands:
                 subject=cmd.victim_id,
                 fact_topics=facts,
             )
+
+        return await self.gateway.submit(cmd, provenance, handle)
+
+    async def forget_match_link(
+        self, cmd: c.ForgetMatchLink, provenance: Provenance
+    ) -> CommandResult[None]:
+        """The erasure order: destroy the victim's key, and with it the match link."""
+
+        def handle(uow: UnitOfWork) -> None:
+            track = _existing(uow, cmd.victim_id)
+            track.forget_match_link(provenance, cmd.occurred_on, cmd.order_id)
+            # Destroyed before the event is stored: should the save fail, the order is given
+            # again and finds the key gone, which changes nothing (destroying is idempotent).
+            self.forget_match(cmd.victim_id)
 
         return await self.gateway.submit(cmd, provenance, handle)
 

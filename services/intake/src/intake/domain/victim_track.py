@@ -29,7 +29,7 @@ from ketenzicht_common.domain import (
     provenance_of,
     stable_id,
 )
-from ketenzicht_common.errors import AlreadyExists, PreconditionFailed
+from ketenzicht_common.errors import AlreadyExists, NotTheOwner, PreconditionFailed
 
 PILOT_INTERVENTION_EVENTS = {
     "POLICE_PSYCHOLOGIST": "PolicePsychologistDeployed",
@@ -75,6 +75,7 @@ class VictimTrack(FollowsCorrections, ChainAggregate):
 
         def apply(self, track: VictimTrack) -> None:
             track.signals.append(self.occurred_on)
+            track.signalled_by.add(self.provenance.get("organisation", ""))
             track.situations.append(
                 SignalSituation(self.occurred_on, self.nationality_group, self.residence_position)
             )
@@ -200,6 +201,18 @@ class VictimTrack(FollowsCorrections, ChainAggregate):
         TOPIC = "intake:PeerSupportAssigned.v1"
         victim_id: str
 
+    class MatchLinkForgotten(ChainAggregate.Event):
+        """The victim's key was destroyed on an erasure order of an organisation that signalled
+        them, and with it the blind index of the match token (ADR 0028, ADR 0020): no later
+        signal is matched to this victim. Private; it names the order, never the token."""
+
+        TOPIC = "intake:Private.MatchLinkForgotten.v1"
+        victim_id: str
+        order_id: str
+
+        def apply(self, track: VictimTrack) -> None:
+            track.match_link_forgotten_on = self.occurred_on
+
     class FactAnnulled(FactAnnulledEvent):
         """The organisation that stated a fact about the victim annuls it (nietig): it never
         happened, or not to this victim. The track's state is restated without it."""
@@ -230,6 +243,9 @@ class VictimTrack(FollowsCorrections, ChainAggregate):
         self.withdrawn: set[str] = set()
         self.out_of_sight = False
         self.pilot_cohort = ""
+        self.signalled_by: set[str] = set()
+        """The organisations whose signals about the victim stand (corrected)."""
+        self.match_link_forgotten_on: date | None = None
 
     @staticmethod
     def id_for(victim_id: str) -> UUID:
@@ -322,6 +338,18 @@ class VictimTrack(FollowsCorrections, ChainAggregate):
         self._record(
             self.SignalRegistered, provenance, occurred_on, signal_id=signal_id, **categories
         )
+
+    def forget_match_link(self, provenance: Provenance, occurred_on: date, order_id: str) -> None:
+        """Record the erasure order of the match link (the caller destroys the key). Only an
+        organisation that signalled the victim may give it: the link is what its signals
+        share with the others'."""
+        if provenance.organisation not in self.signalled_by:
+            raise NotTheOwner(
+                "only an organisation that signalled the victim may order its match link erased"
+            )
+        if self.match_link_forgotten_on is not None:
+            raise AlreadyExists("the match link of this victim is already forgotten")
+        self._record(self.MatchLinkForgotten, provenance, occurred_on, order_id=order_id)
 
     def hold_informative_interview(self, provenance: Provenance, occurred_on: date) -> None:
         self._check_after_signal(occurred_on, "an informative interview")
@@ -459,4 +487,4 @@ class VictimTrack(FollowsCorrections, ChainAggregate):
 
 CORRECTION_TOPICS = frozenset({VictimTrack.FactAnnulled.TOPIC, VictimTrack.FactAmended.TOPIC})
 
-PRIVATE_TOPICS = frozenset({VictimTrack.Opened.TOPIC})
+PRIVATE_TOPICS = frozenset({VictimTrack.Opened.TOPIC, VictimTrack.MatchLinkForgotten.TOPIC})

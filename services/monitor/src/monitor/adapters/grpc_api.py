@@ -15,7 +15,13 @@ from ketenzicht_common.translate import pseudonym
 from monitor.adapters.consumer import ChainConsumer
 from monitor.adapters.roles import ANALYSIS, AUDIT, STATUS
 from monitor.application.live import LiveProjection
-from monitor.application.queries import EventLogFormat, Export, MonitorQueries, TableFormat
+from monitor.application.queries import (
+    EventLogFormat,
+    Export,
+    MonitorQueries,
+    TableFormat,
+    YearDarkNumber,
+)
 from monitor.domain import (
     AsOf,
     AuditEntry,
@@ -167,6 +173,25 @@ def survival_curve(curve: SurvivalCurve) -> pb.SurvivalCurve:
     )
 
 
+def year_dark_number(year: YearDarkNumber) -> pb.YearDarkNumber:
+    message = pb.YearDarkNumber(
+        year=year.year,
+        observed=year.observed,
+        lists=[pb.ListCount(organisation=name, victims=n) for name, n in year.lists.items()],
+        model=year.model,
+        level=year.level,
+        replicates=year.replicates,
+        failed_replicates=year.failed_replicates,
+        refusal=year.refusal or "",
+        reason=year.reason,
+    )
+    for name in ("estimate", "lower", "upper", "dark", "ratio"):
+        value = getattr(year, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
 def _export(export: Export, compress: bool) -> pb.ExportFile:
     content = export.data
     if compress:
@@ -240,6 +265,7 @@ _AsOfRequest = (
     | pb.GetTrendRequest
     | pb.GetSurvivalRequest
     | pb.GetResidencePanelRequest
+    | pb.GetDarkNumberRequest
 )
 """The requests that say as of when (and as known by when) their figures are wanted."""
 
@@ -412,4 +438,38 @@ class MonitorApi:
             open_indications=[
                 pb.OpenIndications(**_fields(o)) for o in residence.panel.open_indications
             ],
+        )
+
+    async def GetDarkNumber(
+        self, request: pb.GetDarkNumberRequest, caller: Caller
+    ) -> pb.GetDarkNumberResponse:
+        _may(caller, ANALYSIS, "GetDarkNumber")
+        as_of = self._as_of(request)
+        dark = await self.queries.dark_number(
+            as_of,
+            list(request.years),
+            request.criterion,
+            min_group_size=request.min_group_size,
+        )
+        estimated = [y for y in dark.years if y.refusal is None]
+        if not dark.years:
+            raise PreconditionFailed(
+                "NO_SIGNALS", "no victim was signalled in any year as of this cut-off"
+            )
+        if not estimated:
+            # Nothing to show: the refusal is the answer, with its code for the client to
+            # switch on (the latest year's when the years were refused for different reasons).
+            last = dark.years[-1]
+            reasons = "; ".join(f"{y.year}: {y.reason}" for y in dark.years)
+            raise PreconditionFailed(
+                last.refusal or "NO_ESTIMATE",
+                f"no estimate of the dark number: {reasons}",
+                subject=f"year {last.year}",
+            )
+        return pb.GetDarkNumberResponse(
+            as_of=as_of.on.isoformat(),
+            known_by=as_of.known_by.isoformat(),
+            criterion=dark.criterion,
+            min_group_size=dark.min_group_size,
+            years=[year_dark_number(y) for y in dark.years],
         )

@@ -7,7 +7,8 @@ has already reached T2). The median and its interval come from lifelines' Kaplan
 the year's units, open ones censored as in `leadtimes`: the interval's bounds are where the
 pointwise 95% band (lifelines' exponential Greenwood band) crosses one half, None where it never
 does (the upper bound of a curve that stays above one half). A year of fewer than
-`min_group_size` distinct cases is withheld like any small group.
+`min_group_size` distinct cases, or of fewer than `min_group_size` closed cases, is withheld
+(`small_group`): the curve's steps are the closed cases' durations (ADR 0036).
 
 `survival_curves` gives the whole curve per group (per start year, per cohort) with its band,
 for the dashboard's survival chart and the table beside it.
@@ -65,6 +66,15 @@ def _case_key(o: Observation) -> str:
     return o.unit.case_id if o.unit.case_id is not None else f"victim:{o.unit.victim_id}"
 
 
+def _withheld(observations: list[Observation], cases: int, min_group_size: int) -> bool:
+    """The small-group rule for a Kaplan–Meier figure (ADR 0036): fewer than the threshold
+    cases, or fewer than the threshold *closed* cases. The curve's steps are the closed cases'
+    durations, one step each: a curve (or a median read off it) of a group whose closed part
+    the lead-time table withholds (`few_closed`) would give those durations back."""
+    closed = len({_case_key(o) for o in observations if o.observed})
+    return cases < min_group_size or closed < min_group_size
+
+
 def median_by_year(
     view: ChainView, interval: Interval, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 ) -> list[YearMedian]:
@@ -79,7 +89,7 @@ def median_by_year(
     for year in sorted(by_year):
         observations = by_year[year]
         cases = len({_case_key(o) for o in observations})
-        small = cases < min_group_size
+        small = _withheld(observations, cases, min_group_size)
         median = lower = upper = None
         if not small:
             median, lower, upper = _median_with_interval(observations)
@@ -157,7 +167,7 @@ def survival_curves(
     for group in sorted(groups):
         observations = groups[group]
         cases = len({_case_key(o) for o in observations})
-        small = cases < min_group_size
+        small = _withheld(observations, cases, min_group_size)
         points: tuple[SurvivalPoint, ...] = ()
         if not small:
             fitted = KaplanMeierFitter().fit(
