@@ -1,17 +1,24 @@
-"""A small scenario fed through the cluster profile while the NATS node that leads residence's
-stream is killed and brought back, and PostgreSQL is stopped and started again (`make
+"""A small scenario fed through the cluster profile (two instances of every service) while,
+one after the other: the NATS node that leads residence's stream is SIGKILLed and brought
+back; an instance of intake, of investigation and of prosecution is SIGKILLed (each the
+first, which holds its relay's lease) and started again; the active residence is SIGKILLed
+(its standby takes over) and started again; PostgreSQL is stopped and started again (`make
 test-cluster`; slow, not in `make test`).
 
-Afterwards the triggers standing on residence's stream are one pass of the rules over every
-fact residence stored (the reference evaluation), no trigger key stands twice, and the monitor
-holds every event of the upstream streams.
+Afterwards every upstream stream holds each event once, the triggers standing on residence's
+stream are one pass of the rules over every fact residence stored (the reference evaluation,
+as in services/residence/tests/unit/test_feed_follows_the_facts.py), no trigger key stands
+twice, and each of the monitor's two replicas holds every event of the upstream streams, with
+the same figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,13 +29,19 @@ import nats.js.errors
 import pytest
 
 from chainsim.run import feed_scenario, monitor_settled, scenario_profile
+from ketenzicht.monitor.v1 import monitor_pb2
+from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
+from ketenzicht_common.client import connect
 from ketenzicht_common.cluster import ClusterStack, loopback
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.streams import read_whole
-from ketenzicht_common.testing.jetstream import payload_of
+from ketenzicht_common.testing import TOKENS
+from ketenzicht_common.testing.jetstream import event_of, payload_of
 from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
 from residence.domain import evaluate
+
+from .test_residence_standby import roles
 
 # About 80 s on a quiet two-core machine; more when it is shared.
 pytestmark = [
@@ -56,7 +69,8 @@ def cluster() -> Iterator[ClusterStack]:
             yield stack
     finally:
         stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("KEEP_CLUSTER"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 async def leader_of(stack: ClusterStack, party: str, stream: str) -> int:
@@ -99,6 +113,13 @@ async def quiet(stack: ClusterStack, quiet_seconds: float = 5.0, timeout: float 
         await asyncio.sleep(1.0)
 
 
+async def figures(address: str) -> bytes:
+    async with connect(address, token=TOKENS["ANALYST"]) as channel:
+        stub = MonitorServiceStub(channel)
+        reply = await stub.GetChainFigures(monitor_pb2.GetChainFiguresRequest(), timeout=60)
+    return bytes(reply.SerializeToString(deterministic=True))
+
+
 async def test_a_scenario_through_a_node_loss_ends_in_one_pass_of_the_rules(
     cluster: ClusterStack,
 ) -> None:
@@ -119,12 +140,29 @@ async def test_a_scenario_through_a_node_loss_ends_in_one_pass_of_the_rules(
     await asyncio.sleep(2)
     cluster.nodes[node].start()
     await asyncio.sleep(1)
+    # An instance of each writing service dies, the one that started first (it took the
+    # relay's lease): the client's channel leaves it out, the feeder's stream to it breaks and
+    # what it had not answered is sent again to the other; the other's relay takes the lease.
+    for service in ("intake", "investigation", "prosecution"):
+        still_feeding(f"{service} was killed")
+        cluster.instances(service)[0].kill()
+        await asyncio.sleep(1)
+    for service in ("intake", "investigation", "prosecution"):
+        await asyncio.to_thread(cluster.restart, cluster.instances(service)[0])
+    # The active residence dies: the standby takes the lease and over.
+    active, _standby = await roles(cluster)
+    still_feeding("the active residence was killed")
+    active.kill()
+    print(f"killed the active {active.label}", flush=True)
+    await asyncio.sleep(3)
+    await asyncio.to_thread(cluster.restart, active)
     # PostgreSQL stops and starts again: the commands it misses are answered UNAVAILABLE and
     # sent again by the feeder, as the source systems do.
     still_feeding("PostgreSQL was stopped")
     await asyncio.to_thread(cluster.postgres.stop)
     await asyncio.sleep(3)
     await asyncio.to_thread(cluster.start_postgres)
+    print("every fault made; waiting for the feed", flush=True)
     report = await feeding
     assert report.accepted > 100
     logs = "".join(path.read_text() for path in cluster.log_dir.glob("*.log"))
@@ -170,11 +208,20 @@ async def test_a_scenario_through_a_node_loss_ends_in_one_pass_of_the_rules(
         (d.key, d.fires_on.isoformat()) for d in reference
     )
 
-    # The monitor, reading every stream through the node's loss, holds every event.
+    # Each event once in its stream, whichever instance stored it and whichever relay sent it.
     upstream = 0
     for service in ("intake", "investigation", "prosecution", "residence"):
-        upstream += len(await stream_of(cluster, service, f"KETENZICHT_{service.upper()}"))
-    assert await monitor_settled(cluster.address("monitor")) == upstream
+        messages = await stream_of(cluster, service, f"KETENZICHT_{service.upper()}")
+        ids = Counter(str(event_of(m)[0].event_id) for m in messages)
+        assert all(n == 1 for n in ids.values()), f"{service} published an event twice"
+        upstream += len(messages)
+    # Each monitor replica, reading every stream through its own feeds, holds every event,
+    # and they report the same figures.
+    monitors = cluster.instances("monitor")
+    assert len(monitors) == 2
+    for monitor in monitors:
+        assert await monitor_settled(monitor.address) == upstream, monitor.label
+    assert len({await figures(m.address) for m in monitors}) == 1
 
     # Nothing was given up on: no service or consumer put an event among its dead letters.
     for party in ("intake", "investigation", "prosecution", "residence", "monitor"):

@@ -31,7 +31,7 @@ def intake_cluster() -> Iterator[ClusterStack]:
     stack = ClusterStack(loopback(root=root, free_ports=True))
     try:
         with pytest.MonkeyPatch.context() as environment:
-            stack.start(services=["intake"])
+            stack.start(services=["intake"], instances=1)
             for key, value in stack.caller_env().items():
                 environment.setenv(key, value)  # this test's clients speak TLS to it
             yield stack

@@ -33,7 +33,7 @@ def two_intakes() -> Iterator[ClusterStack]:
     stack = ClusterStack(loopback(root=root, free_ports=True))
     try:
         with pytest.MonkeyPatch.context() as environment:
-            stack.start(services=["intake"])
+            stack.start(services=["intake"], instances=1)
             stack.start_service("intake", instance="b")
             for key, value in stack.caller_env().items():
                 environment.setenv(key, value)  # this test's clients speak TLS to it

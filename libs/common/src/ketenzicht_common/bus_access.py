@@ -91,6 +91,9 @@ class Feed:
     browse: bool = False
     """The reader may also read the stream by sequence and its state (a rebuild, an audit)."""
     max_ack_pending: int = 1000
+    replica: int = 1
+    """Which replica of the reader reads through it: the monitor runs as several active
+    replicas, each with feeds of its own (`monitor_replicas`), so each sees every event."""
 
     @property
     def deliver_subject(self) -> str:
@@ -143,44 +146,76 @@ class BoundedPullConfig(ConsumerConfig):
         return result
 
 
-FEEDS: tuple[Feed, ...] = (
-    *(
-        Feed("residence", service, stream_for(service), f"residence-{service}")
-        for service in ("intake", "investigation", "prosecution")
-    ),
-    *(
-        Feed(
-            "monitor",
-            service,
-            stream_for(service),
-            f"monitor-{service}",
-            browse=True,
-            max_ack_pending=1024,
-        )
-        for service in WRITERS
-    ),
-    *(
-        Feed(
-            addressee,
-            "residence",
-            trigger_stream_name(addressee),
-            addressee,
-            pull=True,
-            browse=True,
-        )
-        for addressee in ADDRESSEES
-    ),
-)
+MONITOR_REPLICAS_ENV = "KETENZICHT_MONITOR_REPLICAS"
+"""How many active replicas of the monitor the bus serves (default 1). The owners' relays make
+a set of feeds for each, and the server's accounts export them: every party of a deployment
+must agree, so the topology sets it in every service's environment (docs/adr/0034)."""
 
 
-def feeds_of(reader: str) -> list[Feed]:
-    return [feed for feed in FEEDS if feed.reader == reader]
+def monitor_replicas() -> int:
+    return max(1, int(os.environ.get(MONITOR_REPLICAS_ENV) or 1))
 
 
-def feed(reader: str, stream: str) -> Feed:
-    """The feed through which ``reader`` reads ``stream``, or LookupError: it may not."""
-    for candidate in FEEDS:
-        if candidate.reader == reader and candidate.stream == stream:
+def monitor_durable(service: str, replica: int = 1) -> str:
+    """The monitor's durable on ``service``'s stream: ``monitor-<service>`` for the first
+    replica (its name before there were replicas), ``monitor<N>-<service>`` for the others."""
+    return f"monitor-{service}" if replica == 1 else f"monitor{replica}-{service}"
+
+
+def all_feeds(replicas: int | None = None) -> tuple[Feed, ...]:
+    """Every feed, with ``replicas`` sets of the monitor's (default: `monitor_replicas`)."""
+    count = monitor_replicas() if replicas is None else max(1, replicas)
+    return (
+        *(
+            Feed("residence", service, stream_for(service), f"residence-{service}")
+            for service in ("intake", "investigation", "prosecution")
+        ),
+        *(
+            Feed(
+                "monitor",
+                service,
+                stream_for(service),
+                monitor_durable(service, replica),
+                browse=True,
+                max_ack_pending=1024,
+                replica=replica,
+            )
+            for replica in range(1, count + 1)
+            for service in WRITERS
+        ),
+        *(
+            Feed(
+                addressee,
+                "residence",
+                trigger_stream_name(addressee),
+                addressee,
+                pull=True,
+                browse=True,
+            )
+            for addressee in ADDRESSEES
+        ),
+    )
+
+
+FEEDS: tuple[Feed, ...] = all_feeds(1)
+"""The feeds of a deployment with one monitor (the local profile's)."""
+
+
+def feeds_of(reader: str, replica: int = 1) -> list[Feed]:
+    """The feeds ``reader`` (its replica ``replica``) reads through."""
+    return [f for f in all_feeds(replica) if f.reader == reader and f.replica == replica]
+
+
+def _all_readings(reader: str, replicas: int | None = None) -> list[Feed]:
+    """The feeds of every replica of ``reader``: what its identity may use."""
+    return [f for f in all_feeds(replicas) if f.reader == reader]
+
+
+def feed(reader: str, stream: str, replica: int = 1) -> Feed:
+    """The feed through which ``reader`` (its replica ``replica``) reads ``stream``, or
+    LookupError: it may not."""
+    for candidate in feeds_of(reader, replica):
+        if candidate.stream == stream:
             return candidate
     raise LookupError(f"{reader} has no feed on {stream}")
 
@@ -232,7 +267,7 @@ def dead_letter_subjects(party: str) -> list[str]:
     operator did) and JetStream's advisories about the consumers it reads through (imported
     from their owners: the consumers live in the owners' accounts)."""
     subjects = ["ketenzicht.deadletters.>"]
-    for reading in feeds_of(party):
+    for reading in _all_readings(party):
         subjects.extend(_advisories(reading))
     return subjects
 
@@ -244,11 +279,16 @@ def _advisories(reading: Feed) -> list[str]:
     ]
 
 
-async def provision_feeds(js: JetStreamContext, owner: str, max_deliver: int = MAX_DELIVER) -> None:
+async def provision_feeds(
+    js: JetStreamContext,
+    owner: str,
+    max_deliver: int = MAX_DELIVER,
+    monitor_replicas: int | None = None,
+) -> None:
     """Create (or bring to this module's configuration) the consumers of every feed on
     ``owner``'s streams. Called by the owner's relay once its streams exist (tests lower
     ``max_deliver`` to see a dead letter in seconds)."""
-    for reading in FEEDS:
+    for reading in all_feeds(monitor_replicas):
         if reading.owner != owner:
             continue
         try:
@@ -308,7 +348,7 @@ def _imported_as(reading: Feed, subject: str) -> str:
     return subject
 
 
-def permissions(party: str) -> dict[str, list[str]]:
+def permissions(party: str, monitor_replicas: int | None = None) -> dict[str, list[str]]:
     """What ``party``'s identity may publish and subscribe to, in its own account."""
     publish: list[str] = []
     subscribe = ["_INBOX.>"]
@@ -328,7 +368,7 @@ def permissions(party: str) -> dict[str, list[str]]:
                 f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
                 f"$JS.ACK.{stream}.>",
             ]
-    readings = feeds_of(party)
+    readings = _all_readings(party, monitor_replicas)
     for owner in sorted({reading.owner for reading in readings}):
         publish.append(f"{api_prefix(owner)}.>")
     for reading in readings:
@@ -341,27 +381,30 @@ def permissions(party: str) -> dict[str, list[str]]:
     return {"publish": publish, "subscribe": subscribe}
 
 
-def server_accounts(public_keys: Mapping[str, str]) -> str:
-    """nats-server's ``accounts`` block for these identities (party → public nkey)."""
+def server_accounts(public_keys: Mapping[str, str], monitor_replicas: int | None = None) -> str:
+    """nats-server's ``accounts`` block for these identities (party → public nkey), with the
+    feeds of ``monitor_replicas`` monitors (default: `monitor_replicas`)."""
     exports: dict[str, dict[str, tuple[_Export, set[str]]]] = {p: {} for p in PARTIES}
     imports: dict[str, list[str]] = {p: [] for p in PARTIES}
-    for reading in FEEDS:
+    for reading in all_feeds(monitor_replicas):
         for export in _feed_exports(reading):
             _, readers = exports[reading.owner].setdefault(export.subject, (export, set()))
             readers.add(reading.reader.upper())
             kind = "service" if export.service else "stream"
             target = _imported_as(reading, export.subject)
             rename = f', to: "{target}"' if target != export.subject else ""
-            imports[reading.reader].append(
+            line = (
                 f'{{{kind}: {{account: {reading.owner.upper()}, subject: "{export.subject}"}}'
                 f"{rename}}}"
             )
+            if line not in imports[reading.reader]:  # the monitor's replicas share some
+                imports[reading.reader].append(line)
     lines = [
         "# Generated by ketenzicht_common.bus_access from its table: edit that, not this.",
         "accounts {",
     ]
     for party in PARTIES:
-        allowed = permissions(party)
+        allowed = permissions(party, monitor_replicas)
         lines += [f"  {party.upper()} {{"]
         if has_jetstream(party):
             lines.append("    jetstream: enabled")
@@ -441,7 +484,7 @@ def public_key(seed: Path) -> str:
         key.wipe()
 
 
-def local_credentials(directory: Path) -> Path:
+def local_credentials(directory: Path, monitor_replicas: int | None = None) -> Path:
     """The local profile's identities: an nkey seed per party under ``directory`` (made on
     first use, readable by this user only) and the server's accounts for them; returns the
     accounts file. Nothing secret is printed, and the server's file holds public keys only."""
@@ -463,7 +506,7 @@ def local_credentials(directory: Path) -> Path:
             os.replace(partial, path)
         keys[party] = public_key(path)
     accounts = directory / "accounts.conf"
-    accounts.write_text(server_accounts(keys))
+    accounts.write_text(server_accounts(keys, monitor_replicas))
     return accounts
 
 
@@ -481,12 +524,18 @@ def main(argv: list[str] | None = None) -> None:
         required=True,
         help="a directory with <party>.pub files (one public nkey each)",
     )
+    render.add_argument(
+        "--monitor-replicas",
+        type=int,
+        default=None,
+        help=f"active replicas of the monitor (default: ${MONITOR_REPLICAS_ENV}, else 1)",
+    )
     local = commands.add_parser("local", help="make the identities under a directory")
     local.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     if args.command == "accounts":
         keys = {party: (args.public_keys / f"{party}.pub").read_text().strip() for party in PARTIES}
-        sys.stdout.write(server_accounts(keys))
+        sys.stdout.write(server_accounts(keys, args.monitor_replicas))
     else:
         print(local_credentials(args.directory))
 

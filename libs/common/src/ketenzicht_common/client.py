@@ -14,13 +14,16 @@ them for yours); unset, the channel is plain, as in the local profile.
 
 **Several instances.** ``address`` may list the instances of a service, comma-separated
 (``10.0.0.1:50051,10.0.0.2:50051``): the channel connects to all of them and sends its calls
-round robin (gRPC's own client-side load balancing), leaving out an instance it cannot reach.
+round robin (gRPC's own client-side load balancing), leaving out an instance it cannot reach
+and one whose health (gRPC's health protocol, watched by the channel itself) is NOT_SERVING as
+a whole — a warm standby (residence's second instance, docs/adr/0034) until it takes over.
 A call already on its way to an instance that dies fails UNAVAILABLE; sent again with the same
 command id it reaches another, and is stored once (the command log).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -112,12 +115,19 @@ def open_channel(
     return grpc.aio.secure_channel(target, credentials, options=options, interceptors=interceptors)
 
 
+SERVICE_CONFIG = json.dumps(
+    {"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}
+)
+"""Round robin over the instances that are up and whose health as a whole is SERVING."""
+
+
 def balanced(
     address: str, options: list[tuple[str, Any]] | None = None
 ) -> tuple[str, list[tuple[str, Any]] | None]:
     """The target and options of a channel to ``address``: as it is for one address; for a
     comma-separated list of IP addresses, gRPC's static resolver (``ipv4:``/``ipv6:``) with
-    the round_robin policy."""
+    the round_robin policy and client-side health checking of the server as a whole (an
+    instance that says NOT_SERVING gets no calls while another says SERVING)."""
     addresses = [a.strip() for a in address.split(",") if a.strip()]
     if len(addresses) < 2:
         return address, options
@@ -126,7 +136,7 @@ def balanced(
     # of one service share a certificate that names them all (the cluster profile's does).
     policy = [
         *(options or []),
-        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.service_config", SERVICE_CONFIG),
         ("grpc.default_authority", hosts[0]),
     ]
     for version in (4, 6):

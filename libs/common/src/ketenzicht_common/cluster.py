@@ -11,8 +11,12 @@ from ``deploy/cluster/topology.toml`` rendered through the production templates:
   TLS; the services create their streams with three replicas;
 * Debian's PostgreSQL, its cluster under ``var/cluster/postgres``, a role and a schema per
   service;
-* every service, with the environment its production file has (TLS on gRPC with client
-  certificates, PostgreSQL store, the nodes' URLs).
+* every instance of every service (`topology.Instance`: two of each), with the environment its
+  production file has (TLS on gRPC with client certificates, PostgreSQL store, the nodes'
+  URLs) and its own ``KETENZICHT_INSTANCE``, port and data directory: intake, investigation
+  and prosecution two instances on one schema each, residence an active instance and a warm
+  standby, the monitor two active replicas (docs/adr/0034). `address` gives a service's
+  instances as a client lists them (round robin, `client.balanced`).
 
 `ClusterStack` has what the main job needs of `stack.Stack` (``profile``, ``address``,
 ``services``, ``start``, ``stop``), and the nodes themselves for the tests that kill them.
@@ -27,6 +31,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,7 +41,7 @@ from .pki import ensure_certificates
 from .processes import NatsServer, PostgresServer, ServiceProcess, free_port
 from .stack import Profile, ServiceSpec
 from .subject_keys import new_master_key
-from .topology import NatsNode, Topology
+from .topology import Instance, NatsNode, Topology
 
 PROFILE = Path("deploy/cluster/topology.toml")
 LOOPBACK_ROOT = "var/cluster"
@@ -74,6 +79,9 @@ def loopback(path: Path = PROFILE, root: Path | None = None, free_ports: bool = 
             return address
         return f"{host}:{ports.setdefault(int(number), free_port())}"
 
+    def addresses(env: dict[str, str]) -> dict[str, str]:
+        return {k: port(v) if k.endswith("_ADDRESS") else v for k, v in env.items()}
+
     nodes = [
         NatsNode(
             client_listen=port(n.client_listen),
@@ -99,7 +107,8 @@ def loopback(path: Path = PROFILE, root: Path | None = None, free_ports: bool = 
             replace(
                 s,
                 grpc_address=port(s.grpc_address),
-                env={k: port(v) if k.endswith("_ADDRESS") else v for k, v in s.env.items()},
+                env=addresses(s.env),
+                instances=[Instance(port(i.grpc_address), addresses(i.env)) for i in s.instances],
             )
             for s in topology.services
         ],
@@ -120,6 +129,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _label(service: str, instance: int | str) -> str:
+    """``intake`` for the first instance, ``intake-2`` (or ``intake-b``) for the others."""
+    return service if instance in (1, "") else f"{service}-{instance}"
 
 
 def _secret(path: Path, make: str) -> str:
@@ -157,7 +171,7 @@ class ClusterStack:
             nats_url=topology.nats_urls,
             nats_credentials=self.credentials,
             services=[
-                ServiceSpec(s.name, s.grpc_address, f"{topology.data_dir}/{s.name}", dict(s.env))
+                ServiceSpec(s.name, s.client_address, f"{topology.data_dir}/{s.name}", dict(s.env))
                 for s in topology.services
             ],
         )
@@ -193,7 +207,29 @@ class ClusterStack:
         }
 
     def address(self, service: str) -> str:
-        return next(p.address for p in self.services if p.name == service)
+        """Every instance of ``service`` started, as a client lists them (round robin), a dead
+        one too: the channel leaves it out while it cannot reach it."""
+        return ",".join(p.address for p in self.services if p.name == service)
+
+    def instances(self, service: str) -> list[ServiceProcess]:
+        return [p for p in self.services if p.name == service]
+
+    def instance_addresses(self) -> list[tuple[str, str]]:
+        """(instance's label, its address) of every instance the topology runs."""
+        return [
+            (_label(s.name, n), instance.grpc_address)
+            for s in self.topology.services
+            for n, instance in enumerate(s.running, start=1)
+        ]
+
+    def dashboards(self) -> list[str]:
+        """The monitor replicas' dashboard addresses."""
+        monitor = next(s for s in self.topology.services if s.name == "monitor")
+        return [
+            address
+            for instance in monitor.running
+            if (address := (monitor.env | instance.env).get("KETENZICHT_MONITOR_HTTP_ADDRESS"))
+        ]
 
     # -- starting and stopping --------------------------------------------------------------
 
@@ -210,7 +246,8 @@ class ClusterStack:
             servers={"nats": hosts, "nats-route": hosts} | {c: hosts for c in grpc_certificates},
             clients=[CALLER],
         )
-        local_credentials(self.credentials)
+        # Every relay makes a set of feeds for each monitor replica; the accounts export them.
+        local_credentials(self.credentials, self.topology.monitor_replicas)
         for service in self.topology.services:
             _secret(Path(self.topology.master_key_file(service.name)), new_master_key())
             _secret(Path(self.topology.db_password_file(service.name)), secrets.token_urlsafe(24))
@@ -219,8 +256,9 @@ class ClusterStack:
             node.config.parent.mkdir(parents=True, exist_ok=True)
             node.config.write_text(self.topology.nats_conf(index))
 
-    def start(self, services: Sequence[str] | None = None) -> None:
-        """Start the nodes, PostgreSQL and the services (``services``: only these)."""
+    def start(self, services: Sequence[str] | None = None, instances: int | None = None) -> None:
+        """Start the nodes, PostgreSQL and the services (``services``: only these), each with
+        its instances (``instances``: at most that many of each)."""
         self.prepare()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for node in self.nodes:
@@ -238,9 +276,18 @@ class ClusterStack:
             "a role and a schema per service",
             flush=True,
         )
-        for spec in self.profile.services:
-            if services is None or spec.name in services:
-                self.start_service(spec.name)
+        chosen = [
+            (s.name, n)
+            for s in self.topology.services
+            if services is None or s.name in services
+            for n in range(1, len(s.running[:instances]) + 1)
+        ]
+        # The first instance of each service first (one makes its schema's tables), then the
+        # others; each group at once, which halves the start on a machine of few cores.
+        for group in ([c for c in chosen if c[1] == 1], [c for c in chosen if c[1] > 1]):
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for started in pool.map(lambda c: self.start_service(*c), group):
+                    del started  # each raises here if it did not start
         print(
             f"TLS everywhere: the private CA is {self.ca}; callers: "
             + " ".join(f"{k}={v}" for k, v in self.caller_env().items()),
@@ -284,18 +331,28 @@ class ClusterStack:
         )
 
     def start_service(
-        self, name: str, instance: str = "", env: dict[str, str] | None = None
+        self, name: str, instance: int | str = 1, env: dict[str, str] | None = None
     ) -> ServiceProcess:
-        """Start service ``name`` (a further ``instance`` of it: its own data directory and a
-        free gRPC port, the same schema)."""
-        full = self.service_env(name) | (env or {})
-        label = name + (f"-{instance}" if instance else "")
-        if instance:
+        """Start instance ``instance`` (1-based) of service ``name`` as the topology has it;
+        or, given a name, a further instance beyond the topology's (its own data directory
+        and a free gRPC port, the same schema). Started again, an instance keeps its data."""
+        full = self.service_env(name)
+        label = _label(name, instance)
+        if isinstance(instance, int):
+            entry = next(s for s in self.topology.services if s.name == name)
+            place = entry.running[instance - 1]
+            full |= place.env | {
+                "KETENZICHT_GRPC_ADDRESS": place.grpc_address,
+                "KETENZICHT_INSTANCE": str(instance),
+            }
+        else:
             full["KETENZICHT_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-            full["KETENZICHT_DATA_DIR"] = f"{full['KETENZICHT_DATA_DIR']}-{instance}"
-        process = ServiceProcess(name, full, log_file=self.log_dir / f"{label}.log").start(
-            timeout=60
-        )
+        if label != name:
+            full["KETENZICHT_DATA_DIR"] = f"{full['KETENZICHT_DATA_DIR']}-{label[len(name) + 1 :]}"
+        full |= env or {}
+        process = ServiceProcess(name, full, log_file=self.log_dir / f"{label}.log")
+        process.label = label
+        process.start(timeout=90)
         self.services.append(process)
         print(
             f"{label:<14} gRPC (TLS) on {process.address:<18} store: PostgreSQL schema {name}, "
@@ -303,6 +360,10 @@ class ClusterStack:
             flush=True,
         )
         return process
+
+    def restart(self, process: ServiceProcess) -> None:
+        """Start a stopped (or killed) instance again, as it was: its port, data, environment."""
+        process.start(timeout=90)
 
     def kill_node(self, index: int) -> None:
         """SIGKILL NATS node ``index`` (0-based), as in a crash."""

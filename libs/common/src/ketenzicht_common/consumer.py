@@ -476,6 +476,7 @@ def subscribe(
     concurrency: int = 1,
     max_deliver: int = MAX_DELIVER,
     tracer: trace.Tracer | None = None,
+    replica: int = 1,
 ) -> Subscription:
     """Subscribe ``handler`` to every event of the given services, through the durable
     consumer each service's relay made for ``reader`` (`bus_access.FEEDS`).
@@ -488,10 +489,12 @@ def subscribe(
     up to that many events are handled at once (see `Subscription`) — only for handlers whose result
     does not depend on the order of events. Each event is handled in a consumer span continuing its
     trace.
+    ``replica``: which replica of ``reader`` this is (the monitor's run several, each through
+    feeds of its own, `bus_access.all_feeds`).
     ``max_deliver`` is the consumers' (as their owner made them): after that many failed
     deliveries an event is a dead letter, and no longer holds its consumer up.
     """
-    readings = [feed(reader, stream_for(service)) for service in services]
+    readings = [feed(reader, stream_for(service), replica) for service in services]
     subscription = Subscription(
         handler,
         tracer or trace.get_tracer("ketenzicht.consumer"),

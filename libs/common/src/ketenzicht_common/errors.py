@@ -77,6 +77,16 @@ class StoreUnavailable(CommandRejected):
         )
 
 
+class NotActive(CommandRejected):
+    """This instance is a warm standby (gRPC UNAVAILABLE): it stores nothing for the command;
+    sent again with the same command id, the command reaches the active instance."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this instance is a warm standby; send the command again with the same command_id"
+        )
+
+
 @dataclass
 class Unauthenticated(Exception):
     message: str = "no valid credentials"

@@ -38,6 +38,7 @@ from .errors import (
     CommandRejected,
     FieldViolation,
     InvalidCommand,
+    NotActive,
     NotFound,
     NotTheOwner,
     PermissionDenied,
@@ -105,7 +106,7 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=error.message)
     if isinstance(error, NotTheOwner):
         return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message)
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreUnavailable | NotActive):
         return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=error.message)
     if isinstance(error, CommandRejected):
         return status_pb2.Status(code=code_pb2.ABORTED, message=error.message)

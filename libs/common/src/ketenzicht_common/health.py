@@ -9,6 +9,10 @@ noticing (``service.serve`` keeps them true every second):
 * ``<service>.consumer.<consumer>`` — a durable consumer keeps failing on the same event;
 * whatever the service adds itself (residence: ``residence.feed``, ``residence.upstream.*``).
 
+A warm standby (residence's second instance, docs/adr/0034) is NOT_SERVING as a whole, so that
+a balancing client leaves it out (`client.balanced`), with a reason that begins
+``standby:`` (`STANDBY`): the report names it a standby, and counts it as no fault.
+
 The protocol carries a status only. The reason travels beside it: as the trailing metadata
 ``ketenzicht-reason`` of a ``Check`` on a sub-service that is NOT_SERVING, so a standard client
 still sees the standard answer. ``List`` (which grpcio's servicer does not implement) names every
@@ -37,6 +41,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from .client import open_channel
 
 REASON_KEY = "ketenzicht-reason"
+STANDBY = "standby:"
+"""How the reason of a warm standby's NOT_SERVING begins: standing by, not failing."""
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -88,6 +94,8 @@ class ServiceHealth:
     """Each part that is not serving, with its reason."""
     error: str = ""
     """Why the service did not answer at all."""
+    standby: str = ""
+    """Why this instance stands by (a warm standby: serving as it should, not active)."""
 
 
 async def health_of(service: str, address: str, timeout: float = 3.0) -> ServiceHealth:
@@ -98,16 +106,21 @@ async def health_of(service: str, address: str, timeout: float = 3.0) -> Service
             listed = await stub.List(health_pb2.HealthListRequest(), timeout=timeout)
             parts = {name: answer.status for name, answer in listed.statuses.items()}
             not_serving: dict[str, str] = {}
+            standby = ""
             for name, status in sorted(parts.items()):
                 if status == SERVING:
                     continue
                 call = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=timeout)
                 await call
                 trailing = dict(await call.trailing_metadata() or ())
-                not_serving[name or service] = str(trailing.get(REASON_KEY, "")) or "not serving"
+                reason = str(trailing.get(REASON_KEY, "")) or "not serving"
+                if not name and reason.startswith(STANDBY):
+                    standby = reason
+                else:
+                    not_serving[name or service] = reason
         except grpc.aio.AioRpcError as error:
             return ServiceHealth(service, address, False, error=error.code().name)
-    return ServiceHealth(service, address, not not_serving, not_serving)
+    return ServiceHealth(service, address, not not_serving, not_serving, standby=standby)
 
 
 async def stack_health(services: Iterable[tuple[str, str]]) -> list[ServiceHealth]:
@@ -121,7 +134,10 @@ def report(healths: Iterable[ServiceHealth]) -> list[str]:
         if found.error:
             lines.append(f"{found.service:<14} NOT ANSWERING ({found.error}) on {found.address}")
             continue
-        lines.append(f"{found.service:<14} {'SERVING' if found.serving else 'NOT SERVING'}")
+        state = "SERVING" if found.serving else "NOT SERVING"
+        if found.standby:
+            state += f" as a warm {found.standby}"
+        lines.append(f"{found.service:<14} {state}")
         lines += [f"  {part}: {reason}" for part, reason in found.not_serving.items()]
     return lines
 
@@ -140,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     if is_cluster_profile(args.profile):
         cluster = ClusterStack(loopback(args.profile))
         os.environ.update(cluster.caller_env())  # its services speak TLS only
-        services = [(s.name, s.grpc_address) for s in cluster.profile.services]
+        services = cluster.instance_addresses()
     else:
         services = [(s.name, s.grpc_address) for s in Profile.load(args.profile).services]
     healths = asyncio.run(stack_health(services))

@@ -131,6 +131,8 @@ class ServiceProcess:
         args: Sequence[str] = (),
     ) -> None:
         self.name = name
+        self.label = name
+        """Which instance this is, where a service runs several (``intake-2``)."""
         self.args = list(args) or ["-m", name]
         self.env = dict(env)
         self.cwd = cwd

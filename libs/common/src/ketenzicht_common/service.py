@@ -171,10 +171,17 @@ async def serve(
 def relay_lease(settings: ServiceSettings) -> Lease | None:
     """A store that several instances share (PostgreSQL) needs its relay leased: one of them
     publishes at a time (`lease`, docs/adr/0026)."""
+    return store_lease(settings, "relay")
+
+
+def store_lease(settings: ServiceSettings, role: str) -> Lease | None:
+    """The lease on ``role`` among the instances that share this service's store (PostgreSQL:
+    an advisory lock keyed by ``ketenzicht.<role>.<schema>``); None for a store that serves
+    one instance only (SQLite, memory), which holds every role itself."""
     if settings.store.backend != "postgres":
         return None
     schema = settings.store.postgres_schema or "public"
-    return PostgresLease(settings.store.postgres_dsn, f"ketenzicht.relay.{schema}")
+    return PostgresLease(settings.store.postgres_dsn, f"ketenzicht.{role}.{schema}")
 
 
 def _health_check(

@@ -46,6 +46,12 @@ class ServiceSettings(BaseSettings):
     sets it, see clock.ScenarioClock) and the wall clock while the file is absent. Unset, as in
     production, the service runs on the wall clock alone."""
 
+    instance: int = Field(default=1, ge=1)
+    """``KETENZICHT_INSTANCE``: which instance of the service this process is (1, 2, …), set
+    per host or by the supervisor (a systemd template's ``%i``). The writing services need it
+    for nothing (they share the store and lease the relay); the monitor's replicas read through
+    feeds of their own by it (docs/adr/0034)."""
+
     def tls(self) -> TlsFiles | None:
         if self.tls_certificate is None:
             return None

@@ -38,13 +38,37 @@ class NatsNode:
 
 
 @dataclass(frozen=True)
+class Instance:
+    """One instance of a service: where its callers reach it (on loopback, where it listens),
+    and what it sets beside the service's environment (the monitor's dashboard address)."""
+
+    grpc_address: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     name: str
     grpc_address: str
+    """Where the service listens, as its environment file says (every instance alike)."""
     grpc_certificate: str
     """The name of its TLS certificate in the TLS directory (``<name>.pem``, ``.key``)."""
     env: dict[str, str] = field(default_factory=dict)
     """What this service sets beside the template (the monitor's dashboard address)."""
+    instances: list[Instance] = field(default_factory=list)
+    """Its instances (``[[service.instance]]``); none listed, one at ``grpc_address``. The
+    writing services run several on one store, residence an active one and a warm standby,
+    the monitor several active replicas (docs/adr/0034). Instance N (1-based) runs with
+    ``KETENZICHT_INSTANCE=N``."""
+
+    @property
+    def running(self) -> list[Instance]:
+        return self.instances or [Instance(self.grpc_address)]
+
+    @property
+    def client_address(self) -> str:
+        """What a client lists to reach every instance, round robin (`client.balanced`)."""
+        return ",".join(instance.grpc_address for instance in self.running)
 
 
 @dataclass(frozen=True)
@@ -92,6 +116,12 @@ class Topology:
                     s["grpc_address"],
                     s.get("grpc_certificate", s["name"]),
                     {k: str(v) for k, v in s.get("env", {}).items()},
+                    [
+                        Instance(
+                            i["grpc_address"], {k: str(v) for k, v in i.get("env", {}).items()}
+                        )
+                        for i in s.get("instance", [])
+                    ],
                 )
                 for s in data["service"]
             ],
@@ -121,6 +151,11 @@ class Topology:
             routes="\n".join(f"    {other.route_url}" for other in self.nodes),
         )
 
+    @property
+    def monitor_replicas(self) -> int:
+        """The monitor's active replicas: every owner's relay makes feeds for each."""
+        return len(next((s.running for s in self.services if s.name == "monitor"), [None]))
+
     def nats_seed_file(self, party: str) -> str:
         return f"{self.secrets_dir}/nats/{party}.nk"
 
@@ -148,6 +183,7 @@ class Topology:
             db_password=db_password or f"${{{name.upper()}_DB_PASSWORD}}",
             db_address=self.postgres_address,
             identities_file=self.identities_file,
+            monitor_replicas=str(self.monitor_replicas),
             traces_exporter=self.traces_exporter,
             otlp_endpoint=(
                 f"OTEL_EXPORTER_OTLP_ENDPOINT={self.otlp_endpoint}" if self.otlp_endpoint else ""
@@ -174,7 +210,20 @@ class Topology:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.service_env_text(service.name))
             written.append(path)
+        path = directory / "services" / "clients.env"
+        path.write_text(self.clients_env_text())
+        written.append(path)
         return written
+
+    def clients_env_text(self) -> str:
+        """What a caller (a police, OM or IND system, the CLI) lists to reach each service's
+        instances, round robin (`client.balanced`)."""
+        lines = [
+            "# Rendered from topology.toml: every instance of each service, for its callers",
+            "# (comma-separated: gRPC's client-side round robin; see the main README).",
+        ]
+        lines += [f"KETENZICHT_{s.name.upper()}_ADDRESS={s.client_address}" for s in self.services]
+        return "\n".join(lines) + "\n"
 
 
 def _render(template: str, **values: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def test_one_address_is_left_alone_and_several_are_balanced_round_robin() -> Non
     target, options = balanced("127.0.0.1:50051, 127.0.0.2:50051")
     assert target == "ipv4:127.0.0.1:50051,127.0.0.2:50051"
     assert options is not None
-    assert ("grpc.lb_policy_name", "round_robin") in options
+    config = json.loads(dict(options)["grpc.service_config"])
+    assert config["loadBalancingConfig"] == [{"round_robin": {}}]
+    # A warm standby, NOT_SERVING as a whole, gets no calls while another instance serves.
+    assert config["healthCheckConfig"] == {"serviceName": ""}
     assert balanced("[::1]:1,[::1]:2")[0] == "ipv6:[::1]:1,[::1]:2"
     with pytest.raises(ValueError, match="IP addresses"):
         balanced("intake-1:50051,intake-2:50051")

@@ -65,6 +65,7 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
         rebuild_at_start=not live.restored,
         batch_size=options.consumer_batch_size,
         stream_replicas=wiring.settings.stream_replicas,
+        replica=wiring.settings.instance,
     )
     queries = MonitorQueries(
         live,

@@ -1,16 +1,35 @@
-"""The one place that wires the residence service's concrete parts together."""
+"""The one place that wires the residence service's concrete parts together.
+
+On a store several instances share (PostgreSQL) residence runs as one active instance and warm
+standbys (docs/adr/0034): an instance consumes, settles and sends triggers only while it holds
+the lease ``ketenzicht.active.<schema>`` (a PostgreSQL advisory lock, as the relays'). A standby
+keeps its gRPC server and answers queries from the shared store, refuses the IND's decisions
+(UNAVAILABLE, so they are sent again to the active one), and reports its health as a whole
+NOT_SERVING with a reason beginning ``standby:`` — which takes it out of a balancing client's
+round robin (`client.balanced`) and which `health` tells apart from a fault. It tries the lease
+every second: when the active instance dies its session ends, the lock is free, and the
+standby takes over as a starting instance would (the rules applied to every victim once
+upstream has settled). An active instance whose lease check fails stops consuming and
+settling and becomes a standby again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ketenzicht.residence.v1 import residence_pb2_grpc
 from ketenzicht_common.commands import CommandGateway
-from ketenzicht_common.service import ServiceParts, Wiring
+from ketenzicht_common.lease import Lease
+from ketenzicht_common.service import ServiceParts, Wiring, store_lease
 from ketenzicht_common.settings import ServiceSettings
 from residence.adapters.consumer import consume, feed_health, follow_upstreams, run_settling
 from residence.adapters.grpc_api import DESCRIPTOR, ResidenceApi
@@ -22,6 +41,14 @@ from residence.application.residence import (
 )
 from residence.application.settling import DEFAULT_GRACE_SECONDS, Settling
 from residence.domain import DEFAULT_SETTINGS, RuleSettings
+
+log = logging.getLogger(__name__)
+
+STANDBY = (
+    "standby: another instance holds the lease and evaluates the feed; this one takes over "
+    "when that lease frees"
+)
+"""The whole service's health reason on a warm standby (`health` counts it as no fault)."""
 
 
 class ResidenceSettings(BaseSettings):
@@ -60,34 +87,58 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
         rules,
         settling=Settling(UPSTREAM_STREAMS, residence.settle_grace_seconds),
     )
-    # Before the consumer starts: a restored schedule must not overwrite what it applies.
     schedule_file = wiring.settings.data_dir / schedule.FILE_NAME
-    commands.restore_schedule(schedule_file)
-    stop = asyncio.Event()
-    # Set after every observation of the upstreams: the settling loop looks at once.
-    moved = asyncio.Event()
+    lease = store_lease(wiring.settings, "active")
 
-    async def consumer() -> None:
-        try:
-            await consume(
+    def active_parts(stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+        """The consumer, the watermark and the settling loop: what only the active instance
+        runs. The consumer ending (it failed) stops the other two."""
+        # Set after every observation of the upstreams: the settling loop looks at once.
+        moved = asyncio.Event()
+
+        async def consumer() -> None:
+            try:
+                await consume(
+                    commands,
+                    wiring.settings.nats_url,
+                    stop,
+                    wiring.settings.nats_seed_file,
+                    wiring.settings.stream_replicas,
+                )
+            finally:
+                stop.set()
+
+        return [
+            consumer(),
+            follow_upstreams(
                 commands,
                 wiring.settings.nats_url,
                 stop,
                 wiring.settings.nats_seed_file,
-                wiring.settings.stream_replicas,
-            )
-        finally:
-            stop.set()
+                moved=moved,
+            ),
+            run_settling(
+                commands, wiring.clock, stop, residence.deadline_tick_seconds, moved=moved
+            ),
+        ]
 
-    async def watermark() -> None:
-        await follow_upstreams(
-            commands, wiring.settings.nats_url, stop, wiring.settings.nats_seed_file, moved=moved
-        )
+    background: list[Callable[[], Coroutine[Any, Any, None]]]
+    if lease is None:
+        # One instance on its own store: always the active one. Before the consumer starts,
+        # a restored schedule must not overwrite what it applies.
+        commands.restore_schedule(schedule_file)
+        stop = asyncio.Event()
+        background = [_started(part) for part in active_parts(stop)]
+    else:
+        commands.stand_by()
+        background = [lambda: run_while_leased(commands, lease, active_parts, schedule_file)]
 
-    async def settling() -> None:
-        await run_settling(
-            commands, wiring.clock, stop, residence.deadline_tick_seconds, moved=moved
-        )
+    def close() -> None:
+        # Called once the background tasks and the bus have stopped.
+        commands.save_schedule(schedule_file, bus_stopped=wiring.bus.stopped)
+
+    def health() -> dict[str, str]:
+        return feed_health(commands) | {"": "" if commands.active else STANDBY}
 
     return ServiceParts(
         servicers=[
@@ -97,8 +148,52 @@ def build(wiring: Wiring, residence: ResidenceSettings | None = None) -> Service
                 DESCRIPTOR,
             )
         ],
-        background=[consumer, watermark, settling],
-        # Called once the background tasks and the bus have stopped.
-        close=lambda: commands.save_schedule(schedule_file, bus_stopped=wiring.bus.stopped),
-        health=lambda: feed_health(commands),
+        background=background,
+        close=close,
+        health=health,
     )
+
+
+def _started(
+    part: Coroutine[Any, Any, None],
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    return lambda: part
+
+
+async def run_while_leased(
+    commands: ResidenceCommands,
+    lease: Lease,
+    parts: Callable[[asyncio.Event], list[Coroutine[Any, Any, None]]],
+    schedule_file: Path,
+    check_interval: float = 0.2,
+) -> None:
+    """Stand by until the lease is held, run the active parts while it is, stand by again
+    when it is lost; until cancelled (the service stopping), when the lease is released."""
+    try:
+        while True:
+            await lease.acquire()
+            await asyncio.to_thread(commands.take_over, schedule_file)
+            log.info("residence: this instance is the active one (consuming, settling)")
+            stop = asyncio.Event()
+            tasks = [asyncio.ensure_future(part) for part in parts(stop)]
+            try:
+                while lease.held and not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(check_interval):
+                            await stop.wait()
+            finally:
+                stop.set()
+                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                    if isinstance(outcome, BaseException) and not isinstance(
+                        outcome, asyncio.CancelledError
+                    ):
+                        log.error("residence: an active part failed: %r", outcome)
+                commands.stand_by()
+            if lease.held:
+                # A part failed while the lease was held: give it up so that a sound
+                # instance (or this one, after a pause) takes over.
+                await lease.release()
+                await asyncio.sleep(1.0)
+            log.warning("residence: no longer the active instance; standing by")
+    finally:
+        await lease.release()

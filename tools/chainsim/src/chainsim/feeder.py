@@ -196,45 +196,95 @@ UNAVAILABLE_RETRIES = 12
 _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
 
 
+STREAM_RESENDS = 12
+"""How often a bulk stream that broke is opened again, its unanswered commands resent."""
+_RESENDABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+"""How a stream ends when the instance serving it dies (or a connection to it breaks)."""
+
+
 class CommandStream:
-    """One bulk ``Submit`` stream: send a command, get a future of its result."""
+    """One bulk ``Submit`` stream: send a command, get a future of its result.
+
+    Where a service runs several instances (the cluster profile), the stream is served by one
+    of them; when that instance dies the stream breaks, and the commands it had not answered
+    are sent again, in the order they were first sent and with their command ids, on a new
+    stream the channel gives to an instance that is up (each is stored once: the command
+    log). Later commands follow them, so a case's facts keep the source's order."""
 
     def __init__(self, stub: Any, window: int = 2000) -> None:
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._results: dict[int, asyncio.Future[Any]] = {}
+        self._stub = stub
         self._slots = asyncio.Semaphore(window)
-        self._sequence = 0
-        self._call = stub.Submit(self._requests())
+        self._unanswered: dict[int, tuple[Message, asyncio.Future[Any]]] = {}
+        """Every command sent and not answered, by the order it was first sent in."""
+        self._sent = 0
+        self._closing = False
+        self.resent = 0
+        """Commands sent again after their stream broke."""
+        self._open()
         self._reader = asyncio.create_task(self._read())
 
-    async def _requests(self) -> AsyncIterator[Message]:
-        while (request := await self._queue.get()) is not None:
+    def _open(self) -> None:
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._on_stream: dict[int, int] = {}  # the stream's sequence -> the order first sent
+        self._call = self._stub.Submit(self._requests(self._queue))
+        for order, (request, _) in self._unanswered.items():
+            self._put(order, request)
+        self.resent += len(self._unanswered)
+
+    def _put(self, order: int, request: Message) -> None:
+        self._on_stream[len(self._on_stream)] = order
+        self._queue.put_nowait(request)
+
+    @staticmethod
+    async def _requests(queue: asyncio.Queue[Message | None]) -> AsyncIterator[Message]:
+        while (request := await queue.get()) is not None:
             yield request
 
     async def _read(self) -> None:
-        try:
-            async for result in self._call:
-                future = self._results.pop(result.sequence)
-                self._slots.release()
-                if not future.done():
-                    future.set_result(result)
-        except grpc.aio.AioRpcError as error:
-            for future in self._results.values():
-                if not future.done():
-                    future.set_exception(error)
-            raise
+        breaks = 0
+        while True:
+            try:
+                async for result in self._call:
+                    order = self._on_stream[result.sequence]
+                    _, future = self._unanswered.pop(order, (None, None))
+                    if future is None:
+                        continue
+                    self._slots.release()
+                    breaks = 0
+                    if not future.done():
+                        future.set_result(result)
+                if not self._unanswered:
+                    return
+                error: BaseException = ConnectionError("the stream ended unanswered")
+            except grpc.aio.AioRpcError as broken:
+                error = broken
+                if broken.code() not in _RESENDABLE:
+                    breaks = STREAM_RESENDS
+            if self._closing or breaks >= STREAM_RESENDS:
+                for _, future in self._unanswered.values():
+                    if not future.done():
+                        future.set_exception(error)
+                raise error
+            self._queue.put_nowait(None)
+            breaks += 1
+            await asyncio.sleep(min(0.25 * 2**breaks, 4.0))
+            self._open()
 
     async def send(self, request: Message) -> asyncio.Future[Any]:
         await self._slots.acquire()
+        if self._reader.done():
+            self._slots.release()
+            raise self._reader.exception() or ConnectionError("the stream is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._results[self._sequence] = future
-        self._sequence += 1
-        await self._queue.put(request)
+        self._unanswered[self._sent] = (request, future)
+        self._put(self._sent, request)
+        self._sent += 1
         return future
 
     async def close(self) -> None:
-        await self._queue.put(None)
-        with contextlib.suppress(grpc.aio.AioRpcError):
+        self._closing = True
+        self._queue.put_nowait(None)
+        with contextlib.suppress(grpc.aio.AioRpcError, ConnectionError):
             await self._reader
 
 

@@ -358,23 +358,32 @@ def main(argv: list[str] | None = None) -> None:
         print(
             "\n".join(
                 health_report(
-                    asyncio.run(stack_health((p.name, p.address) for p in stack.services))
+                    asyncio.run(stack_health((p.label, p.address) for p in stack.services))
                 )
             ),
             flush=True,
         )
-        http = (
-            next(
-                (
-                    s.env.get("KETENZICHT_MONITOR_HTTP_ADDRESS")
-                    for s in stack.profile.services
-                    if s.name == "monitor"
-                ),
-                None,
-            )
-            or "127.0.0.1:8080"
+        dashboards = (
+            stack.dashboards()
+            if isinstance(stack, ClusterStack)
+            else [
+                next(
+                    (
+                        s.env.get("KETENZICHT_MONITOR_HTTP_ADDRESS")
+                        for s in stack.profile.services
+                        if s.name == "monitor"
+                    ),
+                    None,
+                )
+                or "127.0.0.1:8080"
+            ]
         )
-        print(f"\nDashboard: http://{http}/#token={ANALYST_TOKEN}")
+        scheme = "https" if isinstance(stack, ClusterStack) else "http"
+        # The cluster's monitor replicas serve one each: either holds every fact.
+        print()
+        for n, http in enumerate(dashboards):
+            label = "Dashboard:" if n == 0 else "       or:"
+            print(f"{label} {scheme}://{http}/#token={ANALYST_TOKEN}")
         print(
             f"CLI:       {Path(sys.executable).parent / 'ketenzicht'} report lead-times --by cohort"
         )

@@ -130,8 +130,12 @@ class ChainConsumer:
         batch_size: int = 256,
         replay_idle_seconds: float = 5.0,
         stream_replicas: int = 1,
+        replica: int = 1,
     ) -> None:
         self.nats_url = nats_url
+        self.replica = replica
+        """Which of the monitor's active replicas this is: each reads through feeds of its
+        own (`bus_access.all_feeds`), so each sees every event."""
         self.seed_file = seed_file
         self.live = live
         self.services = tuple(services)
@@ -176,6 +180,7 @@ class ChainConsumer:
                     services=self.services,
                     handler=self.handle,
                     concurrency=self.batch_size,
+                    replica=self.replica,
                 )
                 await broker.start()
                 self.consuming = True

@@ -35,7 +35,7 @@ from ketenzicht_common.commands import CommandGateway, CommandResult
 from ketenzicht_common.consumer import ReceivedEvent, Unprocessable
 from ketenzicht_common.corrections import check_correction, correct
 from ketenzicht_common.domain import Provenance
-from ketenzicht_common.errors import NotTheOwner
+from ketenzicht_common.errors import NotActive, NotTheOwner
 from ketenzicht_common.store import ChainApplication, topics_of
 from ketenzicht_contracts.envelope import stream_for
 from residence.application import commands as c
@@ -174,6 +174,30 @@ class ResidenceCommands:
         self.evaluations = DecisionCache()
         """Each victim's decisions while its facts stay the same (`evaluations`)."""
         self._unanswered = 0  # commands whose victims are not marked yet
+        self.active = True
+        """False on a warm standby (docs/adr/0034): it neither consumes nor settles, and it
+        refuses the IND's decisions (UNAVAILABLE: sent again, they reach the active instance,
+        whose settling alone would know the victim changed)."""
+
+    def stand_by(self) -> None:
+        """From now on a warm standby: what an active instance kept in memory (the unsettled
+        victims, the watermark, the deadline schedule) is dropped; `take_over` starts afresh."""
+        self.active = False
+        self.settling = Settling(UPSTREAM_STREAMS, self.settling.grace)
+        self.schedule = schedule.DeadlineSchedule()
+
+    def take_over(self, schedule_file: Path) -> None:
+        """The active instance from now on (its lease held): the schedule of a clean stop is
+        taken if nothing was stored since, else the rules are applied to every victim once
+        upstream has settled, as at a start. Call before anything is consumed."""
+        self.settling = Settling(UPSTREAM_STREAMS, self.settling.grace)
+        self.schedule = schedule.DeadlineSchedule()
+        self.restore_schedule(schedule_file)
+        self.active = True
+
+    def _require_active(self) -> None:
+        if not self.active:
+            raise NotActive()
 
     # --- facts in: stored as they come, the victims marked as changed ---
 
@@ -295,6 +319,7 @@ class ResidenceCommands:
         Where the rules say it was not allowed, the rules raise a finding for the IND (R4),
         judged on all the facts once settled — never refused by what happened to have arrived
         first."""
+        self._require_active()
         fields = command.model_dump(exclude={"occurred_on", "victim_id"})
         fields = {k: v.value if hasattr(v, "value") else v for k, v in fields.items()}
 
@@ -361,6 +386,7 @@ class ResidenceCommands:
         """Annul or amend a decision the IND reported (docs/domain.md#corrections), through
         the same checks as every writing service's; the victim settles again, so the rules
         judge the decisions as they stand after it."""
+        self._require_active()
         check_correction(command, self.gateway.clock.today())
 
         def handle(uow: UnitOfWork) -> VictimsChanged:
