@@ -67,7 +67,13 @@ UK_TABLE = CaptureTable(UK_LISTS, UK_2013)
 # reproduction package codes it (github.com/bernardsilverman/modslavmse, R/AICfunctions.R,
 # `MSEfit`: forward by AIC, each new interaction kept while its Wald p-value is below 5%): the
 # next step, LA*GP, has p = 0.999 (the two lists share nobody). At a 1% threshold the method
-# stops after GO*GP (NG*GO has p = 0.015), at 12,350.
+# stops after GO*GP (NG*GO has p = 0.015), at 12,350; at 0.1% after LA*NG, at 14,218.
+# `MSEfit` fits each model with Rcapture's `closedpCI.t`, which fills every history the data
+# leave out with a zero count (Rcapture R/internal.histfreq.R, `histfreq.t`): the same Poisson
+# likelihood as `fit_model`. The JRSS A paper's Table 5 is that function's output
+# (modslavmse R/modslavmse.R: `make_AIC_stepwise_table1()  # Table 5`: main effects only and
+# thresholds 0.1% and 5%, in thousands to one decimal); its printed values could not be read
+# here, so they are not asserted.
 UK_STEPWISE_MODEL = (
     ("PF", "NCA"),
     ("LA", "NG"),
@@ -77,6 +83,72 @@ UK_STEPWISE_MODEL = (
     ("GO", "GP"),
     ("NG", "GO"),
 )
+
+
+# Victims related to sex trafficking at a U.S. Western site, five lists A-E (kept anonymous by the
+# authors), 345 victims. Data: Farrell, Dank, Kfafian, Lockwood, Pfeffer, Hughes & Vincent,
+# "Capturing human trafficking victimization through crime reporting", National Institute of
+# Justice report 2015-VF-GX-0105 (2019); the table as data set `Western` of the R package SparseMSE
+# 2.0.1 (CRAN, 2019-12-15, data/Western.rda; the same 13 rows in its successor
+# MultipleSystemsEstimation). Published estimate: L. Chan, B. W. Silverman & K. Vincent,
+# "Multiple systems estimation for sparse capture data: inferential challenges when there are
+# nonoverlapping lists", J. Amer. Statist. Assoc. 116 (2021) 1297-1306 (arXiv 1902.05156),
+# section 4.2: the stepwise method (p-value threshold 0.02) selects the one two-list effect AE and
+# estimates a total of 2,483, BCa 95% interval 1,293 to 3,670. Read where the authors' own
+# package restates it: github.com/bernardsilverman/MultipleSystemsEstimation, commit 4f09409,
+# vignettes/reproduce-2021.Rmd, "Western site data: Section 4.2" (whose rendered output also gives
+# that fit's deviance, 26.58423 on 24 df, and AIC, 91.8395), and its test
+# tests/testthat/test-published-point-estimates.R.
+WESTERN_LISTS = ("A", "B", "C", "D", "E")
+WESTERN: dict[tuple[int, ...], int] = {
+    (1, 0, 0, 0, 0): 52,
+    (0, 1, 0, 0, 0): 90,
+    (0, 0, 1, 0, 0): 114,
+    (0, 0, 0, 1, 0): 45,
+    (0, 0, 0, 0, 1): 21,
+    (1, 0, 1, 0, 0): 4,
+    (1, 0, 0, 1, 0): 2,
+    (1, 0, 0, 0, 1): 5,
+    (0, 1, 1, 0, 0): 6,
+    (0, 1, 0, 1, 0): 1,
+    (0, 0, 0, 1, 1): 3,
+    (1, 0, 1, 0, 1): 1,
+    (0, 1, 1, 1, 0): 1,
+}
+WESTERN_TABLE = CaptureTable(WESTERN_LISTS, WESTERN)
+
+
+def test_the_western_site_model_reproduces_the_published_estimate_of_2483() -> None:
+    """Chan, Silverman & Vincent (JASA 2021, section 4.2): main effects and AE give 2,483. The
+    fit is the same one to the digits the authors print (deviance 26.58423 on 24 df, AIC
+    91.8395), and the main-effects model, which the stepwise method rejects, gives far fewer."""
+    assert WESTERN_TABLE.observed == 345
+    published = fit_model(WESTERN_TABLE, (("A", "E"),))
+    assert published is not None
+    assert round(published.total) == 2483
+    assert round(published.deviance, 5) == 26.58423
+    assert published.df == 24
+    assert round(published.aic, 4) == 91.8395
+    assert 1293 <= published.total <= 3670  # inside the published BCa interval
+    independence = fit_model(WESTERN_TABLE, ())
+    assert independence is not None
+    assert round(independence.total) == 2007
+
+
+def test_bic_chooses_the_published_western_model_and_aic_does_not() -> None:
+    """Over every two-way model, BIC chooses the paper's model (AE alone) and so its estimate.
+    AIC, the monitor's default, adds AC, BC and DE (each list pair sharing 1 to 6 victims) and
+    lands at 5,954, outside the published interval: on a table this sparse the choice of
+    criterion moves the estimate by a factor of more than two, which the analyst should know."""
+    bic = estimate_dark_number(WESTERN_TABLE, criterion=Criterion.BIC, replicates=0)
+    assert bic.model is not None
+    assert bic.model.interactions == (("A", "E"),)
+    assert round(bic.model.total) == 2483
+    aic = estimate_dark_number(WESTERN_TABLE, criterion=Criterion.AIC, replicates=0)
+    assert aic.model is not None
+    assert set(aic.model.interactions) == {("A", "C"), ("A", "E"), ("B", "C"), ("D", "E")}
+    assert round(aic.model.total) == 5954
+    assert aic.model.total > 3670
 
 
 def test_the_uk_2013_table_has_the_published_2744_potential_victims() -> None:
@@ -89,7 +161,8 @@ def test_the_uk_independence_model_and_the_stepwise_model_give_the_published_est
     literature; the two point values pin this implementation, computed here with statsmodels
     and by hand-checking the stepwise rule of SparseMSE's `stepwisefit`). The Home Office
     paper's point estimate, 11,313, could not be tied to one model here: on this table dozens
-    of two-way models give 11,313 to the unit, the stepwise one does not."""
+    of two-way models give 11,313 to the unit, the stepwise one does not, and neither does
+    `MSEfit` at any threshold (0.1%: 14,218; 1%: 12,350; 2% and 5%: 11,418)."""
     independence = fit_model(UK_TABLE, ())
     assert independence is not None
     assert round(independence.total) == 12214
