@@ -39,6 +39,11 @@ A version-2 body is validated in one strict pass of pydantic (`Envelope.from_bod
 payload model's strict JSON validation then reads the ``data`` member as orjson writes it back
 (well under a µs: pydantic validates JSON strictly only from JSON text, and strict validation
 of Python objects would refuse a date written as text).
+
+A reader of many messages (a rebuild) first asks `passes_at_once`: the whole document in one
+strict pass over a union of every contract's document (`ketenzicht_contracts.documents`). It
+never refuses; whatever it does not plainly accept goes to `check_message`, which alone refuses
+and names the reason (docs/adr/0037-one-pass-contract-check.md).
 """
 
 from __future__ import annotations

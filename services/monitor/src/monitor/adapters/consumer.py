@@ -16,8 +16,11 @@
   (``ketenzicht_common.contract``): one that fails is refused (a dead letter) or skipped.
 - `replay` reads each stream from its first message to the last one present when the replay
   began, in batches of JetStream's direct get (`ketenzicht_common.streams.read_stream`: no
-  consumer to create in the owner's account, nothing acknowledged), and hands each fact to a
-  callback that only buffers (the live projection writes the facts in large chunks).
+  consumer to create in the owner's account, nothing acknowledged), and hands each fact's
+  record to a callback that only buffers (the live projection writes the facts in large
+  chunks). A message that passes the contract check in one pass (`contract.passes_at_once`,
+  docs/adr/0037-one-pass-contract-check.md) becomes its record straight from it; any other
+  takes the live consumers' exact check.
 """
 
 from __future__ import annotations
