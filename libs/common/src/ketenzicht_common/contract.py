@@ -39,6 +39,11 @@ A version-2 body is validated in one strict pass of pydantic (`Envelope.from_bod
 payload model's strict JSON validation then reads the ``data`` member as orjson writes it back
 (well under a µs: pydantic validates JSON strictly only from JSON text, and strict validation
 of Python objects would refuse a date written as text).
+
+A reader of many messages (a rebuild) first asks `passes_at_once`: the whole document in one
+strict pass over a union of every contract's document (`ketenzicht_contracts.documents`). It
+never refuses; whatever it does not plainly accept goes to `check_message`, which alone refuses
+and names the reason (docs/adr/0037-one-pass-contract-check.md).
 """
 
 from __future__ import annotations
@@ -47,13 +52,15 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date
 from functools import cache, lru_cache
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 from uuid import UUID
 
 import orjson
 from pydantic import StringConstraints, ValidationError
 
+from ketenzicht_contracts.documents import DocumentAttributes, validate_document
 from ketenzicht_contracts.envelope import (
+    ENVELOPE_VERSION,
     NATS_MSG_ID,
     TYPE_PREFIX,
     Envelope,
@@ -335,6 +342,64 @@ def check_message(
     model = contract_of(envelope.service, envelope.event_type, envelope.version)
     check_route(model, stream, subject)
     return envelope, check_payload(model, data, envelope.occurred_on), data
+
+
+class Passed(NamedTuple):
+    """A version-2 message that passed every check of `check_message` in one pass
+    (`passes_at_once`): its whole document, the payload's contract, and the payload as the JSON
+    values the exact path's payload bytes hold (what a projection reads)."""
+
+    document: DocumentAttributes
+    model: type[EventPayload]
+    data: dict[str, Any]
+
+
+def passes_at_once(
+    stream: str | None, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> Passed | None:
+    """`check_message`'s verdict for the common case, from one strict pass of pydantic-core over
+    the body (`ketenzicht_contracts.documents`), without an `Envelope` or a second validation;
+    None whenever anything is not plainly right (also a traceparent to drop): the caller then
+    asks `check_message`, which accepts or names the reason as it always has. It accepts only
+    what `check_message` accepts (docs/adr/0037-one-pass-contract-check.md)."""
+    if headers and (len(headers) > 1 or NATS_MSG_ID not in headers) and is_header_envelope(headers):
+        return None
+    try:
+        document = validate_document(body)
+    except ValidationError:
+        return None
+    payload = document.data
+    model = type(payload)
+    # The type, source, spec version and content type were checked against the contract the
+    # data schema names, in the pass over the body.
+    if (
+        document.schemaversion != model.VERSION
+        or document.ketenzichtenvelope != ENVELOPE_VERSION
+        or payload.occurred_on != document.occurredon
+        or _route_refusal(model, stream, subject)
+        or document.aggregateversion not in STORABLE
+        or document.position not in STORABLE
+        or not _identifiers(document.organisation, document.system)
+        or (document.commandid and not IDENTIFIER.fullmatch(document.commandid))
+        or (document.traceparent and not valid_traceparent(document.traceparent))
+    ):
+        return None
+    try:
+        if not 1 < document.time.year < 9999:  # only there can an offset reach past a year
+            document.time.astimezone(UTC)
+        # The payload's JSON values, as the exact path hands them on (orjson writing back what
+        # pydantic parsed): orjson refuses what it would refuse (an integer beyond 64 bits).
+        data = orjson.loads(body)["data"]
+    except (OverflowError, orjson.JSONDecodeError):
+        return None
+    return Passed(document, model, data)
+
+
+@lru_cache(maxsize=1024)
+def _identifiers(organisation: str, system: str) -> bool:
+    """Whether who stated it are identifiers (`IDENTIFIER`). Cached: a stream carries few
+    organisations and systems (a command id differs from event to event: matched each time)."""
+    return bool(IDENTIFIER.fullmatch(organisation) and IDENTIFIER.fullmatch(system))
 
 
 def check(

@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Replay = Callable[[Callable[[ChainFact], object]], Awaitable[int]]
-"""Reads every stream from its start, handing each fact to the callback; returns how many."""
+Replay = Callable[[Callable[[ChainFact | FactRecord], object]], Awaitable[int]]
+"""Reads every stream from its start, handing each fact to the callback (or straight its record,
+`domain.record_of`: a rebuild's reader makes no `ChainFact` it would only turn into one);
+returns how many."""
 
 
 class FactStore(Protocol):
@@ -252,8 +254,8 @@ class LiveProjection:
                 # hold ever more facts in memory.
                 settle(chunks.popleft())
 
-        def take(fact: ChainFact) -> None:
-            buffer.append(to_record(fact))
+        def take(fact: ChainFact | FactRecord) -> None:
+            buffer.append(fact if isinstance(fact, FactRecord) else to_record(fact))
             if len(buffer) >= self._rebuild_chunk:
                 write_chunk()
 

@@ -55,6 +55,7 @@ from .projection import (
     ChainView,
     FactRecord,
     VictimProfile,
+    record_of,
     to_record,
     view_of,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "lead_times_csv",
     "linked_victims",
     "observe",
+    "record_of",
     "summarise",
     "to_record",
     "traces",
