@@ -43,6 +43,7 @@ health sub-service ``<service>.relay``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -54,7 +55,7 @@ from uuid import UUID
 
 import nats.errors
 import nats.js.errors
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Recording
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, RawStreamMsg
@@ -81,12 +82,20 @@ log = logging.getLogger(__name__)
 
 SCAN_WINDOW = 64
 """Messages read at once while looking for the relay's last own message."""
+HANDED_OVER = 256
+"""Transactions the writer's hand-off holds at most (`Relay._recorded`); past that (NATS down,
+the relay behind) it starts again empty, and the relay reads the store until it has caught up."""
 
 
-def to_message(app: ChainApplication, notification: Notification) -> tuple[str, bytes, Envelope]:
+def to_message(
+    app: ChainApplication, notification: Notification, event: object = None
+) -> tuple[str, bytes, Envelope]:
     """The subject, the payload's JSON and the envelope of a stored event
-    (``envelope.to_message`` makes the message of the last two)."""
-    event = app.mapper.to_domain_event(notification)
+    (``envelope.to_message`` makes the message of the last two). ``event`` is the stored
+    event's domain event when the writer handed it over (`Relay._recorded`); else it is
+    decoded from the notification."""
+    if event is None:
+        event = app.mapper.to_domain_event(notification)
     assert isinstance(event, ChainAggregate.Event)
     service, event_type, version = parse_event_topic(notification.topic)
     subject, body = app.publishable(event)  # ContractViolation for an event it cannot publish
@@ -168,6 +177,46 @@ class Relay:
         self._last_error = ""
         self.lease = lease
         """Held while this relay may publish (None: the only instance, always)."""
+        self._handed: collections.deque[list[Recording[UUID]]] = collections.deque()
+        """Transactions this process's writer stored, as it stored them (`_recorded`)."""
+        self._covered = 0
+        """Every notification up to this id is published, or private."""
+        self._public = frozenset(self.topics)
+        if lease is None:
+            # The only instance: every event of the store is stored by this process's writer,
+            # so the writer's recordings are the notification log's next entries. Another
+            # instance's writer would not tell this relay (then it reads the store only).
+            app.recorded_listeners.append(self._recorded)
+
+    def _recorded(self, recordings: list[Recording[UUID]]) -> None:
+        """Called in the writer's thread with one committed transaction's recordings."""
+        if len(self._handed) >= HANDED_OVER:
+            self._handed.clear()
+        self._handed.append(recordings)
+
+    def _from_writer(self) -> tuple[list[Recording[UUID]], int] | None:
+        """The public events of the transactions handed over that follow on what is published
+        without a gap, and the id they cover up to; None when the store must be read: nothing
+        handed over, or a gap before the first (stored before the relay ran, or dropped)."""
+        covered = max(self._covered, self.position)
+        taken: list[Recording[UUID]] = []
+        while self._handed and len(taken) < self.batch_size:
+            recordings = self._handed[0]
+            if recordings[-1].notification.id <= covered:
+                self._handed.popleft()  # already read from the store
+                continue
+            if recordings[0].notification.id > covered + 1:
+                break
+            self._handed.popleft()
+            taken += [
+                r
+                for r in recordings
+                if r.notification.id > self.position and r.notification.topic in self._public
+            ]
+            covered = recordings[-1].notification.id
+        if covered == max(self._covered, self.position):
+            return None
+        return taken, covered
 
     def wake(self) -> None:
         """Called from any thread after events were stored."""
@@ -217,6 +266,7 @@ class Relay:
                         # instead, because a message lost mid-batch may sit below the stream's
                         # last one; the re-sent tail is dropped by Nats-Msg-Id.
                         self.position = await self._published_position(js)
+                        self._covered = 0
                         self._resumed = True
                     await self._follow(js)
                 except asyncio.CancelledError:
@@ -338,21 +388,32 @@ class Relay:
                 self.lease.check()  # LeaseLost: wait to hold it again
             # Cleared before reading, so a wake-up during the read is not lost.
             self._wake.clear()
-            notifications = await _in_thread(
-                self.app.recorder.select_notifications,
-                self.position + 1,
-                self.batch_size,
-                None,
-                self.topics,
-            )
-            if not notifications:
-                await self._idle()
-                continue
+            handed = self._from_writer()
+            if handed is not None:
+                # What the writer handed over follows on the last published event: no read of
+                # the store (a thread hand-off and a query), no decoding of what it just encoded.
+                recordings, covered = handed
+                events: list[tuple[Notification, object]] = [
+                    (r.notification, r.domain_event) for r in recordings
+                ]
+            else:
+                notifications = await _in_thread(
+                    self.app.recorder.select_notifications,
+                    self.position + 1,
+                    self.batch_size,
+                    None,
+                    self.topics,
+                )
+                if not notifications:
+                    await self._idle()
+                    continue
+                events = [(n, None) for n in notifications]
+                covered = notifications[-1].id
             self._unpublished = True
             acks: list[asyncio.Future[PubAck]] = []
-            for notification in notifications:
+            for notification, event in events:
                 try:
-                    subject, data, envelope = to_message(self.app, notification)
+                    subject, data, envelope = to_message(self.app, notification, event)
                 except ContractViolation as violation:
                     acks.append(await self._skip(js, notification, violation))
                     continue
@@ -361,14 +422,12 @@ class Relay:
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
-            self.position = notifications[-1].id
+            if events:
+                self.position = events[-1][0].id
+            self._covered = covered
             self._progress_at = self._monotonic()
             self._last_error = ""
-            if (
-                self.lease is None
-                and len(notifications) < self.batch_size
-                and not self._wake.is_set()
-            ):
+            if self.lease is None and len(events) < self.batch_size and not self._wake.is_set():
                 # The only instance: every event stored since the read above came from this
                 # process's writer, which wakes the relay after each commit. A short batch and
                 # no wake-up since means nothing is left, so the read that would find that out

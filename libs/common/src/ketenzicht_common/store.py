@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+import math
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
@@ -49,6 +52,49 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+_NATIVE = (str, int, bool, type(None))
+_TRANSCODED = (date, datetime)
+
+
+def _orjson_writes_as_json_does(value: Any) -> bool:
+    """Whether orjson, passing dates and datetimes to the transcoder, writes ``value`` byte for
+    byte as eventsourcing's `JSONTranscoder` (the standard library's json) does.
+
+    Only plain JSON values, dates and datetimes qualify, by exact type: orjson writes a UUID, a
+    dataclass or an enum itself (the standard library hands them to the transcoder, or refuses
+    them), a NaN as null, and refuses a dict key that is not a string, so any such value
+    goes the library's way."""
+    kind = type(value)
+    if kind in _NATIVE or kind in _TRANSCODED:
+        return True
+    if kind is dict:
+        return all(
+            type(key) is str and _orjson_writes_as_json_does(item) for key, item in value.items()
+        )
+    if kind is list or kind is tuple:
+        return all(_orjson_writes_as_json_does(item) for item in value)
+    if kind is float:
+        return math.isfinite(value)
+    return False
+
+
+class FastJSONTranscoder(JSONTranscoder):
+    """eventsourcing's `JSONTranscoder`, its encoding done by orjson where orjson writes the
+    same bytes (`_orjson_writes_as_json_does`); the rest, and all decoding, unchanged.
+
+    Stored events read the same whichever wrote them. A save spent a fifth of the command
+    writer's time in the standard library's encoder (about 8–16 µs an event against 1–2 here):
+    three events a new victim's signal (ADR 0038). Chosen by eventsourcing's own setting
+    (``TRANSCODER_TOPIC``, `StoreSettings.eventsourcing_env`)."""
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+    def encode(self, obj: Any) -> bytes:
+        if type(obj) is dict and _orjson_writes_as_json_does(obj):
+            return orjson.dumps(obj, default=self._encode_obj, option=self._OPTIONS)
+        return super().encode(obj)
+
+
 class StoreSettings(BaseModel):
     """Where a service keeps its events. SQLite is the embedded default."""
 
@@ -68,6 +114,7 @@ class StoreSettings(BaseModel):
             # because the bus clears the cache whenever a batch fails to save.
             "AGGREGATE_CACHE_FASTFORWARD": "n",
             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+            "TRANSCODER_TOPIC": "ketenzicht_common.store:FastJSONTranscoder",
         }
         if self.backend == "memory":
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
@@ -199,7 +246,16 @@ class ChainApplication(Application[UUID]):
         self.notify(processing_event.events)  # the library's deprecated hook, kept as it is
         return recordings
 
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """eventsourcing's hook after events were stored (committed): each listener is told,
+        in the saving thread, the recordings of that one transaction, in order."""
+        if recordings:
+            for listener in self.recorded_listeners:
+                listener(recordings)
+
     def __init__(self, store: StoreSettings) -> None:
+        self.recorded_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
+        """Told of every transaction's recordings once stored (the relay, `_notify`)."""
         super().__init__(
             env={f"{self.name.upper()}_{k}": v for k, v in store.eventsourcing_env().items()}
             | store.eventsourcing_env()
@@ -325,6 +381,7 @@ __all__ = [
     "ChainApplication",
     "CommandLog",
     "DateAsISO",
+    "FastJSONTranscoder",
     "StoreSettings",
     "fingerprint",
     "topics_of",
