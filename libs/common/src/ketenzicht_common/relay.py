@@ -74,7 +74,7 @@ from .contract import ContractViolation
 from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .lease import Lease
 from .nats_connection import connect
-from .store import ChainApplication
+from .store import ChainApplication, Checked
 from .streams import ensure_stream, own_streams, relay_skip_subject
 from .telemetry import valid_traceparent
 
@@ -88,17 +88,22 @@ the relay behind) it starts again empty, and the relay reads the store until it 
 
 
 def to_message(
-    app: ChainApplication, notification: Notification, event: object = None
+    app: ChainApplication,
+    notification: Notification,
+    event: object = None,
+    checked: Checked = None,
 ) -> tuple[str, bytes, Envelope]:
     """The subject, the payload's JSON and the envelope of a stored event
     (``envelope.to_message`` makes the message of the last two). ``event`` is the stored
-    event's domain event when the writer handed it over (`Relay._recorded`); else it is
-    decoded from the notification."""
+    event's domain event and ``checked`` its subject and payload as checked before it was
+    stored, when the writer handed them over (`Relay._recorded`); else the event is decoded
+    from the notification and checked here."""
     if event is None:
         event = app.mapper.to_domain_event(notification)
     assert isinstance(event, ChainAggregate.Event)
     service, event_type, version = parse_event_topic(notification.topic)
-    subject, body = app.publishable(event)  # ContractViolation for an event it cannot publish
+    # ContractViolation for an event it cannot publish
+    subject, body = checked if checked is not None else app.publishable(event)
     provenance = event.provenance
     envelope = Envelope(
         event_id=event_id_of(event.originator_id, event.originator_version),
@@ -177,7 +182,7 @@ class Relay:
         self._last_error = ""
         self.lease = lease
         """Held while this relay may publish (None: the only instance, always)."""
-        self._handed: collections.deque[list[Recording[UUID]]] = collections.deque()
+        self._handed: collections.deque[list[tuple[Recording[UUID], Checked]]] = collections.deque()
         """Transactions this process's writer stored, as it stored them (`_recorded`)."""
         self._covered = 0
         """Every notification up to this id is published, or private."""
@@ -188,32 +193,32 @@ class Relay:
             # instance's writer would not tell this relay (then it reads the store only).
             app.recorded_listeners.append(self._recorded)
 
-    def _recorded(self, recordings: list[Recording[UUID]]) -> None:
+    def _recorded(self, recordings: list[Recording[UUID]], checked: list[Checked]) -> None:
         """Called in the writer's thread with one committed transaction's recordings."""
         if len(self._handed) >= HANDED_OVER:
             self._handed.clear()
-        self._handed.append(recordings)
+        self._handed.append(list(zip(recordings, checked, strict=True)))
 
-    def _from_writer(self) -> tuple[list[Recording[UUID]], int] | None:
+    def _from_writer(self) -> tuple[list[tuple[Recording[UUID], Checked]], int] | None:
         """The public events of the transactions handed over that follow on what is published
         without a gap, and the id they cover up to; None when the store must be read: nothing
         handed over, or a gap before the first (stored before the relay ran, or dropped)."""
         covered = max(self._covered, self.position)
-        taken: list[Recording[UUID]] = []
+        taken: list[tuple[Recording[UUID], Checked]] = []
         while self._handed and len(taken) < self.batch_size:
             recordings = self._handed[0]
-            if recordings[-1].notification.id <= covered:
+            if recordings[-1][0].notification.id <= covered:
                 self._handed.popleft()  # already read from the store
                 continue
-            if recordings[0].notification.id > covered + 1:
+            if recordings[0][0].notification.id > covered + 1:
                 break
             self._handed.popleft()
             taken += [
-                r
-                for r in recordings
+                (r, c)
+                for r, c in recordings
                 if r.notification.id > self.position and r.notification.topic in self._public
             ]
-            covered = recordings[-1].notification.id
+            covered = recordings[-1][0].notification.id
         if covered == max(self._covered, self.position):
             return None
         return taken, covered
@@ -393,8 +398,8 @@ class Relay:
                 # What the writer handed over follows on the last published event: no read of
                 # the store (a thread hand-off and a query), no decoding of what it just encoded.
                 recordings, covered = handed
-                events: list[tuple[Notification, object]] = [
-                    (r.notification, r.domain_event) for r in recordings
+                events: list[tuple[Notification, object, Checked]] = [
+                    (r.notification, r.domain_event, c) for r, c in recordings
                 ]
             else:
                 notifications = await _in_thread(
@@ -407,13 +412,13 @@ class Relay:
                 if not notifications:
                     await self._idle()
                     continue
-                events = [(n, None) for n in notifications]
+                events = [(n, None, None) for n in notifications]
                 covered = notifications[-1].id
             self._unpublished = True
             acks: list[asyncio.Future[PubAck]] = []
-            for notification, event in events:
+            for notification, event, checked in events:
                 try:
-                    subject, data, envelope = to_message(self.app, notification, event)
+                    subject, data, envelope = to_message(self.app, notification, event, checked)
                 except ContractViolation as violation:
                     acks.append(await self._skip(js, notification, violation))
                     continue

@@ -214,11 +214,19 @@ def fingerprint(command: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+Checked = tuple[str, EventPayload] | None
+"""The subject and payload a public event was checked to before it was stored; None: private."""
+RecordedListener = Callable[[list[Recording[UUID]], list[Checked]], None]
+
+
 class _CollectedEvents(ProcessingEvent[UUID]):
     """eventsourcing's `ProcessingEvent`, collecting an aggregate's events without asking two
     runtime-checkable protocols first: on Python 3.11 each such isinstance walks the protocol's
     members, and the two cost a seventh of the command writer's time in the unary profile
     (``make bench-profile``). Anything that is not an aggregate goes the library's way."""
+
+    checked: list[Checked]
+    """Set by `ChainApplication._record`, one per event in order (unset: none checked)."""
 
     def collect_events(self, *objs: Any, **kwargs: Any) -> None:
         for obj in objs:
@@ -244,18 +252,17 @@ class ChainApplication(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, kept as it is
+        if recordings:
+            # Told in the saving thread, once the transaction is committed, with the subject
+            # and payload each public event was checked to (in the same order; None: private).
+            checked = getattr(processing_event, "checked", None) or [None] * len(recordings)
+            for listener in self.recorded_listeners:
+                listener(recordings, checked)
         return recordings
 
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        """eventsourcing's hook after events were stored (committed): each listener is told,
-        in the saving thread, the recordings of that one transaction, in order."""
-        if recordings:
-            for listener in self.recorded_listeners:
-                listener(recordings)
-
     def __init__(self, store: StoreSettings) -> None:
-        self.recorded_listeners: list[Callable[[list[Recording[UUID]]], None]] = []
-        """Told of every transaction's recordings once stored (the relay, `_notify`)."""
+        self.recorded_listeners: list[RecordedListener] = []
+        """Told of every transaction's recordings once stored (the relay, `save`)."""
         super().__init__(
             env={f"{self.name.upper()}_{k}": v for k, v in store.eventsourcing_env().items()}
             | store.eventsourcing_env()
@@ -296,10 +303,14 @@ class ChainApplication(Application[UUID]):
         # bus retries the batch one command at a time, so only the command that caused it fails.
         if not hasattr(self, "_published_topics"):
             self._published_topics = frozenset(self.public_topics())
+        checked: list[Checked] = []
         for event in processing_event.events:
             if getattr(type(event), "TOPIC", "") in self._published_topics:
                 assert isinstance(event, ChainAggregate.Event)
-                self.publishable(event)
+                checked.append(self.publishable(event))
+            else:
+                checked.append(None)
+        processing_event.checked = checked  # type: ignore[attr-defined]
         return super()._record(processing_event)
 
     def event_topics(self) -> set[str]:
