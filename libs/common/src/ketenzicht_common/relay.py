@@ -31,6 +31,13 @@ aggregate, the rule it breaks; none of its content) and an ERROR line names the 
 Stopping would hold back every later event for one that every consumer would refuse anyway
 (docs/adr/0009 says why skipping is right).
 
+**What it reads.** The store's only publisher (no lease) is handed each transaction its own
+process's writer commits, with the payloads the events were checked to before they were stored
+(`ChainApplication.save`); it publishes from that hand-off whenever it follows on what it has
+published without a gap, and reads the notification log wherever it does not (events stored
+before it ran, a hand-off that overflowed while it was behind): no thread hop, no query and no
+decoding for what was just stored, and the same order either way (docs/adr/0038).
+
 **Several instances.** Instances of a service that share one store (PostgreSQL) each run a
 relay, and a ``lease`` (`lease`, docs/adr/0026) lets one publish at a time: the others wait to
 hold it, and the one that takes it over finds its position in the stream as at start.
