@@ -89,9 +89,10 @@ log = logging.getLogger(__name__)
 
 SCAN_WINDOW = 64
 """Messages read at once while looking for the relay's last own message."""
-HANDED_OVER = 256
-"""Transactions the writer's hand-off holds at most (`Relay._recorded`); past that (NATS down,
-the relay behind) it starts again empty, and the relay reads the store until it has caught up."""
+HANDED_OVER = 64
+"""Transactions the writer's hand-off holds at most (`Relay._recorded`; a bulk stream's are up
+to the command batch, 500 commands); past that (NATS down, the relay behind) it starts again
+empty, and the relay reads the store until it has caught up."""
 
 
 def to_message(
