@@ -31,6 +31,13 @@ aggregate, the rule it breaks; none of its content) and an ERROR line names the 
 Stopping would hold back every later event for one that every consumer would refuse anyway
 (docs/adr/0009 says why skipping is right).
 
+**What it reads.** The store's only publisher (no lease) is handed each transaction its own
+process's writer commits, with the payloads the events were checked to before they were stored
+(`ChainApplication.save`); it publishes from that hand-off whenever it follows on what it has
+published without a gap, and reads the notification log wherever it does not (events stored
+before it ran, a hand-off that overflowed while it was behind): no thread hop, no query and no
+decoding for what was just stored, and the same order either way (docs/adr/0038).
+
 **Several instances.** Instances of a service that share one store (PostgreSQL) each run a
 relay, and a ``lease`` (`lease`, docs/adr/0026) lets one publish at a time: the others wait to
 hold it, and the one that takes it over finds its position in the stream as at start.
@@ -43,6 +50,7 @@ health sub-service ``<service>.relay``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -54,7 +62,7 @@ from uuid import UUID
 
 import nats.errors
 import nats.js.errors
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Recording
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, RawStreamMsg
@@ -73,7 +81,7 @@ from .contract import ContractViolation
 from .domain import ChainAggregate, event_id_of, parse_event_topic
 from .lease import Lease
 from .nats_connection import connect
-from .store import ChainApplication
+from .store import ChainApplication, Checked
 from .streams import ensure_stream, own_streams, relay_skip_subject
 from .telemetry import valid_traceparent
 
@@ -81,15 +89,29 @@ log = logging.getLogger(__name__)
 
 SCAN_WINDOW = 64
 """Messages read at once while looking for the relay's last own message."""
+HANDED_OVER = 64
+"""Transactions the writer's hand-off holds at most (`Relay._recorded`; a bulk stream's are up
+to the command batch, 500 commands); past that (NATS down, the relay behind) it starts again
+empty, and the relay reads the store until it has caught up."""
 
 
-def to_message(app: ChainApplication, notification: Notification) -> tuple[str, bytes, Envelope]:
+def to_message(
+    app: ChainApplication,
+    notification: Notification,
+    event: object = None,
+    checked: Checked = None,
+) -> tuple[str, bytes, Envelope]:
     """The subject, the payload's JSON and the envelope of a stored event
-    (``envelope.to_message`` makes the message of the last two)."""
-    event = app.mapper.to_domain_event(notification)
+    (``envelope.to_message`` makes the message of the last two). ``event`` is the stored
+    event's domain event and ``checked`` its subject and payload as checked before it was
+    stored, when the writer handed them over (`Relay._recorded`); else the event is decoded
+    from the notification and checked here."""
+    if event is None:
+        event = app.mapper.to_domain_event(notification)
     assert isinstance(event, ChainAggregate.Event)
     service, event_type, version = parse_event_topic(notification.topic)
-    subject, body = app.publishable(event)  # ContractViolation for an event it cannot publish
+    # ContractViolation for an event it cannot publish
+    subject, body = checked if checked is not None else app.publishable(event)
     provenance = event.provenance
     envelope = Envelope(
         event_id=event_id_of(event.originator_id, event.originator_version),
@@ -168,6 +190,46 @@ class Relay:
         self._last_error = ""
         self.lease = lease
         """Held while this relay may publish (None: the only instance, always)."""
+        self._handed: collections.deque[list[tuple[Recording[UUID], Checked]]] = collections.deque()
+        """Transactions this process's writer stored, as it stored them (`_recorded`)."""
+        self._covered = 0
+        """Every notification up to this id is published, or private."""
+        self._public = frozenset(self.topics)
+        if lease is None:
+            # The only instance: every event of the store is stored by this process's writer,
+            # so the writer's recordings are the notification log's next entries. Another
+            # instance's writer would not tell this relay (then it reads the store only).
+            app.recorded_listeners.append(self._recorded)
+
+    def _recorded(self, recordings: list[Recording[UUID]], checked: list[Checked]) -> None:
+        """Called in the writer's thread with one committed transaction's recordings."""
+        if len(self._handed) >= HANDED_OVER:
+            self._handed.clear()
+        self._handed.append(list(zip(recordings, checked, strict=True)))
+
+    def _from_writer(self) -> tuple[list[tuple[Recording[UUID], Checked]], int] | None:
+        """The public events of the transactions handed over that follow on what is published
+        without a gap, and the id they cover up to; None when the store must be read: nothing
+        handed over, or a gap before the first (stored before the relay ran, or dropped)."""
+        covered = max(self._covered, self.position)
+        taken: list[tuple[Recording[UUID], Checked]] = []
+        while self._handed and len(taken) < self.batch_size:
+            recordings = self._handed[0]
+            if recordings[-1][0].notification.id <= covered:
+                self._handed.popleft()  # already read from the store
+                continue
+            if recordings[0][0].notification.id > covered + 1:
+                break
+            self._handed.popleft()
+            taken += [
+                (r, c)
+                for r, c in recordings
+                if r.notification.id > self.position and r.notification.topic in self._public
+            ]
+            covered = recordings[-1][0].notification.id
+        if covered == max(self._covered, self.position):
+            return None
+        return taken, covered
 
     def wake(self) -> None:
         """Called from any thread after events were stored."""
@@ -217,6 +279,7 @@ class Relay:
                         # instead, because a message lost mid-batch may sit below the stream's
                         # last one; the re-sent tail is dropped by Nats-Msg-Id.
                         self.position = await self._published_position(js)
+                        self._covered = 0
                         self._resumed = True
                     await self._follow(js)
                 except asyncio.CancelledError:
@@ -338,21 +401,32 @@ class Relay:
                 self.lease.check()  # LeaseLost: wait to hold it again
             # Cleared before reading, so a wake-up during the read is not lost.
             self._wake.clear()
-            notifications = await _in_thread(
-                self.app.recorder.select_notifications,
-                self.position + 1,
-                self.batch_size,
-                None,
-                self.topics,
-            )
-            if not notifications:
-                await self._idle()
-                continue
+            handed = self._from_writer()
+            if handed is not None:
+                # What the writer handed over follows on the last published event: no read of
+                # the store (a thread hand-off and a query), no decoding of what it just encoded.
+                recordings, covered = handed
+                events: list[tuple[Notification, object, Checked]] = [
+                    (r.notification, r.domain_event, c) for r, c in recordings
+                ]
+            else:
+                notifications = await _in_thread(
+                    self.app.recorder.select_notifications,
+                    self.position + 1,
+                    self.batch_size,
+                    None,
+                    self.topics,
+                )
+                if not notifications:
+                    await self._idle()
+                    continue
+                events = [(n, None, None) for n in notifications]
+                covered = notifications[-1].id
             self._unpublished = True
             acks: list[asyncio.Future[PubAck]] = []
-            for notification in notifications:
+            for notification, event, checked in events:
                 try:
-                    subject, data, envelope = to_message(self.app, notification)
+                    subject, data, envelope = to_message(self.app, notification, event, checked)
                 except ContractViolation as violation:
                     acks.append(await self._skip(js, notification, violation))
                     continue
@@ -361,14 +435,12 @@ class Relay:
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
-            self.position = notifications[-1].id
+            if events:
+                self.position = events[-1][0].id
+            self._covered = covered
             self._progress_at = self._monotonic()
             self._last_error = ""
-            if (
-                self.lease is None
-                and len(notifications) < self.batch_size
-                and not self._wake.is_set()
-            ):
+            if self.lease is None and len(events) < self.batch_size and not self._wake.is_set():
                 # The only instance: every event stored since the read above came from this
                 # process's writer, which wakes the relay after each commit. A short batch and
                 # no wake-up since means nothing is left, so the read that would find that out

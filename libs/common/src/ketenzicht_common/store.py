@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+import math
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
@@ -49,6 +52,49 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+_NATIVE = (str, int, bool, type(None))
+_TRANSCODED = (date, datetime)
+
+
+def _orjson_writes_as_json_does(value: Any) -> bool:
+    """Whether orjson, passing dates and datetimes to the transcoder, writes ``value`` byte for
+    byte as eventsourcing's `JSONTranscoder` (the standard library's json) does.
+
+    Only plain JSON values, dates and datetimes qualify, by exact type: orjson writes a UUID, a
+    dataclass or an enum itself (the standard library hands them to the transcoder, or refuses
+    them), a NaN as null, and refuses a dict key that is not a string, so any such value
+    goes the library's way."""
+    kind = type(value)
+    if kind in _NATIVE or kind in _TRANSCODED:
+        return True
+    if kind is dict:
+        return all(
+            type(key) is str and _orjson_writes_as_json_does(item) for key, item in value.items()
+        )
+    if kind is list or kind is tuple:
+        return all(_orjson_writes_as_json_does(item) for item in value)
+    if kind is float:
+        return math.isfinite(value)
+    return False
+
+
+class FastJSONTranscoder(JSONTranscoder):
+    """eventsourcing's `JSONTranscoder`, its encoding done by orjson where orjson writes the
+    same bytes (`_orjson_writes_as_json_does`); the rest, and all decoding, unchanged.
+
+    Stored events read the same whichever wrote them. A save spent a fifth of the command
+    writer's time in the standard library's encoder (about 8–16 µs an event against 1–2 here):
+    three events a new victim's signal (ADR 0038). Chosen by eventsourcing's own setting
+    (``TRANSCODER_TOPIC``, `StoreSettings.eventsourcing_env`)."""
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+    def encode(self, obj: Any) -> bytes:
+        if type(obj) is dict and _orjson_writes_as_json_does(obj):
+            return orjson.dumps(obj, default=self._encode_obj, option=self._OPTIONS)
+        return super().encode(obj)
+
+
 class StoreSettings(BaseModel):
     """Where a service keeps its events. SQLite is the embedded default."""
 
@@ -68,6 +114,7 @@ class StoreSettings(BaseModel):
             # because the bus clears the cache whenever a batch fails to save.
             "AGGREGATE_CACHE_FASTFORWARD": "n",
             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+            "TRANSCODER_TOPIC": "ketenzicht_common.store:FastJSONTranscoder",
         }
         if self.backend == "memory":
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
@@ -167,11 +214,19 @@ def fingerprint(command: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+Checked = tuple[str, EventPayload] | None
+"""The subject and payload a public event was checked to before it was stored; None: private."""
+RecordedListener = Callable[[list[Recording[UUID]], list[Checked]], None]
+
+
 class _CollectedEvents(ProcessingEvent[UUID]):
     """eventsourcing's `ProcessingEvent`, collecting an aggregate's events without asking two
     runtime-checkable protocols first: on Python 3.11 each such isinstance walks the protocol's
     members, and the two cost a seventh of the command writer's time in the unary profile
     (``make bench-profile``). Anything that is not an aggregate goes the library's way."""
+
+    checked: list[Checked]
+    """Set by `ChainApplication._record`, one per event in order (unset: none checked)."""
 
     def collect_events(self, *objs: Any, **kwargs: Any) -> None:
         for obj in objs:
@@ -197,9 +252,17 @@ class ChainApplication(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, kept as it is
+        if recordings:
+            # Told in the saving thread, once the transaction is committed, with the subject
+            # and payload each public event was checked to (in the same order; None: private).
+            checked = getattr(processing_event, "checked", None) or [None] * len(recordings)
+            for listener in self.recorded_listeners:
+                listener(recordings, checked)
         return recordings
 
     def __init__(self, store: StoreSettings) -> None:
+        self.recorded_listeners: list[RecordedListener] = []
+        """Told of every transaction's recordings once stored (the relay, `save`)."""
         super().__init__(
             env={f"{self.name.upper()}_{k}": v for k, v in store.eventsourcing_env().items()}
             | store.eventsourcing_env()
@@ -240,10 +303,14 @@ class ChainApplication(Application[UUID]):
         # bus retries the batch one command at a time, so only the command that caused it fails.
         if not hasattr(self, "_published_topics"):
             self._published_topics = frozenset(self.public_topics())
+        checked: list[Checked] = []
         for event in processing_event.events:
             if getattr(type(event), "TOPIC", "") in self._published_topics:
                 assert isinstance(event, ChainAggregate.Event)
-                self.publishable(event)
+                checked.append(self.publishable(event))
+            else:
+                checked.append(None)
+        processing_event.checked = checked  # type: ignore[attr-defined]
         return super()._record(processing_event)
 
     def event_topics(self) -> set[str]:
@@ -325,6 +392,7 @@ __all__ = [
     "ChainApplication",
     "CommandLog",
     "DateAsISO",
+    "FastJSONTranscoder",
     "StoreSettings",
     "fingerprint",
     "topics_of",
