@@ -125,3 +125,65 @@ def test_nothing_the_exact_check_refuses_passes_at_once(
         assert passed.document.data == payload
         assert passed.data == orjson.loads(data)
         assert passed.document.id == str(envelope.event_id)
+
+
+def _spliced(at: str, text: str) -> bytes:
+    """The relay's body with ``text`` written in at ``at`` ("start": after the opening brace;
+    "end": before the closing one; "data": first in the payload; "data-end": last in it)."""
+    body = BODY.decode()
+    if at == "start":
+        return (body[:1] + text + "," + body[1:]).encode()
+    if at == "end":
+        return (body[:-1] + "," + text + "}").encode()
+    opening = body.index('"data":{') + len('"data":{')
+    if at == "data":
+        return (body[:opening] + text + "," + body[opening:]).encode()
+    assert at == "data-end"
+    return (body[:-2] + "," + text + "}}").encode()
+
+
+OTHER_DATA = '{"occurred_on":"2022-01-10","victim_id":"victim-999","case_id":"case-999"}'
+BYTE_FORGERIES: list[bytes] = [
+    # Duplicate members: pydantic-core and orjson must take the same one (both take the last),
+    # or the fast path would validate one payload and hand on the other.
+    _spliced("start", f'"data":{OTHER_DATA}'),
+    _spliced("end", f'"data":{OTHER_DATA}'),
+    _spliced("end", '"data":{"occurred_on":"2022-01-10","victim_id":"victim-999","remark":"x"}'),
+    _spliced("data", f'"victim_id":"{FREE_TEXT}"'),
+    _spliced("data-end", f'"victim_id":"{FREE_TEXT}"'),
+    _spliced("data-end", '"victim_id":"victim-777"'),
+    _spliced("data", '"victim_id":"victim-777"'),
+    _spliced("end", '"source":"/ketenzicht/residence"'),
+    _spliced("start", '"source":"/ketenzicht/residence"'),
+    _spliced("end", '"dataschema":"ketenzicht:intake/SignalRegistered.v1"'),
+    _spliced("end", '"occurredon":"2022-01-11"'),
+    _spliced("start", '"occurredon":"2022-01-11"'),
+    # The same member under an escaped name.
+    _spliced("end", f'"d\\u0061ta":{OTHER_DATA}'),
+    _spliced("start", f'"d\\u0061ta":{OTHER_DATA}'),
+    _spliced("data-end", '"victim\\u005fid":"victim-555"'),
+    _spliced("end", '"d\\u0061taschema":"ketenzicht:intake/SignalRegistered.v1"'),
+    # Values JSON parsers disagree on, in an ignored attribute and in the payload.
+    _spliced("start", '"partnerextension":NaN'),
+    _spliced("start", '"partnerextension":Infinity'),
+    _spliced("start", '"partnerextension":1e400'),
+    _spliced("end", '"partnerextension":18446744073709551616'),
+    _spliced("data", '"remark":NaN'),
+    _spliced("data", '"remark":18446744073709551616'),
+    _spliced("start", '"partnerextension":"\\ud800"'),
+    _spliced("data", '"remark":"\\udc00"'),
+    _spliced("start", '"partnerextension":' + "[" * 300 + "]" * 300),
+    b'{"partnerextension":"\xff",' + BODY[1:],
+    b"\xef\xbb\xbf" + BODY,
+    BODY + b"x",
+    BODY + b" \n",
+    BODY.replace(b'"2026-01-02T03:04:05+00:00"', b'"2026-01-02T23:59:60+00:00"'),
+    BODY.replace(b'"2026-01-02T03:04:05+00:00"', b'"0001-01-01T00:30:00+01:00"'),
+]
+
+
+@pytest.mark.parametrize("body", BYTE_FORGERIES)
+def test_no_forged_body_reads_otherwise_at_once_than_in_the_exact_check(body: bytes) -> None:
+    # What the JSON parsers might disagree on: duplicate or escaped member names, NaN, numbers
+    # beyond a double or 64 bits, lone surrogates, bytes that are no UTF-8, a byte-order mark.
+    test_nothing_the_exact_check_refuses_passes_at_once(STREAM, SUBJECT, HEADERS, body)
