@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from monitor_chain_builders import fixed_chain
 
 from monitor.domain import POLICE_PHASE, TIME_TO_REPORT, ChainProjection, ChainView, observe
@@ -86,3 +88,43 @@ def test_the_survival_curve_per_year_steps_at_each_closed_unit_with_its_band() -
     assert [(c.group, c.small_group, c.points) for c in small if c.group == "2020"] == [
         ("2020", True, ())
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not complementary (review of ADR 0036): a curve withheld in one grouping is "
+    "recovered from another grouping's published curves; the fix is a design decision",
+)
+def test_a_withheld_curves_closed_durations_cannot_be_read_off_another_grouping() -> None:
+    from datetime import timedelta
+
+    from monitor_chain_builders import ChainLog
+
+    from monitor.domain.leadtimes import MINOR
+    from monitor.domain.trends import by_start_year, survival_curves
+
+    log = ChainLog()
+    # 2020: five reports, 10 to 50 days after the signal. 2021: five signals, two reports (13
+    # and 57 days): fewer than five closed, so 2021's curve is withheld at five.
+    for year, durations in ((2020, [10, 20, 30, 40, 50]), (2021, [13, 57, None, None, None])):
+        start = date(year, 1, 5)
+        for n, days in enumerate(durations):
+            victim = f"victim-{year}-{n}"
+            log.signal(victim, start.isoformat(), "SEXUAL", False, "DUTCH", "AMSTERDAM")
+            if days is not None:
+                on = (start + timedelta(days=days)).isoformat()
+                log.add("ReportFiled", on, victim_id=victim, case_id=f"case-{year}-{n}")
+    projection = ChainProjection()
+    projection.apply_all(log.facts)
+    chain = projection.view(AS_OF)
+    by_year = survival_curves(chain, TIME_TO_REPORT, by_start_year, min_group_size=5)
+    assert [(c.group, c.small_group) for c in by_year] == [("2020", False), ("2021", True)]
+    by_minor = survival_curves(
+        chain, TIME_TO_REPORT, lambda o: MINOR.key(o.unit), min_group_size=5
+    )
+    published_by_year = {p.day for c in by_year for p in c.points}
+    published_by_minor = {p.day for c in by_minor for p in c.points}
+    # The steps the other grouping's curves take where no published year's curve does are the
+    # withheld year's closed durations.
+    recovered = published_by_minor - published_by_year - {0.0}
+    assert not {13.0, 57.0} <= recovered
