@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from monitor_chain_builders import fixed_chain
 
 from monitor.domain import POLICE_PHASE, TIME_TO_REPORT, ChainProjection, ChainView, observe
@@ -119,9 +118,7 @@ def test_a_withheld_curves_closed_durations_cannot_be_read_off_another_grouping(
     chain = projection.view(AS_OF)
     by_year = survival_curves(chain, TIME_TO_REPORT, by_start_year, min_group_size=5)
     assert [(c.group, c.small_group) for c in by_year] == [("2020", False), ("2021", True)]
-    by_minor = survival_curves(
-        chain, TIME_TO_REPORT, lambda o: MINOR.key(o.unit), min_group_size=5
-    )
+    by_minor = survival_curves(chain, TIME_TO_REPORT, lambda o: MINOR.key(o.unit), min_group_size=5)
     published_by_year = {p.day for c in by_year for p in c.points}
     published_by_minor = {p.day for c in by_minor for p in c.points}
     # The steps the other grouping's curves take where no published year's curve does are the
