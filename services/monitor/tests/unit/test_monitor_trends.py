@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from monitor_chain_builders import fixed_chain
 
 from monitor.domain import POLICE_PHASE, TIME_TO_REPORT, ChainProjection, ChainView, observe
@@ -62,20 +61,27 @@ def test_a_year_of_few_cases_or_few_closed_cases_is_withheld() -> None:
     assert published == {2020: (False, 12.0), 2021: (False, 14.0)}
 
 
-def test_the_survival_curve_per_year_steps_at_each_closed_unit_with_its_band() -> None:
+def test_the_survival_curve_per_year_is_given_weekly_with_its_band() -> None:
     from monitor.domain.trends import SURVIVAL_DAYS, by_start_year, survival_curves
 
     curves = {
         c.group: c for c in survival_curves(view(), TIME_TO_REPORT, by_start_year, min_group_size=1)
     }
     later = curves["2021"]
-    # 9, 14 and 27 days closed, one unit open at 213 days: a quarter drops at each close.
-    assert [(p.day, round(p.survival, 6)) for p in later.points] == [
-        (0.0, 1.0),
-        (9.0, 0.75),
-        (14.0, 0.5),
-        (27.0, 0.25),
-        (213.0, 0.25),
+    # 9, 14 and 27 days closed, one unit open at 213 days: a quarter drops at each close. The
+    # curve is given on day 0, 7, … 210 (213 rounded down to the week) and at 90 and 180 days,
+    # each the step function's value that day: the drops show in their week, not on their day.
+    assert [p.day for p in later.points] == sorted({*range(0, 211, 7), 90, 180})
+    share = {p.day: round(p.survival, 6) for p in later.points}
+    assert [share[d] for d in (0.0, 7.0, 14.0, 21.0, 28.0, 90.0, 180.0, 210.0)] == [
+        1.0,
+        1.0,
+        0.5,  # 9 and 14 days closed by day 14
+        0.5,
+        0.25,  # 27 days
+        0.25,
+        0.25,
+        0.25,
     ]
     assert all(p.lower <= p.survival <= p.upper for p in later.points)
     assert SURVIVAL_DAYS == (90, 180, 365, 730)
@@ -89,18 +95,13 @@ def test_the_survival_curve_per_year_steps_at_each_closed_unit_with_its_band() -
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not complementary (review of ADR 0036): a curve withheld in one grouping is "
-    "recovered from another grouping's published curves; the fix is a design decision",
-)
 def test_a_withheld_curves_closed_durations_cannot_be_read_off_another_grouping() -> None:
     from datetime import timedelta
 
     from monitor_chain_builders import ChainLog
 
     from monitor.domain.leadtimes import MINOR
-    from monitor.domain.trends import by_start_year, survival_curves
+    from monitor.domain.trends import GRID_DAYS, SURVIVAL_DAYS, by_start_year, survival_curves
 
     log = ChainLog()
     # 2020: five reports, 10 to 50 days after the signal. 2021: five signals, two reports (13
@@ -121,7 +122,13 @@ def test_a_withheld_curves_closed_durations_cannot_be_read_off_another_grouping(
     by_minor = survival_curves(chain, TIME_TO_REPORT, lambda o: MINOR.key(o.unit), min_group_size=5)
     published_by_year = {p.day for c in by_year for p in c.points}
     published_by_minor = {p.day for c in by_minor for p in c.points}
-    # The steps the other grouping's curves take where no published year's curve does are the
-    # withheld year's closed durations.
+    # Were a curve to step where a closed case's duration is, the steps the other grouping's
+    # curves take where no published year's curve does would be the withheld year's closed
+    # durations. Every published point is on a grid day (a week's or a fixed day), none is one
+    # of 2021's durations; the drop at 13 days shows only in the week from day 7 to day 14.
+    grid = {float(d) for d in range(0, 800, GRID_DAYS)} | {float(d) for d in SURVIVAL_DAYS}
+    assert published_by_year | published_by_minor <= grid
     recovered = published_by_minor - published_by_year - {0.0}
-    assert not {13.0, 57.0} <= recovered
+    assert not {13.0, 57.0} & recovered
+    # The end of follow-up (2021's open units, 360 days) is published rounded down to the week.
+    assert max(published_by_minor) == 357.0

@@ -11,7 +11,9 @@ does (the upper bound of a curve that stays above one half). A year of fewer tha
 (`small_group`): the curve's steps are the closed cases' durations (ADR 0036).
 
 `survival_curves` gives the whole curve per group (per start year, per cohort) with its band,
-for the dashboard's survival chart and the table beside it.
+for the dashboard's survival chart and the table beside it, on a weekly grid: the exact fitted
+steps (one at each closed case's duration) stay internal, so that differencing the curves of two
+groupings tells at most the week of a withheld group's case, not its day (ADR 0036).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ def median_by_year(
 SURVIVAL_DAYS: tuple[int, ...] = (90, 180, 365, 730)
 """The days at which the survival table states the share still without the end milestone."""
 
+GRID_DAYS = 7
+"""A published curve is given every this many days from its start (ADR 0036)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SurvivalPoint:
@@ -124,7 +129,11 @@ class SurvivalPoint:
 class SurvivalCurve:
     """The Kaplan–Meier curve of one group (share of units that have not reached the end of the
     interval yet, by days since its start) with lifelines' pointwise 95% band; and the curve at
-    `SURVIVAL_DAYS`. A small group has no points."""
+    `SURVIVAL_DAYS`. A small group has no points.
+
+    `points` are the step function's values on the weekly grid (day 0, 7, 14, … up to the end of
+    follow-up, the last observed day rounded down to the grid) and on those of `SURVIVAL_DAYS`
+    within the follow-up, not its steps: a step's day is a closed case's duration (ADR 0036)."""
 
     group: str
     units: int
@@ -145,6 +154,16 @@ def _at(points: tuple[SurvivalPoint, ...], day: int) -> SurvivalPoint | None:
     if found is None or (day > points[-1].day and points[-1].survival > 0):
         return None  # past the follow-up; a curve that reached zero stays there
     return SurvivalPoint(float(day), found.survival, found.lower, found.upper)
+
+
+def _published(points: tuple[SurvivalPoint, ...]) -> tuple[SurvivalPoint, ...]:
+    """The fitted curve on the days it is published on: the grid and the fixed days, none past
+    the end of follow-up (the fitted timeline's last day, a censored or closed unit's)."""
+    follow_up = points[-1].day
+    days = sorted(
+        {*range(0, int(follow_up) + 1, GRID_DAYS), *(d for d in SURVIVAL_DAYS if d <= follow_up)}
+    )
+    return tuple(p for p in (_at(points, d) for d in days) if p is not None)
 
 
 def survival_curves(
@@ -168,7 +187,7 @@ def survival_curves(
         observations = groups[group]
         cases = len({_case_key(o) for o in observations})
         small = _withheld(observations, cases, min_group_size)
-        points: tuple[SurvivalPoint, ...] = ()
+        points: tuple[SurvivalPoint, ...] = ()  # the exact steps, not published as such
         if not small:
             fitted = KaplanMeierFitter().fit(
                 [o.days for o in observations], event_observed=[o.observed for o in observations]
@@ -187,7 +206,7 @@ def survival_curves(
                 units=len(observations),
                 cases=cases,
                 small_group=small,
-                points=points,
+                points=_published(points) if points else (),
                 at_days=tuple(_at(points, d) for d in SURVIVAL_DAYS) if points else (),
             )
         )
