@@ -192,7 +192,7 @@ class SQLiteKeys(KeyBackend):
             try:
                 self._db.execute("DELETE FROM blind_index WHERE subject=?", (subject,))
                 gone = self._db.execute("DELETE FROM subject_keys WHERE subject=?", (subject,))
-                existed = gone.rowcount > 0
+                existed: bool = gone.rowcount > 0
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -312,7 +312,7 @@ class PostgresKeys(KeyBackend):
                 self._sql.SQL("DELETE FROM {}.subject_keys WHERE subject=%s").format(ident),
                 (subject,),
             )
-            existed = gone.rowcount > 0
+            existed: bool = gone.rowcount > 0
         # Outside the transaction (VACUUM cannot run in one): the dead tuples' space is freed
         # now rather than whenever autovacuum comes by.
         self._run("VACUUM {schema}.subject_keys")

@@ -274,7 +274,7 @@ class CommandStream:
         if not entry.future.done():
             entry.future.set_result(result)
 
-    def _unavailable(self, order: int, result: Any, now: float) -> bool:
+    def _unavailable(self, order: int, now: float) -> bool:
         """Whether the command must go to another instance: answered UNAVAILABLE, for less
         than ``patience`` so far (then it is answered with that result instead)."""
         entry = self._unanswered[order]
@@ -296,7 +296,7 @@ class CommandStream:
                     if (
                         result.HasField("error")
                         and result.error.code == _UNAVAILABLE
-                        and self._unavailable(order, result, loop.time())
+                        and self._unavailable(order, loop.time())
                     ):
                         error = ConnectionError("an instance answered UNAVAILABLE")
                         break
@@ -457,7 +457,7 @@ class Feeder:
             self._streams[key] = CommandStream(SERVICES[service][1](channel))
         return self._streams[key]
 
-    async def _result(self, future: asyncio.Future[Any]) -> Any | None:
+    async def _result(self, future: asyncio.Future[Any]) -> Any:
         """The command's result; None when its stream gave up on it (counted as refused, by
         the stream's status), so that what waits for the pseudonym it would issue is skipped
         rather than left waiting."""
