@@ -38,6 +38,8 @@ from ketenzicht.monitor.v1.monitor_pb2_grpc import MonitorServiceStub
 from ketenzicht_common.client import connect
 from ketenzicht_common.clock import SystemClock
 from ketenzicht_common.cluster import ClusterStack, loopback
+from ketenzicht_common.health import ServiceHealth, health_of
+from ketenzicht_common.health import report as health_report
 from ketenzicht_common.processes import ServiceProcess
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.streams import read_whole
@@ -115,17 +117,27 @@ async def stream_of(stack: ClusterStack, party: str, stream: str) -> list[nats.a
             await nc.close()
 
 
-async def quiet(stack: ClusterStack, quiet_seconds: float = 5.0, timeout: float = 120.0) -> None:
-    """Until residence's stream stops growing."""
+async def caught_up(
+    stack: ClusterStack, quiet_seconds: float = 5.0, timeout: float = 180.0
+) -> None:
+    """Until residence has caught up: its active instance holds nothing back (its health: every
+    upstream stream applied, the feed serving) and its stream has not grown for
+    ``quiet_seconds``. A stream that merely stops growing is not enough: while an upstream
+    stream lags (a consumer after a node's loss), the triggers wait for it."""
     loop = asyncio.get_running_loop()
     last, since, deadline = -1, loop.time(), loop.time() + timeout
+    healths: list[ServiceHealth] = []
     while loop.time() < deadline:
         count = len(await stream_of(stack, "residence", RESIDENCE_STREAM))
-        if count != last:
+        instances = [p for p in stack.instances("residence") if p.process is not None]
+        healths = [await health_of(p.label, p.address) for p in instances]
+        active = [h for h in healths if h.serving and not h.standby]
+        if count != last or len(active) != 1:
             last, since = count, loop.time()
         elif loop.time() - since >= quiet_seconds:
             return
         await asyncio.sleep(1.0)
+    pytest.fail(f"residence did not catch up in {timeout:.0f} s: {health_report(healths)}")
 
 
 async def figures(address: str) -> bytes:
@@ -236,7 +248,7 @@ async def test_a_scenario_through_a_node_loss_ends_in_one_pass_of_the_rules(
     )
     logs = "".join(path.read_text() for path in cluster.log_dir.glob("*.log"))
     assert "event store unavailable" in logs, "no command met PostgreSQL down"
-    await quiet(cluster)
+    await caught_up(cluster)
 
     standing: dict[str, dict[str, object]] = {}
     for message in await stream_of(cluster, "residence", RESIDENCE_STREAM):
