@@ -354,8 +354,15 @@ class ClusterStack:
         process.label = label
         process.start(timeout=90)
         self.services.append(process)
+        # The monitor stores no events: its read model is a SQLite file of its own, one per
+        # replica (services/monitor/src/monitor/bootstrap.py).
+        store = (
+            f"read model: SQLite in {full['KETENZICHT_DATA_DIR']}/projection"
+            if name == "monitor"
+            else f"store: PostgreSQL schema {name}"
+        )
         print(
-            f"{label:<14} gRPC (TLS) on {process.address:<18} store: PostgreSQL schema {name}, "
+            f"{label:<14} gRPC (TLS) on {process.address:<18} {store}, "
             f"log in {self.log_dir}/{label}.log",
             flush=True,
         )

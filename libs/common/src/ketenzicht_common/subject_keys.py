@@ -192,7 +192,7 @@ class SQLiteKeys(KeyBackend):
             try:
                 self._db.execute("DELETE FROM blind_index WHERE subject=?", (subject,))
                 gone = self._db.execute("DELETE FROM subject_keys WHERE subject=?", (subject,))
-                existed = gone.rowcount > 0
+                existed: bool = gone.rowcount > 0
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -231,7 +231,7 @@ class PostgresKeys(KeyBackend):
         self.dsn = dsn
         self.schema = schema
         self._lock = threading.Lock()
-        self._db = psycopg.connect(dsn, autocommit=True)
+        self._db = self._connect()
         ident = sql.Identifier(schema)
         self._db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
         for statement in (
@@ -243,10 +243,29 @@ class PostgresKeys(KeyBackend):
         ):
             self._run(statement)
 
+    def _connect(self) -> Any:
+        # Named, so that an operator sees it in pg_stat_activity; the connect timeout of the
+        # event store's (StoreSettings), so a command waits as long while PostgreSQL is down.
+        return self._psycopg.connect(
+            self.dsn,
+            autocommit=True,
+            connect_timeout=5,
+            application_name=f"ketenzicht-keys-{self.schema}"[:63],
+        )
+
+    def _connection(self) -> Any:
+        """The connection, opened again if the last use found it closed or broken (PostgreSQL
+        restarted): the command that met the broken one was answered UNAVAILABLE, and the one
+        after it, or its retry, gets a new connection. Call with the lock held."""
+        if self._db.closed or self._db.broken:
+            self._db.close()
+            self._db = self._connect()
+        return self._db
+
     def _run(self, text: str, *args: Any) -> Any:
         statement = self._sql.SQL(text).format(schema=self._sql.Identifier(self.schema))
         with self._lock:
-            return self._db.execute(statement, args)
+            return self._connection().execute(statement, args)
 
     def key_of(self, subject: str) -> StoredKey | None:
         row = self._run(
@@ -283,17 +302,17 @@ class PostgresKeys(KeyBackend):
         return str(row[0]) if row else None
 
     def destroy(self, subject: str) -> bool:
-        with self._lock, self._db.transaction():
+        with self._lock, (db := self._connection()).transaction():
             ident = self._sql.Identifier(self.schema)
-            self._db.execute(
+            db.execute(
                 self._sql.SQL("DELETE FROM {}.blind_index WHERE subject=%s").format(ident),
                 (subject,),
             )
-            gone = self._db.execute(
+            gone = db.execute(
                 self._sql.SQL("DELETE FROM {}.subject_keys WHERE subject=%s").format(ident),
                 (subject,),
             )
-            existed = gone.rowcount > 0
+            existed: bool = gone.rowcount > 0
         # Outside the transaction (VACUUM cannot run in one): the dead tuples' space is freed
         # now rather than whenever autovacuum comes by.
         self._run("VACUUM {schema}.subject_keys")

@@ -49,3 +49,31 @@ def test_a_destroyed_key_is_gone_from_the_tables_and_the_number_with_it(postgres
         assert len(tuples) == 1
         assert b"case-1/suspect-1" not in bytes(tuples[0][0])
     keys.close()
+
+
+def test_the_key_store_connects_again_after_its_connection_is_lost(postgres_dsn: str) -> None:
+    """PostgreSQL restarted (here: the key store's backend terminated, as a restart does to
+    every connection): the one command that meets the dead connection fails as the store being
+    unavailable (answered UNAVAILABLE, sent again), and every later one works — an instance
+    that lived through the restart must not refuse its commands from then on."""
+    schema = f"keys_{uuid.uuid4().hex[:8]}"
+    keys = SubjectKeys(
+        Controller.OM, base64.b64decode(new_master_key()), PostgresKeys(postgres_dsn, schema)
+    )
+    sealed = keys.seal("case-1/suspect-1", "parketnummer", "08/123456-22")
+    with psycopg.connect(postgres_dsn, autocommit=True) as db:
+        terminated = db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (f"ketenzicht-keys-{schema}",),
+        ).fetchall()
+    assert terminated == [(True,)]
+
+    failures = 0
+    for _ in range(3):
+        try:
+            assert keys.open("case-1/suspect-1", "parketnummer", sealed) == "08/123456-22"
+        except psycopg.OperationalError:
+            failures += 1
+    assert failures <= 1
+    keys.index("case-1/suspect-1", "parketnummer", "08/123456-22")
+    assert keys.find("parketnummer", "08/123456-22") == "case-1/suspect-1"

@@ -191,35 +191,63 @@ def build_request(kind: type[Message], oneof_field: str, fields: dict[str, Any])
     return kind(**{oneof_field: inner_type._concrete_class(**values)})
 
 
-UNAVAILABLE_RETRIES = 12
-"""How often a command answered UNAVAILABLE is sent again (about half a minute in all)."""
 _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
 
+PATIENCE_SECONDS = 120.0
+"""How long a bulk stream keeps sending again what it has not had answered, while nothing is
+answered at all (its service's instances all down or their stores unreachable), before it gives
+up: every command still waiting then fails with the stream's error (reported, not waited on)."""
+_DEFINITIVE = {
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
+"""How a stream ends that would end so again (its credentials, a frame that is no command):
+its commands fail at once. Any other end is the instance or the connection going away —
+UNAVAILABLE, CANCELLED, or INTERNAL when grpcio could not write to a call whose peer died
+("Failed execute_batch") — and what it had not answered is sent again on a new stream."""
 
-STREAM_RESENDS = 12
-"""How often a bulk stream that broke is opened again, its unanswered commands resent."""
-_RESENDABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
-"""How a stream ends when the instance serving it dies (or a connection to it breaks)."""
+
+@dataclass
+class _Unanswered:
+    request: Message
+    future: asyncio.Future[Any]
+    unavailable_since: float | None = None
+    """When an instance first answered it UNAVAILABLE (it stored nothing of it)."""
 
 
 class CommandStream:
     """One bulk ``Submit`` stream: send a command, get a future of its result.
 
     Where a service runs several instances (the cluster profile), the stream is served by one
-    of them; when that instance dies the stream breaks, and the commands it had not answered
-    are sent again, in the order they were first sent and with their command ids, on a new
-    stream the channel gives to an instance that is up (each is stored once: the command
-    log). Later commands follow them, so a case's facts keep the source's order."""
+    of them. The commands it has not answered are sent again, in the order they were first
+    sent and with their command ids, on a new stream, which the channel gives (round robin) to
+    an instance that is up; each is stored once (the command log). Later commands follow
+    them, so a case's facts keep the source's order. A new stream is opened
 
-    def __init__(self, stub: Any, window: int = 2000) -> None:
+    * when the stream breaks (the instance died, a connection broke), and
+    * when a command is answered UNAVAILABLE (the instance's store is unreachable, or it is
+      residence's warm standby): sent again on the same stream it would meet the same
+      instance, so the stream is ended and the command goes, with those after it, to the next.
+
+    A command answered with any other refusal is answered: its future has that result. One
+    answered UNAVAILABLE for ``patience`` seconds on end is answered with that UNAVAILABLE
+    result; if nothing at all is answered for ``patience`` seconds, the stream gives up and
+    every unanswered future fails with the stream's error. No future is left unresolved."""
+
+    def __init__(self, stub: Any, window: int = 2000, patience: float = PATIENCE_SECONDS) -> None:
         self._stub = stub
+        self._patience = patience
         self._slots = asyncio.Semaphore(window)
-        self._unanswered: dict[int, tuple[Message, asyncio.Future[Any]]] = {}
+        self._unanswered: dict[int, _Unanswered] = {}
         """Every command sent and not answered, by the order it was first sent in."""
         self._sent = 0
         self._closing = False
         self.resent = 0
-        """Commands sent again after their stream broke."""
+        """Commands sent again on a new stream."""
+        self.reopened = 0
+        """New streams opened (a stream broke, or an instance answered UNAVAILABLE)."""
         self._open()
         self._reader = asyncio.create_task(self._read())
 
@@ -227,8 +255,8 @@ class CommandStream:
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self._on_stream: dict[int, int] = {}  # the stream's sequence -> the order first sent
         self._call = self._stub.Submit(self._requests(self._queue))
-        for order, (request, _) in self._unanswered.items():
-            self._put(order, request)
+        for order, entry in self._unanswered.items():
+            self._put(order, entry.request)
         self.resent += len(self._unanswered)
 
     def _put(self, order: int, request: Message) -> None:
@@ -240,35 +268,64 @@ class CommandStream:
         while (request := await queue.get()) is not None:
             yield request
 
+    def _answer(self, order: int, result: Any) -> None:
+        entry = self._unanswered.pop(order)
+        self._slots.release()
+        if not entry.future.done():
+            entry.future.set_result(result)
+
+    def _unavailable(self, order: int, now: float) -> bool:
+        """Whether the command must go to another instance: answered UNAVAILABLE, for less
+        than ``patience`` so far (then it is answered with that result instead)."""
+        entry = self._unanswered[order]
+        if entry.unavailable_since is None:
+            entry.unavailable_since = now
+        return now - entry.unavailable_since < self._patience
+
     async def _read(self) -> None:
-        breaks = 0
+        loop = asyncio.get_running_loop()
+        failures = 0  # new streams opened since the last answer
+        progress = loop.time()  # the last answer
         while True:
+            error: BaseException | None = None
             try:
                 async for result in self._call:
                     order = self._on_stream[result.sequence]
-                    _, future = self._unanswered.pop(order, (None, None))
-                    if future is None:
-                        continue
-                    self._slots.release()
-                    breaks = 0
-                    if not future.done():
-                        future.set_result(result)
-                if not self._unanswered:
-                    return
-                error: BaseException = ConnectionError("the stream ended unanswered")
+                    if order not in self._unanswered:
+                        continue  # answered on an earlier stream
+                    if (
+                        result.HasField("error")
+                        and result.error.code == _UNAVAILABLE
+                        and self._unavailable(order, loop.time())
+                    ):
+                        error = ConnectionError("an instance answered UNAVAILABLE")
+                        break
+                    self._answer(order, result)
+                    failures, progress = 0, loop.time()
+                else:
+                    if not self._unanswered:
+                        return  # closed, and everything answered
+                    error = ConnectionError("the stream ended unanswered")
             except grpc.aio.AioRpcError as broken:
                 error = broken
-                if broken.code() not in _RESENDABLE:
-                    breaks = STREAM_RESENDS
-            if self._closing or breaks >= STREAM_RESENDS:
-                for _, future in self._unanswered.values():
-                    if not future.done():
-                        future.set_exception(error)
-                raise error
+                if broken.code() in _DEFINITIVE:
+                    self._fail(broken)  # refused as a whole (its credentials, a bad frame)
+                    raise
+            # This stream is done with: what it has not answered goes on a new one.
+            self._call.cancel()
             self._queue.put_nowait(None)
-            breaks += 1
-            await asyncio.sleep(min(0.25 * 2**breaks, 4.0))
+            if self._closing or loop.time() - progress >= self._patience:
+                self._fail(error)
+                raise error
+            failures += 1
+            await asyncio.sleep(min(0.05 * 2**failures, 4.0))
+            self.reopened += 1
             self._open()
+
+    def _fail(self, error: BaseException) -> None:
+        for entry in self._unanswered.values():
+            if not entry.future.done():
+                entry.future.set_exception(error)
 
     async def send(self, request: Message) -> asyncio.Future[Any]:
         await self._slots.acquire()
@@ -276,7 +333,7 @@ class CommandStream:
             self._slots.release()
             raise self._reader.exception() or ConnectionError("the stream is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._unanswered[self._sent] = (request, future)
+        self._unanswered[self._sent] = _Unanswered(request, future)
         self._put(self._sent, request)
         self._sent += 1
         return future
@@ -400,7 +457,20 @@ class Feeder:
             self._streams[key] = CommandStream(SERVICES[service][1](channel))
         return self._streams[key]
 
-    def _count(self, result: Any, registration: Registration | None = None) -> bool:
+    async def _result(self, future: asyncio.Future[Any]) -> Any:
+        """The command's result; None when its stream gave up on it (counted as refused, by
+        the stream's status), so that what waits for the pseudonym it would issue is skipped
+        rather than left waiting."""
+        try:
+            return await future
+        except (grpc.aio.AioRpcError, ConnectionError) as failed:
+            code = failed.code().name if isinstance(failed, grpc.aio.AioRpcError) else "LOST"
+            self.report.refused[f"stream {code}"] += 1
+            return None
+
+    def _count(self, result: Any | None, registration: Registration | None = None) -> bool:
+        if result is None:
+            return False
         if result.HasField("error"):
             self.report.refused[
                 grpc.StatusCode(
@@ -423,21 +493,7 @@ class Feeder:
             self.report.matched_sent += 1
         request = build_request(SERVICES[service][2], oneof, fields)
         self.report.sent += 1
-        sent = await (await self._stream(service, actor)).send(request)
-        return asyncio.ensure_future(self._unless_unavailable(service, actor, request, sent))
-
-    async def _unless_unavailable(
-        self, service: str, actor: Actor, request: Message, sent: asyncio.Future[Any]
-    ) -> Any:
-        result = await sent
-        for attempt in range(UNAVAILABLE_RETRIES):
-            if not (result.HasField("error") and result.error.code == _UNAVAILABLE):
-                break
-            # The service could not store it (its PostgreSQL down): as every source system
-            # should, send the same command, with its command id, again a little later.
-            await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
-            result = await (await (await self._stream(service, actor)).send(request))
-        return result
+        return await (await self._stream(service, actor)).send(request)
 
     async def _victim(self, planned_id: str) -> str:
         return await self._victims[planned_id]
@@ -649,11 +705,12 @@ class Feeder:
         return self._cases[planned_case]
 
     async def _settle_case(self, future: asyncio.Future[Any], issued: asyncio.Future[str]) -> None:
-        result = await future
+        result = await self._result(future)
         if self._count(result):
             issued.set_result(result.opened.case_id)
         else:
             issued.set_exception(LookupError("case never opened"))
+            issued.exception()  # retrieved: nothing may be waiting for it
 
     def _issued(
         self, needed: list[tuple[str, asyncio.Future[str]]], fields: dict[str, Any]
@@ -683,7 +740,7 @@ class Feeder:
         registration: Registration | None = None,
         issuing: asyncio.Future[str] | None = None,
     ) -> None:
-        result = await future
+        result = await self._result(future)
         accepted = self._count(result, registration)
         if issuing is not None:
             self._settle_suspect(result if accepted else None, issuing)
@@ -691,11 +748,12 @@ class Feeder:
     async def _settle_victim(
         self, future: asyncio.Future[Any], issued: asyncio.Future[str], registration: Registration
     ) -> None:
-        result = await future
+        result = await self._result(future)
         if self._count(result, registration):
             issued.set_result(result.signal.victim_id)
         else:
             issued.set_exception(LookupError("victim never registered"))
+            issued.exception()  # retrieved: nothing may be waiting for it
 
     async def _after_ids(
         self,
@@ -713,7 +771,13 @@ class Feeder:
                 if issuing is not None:
                     self._settle_suspect(None, issuing)
                 return
-            sent = await self._send(service, actor, oneof, fields)
+            try:
+                sent = await self._send(service, actor, oneof, fields)
+            except BaseException:
+                # Its stream gave up: what waits for the suspect it would issue is skipped.
+                if issuing is not None:
+                    self._settle_suspect(None, issuing)
+                raise
         finally:
             for _, future in needed:
                 self._waiting[id(future)] -= 1

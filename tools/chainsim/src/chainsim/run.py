@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,12 @@ async def feed_scenario(
     scale: float,
     today: date,
     clock_step_days: int = 1,
+    watch: Callable[[Feeder], None] | None = None,
 ) -> FeedReport:
     """Feed the plan while playing the IND; with the stack's scenario clock (if it has one)
-    moved along with the feed, then to ``today``, and removed once the IND has finished."""
+    moved along with the feed, then to ``today``, and removed once the IND has finished.
+    ``watch`` is given the feeder before it starts (a test follows its report, e.g. to make a
+    fault when so many commands have been sent)."""
     endpoints = Endpoints(
         stack.address("intake"),
         stack.address("investigation"),
@@ -99,6 +103,8 @@ async def feed_scenario(
         clock_file=stack.clock_file,
         clock_step_days=clock_step_days,
     )
+    if watch is not None:
+        watch(feeder)
     stop, idle = asyncio.Event(), asyncio.Event()
     ind = asyncio.create_task(feeder.play_ind(stop, idle))
     estimate = estimate_events(start, end, scale)
