@@ -50,6 +50,7 @@ import grpc
 import nats
 import nats.js.errors
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
 
 from chainsim.plan import MATCHED, Actor, PlannedCommand
 from chainsim.retractions import Registration, RetractionSummary, summarise
@@ -472,11 +473,7 @@ class Feeder:
         if result is None:
             return False
         if result.HasField("error"):
-            self.report.refused[
-                grpc.StatusCode(
-                    next(c for c in grpc.StatusCode if c.value[0] == result.error.code)
-                ).name
-            ] += 1
+            self.report.refused[_refusal(result.error)] += 1
             return False
         self.report.accepted += 1
         if registration is not None and registration.decisive:
@@ -940,6 +937,17 @@ class Feeder:
             await stream.close()
         for context in self._channels:
             await context.__aexit__(None, None, None)
+
+
+def _refusal(error: status_pb2.Status) -> str:
+    """A refused command's status name, with the precondition's reason code where it has one
+    (`FAILED_PRECONDITION NOT_SUBMITTED`), so the run's report says why."""
+    name: str = next(c for c in grpc.StatusCode if c.value[0] == error.code).name
+    for detail in error.details:
+        failure = error_details_pb2.PreconditionFailure()
+        if detail.Unpack(failure) and failure.violations:
+            return f"{name} {failure.violations[0].type!s}"
+    return name
 
 
 def _event_ids(result: Any) -> list[str]:
