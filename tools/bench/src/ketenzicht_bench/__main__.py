@@ -418,9 +418,12 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
     return lines
 
 
-async def run_scale(events: int) -> list[str]:
+async def run_scale(events: int, via_grpc: bool) -> list[str]:
     with private_stack() as stack:
-        return (await scale.scale_run(stack, events, record_dir=Path("var/bench-scale"))).lines()
+        record_dir = Path("var/bench-scale")
+        if via_grpc:
+            return (await scale.scale_run(stack, events, record_dir=record_dir)).lines()
+        return (await scale.direct_scale_run(stack, events, record_dir=record_dir)).lines()
 
 
 def main() -> None:
@@ -433,6 +436,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="events in the scale run (default 1M)"
+    )
+    parser.add_argument(
+        "--via-grpc",
+        action="store_true",
+        help="with --scale-run: feed make run's scenario through gRPC (slow) instead of "
+        "writing the upstream events straight to JetStream",
     )
     parser.add_argument(
         "--profile",
@@ -453,7 +462,7 @@ def main() -> None:
         readme = Path("README.md") if args.update_readme else None
         lines = asyncio.run(run_profile(args.scale, args.profile, readme))
     elif args.scale_run:
-        lines = asyncio.run(run_scale(args.events))
+        lines = asyncio.run(run_scale(args.events, args.via_grpc))
     else:
         lines = asyncio.run(run(args.tiny))
     for line in lines:
