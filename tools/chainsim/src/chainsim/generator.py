@@ -165,50 +165,54 @@ class _CasePool:
     kept in arrays and each look is one vectorised comparison instead of a Python loop over
     the pool: the same cases in the same order, found in microseconds."""
 
-    __slots__ = ("_cases", "_join_from", "_join_until", "_numbers", "_size", "_serial")
+    __slots__ = ("_added", "_cases", "_join_from", "_join_until", "_numbers", "_serial", "_size")
 
     def __init__(self) -> None:
         self._cases: list[_Case] = []
-        self._join_from = np.empty(64, dtype=np.int64)
-        self._join_until = np.empty(64, dtype=np.int64)
-        self._numbers = np.empty(64, dtype=np.int64)
+        self._join_from = np.empty(16, dtype=np.int64)
+        self._join_until = np.empty(16, dtype=np.int64)
+        self._numbers = np.empty(16, dtype=np.int64)
         self._serial: dict[str, int] = {}
+        """Each case's number, for leaving out the reporting victim's own cases."""
         self._size = 0
+        self._added = 0
 
     def add(self, case: _Case) -> None:
         if self._size == len(self._join_from):
-            self._grow()
+            capacity = 2 * self._size
+            for name in ("_join_from", "_join_until", "_numbers"):
+                values = np.empty(capacity, dtype=np.int64)
+                values[: self._size] = getattr(self, name)[: self._size]
+                setattr(self, name, values)
         at = self._size
         self._join_from[at], self._join_until[at] = case.join_from, case.join_until
-        self._serial[case.case_id] = number = len(self._serial)
-        self._numbers[at] = number
+        self._serial[case.case_id] = self._numbers[at] = self._added
         self._cases.append(case)
+        self._added += 1
         self._size += 1
 
-    def prune(self, today: int) -> None:
-        """Forget the cases whose window closed before ``today``: every later report lies on
-        or after it. Done when the arrays are full, so its cost is spread over the adds."""
-        keep = np.flatnonzero(self._join_until[: self._size] >= today)
-        if len(keep) == self._size:
+    def _forget_closed(self, today: int) -> None:
+        """Forget the cases whose window closed before ``today`` (every later report lies on
+        or after it) once they are a quarter of the pool: memory follows the open windows, and
+        the Python lists are rebuilt only now and then."""
+        size = self._size
+        keep = np.flatnonzero(self._join_until[:size] >= today)
+        if 4 * (size - len(keep)) < max(size, 64):
             return
         self._cases = [self._cases[i] for i in keep]
         for name in ("_join_from", "_join_until", "_numbers"):
             values = getattr(self, name)
             values[: len(keep)] = values[keep]
         self._size = len(keep)
-
-    def _grow(self) -> None:
-        capacity = 2 * len(self._join_from)
-        for name in ("_join_from", "_join_until", "_numbers"):
-            values = np.empty(capacity, dtype=np.int64)
-            values[: self._size] = getattr(self, name)[: self._size]
-            setattr(self, name, values)
+        self._serial = {
+            case.case_id: int(number)
+            for case, number in zip(self._cases, self._numbers[: self._size], strict=True)
+        }
 
     def joinable(self, today: int, report: int, excluded: Sequence[str]) -> _Joinable:
         """The cases, in the order planned, whose window holds ``report``, but for the ones
         named in ``excluded`` (the victim's own)."""
-        if self._size == len(self._join_from):
-            self.prune(today)
+        self._forget_closed(today)
         size = self._size
         mask = (self._join_from[:size] <= report) & (report <= self._join_until[:size])
         own = [self._serial[c] for c in excluded if c in self._serial]
