@@ -153,7 +153,8 @@ class Relay:
         self.stream_replicas = stream_replicas
         self.topics: Sequence[str] = app.public_topics()
         self.position = 0
-        """Notification id of the last event JetStream has acknowledged."""
+        """Notification id up to which JetStream has acknowledged every public event (the
+        private events after the last of them passed over too)."""
         self.skipped = 0
         """Events skipped since start because they break their contract."""
         self._resumed = False
@@ -338,14 +339,21 @@ class Relay:
                 self.lease.check()  # LeaseLost: wait to hold it again
             # Cleared before reading, so a wake-up during the read is not lost.
             self._wake.clear()
+            # The store's last position, read before the look: what a look up to it does not
+            # return is private, and the next look starts after it. A store that holds mostly
+            # private events (residence notes every upstream fact) would otherwise have the
+            # whole tail since its last public event read again on every look: a replay of
+            # its upstream then cost time growing with the square of the events.
+            top = await _in_thread(self.app.max_notification_id)
             notifications = await _in_thread(
                 self.app.recorder.select_notifications,
                 self.position + 1,
                 self.batch_size,
-                None,
+                top,
                 self.topics,
             )
             if not notifications:
+                self.position = max(self.position, top)
                 self._caught_up()
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation that stops the relay (CPython gh-86296), and the service with it.
@@ -366,7 +374,10 @@ class Relay:
             # Every ack must arrive before the position moves: a failure re-reads the stream.
             async with asyncio.timeout(10):
                 await asyncio.gather(*acks)
-            self.position = notifications[-1].id
+            # A short batch was every public event up to ``top``: the look moves past the
+            # private ones after it too.
+            whole = len(notifications) == self.batch_size
+            self.position = notifications[-1].id if whole else max(notifications[-1].id, top)
             self._progress_at = self._monotonic()
             self._last_error = ""
 
