@@ -3,7 +3,9 @@ measured in the same run with the same libraries, and the ratio.
 
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
-    python -m ketenzicht_bench --scale-run [--events N]   # memory over a 1M-event scenario
+    python -m ketenzicht_bench --scale-run [--events N]   # N events straight onto the streams:
+                                                          # replay and rebuild timed, memory
+    python -m ketenzicht_bench --scale-run --via-grpc [--events N]   # the scenario through gRPC
     python -m ketenzicht_bench --profile DIR [--scale S] [--update-readme]   # where the time goes
 """
 

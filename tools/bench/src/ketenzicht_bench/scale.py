@@ -1,9 +1,14 @@
-"""The scale run: a scenario of (by default) a million events end to end, with every process's
-resident memory sampled as the events go through, to show whether memory grows with the number
-of events already processed.
+"""The scale run: a scenario of (by default) a million events, with every process's resident
+memory sampled as the events go through, to show whether memory grows with the number of events
+already processed, and the monitor's rebuild and residence's replay of its upstream timed.
 
-    python -m ketenzicht_bench --scale-run               # 1M events (tens of minutes)
-    python -m ketenzicht_bench --scale-run --events 3000 # the test suite's tiny version
+    python -m ketenzicht_bench --scale-run                  # 1M events written to the streams
+    python -m ketenzicht_bench --scale-run --events 3000    # the test suite's tiny version
+    python -m ketenzicht_bench --scale-run --via-grpc       # 1M fed through gRPC (tens of minutes)
+
+`direct_scale_run` (the default) writes the scenario's upstream events straight to JetStream,
+as each service would publish them (`direct`, docs/adr/0033), and is described there. The rest
+of this docstring is `scale_run`, the feed through the services' APIs (``--via-grpc``).
 
 The scenario is `make run`'s (seven years of the generated chain, the IND played from its
 trigger feed), scaled to the number of events asked for. Memory is sampled every few seconds
