@@ -420,12 +420,13 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
     return lines
 
 
-async def run_scale(events: int, via_grpc: bool) -> list[str]:
+async def run_scale(events: int, via_grpc: bool, replay: bool) -> list[str]:
     with private_stack() as stack:
         record_dir = Path("var/bench-scale")
         if via_grpc:
             return (await scale.scale_run(stack, events, record_dir=record_dir)).lines()
-        return (await scale.direct_scale_run(stack, events, record_dir=record_dir)).lines()
+        run = await scale.direct_scale_run(stack, events, record_dir=record_dir, replay=replay)
+        return run.lines()
 
 
 def main() -> None:
@@ -446,6 +447,11 @@ def main() -> None:
         "writing the upstream events straight to JetStream",
     )
     parser.add_argument(
+        "--skip-replay",
+        action="store_true",
+        help="with --scale-run: leave residence stopped (the monitor's rebuild alone)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -464,7 +470,7 @@ def main() -> None:
         readme = Path("README.md") if args.update_readme else None
         lines = asyncio.run(run_profile(args.scale, args.profile, readme))
     elif args.scale_run:
-        lines = asyncio.run(run_scale(args.events, args.via_grpc))
+        lines = asyncio.run(run_scale(args.events, args.via_grpc, not args.skip_replay))
     else:
         lines = asyncio.run(run(args.tiny))
     for line in lines:

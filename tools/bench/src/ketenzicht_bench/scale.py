@@ -294,15 +294,17 @@ class DirectRun:
     """VmHWM at the end (residence's since its restart for the replay: it was stopped before)."""
     reference: dict[str, Any] | None = None
 
-    def phase(self, name: str) -> Phase:
-        return next(p for p in self.phases if p.name == name)
+    def phase(self, name: str) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
 
     @property
     def total(self) -> int:
         return sum(self.written.values()) + self.triggers
 
     def record(self) -> dict[str, Any]:
-        rebuilt, replayed = self.phase("rebuild"), self.phase("replay")
+        rebuilt = self.phase("rebuild")
+        replayed = self.phase("replay") or Phase("replay", 0, 0.0, 0.0, {})
+        assert rebuilt is not None
         return {
             "mode": "direct",
             "events_asked": self.events_asked,
@@ -358,6 +360,7 @@ class DirectRun:
 
     def target_lines(self) -> list[str]:
         rebuilt = self.phase("rebuild")
+        assert rebuilt is not None
         peak_name, peak = max(self.peak_mib.items(), key=lambda item: item[1], default=("", 0.0))
         rows = [
             f"growth: the monitor's rebuild at {self.total:,} events: {rebuilt.rate:,.0f} facts/s "
@@ -382,7 +385,9 @@ class DirectRun:
             )
         replayed = self.phase("replay")
         rows.append(
-            f"residence replaying its upstream ({replayed.count:,} events) from the start: "
+            "residence's replay not run (--skip-replay): the rebuild read the upstream streams only"
+            if replayed is None
+            else f"residence replaying its upstream ({replayed.count:,} events) from the start: "
             f"{replayed.seconds:,.1f} s, {replayed.rate:,.0f} events/s"
             + (
                 f" (at {REFERENCE_EVENTS:,}: {self.reference['residence_replay_rate']:,.0f}/s)"
@@ -518,13 +523,15 @@ async def direct_scale_run(
     seed: int = 11,
     sample_seconds: float = 2.0,
     record_dir: Path | None = None,
+    replay: bool = True,
 ) -> DirectRun:
     """About ``events`` upstream events written straight to their streams (`direct`), with
     residence stopped and the monitor consuming them live; once written, residence replays its
     upstream from an emptied store (and raises its triggers), timed, while the monitor may
     still be catching up; then the monitor's rebuild from every stream, timed, alone; every
     process's memory sampled throughout. Recorded in ``record_dir`` (``direct-<events>.json``),
-    where a run larger than `REFERENCE_EVENTS` finds the reference run to be held to."""
+    where a run larger than `REFERENCE_EVENTS` finds the reference run to be held to. Without
+    ``replay`` residence stays stopped (the rebuild alone, in well under half the time)."""
     run = DirectRun(events_asked=events)
     scale = events / (estimate_events(START, END, 1.0) * UPSTREAM_SHARE)
     hours = max(1.0, events / 1_000_000)  # generous: a timeout is for a hang, not a slow run
@@ -553,13 +560,14 @@ async def direct_scale_run(
 
         # The monitor catches up meanwhile: on two cores, each has one.
         live = asyncio.create_task(monitor_live())
-        began = sampler.now()
-        replayed = await residence_replay(stack, timeout=3600 * hours)
-        run.phases.append(sampler.phase("replay", replayed.count, began))
-        began = sampler.now()
-        run.triggers = await _stream_settled(stack, RESIDENCE_STREAM, 15.0, 3600 * hours)
-        settled = sampler.phase("settle", run.triggers, began)
-        run.phases.append(dataclasses.replace(settled, ended=settled.ended - 15.0))
+        if replay:
+            began = sampler.now()
+            replayed = await residence_replay(stack, timeout=3600 * hours)
+            run.phases.append(sampler.phase("replay", replayed.count, began))
+            began = sampler.now()
+            run.triggers = await _stream_settled(stack, RESIDENCE_STREAM, 15.0, 3600 * hours)
+            settled = sampler.phase("settle", run.triggers, began)
+            run.phases.append(dataclasses.replace(settled, ended=settled.ended - 15.0))
         run.phases.insert(1, await live)
         await _monitor_has(stack, run.total, 3600 * hours)
         began = sampler.now()
@@ -569,7 +577,8 @@ async def direct_scale_run(
     run.dead_letters = await _dead_letters(stack)
     if record_dir is not None:
         record_dir.mkdir(parents=True, exist_ok=True)
-        (record_dir / f"direct-{events}.json").write_text(json.dumps(run.record(), indent=1))
+        name = f"direct-{events}" + ("" if replay else "-no-replay")
+        (record_dir / f"{name}.json").write_text(json.dumps(run.record(), indent=1))
         reference = record_dir / f"direct-{REFERENCE_EVENTS}.json"
         if events > REFERENCE_EVENTS and reference.exists():
             run.reference = json.loads(reference.read_text())
