@@ -112,7 +112,9 @@ class Settling:
         # unsettled victim to take the first ``limit`` cost a replay of the upstream (hundreds
         # of thousands unsettled at once, 64 settled at a time) time growing with the square
         # of the victims. The ones taken stay unsettled until `settled`: pushed back.
-        changes, chosen, taken = self._changes, [], set()
+        changes = self._changes
+        chosen: list[tuple[float, str]] = []
+        taken: set[str] = set()
         while (limit is None or len(chosen) < limit) and (top := self._top()) is not None:
             at, victim_id = top
             if at > covered:
