@@ -76,7 +76,7 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
 
 def test_the_scale_run_prints_memory_as_events_go_through() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ketenzicht_bench", "--scale-run", "--events", "2000"],
+        [sys.executable, "-m", "ketenzicht_bench", "--scale-run", "--via-grpc", "--events", "2000"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -141,3 +141,44 @@ def test_the_cluster_bench_prints_the_figures_beside_the_clusters_raw_limits() -
     # Every node's CPU and PostgreSQL's, each process of the cluster accounted for.
     for process in ("nats-server 1", "nats-server 2", "nats-server 3", "postgresql", "residence"):
         assert re.search(rf"{process}[^\n]*\s+\d+\.\d\d ms", output), output
+
+
+def test_the_direct_scale_run_times_the_replay_and_the_rebuild_on_valid_events() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzicht_bench", "--scale-run", "--events", "3000"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout
+    written = re.search(
+        r"([\d,]+) upstream events \(intake [\d,]+, investigation [\d,]+, prosecution [\d,]+\), "
+        r"([\d,]+) triggers raised by residence: ([\d,]+) on the streams; refused by the "
+        r"consumers \(dead letters\): residence (\d+), monitor (\d+)",
+        output,
+    )
+    assert written, output[-3000:]
+    upstream, triggers, total = (int(n.replace(",", "")) for n in written.groups()[:3])
+    assert upstream >= 2000
+    assert triggers > 0
+    assert total == upstream + triggers
+    # Valid events: the consumers' contract and origin checks refused none of them.
+    assert written.group(4) == written.group(5) == "0"
+    # Residence replayed every upstream event, and the monitor rebuilt all of them and the
+    # triggers residence raised from them.
+    replayed = re.search(r"residence replaying its upstream\s+([\d,]+)", output)
+    rebuilt = re.search(r"the monitor's rebuild from every stream\s+([\d,]+)", output)
+    assert replayed, output[-3000:]
+    assert rebuilt, output[-3000:]
+    assert int(replayed.group(1).replace(",", "")) == upstream
+    assert int(rebuilt.group(1).replace(",", "")) == total
+    header = next(
+        line for line in output.splitlines() if line.startswith("phase") and "intake" in line
+    )
+    for process in ("intake", "residence", "monitor", "nats-server"):
+        assert process in header
+    assert re.search(r"peak \(VmHWM\)(\s+[\d,]+){6}", output), output[-3000:]
+    assert re.search(r"the monitor's rebuild at [\d,]+ events: [\d,]+ facts/s", output), output
+    assert re.search(r"peak memory under 2,048 MiB a process .*: target (NOT )?met", output)

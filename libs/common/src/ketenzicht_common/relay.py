@@ -36,7 +36,7 @@ process's writer commits, with the payloads the events were checked to before th
 (`ChainApplication.save`); it publishes from that hand-off whenever it follows on what it has
 published without a gap, and reads the notification log wherever it does not (events stored
 before it ran, a hand-off that overflowed while it was behind): no thread hop, no query and no
-decoding for what was just stored, and the same order either way (docs/adr/0038).
+decoding for what was just stored, and the same order either way (docs/adr/0032).
 
 **Several instances.** Instances of a service that share one store (PostgreSQL) each run a
 relay, and a ``lease`` (`lease`, docs/adr/0026) lets one publish at a time: the others wait to
@@ -175,7 +175,8 @@ class Relay:
         self.stream_replicas = stream_replicas
         self.topics: Sequence[str] = app.public_topics()
         self.position = 0
-        """Notification id of the last event JetStream has acknowledged."""
+        """Notification id up to which JetStream has acknowledged every public event (the
+        private events after the last of them passed over too)."""
         self.skipped = 0
         """Events skipped since start because they break their contract."""
         self._resumed = False
@@ -230,6 +231,12 @@ class Relay:
         if covered == max(self._covered, self.position):
             return None
         return taken, covered
+
+    @property
+    def scanned(self) -> int:
+        """Every notification up to this id is published or private: where the next look for
+        events to publish starts (after it)."""
+        return max(self.position, self._covered)
 
     def wake(self) -> None:
         """Called from any thread after events were stored."""
@@ -410,18 +417,28 @@ class Relay:
                     (r.notification, r.domain_event, c) for r, c in recordings
                 ]
             else:
+                # The store's last position, read before the look: what a look up to it does
+                # not return is private, and the next look starts after it. A store that holds
+                # mostly private events (residence notes every upstream fact) would otherwise
+                # have the whole tail since its last public event read again on every look: a
+                # replay of its upstream then cost time growing with the square of the events.
+                top = await _in_thread(self.app.max_notification_id)
                 notifications = await _in_thread(
                     self.app.recorder.select_notifications,
-                    self.position + 1,
+                    max(self.position, self._covered) + 1,
                     self.batch_size,
-                    None,
+                    top,
                     self.topics,
                 )
                 if not notifications:
+                    self._covered = max(self._covered, self.position, top)
                     await self._idle()
                     continue
                 events = [(n, None, None) for n in notifications]
-                covered = notifications[-1].id
+                # A short batch was every public event up to ``top``: the look moves past the
+                # private ones after it too.
+                whole = len(notifications) == self.batch_size
+                covered = notifications[-1].id if whole else max(notifications[-1].id, top)
             self._unpublished = True
             acks: list[asyncio.Future[PubAck]] = []
             for notification, event, checked in events:

@@ -84,7 +84,7 @@ class FastJSONTranscoder(JSONTranscoder):
 
     Stored events read the same whichever wrote them. A save spent a fifth of the command
     writer's time in the standard library's encoder (about 8–16 µs an event against 1–2 here):
-    three events a new victim's signal (ADR 0038). Chosen by eventsourcing's own setting
+    three events a new victim's signal (ADR 0032). Chosen by eventsourcing's own setting
     (``TRANSCODER_TOPIC``, `StoreSettings.eventsourcing_env`)."""
 
     _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME

@@ -79,7 +79,7 @@ _PLANS: dict[str, tuple[_Field, ...]] = {}
 def _plan(descriptor: Any) -> tuple[_Field, ...]:
     """How to read each field of a message type, worked out once per type: walking the
     descriptor's fields and enum values on every request was a measurable part of a unary
-    command's cost (ADR 0038)."""
+    command's cost (ADR 0032)."""
     plan = _PLANS.get(descriptor.full_name)
     if plan is None:
         fields = []

@@ -1,5 +1,5 @@
 """The relay publishes what this process's writer just stored from the writer's own hand-off
-(no read of the store, ADR 0038), and reads the store wherever the hand-off leaves a gap:
+(no read of the store, ADR 0032), and reads the store wherever the hand-off leaves a gap:
 events stored before it started, or more than the hand-off holds while it was behind. Either
 way every public event is published once, in the order it was stored."""
 

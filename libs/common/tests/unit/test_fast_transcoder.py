@@ -1,6 +1,6 @@
 """The event store's transcoder writes, with orjson, the very bytes eventsourcing's own
 `JSONTranscoder` writes, and reads back the same values; what orjson would write differently
-(a UUID, a NaN, an enum, a key that is not a string) goes the library's way (ADR 0038)."""
+(a UUID, a NaN, an enum, a key that is not a string) goes the library's way (ADR 0032)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ delay; and a victim still settles on the same watermark (docs/adr/0029)."""
 
 from __future__ import annotations
 
+import pytest
+
 from residence.application.settling import Settling
 
 STREAMS = ("KETENZICHT_INTAKE", "KETENZICHT_INVESTIGATION")
@@ -43,3 +45,33 @@ def test_a_victim_settles_on_the_watermark_and_not_on_being_due() -> None:
     # The next look finds that moment's content applied: settled, covering the due moment.
     settling.observed(STREAMS[1], at=6.01, last_sequence=10, applied=9)
     assert settling.ready() == (["V-a"], 5.0)
+
+
+def test_the_settled_victims_come_oldest_change_first_each_once_and_a_few_at_a_time() -> None:
+    settling = Settling(STREAMS, grace_seconds=1.0)
+    changes = [(f"V-{n:03d}", 1.0 + (n * 37 % 100) / 100) for n in range(100)]
+    for victim_id, at in changes:
+        settling.changed([victim_id], at)
+    # Changed again at a moment no later than its last: one change, whatever the entries.
+    settling.changed(["V-007"], 1.0)
+    settling.changed(["V-042"], 1.98)
+    caught_up(settling, 2.5)  # everything changed by 1.5 has settled
+    expected = sorted(
+        (max(at, 1.98) if victim_id == "V-042" else at, victim_id) for victim_id, at in changes
+    )
+    expected = [victim_id for at, victim_id in expected if at <= 1.5]
+    batches: list[list[str]] = []
+    while True:
+        ready, covered = settling.ready(limit=8)
+        if not ready:
+            break
+        assert covered == 1.5
+        # Asked again before they are settled: the same victims.
+        assert settling.ready(limit=8)[0] == ready
+        batches.append(ready)
+        settling.settled(ready, covered)
+    assert [victim_id for batch in batches for victim_id in batch] == expected
+    assert all(len(batch) == 8 for batch in batches[:-1])
+    # The rest wait for a watermark past their changes.
+    assert settling.unsettled == 100 - len(expected)
+    assert settling.next_due() == pytest.approx(1.51 + 1.0)

@@ -4,7 +4,9 @@ measured in the same run with the same libraries, and the ratio.
     python -m ketenzicht_bench            # full run (a few minutes)
     python -m ketenzicht_bench --tiny     # seconds; the test suite runs this so it cannot rot
     python -m ketenzicht_bench --cluster [--tiny]   # the same on the cluster profile
-    python -m ketenzicht_bench --scale-run [--events N]   # memory over a 1M-event scenario
+    python -m ketenzicht_bench --scale-run [--events N]   # N events straight onto the streams:
+                                                          # replay and rebuild timed, memory
+    python -m ketenzicht_bench --scale-run --via-grpc [--events N]   # the scenario through gRPC
     python -m ketenzicht_bench --profile DIR [--scale S] [--update-readme]   # where the time goes
 """
 
@@ -458,9 +460,13 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
     return lines
 
 
-async def run_scale(events: int) -> list[str]:
+async def run_scale(events: int, via_grpc: bool, replay: bool) -> list[str]:
     with private_stack() as stack:
-        return (await scale.scale_run(stack, events, record_dir=Path("var/bench-scale"))).lines()
+        record_dir = Path("var/bench-scale")
+        if via_grpc:
+            return (await scale.scale_run(stack, events, record_dir=record_dir)).lines()
+        run = await scale.direct_scale_run(stack, events, record_dir=record_dir, replay=replay)
+        return run.lines()
 
 
 def main() -> None:
@@ -478,6 +484,17 @@ def main() -> None:
     )
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="events in the scale run (default 1M)"
+    )
+    parser.add_argument(
+        "--via-grpc",
+        action="store_true",
+        help="with --scale-run: feed make run's scenario through gRPC (slow) instead of "
+        "writing the upstream events straight to JetStream",
+    )
+    parser.add_argument(
+        "--skip-replay",
+        action="store_true",
+        help="with --scale-run: leave residence stopped (the monitor's rebuild alone)",
     )
     parser.add_argument(
         "--profile",
@@ -498,7 +515,7 @@ def main() -> None:
         readme = Path("README.md") if args.update_readme else None
         lines = asyncio.run(run_profile(args.scale, args.profile, readme))
     elif args.scale_run:
-        lines = asyncio.run(run_scale(args.events))
+        lines = asyncio.run(run_scale(args.events, args.via_grpc, not args.skip_replay))
     else:
         lines = asyncio.run(run(args.tiny, args.cluster))
     for line in lines:

@@ -277,11 +277,11 @@ async def raw_latency(url: str, messages: int, per_second: float, replicas: int 
     return Latency("JetStream publish → push consumer (nats-py)", samples)
 
 
-async def rebuild(stack: Stack | ClusterStack) -> Rate:
+async def rebuild(stack: Stack | ClusterStack, timeout: float = 600) -> Rate:
     async with connect(stack.address("monitor"), token=ANALYST) as channel:
         stub = monitor_pb2_grpc.MonitorServiceStub(channel)
         started = time.perf_counter()
-        result = await stub.Rebuild(monitor_pb2.RebuildRequest(), timeout=600)
+        result = await stub.Rebuild(monitor_pb2.RebuildRequest(), timeout=timeout)
         return Rate(
             "projection rebuild: the monitor re-reads every stream",
             int(result.facts_after),
