@@ -437,6 +437,13 @@ class Feeder:
         self._cases: dict[str, asyncio.Future[str]] = {}
         self._suspects: dict[str, asyncio.Future[str]] = {}
         """The pseudonym issued for each planned suspect, by planned case and suspect."""
+        self._signalled: dict[str, asyncio.Future[str]] = {}
+        """The answer to each planned victim's latest signal (their pseudonym once accepted): a
+        second organisation's signal about them waits for it, because only then is the
+        episode's match token indexed. Waiting for the pseudonym alone is not enough for a
+        victim who comes back: it was issued an episode ago, and the other organisation's
+        signal would reach intake first on its own stream, open a second victim for the token,
+        and leave the first signal refused (MATCH_TOKEN_IN_USE)."""
         self._waiting: Counter[int] = Counter()
         """Commands still waiting for a pseudonym, by the id() of the future they wait on: a
         later command about the same victim or case waits behind them, so that the facts of
@@ -458,7 +465,7 @@ class Feeder:
             self._streams[key] = CommandStream(SERVICES[service][1](channel))
         return self._streams[key]
 
-    async def _result(self, future: asyncio.Future[Any]) -> Any:
+    async def _result(self, future: asyncio.Future[Any], what: str) -> Any:
         """The command's result; None when its stream gave up on it (counted as refused, by
         the stream's status), so that what waits for the pseudonym it would issue is skipped
         rather than left waiting."""
@@ -466,14 +473,18 @@ class Feeder:
             return await future
         except (grpc.aio.AioRpcError, ConnectionError) as failed:
             code = failed.code().name if isinstance(failed, grpc.aio.AioRpcError) else "LOST"
-            self.report.refused[f"stream {code}"] += 1
+            self.report.refused[f"{what} stream {code}"] += 1
             return None
 
-    def _count(self, result: Any | None, registration: Registration | None = None) -> bool:
+    def _count(
+        self, result: Any | None, registration: Registration | None = None, what: str = ""
+    ) -> bool:
+        """Count an answer: accepted, or refused, keyed by what was sent (``what``: the planned
+        fact's event type, or the command the feeder sent of its own) and why."""
         if result is None:
             return False
         if result.HasField("error"):
-            self.report.refused[_refusal(result.error)] += 1
+            self.report.refused[f"{what} {_refusal(result.error)}".lstrip()] += 1
             return False
         self.report.accepted += 1
         if registration is not None and registration.decisive:
@@ -578,6 +589,7 @@ class Feeder:
             return None
         service, oneof = route
         registration = Registration(service, command.occurred_on, command.known_on)
+        what = command.event_type
         fields = dict(command.fields) | {
             "occurred_on": command.occurred_on,
             "command_id": f"chainsim-{self.seed}-{index}",
@@ -590,7 +602,7 @@ class Feeder:
         if command.event_type == "SignalRegistered" and planned_victim not in self._victims:
             # A new victim: intake issues the pseudonym; later facts wait for it.
             issued: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            self._victims[planned_victim] = issued
+            self._victims[planned_victim] = self._signalled[planned_victim] = issued
             fields["victim_id"] = ""
             result_future = await self._send(service, command.actor, oneof, fields)
             self._track(self._settle_victim(result_future, issued, registration))
@@ -599,19 +611,29 @@ class Feeder:
         if planned_victim:
             if planned_victim not in self._victims:
                 self._victims[planned_victim] = asyncio.get_running_loop().create_future()
-            needed.append(("victim_id", self._victims[planned_victim]))
+            if command.event_type == "SignalRegistered" and fields.get(MATCHED):
+                # After the victim's latest signal is answered (its token indexed), not only
+                # after their pseudonym is issued (see `_signalled`).
+                needed.append(("victim_id", self._signalled[planned_victim]))
+            else:
+                needed.append(("victim_id", self._victims[planned_victim]))
         planned_case = str(fields.get("case_id") or "")
         if planned_case:
             needed.append(("case_id", await self._case(planned_case, command)))
         known, issuing = self._suspects_needed(command, planned_case, fields, needed)
         if not known:
             return None
+        if command.event_type == "SignalRegistered" and not fields.get(MATCHED):
+            # A victim who comes back: this signal's answer is what the other organisations'
+            # signals of the episode wait for (a signal names no suspect to issue).
+            issuing = asyncio.get_running_loop().create_future()
+            self._signalled[planned_victim] = issuing
         if not all(future.done() and not self._waiting[id(future)] for _, future in needed):
             for _, future in needed:
                 self._waiting[id(future)] += 1
             waiting = self._track(
                 self._after_ids(
-                    needed, service, command.actor, oneof, fields, registration, issuing
+                    needed, service, command.actor, oneof, fields, registration, issuing, what
                 )
             )
             if case_key and not behind_its_case:
@@ -619,13 +641,14 @@ class Feeder:
             return waiting
         if not self._issued(needed, fields):
             if issuing is not None:
-                self._settle_suspect(None, issuing)
+                self._settle_issuing(None, issuing)
             return None
         self._track(
             self._await_result(
                 await self._send(service, command.actor, oneof, fields),
                 registration,
                 issuing,
+                what,
             )
         )
         return None
@@ -636,19 +659,23 @@ class Feeder:
         if waiting is not None:
             await asyncio.gather(waiting, return_exceptions=True)
 
-    def _settle_suspect(self, result: Any | None, issuing: asyncio.Future[str]) -> None:
+    def _settle_issuing(self, result: Any | None, issuing: asyncio.Future[str]) -> None:
         """The pseudonym the accepted ``result`` issued (IdentifySuspect's or RegisterCase's
-        response), or the failure the commands waiting for it are skipped for; a later command
-        where the suspect can enter the chain then tries again (the OM's registration after a
-        refused identification)."""
+        response) or answered (a returning victim's RegisterSignal), or the failure the
+        commands waiting for it are skipped for; a later command where the suspect can enter
+        the chain then tries again (the OM's registration after a refused identification)."""
         if result is None:
-            issuing.set_exception(LookupError("suspect never registered"))
+            signal = any(f is issuing for f in self._signalled.values())
+            issuing.set_exception(
+                LookupError("signal never registered" if signal else "suspect never registered")
+            )
             issuing.exception()  # retrieved: nothing may be waiting for it
             for key in [k for k, f in self._suspects.items() if f is issuing]:
                 del self._suspects[key]
             return
-        outcome = getattr(result, str(result.WhichOneof("outcome")))
-        issuing.set_result(outcome.suspect_id)
+        kind = str(result.WhichOneof("outcome"))
+        outcome = getattr(result, kind)
+        issuing.set_result(outcome.victim_id if kind == "signal" else outcome.suspect_id)
 
     def _suspects_needed(
         self,
@@ -702,8 +729,8 @@ class Feeder:
         return self._cases[planned_case]
 
     async def _settle_case(self, future: asyncio.Future[Any], issued: asyncio.Future[str]) -> None:
-        result = await self._result(future)
-        if self._count(result):
+        result = await self._result(future, "open_case")
+        if self._count(result, what="open_case"):
             issued.set_result(result.opened.case_id)
         else:
             issued.set_exception(LookupError("case never opened"))
@@ -736,17 +763,18 @@ class Feeder:
         future: asyncio.Future[Any],
         registration: Registration | None = None,
         issuing: asyncio.Future[str] | None = None,
+        what: str = "",
     ) -> None:
-        result = await self._result(future)
-        accepted = self._count(result, registration)
+        result = await self._result(future, what)
+        accepted = self._count(result, registration, what)
         if issuing is not None:
-            self._settle_suspect(result if accepted else None, issuing)
+            self._settle_issuing(result if accepted else None, issuing)
 
     async def _settle_victim(
         self, future: asyncio.Future[Any], issued: asyncio.Future[str], registration: Registration
     ) -> None:
-        result = await self._result(future)
-        if self._count(result, registration):
+        result = await self._result(future, "SignalRegistered")
+        if self._count(result, registration, "SignalRegistered"):
             issued.set_result(result.signal.victim_id)
         else:
             issued.set_exception(LookupError("victim never registered"))
@@ -761,24 +789,25 @@ class Feeder:
         fields: dict[str, Any],
         registration: Registration,
         issuing: asyncio.Future[str] | None = None,
+        what: str = "",
     ) -> None:
         await asyncio.gather(*(future for _, future in needed), return_exceptions=True)
         try:
             if not self._issued(needed, fields):
                 if issuing is not None:
-                    self._settle_suspect(None, issuing)
+                    self._settle_issuing(None, issuing)
                 return
             try:
                 sent = await self._send(service, actor, oneof, fields)
             except BaseException:
                 # Its stream gave up: what waits for the suspect it would issue is skipped.
                 if issuing is not None:
-                    self._settle_suspect(None, issuing)
+                    self._settle_issuing(None, issuing)
                 raise
         finally:
             for _, future in needed:
                 self._waiting[id(future)] -= 1
-        await self._await_result(sent, registration, issuing)
+        await self._await_result(sent, registration, issuing, what)
 
     # --- the IND ---
 
@@ -874,6 +903,7 @@ class Feeder:
             self._await_result(
                 await self._send("residence", Actor.IND, decision.command, dict(decision.fields)),
                 registration,
+                what=decision.command,
             )
         )
 

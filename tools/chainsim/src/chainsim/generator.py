@@ -730,8 +730,8 @@ class _Simulation:
             if event_type == "SignalRegistered" and episode.matched:
                 first = known[event_type]
                 for other in episode.matched:
-                    # Known after the first signal (the feeder sends it once the victim's
-                    # pseudonym is issued and the token indexed).
+                    # Known after the first signal (the feeder sends it once intake has
+                    # answered the first signal: the token is indexed then).
                     self._put(
                         episode.intake,
                         _ACTOR_BY_SOURCE[other],
