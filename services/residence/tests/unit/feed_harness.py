@@ -103,7 +103,10 @@ def scenario_facts(
             nationality.setdefault(victim, str(command.fields["nationality_group"]))
         elif command.event_type in ("ReportFiled", "CooperationDeclared"):
             reporting.add(victim)
-    foreign = [v for v in nationality if nationality[v] != "DUTCH"]
+    # Third-country nationals first: the residence rules are mostly about them, and a plan
+    # whose first foreign reporters happen to be EU nationals would raise no trigger.
+    foreign = [v for v in nationality if nationality[v] == "THIRD_COUNTRY"]
+    foreign += [v for v in nationality if nationality[v] not in ("DUTCH", "THIRD_COUNTRY")]
     chosen = [v for v in foreign if v in reporting][: max(1, victims - 2)]
     chosen += [v for v in foreign if v not in reporting][:1]
     chosen += [v for v in nationality if nationality[v] == "DUTCH"][:1]
