@@ -116,7 +116,7 @@ def loopback(path: Path = PROFILE, root: Path | None = None, free_ports: bool = 
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
     """``values`` in this process's environment for a moment (Python's default TLS context
     reads SSL_CERT_FILE when it is made)."""
     saved = {key: os.environ.get(key) for key in values}
@@ -301,7 +301,7 @@ class ClusterStack:
         import nats
 
         deadline = time.monotonic() + timeout
-        with _environment(self.caller_env()):
+        with environment(self.caller_env()):
             while True:
                 try:
                     nc = await nats.connect(**self.profile.login("intake"), connect_timeout=2)

@@ -17,7 +17,6 @@ each beside the raw limits of the cluster's parts, measured in the same run:
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -32,7 +31,7 @@ import nats
 import psycopg
 from psycopg import sql
 
-from ketenzicht_common.cluster import ClusterStack, loopback
+from ketenzicht_common.cluster import ClusterStack, environment, loopback
 from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 
@@ -40,20 +39,6 @@ from .raw import BODY, Rate, pipelined_publish, timed_saves
 
 RAW_SCHEMA = "bench_raw"
 ES_SCHEMA = "bench_eventsourcing"
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextmanager
@@ -71,7 +56,7 @@ def cluster_stack() -> Iterator[ClusterStack]:
         # event loop: in a thread of its own (nothing else runs meanwhile).
         with ThreadPoolExecutor(1) as starter:
             starter.submit(stack.start).result()
-        with _environment(stack.caller_env()):
+        with environment(stack.caller_env()):
             yield stack
     finally:
         stack.stop()
