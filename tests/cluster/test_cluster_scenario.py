@@ -50,7 +50,6 @@ from monitor.adapters.grpc_api import year_figures
 from monitor.adapters.store import SqliteFactStore
 from monitor.application.live import LiveProjection
 from monitor.application.queries import MonitorQueries
-from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
 from residence.domain import evaluate
 
@@ -271,17 +270,7 @@ async def test_a_scenario_through_a_node_loss_ends_in_one_pass_of_the_rules(
         )
     )
     try:
-        held = []
-        for victim_id in app.victim_ids():
-            file = app.repository.get(VictimFile.id_for(victim_id))
-            held += file.facts.values()
-            held += [
-                f
-                for case_id in file.case_ids()
-                if (case := app.case_file(case_id))
-                for f in case.facts.values()
-            ]
-        reference = evaluate(list({f.event_id: f for f in held}.values()), today)
+        reference = evaluate(app.held_facts(), today)
     finally:
         app.close()
     assert reference, "the scenario raises triggers"

@@ -27,7 +27,6 @@ from ketenzicht_common.processes import NatsServer
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_common.testing import TOKENS
 from ketenzicht_common.testing.jetstream import payload_of, publish_event, stream_messages
-from residence.application.files import VictimFile
 from residence.application.residence import ResidenceApplication
 from residence.domain import evaluate
 
@@ -91,17 +90,7 @@ async def test_the_feed_over_nats_ends_in_one_pass_of_the_rules(
         StoreSettings(sqlite_path=str(tmp_path / "residence" / "events.sqlite"))
     )
     try:
-        held = []
-        for victim_id in app.victim_ids():
-            file = app.repository.get(VictimFile.id_for(victim_id))
-            held += file.facts.values()
-            held += [
-                f
-                for case_id in file.case_ids()
-                if (case := app.case_file(case_id))
-                for f in case.facts.values()
-            ]
-        reference = evaluate(list({f.event_id: f for f in held}.values()), TODAY)
+        reference = evaluate(app.held_facts(), TODAY)
     finally:
         app.close()
     assert reference, "the scenario raises triggers"

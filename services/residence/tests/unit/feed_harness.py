@@ -34,7 +34,6 @@ from ketenzicht_common.domain import Provenance
 from ketenzicht_common.store import StoreSettings
 from ketenzicht_contracts.envelope import Envelope, stream_for
 from residence.application import commands as c
-from residence.application.files import VictimFile
 from residence.application.residence import (
     UPSTREAM,
     UPSTREAM_STREAMS,
@@ -371,18 +370,7 @@ class FeedRun:
         return standing
 
     async def facts(self) -> list[Fact]:
-        def read() -> list[Fact]:
-            found: list[Fact] = []
-            for victim_id in self.app.victim_ids():
-                file = self.app.repository.get(VictimFile.id_for(victim_id))
-                found += file.facts.values()
-                for case_id in file.case_ids():
-                    case = self.app.case_file(case_id)
-                    if case is not None:
-                        found += case.facts.values()
-            return list({f.event_id: f for f in found}.values())
-
-        return await self.bus.query(read)
+        return await self.bus.query(self.app.held_facts)
 
     async def reference(self) -> list[TriggerDecision]:
         """One pass of the rules over every fact residence holds, as of today."""

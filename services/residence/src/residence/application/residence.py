@@ -123,6 +123,19 @@ class ResidenceApplication(ChainApplication):
         assert isinstance(found, CaseFile)
         return found
 
+    def held_facts(self) -> list[Fact]:
+        """Every fact residence holds, once: each victim's own and those of the cases it is
+        linked to (what one pass of the rules is judged over, `residence.domain.evaluate`)."""
+        found: dict[str, Fact] = {}
+        for victim_id in self.victim_ids():
+            file = self.file_of(victim_id)
+            if file is None:
+                continue
+            cases = [case for case_id in file.case_ids() if (case := self.case_file(case_id))]
+            for fact in [*file.facts.values(), *(f for case in cases for f in case.facts.values())]:
+                found.setdefault(fact.event_id, fact)
+        return list(found.values())
+
 
 TRIGGER_KINDS = {kind.value: kind for kind in TriggerKind}
 
