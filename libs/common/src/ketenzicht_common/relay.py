@@ -191,7 +191,9 @@ class Relay:
         self._last_error = ""
         self.lease = lease
         """Held while this relay may publish (None: the only instance, always)."""
-        self._handed: collections.deque[list[tuple[Recording[UUID], Checked]]] = collections.deque()
+        self._handed: collections.deque[list[tuple[Recording[UUID], Checked]]] = collections.deque(
+            maxlen=HANDED_OVER
+        )
         """Transactions this process's writer stored, as it stored them (`_recorded`)."""
         self._covered = 0
         """Every notification up to this id is published, or private."""
@@ -204,8 +206,6 @@ class Relay:
 
     def _recorded(self, recordings: list[Recording[UUID]], checked: list[Checked]) -> None:
         """Called in the writer's thread with one committed transaction's recordings."""
-        if len(self._handed) >= HANDED_OVER:
-            self._handed.clear()
         self._handed.append(list(zip(recordings, checked, strict=True)))
 
     def _from_writer(self) -> tuple[list[tuple[Recording[UUID], Checked]], int] | None:
