@@ -25,6 +25,7 @@ from ketenzicht_common.store import ChainApplication, StoreSettings
 from monitor.adapters.consumer import SERVICES, ChainConsumer
 from monitor.adapters.grpc_api import DESCRIPTOR, MonitorApi
 from monitor.adapters.http_api import HttpApi, server_tls
+from monitor.adapters.replay_checks import ReplayChecks
 from monitor.adapters.settings import MonitorSettings
 from monitor.adapters.store import DATABASE_FILE, SqliteFactStore
 from monitor.application.live import LiveProjection
@@ -47,16 +48,22 @@ def _prewarm() -> None:
     importlib.import_module("lifelines")
 
 
+def _start_workers(checks: ReplayChecks) -> None:
+    log.info("rebuild workers ready: processes %s", ", ".join(map(str, checks.start())))
+
+
 def create_application(settings: ServiceSettings) -> MonitorApplication:
     return MonitorApplication(StoreSettings(backend="memory"))
 
 
 def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServiceParts:
     options = monitor or MonitorSettings()
-    store = SqliteFactStore(wiring.settings.data_dir / "projection" / DATABASE_FILE)
+    database = wiring.settings.data_dir / "projection" / DATABASE_FILE
+    store = SqliteFactStore(database)
     live = LiveProjection(store, wiring.clock)
     if live.restored:
         log.info("projection restored: %d facts", len(live))
+    checks = ReplayChecks(options.rebuild_workers, database) if options.rebuild_workers else None
     consumer = ChainConsumer(
         wiring.settings.nats_url,
         live,
@@ -66,6 +73,7 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
         batch_size=options.consumer_batch_size,
         stream_replicas=wiring.settings.stream_replicas,
         replica=wiring.settings.instance,
+        checks=checks,
     )
     queries = MonitorQueries(
         live,
@@ -94,6 +102,13 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
             tasks.append(asyncio.create_task(http.serve(), name="monitor-http"))
         if options.prewarm:
             tasks.append(asyncio.create_task(asyncio.to_thread(_prewarm), name="monitor-prewarm"))
+        if checks is not None:
+            # The rebuild's workers import the contracts now, not at the first rebuild.
+            tasks.append(
+                asyncio.create_task(
+                    asyncio.to_thread(_start_workers, checks), name="monitor-checks"
+                )
+            )
         try:
             # One part failing (a port gone, a missing library) must not stop the others.
             for outcome in await asyncio.gather(*tasks, return_exceptions=True):
@@ -114,5 +129,13 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
             )
         ],
         background=[run],
-        close=live.close,
+        close=lambda: _close(live, checks),
     )
+
+
+def _close(live: LiveProjection, checks: ReplayChecks | None) -> None:
+    try:
+        live.close()
+    finally:
+        if checks is not None:
+            checks.close()

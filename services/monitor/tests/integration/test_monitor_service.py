@@ -46,10 +46,13 @@ def start_monitor(
     data_dir: Path | None = None,
     http_port: int | None = None,
     min_group_size: int | None = None,
+    rebuild_workers: int | None = None,
 ) -> ServiceProcess:
     env = {"KETENZICHT_MONITOR_HTTP_ADDRESS": f"127.0.0.1:{http_port or free_port()}"}
     if min_group_size is not None:
         env["KETENZICHT_MONITOR_MIN_GROUP_SIZE"] = str(min_group_size)
+    if rebuild_workers is not None:
+        env["KETENZICHT_MONITOR_REBUILD_WORKERS"] = str(rebuild_workers)
     return service_factory("monitor", nats_url, data_dir=data_dir, env=env)
 
 
@@ -77,8 +80,13 @@ async def status(address: str) -> Any:
         return await MonitorServiceStub(channel).GetStatus(pb.GetStatusRequest())
 
 
+# A rebuild checks and stores the messages on the event loop (0) or in a worker process (1).
+@pytest.mark.parametrize("rebuild_workers", [0, 1])
 async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_order(
-    nats_factory: Callable[[], NatsServer], service_factory: ServiceFactory, tmp_path: Path
+    nats_factory: Callable[[], NatsServer],
+    service_factory: ServiceFactory,
+    tmp_path: Path,
+    rebuild_workers: int,
 ) -> None:
     events = chain_events()
     in_order_bus, shuffled_bus = nats_factory(), nats_factory()
@@ -88,7 +96,12 @@ async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_
     await publish(in_order_bus, events)
     in_order = start_monitor(service_factory, in_order_bus, data_dir=tmp_path / "in-order")
     # Shuffled and partly delivered twice, to a monitor started before any stream existed.
-    shuffled = start_monitor(service_factory, shuffled_bus, data_dir=tmp_path / "shuffled")
+    shuffled = start_monitor(
+        service_factory,
+        shuffled_bus,
+        data_dir=tmp_path / "shuffled",
+        rebuild_workers=rebuild_workers,
+    )
     await publish(shuffled_bus, shuffled_with_duplicates(events))
     await wait_until_acknowledged(in_order_bus)
     await wait_until_acknowledged(shuffled_bus)

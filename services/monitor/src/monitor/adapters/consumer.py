@@ -20,7 +20,9 @@
   record to a callback that only buffers (the live projection writes the facts in large
   chunks). A message that passes the contract check in one pass (`contract.passes_at_once`,
   docs/adr/0037-one-pass-contract-check.md) becomes its record straight from it; any other
-  takes the live consumers' exact check.
+  takes the live consumers' exact check. With rebuild workers (`replay_checks`, the default
+  where there are two cores) the event loop only reads: the workers check chunks of messages
+  the same way and append the records to the fresh table themselves.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,7 @@ from ketenzicht_common.contract import check_message, passes_at_once
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import dead_letter_stream, ensure_stream, read_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
+from monitor.adapters.replay_checks import Checked, RawMessage, ReplayChecks
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact, FactRecord, record_of, to_record
 
@@ -103,8 +107,14 @@ def fact_from_message(message: Msg, stream: str) -> ChainFact:
 
 
 def _fact_checked_exactly(message: Msg, stream: str) -> ChainFact:
+    return _checked_exactly(stream, message.subject, message.headers, message.data)
+
+
+def _checked_exactly(
+    stream: str, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> ChainFact:
     try:
-        envelope, _, data = check_message(stream, message.subject, message.headers, message.data)
+        envelope, _, data = check_message(stream, subject, headers, body)
     except Unprocessable as error:
         # The reason names the rule only, never a header's or an attribute's value.
         raise UnreadableEvent(str(error)) from None
@@ -114,9 +124,17 @@ def _fact_checked_exactly(message: Msg, stream: str) -> ChainFact:
 def record_from_message(message: Msg, stream: str) -> FactRecord:
     """`fact_from_message`'s record (`domain.to_record`), made straight from the one-pass check
     when the message passes it (no `ChainFact` in between): what a rebuild stores."""
-    passed = passes_at_once(stream, message.subject, message.headers, message.data)
+    return record_from_parts(stream, message.subject, message.headers, message.data)
+
+
+def record_from_parts(
+    stream: str, subject: str, headers: Mapping[str, str] | None, body: bytes
+) -> FactRecord:
+    """`record_from_message` of a message given as its parts (what a rebuild worker receives,
+    `replay_checks`)."""
+    passed = passes_at_once(stream, subject, headers, body)
     if passed is None:
-        return to_record(_fact_checked_exactly(message, stream))
+        return to_record(_checked_exactly(stream, subject, headers, body))
     document, model, payload = passed
     return record_of(
         document.id,
@@ -158,6 +176,10 @@ def _fact(
     )
 
 
+REPLAY_CHUNKS_AHEAD = 4
+"""How many chunks of a replay may be with the checking workers at once: enough to keep them
+busy while the next chunk is read, few enough that a slow worker holds the reading back."""
+
 REPLAY_GC_THRESHOLD = 200_000
 """The garbage collector's first threshold during a replay (Python's default: 700). Every fact
 allocates a dozen container objects and the chunks being written keep tens of thousands alive,
@@ -193,6 +215,8 @@ class ChainConsumer:
         replay_idle_seconds: float = 5.0,
         stream_replicas: int = 1,
         replica: int = 1,
+        checks: ReplayChecks | None = None,
+        replay_chunk: int = 1000,
     ) -> None:
         self.nats_url = nats_url
         self.replica = replica
@@ -205,6 +229,10 @@ class ChainConsumer:
         self.batch_size = batch_size
         self.replay_idle_seconds = replay_idle_seconds
         self.stream_replicas = stream_replicas
+        self.checks = checks
+        """Worker processes for a replay's contract checks (`replay_checks`); without, the
+        replay checks each message itself."""
+        self.replay_chunk = replay_chunk
         self.consuming = False
         self.skipped = 0
         self._nc: Client | None = None
@@ -274,7 +302,9 @@ class ChainConsumer:
                     self._nc = None
 
     async def replay(self, apply: Callable[[ChainFact | FactRecord], Any]) -> int:
-        """Every fact of every stream, from the first message to the last one present now."""
+        """Every fact of every stream, from the first message to the last one present now,
+        into the rebuild's fresh table: handed to ``apply``, or, with `checks`, appended to
+        the table by the checking workers; how many."""
         nc = self._nc
         if nc is None or not nc.is_connected:
             raise ConnectionError("not connected to NATS")
@@ -296,14 +326,56 @@ class ChainConsumer:
         # later reaches the fresh table through the live consumers.
         if not info.state.messages:
             return 0
-        count = 0
-        async for message in read_stream(
+        messages = read_stream(
             nc, api_prefix(service), stream, info.state.first_seq, info.state.last_seq
-        ):
-            try:
-                apply(record_from_message(message, stream))
-                count += 1
-            except UnreadableEvent as error:
-                log.warning("replay skips a message of %s: %s", stream, error)
+        )
+        if self.checks is None:
+            count = 0
+            async for message in messages:
+                try:
+                    apply(record_from_message(message, stream))
+                    count += 1
+                except UnreadableEvent as error:
+                    log.warning("replay skips a message of %s: %s", stream, error)
+        else:
+            count = await self._replay_checked_apart(self.checks, stream, messages)
         log.info("replayed %d events of %s", count, stream)
+        return count
+
+    async def _replay_checked_apart(
+        self,
+        checks: ReplayChecks,
+        stream: str,
+        messages: AsyncIterator[Msg],
+    ) -> int:
+        """The messages checked in chunks by `checks`' workers while the next are read, and
+        stored by them in the fresh table (not handed to ``apply``)."""
+        count = 0
+        pending: deque[asyncio.Future[Checked]] = deque()
+
+        def take(checked: Checked) -> None:
+            nonlocal count
+            stored, refused = checked
+            count += stored
+            for reason in refused:
+                log.warning("replay skips a message of %s: %s", stream, reason)
+
+        try:
+            chunk: list[RawMessage] = []
+            async for message in messages:
+                chunk.append((message.subject, message.headers, message.data))
+                if len(chunk) >= self.replay_chunk:
+                    pending.append(checks.submit(stream, chunk))
+                    chunk = []
+                    while pending and (pending[0].done() or len(pending) > REPLAY_CHUNKS_AHEAD):
+                        take(await pending.popleft())
+            if chunk:
+                pending.append(checks.submit(stream, chunk))
+            while pending:
+                take(await pending.popleft())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            checks.discard_if_broken()
+            raise
         return count

@@ -11,9 +11,13 @@ Read from ``KETENZICHT_MONITOR_*`` environment variables:
 | | | for per request (internal work); at most the one above |
 | ``KETENZICHT_MONITOR_PREWARM`` | ``true`` | import the statistics library at start, not at |
 | | | the first query (it takes seconds) |
+| ``KETENZICHT_MONITOR_REBUILD_WORKERS`` | 1 (0 on one core) | processes that check a rebuild's |
+| | | messages while it reads the next (``replay_checks``); 0: it checks them itself |
 """
 
 from __future__ import annotations
+
+import os
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,3 +35,9 @@ class MonitorSettings(BaseSettings):
     min_group_size_floor: int = Field(default=DEFAULT_MIN_GROUP_SIZE_FLOOR, ge=1)
     consumer_batch_size: int = Field(default=256, ge=1, le=10_000)
     prewarm: bool = True
+    rebuild_workers: int = Field(default_factory=lambda: default_rebuild_workers(), ge=0, le=16)
+
+
+def default_rebuild_workers() -> int:
+    """One worker beside the event loop where there is a second core to run it; none on one."""
+    return 1 if (os.cpu_count() or 1) >= 2 else 0

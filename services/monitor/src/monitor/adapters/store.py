@@ -111,6 +111,37 @@ def _row(record: FactRecord) -> Row:
     )
 
 
+class FreshTable:
+    """Appends to a rebuild's table (``facts_fresh``) of the fact database at ``path``, from
+    another process than the store's own (a rebuild worker, `replay_checks`): a connection of
+    its own, which waits its turn for SQLite's write lock. Only while a rebuild runs: the table
+    is made and switched to by `SqliteFactStore`."""
+
+    BUSY_SECONDS = 60.0
+    """How long an append waits for the write lock (the store commits in milliseconds)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=self.BUSY_SECONDS)
+        self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def append(self, records: Sequence[FactRecord]) -> None:
+        """The records, in one transaction; duplicates are removed when the table takes over."""
+        if not records:
+            return
+        rows = [_row(r) for r in records]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(f"INSERT INTO facts_fresh {_VALUES}", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class SqliteFactStore:
     """The fact records of the live projection; writes from one thread at a time.
 

@@ -43,7 +43,9 @@ T = TypeVar("T")
 Replay = Callable[[Callable[[ChainFact | FactRecord], object]], Awaitable[int]]
 """Reads every stream from its start, handing each fact to the callback (or straight its record,
 `domain.record_of`: a rebuild's reader makes no `ChainFact` it would only turn into one);
-returns how many."""
+returns how many. A replay may instead append records to the store's fresh table itself, once
+`FactStore.start_fresh` has made it and before it returns (the monitor's rebuild workers do:
+adapters.replay_checks); the switch then finds them there."""
 
 
 class FactStore(Protocol):
