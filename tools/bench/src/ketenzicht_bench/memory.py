@@ -3,6 +3,7 @@ its high-water mark) and CPU time (user + system)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,44 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def per_process(stack: Stack | ClusterStack, read: Callable[[int], float]) -> dict[str, float]:
+def workers(pid: int) -> list[int]:
+    """The processes ``pid`` started that work for it (the monitor's rebuild workers), not
+    multiprocessing's resource tracker, which only tidies up after them."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"resource_tracker" not in command:
+                found.append(child)
+    return sorted(found)
+
+
+def per_process(
+    stack: Stack | ClusterStack, read: Callable[[int], float], *, with_workers: bool = False
+) -> dict[str, float]:
     """``read`` (memory or CPU time) for every process of the stack, nats-server included (on
-    the cluster profile each node, and PostgreSQL's CPU time: `cpu_per_process`)."""
-    found = {p.name: read(p.process.pid) for p in stack.services if p.process is not None}
+    the cluster profile each node, and PostgreSQL's CPU time: `cpu_per_process`); with
+    ``with_workers`` also each service's worker processes (`workers`), as "<service> worker"."""
+    found: dict[str, float] = {}
+    for p in stack.services:
+        if p.process is None:
+            continue
+        found[p.name] = read(p.process.pid)
+        if with_workers:
+            for index, child in enumerate(workers(p.process.pid), start=1):
+                with contextlib.suppress(OSError):  # ended meanwhile
+                    found[f"{p.name} worker" + (f" {index}" if index > 1 else "")] = read(child)
     if isinstance(stack, ClusterStack):
         for index, node in enumerate(stack.nodes):
             if node.process is not None:
