@@ -67,11 +67,15 @@ def test_the_bench_prints_every_figure_beside_its_raw_limit() -> None:
     # … for the latency run, per signal-and-report pair; and the rebuild's reading alone.
     assert re.search(r"at most [\d,]+ pairs/s on this machine", output), output
     for reading in (
-        "an event \\(its envelope",
+        "an event of the stack's streams",
         "a message with one header",
-        "the monitor, reading and applying",
+        "the monitor, reading, checking and storing",
     ):
         assert re.search(rf"{reading}.*\s\d+ µs", output), output
+    # … and the rebuild's CPU per fact in each process it runs in (its worker among them).
+    for process in ("monitor", "monitor worker", "nats-server"):
+        assert re.search(rf"\n    {process}\s+\d+\.\d µs", output), output
+    assert re.search(r"monitor worker\s+\d+ MiB", output), output
 
 
 def test_the_scale_run_prints_memory_as_events_go_through() -> None:
