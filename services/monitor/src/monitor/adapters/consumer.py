@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import logging
@@ -179,6 +180,9 @@ def _fact(
 REPLAY_CHUNKS_AHEAD = 4
 """How many chunks of a replay may be with the checking workers at once: enough to keep them
 busy while the next chunk is read, few enough that a slow worker holds the reading back."""
+
+REPLAY_CHUNK_WAIT_SECONDS = 10.0
+"""How long a failed replay waits for the chunks its workers are still storing."""
 
 REPLAY_GC_THRESHOLD = 200_000
 """The garbage collector's first threshold during a replay (Python's default: 700). Every fact
@@ -351,7 +355,7 @@ class ChainConsumer:
         """The messages checked in chunks by `checks`' workers while the next are read, and
         stored by them in the fresh table (not handed to ``apply``)."""
         count = 0
-        pending: deque[asyncio.Future[Checked]] = deque()
+        pending: deque[concurrent.futures.Future[Checked]] = deque()
 
         def take(checked: Checked) -> None:
             nonlocal count
@@ -368,14 +372,17 @@ class ChainConsumer:
                     pending.append(checks.submit(stream, chunk))
                     chunk = []
                     while pending and (pending[0].done() or len(pending) > REPLAY_CHUNKS_AHEAD):
-                        take(await pending.popleft())
+                        take(await asyncio.wrap_future(pending.popleft()))
             if chunk:
                 pending.append(checks.submit(stream, chunk))
             while pending:
-                take(await pending.popleft())
+                take(await asyncio.wrap_future(pending.popleft()))
         except BaseException:
+            # What is not yet with a worker is dropped; what is, is waited for (a chunk takes
+            # milliseconds), so that no write of this rebuild lands after the caller has
+            # dropped its fresh table, or in the next rebuild's.
             for future in pending:
                 future.cancel()
-            checks.discard_if_broken()
+            concurrent.futures.wait(pending, timeout=REPLAY_CHUNK_WAIT_SECONDS)
             raise
         return count

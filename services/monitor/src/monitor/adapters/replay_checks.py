@@ -18,12 +18,12 @@ worker ends once the monitor is gone, however it went.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import gc
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -81,6 +81,8 @@ def _warm(_: int = 0) -> int:
 
 
 def _worker_start(monitor_pid: int) -> None:
+    # Ctrl-C reaches the whole process group: the monitor stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     first, second, third = gc.get_threshold()
     gc.set_threshold(max(first, WORKER_GC_THRESHOLD), second, third)
 
@@ -103,6 +105,7 @@ class ReplayChecks:
         self.database = database
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def start(self) -> list[int]:
         """Start and warm the workers (blocking; the monitor calls it off its event loop);
@@ -113,6 +116,14 @@ class ReplayChecks:
 
     def _current(self) -> concurrent.futures.ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the rebuild workers are closed")
+            broken = self._pool is not None and getattr(self._pool, "_broken", False)
+            if broken:  # a worker died since the last chunk: a new pool for this one
+                assert self._pool is not None
+                log.warning("a rebuild worker died: its pool is replaced")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
@@ -122,35 +133,17 @@ class ReplayChecks:
                 )
             return self._pool
 
-    def submit(self, stream: str, messages: Sequence[RawMessage]) -> asyncio.Future[Checked]:
+    def submit(
+        self, stream: str, messages: Sequence[RawMessage]
+    ) -> concurrent.futures.Future[Checked]:
         """Check ``messages`` of ``stream`` in a worker and store what passes in the fresh
-        table, which must exist; a broken pool is replaced for the next chunk and this one
-        fails (`concurrent.futures.process.BrokenProcessPool`)."""
-        pool = self._current()
-        try:
-            return asyncio.wrap_future(
-                pool.submit(check_and_store, str(self.database), stream, messages)
-            )
-        except concurrent.futures.process.BrokenProcessPool:
-            self._discard(pool)
-            raise
-
-    def discard_if_broken(self) -> None:
-        """After a failed rebuild: a pool one of whose workers died is replaced."""
-        with self._lock:
-            pool = self._pool
-        if pool is not None and getattr(pool, "_broken", False):
-            self._discard(pool)
-
-    def _discard(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        log.warning("a rebuild worker died: its pool is replaced")
-        pool.shutdown(wait=False, cancel_futures=True)
+        table, which must exist. A pool whose worker died is replaced first; a worker dying
+        while it has the chunk fails it (`concurrent.futures.process.BrokenProcessPool`)."""
+        return self._current().submit(check_and_store, str(self.database), stream, messages)
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
