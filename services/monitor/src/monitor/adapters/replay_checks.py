@@ -118,12 +118,6 @@ class ReplayChecks:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the rebuild workers are closed")
-            broken = self._pool is not None and getattr(self._pool, "_broken", False)
-            if broken:  # a worker died since the last chunk: a new pool for this one
-                assert self._pool is not None
-                log.warning("a rebuild worker died: its pool is replaced")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
@@ -139,7 +133,17 @@ class ReplayChecks:
         """Check ``messages`` of ``stream`` in a worker and store what passes in the fresh
         table, which must exist. A pool whose worker died is replaced first; a worker dying
         while it has the chunk fails it (`concurrent.futures.process.BrokenProcessPool`)."""
-        return self._current().submit(check_and_store, str(self.database), stream, messages)
+        pool = self._current()
+        try:
+            return pool.submit(check_and_store, str(self.database), stream, messages)
+        except concurrent.futures.process.BrokenProcessPool:
+            # A worker died since the last chunk, perhaps between rebuilds: a new pool for it.
+            log.warning("a rebuild worker died: its pool is replaced")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return self._current().submit(check_and_store, str(self.database), stream, messages)
 
     def close(self) -> None:
         with self._lock:
