@@ -465,9 +465,7 @@ async def run_profile(scale: float, out_dir: Path, readme: Path | None) -> list[
         monitor = next(p for p in stack.services if p.name == "monitor")
         assert monitor.process is not None
         # The monitor and its rebuild workers (memory.workers), which check and store.
-        rebuilding = {"monitor": monitor.process.pid}
-        for index, pid in enumerate(workers(monitor.process.pid), start=1):
-            rebuilding["monitor worker" + (f" {index}" if index > 1 else "")] = pid
+        rebuilding = {"monitor": monitor.process.pid, **workers("monitor", monitor.process.pid)}
         profiler = profile.Profiler(rebuilding, out_dir / "rebuild")
         started = {name: cpu_seconds(pid) for name, pid in rebuilding.items()}
         profiler.start()

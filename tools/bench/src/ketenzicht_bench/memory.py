@@ -33,14 +33,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def workers(pid: int) -> list[int]:
-    """The processes ``pid`` started that work for it (the monitor's rebuild workers), not
-    multiprocessing's resource tracker, which only tidies up after them."""
+def workers(name: str, pid: int) -> dict[str, int]:
+    """The processes ``pid`` (the service ``name``) started that work for it (the monitor's
+    rebuild workers), as "<name> worker", "<name> worker 2", …; not multiprocessing's resource
+    tracker, which only tidies up after them."""
     found: list[int] = []
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
-        return found
+        return {}
     for task in tasks:
         try:
             children = (task / "children").read_text().split()
@@ -53,7 +54,10 @@ def workers(pid: int) -> list[int]:
                 continue
             if b"resource_tracker" not in command:
                 found.append(child)
-    return sorted(found)
+    return {
+        f"{name} worker" + (f" {index}" if index > 1 else ""): child
+        for index, child in enumerate(sorted(found), start=1)
+    }
 
 
 def per_process(
@@ -68,9 +72,9 @@ def per_process(
             continue
         found[p.name] = read(p.process.pid)
         if with_workers:
-            for index, child in enumerate(workers(p.process.pid), start=1):
+            for worker, child in workers(p.name, p.process.pid).items():
                 with contextlib.suppress(OSError):  # ended meanwhile
-                    found[f"{p.name} worker" + (f" {index}" if index > 1 else "")] = read(child)
+                    found[worker] = read(child)
     if isinstance(stack, ClusterStack):
         for index, node in enumerate(stack.nodes):
             if node.process is not None:
