@@ -113,22 +113,28 @@ def test_a_worker_that_died_between_rebuilds_is_replaced_before_the_next(
 def test_a_replay_in_full_chunks_stores_every_message_and_skips_the_refused(
     checks: ReplayChecks, store: SqliteFactStore
 ) -> None:
-    # Chunks of two, more than `REPLAY_CHUNKS_AHEAD` of them: the look-ahead and the last,
-    # partial chunk.
-    messages = [report(f"victim-{n:03}") for n in range(15)]
-    messages[7] = report("victim-007", occurredon="2022-01-11")  # refused
+    # Chunks of two, more than `REPLAY_CHUNKS_AHEAD` of them, flowing from one stream into the
+    # next: the look-ahead, each stream's last, partial chunk, and a stream with nothing.
+    first = [report(f"victim-{n:03}") for n in range(15)]
+    first[7] = report("victim-007", occurredon="2022-01-11")  # refused
+    second = [report(f"victim-{n:03}") for n in range(15, 20)]
     consumer = ChainConsumer("nats://unused", None, checks=checks, replay_chunk=2)  # type: ignore[arg-type]
 
-    async def read() -> AsyncIterator[Msg]:
+    async def read(messages: list[RawMessage]) -> AsyncIterator[Msg]:
         for subject, headers, body in messages:
             yield Msg(None, subject=subject, headers=dict(headers or {}), data=body)
 
-    stored = asyncio.run(consumer._replay_checked_apart(checks, STREAM, read()))
+    async def streams() -> AsyncIterator[tuple[str, AsyncIterator[Msg]]]:
+        yield STREAM, read(first)
+        yield STREAM, read([])
+        yield STREAM, read(second)
 
-    assert stored == 14
-    assert store.switch_to_fresh() == 14
+    stored = asyncio.run(consumer._replay_checked_apart(checks, streams()))
+
+    assert stored == 19
+    assert store.switch_to_fresh() == 19
     victims = {r.victim_id for r in store.read_about("case-001", [])}
-    assert victims == {f"victim-{n:03}" for n in range(15)} - {"victim-007"}
+    assert victims == {f"victim-{n:03}" for n in range(20)} - {"victim-007"}
 
 
 async def _checked(checks: ReplayChecks, chunk: list[RawMessage]) -> Checked:

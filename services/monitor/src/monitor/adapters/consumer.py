@@ -312,77 +312,98 @@ class ChainConsumer:
         nc = self._nc
         if nc is None or not nc.is_connected:
             raise ConnectionError("not connected to NATS")
-        total = 0
         with _young_collections_deferred():
+            if self.checks is not None:
+                return await self._replay_checked_apart(self.checks, self._every_stream(nc))
+            total = 0
             for service in self.services:
                 total += await self._replay_stream(nc, service, apply)
-        return total
+            return total
 
-    async def _replay_stream(
-        self, nc: Client, service: str, apply: Callable[[ChainFact | FactRecord], Any]
-    ) -> int:
+    async def _stream_messages(
+        self, nc: Client, service: str
+    ) -> tuple[str, AsyncIterator[Msg]] | None:
+        """A service's stream and its messages present now, if it has any."""
         stream = stream_for(service)
         try:
             info = await jetstream_for(nc, READER, stream).stream_info(stream)
         except nats.js.errors.NotFoundError:
-            return 0
+            return None
         # The messages present now, up to the stream's last sequence; anything published
         # later reaches the fresh table through the live consumers.
         if not info.state.messages:
-            return 0
+            return None
         messages = read_stream(
             nc, api_prefix(service), stream, info.state.first_seq, info.state.last_seq
         )
-        if self.checks is None:
-            count = 0
-            async for message in messages:
-                try:
-                    apply(record_from_message(message, stream))
-                    count += 1
-                except UnreadableEvent as error:
-                    log.warning("replay skips a message of %s: %s", stream, error)
-        else:
-            count = await self._replay_checked_apart(self.checks, stream, messages)
+        return stream, messages
+
+    async def _every_stream(self, nc: Client) -> AsyncIterator[tuple[str, AsyncIterator[Msg]]]:
+        for service in self.services:
+            found = await self._stream_messages(nc, service)
+            if found is not None:
+                yield found
+
+    async def _replay_stream(
+        self, nc: Client, service: str, apply: Callable[[ChainFact | FactRecord], Any]
+    ) -> int:
+        found = await self._stream_messages(nc, service)
+        if found is None:
+            return 0
+        stream, messages = found
+        count = 0
+        async for message in messages:
+            try:
+                apply(record_from_message(message, stream))
+                count += 1
+            except UnreadableEvent as error:
+                log.warning("replay skips a message of %s: %s", stream, error)
         log.info("replayed %d events of %s", count, stream)
         return count
 
     async def _replay_checked_apart(
-        self,
-        checks: ReplayChecks,
-        stream: str,
-        messages: AsyncIterator[Msg],
+        self, checks: ReplayChecks, streams: AsyncIterator[tuple[str, AsyncIterator[Msg]]]
     ) -> int:
-        """The messages checked in chunks by `checks`' workers while the next are read, and
-        stored by them in the fresh table (not handed to ``apply``)."""
-        count = 0
-        pending: deque[concurrent.futures.Future[Checked]] = deque()
+        """Each of ``streams``' messages checked in chunks by `checks`' workers while the next are
+        read, and stored by them in the fresh table (not handed to ``apply``). The chunks
+        flow on from one stream to the next: the event loop reads the next stream while the
+        workers still check the last chunks of the one before."""
+        counts: dict[str, int] = {}
+        pending: deque[tuple[str, concurrent.futures.Future[Checked]]] = deque()
 
-        def take(checked: Checked) -> None:
-            nonlocal count
-            stored, refused = checked
-            count += stored
+        async def take_oldest() -> None:
+            stream, future = pending.popleft()
+            stored, refused = await asyncio.wrap_future(future)
+            counts[stream] += stored
             for reason in refused:
                 log.warning("replay skips a message of %s: %s", stream, reason)
 
         try:
-            chunk: list[RawMessage] = []
-            async for message in messages:
-                chunk.append((message.subject, message.headers, message.data))
-                if len(chunk) >= self.replay_chunk:
-                    pending.append(checks.submit(stream, chunk))
-                    chunk = []
-                    while pending and (pending[0].done() or len(pending) > REPLAY_CHUNKS_AHEAD):
-                        take(await asyncio.wrap_future(pending.popleft()))
-            if chunk:
-                pending.append(checks.submit(stream, chunk))
+            async for stream, messages in streams:
+                counts.setdefault(stream, 0)
+                chunk: list[RawMessage] = []
+                async for message in messages:
+                    chunk.append((message.subject, message.headers, message.data))
+                    if len(chunk) >= self.replay_chunk:
+                        pending.append((stream, checks.submit(stream, chunk)))
+                        chunk = []
+                        while pending and (
+                            pending[0][1].done() or len(pending) > REPLAY_CHUNKS_AHEAD
+                        ):
+                            await take_oldest()
+                if chunk:
+                    pending.append((stream, checks.submit(stream, chunk)))
             while pending:
-                take(await asyncio.wrap_future(pending.popleft()))
+                await take_oldest()
         except BaseException:
             # What is not yet with a worker is dropped; what is, is waited for (a chunk takes
             # milliseconds), so that no write of this rebuild lands after the caller has
             # dropped its fresh table, or in the next rebuild's.
-            for future in pending:
+            futures = [future for _, future in pending]
+            for future in futures:
                 future.cancel()
-            concurrent.futures.wait(pending, timeout=REPLAY_CHUNK_WAIT_SECONDS)
+            concurrent.futures.wait(futures, timeout=REPLAY_CHUNK_WAIT_SECONDS)
             raise
-        return count
+        for stream, count in counts.items():
+            log.info("replayed %d events of %s", count, stream)
+        return sum(counts.values())
