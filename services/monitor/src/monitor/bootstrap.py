@@ -25,7 +25,7 @@ from ketenzicht_common.store import ChainApplication, StoreSettings
 from monitor.adapters.consumer import SERVICES, ChainConsumer
 from monitor.adapters.grpc_api import DESCRIPTOR, MonitorApi
 from monitor.adapters.http_api import HttpApi, server_tls
-from monitor.adapters.replay_checks import ReplayChecks
+from monitor.adapters.replay_checks import Reading, ReplayChecks
 from monitor.adapters.settings import MonitorSettings
 from monitor.adapters.store import DATABASE_FILE, SqliteFactStore
 from monitor.application.live import LiveProjection
@@ -63,7 +63,16 @@ def build(wiring: Wiring, monitor: MonitorSettings | None = None) -> ServicePart
     live = LiveProjection(store, wiring.clock)
     if live.restored:
         log.info("projection restored: %d facts", len(live))
-    checks = ReplayChecks(options.rebuild_workers, database) if options.rebuild_workers else None
+    seed = wiring.settings.nats_seed_file
+    checks = (
+        ReplayChecks(
+            options.rebuild_workers,
+            database,
+            Reading(wiring.settings.nats_url, str(seed) if seed is not None else None),
+        )
+        if options.rebuild_workers
+        else None
+    )
     consumer = ChainConsumer(
         wiring.settings.nats_url,
         live,

@@ -81,7 +81,7 @@ async def status(address: str) -> Any:
 
 
 # A rebuild checks and stores the messages on the event loop (0) or in a worker process (1).
-@pytest.mark.parametrize("rebuild_workers", [0, 1])
+@pytest.mark.parametrize("rebuild_workers", [0, 2])
 async def test_out_of_order_and_duplicated_delivery_gives_the_same_tables_as_in_order(
     nats_factory: Callable[[], NatsServer],
     service_factory: ServiceFactory,

@@ -21,8 +21,9 @@
   chunks). A message that passes the contract check in one pass (`contract.passes_at_once`,
   docs/adr/0037-one-pass-contract-check.md) becomes its record straight from it; any other
   takes the live consumers' exact check. With rebuild workers (`replay_checks`, the default
-  where there are two cores) the event loop only reads: the workers check chunks of messages
-  the same way and append the records to the fresh table themselves.
+  where there are two cores) the event loop reads nothing: it splits the streams into ranges of
+  sequences, and the workers read them as the monitor, check them the same way and append the
+  records to the fresh table themselves (docs/adr/0039-rebuild-workers-read-their-own-ranges.md).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -56,7 +56,7 @@ from ketenzicht_common.contract import check_message, passes_at_once
 from ketenzicht_common.nats_connection import connect
 from ketenzicht_common.streams import dead_letter_stream, ensure_stream, read_stream
 from ketenzicht_contracts.envelope import Envelope, stream_for
-from monitor.adapters.replay_checks import Checked, RawMessage, ReplayChecks
+from monitor.adapters.replay_checks import Range, ReplayChecks
 from monitor.application.live import LiveProjection
 from monitor.domain import ChainFact, FactRecord, record_of, to_record
 
@@ -177,12 +177,18 @@ def _fact(
     )
 
 
-REPLAY_CHUNKS_AHEAD = 4
-"""How many chunks of a replay may be with the checking workers at once: enough to keep them
-busy while the next chunk is read, few enough that a slow worker holds the reading back."""
+REPLAY_RANGES_PER_WORKER = 8
+"""Into how many ranges for each worker a replay splits the streams: a worker that finishes
+early takes the next, so the last range decides how long the others wait at the end."""
 
-REPLAY_CHUNK_WAIT_SECONDS = 10.0
-"""How long a failed replay waits for the chunks its workers are still storing."""
+REPLAY_RANGE_MIN = 2_000
+REPLAY_RANGE_MAX = 50_000
+"""The bounds of a range's length in sequences (a worker reads one in direct-get batches of
+1,000, and holds one chunk of it at a time)."""
+
+REPLAY_RANGE_WAIT_SECONDS = 30.0
+"""How long a failed replay waits for the ranges its workers are still storing (a range of
+50,000 takes about two seconds)."""
 
 REPLAY_GC_THRESHOLD = 200_000
 """The garbage collector's first threshold during a replay (Python's default: 700). Every fact
@@ -314,7 +320,7 @@ class ChainConsumer:
             raise ConnectionError("not connected to NATS")
         with _young_collections_deferred():
             if self.checks is not None:
-                return await self._replay_checked_apart(self.checks, self._every_stream(nc))
+                return await self._replay_read_apart(self.checks, await self._ranges(nc))
             total = 0
             for service in self.services:
                 total += await self._replay_stream(nc, service, apply)
@@ -338,11 +344,33 @@ class ChainConsumer:
         )
         return stream, messages
 
-    async def _every_stream(self, nc: Client) -> AsyncIterator[tuple[str, AsyncIterator[Msg]]]:
+    async def _ranges(self, nc: Client) -> list[Range]:
+        """Every stream's messages present now, in ranges of sequences for the workers: about
+        `REPLAY_RANGES_PER_WORKER` for each, so that none waits long for the last."""
+        present: list[tuple[str, str, int, int]] = []
         for service in self.services:
-            found = await self._stream_messages(nc, service)
-            if found is not None:
-                yield found
+            stream = stream_for(service)
+            try:
+                info = await jetstream_for(nc, READER, stream).stream_info(stream)
+            except nats.js.errors.NotFoundError:
+                continue
+            # Up to the stream's last sequence now; anything published later reaches the
+            # fresh table through the live consumers.
+            if info.state.messages:
+                present.append(
+                    (api_prefix(service), stream, info.state.first_seq, info.state.last_seq)
+                )
+        workers = self.checks.workers if self.checks is not None else 1
+        total = sum(last - first + 1 for _, _, first, last in present)
+        size = min(
+            REPLAY_RANGE_MAX,
+            max(REPLAY_RANGE_MIN, total // (REPLAY_RANGES_PER_WORKER * max(workers, 1))),
+        )
+        return [
+            Range(api, stream, first, min(first + size - 1, last))
+            for api, stream, start, last in present
+            for first in range(start, last + 1, size)
+        ]
 
     async def _replay_stream(
         self, nc: Client, service: str, apply: Callable[[ChainFact | FactRecord], Any]
@@ -361,48 +389,25 @@ class ChainConsumer:
         log.info("replayed %d events of %s", count, stream)
         return count
 
-    async def _replay_checked_apart(
-        self, checks: ReplayChecks, streams: AsyncIterator[tuple[str, AsyncIterator[Msg]]]
-    ) -> int:
-        """Each of ``streams``' messages checked in chunks by `checks`' workers while the next are
-        read, and stored by them in the fresh table (not handed to ``apply``). The chunks
-        flow on from one stream to the next: the event loop reads the next stream while the
-        workers still check the last chunks of the one before."""
+    async def _replay_read_apart(self, checks: ReplayChecks, ranges: Sequence[Range]) -> int:
+        """The ``ranges`` read, checked and stored in the fresh table by `checks`' workers,
+        as many at once as there are workers (nothing is handed to ``apply``)."""
         counts: dict[str, int] = {}
-        pending: deque[tuple[str, concurrent.futures.Future[Checked]]] = deque()
-
-        async def take_oldest() -> None:
-            stream, future = pending.popleft()
-            stored, refused = await asyncio.wrap_future(future)
-            counts[stream] += stored
-            for reason in refused:
-                log.warning("replay skips a message of %s: %s", stream, reason)
-
+        pending = [(part.stream, checks.submit(part, self.replay_chunk)) for part in ranges]
         try:
-            async for stream, messages in streams:
-                counts.setdefault(stream, 0)
-                chunk: list[RawMessage] = []
-                async for message in messages:
-                    chunk.append((message.subject, message.headers, message.data))
-                    if len(chunk) >= self.replay_chunk:
-                        pending.append((stream, checks.submit(stream, chunk)))
-                        chunk = []
-                        while pending and (
-                            pending[0][1].done() or len(pending) > REPLAY_CHUNKS_AHEAD
-                        ):
-                            await take_oldest()
-                if chunk:
-                    pending.append((stream, checks.submit(stream, chunk)))
-            while pending:
-                await take_oldest()
+            for stream, future in pending:
+                stored, refused = await asyncio.wrap_future(future)
+                counts[stream] = counts.get(stream, 0) + stored
+                for reason in refused:
+                    log.warning("replay skips a message of %s: %s", stream, reason)
         except BaseException:
-            # What is not yet with a worker is dropped; what is, is waited for (a chunk takes
-            # milliseconds), so that no write of this rebuild lands after the caller has
-            # dropped its fresh table, or in the next rebuild's.
+            # What no worker has begun is dropped; what one has, is waited for, so that no
+            # write of this rebuild lands after the caller has dropped its fresh table, or in
+            # the next rebuild's.
             futures = [future for _, future in pending]
             for future in futures:
                 future.cancel()
-            concurrent.futures.wait(futures, timeout=REPLAY_CHUNK_WAIT_SECONDS)
+            concurrent.futures.wait(futures, timeout=REPLAY_RANGE_WAIT_SECONDS)
             raise
         for stream, count in counts.items():
             log.info("replayed %d events of %s", count, stream)

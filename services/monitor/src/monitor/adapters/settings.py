@@ -11,8 +11,9 @@ Read from ``KETENZICHT_MONITOR_*`` environment variables:
 | | | for per request (internal work); at most the one above |
 | ``KETENZICHT_MONITOR_PREWARM`` | ``true`` | import the statistics library at start, not at |
 | | | the first query (it takes seconds) |
-| ``KETENZICHT_MONITOR_REBUILD_WORKERS`` | 1 (0 on one core) | processes that check a rebuild's |
-| | | messages while it reads the next (``replay_checks``); 0: it checks them itself |
+| ``KETENZICHT_MONITOR_REBUILD_WORKERS`` | one a core, at most 4 | processes that read, check and |
+| | (0 on one core) | store a rebuild's messages (``replay_checks``); 0: the monitor's event |
+| | | loop does it all itself |
 """
 
 from __future__ import annotations
@@ -39,5 +40,13 @@ class MonitorSettings(BaseSettings):
 
 
 def default_rebuild_workers() -> int:
-    """One worker beside the event loop where there is a second core to run it; none on one."""
-    return 1 if (os.cpu_count() or 1) >= 2 else 0
+    """A worker a core, up to four, where there are two cores or more (the event loop only
+    waits meanwhile); none on one core, where the event loop reads and checks the rebuild
+    itself."""
+    cores = os.cpu_count() or 1
+    return min(cores, MAX_DEFAULT_REBUILD_WORKERS) if cores >= 2 else 0
+
+
+MAX_DEFAULT_REBUILD_WORKERS = 4
+"""Beyond four, a rebuild's reading waits on nats-server more than on the workers, and each
+worker holds about 65 MiB."""
