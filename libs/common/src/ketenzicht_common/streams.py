@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig, StreamSource
 
@@ -145,19 +146,31 @@ async def read_stream(
     its own subject and headers, read in batches through JetStream's direct get (``api`` is
     the JetStream API prefix: ``$JS.API`` in the owner's account, `bus_access.api_prefix` in a
     reader's). No consumer is made: a reader may read this way a stream whose consumers only
-    its owner may create."""
-    sequence = first
-    while sequence <= last:
-        messages = await _direct_batch(
-            nc, f"{api}.DIRECT.GET.{stream}", sequence, min(batch, last - sequence + 1)
-        )
-        if not messages:
-            return
-        for message in messages:
-            if message.header_sequence > last:
-                return  # deleted messages in the range: the batch reached beyond it
-            yield message
-        sequence = messages[-1].header_sequence + 1
+    its owner may create.
+
+    Each batch stands for a window of ``batch`` sequences, and the next window is asked for
+    before this one's messages are handed on: the server sends it while the reader works on
+    these (a rebuild worker checks and stores them without giving its event loop a turn).
+    A window with deleted messages in it is answered with messages beyond it, which are
+    dropped: the next window's answer has them."""
+    subject = f"{api}.DIRECT.GET.{stream}"
+    start = first
+    asked = await _DirectBatch.ask(nc, subject, start, min(batch, last - start + 1))
+    try:
+        while start <= last:
+            end = min(start + batch - 1, last)
+            messages = await asked.answer()
+            if not messages:
+                return  # nothing at or after ``start``: the stream ends before ``last``
+            if end < last:
+                asked = await _DirectBatch.ask(nc, subject, end + 1, min(batch, last - end))
+            for message in messages:
+                if message.header_sequence > end:
+                    break  # deleted messages in the window: the batch reached beyond it
+                yield message
+            start = end + 1
+    finally:
+        await asked.close()
 
 
 class _Stored(Msg):
@@ -166,42 +179,64 @@ class _Stored(Msg):
     header_sequence: int = 0
 
 
-async def _direct_batch(nc: Client, subject: str, sequence: int, count: int) -> list[_Stored]:
-    """One batch of a direct get: the messages the server sends until its end-of-batch (or
-    not-found) status. Collected by a callback: awaiting each message of a subscription cost
-    twice the time of reading them."""
-    received: list[_Stored] = []
-    done = asyncio.get_running_loop().create_future()
+class _DirectBatch:
+    """One batch of a direct get, asked for: the messages the server sends until its
+    end-of-batch (or not-found) status. Collected by a callback: awaiting each message of a
+    subscription cost twice the time of reading them."""
 
-    async def on_message(message: Msg) -> None:
-        headers = dict(message.headers or {})
-        status = headers.get("Status")
-        if status and "Nats-Sequence" not in headers:  # the server's, not a stored header
-            if not done.done():
-                done.set_result(status)
-            return
-        stored = _Stored(
-            nc,
-            subject=headers.pop("Nats-Subject", ""),
-            data=message.data,
-            headers={k: v for k, v in headers.items() if k not in _DIRECT_META},
-        )
-        stored.header_sequence = int(headers.get("Nats-Sequence", "0"))
-        received.append(stored)
+    def __init__(self) -> None:
+        self.received: list[_Stored] = []
+        self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.subscription: Subscription | None = None
 
-    inbox = nc.new_inbox()
-    subscription = await nc.subscribe(inbox, cb=on_message, pending_msgs_limit=count + 16)
-    try:
+    @classmethod
+    async def ask(cls, nc: Client, subject: str, sequence: int, count: int) -> _DirectBatch:
+        """Ask for ``count`` messages from ``sequence`` on; the request is on its way to the
+        server when this returns (flushed), whatever the caller does next."""
+        asked = cls()
+
+        async def on_message(message: Msg) -> None:
+            headers = dict(message.headers or {})
+            status = headers.get("Status")
+            if status and "Nats-Sequence" not in headers:  # the server's, not a stored header
+                if not asked.done.done():
+                    asked.done.set_result(status)
+                return
+            stored = _Stored(
+                nc,
+                subject=headers.pop("Nats-Subject", ""),
+                data=message.data,
+                headers={k: v for k, v in headers.items() if k not in _DIRECT_META},
+            )
+            stored.header_sequence = int(headers.get("Nats-Sequence", "0"))
+            asked.received.append(stored)
+
+        inbox = nc.new_inbox()
+        asked.subscription = await nc.subscribe(inbox, cb=on_message, pending_msgs_limit=count + 16)
         await nc.publish(
             subject, json.dumps({"seq": sequence, "batch": count}).encode(), reply=inbox
         )
-        async with asyncio.timeout(30):
-            status = await done
-    finally:
-        await subscription.unsubscribe()
-    if status not in ("204", "404"):
-        raise nats.js.errors.APIError(code=int(status))
-    return received
+        await nc.flush(DIRECT_BATCH_TIMEOUT)
+        return asked
+
+    async def answer(self) -> list[_Stored]:
+        try:
+            async with asyncio.timeout(DIRECT_BATCH_TIMEOUT):
+                status = await self.done
+        finally:
+            await self.close()
+        if status not in ("204", "404"):
+            raise nats.js.errors.APIError(code=int(status))
+        return self.received
+
+    async def close(self) -> None:
+        subscription, self.subscription = self.subscription, None
+        if subscription is not None:
+            await subscription.unsubscribe()
+
+
+DIRECT_BATCH_TIMEOUT = 30
+"""How long a batch of a direct get may take to arrive."""
 
 
 _DIRECT_META = frozenset(

@@ -36,6 +36,12 @@ async def test_reading_a_range_with_deleted_messages_stays_within_it(
 
         read = [m.data async for m in read_stream(nc, "$JS.API", STREAM, 1, 10, batch=4)]
         assert read == [b"1", b"2", b"6", b"7", b"8", b"9", b"10"]
+        # Windows of two: the one of 3 and 4 holds nothing, and its answer (5 is gone too)
+        # reaches into the next two windows, which answer for themselves.
+        read = [m.data async for m in read_stream(nc, "$JS.API", STREAM, 1, 10, batch=2)]
+        assert read == [b"1", b"2", b"6", b"7", b"8", b"9", b"10"]
+        read = [m.data async for m in read_stream(nc, "$JS.API", STREAM, 3, 5, batch=2)]
+        assert read == []
         everything = [m async for m in read_stream(nc, "$JS.API", STREAM, 1, 13)]
         assert len(everything) == 10
         assert (everything[3].headers or {}).get("Status") == "204"
