@@ -23,7 +23,14 @@ from monitor_chain_builders import ChainLog, corrected_chain, fixed_chain
 from ketenzicht_common.clock import FixedClock
 from monitor.adapters.store import SqliteFactStore
 from monitor.application.live import LiveProjection
-from monitor.domain import AsOf, ChainFact, ChainProjection, FactRecord, lead_time_table
+from monitor.domain import (
+    AsOf,
+    ChainFact,
+    ChainProjection,
+    FactRecord,
+    lead_time_table,
+    to_record,
+)
 
 AS_OF = AsOf.of(date(2021, 12, 31))
 CLOCK = FixedClock(datetime(2022, 1, 3, 9, tzinfo=UTC))
@@ -309,6 +316,42 @@ async def test_a_rebuild_keeps_facts_that_arrive_while_the_streams_are_replayed(
     # Consuming goes on into the rebuilt table.
     await live.apply(gone)
     assert len(live) == len(FACTS) + 1
+
+
+def tables_in(database: Path) -> set[str]:
+    with sqlite3.connect(database) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+async def test_a_rebuild_leaves_only_its_facts_behind_also_after_a_crash_before_the_cleanup(
+    open_live: OpenLive, database: Path
+) -> None:
+    live = open_live()
+    await apply_together(live, FACTS[:5])
+
+    async def replay(apply: Callable[[ChainFact], object]) -> int:
+        for fact in FACTS[2:]:
+            apply(fact)
+        return len(FACTS) - 2
+
+    assert await live.rebuild(replay) == (5, len(FACTS) - 2)
+    await live.apply(FACTS[0])  # committed behind the rebuild's cleanup
+    assert tables_in(database) == {"facts"}
+    assert len(live) == len(FACTS) - 1
+
+    # A monitor that dies between the switch and the cleanup: the next start finishes it.
+    store = SqliteFactStore(database)
+    store.start_fresh()
+    store.add_fresh([to_record(f) for f in FACTS[:3]])
+    assert store.switch_to_fresh() == 3
+    assert tables_in(database) == {"facts", "facts_replaced", "facts_fresh"}
+    store.close()
+    reopened = SqliteFactStore(database)
+    try:
+        assert tables_in(database) == {"facts"}
+        assert reopened.count == 3
+    finally:
+        reopened.close()
 
 
 async def test_a_failed_rebuild_leaves_the_projection_as_it_was(open_live: OpenLive) -> None:

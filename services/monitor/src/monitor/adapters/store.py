@@ -20,7 +20,9 @@ Rebuild: rows go to ``facts_fresh``, a table without any key, so the replay appe
 times faster than keyed inserts, which land all over the key's B-tree). `switch_to_fresh` then
 copies it, sorted and without duplicates, into a new keyed table and puts that in place of
 ``facts``, in one transaction; commits wait for it (a few seconds at a million facts, well
-within the consumers' 30 s acknowledgement wait).
+within the consumers' 30 s acknowledgement wait). What it replaced, the old facts and the
+rebuild table, is dropped afterwards (`drop_replaced`), and only then is the write-ahead log
+checkpointed: the rebuild is done, and its facts durable, once the switch commits.
 
 There is no index besides the key: an as-of query nearly always reads most rows and sorts them
 in memory anyway, and measured here an index on the cut-off columns made a full read twice as
@@ -142,6 +144,10 @@ class FreshTable:
         self._db.close()
 
 
+WAL_AUTOCHECKPOINT_PAGES = 1000
+"""SQLite's default: a commit that leaves the write-ahead log this long checkpoints it."""
+
+
 class SqliteFactStore:
     """The fact records of the live projection; writes from one thread at a time.
 
@@ -165,8 +171,10 @@ class SqliteFactStore:
             for column in _PROVENANCE:
                 if column not in present:  # made before provenance was kept: "" until rebuilt
                     self._db.execute(f"ALTER TABLE facts ADD COLUMN {column} TEXT")
-            # Left over from a rebuild that a crash interrupted: it never took over.
+            # Left over from a rebuild that a crash interrupted: it never took over; or from
+            # one that had, before what it replaced was dropped.
             self._db.execute("DROP TABLE IF EXISTS facts_fresh")
+            self._db.execute("DROP TABLE IF EXISTS facts_replaced")
         self.count: int = self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0]
 
     @contextmanager
@@ -211,19 +219,35 @@ class SqliteFactStore:
         """Put the rebuild table, without duplicates, in place of ``facts``; returns its count.
 
         One transaction: a reader sees either the old facts or the new ones. Copying in key order
-        appends to the key's B-tree instead of inserting all over it.
+        appends to the key's B-tree instead of inserting all over it. The old facts and the
+        rebuild table stay behind, renamed, for `drop_replaced`, which the caller runs next.
         """
         with self._lock:
-            with self._transaction():
-                self._db.execute(f"CREATE TABLE facts_next {_KEYED}")
-                count = self._db.execute(
-                    "INSERT OR IGNORE INTO facts_next SELECT * FROM facts_fresh ORDER BY event_id"
-                ).rowcount
-                self._db.execute("DROP TABLE facts_fresh")
-                self._db.execute("DROP TABLE facts")
-                self._db.execute("ALTER TABLE facts_next RENAME TO facts")
+            # The commit would checkpoint the log at once, copying the whole new table again:
+            # `drop_replaced` does that, after the switch.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            try:
+                with self._transaction():
+                    self._db.execute(f"CREATE TABLE facts_next {_KEYED}")
+                    count = self._db.execute(
+                        "INSERT OR IGNORE INTO facts_next SELECT * FROM facts_fresh"
+                        " ORDER BY event_id"
+                    ).rowcount
+                    self._db.execute("ALTER TABLE facts RENAME TO facts_replaced")
+                    self._db.execute("ALTER TABLE facts_next RENAME TO facts")
+            finally:
+                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             self.count = count
         return count
+
+    def drop_replaced(self) -> None:
+        """Drop what the last switch replaced (the old facts, the rebuild table), then
+        checkpoint the write-ahead log (readers go on meanwhile; commits wait)."""
+        with self._lock:
+            with self._transaction():
+                self._db.execute("DROP TABLE IF EXISTS facts_replaced")
+                self._db.execute("DROP TABLE IF EXISTS facts_fresh")
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def drop_fresh(self) -> None:
         """Forget an unfinished rebuild."""

@@ -72,6 +72,10 @@ class FactStore(Protocol):
         """The fresh table becomes the current one, atomically; returns its count."""
         ...
 
+    def drop_replaced(self) -> None:
+        """Drop what the last switch replaced (called next, on the same writer)."""
+        ...
+
     def drop_fresh(self) -> None: ...
 
     def read(self, on: int, known_by: int) -> list[FactRecord]:
@@ -220,10 +224,19 @@ class LiveProjection:
                 raise
             self._fresh = False
             after = await self._write(self._store.switch_to_fresh)
+            # Queued behind the switch, before any later commit; not awaited: the rebuild is
+            # done and durable.
+            self._writer.submit(self._drop_replaced)
             self._generation += 1
             self._views.clear()
             log.info("projection rebuilt: %d facts before, %d after", before, after)
             return before, after
+
+    def _drop_replaced(self) -> None:
+        try:
+            self._store.drop_replaced()
+        except Exception:
+            log.exception("dropping what the rebuild replaced failed (it goes at the next start)")
 
     def _drop_fresh(self) -> None:
         try:
