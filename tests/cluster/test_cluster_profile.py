@@ -118,8 +118,15 @@ async def monitor_facts(address: str, at_least: int, timeout: float = 30.0) -> i
 async def test_the_cluster_loses_the_leading_nats_node_and_loses_no_event(
     cluster: ClusterStack,
 ) -> None:
-    healths = await stack_health((p.name, p.address) for p in cluster.services)
-    assert all(h.serving for h in healths), healths  # over TLS, with client certificates
+    # Over TLS, with client certificates. A service answers once its gRPC server is up; its
+    # relay and consumers report serving once they have reached the cluster, moments later.
+    deadline = time.monotonic() + 30
+    while True:
+        healths = await stack_health((p.name, p.address) for p in cluster.services)
+        if all(h.serving for h in healths) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert all(h.serving for h in healths), [h for h in healths if not h.serving]
 
     before = await register(cluster.address("intake"), range(20))
     assert sum((await published(cluster, 20)).values()) == 20
