@@ -170,7 +170,7 @@ async def test_a_replay_in_ranges_stores_every_message_present_and_skips_the_ref
     )
     consumer._nc = await nats.connect(**nats_server.login("monitor"))
     try:
-        ranges = await consumer._ranges(consumer._nc)
+        ranges = await consumer._ranges(consumer._nc, checks.workers)
         assert [(r.first, r.last) for r in ranges] == [(1, 4), (5, 8), (9, 12), (13, 16), (17, 19)]
 
         def applied(fact: object) -> None:

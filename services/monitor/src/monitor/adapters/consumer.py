@@ -33,7 +33,7 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -320,73 +320,55 @@ class ChainConsumer:
             raise ConnectionError("not connected to NATS")
         with _young_collections_deferred():
             if self.checks is not None:
-                return await self._replay_read_apart(self.checks, await self._ranges(nc))
+                ranges = await self._ranges(nc, self.checks.workers)
+                return await self._replay_read_apart(self.checks, ranges)
             total = 0
             for service in self.services:
                 total += await self._replay_stream(nc, service, apply)
             return total
 
-    async def _stream_messages(
-        self, nc: Client, service: str
-    ) -> tuple[str, AsyncIterator[Msg]] | None:
-        """A service's stream and its messages present now, if it has any."""
+    async def _present(self, nc: Client, service: str) -> Range | None:
+        """The whole of a service's stream as it is now, if it holds anything: up to its last
+        sequence; anything published later reaches the fresh table through the live
+        consumers."""
         stream = stream_for(service)
         try:
             info = await jetstream_for(nc, READER, stream).stream_info(stream)
         except nats.js.errors.NotFoundError:
             return None
-        # The messages present now, up to the stream's last sequence; anything published
-        # later reaches the fresh table through the live consumers.
         if not info.state.messages:
             return None
-        messages = read_stream(
-            nc, api_prefix(service), stream, info.state.first_seq, info.state.last_seq
-        )
-        return stream, messages
+        return Range(api_prefix(service), stream, info.state.first_seq, info.state.last_seq)
 
-    async def _ranges(self, nc: Client) -> list[Range]:
-        """Every stream's messages present now, in ranges of sequences for the workers: about
+    async def _ranges(self, nc: Client, workers: int) -> list[Range]:
+        """Every stream's messages present now, in ranges of sequences for ``workers``: about
         `REPLAY_RANGES_PER_WORKER` for each, so that none waits long for the last."""
-        present: list[tuple[str, str, int, int]] = []
-        for service in self.services:
-            stream = stream_for(service)
-            try:
-                info = await jetstream_for(nc, READER, stream).stream_info(stream)
-            except nats.js.errors.NotFoundError:
-                continue
-            # Up to the stream's last sequence now; anything published later reaches the
-            # fresh table through the live consumers.
-            if info.state.messages:
-                present.append(
-                    (api_prefix(service), stream, info.state.first_seq, info.state.last_seq)
-                )
-        workers = self.checks.workers if self.checks is not None else 1
-        total = sum(last - first + 1 for _, _, first, last in present)
+        present = [w for service in self.services if (w := await self._present(nc, service))]
+        total = sum(whole.last - whole.first + 1 for whole in present)
         size = min(
             REPLAY_RANGE_MAX,
-            max(REPLAY_RANGE_MIN, total // (REPLAY_RANGES_PER_WORKER * max(workers, 1))),
+            max(REPLAY_RANGE_MIN, total // (REPLAY_RANGES_PER_WORKER * workers)),
         )
         return [
-            Range(api, stream, first, min(first + size - 1, last))
-            for api, stream, start, last in present
-            for first in range(start, last + 1, size)
+            whole._replace(first=first, last=min(first + size - 1, whole.last))
+            for whole in present
+            for first in range(whole.first, whole.last + 1, size)
         ]
 
     async def _replay_stream(
         self, nc: Client, service: str, apply: Callable[[ChainFact | FactRecord], Any]
     ) -> int:
-        found = await self._stream_messages(nc, service)
-        if found is None:
+        whole = await self._present(nc, service)
+        if whole is None:
             return 0
-        stream, messages = found
         count = 0
-        async for message in messages:
+        async for message in read_stream(nc, *whole):
             try:
-                apply(record_from_message(message, stream))
+                apply(record_from_message(message, whole.stream))
                 count += 1
             except UnreadableEvent as error:
-                log.warning("replay skips a message of %s: %s", stream, error)
-        log.info("replayed %d events of %s", count, stream)
+                log.warning("replay skips a message of %s: %s", whole.stream, error)
+        log.info("replayed %d events of %s", count, whole.stream)
         return count
 
     async def _replay_read_apart(self, checks: ReplayChecks, ranges: Sequence[Range]) -> int:

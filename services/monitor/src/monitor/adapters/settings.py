@@ -48,5 +48,5 @@ def default_rebuild_workers() -> int:
 
 
 MAX_DEFAULT_REBUILD_WORKERS = 4
-"""Beyond four, a rebuild's reading waits on nats-server more than on the workers, and each
-worker holds about 65 MiB."""
+"""A ceiling for the default, not a measured optimum (measured here on two cores only): each
+worker holds about 65 MiB and a NATS connection, and all of them share one nats-server."""
