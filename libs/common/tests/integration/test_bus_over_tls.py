@@ -3,7 +3,9 @@ in ``SSL_CERT_FILE``; the services' identities and permissions stay as they are.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import time
 from pathlib import Path
 
 import nats
@@ -46,6 +48,11 @@ async def test_the_services_publish_over_tls_when_the_server_requires_it(
         nc = await nats.connect(url, tls=context, nkeys_seed=str(server.seed("intake")))
         try:
             js = nc.jetstream()
+            # The acknowledgement says stored; the relay publishes a moment later.
+            deadline = time.monotonic() + 10
+            while (await js.stream_info(STREAM)).state.messages < 2:
+                assert time.monotonic() < deadline, "intake did not publish over TLS"
+                await asyncio.sleep(0.05)
             messages = [await js.get_msg(STREAM, seq) for seq in (1, 2)]
         finally:
             await nc.close()
