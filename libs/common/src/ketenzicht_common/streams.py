@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import nats.js.errors
 from nats.aio.client import Client
@@ -138,9 +138,22 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 DIRECT_BATCH = 1000
 
+DIRECT_BATCH_BYTES = 4 * 1024 * 1024
+"""Where the server ends a batch by its size (it sends the message that reaches this, then
+stops). Without it the server's ``max_pending`` applies (64 MiB by default): two batches of
+messages as large as a stream allows, one being read and the next asked for, would outgrow
+what the server lets pend for one client, and it cuts the connection as a slow consumer.
+Batches of the chain's events (about 1 KiB each) stay well under it."""
+
 
 async def read_stream(
-    nc: Client, api: str, stream: str, first: int, last: int, batch: int = DIRECT_BATCH
+    nc: Client,
+    api: str,
+    stream: str,
+    first: int,
+    last: int,
+    batch: int = DIRECT_BATCH,
+    max_bytes: int = DIRECT_BATCH_BYTES,
 ) -> AsyncIterator[Msg]:
     """The messages of ``stream`` from sequence ``first`` to ``last``, in order, each with
     its own subject and headers, read in batches through JetStream's direct get (``api`` is
@@ -152,10 +165,16 @@ async def read_stream(
     before this one's messages are handed on: the server sends it while the reader works on
     these (a rebuild worker checks and stores them without giving its event loop a turn).
     A window with deleted messages in it is answered with messages beyond it, which are
-    dropped: the next window's answer has them."""
+    dropped: the next window's answer has them. An answer that stops short of its window's
+    end is asked on from where it stopped: the server ends a batch early once it has sent
+    ``max_bytes`` (`DIRECT_BATCH_BYTES`), with the same end-of-batch status as a whole one."""
     subject = f"{api}.DIRECT.GET.{stream}"
     start = first
-    asked = await _DirectBatch.ask(nc, subject, start, min(batch, last - start + 1))
+
+    def ask(sequence: int, count: int) -> Awaitable[_DirectBatch]:
+        return _DirectBatch.ask(nc, subject, sequence, count, max_bytes)
+
+    asked = await ask(start, min(batch, last - start + 1))
     try:
         while start <= last:
             end = min(start + batch - 1, last)
@@ -163,11 +182,19 @@ async def read_stream(
             if not messages:
                 return  # nothing at or after ``start``: the stream ends before ``last``
             if end < last:
-                asked = await _DirectBatch.ask(nc, subject, end + 1, min(batch, last - end))
-            for message in messages:
-                if message.header_sequence > end:
-                    break  # deleted messages in the window: the batch reached beyond it
-                yield message
+                asked = await ask(end + 1, min(batch, last - end))
+            while messages:
+                for message in messages:
+                    if message.header_sequence > end:
+                        break  # deleted messages in the window: the batch reached beyond it
+                    yield message
+                reached = messages[-1].header_sequence
+                if reached >= end:
+                    break
+                # Short of the window: cut by the server's byte limit, or the stream ends
+                # here (then the rest of the window is not found).
+                rest = await ask(reached + 1, end - reached)
+                messages = await rest.answer()
             start = end + 1
     finally:
         await asked.close()
@@ -190,9 +217,12 @@ class _DirectBatch:
         self.subscription: Subscription | None = None
 
     @classmethod
-    async def ask(cls, nc: Client, subject: str, sequence: int, count: int) -> _DirectBatch:
-        """Ask for ``count`` messages from ``sequence`` on; the request is on its way to the
-        server when this returns (flushed), whatever the caller does next."""
+    async def ask(
+        cls, nc: Client, subject: str, sequence: int, count: int, max_bytes: int
+    ) -> _DirectBatch:
+        """Ask for ``count`` messages from ``sequence`` on, up to about ``max_bytes``; the
+        request is on its way to the server when this returns (flushed), whatever the caller
+        does next."""
         asked = cls()
 
         async def on_message(message: Msg) -> None:
@@ -213,10 +243,16 @@ class _DirectBatch:
 
         inbox = nc.new_inbox()
         asked.subscription = await nc.subscribe(inbox, cb=on_message, pending_msgs_limit=count + 16)
-        await nc.publish(
-            subject, json.dumps({"seq": sequence, "batch": count}).encode(), reply=inbox
-        )
-        await nc.flush(DIRECT_BATCH_TIMEOUT)
+        try:
+            await nc.publish(
+                subject,
+                json.dumps({"seq": sequence, "batch": count, "max_bytes": max_bytes}).encode(),
+                reply=inbox,
+            )
+            await nc.flush(DIRECT_BATCH_TIMEOUT)
+        except BaseException:
+            await asked.close()  # the connection lives on (a rebuild worker's): no stray inbox
+            raise
         return asked
 
     async def answer(self) -> list[_Stored]:

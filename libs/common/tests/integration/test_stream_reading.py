@@ -50,6 +50,33 @@ async def test_reading_a_range_with_deleted_messages_stays_within_it(
         await nc.close()
 
 
+async def test_a_batch_the_server_cuts_short_is_read_on_to_its_windows_end(
+    nats_server: NatsServer,
+) -> None:
+    # nats-server ends a direct-get batch once it has sent the bytes asked for (or its
+    # max_pending), with the status a whole batch ends with.
+    nc = await nats.connect(**nats_server.login("intake"))
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream("intake"))
+        for n in range(1, 41):
+            await js.publish("ketenzicht.intake.SignalRegistered", b"%03d" % n + b"." * 20_000)
+        await js.delete_msg(STREAM, 20)
+        expected = [b"%03d" % n for n in range(1, 41) if n != 20]
+
+        async def read(first: int, last: int, batch: int) -> list[bytes]:
+            reading = read_stream(nc, "$JS.API", STREAM, first, last, batch, max_bytes=100_000)
+            return [m.data[:3] async for m in reading]
+
+        assert await read(1, 40, 1000) == expected  # a batch of five messages at a time
+        assert await read(1, 40, 16) == expected
+        assert await read(5, 60, 16) == expected[4:]
+        # The default leaves batches of the chain's events whole.
+        assert len([m async for m in read_stream(nc, "$JS.API", STREAM, 1, 40)]) == 39
+    finally:
+        await nc.close()
+
+
 async def test_a_feed_made_by_an_older_configuration_keeps_serving(
     nats_server: NatsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
