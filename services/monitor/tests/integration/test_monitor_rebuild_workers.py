@@ -9,15 +9,18 @@ import concurrent.futures
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nats
+import nats.js.errors
 import pytest
 
 from ketenzicht_common.bus_access import api_prefix
@@ -185,6 +188,45 @@ async def test_a_replay_in_ranges_stores_every_message_present_and_skips_the_ref
     assert store.switch_to_fresh() == 18
     victims = {r.victim_id for r in store.read_about("case-001", [])}
     assert victims == {f"victim-{n:03}" for n in range(19)} - {"victim-007"}
+
+
+async def test_a_failed_range_waits_for_the_begun_ones_with_the_event_loop_serving(
+    store: SqliteFactStore, nats_server: NatsServer
+) -> None:
+    await publish(nats_server, [report(f"victim-{n:03}") for n in range(5)])
+    checks = ReplayChecks(2, store.path, Reading(nats_server.url, str(nats_server.seed("monitor"))))
+    consumer = ChainConsumer(nats_server.url, None, checks=checks)  # type: ignore[arg-type]
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        await asyncio.to_thread(checks.start)
+        holder.execute("BEGIN IMMEDIATE")  # the good range's worker waits to append
+        # Prosecution has made no stream yet: its range fails at once.
+        failing = Range(api_prefix("prosecution"), "KETENZICHT_PROSECUTION", 1, 5)
+        replay = asyncio.create_task(
+            consumer._replay_read_apart(checks, [failing, Range(INTAKE_API, STREAM, 1, 5)])
+        )
+        ticks, started = 0, time.monotonic()
+        while time.monotonic() - started < 1.5:
+            await asyncio.sleep(0.05)
+            ticks += 1
+        assert ticks >= 15, "the event loop was held up while the replay failed"
+        assert not replay.done()  # still waiting for the range a worker has begun
+        holder.execute("ROLLBACK")
+        with pytest.raises(nats.js.errors.APIError):
+            await replay
+        # Once the replay has failed, no worker writes to the fresh table any more.
+        stored = fresh_rows(store.path)
+        assert stored == 5
+        await asyncio.sleep(0.5)
+        assert fresh_rows(store.path) == stored
+    finally:
+        holder.close()
+        checks.close()
+
+
+def fresh_rows(database: Path) -> int:
+    with closing(sqlite3.connect(database)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM facts_fresh").fetchone()[0])
 
 
 async def _read(checks: ReplayChecks, part: Range) -> Checked:

@@ -354,6 +354,23 @@ async def test_a_rebuild_leaves_only_its_facts_behind_also_after_a_crash_before_
         reopened.close()
 
 
+def test_a_cleanup_that_failed_does_not_stop_the_next_rebuild(database: Path) -> None:
+    store = SqliteFactStore(database)
+    try:
+        store.start_fresh()
+        store.add_fresh([to_record(f) for f in FACTS[:3]])
+        assert store.switch_to_fresh() == 3
+        # `drop_replaced` failed (a disk error, say) and the monitor went on serving.
+        store.start_fresh()
+        store.add_fresh([to_record(f) for f in FACTS[2:6]])
+        assert store.switch_to_fresh() == 4
+        store.drop_replaced()
+        assert tables_in(database) == {"facts"}
+        assert store.count == 4
+    finally:
+        store.close()
+
+
 async def test_a_failed_rebuild_leaves_the_projection_as_it_was(open_live: OpenLive) -> None:
     live = open_live()
     await apply_together(live, FACTS[:5])

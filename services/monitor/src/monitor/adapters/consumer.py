@@ -29,7 +29,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import gc
 import logging
@@ -185,10 +184,6 @@ REPLAY_RANGE_MIN = 2_000
 REPLAY_RANGE_MAX = 50_000
 """The bounds of a range's length in sequences (a worker reads one in direct-get batches of
 1,000, and holds one chunk of it at a time)."""
-
-REPLAY_RANGE_WAIT_SECONDS = 30.0
-"""How long a failed replay waits for the ranges its workers are still storing (a range of
-50,000 takes about two seconds)."""
 
 REPLAY_GC_THRESHOLD = 200_000
 """The garbage collector's first threshold during a replay (Python's default: 700). Every fact
@@ -385,11 +380,16 @@ class ChainConsumer:
         except BaseException:
             # What no worker has begun is dropped; what one has, is waited for, so that no
             # write of this rebuild lands after the caller has dropped its fresh table, or in
-            # the next rebuild's.
-            futures = [future for _, future in pending]
-            for future in futures:
+            # the next rebuild's. Without a deadline, and with the event loop serving: a begun
+            # range ends within a direct-get batch's timeout and a chunk's wait for SQLite.
+            for _, future in pending:
                 future.cancel()
-            concurrent.futures.wait(futures, timeout=REPLAY_RANGE_WAIT_SECONDS)
+            begun = [asyncio.wrap_future(future) for _, future in pending]
+            if begun:
+                await asyncio.wait(begun)
+            for ended in begun:
+                if not ended.cancelled():
+                    ended.exception()  # seen: the replay fails with the first range's error
             raise
         for stream, count in counts.items():
             log.info("replayed %d events of %s", count, stream)

@@ -205,8 +205,11 @@ class SqliteFactStore:
         return added
 
     def start_fresh(self) -> None:
-        """An empty rebuild table (one left by an earlier attempt is dropped)."""
+        """An empty rebuild table (one left by an earlier attempt is dropped, and what an
+        earlier switch replaced, should its `drop_replaced` have failed: the switch renames to
+        that name)."""
         with self._lock, self._transaction():
+            self._db.execute("DROP TABLE IF EXISTS facts_replaced")
             self._db.execute("DROP TABLE IF EXISTS facts_fresh")
             self._db.execute(f"CREATE TABLE facts_fresh {_UNKEYED}")
 

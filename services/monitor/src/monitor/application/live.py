@@ -236,7 +236,9 @@ class LiveProjection:
         try:
             self._store.drop_replaced()
         except Exception:
-            log.exception("dropping what the rebuild replaced failed (it goes at the next start)")
+            log.exception(
+                "dropping what the rebuild replaced failed (it goes at the next rebuild or start)"
+            )
 
     def _drop_fresh(self) -> None:
         try:
