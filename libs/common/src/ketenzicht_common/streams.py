@@ -4,9 +4,11 @@ and reading a stream by sequence, which a reader may do without a consumer of it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable
 
+import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -142,8 +144,10 @@ DIRECT_BATCH_BYTES = 4 * 1024 * 1024
 """Where the server ends a batch by its size (it sends the message that reaches this, then
 stops). Without it the server's ``max_pending`` applies (64 MiB by default): two batches of
 messages as large as a stream allows, one being read and the next asked for, would outgrow
-what the server lets pend for one client, and it cuts the connection as a slow consumer.
-Batches of the chain's events (about 1 KiB each) stay well under it."""
+what the server lets pend for one client, and it would cut the connection as a slow consumer.
+Batches of the chain's events (about 1 KiB each) stay well under it. (The server's write
+deadline still applies: a reader that leaves its socket unread for seconds, holding a batch of
+large messages, can still be cut off, and its read then fails.)"""
 
 
 async def read_stream(
@@ -268,7 +272,11 @@ class _DirectBatch:
     async def close(self) -> None:
         subscription, self.subscription = self.subscription, None
         if subscription is not None:
-            await subscription.unsubscribe()
+            # Gone with its connection: what the reader raises then is what went wrong.
+            with contextlib.suppress(
+                nats.errors.ConnectionClosedError, nats.errors.ConnectionDrainingError
+            ):
+                await subscription.unsubscribe()
 
 
 DIRECT_BATCH_TIMEOUT = 30

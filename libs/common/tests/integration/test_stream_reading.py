@@ -77,6 +77,20 @@ async def test_a_batch_the_server_cuts_short_is_read_on_to_its_windows_end(
         await nc.close()
 
 
+async def test_a_reading_left_when_its_connection_closed_ends_quietly(
+    nats_server: NatsServer,
+) -> None:
+    nc = await nats.connect(**nats_server.login("intake"))
+    js = nc.jetstream()
+    await ensure_stream(js, service_stream("intake"))
+    for n in range(1, 6):
+        await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n)
+    reading = read_stream(nc, "$JS.API", STREAM, 1, 5, batch=2)
+    assert (await anext(reading)).data == b"1"  # the next window is asked for meanwhile
+    await nc.close()  # the monitor shutting down under a rebuild
+    await reading.aclose()  # nothing raised: the connection's end is not the reader's error
+
+
 async def test_a_feed_made_by_an_older_configuration_keeps_serving(
     nats_server: NatsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
