@@ -7,6 +7,8 @@ import logging
 
 import nats
 import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from ketenzicht_common.bus_access import FEEDS, provision_feeds
@@ -16,23 +18,30 @@ from ketenzicht_common.streams import ensure_stream, own_streams, read_stream, s
 pytestmark = pytest.mark.integration
 
 STREAM = "KETENZICHT_INTAKE"
+SUBJECT = "ketenzicht.intake.SignalRegistered"
+
+
+async def intake_stream(bus: NatsServer) -> tuple[Client, JetStreamContext]:
+    """A connection as intake, with its stream made."""
+    nc = await nats.connect(**bus.login("intake"))
+    js = nc.jetstream()
+    await ensure_stream(js, service_stream("intake"))
+    return nc, js
 
 
 async def test_reading_a_range_with_deleted_messages_stays_within_it(
     nats_server: NatsServer,
 ) -> None:
-    nc = await nats.connect(**nats_server.login("intake"))
+    nc, js = await intake_stream(nats_server)
     try:
-        js = nc.jetstream()
-        await ensure_stream(js, service_stream("intake"))
         for n in range(1, 11):
             # One message carries a header named like the server's status: it is data.
             headers = {"Status": "204"} if n == 7 else None
-            await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n, headers=headers)
+            await js.publish(SUBJECT, b"%d" % n, headers=headers)
         for sequence in (3, 4, 5):
             await js.delete_msg(STREAM, sequence)
         for n in range(11, 14):
-            await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n)
+            await js.publish(SUBJECT, b"%d" % n)
 
         read = [m.data async for m in read_stream(nc, "$JS.API", STREAM, 1, 10, batch=4)]
         assert read == [b"1", b"2", b"6", b"7", b"8", b"9", b"10"]
@@ -45,7 +54,7 @@ async def test_reading_a_range_with_deleted_messages_stays_within_it(
         everything = [m async for m in read_stream(nc, "$JS.API", STREAM, 1, 13)]
         assert len(everything) == 10
         assert (everything[3].headers or {}).get("Status") == "204"
-        assert everything[3].subject == "ketenzicht.intake.SignalRegistered"
+        assert everything[3].subject == SUBJECT
     finally:
         await nc.close()
 
@@ -55,12 +64,10 @@ async def test_a_batch_the_server_cuts_short_is_read_on_to_its_windows_end(
 ) -> None:
     # nats-server ends a direct-get batch once it has sent the bytes asked for (or its
     # max_pending), with the status a whole batch ends with.
-    nc = await nats.connect(**nats_server.login("intake"))
+    nc, js = await intake_stream(nats_server)
     try:
-        js = nc.jetstream()
-        await ensure_stream(js, service_stream("intake"))
         for n in range(1, 41):
-            await js.publish("ketenzicht.intake.SignalRegistered", b"%03d" % n + b"." * 20_000)
+            await js.publish(SUBJECT, b"%03d" % n + b"." * 20_000)
         await js.delete_msg(STREAM, 20)
         expected = [b"%03d" % n for n in range(1, 41) if n != 20]
 
@@ -80,11 +87,9 @@ async def test_a_batch_the_server_cuts_short_is_read_on_to_its_windows_end(
 async def test_a_reading_left_when_its_connection_closed_ends_quietly(
     nats_server: NatsServer,
 ) -> None:
-    nc = await nats.connect(**nats_server.login("intake"))
-    js = nc.jetstream()
-    await ensure_stream(js, service_stream("intake"))
+    nc, js = await intake_stream(nats_server)
     for n in range(1, 6):
-        await js.publish("ketenzicht.intake.SignalRegistered", b"%d" % n)
+        await js.publish(SUBJECT, b"%d" % n)
     reading = read_stream(nc, "$JS.API", STREAM, 1, 5, batch=2)
     assert (await anext(reading)).data == b"1"  # the next window is asked for meanwhile
     await nc.close()  # the monitor shutting down under a rebuild
